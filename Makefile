@@ -1,0 +1,46 @@
+# evshare: `make run` brings the platform up on this machine; `make test` runs every test.
+SHELL := /bin/bash
+NPM_STAMP := node_modules/.package-lock.json
+
+.PHONY: run test test-unit build typecheck bench e2e e2e-local k8s-tools clean
+
+$(NPM_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund
+	@touch $(NPM_STAMP)
+
+build: $(NPM_STAMP)
+	npx tsc -b
+
+## Start everything (embedded backends unless REDIS_URL / NATS_URL / DATABASE_URL are set).
+run: build
+	node services/stack/dist/main.js
+
+## Unit, contract, integration and control-plane tests (needs Redis, NATS, PostgreSQL running; see README).
+test: build k8s-tools
+	npx tsc -p tsconfig.test.json
+	npx jest --ci
+
+test-unit: $(NPM_STAMP)
+	npx jest --selectProjects unit
+
+typecheck: build
+	npx tsc -p tsconfig.test.json
+
+## Builds helm, kube-apiserver, kube-controller-manager and etcd from Go modules (cached outside the repo).
+k8s-tools:
+	bash test/k8s/tools.sh >/dev/null
+
+## Benchmarks; results go to docs/BENCHMARKS.md.
+bench: build
+	bash bench/run.sh
+
+## End-to-end on a kind cluster (needs Docker and kind).
+e2e:
+	bash test/e2e/kind/run.sh
+
+## The same end-to-end suite against the local stack.
+e2e-local: build
+	npx jest --selectProjects integration test/e2e
+
+clean:
+	rm -rf services/*/dist operator/dist

@@ -1,0 +1,183 @@
+{{/* Names */}}
+{{- define "evshare.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/* The prefix of every object's name; components append "-<component>", so keep room for them. */}}
+{{- define "evshare.fullname" -}}
+{{- if .Values.fullnameOverride }}
+{{- .Values.fullnameOverride | trunc 40 | trimSuffix "-" }}
+{{- else }}
+{{- $name := default .Chart.Name .Values.nameOverride }}
+{{- if contains $name .Release.Name }}
+{{- .Release.Name | trunc 40 | trimSuffix "-" }}
+{{- else }}
+{{- printf "%s-%s" .Release.Name $name | trunc 40 | trimSuffix "-" }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{- define "evshare.chart" -}}
+{{- printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/* Labels; call with (dict "root" $ "component" "auth"). */}}
+{{- define "evshare.labels" -}}
+helm.sh/chart: {{ include "evshare.chart" .root }}
+{{ include "evshare.selectorLabels" . }}
+app.kubernetes.io/version: {{ .root.Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .root.Release.Service }}
+app.kubernetes.io/part-of: evshare
+{{- end }}
+
+{{- define "evshare.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "evshare.name" .root }}
+app.kubernetes.io/instance: {{ .root.Release.Name }}
+app.kubernetes.io/component: {{ .component }}
+{{- end }}
+
+{{/* Matches every pod of the release (for the NetworkPolicies). */}}
+{{- define "evshare.releaseSelector" -}}
+app.kubernetes.io/name: {{ include "evshare.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end }}
+
+{{- define "evshare.image" -}}
+{{- printf "%s:%s" .Values.image.repository (default .Chart.AppVersion .Values.image.tag) }}
+{{- end }}
+
+{{- define "evshare.secretName" -}}
+{{- default (printf "%s-secrets" (include "evshare.fullname" .)) .Values.secrets.existingSecret }}
+{{- end }}
+
+{{/*
+Security contexts. Every container runs as a non-root user on a read-only root filesystem with no
+capabilities; writable paths are explicit emptyDir or PVC mounts. Call with the uid.
+*/}}
+{{- define "evshare.podSecurityContext" -}}
+runAsNonRoot: true
+runAsUser: {{ . }}
+runAsGroup: {{ . }}
+fsGroup: {{ . }}
+seccompProfile:
+  type: RuntimeDefault
+{{- end }}
+
+{{- define "evshare.containerSecurityContext" -}}
+runAsNonRoot: true
+runAsUser: {{ . }}
+runAsGroup: {{ . }}
+allowPrivilegeEscalation: false
+readOnlyRootFilesystem: true
+privileged: false
+capabilities:
+  drop: ["ALL"]
+seccompProfile:
+  type: RuntimeDefault
+{{- end }}
+
+{{/* An env entry from a plain value or, when its name is set, a Secret key: (dict "name" "X" "value" "..." "secret" (dict name key)). */}}
+{{- define "evshare.envFrom" -}}
+- name: {{ .name }}
+{{- if and .secret .secret.name }}
+  valueFrom:
+    secretKeyRef:
+      name: {{ .secret.name }}
+      key: {{ required (printf "the key of the Secret %s for %s" .secret.name .name) .secret.key }}
+{{- else }}
+  value: {{ .value | quote }}
+{{- end }}
+{{- end }}
+
+{{/*
+The backing services' environment (NATS_URL, REDIS_*, CACHE_REDIS_URL, DATABASE_URL) for the mode.
+Production mode fails the render with a clear message when a required connection is missing.
+*/}}
+{{- define "evshare.backendEnv" -}}
+{{- $fullname := include "evshare.fullname" . }}
+{{- if eq .Values.mode "development" }}
+- name: NATS_URL
+  value: "nats://{{ $fullname }}-nats:4222"
+- name: REDIS_URL
+  value: "redis://{{ $fullname }}-redis:6379"
+- name: REDIS_PASSWORD
+  valueFrom:
+    secretKeyRef:
+      name: {{ include "evshare.secretName" . }}
+      key: redis-password
+# pg reads the password from PGPASSWORD, so it needs no URL escaping.
+- name: PGPASSWORD
+  valueFrom:
+    secretKeyRef:
+      name: {{ include "evshare.secretName" . }}
+      key: postgres-password
+- name: DATABASE_URL
+  value: "postgres://{{ .Values.development.postgres.username }}@{{ $fullname }}-postgres:5432/{{ .Values.development.postgres.database }}"
+{{- else }}
+{{- $nats := .Values.external.nats }}
+{{- if not (or $nats.url $nats.urlSecret.name) }}
+{{- fail "mode=production needs external.nats.url or external.nats.urlSecret.name" }}
+{{- end }}
+{{ include "evshare.envFrom" (dict "name" "NATS_URL" "value" $nats.url "secret" $nats.urlSecret) }}
+{{- $redis := .Values.external.redis }}
+{{- $redisUrl := or $redis.url $redis.urlSecret.name }}
+{{- $ways := 0 }}
+{{- range (list $redisUrl $redis.sentinels $redis.clusterNodes) }}{{ if . }}{{ $ways = add1 $ways }}{{ end }}{{ end }}
+{{- if ne (int $ways) 1 }}
+{{- fail "mode=production needs exactly one of external.redis.url (or urlSecret), external.redis.sentinels, external.redis.clusterNodes" }}
+{{- end }}
+{{- if $redisUrl }}
+{{ include "evshare.envFrom" (dict "name" "REDIS_URL" "value" $redis.url "secret" $redis.urlSecret) }}
+{{- else if $redis.sentinels }}
+- name: REDIS_SENTINELS
+  value: {{ $redis.sentinels | quote }}
+- name: REDIS_SENTINEL_NAME
+  value: {{ required "external.redis.sentinelName (the master name) is needed with external.redis.sentinels" $redis.sentinelName | quote }}
+{{- else }}
+- name: REDIS_CLUSTER_NODES
+  value: {{ $redis.clusterNodes | quote }}
+{{- end }}
+{{- if $redis.passwordSecret.name }}
+{{ include "evshare.envFrom" (dict "name" "REDIS_PASSWORD" "secret" $redis.passwordSecret) }}
+{{- end }}
+{{- if or $redis.cacheUrl $redis.cacheUrlSecret.name }}
+{{ include "evshare.envFrom" (dict "name" "CACHE_REDIS_URL" "value" $redis.cacheUrl "secret" $redis.cacheUrlSecret) }}
+{{- end }}
+{{- if not .Values.external.postgres.urlSecret.name }}
+{{- fail "mode=production needs external.postgres.urlSecret.name (a Secret with the PostgreSQL URL, e.g. CloudNativePG's <cluster>-app, key uri)" }}
+{{- end }}
+{{ include "evshare.envFrom" (dict "name" "DATABASE_URL" "secret" .Values.external.postgres.urlSecret) }}
+{{- end }}
+{{- end }}
+
+{{/* Pod identity from the downward API. */}}
+{{- define "evshare.podEnv" -}}
+- name: POD_NAME
+  valueFrom:
+    fieldRef:
+      fieldPath: metadata.name
+- name: POD_NAMESPACE
+  valueFrom:
+    fieldRef:
+      fieldPath: metadata.namespace
+{{- end }}
+
+{{- define "evshare.podScheduling" -}}
+{{- with .Values.nodeSelector }}
+nodeSelector:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- with .Values.tolerations }}
+tolerations:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- with .Values.imagePullSecrets }}
+imagePullSecrets:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- end }}
+
+{{/* Is a service routed from outside (ingress or gateway)? (dict "name" n "svc" s) -> "true" or "" */}}
+{{- define "evshare.routed" -}}
+{{- if or (eq .name "app") .svc.ingressPaths .svc.gatewayUpstreamEnv }}true{{ end }}
+{{- end }}

@@ -1,0 +1,166 @@
+{{/*
+One evshare process: Deployment, Service and PodDisruptionBudget. Every service of `services` and
+the gateway are rendered by this, so a new service is one values entry.
+Call with (dict "root" $ "name" "auth" "svc" $svc "extraEnv" (list of env entries)).
+The `app` service is special: the operator scales it and owns its Service, so it gets neither
+`replicas` (a value here would undo the operator's scaling on every `helm upgrade`) nor a Service.
+*/}}
+{{- define "evshare.workload" -}}
+{{- $root := .root }}
+{{- $name := .name }}
+{{- $svc := .svc }}
+{{- $fullname := include "evshare.fullname" $root }}
+{{- $ctx := dict "root" $root "component" $name }}
+{{- $scaledByOperator := eq $name "app" }}
+{{- $probes := mergeOverwrite (deepCopy $root.Values.probes) (deepCopy ($svc.probes | default dict)) }}
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: {{ $fullname }}-{{ $name }}
+  labels:
+    {{- include "evshare.labels" $ctx | nindent 4 }}
+spec:
+  {{- if not $scaledByOperator }}
+  replicas: {{ $svc.replicas }}
+  {{- end }}
+  revisionHistoryLimit: 5
+  selector:
+    matchLabels:
+      {{- include "evshare.selectorLabels" $ctx | nindent 6 }}
+  strategy:
+    type: RollingUpdate
+    rollingUpdate:
+      # New pods become ready before old ones go: no capacity dip during an upgrade.
+      maxUnavailable: 0
+      maxSurge: 25%
+  template:
+    metadata:
+      labels:
+        {{- include "evshare.labels" $ctx | nindent 8 }}
+      annotations:
+        prometheus.io/scrape: "true"
+        prometheus.io/port: {{ $svc.port | quote }}
+        prometheus.io/path: /metrics
+        {{- with $root.Values.podAnnotations }}
+        {{- toYaml . | nindent 8 }}
+        {{- end }}
+    spec:
+      serviceAccountName: {{ $fullname }}-workload
+      # The services never call the Kubernetes API.
+      automountServiceAccountToken: false
+      enableServiceLinks: false
+      terminationGracePeriodSeconds: {{ $svc.terminationGracePeriodSeconds }}
+      securityContext:
+        {{- include "evshare.podSecurityContext" 10001 | nindent 8 }}
+      topologySpreadConstraints:
+        - maxSkew: 1
+          topologyKey: kubernetes.io/hostname
+          whenUnsatisfiable: ScheduleAnyway
+          labelSelector:
+            matchLabels:
+              {{- include "evshare.selectorLabels" $ctx | nindent 14 }}
+      {{- with include "evshare.podScheduling" $root }}
+      {{- . | nindent 6 }}
+      {{- end }}
+      containers:
+        - name: {{ $name }}
+          image: {{ include "evshare.image" $root }}
+          imagePullPolicy: {{ $root.Values.image.pullPolicy }}
+          args: [{{ $name | quote }}]
+          ports:
+            - name: http
+              containerPort: {{ $svc.port }}
+              protocol: TCP
+          env:
+            - name: PORT
+              value: {{ $svc.port | quote }}
+            # The services bind to loopback by default (safe for `make run`); a pod must listen on its IP.
+            - name: HOST
+              value: "0.0.0.0"
+            - name: LOG_LEVEL
+              value: {{ $root.Values.logLevel | quote }}
+            # Before the service's own variables, so they can use $(POD_IP) (e.g. PUBLIC_URL).
+            - name: POD_IP
+              valueFrom:
+                fieldRef:
+                  fieldPath: status.podIP
+            {{- include "evshare.podEnv" $root | nindent 12 }}
+            {{- include "evshare.backendEnv" $root | trim | nindent 12 }}
+            {{- range $key, $value := $svc.env }}
+            - name: {{ $key }}
+              value: {{ $value | quote }}
+            {{- end }}
+            {{- range $key, $secretKey := $svc.secretEnv }}
+            - name: {{ $key }}
+              valueFrom:
+                secretKeyRef:
+                  name: {{ include "evshare.secretName" $root }}
+                  key: {{ $secretKey }}
+            {{- end }}
+            {{- with .extraEnv }}
+            {{- toYaml . | nindent 12 }}
+            {{- end }}
+          # Startup covers migrations and the first connections; liveness only asks "is the
+          # event loop alive", never about dependencies, so a Redis outage does not restart pods.
+          startupProbe:
+            httpGet: { path: /healthz, port: http }
+            {{- toYaml $probes.startup | nindent 12 }}
+          livenessProbe:
+            httpGet: { path: /healthz, port: http }
+            {{- toYaml $probes.liveness | nindent 12 }}
+          readinessProbe:
+            httpGet: { path: /readyz, port: http }
+            {{- toYaml $probes.readiness | nindent 12 }}
+          {{- if $svc.preStopSleepSeconds }}
+          lifecycle:
+            preStop:
+              # A terminating pod leaves the endpoints asynchronously: keep serving until kube-proxy
+              # and the ingress controller have dropped it, then SIGTERM starts the drain.
+              exec:
+                command: ["sleep", {{ $svc.preStopSleepSeconds | quote }}]
+          {{- end }}
+          resources:
+            {{- toYaml $svc.resources | nindent 12 }}
+          securityContext:
+            {{- include "evshare.containerSecurityContext" 10001 | nindent 12 }}
+          volumeMounts:
+            - name: tmp
+              mountPath: /tmp
+      volumes:
+        - name: tmp
+          emptyDir:
+            sizeLimit: 64Mi
+{{- if not $scaledByOperator }}
+---
+apiVersion: v1
+kind: Service
+metadata:
+  name: {{ $fullname }}-{{ $name }}
+  labels:
+    {{- include "evshare.labels" $ctx | nindent 4 }}
+spec:
+  type: {{ ($svc.service | default dict).type | default "ClusterIP" }}
+  selector:
+    {{- include "evshare.selectorLabels" $ctx | nindent 4 }}
+  ports:
+    - name: http
+      port: {{ $svc.port }}
+      targetPort: http
+      protocol: TCP
+      {{- with ($svc.service | default dict).nodePort }}
+      nodePort: {{ . }}
+      {{- end }}
+{{- end }}
+---
+apiVersion: policy/v1
+kind: PodDisruptionBudget
+metadata:
+  name: {{ $fullname }}-{{ $name }}
+  labels:
+    {{- include "evshare.labels" $ctx | nindent 4 }}
+spec:
+  maxUnavailable: {{ $svc.pdb.maxUnavailable }}
+  selector:
+    matchLabels:
+      {{- include "evshare.selectorLabels" $ctx | nindent 6 }}
+{{- end }}

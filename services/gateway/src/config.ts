@@ -1,0 +1,55 @@
+import { z } from 'zod';
+import { env } from '@evshare/kit';
+
+/**
+ * The gateway's environment. Every variable has a default so `make run` needs none; see
+ * docs/gateway.md for the table.
+ */
+export const gatewayConfigSchema = z.object({
+  PORT: env.port(8080),
+  /** 127.0.0.1 keeps a development gateway off the network; set 0.0.0.0 to serve other machines. */
+  HOST: z.string().min(1).default('127.0.0.1'),
+  LOG_LEVEL: env.logLevel(),
+  /** Used by main.ts only (startGateway receives a bus); without it the static lists are the only members. */
+  NATS_URL: env.optionalUrl(),
+  NATS_PREFIX: z.string().default(''),
+  /** Comma-separated base URLs. */
+  AUTH_UPSTREAMS: env.list(),
+  PUSH_UPSTREAMS: env.list(),
+  APP_UPSTREAMS: env.list(),
+  WEB_UPSTREAM: env.optionalUrl(),
+  /** c in "no instance above c x the average load"; 1 would be strict balance with little stickiness. */
+  BALANCE_FACTOR: z.coerce.number().finite().min(1).max(100).default(1.25),
+  RING_VNODES: z.coerce.number().int().min(1).max(1000).default(160),
+  /** Add the load other gateways put on an instance (from its NATS reports) to the gateway's own count. */
+  USE_REPORTED_LOAD: env.bool(true),
+  /** Concurrency limit of a static instance that never announced its own. */
+  DEFAULT_MAX_CONCURRENCY: env.positiveInt(256),
+  HEALTH_INTERVAL_MS: z.coerce.number().int().min(50).default(1000),
+  HEALTH_TIMEOUT_MS: z.coerce.number().int().min(10).default(800),
+  /** Consecutive failed probes that take an instance out. */
+  HEALTH_FALL: env.positiveInt(3),
+  /** Consecutive good probes that bring it back. */
+  HEALTH_RISE: env.positiveInt(2),
+  /** Consecutive 5xx answers that eject an instance until probes re-admit it. */
+  EJECT_CONSECUTIVE_5XX: env.positiveInt(5),
+  /** A dynamic instance with no announcement or report for this long, and failing probes, is forgotten. */
+  MEMBER_TIMEOUT_MS: env.durationMs(5000),
+  QUEUE_MAX: z.coerce.number().int().min(0).default(1024),
+  QUEUE_PER_CLIENT: env.positiveInt(16),
+  QUEUE_TIMEOUT_MS: env.durationMs(5000),
+  /** Retry-After (seconds) sent with 503 answers. */
+  RETRY_AFTER_S: env.positiveInt(1),
+  /** No byte from the upstream for this long answers 504. */
+  UPSTREAM_TIMEOUT_MS: env.positiveInt(30_000),
+  /** Idle keep-alive sockets to an upstream close after this; below Node's 5 s server default so we never reuse a socket the server is closing. */
+  UPSTREAM_IDLE_MS: env.positiveInt(4000),
+  /** Idempotent requests with a body up to this size are buffered so they can be retried. */
+  RETRY_BODY_LIMIT: z.coerce.number().int().min(0).default(64 * 1024),
+  /** Take the client address from X-Forwarded-For (only behind a proxy that sets it). */
+  TRUST_FORWARDED: env.bool(false),
+  CLIENT_KEEPALIVE_MS: env.positiveInt(65_000),
+  SHUTDOWN_TIMEOUT_MS: env.positiveInt(10_000),
+});
+
+export type GatewayConfig = z.infer<typeof gatewayConfigSchema>;

@@ -1,0 +1,10 @@
+import type { StreamDefinition } from './types';
+
+/** The platform's JetStream streams, declared in code (the patent's message queue). */
+export const STREAMS = {
+  deductions: { name: 'DEDUCTIONS', subjects: ['deduction.>'], duplicateWindowMs: 24 * 3600_000 },
+  sms: { name: 'SMS', subjects: ['sms.>'], duplicateWindowMs: 24 * 3600_000 },
+  events: { name: 'EVENTS', subjects: ['events.>'], duplicateWindowMs: 10 * 60_000, maxAgeMs: 7 * 24 * 3600_000 },
+} satisfies Record<string, StreamDefinition>;
+
+export const ALL_STREAMS: StreamDefinition[] = Object.values(STREAMS);

@@ -1,0 +1,60 @@
+import { z } from 'zod';
+
+/** A configuration value that is wrong or missing; its message names the variable. */
+export class ConfigError extends Error {}
+
+/**
+ * Parses the environment with a zod object schema whose keys are the variable names.
+ * Throws ConfigError naming every bad variable, e.g. `PORT: expected an integer, got "x"`.
+ */
+export function parseConfig<S extends z.ZodObject<z.ZodRawShape>>(schema: S, env: NodeJS.ProcessEnv = process.env): z.infer<S> {
+  const input: Record<string, string | undefined> = {};
+  for (const key of Object.keys(schema.shape)) {
+    const value = env[key];
+    // An empty variable means "not set", so defaults apply (as with `FOO= make run`).
+    input[key] = value === '' ? undefined : value;
+  }
+  const result = schema.safeParse(input);
+  if (result.success) return result.data;
+  const lines = result.error.issues.map((issue) => {
+    const name = issue.path.join('.') || '(config)';
+    const raw = input[String(issue.path[0])];
+    return `${name}: ${issue.message}${raw === undefined ? '' : ` (got ${JSON.stringify(raw)})`}`;
+  });
+  throw new ConfigError(lines.join('; '));
+}
+
+/**
+ * For a service's main: on a bad configuration print one clear line and exit 2, before
+ * anything is started, so a misconfigured pod fails fast in CrashLoopBackOff with a readable log.
+ */
+export function loadConfig<S extends z.ZodObject<z.ZodRawShape>>(service: string, schema: S, env: NodeJS.ProcessEnv = process.env): z.infer<S> {
+  try {
+    return parseConfig(schema, env);
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    process.stderr.write(`${service}: configuration error: ${error.message}\n`);
+    process.exit(2);
+  }
+}
+
+/** Reusable variable schemas. */
+export const env = {
+  port: (fallback: number) => z.coerce.number().int().min(0).max(65535).default(fallback),
+  logLevel: () => z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  url: () => z.string().url(),
+  optionalUrl: () => z.string().url().optional(),
+  durationMs: (fallback: number) => z.coerce.number().int().min(0).default(fallback),
+  positiveInt: (fallback: number) => z.coerce.number().int().positive().default(fallback),
+  number: (fallback: number) => z.coerce.number().finite().default(fallback),
+  bool: (fallback: boolean) =>
+    z
+      .enum(['true', 'false', '1', '0', 'yes', 'no'])
+      .default(fallback ? 'true' : 'false')
+      .transform((v) => v === 'true' || v === '1' || v === 'yes'),
+  list: () =>
+    z
+      .string()
+      .default('')
+      .transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean)),
+};

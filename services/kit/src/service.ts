@@ -1,0 +1,47 @@
+import type { z } from 'zod';
+import { connectBackends, type Backends } from './backends';
+import { loadConfig } from './config';
+import { createLogger, type Logger } from './logger';
+import type { Health } from './http/health';
+import { exitOnSignals } from './http/server';
+
+/** What every service's start function returns, whether run alone or inside the one-process stack. */
+export interface RunningService {
+  name: string;
+  url: string;
+  port: number;
+  health: Health;
+  /** Graceful: readiness false, in-flight requests finish, connections close. */
+  stop(): Promise<void>;
+}
+
+/**
+ * The whole of a service's main: configuration (exit 2 with one line on a bad value), logger,
+ * connections, the service, and SIGTERM handling. Each main is this call and nothing else.
+ */
+export async function runMain<S extends z.ZodObject<z.ZodRawShape>>(
+  name: string,
+  schema: S,
+  start: (context: { config: z.infer<S>; log: Logger; backends: Backends }) => Promise<RunningService>,
+  options: { database?: boolean; shutdownTimeoutMs?: number } = {},
+): Promise<void> {
+  const config = loadConfig(name, schema);
+  const log = createLogger(name, String((config as { LOG_LEVEL?: unknown }).LOG_LEVEL ?? 'info'));
+  try {
+    const backends = await connectBackends({ service: name, log, database: options.database });
+    const service = await start({ config, log, backends });
+    log.info({ url: service.url, embedded: backends.embedded }, `${name} listening`);
+    exitOnSignals(
+      log,
+      async () => {
+        await service.stop();
+        await backends.close();
+      },
+      options.shutdownTimeoutMs,
+    );
+  } catch (error) {
+    log.fatal({ err: error }, `${name} failed to start`);
+    log.flush();
+    setTimeout(() => process.exit(1), 100);
+  }
+}

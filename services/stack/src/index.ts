@@ -1,0 +1,3 @@
+export { startInProcessStack, startProcessStack, type Stack, type StackOptions } from './stack';
+export { spawnService, freePort, type ServiceProcess, type ServiceName } from './processes';
+export { DEV_ACCOUNTS, seedDevelopmentAccounts } from './seed';

@@ -1,0 +1,46 @@
+import { z } from 'zod';
+import { createLogger, env, exitOnSignals, loadConfig } from '@evshare/kit';
+import { DEV_ACCOUNTS, startInProcessStack, startProcessStack } from './index';
+
+const stackConfigSchema = z.object({
+  LOG_LEVEL: env.logLevel(),
+  GATEWAY_PORT: env.port(8080),
+  APP_INSTANCES: env.positiveInt(2),
+  REDIS_URL: env.optionalUrl(),
+  NATS_URL: env.optionalUrl(),
+  DATABASE_URL: env.optionalUrl(),
+  /** `processes` runs each service as its own process (needs the three URLs); `auto` decides. */
+  STACK_MODE: z.enum(['auto', 'in-process', 'processes']).default('auto'),
+});
+
+/** `make run`: the whole platform on this machine, embedded backends unless the URLs are set. */
+async function main(): Promise<void> {
+  const config = loadConfig('stack', stackConfigSchema);
+  const log = createLogger('stack', config.LOG_LEVEL);
+  const realBackends = Boolean(config.REDIS_URL && config.NATS_URL && config.DATABASE_URL);
+  const mode = config.STACK_MODE === 'auto' ? (realBackends ? 'processes' : 'in-process') : config.STACK_MODE;
+  if (mode === 'processes' && !realBackends) throw new Error('STACK_MODE=processes needs REDIS_URL, NATS_URL and DATABASE_URL');
+  const options = { env: process.env, log, appInstances: config.APP_INSTANCES, gatewayPort: config.GATEWAY_PORT, seed: true };
+  const stack = mode === 'processes' ? await startProcessStack(options) : await startInProcessStack(options);
+  const lines = [
+    '',
+    `evshare is up (${stack.mode}; backends: ${realBackends ? 'real servers' : 'embedded where no URL is set'})`,
+    `  web and API (gateway):  ${stack.gatewayUrl}/`,
+    `  balancer status:        ${stack.gatewayUrl}/lb/status`,
+    `  push channel:           ${stack.gatewayUrl.replace('http', 'ws')}/push`,
+    ...Object.entries(stack.urls())
+      .filter(([name]) => name !== 'gateway')
+      .map(([name, url]) => `  ${`${name}:`.padEnd(24)}${url}`),
+    `  operator account:       ${DEV_ACCOUNTS.admin.account} / ${DEV_ACCOUNTS.admin.password}`,
+    `  demo member:            ${DEV_ACCOUNTS.member.account} / ${DEV_ACCOUNTS.member.password}`,
+    'Press Ctrl-C to stop.',
+    '',
+  ];
+  process.stdout.write(lines.join('\n'));
+  exitOnSignals(log, () => stack.stop(), 30_000);
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`stack: ${(error as Error).stack ?? String(error)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,150 @@
+import { appConfigSchema, startApp } from '@evshare/app';
+import { authConfigSchema, startAuth } from '@evshare/auth';
+import { gatewayConfigSchema, startGateway } from '@evshare/gateway';
+import { heartbeatConfigSchema, startHeartbeat } from '@evshare/heartbeat';
+import { connectBackends, createSessionStore, parseConfig, type Logger, type RunningService } from '@evshare/kit';
+import { migrateDatabase } from '@evshare/schema';
+import { spawnService, type ServiceProcess } from './processes';
+import { seedDevelopmentAccounts } from './seed';
+
+/** The whole platform on one machine: what `make run` starts and the end-to-end tests drive. */
+export interface Stack {
+  mode: 'in-process' | 'processes';
+  gatewayUrl: string;
+  /** Every service's own URL, by name (APP instances by id). */
+  urls(): Record<string, string>;
+  appIds(): string[];
+  /** Starts one more APP instance; resolves with its id. */
+  addApp(): Promise<string>;
+  /** Stops an APP instance gracefully (the newest when no id is given). */
+  removeApp(id?: string): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export interface StackOptions {
+  /** The environment the services read (backends, tuning); ports are chosen by the stack. */
+  env: NodeJS.ProcessEnv;
+  log: Logger;
+  appInstances: number;
+  gatewayPort: number;
+  seed: boolean;
+}
+
+/**
+ * Every service in this process, sharing one set of backends. This is the embedded default: an
+ * in-process bus cannot cross processes, so the services share the process instead.
+ */
+export async function startInProcessStack(options: StackOptions): Promise<Stack> {
+  const { env, log } = options;
+  const backends = await connectBackends({ service: 'stack', log, env });
+  const db = backends.db!;
+  await migrateDatabase(db, log);
+  if (options.seed) await seedDevelopmentAccounts(db, log);
+  const sessionStore = (name: string) => createSessionStore({ store: backends.sessions, bus: backends.bus, log: log.child({ service: name }) });
+  const local = { ...env, PORT: '0', HOST: '127.0.0.1' };
+
+  const auth = await startAuth({
+    config: parseConfig(authConfigSchema, local),
+    log: log.child({ service: 'auth' }),
+    db,
+    bus: backends.bus,
+    sessions: sessionStore('auth'),
+    throttleStore: backends.sessions,
+  });
+  const heartbeat = await startHeartbeat({
+    config: parseConfig(heartbeatConfigSchema, local),
+    log: log.child({ service: 'heartbeat' }),
+    bus: backends.bus,
+    sessions: sessionStore('heartbeat'),
+  });
+  const apps = new Map<string, RunningService>();
+  let counter = 0;
+  const addApp = async () => {
+    counter += 1;
+    const id = `app-${counter}`;
+    const app = await startApp({
+      config: parseConfig(appConfigSchema, { ...local, INSTANCE_ID: id }),
+      log: log.child({ service: 'app', instance: id }),
+      db,
+      bus: backends.bus,
+      sessions: sessionStore(id),
+      cache: backends.cache,
+    });
+    apps.set(id, app);
+    return id;
+  };
+  for (let i = 0; i < options.appInstances; i++) await addApp();
+  const gateway = await startGateway({
+    config: parseConfig(gatewayConfigSchema, { ...env, PORT: String(options.gatewayPort), AUTH_UPSTREAMS: auth.url, PUSH_UPSTREAMS: heartbeat.url }),
+    log: log.child({ service: 'gateway' }),
+    bus: backends.bus,
+  });
+
+  return {
+    mode: 'in-process',
+    gatewayUrl: gateway.url,
+    urls: () => ({ gateway: gateway.url, auth: auth.url, heartbeat: heartbeat.url, ...Object.fromEntries([...apps].map(([id, app]) => [id, app.url])) }),
+    appIds: () => [...apps.keys()],
+    addApp,
+    async removeApp(id) {
+      const target = id ?? [...apps.keys()].at(-1);
+      const app = target ? apps.get(target) : undefined;
+      if (!app || !target) return;
+      apps.delete(target);
+      await app.stop();
+    },
+    async stop() {
+      await gateway.stop();
+      await Promise.all([...apps.values()].map((app) => app.stop()));
+      await Promise.all([auth.stop(), heartbeat.stop()]);
+      await backends.close();
+    },
+  };
+}
+
+/**
+ * Every service as its own process (needs REDIS_URL, NATS_URL and DATABASE_URL: the processes
+ * meet on real servers). This is how the platform runs in production, minus Kubernetes.
+ */
+export async function startProcessStack(options: StackOptions): Promise<Stack> {
+  const { env, log } = options;
+  const backends = await connectBackends({ service: 'stack', log, env });
+  await migrateDatabase(backends.db!, log);
+  if (options.seed) await seedDevelopmentAccounts(backends.db!, log);
+  await backends.close();
+
+  const forward = (name: string) => (line: string) => log.info({ service: name }, line);
+  const base = { ...env, HOST: '127.0.0.1' };
+  const auth = await spawnService('auth', base, { onLine: forward('auth') });
+  const heartbeat = await spawnService('heartbeat', base, { onLine: forward('heartbeat') });
+  const apps = new Map<string, ServiceProcess>();
+  let counter = 0;
+  const addApp = async () => {
+    counter += 1;
+    const id = `app-${counter}`;
+    apps.set(id, await spawnService('app', { ...base, INSTANCE_ID: id }, { onLine: forward(id) }));
+    return id;
+  };
+  for (let i = 0; i < options.appInstances; i++) await addApp();
+  const gateway = await spawnService('gateway', { ...base, AUTH_UPSTREAMS: auth.url, PUSH_UPSTREAMS: heartbeat.url }, { port: options.gatewayPort, onLine: forward('gateway') });
+
+  return {
+    mode: 'processes',
+    gatewayUrl: gateway.url,
+    urls: () => ({ gateway: gateway.url, auth: auth.url, heartbeat: heartbeat.url, ...Object.fromEntries([...apps].map(([id, app]) => [id, app.url])) }),
+    appIds: () => [...apps.keys()],
+    addApp,
+    async removeApp(id) {
+      const target = id ?? [...apps.keys()].at(-1);
+      const app = target ? apps.get(target) : undefined;
+      if (!app || !target) return;
+      apps.delete(target);
+      await app.stop('SIGTERM');
+    },
+    async stop() {
+      await gateway.stop();
+      await Promise.all([...apps.values()].map((app) => app.stop()));
+      await Promise.all([auth.stop(), heartbeat.stop()]);
+    },
+  };
+}

@@ -1,0 +1,237 @@
+/**
+ * A real Kubernetes control plane for tests, without Docker: etcd + kube-apiserver (and, on
+ * request, kube-controller-manager) started from the binaries `test/k8s/tools.sh` builds.
+ *
+ * API (kept stable; the chart tests and the operator tests share it):
+ *
+ *   const cp = await startControlPlane({ controllerManager: true });
+ *   cp.kubeconfigPath  // kubeconfig file with the admin token and the server's CA
+ *   cp.server          // https://127.0.0.1:<port>
+ *   cp.token           // static admin token (user "admin", group system:masters)
+ *   cp.caPath          // PEM bundle that verifies the apiserver's self-signed serving cert
+ *   cp.etcdUrl         // http://127.0.0.1:<port> (etcd v3 JSON gateway: compaction in tests)
+ *   await cp.stop()    // stops every process and removes the temporary directory
+ *
+ * Options: `controllerManager` (garbage collection, Deployments -> ReplicaSets -> Pods,
+ * ServiceAccounts and namespace deletion; default false), `watchCache` (default true; false makes
+ * every watch go to etcd, so a compaction turns an old resourceVersion into 410 Gone),
+ * `readyTimeoutMs` (default 60 s).
+ *
+ * Everything listens on free loopback ports and lives in one temp directory, so several control
+ * planes can run at once. A component that exits or never becomes ready fails the start with
+ * the last lines of its log. Binaries come from $EVSHARE_TOOLS_DIR/bin (default
+ * ~/.cache/evshare-tools/bin); run `bash test/k8s/tools.sh` once to build them.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { closeSync, existsSync, openSync } from 'node:fs';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import https from 'node:https';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { kubeconfigYaml } from './kubeconfig';
+
+export interface ControlPlaneOptions {
+  controllerManager?: boolean;
+  watchCache?: boolean;
+  readyTimeoutMs?: number;
+}
+
+export interface ControlPlane {
+  kubeconfigPath: string;
+  server: string;
+  token: string;
+  caPath: string;
+  etcdUrl: string;
+  stop(): Promise<void>;
+}
+
+export function toolsBinDir(): string {
+  return path.join(process.env.EVSHARE_TOOLS_DIR ?? path.join(os.homedir(), '.cache', 'evshare-tools'), 'bin');
+}
+
+interface Component {
+  name: string;
+  child: ChildProcess;
+  logPath: string;
+  exited: Promise<number | null>;
+}
+
+export async function startControlPlane(options: ControlPlaneOptions = {}): Promise<ControlPlane> {
+  const bin = toolsBinDir();
+  const needed = ['etcd', 'kube-apiserver', ...(options.controllerManager ? ['kube-controller-manager'] : [])];
+  const missing = needed.filter((name) => !existsSync(path.join(bin, name)));
+  if (missing.length > 0) {
+    throw new Error(`missing ${missing.join(', ')} in ${bin}: run \`bash test/k8s/tools.sh\` first (it builds them from Go modules)`);
+  }
+  const readyTimeoutMs = options.readyTimeoutMs ?? 60_000;
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'evshare-cp-'));
+  const components: Component[] = [];
+  const stop = async () => {
+    // Reverse order: the controller-manager and the apiserver go before the etcd they use.
+    for (const component of [...components].reverse()) await stopComponent(component);
+    process.off('exit', killAllNow);
+    await rm(dir, { recursive: true, force: true });
+  };
+  // A test process that dies without calling stop() must not leave servers behind.
+  const killAllNow = () => components.forEach((c) => c.child.kill('SIGKILL'));
+  process.on('exit', killAllNow);
+
+  try {
+    const [etcdClientPort, etcdPeerPort, apiPort] = await freePorts(3);
+    const etcdUrl = `http://127.0.0.1:${etcdClientPort}`;
+    const etcdPeerUrl = `http://127.0.0.1:${etcdPeerPort}`;
+    const etcd = launch(dir, 'etcd', path.join(bin, 'etcd'), [
+      '--name=evshare',
+      `--data-dir=${path.join(dir, 'etcd')}`,
+      `--listen-client-urls=${etcdUrl}`,
+      `--advertise-client-urls=${etcdUrl}`,
+      `--listen-peer-urls=${etcdPeerUrl}`,
+      `--initial-advertise-peer-urls=${etcdPeerUrl}`,
+      `--initial-cluster=evshare=${etcdPeerUrl}`,
+      // Test data is thrown away: skipping fsync makes every write several times faster.
+      '--unsafe-no-fsync',
+      '--log-level=warn',
+    ]);
+    components.push(etcd);
+
+    const token = randomBytes(24).toString('hex');
+    const pki = path.join(dir, 'pki');
+    await mkdir(pki, { recursive: true });
+    const { publicKey, privateKey } = generateKeyPairSync('ec', {
+      namedCurve: 'prime256v1',
+      publicKeyEncoding: { type: 'spki', format: 'pem' },
+      privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
+    });
+    const saPub = path.join(pki, 'sa.pub');
+    const saKey = path.join(pki, 'sa.key');
+    const tokens = path.join(pki, 'tokens.csv');
+    await writeFile(saPub, publicKey);
+    await writeFile(saKey, privateKey, { mode: 0o600 });
+    await writeFile(tokens, `${token},admin,admin,"system:masters"\n`, { mode: 0o600 });
+    await waitFor(etcd, readyTimeoutMs, () => httpOk(`${etcdUrl}/health`));
+
+    const apiserver = launch(dir, 'kube-apiserver', path.join(bin, 'kube-apiserver'), [
+      `--etcd-servers=${etcdUrl}`,
+      '--bind-address=127.0.0.1',
+      '--advertise-address=127.0.0.1',
+      `--secure-port=${apiPort}`,
+      `--cert-dir=${path.join(dir, 'serving')}`,
+      `--token-auth-file=${tokens}`,
+      '--authorization-mode=Node,RBAC',
+      '--service-account-issuer=https://kubernetes.default.svc.cluster.local',
+      `--service-account-key-file=${saPub}`,
+      `--service-account-signing-key-file=${saKey}`,
+      '--service-cluster-ip-range=10.96.0.0/16',
+      `--watch-cache=${options.watchCache ?? true}`,
+      '--profiling=false',
+      '--v=0',
+    ]);
+    components.push(apiserver);
+    const server = `https://127.0.0.1:${apiPort}`;
+    const caPath = path.join(dir, 'serving', 'apiserver.crt');
+    await waitFor(apiserver, readyTimeoutMs, async () => existsSync(caPath) && (await readyz(server, token, await readFile(caPath))));
+
+    const kubeconfigPath = path.join(dir, 'kubeconfig');
+    await writeFile(kubeconfigPath, kubeconfigYaml({ server, token, caData: await readFile(caPath) }), { mode: 0o600 });
+
+    if (options.controllerManager) {
+      const controllerManager = launch(dir, 'kube-controller-manager', path.join(bin, 'kube-controller-manager'), [
+        `--kubeconfig=${kubeconfigPath}`,
+        '--leader-elect=false',
+        '--secure-port=0',
+        '--controllers=garbage-collector-controller,deployment-controller,replicaset-controller,serviceaccount-controller,serviceaccount-token-controller,namespace-controller',
+        `--service-account-private-key-file=${saKey}`,
+        `--root-ca-file=${caPath}`,
+        '--use-service-account-credentials=false',
+        // The defaults (sync every 30 s, GC discovery every 30 s) would make tests slow.
+        '--concurrent-gc-syncs=5',
+        '--v=0',
+      ]);
+      components.push(controllerManager);
+      await waitFor(controllerManager, readyTimeoutMs, () => defaultServiceAccountExists(server, token, caPath));
+    }
+
+    return { kubeconfigPath, server, token, caPath, etcdUrl, stop };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}
+
+function launch(dir: string, name: string, binary: string, args: string[]): Component {
+  const logPath = path.join(dir, `${name}.log`);
+  const fd = openSync(logPath, 'a');
+  const child = spawn(binary, args, { stdio: ['ignore', fd, fd] });
+  closeSync(fd);
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  return { name, child, logPath, exited };
+}
+
+async function stopComponent(component: Component): Promise<void> {
+  if (component.child.exitCode !== null || component.child.signalCode !== null) return;
+  component.child.kill('SIGTERM');
+  const timer = setTimeout(() => component.child.kill('SIGKILL'), 5_000);
+  await component.exited;
+  clearTimeout(timer);
+}
+
+/** Polls `probe` until it answers true; fails early (with the log's tail) when the component exits. */
+async function waitFor(component: Component, timeoutMs: number, probe: () => Promise<boolean>): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let exitCode: number | null | undefined;
+  void component.exited.then((code) => (exitCode = code));
+  while (Date.now() < deadline) {
+    if (exitCode !== undefined) throw await componentError(component, `exited with code ${exitCode}`);
+    if (await probe().catch(() => false)) return;
+    await new Promise((resolve) => setTimeout(resolve, 150));
+  }
+  throw await componentError(component, `not ready within ${timeoutMs} ms`);
+}
+
+async function componentError(component: Component, what: string): Promise<Error> {
+  const log = await readFile(component.logPath, 'utf8').catch(() => '');
+  const tail = log.trimEnd().split('\n').slice(-25).join('\n');
+  return new Error(`${component.name} ${what}; last log lines (${component.logPath}):\n${tail}`);
+}
+
+function httpOk(url: string): Promise<boolean> {
+  return fetch(url, { signal: AbortSignal.timeout(2_000) }).then((r) => r.ok);
+}
+
+function readyz(server: string, token: string, ca: Buffer): Promise<boolean> {
+  return httpsGet(`${server}/readyz`, token, ca).then((status) => status === 200);
+}
+
+async function defaultServiceAccountExists(server: string, token: string, caPath: string): Promise<boolean> {
+  const status = await httpsGet(`${server}/api/v1/namespaces/default/serviceaccounts/default`, token, await readFile(caPath));
+  return status === 200;
+}
+
+function httpsGet(url: string, token: string, ca: Buffer): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = https.get(url, { ca, headers: { authorization: `Bearer ${token}` }, timeout: 2_000 }, (res) => {
+      res.resume();
+      res.on('end', () => resolve(res.statusCode ?? 0));
+    });
+    req.on('timeout', () => req.destroy(new Error('timeout')));
+    req.on('error', reject);
+  });
+}
+
+/** Ports the kernel hands out for port 0, held until all are known so they are distinct. */
+export async function freePorts(count: number): Promise<number[]> {
+  const servers = await Promise.all(
+    Array.from({ length: count }, () => {
+      const srv = net.createServer();
+      return new Promise<net.Server>((resolve, reject) => {
+        srv.once('error', reject);
+        srv.listen(0, '127.0.0.1', () => resolve(srv));
+      });
+    }),
+  );
+  const ports = servers.map((s) => (s.address() as net.AddressInfo).port);
+  await Promise.all(servers.map((s) => new Promise((resolve) => s.close(resolve))));
+  return ports;
+}

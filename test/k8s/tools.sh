@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# Builds the real Kubernetes tooling the chart and operator tests need (kube-apiserver,
+# kube-controller-manager, etcd, helm) from Go modules, since these machines have no Docker
+# engine. Binaries are cached outside the repository; a second run is a no-op.
+set -euo pipefail
+
+K8S_VERSION="${K8S_VERSION:-v1.34.4}"
+HELM_VERSION="${HELM_VERSION:-v3.16.4}"
+TOOLS_DIR="${EVSHARE_TOOLS_DIR:-$HOME/.cache/evshare-tools}"
+BIN="$TOOLS_DIR/bin"
+mkdir -p "$BIN"
+
+have() { [ -x "$BIN/$1" ] && [ -f "$BIN/.$1.$2" ]; }
+mark() { touch "$BIN/.$1.$2"; }
+
+if ! have helm "$HELM_VERSION"; then
+  echo "tools: building helm $HELM_VERSION" >&2
+  GOBIN="$BIN" go install "helm.sh/helm/v3/cmd/helm@$HELM_VERSION"
+  mark helm "$HELM_VERSION"
+fi
+
+if ! have kube-apiserver "$K8S_VERSION" || ! have kube-controller-manager "$K8S_VERSION" || ! have etcd "$K8S_VERSION"; then
+  echo "tools: building kube-apiserver, kube-controller-manager and etcd for $K8S_VERSION (first build is slow)" >&2
+  mod="$TOOLS_DIR/k8s-$K8S_VERSION"
+  mkdir -p "$mod/etcd"
+  gomod="$(go mod download -json "k8s.io/kubernetes@$K8S_VERSION" | sed -n 's/.*"GoMod": "\(.*\)".*/\1/p')"
+  minor="v0.${K8S_VERSION#v1.}"
+  {
+    echo "module evshare.local/k8stools"
+    echo
+    echo "go 1.24.0"
+    echo
+    echo "require k8s.io/kubernetes $K8S_VERSION"
+    echo
+    # k8s.io/kubernetes replaces its staging modules with local paths; point each at its release.
+    grep -E '^\s+k8s\.io/[a-z0-9-]+ => \./staging' "$gomod" | awk -v v="$minor" '{print "replace " $1 " => " $1 " " v}'
+  } > "$mod/go.mod"
+  cat > "$mod/etcd/main.go" <<'GO'
+package main
+
+import (
+	"os"
+
+	"go.etcd.io/etcd/server/v3/etcdmain"
+)
+
+func main() { etcdmain.Main(os.Args) }
+GO
+  cat > "$mod/tools.go" <<'GO'
+//go:build tools
+
+package tools
+
+import (
+	_ "k8s.io/kubernetes/cmd/kube-apiserver"
+	_ "k8s.io/kubernetes/cmd/kube-controller-manager"
+)
+GO
+  (
+    cd "$mod"
+    # etcd comes at the version Kubernetes itself requires, so both share one dependency graph.
+    go mod tidy
+    GOBIN="$BIN" go install -ldflags=-s -trimpath \
+      k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager ./etcd
+  )
+  mark kube-apiserver "$K8S_VERSION"; mark kube-controller-manager "$K8S_VERSION"; mark etcd "$K8S_VERSION"
+fi
+
+echo "$BIN"
