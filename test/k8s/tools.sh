@@ -19,7 +19,11 @@ if ! have helm "$HELM_VERSION"; then
   mark helm "$HELM_VERSION"
 fi
 
-if ! have kube-apiserver "$K8S_VERSION" || ! have kube-controller-manager "$K8S_VERSION" || ! have etcd "$K8S_VERSION"; then
+# Kubernetes binaries must also report their version: clients (helm's kubeVersion checks,
+# kubectl's skew warnings) compare it, and a plain `go install` leaves v0.0.0-master.
+stamped() { have "$1" "$K8S_VERSION" && [ "$("$BIN/$1" --version 2>/dev/null)" = "Kubernetes $K8S_VERSION" ]; }
+
+if ! stamped kube-apiserver || ! stamped kube-controller-manager || ! have etcd "$K8S_VERSION"; then
   echo "tools: building kube-apiserver, kube-controller-manager and etcd for $K8S_VERSION (first build is slow)" >&2
   mod="$TOOLS_DIR/k8s-$K8S_VERSION"
   mkdir -p "$mod/etcd"
@@ -60,7 +64,11 @@ GO
     cd "$mod"
     # etcd comes at the version Kubernetes itself requires, so both share one dependency graph.
     go mod tidy
-    GOBIN="$BIN" go install -ldflags=-s -trimpath \
+    k8s_minor="${K8S_VERSION#v1.}"; k8s_minor="${k8s_minor%%.*}"
+    ldflags="-s -X k8s.io/component-base/version.gitVersion=$K8S_VERSION -X k8s.io/component-base/version.gitMajor=1"
+    ldflags="$ldflags -X k8s.io/component-base/version.gitMinor=$k8s_minor -X k8s.io/component-base/version.gitTreeState=clean"
+    ldflags="$ldflags -X k8s.io/client-go/pkg/version.gitVersion=$K8S_VERSION"
+    GOBIN="$BIN" go install -ldflags="$ldflags" -trimpath \
       k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager ./etcd
   )
   mark kube-apiserver "$K8S_VERSION"; mark kube-controller-manager "$K8S_VERSION"; mark etcd "$K8S_VERSION"

@@ -89,15 +89,28 @@ seccompProfile:
 {{- end }}
 {{- end }}
 
+{{/* NATS_URL for the mode; the operator needs only this one. */}}
+{{- define "evshare.natsEnv" -}}
+{{- if eq .Values.mode "development" }}
+- name: NATS_URL
+  value: "nats://{{ include "evshare.fullname" . }}-nats:4222"
+{{- else }}
+{{- $nats := .Values.external.nats }}
+{{- if not (or $nats.url $nats.urlSecret.name) }}
+{{- fail "mode=production needs external.nats.url or external.nats.urlSecret.name" }}
+{{- end }}
+{{ include "evshare.envFrom" (dict "name" "NATS_URL" "value" $nats.url "secret" $nats.urlSecret) }}
+{{- end }}
+{{- end }}
+
 {{/*
 The backing services' environment (NATS_URL, REDIS_*, CACHE_REDIS_URL, DATABASE_URL) for the mode.
 Production mode fails the render with a clear message when a required connection is missing.
 */}}
 {{- define "evshare.backendEnv" -}}
 {{- $fullname := include "evshare.fullname" . }}
+{{ include "evshare.natsEnv" . }}
 {{- if eq .Values.mode "development" }}
-- name: NATS_URL
-  value: "nats://{{ $fullname }}-nats:4222"
 - name: REDIS_URL
   value: "redis://{{ $fullname }}-redis:6379"
 - name: REDIS_PASSWORD
@@ -114,11 +127,6 @@ Production mode fails the render with a clear message when a required connection
 - name: DATABASE_URL
   value: "postgres://{{ .Values.development.postgres.username }}@{{ $fullname }}-postgres:5432/{{ .Values.development.postgres.database }}"
 {{- else }}
-{{- $nats := .Values.external.nats }}
-{{- if not (or $nats.url $nats.urlSecret.name) }}
-{{- fail "mode=production needs external.nats.url or external.nats.urlSecret.name" }}
-{{- end }}
-{{ include "evshare.envFrom" (dict "name" "NATS_URL" "value" $nats.url "secret" $nats.urlSecret) }}
 {{- $redis := .Values.external.redis }}
 {{- $redisUrl := or $redis.url $redis.urlSecret.name }}
 {{- $ways := 0 }}

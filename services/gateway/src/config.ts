@@ -12,7 +12,8 @@ export const gatewayConfigSchema = z.object({
   LOG_LEVEL: env.logLevel(),
   /** Used by main.ts only (startGateway receives a bus); without it the static lists are the only members. */
   NATS_URL: env.optionalUrl(),
-  NATS_PREFIX: z.string().default(''),
+  /** Same meaning as for every service (kit backends): a namespace on a shared NATS. */
+  NATS_SUBJECT_PREFIX: z.string().regex(/^([A-Za-z0-9_-]+\.)?$/, 'must be a token followed by a dot, e.g. "staging."').default(''),
   /** Comma-separated base URLs. */
   AUTH_UPSTREAMS: env.list(),
   PUSH_UPSTREAMS: env.list(),
@@ -20,6 +21,12 @@ export const gatewayConfigSchema = z.object({
   WEB_UPSTREAM: env.optionalUrl(),
   /** c in "no instance above c x the average load"; 1 would be strict balance with little stickiness. */
   BALANCE_FACTOR: z.coerce.number().finite().min(1).max(100).default(1.25),
+  /**
+   * The load bound never drops below this many in-flight requests: at small loads one or two
+   * requests more than the average are noise, and moving clients for them would defeat
+   * stickiness. 0 gives the strict bound of the paper (and of HAProxy and Envoy).
+   */
+  BALANCE_MIN_LOAD: z.coerce.number().int().min(0).default(8),
   RING_VNODES: z.coerce.number().int().min(1).max(1000).default(160),
   /** Add the load other gateways put on an instance (from its NATS reports) to the gateway's own count. */
   USE_REPORTED_LOAD: env.bool(true),
@@ -48,7 +55,6 @@ export const gatewayConfigSchema = z.object({
   RETRY_BODY_LIMIT: z.coerce.number().int().min(0).default(64 * 1024),
   /** Take the client address from X-Forwarded-For (only behind a proxy that sets it). */
   TRUST_FORWARDED: env.bool(false),
-  CLIENT_KEEPALIVE_MS: env.positiveInt(65_000),
   SHUTDOWN_TIMEOUT_MS: env.positiveInt(10_000),
 });
 

@@ -176,6 +176,21 @@ describe('HashRing', () => {
     expect(worst).toBeLessThanOrEqual(0);
   });
 
+  it.each([
+    [0, 'spills to the other member'],
+    [8, 'stays home'],
+  ])('with a minimum bound of %i, a request for a member holding 3 of 3 in flight %s', (minBound) => {
+    const members = [instance('a'), instance('b')];
+    const ring = ringOf(members);
+    const key = hash32('192.0.2.1');
+    const home = ring.owner(key) as Instance;
+    home.load = 3;
+    // Strict bound: ceil(1.25 x 4 / 2) = 3, and home is at 3.
+    expect(ring.pick(key, 1.25, undefined, minBound) === home).toBe(minBound > 0);
+    home.load = 8;
+    expect(ring.pick(key, 1.25, undefined, minBound)).not.toBe(home);
+  });
+
   it('keeps hot keys sticky while balanced and spreads them only as far as the bound requires', () => {
     const members = [instance('a'), instance('b'), instance('c'), instance('d')];
     const ring = ringOf(members);

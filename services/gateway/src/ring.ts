@@ -78,12 +78,14 @@ export class HashRing<T extends Slot> {
 
   /**
    * Places one request for the key hashed to `hash`. `factor` is c (Infinity = plain consistent
-   * hashing that only skips unavailable members). `exclude` skips one member (a retry).
+   * hashing that only skips unavailable members). `minBound` is the lowest the bound may be: with
+   * short requests a load of 2 against an average of 1 is noise, not overload, and spilling for it
+   * would break stickiness (0 = the strict bound). `exclude` skips one member (a retry).
    * Returns the member, ALL_BUSY when every available member is at capacity, or undefined when
    * none is available. When capacities differ, a member under its capacity but above the bound is
    * still better than queueing, so the first such member on the walk is the fallback.
    */
-  pick(hash: number, factor: number, exclude?: T): T | typeof ALL_BUSY | undefined {
+  pick(hash: number, factor: number, exclude?: T, minBound = 0): T | typeof ALL_BUSY | undefined {
     const members = this.members;
     let available = 0;
     let total = 0;
@@ -95,7 +97,7 @@ export class HashRing<T extends Slot> {
       }
     }
     if (available === 0) return undefined;
-    const bound = Math.ceil((factor * (total + 1)) / available);
+    const bound = Math.max(minBound, Math.ceil((factor * (total + 1)) / available));
     if (++this.walk === 0xffffffff) {
       this.seen.fill(0);
       this.walk = 1;

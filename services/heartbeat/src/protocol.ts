@@ -17,6 +17,8 @@ export const CLOSE = {
   tryAgainLater: 1013,
   /** No, a wrong, an expired or a revoked session key: log in again, do not retry with the same key. */
   unauthenticated: 4401,
+  /** The session cookie came from a page whose origin is not allowed (ALLOWED_ORIGINS). */
+  forbiddenOrigin: 4403,
   /** The member opened more connections than allowed; this, the oldest, was closed. */
   tooManyConnections: 4429,
 } as const;

@@ -74,7 +74,7 @@ export async function connectBackends(options: { service: string; log: Logger; e
     databaseUrl = embeddedPg.url;
     closers.push(() => embeddedPg.stop());
   }
-  const db = databaseUrl ? createPool(databaseUrl, { max: config.DATABASE_POOL_SIZE, applicationName: options.service }) : undefined;
+  const db = databaseUrl ? createPool(databaseUrl, { max: config.DATABASE_POOL_SIZE, applicationName: options.service, log: options.log }) : undefined;
   if (db) closers.push(() => db.end());
 
   return {

@@ -19,6 +19,8 @@ export interface Stack {
   /** Stops an APP instance gracefully (the newest when no id is given). */
   removeApp(id?: string): Promise<void>;
   stop(): Promise<void>;
+  /** In the processes mode: a service's process, by name or APP instance id (to signal it). */
+  process?(name: string): ServiceProcess | undefined;
 }
 
 export interface StackOptions {
@@ -126,7 +128,7 @@ export async function startProcessStack(options: StackOptions): Promise<Stack> {
     return id;
   };
   for (let i = 0; i < options.appInstances; i++) await addApp();
-  const gateway = await spawnService('gateway', { ...base, AUTH_UPSTREAMS: auth.url, PUSH_UPSTREAMS: heartbeat.url }, { port: options.gatewayPort, onLine: forward('gateway') });
+  const gateway = await spawnService('gateway', { ...base, AUTH_UPSTREAMS: auth.url, PUSH_UPSTREAMS: heartbeat.url }, { port: options.gatewayPort || undefined, onLine: forward('gateway') });
 
   return {
     mode: 'processes',
@@ -146,5 +148,6 @@ export async function startProcessStack(options: StackOptions): Promise<Stack> {
       await Promise.all([...apps.values()].map((app) => app.stop()));
       await Promise.all([auth.stop(), heartbeat.stop()]);
     },
+    process: (name) => ({ auth, heartbeat, gateway } as Record<string, ServiceProcess>)[name] ?? apps.get(name),
   };
 }

@@ -407,7 +407,7 @@ export function createMemoryBus(): Bus {
     consume,
     async flush() {
       assertOpen();
-      // Core deliveries are queued with setImmediate; one more turn lets them run.
+      // Nothing to send anywhere; one turn also lets the core deliveries queued so far run.
       await new Promise<void>((resolve) => setImmediate(resolve));
     },
     async ping() {

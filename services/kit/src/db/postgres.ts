@@ -9,14 +9,18 @@ export type PoolClient = pg.PoolClient;
 /** pg returns BIGINT (int8) as a string by default; our money columns are BIGINT fen that fit in a JS number. */
 pg.types.setTypeParser(20, (value) => Number(value));
 
-export function createPool(url: string, options: { max?: number; applicationName?: string } = {}): pg.Pool {
-  return new pg.Pool({
+export function createPool(url: string, options: { max?: number; applicationName?: string; log?: Logger } = {}): pg.Pool {
+  const pool = new pg.Pool({
     connectionString: url,
     max: options.max ?? 10,
     application_name: options.applicationName,
     connectionTimeoutMillis: 5_000,
     idleTimeoutMillis: 30_000,
   });
+  // An idle connection the server ends (restart, failover) must not crash the process; the pool
+  // replaces it at the next checkout.
+  pool.on('error', (error) => options.log?.warn({ err: error }, 'idle database connection lost'));
+  return pool;
 }
 
 export interface Migration {

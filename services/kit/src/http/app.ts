@@ -25,7 +25,7 @@ export interface HttpAppOptions {
   bodyLimit?: string;
   /** Express `trust proxy`: which hops may set X-Forwarded-For (the gateway, the ingress). */
   trustProxy?: boolean | string | number;
-  /** Headers put on every response, errors included (e.g. X-App-Instance). */
+  /** Headers put on every response, errors included (e.g. X-App-Instance); may be filled in later. */
   responseHeaders?: Record<string, string>;
   routes: (app: Express) => void;
 }
@@ -52,13 +52,16 @@ export function createHttpApp(options: HttpAppOptions): Express {
   app.disable('x-powered-by');
   app.disable('etag');
   app.set('trust proxy', options.trustProxy ?? false);
-  const fixedHeaders = { ...SECURITY_HEADERS, ...options.responseHeaders };
+  const securityHeaders = new Map(Object.entries(SECURITY_HEADERS));
+  // Read at every request: a service may fill it in after listening (an id that names the port).
+  const extraHeaders = options.responseHeaders ?? {};
 
   app.use((req: Request, res: Response, next: NextFunction) => {
     const incoming = req.headers['x-request-id'];
     req.id = typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : randomUUID();
     req.log = log.child({ reqId: req.id });
-    res.setHeaders(new Map(Object.entries(fixedHeaders)));
+    res.setHeaders(securityHeaders);
+    for (const name in extraHeaders) res.setHeader(name, extraHeaders[name]!);
     res.setHeader('X-Request-Id', req.id);
     const started = process.hrtime.bigint();
     res.once('finish', () => {

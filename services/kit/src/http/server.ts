@@ -13,7 +13,8 @@ export interface RunningServer {
 
 /** Listens on host:port (port 0 = any free port) and resolves once listening. */
 export async function listen(handler: Express | http.RequestListener, port: number, host = '127.0.0.1'): Promise<RunningServer> {
-  const server = http.createServer({ keepAliveTimeout: 65_000, headersTimeout: 66_000, requestTimeout: 60_000 }, handler);
+  // Idle keep-alive outlives the usual 60 s balancer idle timeout, so the balancer closes first.
+  const server = http.createServer({ keepAliveTimeout: 65_000, headersTimeout: 20_000, requestTimeout: 60_000 }, handler);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => {

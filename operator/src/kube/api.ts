@@ -1,0 +1,99 @@
+import type { Manifest } from '../affinity/manifests';
+import { GROUP_API_VERSION, KIND, type AppServiceGroup, type AppServiceGroupStatus } from '../crd/types';
+import { microTime } from '../leader/election';
+import { isNotFound, PATCH_TYPES, type KubeClient } from './client';
+import { RESOURCES, resourcePath, type Resource } from './resources';
+
+/**
+ * The writes the operator makes, as one narrow interface: the reconcile logic is tested with
+ * a fake of it, the real one goes through the KubeClient.
+ */
+export interface GroupEvent {
+  group: AppServiceGroup;
+  type: 'Normal' | 'Warning';
+  /** CamelCase, e.g. ScaleUp, ScaleFailed. */
+  reason: string;
+  /** What the operator did: Scale, Apply, Delete. */
+  action: string;
+  note: string;
+}
+
+export interface KubeApi {
+  /** Server-side apply with the operator's field manager; returns the stored resourceVersion. */
+  apply(manifest: Manifest): Promise<string>;
+  delete(kind: 'Service' | 'Ingress', namespace: string, name: string): Promise<void>;
+  /** Sets spec.replicas through the Deployment's scale subresource. */
+  scaleDeployment(namespace: string, name: string, replicas: number): Promise<void>;
+  annotatePod(namespace: string, name: string, annotations: Record<string, string>): Promise<void>;
+  /** Replaces the group's status through the status subresource. */
+  writeStatus(namespace: string, name: string, status: AppServiceGroupStatus): Promise<void>;
+  recordEvent(event: GroupEvent): Promise<void>;
+}
+
+export const FIELD_MANAGER = 'evshare-operator';
+export const REPORTING_CONTROLLER = 'evshare.io/operator';
+
+const KINDS: Record<string, Resource> = { Service: RESOURCES.services, Ingress: RESOURCES.ingresses };
+
+export function createKubeApi(client: KubeClient, reportingInstance: string): KubeApi {
+  return {
+    async apply(manifest) {
+      const resource = KINDS[manifest.kind];
+      if (!resource) throw new Error(`the operator does not apply ${manifest.kind}`);
+      const stored = await client.request<{ metadata: { resourceVersion: string } }>(
+        'PATCH',
+        resourcePath(resource, manifest.metadata.namespace, manifest.metadata.name),
+        // force: the operator owns these objects; a field someone else set is taken back.
+        { query: { fieldManager: FIELD_MANAGER, force: true }, body: manifest, contentType: PATCH_TYPES.apply },
+      );
+      return stored.metadata.resourceVersion;
+    },
+    async delete(kind, namespace, name) {
+      try {
+        await client.request('DELETE', resourcePath(KINDS[kind]!, namespace, name));
+      } catch (error) {
+        if (!isNotFound(error)) throw error;
+      }
+    },
+    async scaleDeployment(namespace, name, replicas) {
+      await client.request('PATCH', resourcePath(RESOURCES.deployments, namespace, name, 'scale'), {
+        query: { fieldManager: FIELD_MANAGER },
+        body: { spec: { replicas } },
+        contentType: PATCH_TYPES.merge,
+      });
+    },
+    async annotatePod(namespace, name, annotations) {
+      await client.request('PATCH', resourcePath(RESOURCES.pods, namespace, name), {
+        query: { fieldManager: FIELD_MANAGER },
+        body: { metadata: { annotations } },
+        contentType: PATCH_TYPES.merge,
+      });
+    },
+    async writeStatus(namespace, name, status) {
+      // A JSON merge patch replaces the conditions list as a whole, which is what we want.
+      await client.request('PATCH', resourcePath(RESOURCES.appServiceGroups, namespace, name, 'status'), {
+        query: { fieldManager: FIELD_MANAGER },
+        body: { status },
+        contentType: PATCH_TYPES.merge,
+      });
+    },
+    async recordEvent({ group, type, reason, action, note }) {
+      const namespace = group.metadata.namespace!;
+      await client.request('POST', resourcePath(RESOURCES.events, namespace), {
+        body: {
+          apiVersion: 'events.k8s.io/v1',
+          kind: 'Event',
+          metadata: { generateName: `${group.metadata.name}.`, namespace },
+          eventTime: microTime(Date.now()),
+          reportingController: REPORTING_CONTROLLER,
+          reportingInstance,
+          action,
+          reason,
+          type,
+          note: note.slice(0, 1024),
+          regarding: { apiVersion: GROUP_API_VERSION, kind: KIND, name: group.metadata.name, namespace, uid: group.metadata.uid },
+        },
+      });
+    },
+  };
+}

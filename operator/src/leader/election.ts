@@ -1,0 +1,187 @@
+import type { Logger } from '@evshare/kit';
+import { isConflict, isNotFound, type KubeClient } from '../kube/client';
+import { RESOURCES, resourcePath } from '../kube/resources';
+
+/**
+ * Leader election on a coordination.k8s.io/v1 Lease, with client-go's rules:
+ * - a candidate takes the lease when it is free, or when its holder has not renewed it for
+ *   leaseDuration as measured on the candidate's own clock since it last saw the lease change
+ *   (so clock skew between pods does not matter);
+ * - every write carries the lease's resourceVersion, so of two candidates only one wins;
+ * - the leader renews every retryPeriod and stops acting if it could not renew for
+ *   renewDeadline (shorter than leaseDuration, so it has stopped before anyone else may start);
+ * - on stop the leader releases the lease, and a standby takes over within one retryPeriod.
+ */
+export interface LeaseSpec {
+  holderIdentity?: string;
+  leaseDurationSeconds?: number;
+  acquireTime?: string;
+  renewTime?: string;
+  leaseTransitions?: number;
+}
+
+export interface Observation {
+  holderIdentity: string;
+  renewTime: string | undefined;
+  /** Local time (ms) when this holder/renewTime was first seen. */
+  seenAt: number;
+}
+
+/** Remembers when the lease last changed, by the local clock. */
+export function observe(previous: Observation | undefined, spec: LeaseSpec | undefined, now: number): Observation {
+  const holderIdentity = spec?.holderIdentity ?? '';
+  const renewTime = spec?.renewTime;
+  if (previous && previous.holderIdentity === holderIdentity && previous.renewTime === renewTime) return previous;
+  return { holderIdentity, renewTime, seenAt: now };
+}
+
+export function mayAcquire(observation: Observation, spec: LeaseSpec | undefined, identity: string, now: number): boolean {
+  if (!observation.holderIdentity || observation.holderIdentity === identity) return true;
+  return now >= observation.seenAt + (spec?.leaseDurationSeconds ?? 15) * 1000;
+}
+
+/** The spec to write to hold the lease from now. */
+export function heldSpec(spec: LeaseSpec | undefined, identity: string, now: number, leaseDurationSeconds: number): LeaseSpec {
+  const ours = spec?.holderIdentity === identity;
+  return {
+    holderIdentity: identity,
+    leaseDurationSeconds,
+    acquireTime: ours && spec?.acquireTime ? spec.acquireTime : microTime(now),
+    renewTime: microTime(now),
+    leaseTransitions: (spec?.leaseTransitions ?? 0) + (ours || !spec?.holderIdentity ? 0 : 1),
+  };
+}
+
+/** MicroTime: RFC 3339 with exactly six fractional digits, as the API server requires. */
+export function microTime(ms: number): string {
+  return new Date(ms).toISOString().replace(/\.(\d{3})Z$/, '.$1000Z');
+}
+
+export interface LeaderElectionOptions {
+  client: KubeClient;
+  namespace: string;
+  name: string;
+  identity: string;
+  leaseDurationMs?: number;
+  renewDeadlineMs?: number;
+  retryPeriodMs?: number;
+  onStartedLeading: () => void;
+  onStoppedLeading: () => void;
+  log: Logger;
+}
+
+export interface LeaderElection {
+  isLeader(): boolean;
+  /** Stops campaigning; a leader releases the lease first. */
+  stop(): Promise<void>;
+}
+
+interface Lease {
+  apiVersion: string;
+  kind: string;
+  metadata: { name: string; namespace: string; resourceVersion?: string };
+  spec?: LeaseSpec;
+}
+
+export function startLeaderElection(options: LeaderElectionOptions): LeaderElection {
+  const { client, namespace, name, identity, log } = options;
+  const leaseDurationMs = options.leaseDurationMs ?? 15_000;
+  const renewDeadlineMs = options.renewDeadlineMs ?? 10_000;
+  const retryPeriodMs = options.retryPeriodMs ?? 2_000;
+  if (!(retryPeriodMs < renewDeadlineMs && renewDeadlineMs < leaseDurationMs)) {
+    throw new RangeError('leader election needs retryPeriod < renewDeadline < leaseDuration');
+  }
+  const leaseSeconds = Math.ceil(leaseDurationMs / 1000);
+  const collection = resourcePath(RESOURCES.leases, namespace);
+  const path = resourcePath(RESOURCES.leases, namespace, name);
+  let observation: Observation | undefined;
+  let leading = false;
+  let lastRenew = 0;
+  let stopped = false;
+  let timer: NodeJS.Timeout | undefined;
+  let round: Promise<void> = Promise.resolve();
+
+  async function tryAcquireOrRenew(): Promise<boolean> {
+    const now = Date.now();
+    let lease: Lease | undefined;
+    try {
+      lease = await client.request<Lease>('GET', path);
+    } catch (error) {
+      if (!isNotFound(error)) throw error;
+    }
+    if (!lease) {
+      const created: Lease = { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: { name, namespace }, spec: heldSpec(undefined, identity, now, leaseSeconds) };
+      try {
+        await client.request('POST', collection, { body: created });
+      } catch (error) {
+        if (isConflict(error)) return false;
+        throw error;
+      }
+      observation = observe(observation, created.spec, now);
+      return true;
+    }
+    observation = observe(observation, lease.spec, now);
+    if (!mayAcquire(observation, lease.spec, identity, now)) return false;
+    const spec = heldSpec(lease.spec, identity, now, leaseSeconds);
+    try {
+      await client.request('PUT', path, { body: { ...lease, spec } });
+    } catch (error) {
+      if (isConflict(error)) return false;
+      throw error;
+    }
+    observation = observe(observation, spec, now);
+    return true;
+  }
+
+  function setLeading(next: boolean): void {
+    if (next === leading) return;
+    leading = next;
+    log.info({ identity, lease: `${namespace}/${name}` }, next ? 'became the leader' : 'stopped leading');
+    if (next) options.onStartedLeading();
+    else options.onStoppedLeading();
+  }
+
+  async function campaign(): Promise<void> {
+    try {
+      if (await tryAcquireOrRenew()) {
+        lastRenew = Date.now();
+        setLeading(true);
+      } else if (leading) {
+        setLeading(false);
+      }
+    } catch (error) {
+      log.warn({ err: error, identity }, 'lease request failed');
+      if (leading && Date.now() - lastRenew > renewDeadlineMs) setLeading(false);
+    }
+  }
+
+  function schedule(delayMs: number): void {
+    timer = setTimeout(() => {
+      round = campaign().then(() => {
+        if (!stopped) schedule(retryPeriodMs);
+      });
+    }, delayMs);
+  }
+  schedule(0);
+
+  return {
+    isLeader: () => leading,
+    async stop() {
+      stopped = true;
+      clearTimeout(timer);
+      await round;
+      if (!leading) return;
+      setLeading(false);
+      try {
+        const lease = await client.request<Lease>('GET', path);
+        if (lease.spec?.holderIdentity !== identity) return;
+        const now = microTime(Date.now());
+        await client.request('PUT', path, {
+          body: { ...lease, spec: { ...lease.spec, holderIdentity: '', leaseDurationSeconds: 1, renewTime: now, acquireTime: now } },
+        });
+      } catch (error) {
+        log.warn({ err: error }, 'could not release the lease; a standby takes over when it expires');
+      }
+    },
+  };
+}

@@ -1,0 +1,3 @@
+export { startGateway, type GatewayDeps, type RunningGateway } from './gateway';
+export { gatewayConfigSchema, type GatewayConfig } from './config';
+export type { LbStatus, LbInstanceStatus, LbUpstreamStatus } from './status';

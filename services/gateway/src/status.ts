@@ -1,0 +1,107 @@
+import type { HealthState } from './health';
+import type { MemberSource, Upstream } from './upstream';
+
+/** One APP instance in GET /lb/status. */
+export interface LbInstanceStatus {
+  id: string;
+  url: string;
+  source: MemberSource;
+  /** `draining` when the instance reported it is shutting down (out of the choice whatever its probes say). */
+  health: HealthState | 'draining';
+  /** Can be chosen now. */
+  available: boolean;
+  /** Why it is in this state, e.g. `ejected: ECONNREFUSED`, `2 good probes`. */
+  reason: string;
+  /** ISO time of the last health change. */
+  since: string;
+  /** Requests this gateway has open on it. */
+  inflight: number;
+  /** Requests other gateways have open on it, estimated from its reports. */
+  foreignLoad: number;
+  maxConcurrency: number;
+  /** The instance's last NATS load report, or null for a static instance that never reported. */
+  reported: {
+    inflight: number;
+    rps: number;
+    eventLoopDelayMs: number;
+    eventLoopUtilization: number;
+    p95LatencyMs: number;
+    activeMembers: number;
+  } | null;
+  lastReportAgeMs: number | null;
+  /** Fraction of the hash ring (so of client addresses) it owns when all are healthy. */
+  ringShare: number;
+  /** Requests answered through it by this gateway since it joined. */
+  served: number;
+  /** Connection failures, resets and timeouts. */
+  errors: number;
+}
+
+/** An auth, push or web upstream in GET /lb/status. */
+export interface LbUpstreamStatus {
+  id: string;
+  url: string;
+  health: HealthState;
+  reason: string;
+  inflight: number;
+  served: number;
+  errors: number;
+}
+
+export interface LbStatus {
+  balancer: {
+    algorithm: 'consistent-hash-bounded-load';
+    balanceFactor: number;
+    /** BALANCE_MIN_LOAD: the lowest the bound goes. */
+    minLoad: number;
+    vnodes: number;
+    trustForwarded: boolean;
+  };
+  instances: LbInstanceStatus[];
+  totals: {
+    instances: number;
+    available: number;
+    inflight: number;
+    served: number;
+    retries: number;
+    ejections: number;
+    /** Requests answered 503 by the gateway itself (no instance, queue full, waited too long). */
+    rejected: number;
+  };
+  queue: { length: number; clients: number; max: number; perClient: number; timeoutMs: number };
+  upstreams: { auth: LbUpstreamStatus[]; push: LbUpstreamStatus[]; web: LbUpstreamStatus[] };
+}
+
+export function instanceStatus(member: Upstream, share: number, now: number): LbInstanceStatus {
+  const report = member.report;
+  return {
+    id: member.id,
+    url: member.url,
+    source: member.source,
+    health: member.draining ? 'draining' : member.health.state,
+    available: member.available,
+    reason: member.draining ? 'reported draining' : member.health.reason,
+    since: new Date(member.health.since).toISOString(),
+    inflight: member.inflight,
+    foreignLoad: member.foreign,
+    maxConcurrency: member.capacity,
+    reported: report
+      ? {
+          inflight: report.inflight,
+          rps: report.rps,
+          eventLoopDelayMs: report.eventLoopDelayMs,
+          eventLoopUtilization: report.eventLoopUtilization,
+          p95LatencyMs: report.p95LatencyMs,
+          activeMembers: report.activeMembers,
+        }
+      : null,
+    lastReportAgeMs: member.lastReportAt === undefined ? null : now - member.lastReportAt,
+    ringShare: share,
+    served: member.served,
+    errors: member.errors,
+  };
+}
+
+export function upstreamStatus(up: Upstream): LbUpstreamStatus {
+  return { id: up.id, url: up.url, health: up.health.state, reason: up.health.reason, inflight: up.inflight, served: up.served, errors: up.errors };
+}

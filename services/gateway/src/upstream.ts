@@ -1,0 +1,111 @@
+import http from 'node:http';
+import type { AppLoad } from '@evshare/kit';
+import { HealthTracker, type HealthPolicy } from './health';
+import type { Slot } from './ring';
+
+export type PoolName = 'app' | 'auth' | 'push' | 'web';
+
+/** How an APP instance became known: the static list, its announcement, or a load report. */
+export type MemberSource = 'static' | 'announce' | 'report';
+
+/** Upper bounds (seconds) of the upstream latency histogram. */
+export const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
+
+const FIRST_REASON: Record<MemberSource, string> = { static: 'configured', announce: 'announced', report: 'reported its load' };
+
+export interface UpstreamOptions {
+  pool: PoolName;
+  id: string;
+  url: string;
+  health: HealthPolicy;
+  capacity: number;
+  /** Idle keep-alive sockets close after this (ms). */
+  idleMs: number;
+  now: number;
+  source?: MemberSource;
+}
+
+/**
+ * One backend server: its connection pool, health, load and counters. Counters are plain
+ * numbers updated on the hot path and read by /metrics and /lb/status when asked, which costs
+ * far less per request than updating labelled prom-client metrics.
+ */
+export class Upstream implements Slot {
+  readonly pool: PoolName;
+  readonly id: string;
+  readonly url: string;
+  readonly host: string;
+  readonly port: number;
+  /** Path of the base URL without its trailing slash, prepended to every request path. */
+  readonly prefix: string;
+  readonly agent: http.Agent;
+  readonly health: HealthTracker;
+  source: MemberSource;
+  /** A static-list entry (or the announced instance that replaced one): never forgotten. */
+  pinned: boolean;
+  capacity: number;
+  draining = false;
+  removed = false;
+  /** Requests (and WebSocket tunnels) this gateway has open on it. */
+  inflight = 0;
+  /** Estimated requests other gateways have open on it, from its load reports. */
+  foreign = 0;
+  served = 0;
+  /** Connection failures, resets and timeouts seen by this gateway. */
+  errors = 0;
+  readonly statuses = new Map<number, number>();
+  readonly latencyCounts = new Float64Array(LATENCY_BUCKETS.length + 1);
+  latencySum = 0;
+  lastSeenAt: number;
+  lastReportAt: number | undefined;
+  report: AppLoad | undefined;
+  /** `served` when the previous report arrived, to know our own share of its reported rate. */
+  servedAtReport = 0;
+
+  constructor(options: UpstreamOptions) {
+    const parsed = new URL(options.url);
+    if (parsed.protocol !== 'http:') throw new Error(`${options.url}: only http:// upstreams are supported`);
+    this.pool = options.pool;
+    this.id = options.id;
+    this.url = options.url.replace(/\/+$/, '');
+    this.host = parsed.hostname.replace(/^\[|\]$/g, '');
+    this.port = parsed.port ? Number(parsed.port) : 80;
+    this.prefix = parsed.pathname.replace(/\/+$/, '');
+    this.source = options.source ?? 'static';
+    this.pinned = this.source === 'static';
+    this.capacity = options.capacity;
+    this.lastSeenAt = options.now;
+    this.health = new HealthTracker(options.health, options.now, FIRST_REASON[this.source]);
+    this.agent = new http.Agent({
+      keepAlive: true,
+      // LIFO reuses the warmest sockets and lets the rest idle out.
+      scheduling: 'lifo',
+      maxFreeSockets: 1024,
+      timeout: options.idleMs,
+      noDelay: true,
+    });
+  }
+
+  get available(): boolean {
+    return this.health.state === 'up' && !this.draining && !this.removed;
+  }
+
+  get load(): number {
+    return this.inflight + this.foreign;
+  }
+
+  /** One finished exchange: its final status and how long the upstream took (seconds). */
+  record(status: number, seconds: number): void {
+    this.served++;
+    this.statuses.set(status, (this.statuses.get(status) ?? 0) + 1);
+    let bucket = 0;
+    while (bucket < LATENCY_BUCKETS.length && seconds > LATENCY_BUCKETS[bucket]!) bucket++;
+    this.latencyCounts[bucket] = this.latencyCounts[bucket]! + 1;
+    this.latencySum += seconds;
+  }
+
+  close(): void {
+    this.removed = true;
+    this.agent.destroy();
+  }
+}
