@@ -12,10 +12,12 @@ WORKDIR /src
 COPY package.json package-lock.json ./
 COPY services/app/package.json services/app/
 COPY services/auth/package.json services/auth/
+COPY services/billing/package.json services/billing/
 COPY services/gateway/package.json services/gateway/
 COPY services/heartbeat/package.json services/heartbeat/
 COPY services/kit/package.json services/kit/
 COPY services/schema/package.json services/schema/
+COPY services/sms/package.json services/sms/
 COPY services/stack/package.json services/stack/
 COPY operator/package.json operator/
 

@@ -110,7 +110,7 @@ describe('helm install, then helm upgrade, on the real API server', () => {
           '(go install -ldflags "-X k8s.io/component-base/version.gitVersion=$K8S_VERSION ..."), then rebuild',
       );
     }
-    // --skip-crds: the CRD is already installed above (Helm would skip it anyway).
+    // --skip-crds: the CRD is already installed above.
     await helm(['install', release, CHART, ...kubeconfig(), '--skip-crds']);
     const before = await secretData();
     expect(Object.keys(before).sort()).toEqual(['admin-bootstrap-password', 'postgres-password', 'redis-password']);
@@ -124,10 +124,51 @@ describe('helm install, then helm upgrade, on the real API server', () => {
     const deployment = (await kube.request('GET', deploymentPath)).body;
     expect(deployment.spec.replicas).toBe(5);
     expect(deployment.spec.template.spec.containers[0].env).toContainEqual({ name: 'LOG_LEVEL', value: 'debug' });
+  }, 90_000);
 
-    // Uninstall keeps the Secret (resource-policy keep) for volumes initialised with it.
+  it("gives the operator's ServiceAccount what it needs and nothing more", async () => {
+    const can = async (attributes: Record<string, string>) => {
+      const review = await kube.request('POST', '/apis/authorization.k8s.io/v1/subjectaccessreviews', {
+        apiVersion: 'authorization.k8s.io/v1',
+        kind: 'SubjectAccessReview',
+        spec: { user: `system:serviceaccount:${NAMESPACE}:evs-evshare-operator`, resourceAttributes: { namespace: NAMESPACE, ...attributes } },
+      });
+      expect(review.status).toBe(201);
+      return review.body.status.allowed === true;
+    };
+    const needed: Array<Record<string, string>> = [
+      ...['get', 'list', 'watch'].map((verb) => ({ group: 'evshare.io', resource: 'appservicegroups', verb })),
+      { group: 'evshare.io', resource: 'appservicegroups', subresource: 'status', verb: 'patch' },
+      ...['get', 'list', 'watch'].map((verb) => ({ group: 'apps', resource: 'deployments', verb })),
+      { group: 'apps', resource: 'deployments', subresource: 'scale', verb: 'patch' },
+      ...['list', 'watch', 'patch'].map((verb) => ({ group: '', resource: 'pods', verb })),
+      ...['list', 'watch', 'create', 'patch', 'delete'].flatMap((verb) => [
+        { group: '', resource: 'services', verb },
+        { group: 'networking.k8s.io', resource: 'ingresses', verb },
+      ]),
+      { group: 'events.k8s.io', resource: 'events', verb: 'create' },
+      ...['get', 'create', 'update'].map((verb) => ({ group: 'coordination.k8s.io', resource: 'leases', verb })),
+    ];
+    const forbidden: Array<Record<string, string>> = [
+      { group: '', resource: 'secrets', verb: 'get' },
+      { group: '', resource: 'pods', verb: 'delete' },
+      { group: 'apps', resource: 'deployments', verb: 'patch' },
+      { group: 'evshare.io', resource: 'appservicegroups', verb: 'update' },
+      { group: 'rbac.authorization.k8s.io', resource: 'roles', verb: 'create' },
+      { group: 'evshare.io', resource: 'appservicegroups', verb: 'list', namespace: 'kube-system' },
+      { group: 'apiextensions.k8s.io', resource: 'customresourcedefinitions', verb: 'create', namespace: '' },
+    ];
+    const denied = [];
+    for (const attributes of needed) if (!(await can(attributes))) denied.push(attributes);
+    const allowed = [];
+    for (const attributes of forbidden) if (await can(attributes)) allowed.push(attributes);
+    expect({ denied, allowed }).toEqual({ denied: [], allowed: [] });
+  });
+
+  it('uninstalls everything but the Secret (kept for volumes initialised with it)', async () => {
+    const before = await secretData();
     await helm(['uninstall', release, ...kubeconfig()]);
     expect(await secretData()).toEqual(before);
     expect((await kube.request('GET', deploymentPath)).status).toBe(404);
-  }, 90_000);
+  });
 });

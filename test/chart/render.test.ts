@@ -68,10 +68,7 @@ describe.each(MODES)('security invariants in %s mode', (_mode, values) => {
       .filter(({ c }) => String(c.image).startsWith('ghcr.io/evshare/evshare:'))
       .map(({ owner, c }) => [owner, c.startupProbe.httpGet.path, c.livenessProbe.httpGet.path, c.readinessProbe.httpGet.path]);
     expect(probed.length).toBeGreaterThanOrEqual(4);
-    for (const [owner, ...paths] of probed) {
-      // The operator has no dependencies to be ready for; a standby replica is ready too.
-      expect([owner, ...paths]).toEqual([owner, '/healthz', '/healthz', owner!.endsWith('-operator') ? '/healthz' : '/readyz']);
-    }
+    for (const [owner, ...paths] of probed) expect([owner, ...paths]).toEqual([owner, '/healthz', '/healthz', '/readyz']);
   });
 
   it('gives no pod a Kubernetes API token except the operator', () => {

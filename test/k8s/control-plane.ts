@@ -235,3 +235,20 @@ export async function freePorts(count: number): Promise<number[]> {
   await Promise.all(servers.map((s) => new Promise((resolve) => s.close(resolve))));
   return ports;
 }
+
+/**
+ * Compacts etcd's history up to its current revision (through etcd's JSON gateway), so any
+ * older resourceVersion a client still holds answers 410 Gone. Works on the watch itself only
+ * with `watchCache: false` (the API server's watch cache keeps its own window). Returns the revision.
+ */
+export async function compactEtcd(etcdUrl: string): Promise<number> {
+  const post = async (path: string, body: unknown) => {
+    const res = await fetch(`${etcdUrl}${path}`, { method: 'POST', body: JSON.stringify(body), signal: AbortSignal.timeout(5_000) });
+    if (!res.ok) throw new Error(`etcd ${path}: HTTP ${res.status} ${await res.text()}`);
+    return (await res.json()) as { header?: { revision?: string } };
+  };
+  const range = await post('/v3/kv/range', { key: Buffer.from('/').toString('base64') });
+  const revision = Number(range.header?.revision);
+  await post('/v3/kv/compaction', { revision: String(revision), physical: true });
+  return revision;
+}

@@ -3,6 +3,8 @@
  *
  *   kubeconfigYaml({ server, token, caData })       // the kubeconfig text the harness writes
  *   await apiRequest(cp, 'GET', '/api/v1/namespaces')  // { status, body } (body parsed when JSON)
+ *   await apiRequest(cp, 'PATCH', path, patch, 'application/merge-patch+json')
+ *   await apiRequest(cp, 'GET', path, undefined, undefined, TABLE)  // the columns kubectl get prints
  *   await createNamespace(cp, 'ns1')                 // namespace + its "default" ServiceAccount
  *
  * `apiRequest` never throws on an HTTP error status, so a test can assert a rejection's message
@@ -42,6 +44,9 @@ export function kubeconfigYaml({ server, token, caData, name = 'evshare-test' }:
   ].join('\n');
 }
 
+/** Accept header for the server-side table (printer columns) `kubectl get` shows. */
+export const TABLE = 'application/json;as=Table;v=v1;g=meta.k8s.io';
+
 export interface ApiTarget {
   server: string;
   token: string;
@@ -59,6 +64,7 @@ export function apiRequest<T = any>(
   path: string,
   body?: unknown,
   contentType = 'application/json',
+  accept = 'application/json',
 ): Promise<ApiResponse<T>> {
   const payload = body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body);
   return new Promise((resolve, reject) => {
@@ -69,7 +75,7 @@ export function apiRequest<T = any>(
         ca: readFileSync(target.caPath),
         headers: {
           authorization: `Bearer ${target.token}`,
-          accept: 'application/json',
+          accept,
           ...(payload === undefined ? {} : { 'content-type': contentType, 'content-length': Buffer.byteLength(payload) }),
         },
         timeout: 10_000,

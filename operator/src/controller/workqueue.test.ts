@@ -121,7 +121,9 @@ describe('work queue', () => {
     queue.addAfter('x', 500);
     queue.addAfter('x', 10);
     queue.addAfter('x', 300);
+    expect(queue.isDelayed('x')).toBe(true);
     await until(() => seen.length === 1, 'x');
+    expect(queue.isDelayed('x')).toBe(false);
     await tick(50);
     expect(seen).toEqual(['x']);
     expect(queue.pending).toBe(0);

@@ -23,6 +23,8 @@ export interface WorkQueue {
   add(key: string): void;
   /** Adds the key after a delay (the earliest pending delay wins). */
   addAfter(key: string, delayMs: number): void;
+  /** Whether the key waits for a delayed add (e.g. a retry after a failure). */
+  isDelayed(key: string): boolean;
   /** Stops taking work, drops what waits, and resolves once running keys are done. */
   shutDown(): Promise<void>;
   readonly pending: number;
@@ -100,6 +102,7 @@ export function createWorkQueue(options: WorkQueueOptions): WorkQueue {
   return {
     add,
     addAfter,
+    isDelayed: (key) => delayed.has(key),
     async shutDown() {
       shuttingDown = true;
       for (const { timer } of delayed.values()) clearTimeout(timer);

@@ -4,7 +4,7 @@ export const API_VERSION = 'v1alpha1';
 export const KIND = 'AppServiceGroup';
 export const PLURAL = 'appservicegroups';
 export const SINGULAR = 'appservicegroup';
-export const SHORT_NAMES = ['asg', 'appgroup'];
+export const SHORT_NAMES = ['asg'];
 export const GROUP_API_VERSION = `${API_GROUP}/${API_VERSION}`;
 
 export type AffinityMode = 'clientIP' | 'cookie';

@@ -33,6 +33,18 @@ export interface KubeApi {
 export const FIELD_MANAGER = 'evshare-operator';
 export const REPORTING_CONTROLLER = 'evshare.io/operator';
 
+const STATUS_FIELDS: ReadonlyArray<keyof AppServiceGroupStatus> = [
+  'observedGeneration',
+  'replicas',
+  'readyReplicas',
+  'desiredReplicas',
+  'reportingPods',
+  'loadPerPod',
+  'lastScaleTime',
+  'selector',
+  'conditions',
+];
+
 const KINDS: Record<string, Resource> = { Service: RESOURCES.services, Ingress: RESOURCES.ingresses };
 
 export function createKubeApi(client: KubeClient, reportingInstance: string): KubeApi {
@@ -70,10 +82,12 @@ export function createKubeApi(client: KubeClient, reportingInstance: string): Ku
       });
     },
     async writeStatus(namespace, name, status) {
-      // A JSON merge patch replaces the conditions list as a whole, which is what we want.
+      // A JSON merge patch replaces the conditions list as a whole, which is what we want;
+      // a field now unknown is sent as null, which removes it.
+      const body = Object.fromEntries(STATUS_FIELDS.map((field) => [field, status[field] ?? null]));
       await client.request('PATCH', resourcePath(RESOURCES.appServiceGroups, namespace, name, 'status'), {
         query: { fieldManager: FIELD_MANAGER },
-        body: { status },
+        body: { status: body },
         contentType: PATCH_TYPES.merge,
       });
     },

@@ -1,2 +1,2 @@
-export { appConfigSchema, startApp, type AppConfig, type AppDeps } from './service';
+export { appConfigSchema, startApp, type AppConfig, type AppDeps, type AppContext } from './service';
 export { notifyMember, type NotificationInput } from './notifications';

@@ -23,8 +23,9 @@ import {
   type SessionRecord,
   type SessionStore,
 } from '@evshare/kit';
+import { DOMAINS } from './domains';
 import { createLoadTracker } from './load';
-import { createMemberRepository, ensureSyncVersion } from './members';
+import { createMemberRepository, ensureSyncVersion, type MemberRepository } from './members';
 import { markRead, notifyMember, unreadNotifications } from './notifications';
 import { parseSyncEtag, syncEtag, syncVersionKey } from './sync';
 
@@ -57,6 +58,21 @@ export interface AppDeps {
   sessions: SessionStore;
   /** The data cache cluster. */
   cache: KeyValueStore;
+}
+
+/** What a business domain's routes get from the APP service. */
+export interface AppContext {
+  config: AppConfig;
+  log: Logger;
+  db: Pool;
+  bus: Bus;
+  cache: KeyValueStore;
+  sessions: SessionStore;
+  members: MemberRepository;
+  /** Middleware: requires a live session and sets req.session. */
+  authenticate: (req: Request, res: Response, next: NextFunction) => Promise<void>;
+  /** Middleware (after authenticate): operators only. */
+  requireAdmin: (req: Request, res: Response, next: NextFunction) => void;
 }
 
 declare global {
@@ -119,15 +135,9 @@ export async function startApp(deps: AppDeps): Promise<RunningService & { id: st
     if (req.session?.role !== 'admin') throw problems.forbidden('Operators only');
     next();
   };
+  const context: AppContext = { config, log, db, bus, cache, sessions, members, authenticate, requireAdmin };
 
   const routes = (app: Express) => {
-    app.use((req, res, next) => {
-      const started = performance.now();
-      load.begin();
-      res.once('close', () => load.end(performance.now() - started));
-      next();
-    });
-
     // The periodic poll: one pipelined read (session + version) answers an unchanged state.
     app.get('/api/v1/sync', async (req, res) => {
       const key = sessionKeyFrom(req.headers);
@@ -192,6 +202,8 @@ export async function startApp(deps: AppDeps): Promise<RunningService & { id: st
       if (!(await members.profile(memberId))) throw problems.notFound('No such member');
       res.status(201).json(await notifyMember({ db, cache, bus }, memberId, body));
     });
+
+    for (const mount of DOMAINS) mount(app, context);
   };
 
   const app = createHttpApp({
@@ -200,6 +212,7 @@ export async function startApp(deps: AppDeps): Promise<RunningService & { id: st
     health,
     trustProxy: config.TRUST_PROXY,
     responseHeaders: instanceHeader,
+    hooks: { start: load.begin, end: load.end },
     routes,
   });
   const server = await listen(app, config.PORT, config.HOST);

@@ -18,88 +18,15 @@ import {
   type SessionStore,
 } from '@evshare/kit';
 import { heartbeatConfigSchema, startHeartbeat, type HeartbeatService, type OnlineReport } from './service';
+import { clientPool, type Client } from './test-client';
 
 const INTERVAL_MS = 200;
 const log = createLogger('heartbeat-test', 'silent');
 const natsPrefix = `${uniqueName('hb')}.`;
 const redisPrefix = `${uniqueName('hb')}:`;
 
-interface Closed {
-  code: number;
-  reason: string;
-  at: number;
-}
-
-/** A test client that records every frame and the close, with bounded waits. */
-class Client {
-  readonly frames: Array<Record<string, unknown>> = [];
-  readonly closed: Promise<Closed>;
-  openedAt = 0;
-  private waiters: Array<() => void> = [];
-
-  constructor(readonly ws: WebSocket) {
-    ws.on('message', (data) => {
-      this.frames.push(JSON.parse(String(data)) as Record<string, unknown>);
-      for (const wake of this.waiters.splice(0)) wake();
-    });
-    this.closed = new Promise((resolve) => ws.on('close', (code, reason) => resolve({ code, reason: reason.toString(), at: Date.now() })));
-    ws.on('error', () => undefined);
-  }
-
-  /** The first recorded frame (from index `from`) matching `predicate`. */
-  async next(predicate: (frame: Record<string, unknown>) => boolean, timeoutMs = 2000, from = 0): Promise<Record<string, unknown>> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const found = this.frames.slice(from).find(predicate);
-      if (found) return found;
-      const left = deadline - Date.now();
-      if (left <= 0) throw new Error(`no matching frame within ${timeoutMs} ms; got ${JSON.stringify(this.frames)}`);
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, left);
-        this.waiters.push(() => {
-          clearTimeout(timer);
-          resolve();
-        });
-      });
-    }
-  }
-
-  ofType(type: string, timeoutMs?: number, from?: number) {
-    return this.next((frame) => frame.type === type, timeoutMs, from);
-  }
-
-  send(data: unknown): void {
-    this.ws.send(typeof data === 'string' || Buffer.isBuffer(data) ? data : JSON.stringify(data));
-  }
-
-  async closedWithin(timeoutMs: number): Promise<Closed> {
-    let timer: NodeJS.Timeout | undefined;
-    try {
-      return await Promise.race([
-        this.closed,
-        new Promise<never>((_, reject) => {
-          timer = setTimeout(() => reject(new Error(`socket still open after ${timeoutMs} ms`)), timeoutMs);
-        }),
-      ]);
-    } finally {
-      clearTimeout(timer);
-    }
-  }
-}
-
-const clients: Client[] = [];
-
-async function connect(service: HeartbeatService, options: ClientOptions = {}): Promise<Client> {
-  const ws = new WebSocket(`${service.url.replace(/^http/, 'ws')}/push`, options);
-  const client = new Client(ws);
-  clients.push(client);
-  await new Promise<void>((resolve, reject) => {
-    ws.once('open', () => resolve());
-    ws.once('error', reject);
-  });
-  client.openedAt = Date.now();
-  return client;
-}
+const pool = clientPool();
+const connect = (service: HeartbeatService, options?: ClientOptions) => pool.connect(service.url, options);
 
 const withCookie = (key: string, extra: ClientOptions = {}): ClientOptions => ({ ...extra, headers: { cookie: `theme=dark; ${SESSION_COOKIE}=${key}`, ...extra.headers } });
 
@@ -160,9 +87,7 @@ beforeAll(async () => {
   two = await startInstance('hb-two', { MAX_CONNECTIONS_PER_MEMBER: '2' });
 });
 
-afterEach(() => {
-  for (const client of clients.splice(0)) client.ws.terminate();
-});
+afterEach(() => pool.closeAll());
 
 afterAll(async () => {
   for (const { service, bus, sessions } of instances) {
@@ -218,7 +143,7 @@ describe('authentication', () => {
     ]);
     for (const client of attempts) {
       expect(await client.closedWithin(2000)).toMatchObject({ code: 4401, reason: expect.stringMatching(/.+/) });
-      expect(client.frames.filter((f) => f.type === 'welcome')).toEqual([]);
+      expect(client.count('welcome')).toBe(0);
     }
   });
 
@@ -258,8 +183,8 @@ describe('push delivery', () => {
     expect(await a2.ofType('notification')).toEqual({ type: 'notification', notification: forA });
     // Both were published in order on one connection, so B's own arrives after A's would have.
     expect(await b1.ofType('notification')).toEqual({ type: 'notification', notification: forB });
-    expect(b1.frames.filter((f) => f.type === 'notification')).toHaveLength(1);
-    expect(a1.frames.filter((f) => f.type === 'notification')).toHaveLength(1);
+    expect(b1.count('notification')).toBe(1);
+    expect(a1.count('notification')).toBe(1);
   });
 
   it('two instances sharing the bus each deliver to their own members', async () => {
@@ -277,7 +202,7 @@ describe('push delivery', () => {
     expect((await aOnOne.ofType('notification')).notification).toEqual(forA);
     expect((await aOnTwo.ofType('notification')).notification).toEqual(forA);
     expect((await bOnTwo.ofType('notification')).notification).toEqual(forB);
-    expect(bOnTwo.frames.filter((f) => f.type === 'notification')).toHaveLength(1);
+    expect(bOnTwo.count('notification')).toBe(1);
   });
 
   it('drops an invalid notification without harm to the next one', async () => {
@@ -287,7 +212,7 @@ describe('push delivery', () => {
     const valid = notification('ok');
     authBus.publish(SUBJECTS.pushMember(a.memberId), valid);
     expect((await client.ofType('notification')).notification).toEqual(valid);
-    expect(client.frames.filter((f) => f.type === 'notification')).toHaveLength(1);
+    expect(client.count('notification')).toBe(1);
     expect(await (await fetch(`${one.url}/metrics`)).text()).toMatch(/push_notifications_total\{[^}]*outcome="invalid"[^}]*\} [1-9]/);
   });
 
@@ -414,7 +339,7 @@ describe('bad input', () => {
     const client = await connectMember(one, key);
     for (let i = 0; i < 40; i++) client.send({ type: 'ping' });
     await client.next((f) => f.type === 'error' && f.code === 'rate-limited');
-    await eventually(() => client.frames.filter((f) => f.type === 'pong').length >= 20);
+    await eventually(() => client.count('pong') >= 20);
     expect(client.frames.filter((f) => f.code === 'rate-limited')).toHaveLength(1);
     expect(client.ws.readyState).toBe(WebSocket.OPEN);
   });

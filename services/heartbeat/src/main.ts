@@ -4,6 +4,12 @@ import { heartbeatConfigSchema, startHeartbeat } from './service';
 void runMain(
   'heartbeat',
   heartbeatConfigSchema,
-  ({ config, log, backends }) => startHeartbeat({ config, log, bus: backends.bus, sessions: createSessionStore({ store: backends.sessions, bus: backends.bus, log }) }),
+  ({ config, log, backends }) =>
+    startHeartbeat({
+      config,
+      log,
+      bus: backends.bus,
+      sessions: createSessionStore({ store: backends.sessions, bus: backends.bus, log, ttlMs: config.SESSION_TTL_MS }),
+    }),
   { database: false },
 );

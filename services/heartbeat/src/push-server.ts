@@ -7,7 +7,7 @@ import { livenessAction, sweepIntervalMs, type LivenessState } from './liveness'
 import { CLOSE, encodeFrame, MAX_CLIENT_FRAME_BYTES, parseClientFrame, type FrameError, type ServerFrame } from './protocol';
 import { fullBucket, takeToken, type Bucket, type RateLimit } from './rate-limit';
 import { ConnectionRegistry } from './registry';
-import { clientAddress, originAllowed } from './request';
+import { clientAddress, originAllowed, type TrustProxy } from './request';
 
 export const PUSH_PATH = '/push';
 
@@ -27,7 +27,7 @@ export interface PushServerOptions {
   maxConnectionsPerMember: number;
   /** A session not confirmed by a client ping for this long is looked up again. */
   sessionRecheckMs: number;
-  trustedProxyHops: number;
+  trustProxy: TrustProxy;
   allowedOrigins: string[];
   rateLimit: RateLimit;
   /** Why each connection ended (metrics). */
@@ -221,7 +221,7 @@ export function createPushServer(options: PushServerOptions): PushServer {
     const now = performance.now();
     const conn: Connection = {
       socket,
-      address: clientAddress(req.socket.remoteAddress, req.headers['x-forwarded-for'], options.trustedProxyHops),
+      address: clientAddress(req.socket.remoteAddress, req.headers['x-forwarded-for'], options.trustProxy),
       state: 'authenticating',
       authPending: false,
       liveness: { lastSeenAt: now, lastPingAt: now },
@@ -245,7 +245,7 @@ export function createPushServer(options: PushServerOptions): PushServer {
     const key = sessionKeyFrom(req.headers);
     if (key === undefined) return;
     const fromCookie = !req.headers.authorization?.startsWith('Bearer ');
-    if (fromCookie && !originAllowed(req.headers, options.allowedOrigins, options.trustedProxyHops > 0)) {
+    if (fromCookie && !originAllowed(req.headers, options.allowedOrigins, options.trustProxy(req.socket.remoteAddress ?? '', 0))) {
       close(conn, CLOSE.forbiddenOrigin, 'the session cookie is not accepted from this origin', 'forbidden-origin');
       return;
     }

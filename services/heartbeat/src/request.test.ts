@@ -1,34 +1,42 @@
 import { clientAddress, originAllowed, parseTrustProxy } from './request';
 
+const trust = (value: string) => {
+  const compiled = parseTrustProxy(value);
+  if (!compiled) throw new Error(`rejected ${value}`);
+  return compiled;
+};
+
 describe('parseTrustProxy', () => {
-  it.each([
-    ['false', 0],
-    ['0', 0],
-    ['true', 1],
-    ['TRUE', 1],
-    ['2', 2],
-    ['maybe', undefined],
-    ['-1', undefined],
-    ['loopback', undefined],
-  ])('%s -> %s', (value, hops) => {
-    expect(parseTrustProxy(value)).toBe(hops);
+  it.each(['maybe', '-1', '10.0.0.0/99', 'loopback, nonsense'])('rejects %s', (value) => {
+    expect(parseTrustProxy(value)).toBeUndefined();
   });
 });
 
 describe('clientAddress', () => {
+  const chain = '6.6.6.6, 203.0.113.7, 10.0.0.2';
+
   it('uses the socket address when no proxy is trusted, whatever the client claims', () => {
-    expect(clientAddress('10.0.0.9', '6.6.6.6', 0)).toBe('10.0.0.9');
+    expect(clientAddress('10.0.0.9', '6.6.6.6', trust('false'))).toBe('10.0.0.9');
+    expect(clientAddress('10.0.0.9', '6.6.6.6', trust('0'))).toBe('10.0.0.9');
   });
 
-  it('takes the entry the trusted proxy appended, not one the client forged before it', () => {
-    expect(clientAddress('10.0.0.9', '6.6.6.6, 203.0.113.7', 1)).toBe('203.0.113.7');
-    expect(clientAddress('10.0.0.9', ['6.6.6.6', '203.0.113.7, 10.0.0.2'], 2)).toBe('203.0.113.7');
+  it('with a hop count, takes the entry the last trusted proxy appended, not one the client forged', () => {
+    expect(clientAddress('10.0.0.9', '6.6.6.6, 203.0.113.7', trust('true'))).toBe('203.0.113.7');
+    expect(clientAddress('10.0.0.9', '6.6.6.6, 203.0.113.7', trust('1'))).toBe('203.0.113.7');
+    expect(clientAddress('10.0.0.9', ['6.6.6.6', '203.0.113.7, 10.0.0.2'], trust('2'))).toBe('203.0.113.7');
+  });
+
+  it('with addresses and ranges, walks through trusted proxies only', () => {
+    expect(clientAddress('127.0.0.1', chain, trust('loopback'))).toBe('10.0.0.2');
+    expect(clientAddress('127.0.0.1', chain, trust('loopback, uniquelocal'))).toBe('203.0.113.7');
+    expect(clientAddress('10.0.0.9', chain, trust('loopback'))).toBe('10.0.0.9');
+    expect(clientAddress('10.0.0.9', chain, trust('10.0.0.0/8'))).toBe('203.0.113.7');
   });
 
   it('stops at the farthest known hop when fewer entries than trusted hops', () => {
-    expect(clientAddress('10.0.0.9', '203.0.113.7', 5)).toBe('203.0.113.7');
-    expect(clientAddress('10.0.0.9', undefined, 1)).toBe('10.0.0.9');
-    expect(clientAddress(undefined, undefined, 1)).toBe('');
+    expect(clientAddress('10.0.0.9', '203.0.113.7', trust('5'))).toBe('203.0.113.7');
+    expect(clientAddress('10.0.0.9', undefined, trust('1'))).toBe('10.0.0.9');
+    expect(clientAddress(undefined, undefined, trust('1'))).toBe('');
   });
 });
 

@@ -1,27 +1,38 @@
 import type { IncomingHttpHeaders } from 'node:http';
+import { compile } from 'proxy-addr';
 
 /**
  * What the push service reads from an upgrade request besides the session key: the member's
  * address and whether a browser's cookie may be used from the page's origin.
  */
 
+/** Whether the hop at `hop` (0: the peer of the socket) may set X-Forwarded-For. */
+export type TrustProxy = (address: string, hop: number) => boolean;
+
 /**
- * TRUST_PROXY: how many proxies in front of the service append to X-Forwarded-For (`false`/0:
- * none, the socket address is the client; `true`/1: the gateway or the ingress; n: a chain).
+ * TRUST_PROXY, as express's `trust proxy` reads it (the other services use that setting): `false`
+ * or 0 trusts no proxy; `true` or n trusts that many hops in front (the gateway or the ingress is
+ * one); otherwise a comma-separated list of addresses, CIDR ranges and the names loopback,
+ * linklocal, uniquelocal. Undefined when the value is none of these.
  */
-export function parseTrustProxy(value: string): number | undefined {
+export function parseTrustProxy(value: string): TrustProxy | undefined {
   const v = value.trim().toLowerCase();
-  if (v === 'false' || v === 'no') return 0;
-  if (v === 'true' || v === 'yes') return 1;
-  return /^\d{1,2}$/.test(v) ? Number(v) : undefined;
+  if (v === 'false' || v === 'no') return () => false;
+  if (v === 'true' || v === 'yes') return (_address, hop) => hop < 1;
+  if (/^\d{1,2}$/.test(v)) return (_address, hop) => hop < Number(v);
+  try {
+    return compile(v.split(',').map((part) => part.trim()).filter(Boolean));
+  } catch {
+    return undefined;
+  }
 }
 
 /**
- * The client address, as express computes it for a numeric `trust proxy`: walking from the socket
- * towards the client through X-Forwarded-For, trusting `trustedHops` proxies and no more, so a
- * client cannot choose its address by sending its own X-Forwarded-For.
+ * The client address, computed as express computes `req.ip`: walking from the socket towards the
+ * client through X-Forwarded-For while the current hop is a trusted proxy, so a client cannot
+ * choose its address by sending its own X-Forwarded-For.
  */
-export function clientAddress(socketAddress: string | undefined, forwardedFor: string | string[] | undefined, trustedHops: number): string {
+export function clientAddress(socketAddress: string | undefined, forwardedFor: string | string[] | undefined, trust: TrustProxy): string {
   const header = Array.isArray(forwardedFor) ? forwardedFor.join(',') : (forwardedFor ?? '');
   const chain = [
     socketAddress ?? '',
@@ -31,7 +42,9 @@ export function clientAddress(socketAddress: string | undefined, forwardedFor: s
       .filter(Boolean)
       .reverse(),
   ];
-  return chain[Math.min(trustedHops, chain.length - 1)] ?? '';
+  let hop = 0;
+  while (hop < chain.length - 1 && trust(chain[hop] ?? '', hop)) hop++;
+  return chain[hop] ?? '';
 }
 
 /**
@@ -40,7 +53,7 @@ export function clientAddress(socketAddress: string | undefined, forwardedFor: s
  * notifications (cross-site WebSocket hijacking). No Origin (not a browser) is allowed; otherwise
  * the origin must be listed, or with an empty list be the host the request was addressed to.
  */
-export function originAllowed(headers: IncomingHttpHeaders, allowedOrigins: string[], trustProxy: boolean): boolean {
+export function originAllowed(headers: IncomingHttpHeaders, allowedOrigins: string[], trustForwardedHost: boolean): boolean {
   const origin = headers.origin;
   if (origin === undefined) return true;
   let parsed: URL;
@@ -50,7 +63,7 @@ export function originAllowed(headers: IncomingHttpHeaders, allowedOrigins: stri
     return false;
   }
   if (allowedOrigins.length > 0) return allowedOrigins.includes('*') || allowedOrigins.some((allowed) => sameOrigin(allowed, parsed));
-  const forwardedHost = trustProxy ? headers['x-forwarded-host'] : undefined;
+  const forwardedHost = trustForwardedHost ? headers['x-forwarded-host'] : undefined;
   const host = (typeof forwardedHost === 'string' ? forwardedHost.split(',')[0]?.trim() : undefined) ?? headers.host;
   return host !== undefined && parsed.host.toLowerCase() === host.toLowerCase();
 }

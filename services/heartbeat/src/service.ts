@@ -33,22 +33,28 @@ export const heartbeatConfigSchema = z.object({
   AUTH_TIMEOUT_MS: env.positiveInt(5_000),
   MAX_CONNECTIONS_PER_MEMBER: env.positiveInt(10),
   ONLINE_REPORT_INTERVAL_MS: env.positiveInt(5_000),
+  /** The sessions' sliding expiry; must equal the auth service's, since a heartbeat rewrites it. */
+  SESSION_TTL_MS: env.durationMs(30 * 60_000),
   /** A connection whose client sends no ping frames has its session looked up again this often. */
   SESSION_RECHECK_MS: env.positiveInt(60_000),
   /** Frames per second a client may send, and the burst above it. */
   CLIENT_FRAMES_PER_SECOND: env.positiveInt(5),
   CLIENT_FRAME_BURST: env.positiveInt(20),
-  /** Proxies in front that append to X-Forwarded-For: false (0), true (1) or a number. */
+  /**
+   * Which proxies may set X-Forwarded-For: false, true (one hop; express's `true` would trust every
+   * hop, letting a client pick its address), a number of hops, or addresses,
+   * CIDR ranges and loopback/linklocal/uniquelocal as for express's `trust proxy`.
+   */
   TRUST_PROXY: z
     .string()
-    .default('false')
+    .default('loopback')
     .transform((value, ctx) => {
-      const hops = parseTrustProxy(value);
-      if (hops === undefined) {
-        ctx.addIssue({ code: 'custom', message: 'expected true, false or a number of proxy hops' });
+      const trust = parseTrustProxy(value);
+      if (trust === undefined) {
+        ctx.addIssue({ code: 'custom', message: 'expected true, false, a number of hops, or addresses, CIDR ranges, loopback, linklocal, uniquelocal' });
         return z.NEVER;
       }
-      return hops;
+      return trust;
     }),
   /** Origins whose pages may use the session cookie; empty: only the host the request was sent to. */
   ALLOWED_ORIGINS: env.list(),
@@ -98,7 +104,7 @@ export async function startHeartbeat(deps: { config: HeartbeatConfig; log: Logge
     authTimeoutMs: config.AUTH_TIMEOUT_MS,
     maxConnectionsPerMember: config.MAX_CONNECTIONS_PER_MEMBER,
     sessionRecheckMs: config.SESSION_RECHECK_MS,
-    trustedProxyHops: config.TRUST_PROXY,
+    trustProxy: config.TRUST_PROXY,
     allowedOrigins: config.ALLOWED_ORIGINS,
     rateLimit: { ratePerSecond: config.CLIENT_FRAMES_PER_SECOND, burst: config.CLIENT_FRAME_BURST },
     onClosed: (cause: CloseCause) => closedTotal.inc({ cause }),
@@ -127,7 +133,6 @@ export async function startHeartbeat(deps: { config: HeartbeatConfig; log: Logge
     log,
     metrics,
     health,
-    trustProxy: config.TRUST_PROXY,
     routes: (routes) => {
       routes.get('/online', (_req, res) => {
         res.json(report());

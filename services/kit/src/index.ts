@@ -23,3 +23,4 @@ export { createSessionStore, type SessionStore, type SessionStoreOptions } from 
 export { hashPassword, verifyPassword, PASSWORD_RULES } from './auth/password';
 export { sessionKeyFrom, SESSION_COOKIE } from './session/credentials';
 export { runMain, type RunningService } from './service';
+export * from './bus/messages';

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { createLogger, env, exitOnSignals, loadConfig } from '@evshare/kit';
-import { DEV_ACCOUNTS, startInProcessStack, startProcessStack } from './index';
+import { DEFAULT_BEHAVIOR } from '@evshare/operator';
+import { DEV_ACCOUNTS, startInProcessStack, startLocalAutoscaler, startProcessStack } from './index';
 
 const stackConfigSchema = z.object({
   LOG_LEVEL: env.logLevel(),
@@ -11,6 +12,11 @@ const stackConfigSchema = z.object({
   DATABASE_URL: env.optionalUrl(),
   /** `processes` runs each service as its own process (needs the three URLs); `auto` decides. */
   STACK_MODE: z.enum(['auto', 'in-process', 'processes']).default('auto'),
+  /** The local actuator: the operator's scaling decision starting and stopping APP instances. */
+  AUTOSCALE: env.bool(true),
+  AUTOSCALE_MAX: env.positiveInt(6),
+  AUTOSCALE_TARGET_INFLIGHT: env.positiveInt(16),
+  AUTOSCALE_DOWN_WINDOW_S: z.coerce.number().int().min(0).default(60),
 });
 
 /** `make run`: the whole platform on this machine, embedded backends unless the URLs are set. */
@@ -22,6 +28,17 @@ async function main(): Promise<void> {
   if (mode === 'processes' && !realBackends) throw new Error('STACK_MODE=processes needs REDIS_URL, NATS_URL and DATABASE_URL');
   const options = { env: process.env, log, appInstances: config.APP_INSTANCES, gatewayPort: config.GATEWAY_PORT, seed: true };
   const stack = mode === 'processes' ? await startProcessStack(options) : await startInProcessStack(options);
+  const autoscaler = config.AUTOSCALE
+    ? startLocalAutoscaler({
+        bus: stack.bus,
+        stack,
+        log,
+        minReplicas: config.APP_INSTANCES,
+        maxReplicas: Math.max(config.APP_INSTANCES, config.AUTOSCALE_MAX),
+        target: { inflightPerPod: config.AUTOSCALE_TARGET_INFLIGHT },
+        behavior: { ...DEFAULT_BEHAVIOR, scaleDown: { ...DEFAULT_BEHAVIOR.scaleDown, stabilizationWindowSeconds: config.AUTOSCALE_DOWN_WINDOW_S } },
+      })
+    : undefined;
   const lines = [
     '',
     `evshare is up (${stack.mode}; backends: ${realBackends ? 'real servers' : 'embedded where no URL is set'})`,
@@ -33,11 +50,21 @@ async function main(): Promise<void> {
       .map(([name, url]) => `  ${`${name}:`.padEnd(24)}${url}`),
     `  operator account:       ${DEV_ACCOUNTS.admin.account} / ${DEV_ACCOUNTS.admin.password}`,
     `  demo member:            ${DEV_ACCOUNTS.member.account} / ${DEV_ACCOUNTS.member.password}`,
+    autoscaler
+      ? `  autoscaling:            ${config.APP_INSTANCES}..${Math.max(config.APP_INSTANCES, config.AUTOSCALE_MAX)} APP instances, target ${config.AUTOSCALE_TARGET_INFLIGHT} requests in flight each`
+      : '  autoscaling:            off',
     'Press Ctrl-C to stop.',
     '',
   ];
   process.stdout.write(lines.join('\n'));
-  exitOnSignals(log, () => stack.stop(), 30_000);
+  exitOnSignals(
+    log,
+    async () => {
+      autoscaler?.stop();
+      await stack.stop();
+    },
+    30_000,
+  );
 }
 
 main().catch((error: unknown) => {

@@ -2,7 +2,7 @@ import { appConfigSchema, startApp } from '@evshare/app';
 import { authConfigSchema, startAuth } from '@evshare/auth';
 import { gatewayConfigSchema, startGateway } from '@evshare/gateway';
 import { heartbeatConfigSchema, startHeartbeat } from '@evshare/heartbeat';
-import { connectBackends, createSessionStore, parseConfig, type Logger, type RunningService } from '@evshare/kit';
+import { connectBackends, createSessionStore, parseConfig, type Bus, type Logger, type RunningService } from '@evshare/kit';
 import { migrateDatabase } from '@evshare/schema';
 import { spawnService, type ServiceProcess } from './processes';
 import { seedDevelopmentAccounts } from './seed';
@@ -11,6 +11,8 @@ import { seedDevelopmentAccounts } from './seed';
 export interface Stack {
   mode: 'in-process' | 'processes';
   gatewayUrl: string;
+  /** The platform's bus, as the stack itself sees it (for the local autoscaler). */
+  bus: Bus;
   /** Every service's own URL, by name (APP instances by id). */
   urls(): Record<string, string>;
   appIds(): string[];
@@ -85,6 +87,7 @@ export async function startInProcessStack(options: StackOptions): Promise<Stack>
   return {
     mode: 'in-process',
     gatewayUrl: gateway.url,
+    bus: backends.bus,
     urls: () => ({ gateway: gateway.url, auth: auth.url, heartbeat: heartbeat.url, ...Object.fromEntries([...apps].map(([id, app]) => [id, app.url])) }),
     appIds: () => [...apps.keys()],
     addApp,
@@ -113,7 +116,6 @@ export async function startProcessStack(options: StackOptions): Promise<Stack> {
   const backends = await connectBackends({ service: 'stack', log, env });
   await migrateDatabase(backends.db!, log);
   if (options.seed) await seedDevelopmentAccounts(backends.db!, log);
-  await backends.close();
 
   const forward = (name: string) => (line: string) => log.info({ service: name }, line);
   const base = { ...env, HOST: '127.0.0.1' };
@@ -133,6 +135,7 @@ export async function startProcessStack(options: StackOptions): Promise<Stack> {
   return {
     mode: 'processes',
     gatewayUrl: gateway.url,
+    bus: backends.bus,
     urls: () => ({ gateway: gateway.url, auth: auth.url, heartbeat: heartbeat.url, ...Object.fromEntries([...apps].map(([id, app]) => [id, app.url])) }),
     appIds: () => [...apps.keys()],
     addApp,
@@ -147,6 +150,7 @@ export async function startProcessStack(options: StackOptions): Promise<Stack> {
       await gateway.stop();
       await Promise.all([...apps.values()].map((app) => app.stop()));
       await Promise.all([auth.stop(), heartbeat.stop()]);
+      await backends.close();
     },
     process: (name) => ({ auth, heartbeat, gateway } as Record<string, ServiceProcess>)[name] ?? apps.get(name),
   };

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import express, { type ErrorRequestHandler, type Express, type NextFunction, type Request, type RequestHandler, type Response } from 'express';
+import express, { type ErrorRequestHandler, type Express, type NextFunction, type Request, type Response } from 'express';
 import type { Logger } from '../logger';
 import type { Health } from './health';
 import type { Metrics } from './metrics';
@@ -28,6 +28,8 @@ export interface HttpAppOptions {
   /** Headers put on every response, errors included (e.g. X-App-Instance); may be filled in later. */
   responseHeaders?: Record<string, string>;
   routes: (app: Express) => void;
+  /** Called at the start and the end (with its duration) of every request, e.g. for load reports. */
+  hooks?: { start(): void; end(ms: number): void };
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -56,58 +58,70 @@ export function createHttpApp(options: HttpAppOptions): Express {
   // Read at every request: a service may fill it in after listening (an id that names the port).
   const extraHeaders = options.responseHeaders ?? {};
 
+  const bodyLimit = options.bodyLimit ?? '64kb';
+  const jsonParser = express.json({ limit: bodyLimit, strict: true });
+  const hooks = options.hooks;
+  // The request logger is made on first use: most requests (the periodic poll) never log.
+  Object.defineProperty(app.request, 'log', {
+    configurable: true,
+    get(this: Request) {
+      const child = log.child({ reqId: this.id });
+      Object.defineProperty(this, 'log', { value: child, configurable: true });
+      return child;
+    },
+  });
+
+  // One middleware for what every request needs, so the hot path crosses few router layers.
   app.use((req: Request, res: Response, next: NextFunction) => {
     const incoming = req.headers['x-request-id'];
     req.id = typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : randomUUID();
-    req.log = log.child({ reqId: req.id });
     res.setHeaders(securityHeaders);
     for (const name in extraHeaders) res.setHeader(name, extraHeaders[name]!);
     res.setHeader('X-Request-Id', req.id);
-    const started = process.hrtime.bigint();
+    const started = performance.now();
+    hooks?.start();
     res.once('finish', () => {
-      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+      const ms = performance.now() - started;
+      hooks?.end(ms);
       const route = req.route?.path ? `${req.baseUrl}${String(req.route.path)}` : res.statusCode === 404 ? 'unmatched' : req.baseUrl || 'unmatched';
-      const labels = { method: req.method, route, status: String(res.statusCode) };
-      metrics.httpRequests.inc(labels);
-      metrics.httpDuration.observe(labels, seconds);
+      metrics.httpRequests.labels(req.method, route, String(res.statusCode)).inc();
+      metrics.httpDuration.labels(req.method, route, String(res.statusCode)).observe(ms / 1000);
       const level = res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'info' : 'debug';
-      req.log[level]({ method: req.method, url: req.originalUrl, status: res.statusCode, ms: Math.round(seconds * 1e4) / 10 }, 'request');
+      if (log.isLevelEnabled(level)) req.log[level]({ method: req.method, url: req.originalUrl, status: res.statusCode, ms: Math.round(ms * 10) / 10 }, 'request');
     });
-    next();
+    if (req.method === 'GET' && (req.url === '/healthz' || req.url === '/readyz' || req.url === '/metrics')) {
+      void serveOperational(req.url, res).catch(next);
+      return;
+    }
+    if (req.method === 'GET' || req.method === 'HEAD') {
+      next();
+      return;
+    }
+    // A body sent as anything but JSON is refused rather than silently ignored.
+    const hasBody = Number(req.headers['content-length'] ?? 0) > 0 || req.headers['transfer-encoding'] !== undefined;
+    if (hasBody && !req.is('application/json') && !req.is('application/*+json')) {
+      next(problems.unsupportedMediaType());
+      return;
+    }
+    jsonParser(req, res, next);
   });
 
-  app.get('/healthz', (_req, res) => {
-    res.json({ status: 'ok' });
-  });
-  app.get('/readyz', async (_req, res) => {
-    const { ready, checks } = await health.readiness();
-    res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'not ready', checks });
-  });
-  app.get('/metrics', async (_req, res) => {
-    res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
-  });
-
-  app.use(requireJsonBody);
-  app.use(express.json({ limit: options.bodyLimit ?? '64kb', strict: true }));
+  const serveOperational = async (path: string, res: Response) => {
+    if (path === '/healthz') res.json({ status: 'ok' });
+    else if (path === '/readyz') {
+      const { ready, checks } = await health.readiness();
+      res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'not ready', checks });
+    } else res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
+  };
 
   options.routes(app);
 
   app.use((req: Request, _res: Response, next: NextFunction) => {
     next(problems.notFound(`No route for ${req.method} ${req.path}`));
   });
-  app.use(errorHandler(options.bodyLimit ?? '64kb'));
+  app.use(errorHandler(bodyLimit));
   return app;
 }
-
-/** A body sent as anything but JSON is refused rather than silently ignored. */
-const requireJsonBody: RequestHandler = (req, _res, next) => {
-  const hasBody = Number(req.headers['content-length'] ?? 0) > 0 || req.headers['transfer-encoding'] !== undefined;
-  if (hasBody && !req.is('application/json') && !req.is('application/*+json')) {
-    next(problems.unsupportedMediaType());
-    return;
-  }
-  next();
-};
 
 /** body-parser's error types mapped to precise problems. */
 function fromParserError(error: { type?: string; message?: string }, bodyLimit: string): Problem | undefined {

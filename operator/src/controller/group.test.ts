@@ -1,0 +1,252 @@
+import { createLogger, type AppLoad } from '@evshare/kit';
+import type { Manifest } from '../affinity/manifests';
+import type { AppServiceGroup, AppServiceGroupSpec, AppServiceGroupStatus } from '../crd/types';
+import type { GroupEvent, KubeApi } from '../kube/api';
+import type { Deployment, KubeObject, Pod } from '../kube/resources';
+import { createLoadStore } from '../scaling/load';
+import { newGroupState, reconcileGroup, type GroupState, type ReconcileContext } from './group';
+
+const NS = 'evshare';
+const NOW = Date.parse('2026-05-01T10:00:00Z');
+
+function fakeApi() {
+  const calls: string[] = [];
+  const applied: Manifest[] = [];
+  const statuses: AppServiceGroupStatus[] = [];
+  const events: GroupEvent[] = [];
+  let failApply = false;
+  const api: KubeApi = {
+    async apply(manifest) {
+      if (failApply) throw new Error('forbidden');
+      calls.push(`apply ${manifest.kind}`);
+      applied.push(manifest);
+      return String(applied.length);
+    },
+    async delete(kind, _ns, name) {
+      calls.push(`delete ${kind} ${name}`);
+    },
+    async scaleDeployment(_ns, name, replicas) {
+      calls.push(`scale ${name} ${replicas}`);
+    },
+    async annotatePod(_ns, name, annotations) {
+      calls.push(`annotate ${name} ${JSON.stringify(annotations)}`);
+    },
+    async writeStatus(_ns, _name, status) {
+      calls.push('status');
+      statuses.push(status);
+    },
+    async recordEvent(event) {
+      calls.push(`event ${event.type} ${event.reason}`);
+      events.push(event);
+    },
+  };
+  return {
+    api,
+    calls,
+    applied,
+    statuses,
+    events,
+    failApplies(fail: boolean) {
+      failApply = fail;
+    },
+  };
+}
+
+function lookup<T extends KubeObject>(items: T[]) {
+  return {
+    get: (ns: string | undefined, name: string) => items.find((i) => i.metadata.namespace === ns && i.metadata.name === name),
+    list: () => items,
+  };
+}
+
+const spec: AppServiceGroupSpec = {
+  deploymentName: 'app',
+  minReplicas: 2,
+  maxReplicas: 10,
+  target: { inflightPerPod: 10 },
+  ingress: { controller: 'haproxy', host: 'app.example.org' },
+};
+
+function group(extra: Partial<AppServiceGroupSpec> = {}, status?: AppServiceGroupStatus): AppServiceGroup {
+  return { apiVersion: 'evshare.io/v1alpha1', kind: 'AppServiceGroup', metadata: { name: 'app', namespace: NS, uid: 'g-uid', generation: 1 }, spec: { ...spec, ...extra }, status };
+}
+
+function deployment(replicas: number): Deployment {
+  return {
+    metadata: { name: 'app', namespace: NS },
+    spec: { replicas, selector: { matchLabels: { app: 'evshare-app' } } },
+    status: { replicas, readyReplicas: replicas },
+  };
+}
+
+function pod(name: string): Pod {
+  return { metadata: { name, namespace: NS, labels: { app: 'evshare-app' } }, status: { phase: 'Running' } };
+}
+
+function report(podName: string, inflight: number, activeMembers = 1): AppLoad {
+  return {
+    id: podName,
+    pod: podName,
+    url: 'http://10.0.0.1:8080',
+    inflight,
+    rps: 10,
+    eventLoopDelayMs: 1,
+    eventLoopUtilization: 0.1,
+    p95LatencyMs: 20,
+    activeMembers,
+    maxConcurrency: 64,
+    draining: false,
+    at: new Date(NOW).toISOString(),
+  };
+}
+
+function setup(options: { group?: AppServiceGroup; deployment?: Deployment | null; pods?: Pod[]; ingresses?: KubeObject[] } = {}) {
+  const fake = fakeApi();
+  const loads = createLoadStore();
+  const states = new Map<string, GroupState>();
+  const groups = [options.group ?? group()];
+  const ctx: ReconcileContext = {
+    api: fake.api,
+    groups: lookup(groups),
+    deployments: lookup(options.deployment === null ? [] : [options.deployment ?? deployment(2)]),
+    pods: lookup(options.pods ?? [pod('app-a'), pod('app-b')]),
+    ingresses: lookup(options.ingresses ?? []),
+    loads,
+    states,
+    log: createLogger('group-test', 'silent'),
+    now: () => NOW,
+  };
+  return { ...fake, ctx, loads, states, groups };
+}
+
+describe('reconcileGroup', () => {
+  it('reports a missing Deployment in status and one Warning event', async () => {
+    const { ctx, calls, statuses } = setup({ deployment: null });
+    await reconcileGroup(ctx, `${NS}/app`);
+    await reconcileGroup(ctx, `${NS}/app`);
+    expect(calls.filter((c) => c.startsWith('event'))).toEqual(['event Warning DeploymentNotFound']);
+    expect(statuses[0]!.conditions!.map((c) => `${c.type}=${c.status}:${c.reason}`)).toEqual([
+      'Ready=False:DeploymentNotFound',
+      'ScalingActive=False:DeploymentNotFound',
+      'ScalingLimited=False:DesiredWithinRange',
+      'Degraded=True:DeploymentNotFound',
+    ]);
+  });
+
+  it('applies the Service and Ingress once, then only when the spec changes', async () => {
+    const { ctx, applied, groups } = setup();
+    await reconcileGroup(ctx, `${NS}/app`);
+    await reconcileGroup(ctx, `${NS}/app`);
+    expect(applied.map((m) => m.kind)).toEqual(['Service', 'Ingress']);
+    expect(applied[0]!.spec.selector).toEqual({ app: 'evshare-app' });
+    groups[0] = group({ affinity: { mode: 'cookie' } });
+    await reconcileGroup(ctx, `${NS}/app`);
+    expect(applied.map((m) => m.kind)).toEqual(['Service', 'Ingress', 'Service', 'Ingress']);
+    expect(applied[3]!.metadata.annotations).toMatchObject({ 'haproxy-ingress.github.io/affinity': 'cookie' });
+  });
+
+  it('deletes its Ingress when the spec drops it', async () => {
+    const ingress: KubeObject = { metadata: { name: 'app', namespace: NS, ownerReferences: [{ apiVersion: 'evshare.io/v1alpha1', kind: 'AppServiceGroup', name: 'app', uid: 'g-uid' }] } };
+    const { ctx, calls } = setup({ group: group({ ingress: undefined }), ingresses: [ingress] });
+    await reconcileGroup(ctx, `${NS}/app`);
+    expect(calls).toContain('delete Ingress app');
+    expect(calls).not.toContain('apply Ingress');
+  });
+
+  it('scales up on load, records the decision as an Event and in status, and does not scale twice on a stale cache', async () => {
+    const { ctx, calls, statuses, events, loads } = setup();
+    loads.record(report('app-a', 30), NOW);
+    loads.record(report('app-b', 30), NOW);
+    await reconcileGroup(ctx, `${NS}/app`);
+    expect(calls).toContain('scale app 6');
+    expect(events.at(-1)).toMatchObject({ type: 'Normal', reason: 'ScaleUp', action: 'Scale' });
+    expect(events.at(-1)!.note).toContain('2 -> 6 replicas');
+    expect(statuses.at(-1)).toMatchObject({ replicas: 6, desiredReplicas: 6, reportingPods: 2, loadPerPod: 30, lastScaleTime: new Date(NOW).toISOString() });
+    // The Deployment cache still says 2: the operator trusts what it just sent.
+    await reconcileGroup(ctx, `${NS}/app`);
+    expect(calls.filter((c) => c.startsWith('scale'))).toEqual(['scale app 6']);
+  });
+
+  it('sets pod deletion costs before a scale-down, lowest on the idlest pod', async () => {
+    const pods = [pod('app-a'), pod('app-b'), pod('app-c'), pod('app-d')];
+    const { ctx, calls, states, loads } = setup({ deployment: deployment(4), pods });
+    const state: GroupState = { ...newGroupState(), history: [{ at: NOW - 120_000, replicas: 4 }] };
+    states.set(`${NS}/app`, state);
+    loads.record(report('app-a', 1, 9), NOW);
+    loads.record(report('app-b', 2, 0), NOW);
+    loads.record(report('app-c', 0, 3), NOW);
+    loads.record(report('app-d', 1, 1), NOW);
+    await reconcileGroup(ctx, `${NS}/app`);
+    const scaleAt = calls.indexOf('scale app 2');
+    expect(scaleAt).toBeGreaterThan(-1);
+    const annotations = calls.filter((c) => c.startsWith('annotate'));
+    expect(annotations).toEqual([
+      'annotate app-a {"controller.kubernetes.io/pod-deletion-cost":"901"}',
+      'annotate app-b {"controller.kubernetes.io/pod-deletion-cost":"2"}',
+      'annotate app-c {"controller.kubernetes.io/pod-deletion-cost":"300"}',
+      'annotate app-d {"controller.kubernetes.io/pod-deletion-cost":"101"}',
+    ]);
+    expect(Math.max(...annotations.map((a) => calls.indexOf(a)))).toBeLessThan(scaleAt);
+  });
+
+  it('marks ScalingLimited when the load wants more than maxReplicas', async () => {
+    const { ctx, statuses, loads } = setup({ deployment: deployment(10), pods: Array.from({ length: 10 }, (_, i) => pod(`p${i}`)) });
+    for (let i = 0; i < 10; i++) loads.record(report(`p${i}`, 50), NOW);
+    await reconcileGroup(ctx, `${NS}/app`);
+    const limited = statuses.at(-1)!.conditions!.find((c) => c.type === 'ScalingLimited')!;
+    expect(limited).toMatchObject({ status: 'True', reason: 'MaxReplicasReached' });
+  });
+
+  it('says Degraded when pods are ready but none reports load', async () => {
+    const { ctx, statuses } = setup();
+    await reconcileGroup(ctx, `${NS}/app`);
+    const byType = Object.fromEntries(statuses.at(-1)!.conditions!.map((c) => [c.type, c]));
+    expect(byType.Ready).toMatchObject({ status: 'True', reason: 'Ready' });
+    expect(byType.ScalingActive).toMatchObject({ status: 'False', reason: 'NoLoadReports' });
+    expect(byType.Degraded).toMatchObject({ status: 'True', reason: 'LoadReportsMissing' });
+  });
+
+  it('reports a failed apply as Degraded, still scales, and throws so the queue retries', async () => {
+    const { ctx, calls, statuses, loads, failApplies } = setup();
+    failApplies(true);
+    loads.record(report('app-a', 30), NOW);
+    loads.record(report('app-b', 30), NOW);
+    await expect(reconcileGroup(ctx, `${NS}/app`)).rejects.toThrow(/applying the Service\/Ingress failed: forbidden/);
+    expect(calls).toContain('scale app 6');
+    expect(calls).toContain('event Warning ApplyFailed');
+    const byType = Object.fromEntries(statuses.at(-1)!.conditions!.map((c) => [c.type, c]));
+    expect(byType.Ready).toMatchObject({ status: 'False', reason: 'OwnedObjectsNotApplied' });
+    expect(byType.Degraded).toMatchObject({ status: 'True', reason: 'ApplyFailed' });
+  });
+
+  it('writes status only when it changes, and a new load figure at most every 5 s', async () => {
+    const { ctx, statuses, loads, groups } = setup();
+    loads.record(report('app-a', 10), NOW);
+    loads.record(report('app-b', 10), NOW);
+    await reconcileGroup(ctx, `${NS}/app`);
+    expect(statuses).toHaveLength(1);
+    // The informer brings the written status back into the cache.
+    groups[0] = group({}, statuses[0]);
+    await reconcileGroup(ctx, `${NS}/app`);
+    expect(statuses).toHaveLength(1);
+    loads.record(report('app-a', 10.5), NOW);
+    await reconcileGroup(ctx, `${NS}/app`);
+    expect(statuses).toHaveLength(1);
+    ctx.now = () => NOW + 5_000;
+    loads.record(report('app-a', 10.5), NOW + 5_000);
+    loads.record(report('app-b', 10), NOW + 5_000);
+    await reconcileGroup(ctx, `${NS}/app`);
+    expect(statuses).toHaveLength(2);
+    expect(statuses[1]!.loadPerPod).toBe(10.25);
+  });
+
+  it('forgets a deleted group', async () => {
+    const { ctx, states, groups, calls } = setup();
+    await reconcileGroup(ctx, `${NS}/app`);
+    groups.length = 0;
+    const before = calls.length;
+    await reconcileGroup(ctx, `${NS}/app`);
+    expect(states.size).toBe(0);
+    expect(calls.length).toBe(before);
+  });
+});

@@ -1,0 +1,45 @@
+import { KubeConfig } from '@kubernetes/client-node';
+import { createLogger, createMetrics, createNatsBus, exitOnSignals, listen, loadConfig } from '@evshare/kit';
+import { leaseNamespace, operatorConfigSchema } from './config';
+import { operatorHttpHandler } from './http';
+import { startOperator, type Operator } from './operator';
+
+async function main(): Promise<void> {
+  const config = loadConfig('evshare-operator', operatorConfigSchema);
+  const log = createLogger('operator', config.LOG_LEVEL);
+  const { registry } = createMetrics('operator', config.POD_NAME);
+  let operator: Operator | undefined;
+  // Up before the caches sync, so the liveness probe does not kill a slow start.
+  const server = await listen(operatorHttpHandler(registry, () => operator !== undefined), config.METRICS_PORT, config.METRICS_HOST);
+  const kubeConfig = new KubeConfig();
+  // KUBECONFIG, then ~/.kube/config, then the in-cluster service account.
+  kubeConfig.loadFromDefault();
+  const bus = await createNatsBus({ url: config.NATS_URL, prefix: config.NATS_PREFIX, name: `evshare-operator/${config.POD_NAME}` });
+  operator = await startOperator({
+    kubeConfig,
+    bus,
+    log,
+    registry,
+    identity: config.POD_NAME,
+    namespace: config.WATCH_NAMESPACE || undefined,
+    leaseNamespace: leaseNamespace(config),
+    leaseName: config.LEASE_NAME,
+    evaluationIntervalMs: config.EVALUATION_INTERVAL_MS,
+    loadStaleAfterMs: config.LOAD_STALE_AFTER_MS,
+    leaseDurationMs: config.LEASE_DURATION_MS,
+    renewDeadlineMs: config.RENEW_DEADLINE_MS,
+    retryPeriodMs: config.RETRY_PERIOD_MS,
+  });
+  log.info({ port: server.port, namespace: config.WATCH_NAMESPACE || '(all)', identity: config.POD_NAME }, 'operator started');
+  const running = operator;
+  exitOnSignals(log, async () => {
+    await running.stop();
+    await bus.close();
+    await server.close();
+  });
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`evshare-operator: ${(error as Error).stack ?? String(error)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,448 @@
+/**
+ * The operator against a real kube-apiserver + kube-controller-manager (test/k8s harness) and
+ * the real NATS server. One control plane for the file; every test has its own namespace, its
+ * own operator instances and its own bus prefix. The controller-manager's ReplicaSets create
+ * the APP pods (they stay Pending: there is no node), and the test plays the APP pods by
+ * publishing load reports under their names.
+ */
+import { KubeConfig } from '@kubernetes/client-node';
+import { createLogger, createNatsBus, SUBJECTS, TEST_NATS_URL, uniqueName, type AppLoad, type Bus } from '@evshare/kit';
+import { compactEtcd, startControlPlane, type ControlPlane } from '../../test/k8s/control-plane';
+import { apiRequest, createNamespace, kubeconfigYaml, TABLE } from '../../test/k8s/kubeconfig';
+import { startTcpProxy, type TcpProxy } from '../../test/k8s/tcp-proxy';
+import { appServiceGroupCrd } from './crd/crd';
+import type { AppServiceGroup, AppServiceGroupSpec } from './crd/types';
+import { startOperator, type Operator, type OperatorOptions } from './operator';
+
+jest.setTimeout(90_000);
+
+const log = createLogger('operator-int', process.env.TEST_LOG_LEVEL ?? 'silent');
+let cp: ControlPlane;
+let kubeConfig: KubeConfig;
+const operators: Operator[] = [];
+const buses: Bus[] = [];
+const proxies: TcpProxy[] = [];
+const publishers: Array<{ stop(): void }> = [];
+
+beforeAll(async () => {
+  // watchCache off: etcd compaction then turns an old resourceVersion into 410 Gone on watches.
+  cp = await startControlPlane({ controllerManager: true, watchCache: false });
+  kubeConfig = new KubeConfig();
+  kubeConfig.loadFromFile(cp.kubeconfigPath);
+  const crd = await apiRequest(cp, 'POST', '/apis/apiextensions.k8s.io/v1/customresourcedefinitions', appServiceGroupCrd());
+  expect(crd.status).toBe(201);
+  await waitFor('the CRD to be served', 15_000, async () => (await apiRequest(cp, 'GET', '/apis/evshare.io/v1alpha1/appservicegroups')).status === 200);
+}, 120_000);
+
+afterEach(async () => {
+  publishers.splice(0).forEach((p) => p.stop());
+  await Promise.all(operators.splice(0).map((o) => o.stop()));
+  await Promise.all(buses.splice(0).map((b) => b.close()));
+  await Promise.all(proxies.splice(0).map((p) => p.close()));
+});
+
+afterAll(async () => {
+  await cp?.stop();
+});
+
+// ---- helpers -------------------------------------------------------------------------------
+
+async function waitFor<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined | false>, intervalMs = 50): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const value = await probe();
+      if (value !== undefined && value !== false) return value;
+    } catch (error) {
+      last = error;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? ` (last error: ${(last as Error).message})` : ''}`);
+    await new Promise((r) => setTimeout(r, intervalMs));
+  }
+}
+
+async function bus(prefix: string): Promise<Bus> {
+  const b = await createNatsBus({ url: TEST_NATS_URL, prefix });
+  buses.push(b);
+  return b;
+}
+
+async function operator(ns: string, prefix: string, identity: string, options: Partial<OperatorOptions> = {}): Promise<Operator> {
+  const op = await startOperator({
+    kubeConfig,
+    bus: await bus(prefix),
+    log: log.child({ identity }),
+    identity,
+    namespace: ns,
+    leaseNamespace: ns,
+    leaseDurationMs: 3_000,
+    renewDeadlineMs: 2_000,
+    retryPeriodMs: 500,
+    informerBackoff: { initialMs: 100, maxMs: 1_000 },
+    ...options,
+  });
+  operators.push(op);
+  return op;
+}
+
+async function kubeConfigThrough(proxy: TcpProxy): Promise<KubeConfig> {
+  const { readFile } = await import('node:fs/promises');
+  const kc = new KubeConfig();
+  kc.loadFromString(kubeconfigYaml({ server: proxy.server, token: cp.token, caData: await readFile(cp.caPath) }));
+  return kc;
+}
+
+async function setupNamespace(): Promise<{ ns: string; prefix: string }> {
+  const ns = uniqueName('op');
+  await createNamespace(cp, ns);
+  return { ns, prefix: `${ns}.` };
+}
+
+async function createDeployment(ns: string, name: string, replicas: number): Promise<void> {
+  const res = await apiRequest(cp, 'POST', `/apis/apps/v1/namespaces/${ns}/deployments`, {
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name },
+    spec: {
+      replicas,
+      selector: { matchLabels: { app: name } },
+      template: {
+        metadata: { labels: { app: name } },
+        spec: { automountServiceAccountToken: false, containers: [{ name: 'app', image: 'example.invalid/evshare:test', ports: [{ name: 'http', containerPort: 8080 }] }] },
+      },
+    },
+  });
+  expect(res.status).toBe(201);
+}
+
+async function createGroup(ns: string, name: string, spec: AppServiceGroupSpec): Promise<AppServiceGroup> {
+  const res = await apiRequest<AppServiceGroup>(cp, 'POST', `/apis/evshare.io/v1alpha1/namespaces/${ns}/appservicegroups`, {
+    apiVersion: 'evshare.io/v1alpha1',
+    kind: 'AppServiceGroup',
+    metadata: { name },
+    spec,
+  });
+  if (res.status !== 201) throw new Error(`creating the group: ${res.status} ${JSON.stringify(res.body)}`);
+  return res.body;
+}
+
+const getGroup = async (ns: string, name: string) => (await apiRequest<AppServiceGroup>(cp, 'GET', `/apis/evshare.io/v1alpha1/namespaces/${ns}/appservicegroups/${name}`)).body;
+const replicasOf = async (ns: string, name: string) => (await apiRequest(cp, 'GET', `/apis/apps/v1/namespaces/${ns}/deployments/${name}`)).body.spec.replicas as number;
+
+async function livePods(ns: string, app: string): Promise<Array<{ name: string; annotations: Record<string, string> }>> {
+  const res = await apiRequest(cp, 'GET', `/api/v1/namespaces/${ns}/pods?labelSelector=app%3D${app}`);
+  return (res.body.items as any[]).filter((p) => !p.metadata.deletionTimestamp).map((p) => ({ name: p.metadata.name, annotations: p.metadata.annotations ?? {} }));
+}
+
+async function scaleEvents(ns: string): Promise<any[]> {
+  const res = await apiRequest(cp, 'GET', `/apis/events.k8s.io/v1/namespaces/${ns}/events`);
+  return (res.body.items as any[]).filter((e) => e.action === 'Scale');
+}
+
+/**
+ * Plays the APP pods of a Deployment: every 500 ms (and at once on `set`) each live pod reports
+ * the load `loadOf` gives it, as the APP service does on app.load.<id>.
+ */
+function publishLoad(b: Bus, ns: string, app: string, initial: (pod: string) => Partial<AppLoad>) {
+  let loadOf = initial;
+  let stopped = false;
+  let timer: NodeJS.Timeout | undefined;
+  const publish = async () => {
+    const pods = await livePods(ns, app);
+    for (const pod of pods) {
+      const report: AppLoad = {
+        id: `${pod.name}-instance`,
+        url: 'http://10.0.0.1:8080',
+        pod: pod.name,
+        inflight: 0,
+        rps: 0,
+        eventLoopDelayMs: 1,
+        eventLoopUtilization: 0.1,
+        p95LatencyMs: 20,
+        activeMembers: 0,
+        maxConcurrency: 64,
+        draining: false,
+        at: new Date().toISOString(),
+        ...loadOf(pod.name),
+      };
+      b.publish(SUBJECTS.appLoad(report.id), report);
+    }
+  };
+  const loop = () => {
+    if (stopped) return;
+    void publish().finally(() => {
+      if (!stopped) timer = setTimeout(loop, 500);
+    });
+  };
+  loop();
+  const handle = {
+    async set(next: (pod: string) => Partial<AppLoad>) {
+      loadOf = next;
+      await publish();
+    },
+    stop() {
+      stopped = true;
+      clearTimeout(timer);
+    },
+  };
+  publishers.push(handle);
+  return handle;
+}
+
+// ---- tests ---------------------------------------------------------------------------------
+
+describe('AppServiceGroup CRD', () => {
+  it('refuses an invalid group with messages that name the fields', async () => {
+    const { ns } = await setupNamespace();
+    const res = await apiRequest(cp, 'POST', `/apis/evshare.io/v1alpha1/namespaces/${ns}/appservicegroups`, {
+      apiVersion: 'evshare.io/v1alpha1',
+      kind: 'AppServiceGroup',
+      metadata: { name: 'bad' },
+      spec: { deploymentName: 'app', minReplicas: 5, maxReplicas: 3, target: { inflightPerPod: 0 }, affinity: { mode: 'sticky' }, ingress: { controller: 'traefik' } },
+    });
+    expect(res.status).toBe(422);
+    const message: string = res.body.message;
+    expect(message).toContain('spec.target.inflightPerPod');
+    expect(message).toContain('spec.affinity.mode: Unsupported value: "sticky"');
+    expect(message).toContain('minReplicas must not be greater than maxReplicas');
+
+    const traefik = await apiRequest(cp, 'POST', `/apis/evshare.io/v1alpha1/namespaces/${ns}/appservicegroups`, {
+      apiVersion: 'evshare.io/v1alpha1',
+      kind: 'AppServiceGroup',
+      metadata: { name: 'traefik' },
+      spec: { deploymentName: 'app', maxReplicas: 3, target: { inflightPerPod: 8 }, ingress: { controller: 'traefik' } },
+    });
+    expect(traefik.status).toBe(422);
+    expect(traefik.body.message).toContain('Traefik cannot pin clients by address through an Ingress');
+  });
+
+  it('fills in the defaults', async () => {
+    const { ns } = await setupNamespace();
+    const created = await createGroup(ns, 'app', { deploymentName: 'app', maxReplicas: 4, target: { inflightPerPod: 8 } });
+    expect(created.spec).toEqual({
+      deploymentName: 'app',
+      maxReplicas: 4,
+      minReplicas: 1,
+      target: { inflightPerPod: 8 },
+      behavior: {
+        scaleUp: { stabilizationWindowSeconds: 0, maxStepPods: 4, maxStepPercent: 100 },
+        scaleDown: { stabilizationWindowSeconds: 60, maxStepPods: 1, maxStepPercent: 50 },
+      },
+      affinity: { mode: 'clientIP', timeoutSeconds: 10800, cookieName: 'EVSHARE_APP' },
+      service: { port: 80, targetPort: 'http' },
+    });
+  });
+});
+
+describe('operator', () => {
+  it('creates the Service and Ingress with the affinity settings and owner references, and follows spec changes', async () => {
+    const { ns, prefix } = await setupNamespace();
+    await createDeployment(ns, 'app', 1);
+    await operator(ns, prefix, 'op-a');
+    const group = await createGroup(ns, 'app', {
+      deploymentName: 'app',
+      maxReplicas: 4,
+      target: { inflightPerPod: 8 },
+      affinity: { mode: 'cookie', cookieName: 'EVSHARE_APP', timeoutSeconds: 1800 },
+      ingress: { controller: 'haproxy', className: 'haproxy', host: 'app.example.org', tlsSecretName: 'app-tls' },
+    });
+    const service = await waitFor('the Service', 10_000, async () => {
+      const res = await apiRequest(cp, 'GET', `/api/v1/namespaces/${ns}/services/app`);
+      return res.status === 200 && res.body;
+    });
+    const owner = { apiVersion: 'evshare.io/v1alpha1', kind: 'AppServiceGroup', name: 'app', uid: group.metadata.uid, controller: true, blockOwnerDeletion: true };
+    expect(service.metadata.ownerReferences).toEqual([owner]);
+    expect(service.spec).toMatchObject({ selector: { app: 'app' }, sessionAffinity: 'None', ports: [{ name: 'http', port: 80, targetPort: 'http', protocol: 'TCP' }] });
+    expect(service.metadata.managedFields.map((f: any) => f.manager)).toContain('evshare-operator');
+    const ingress = (await apiRequest(cp, 'GET', `/apis/networking.k8s.io/v1/namespaces/${ns}/ingresses/app`)).body;
+    expect(ingress.metadata.ownerReferences).toEqual([owner]);
+    expect(ingress.metadata.annotations).toMatchObject({
+      'haproxy-ingress.github.io/affinity': 'cookie',
+      'haproxy-ingress.github.io/session-cookie-name': 'EVSHARE_APP',
+      'haproxy-ingress.github.io/balance-algorithm': 'leastconn',
+    });
+    expect(ingress.spec).toMatchObject({ ingressClassName: 'haproxy', tls: [{ hosts: ['app.example.org'], secretName: 'app-tls' }] });
+
+    // Switch to client-address affinity on ingress-nginx: both objects follow.
+    const patched = await apiRequest(
+      cp,
+      'PATCH',
+      `/apis/evshare.io/v1alpha1/namespaces/${ns}/appservicegroups/app`,
+      { spec: { affinity: { mode: 'clientIP', timeoutSeconds: 600 }, ingress: { controller: 'ingress-nginx' } } },
+      'application/merge-patch+json',
+    );
+    expect(patched.status).toBe(200);
+    await waitFor('ClientIP affinity on the Service', 10_000, async () => {
+      const s = (await apiRequest(cp, 'GET', `/api/v1/namespaces/${ns}/services/app`)).body;
+      return s.spec.sessionAffinity === 'ClientIP' && s.spec.sessionAffinityConfig.clientIP.timeoutSeconds === 600;
+    });
+    const annotations = await waitFor('nginx annotations on the Ingress', 10_000, async () => {
+      const i = (await apiRequest(cp, 'GET', `/apis/networking.k8s.io/v1/namespaces/${ns}/ingresses/app`)).body;
+      return i.metadata.annotations?.['nginx.ingress.kubernetes.io/upstream-hash-by'] && i.metadata.annotations;
+    });
+    // Server-side apply removed the HAProxy annotations the operator no longer sets.
+    expect(Object.keys(annotations).filter((k) => k.startsWith('haproxy-ingress'))).toEqual([]);
+
+    // Someone deletes the Service: the operator puts it back.
+    expect((await apiRequest(cp, 'DELETE', `/api/v1/namespaces/${ns}/services/app`)).status).toBe(200);
+    await waitFor('the Service to come back', 10_000, async () => (await apiRequest(cp, 'GET', `/api/v1/namespaces/${ns}/services/app`)).status === 200);
+  });
+
+  it('scales up within 3 s of a load step, down only after the window, removing the pods with the fewest members', async () => {
+    const { ns, prefix } = await setupNamespace();
+    await createDeployment(ns, 'app', 2);
+    await operator(ns, prefix, 'op-a');
+    const windowSeconds = 5;
+    await createGroup(ns, 'app', {
+      deploymentName: 'app',
+      minReplicas: 2,
+      maxReplicas: 6,
+      target: { inflightPerPod: 10 },
+      behavior: { scaleDown: { stabilizationWindowSeconds: windowSeconds, maxStepPercent: 100 } },
+    });
+    await waitFor('two pods', 15_000, async () => (await livePods(ns, 'app')).length === 2);
+    // Members per pod, by order of first sight: later pods hold more members.
+    const members = new Map<string, number>();
+    const membersOf = (pod: string) => members.get(pod) ?? (members.set(pod, (members.size + 1) * 10), members.get(pod)!);
+    const load = publishLoad(await bus(prefix), ns, 'app', (pod) => ({ inflight: 9, activeMembers: membersOf(pod) }));
+    await waitFor('load reported in status', 10_000, async () => {
+      const g = await getGroup(ns, 'app');
+      return g.status?.reportingPods === 2 && g.status.conditions?.find((c) => c.type === 'ScalingActive')?.status === 'True';
+    });
+    expect(await replicasOf(ns, 'app')).toBe(2);
+
+    // Load step: 30 in flight per pod on 2 pods = 6 pods' worth.
+    const stepAt = Date.now();
+    await load.set((pod) => ({ inflight: 30, activeMembers: membersOf(pod) }));
+    await waitFor('a scale-up', 3_000, async () => (await replicasOf(ns, 'app')) > 2, 20);
+    const reactionMs = Date.now() - stepAt;
+    await waitFor('6 replicas', 5_000, async () => (await replicasOf(ns, 'app')) === 6);
+    log.info({ reactionMs }, 'load step to scale patch');
+    process.stdout.write(`load step -> scale patch: ${reactionMs} ms\n`);
+    expect(reactionMs).toBeLessThan(3_000);
+
+    // The new pods report too (30 x 2 spread over 6 pods = 10 each: on target).
+    await waitFor('six pods reporting', 15_000, async () => (await getGroup(ns, 'app')).status?.reportingPods === 6);
+    await load.set((pod) => ({ inflight: 10, activeMembers: membersOf(pod) }));
+    const status = (await getGroup(ns, 'app')).status!;
+    expect(status).toMatchObject({ desiredReplicas: 6, replicas: 6 });
+    expect(status.conditions?.find((c) => c.type === 'ScalingLimited')).toMatchObject({ status: 'False' });
+
+    // Load drop: 1 in flight per pod. Nothing may happen before the window has passed.
+    const dropAt = Date.now();
+    await load.set((pod) => ({ inflight: 1, activeMembers: membersOf(pod) }));
+    const downAt = await waitFor('a scale-down', (windowSeconds + 5) * 1000, async () => (await replicasOf(ns, 'app')) < 6 && Date.now(), 50);
+    const heldMs = downAt - dropAt;
+    process.stdout.write(`load drop -> scale-down: ${heldMs} ms (window ${windowSeconds} s)\n`);
+    expect(heldMs).toBeGreaterThanOrEqual((windowSeconds - 1) * 1000);
+    await waitFor('2 replicas and 2 pods', 10_000, async () => (await replicasOf(ns, 'app')) === 2 && (await livePods(ns, 'app')).length === 2);
+
+    // Deletion costs were set, so the ReplicaSet kept the two pods with the most members.
+    const survivors = await livePods(ns, 'app');
+    const expected = [...members.entries()].sort((a, b) => b[1] - a[1]).slice(0, 2).map(([pod]) => pod).sort();
+    expect(survivors.map((p) => p.name).sort()).toEqual(expected);
+    for (const pod of survivors) expect(Number(pod.annotations['controller.kubernetes.io/pod-deletion-cost'])).toBe(membersOf(pod.name) * 100 + 1);
+
+    // Every scale decision is an Event with its reason, and the table kubectl prints is filled.
+    const events = await scaleEvents(ns);
+    expect(events.map((e) => e.reason)).toEqual(expect.arrayContaining(['ScaleUp', 'ScaleDown']));
+    expect(events.find((e) => e.reason === 'ScaleUp')).toMatchObject({ type: 'Normal', reportingController: 'evshare.io/operator', reportingInstance: 'op-a', regarding: { kind: 'AppServiceGroup', name: 'app' } });
+    const table = (await apiRequest(cp, 'GET', `/apis/evshare.io/v1alpha1/namespaces/${ns}/appservicegroups`, undefined, undefined, TABLE)).body;
+    expect(table.columnDefinitions.map((c: any) => c.name)).toEqual(['Name', 'Desired', 'Current', 'Load/pod', 'Affinity', 'Ready', 'Age']);
+    expect(table.rows[0].cells.slice(0, 5)).toEqual(['app', 2, 2, expect.any(Number), 'clientIP']);
+    process.stdout.write(`kubectl get appservicegroups row: ${JSON.stringify(table.rows[0].cells)}\n`);
+  });
+
+  it('with two instances only the leader acts, and the other takes over when the leader stops or goes silent', async () => {
+    const { ns, prefix } = await setupNamespace();
+    await createDeployment(ns, 'app', 1);
+    const proxy = await startTcpProxy(cp.server);
+    proxies.push(proxy);
+    // op-a reaches the API server through a proxy the test can cut.
+    const a = await operator(ns, prefix, 'op-a', { kubeConfig: await kubeConfigThrough(proxy) });
+    await waitFor('op-a to lead', 5_000, async () => a.isLeader());
+    const b = await operator(ns, prefix, 'op-b');
+    await createGroup(ns, 'app', { deploymentName: 'app', minReplicas: 1, maxReplicas: 8, target: { inflightPerPod: 10 } });
+    await waitFor('one pod', 15_000, async () => (await livePods(ns, 'app')).length === 1);
+    const load = publishLoad(await bus(prefix), ns, 'app', () => ({ inflight: 25 }));
+    await waitFor('a scale-up by op-a', 10_000, async () => (await scaleEvents(ns)).length > 0);
+    expect(b.isLeader()).toBe(false);
+    expect((await scaleEvents(ns)).map((e) => e.reportingInstance)).toEqual(['op-a']);
+
+    // op-a loses the API server: it must stop acting before op-b may start (never two leaders).
+    const cutAt = Date.now();
+    proxy.pause();
+    let both = 0;
+    await waitFor('op-b to take over an expired lease', 10_000, async () => {
+      if (a.isLeader() && b.isLeader()) both++;
+      return b.isLeader() && !a.isLeader();
+    }, 20);
+    expect(both).toBe(0);
+    process.stdout.write(`lease expiry takeover: ${Date.now() - cutAt} ms\n`);
+    const before = await replicasOf(ns, 'app');
+    await load.set(() => ({ inflight: 40 }));
+    await waitFor('a scale-up by op-b', 10_000, async () => (await scaleEvents(ns)).some((e) => e.reportingInstance === 'op-b'));
+    expect(await replicasOf(ns, 'app')).toBeGreaterThan(before);
+
+    // op-a is back but stays standby; op-b stops and releases: op-a takes over at once.
+    proxy.resume();
+    await new Promise((r) => setTimeout(r, 1_500));
+    expect(a.isLeader()).toBe(false);
+    const stoppedAt = Date.now();
+    await b.stop();
+    await waitFor('op-a to take over a released lease', 5_000, async () => a.isLeader(), 20);
+    process.stdout.write(`released lease takeover: ${Date.now() - stoppedAt} ms\n`);
+    const lease = (await apiRequest(cp, 'GET', `/apis/coordination.k8s.io/v1/namespaces/${ns}/leases/evshare-operator`)).body;
+    expect(lease.spec.holderIdentity).toBe('op-a');
+    expect(lease.spec.leaseTransitions).toBeGreaterThanOrEqual(2);
+  });
+
+  it('recovers from a dropped watch and from a 410 Gone', async () => {
+    const { ns, prefix } = await setupNamespace();
+    await createDeployment(ns, 'app', 1);
+    await createDeployment(ns, 'other', 1);
+    const proxy = await startTcpProxy(cp.server);
+    proxies.push(proxy);
+    const op = await operator(ns, prefix, 'op-a', { kubeConfig: await kubeConfigThrough(proxy) });
+    await createGroup(ns, 'app', { deploymentName: 'app', maxReplicas: 3, target: { inflightPerPod: 10 } });
+    await waitFor('the Service', 10_000, async () => (await apiRequest(cp, 'GET', `/api/v1/namespaces/${ns}/services/app`)).status === 200);
+
+    // Dropped watch: every connection is reset; the informers watch again and see later changes.
+    const errorsBefore = op.informerStats().appServiceGroups!.errors;
+    proxy.dropAll();
+    await waitFor('the group watch to notice', 5_000, async () => op.informerStats().appServiceGroups!.errors > errorsBefore);
+    await apiRequest(cp, 'PATCH', `/apis/evshare.io/v1alpha1/namespaces/${ns}/appservicegroups/app`, { spec: { affinity: { mode: 'cookie' } } }, 'application/merge-patch+json');
+    await waitFor('the change after the dropped watch', 10_000, async () => (await apiRequest(cp, 'GET', `/api/v1/namespaces/${ns}/services/app`)).body.spec.sessionAffinity === 'None');
+
+    // 410 Gone: while the operator is cut off, a group is created and etcd compacts the history;
+    // the operator's resourceVersions are then too old, so it lists again and finds the group.
+    const goneBefore = op.informerStats().appServiceGroups!.relistsAfterGone;
+    proxy.pause();
+    await createGroup(ns, 'other', { deploymentName: 'other', maxReplicas: 3, target: { inflightPerPod: 10 } });
+    await compactEtcd(cp.etcdUrl);
+    proxy.resume();
+    await waitFor('a relist after 410 Gone', 10_000, async () => op.informerStats().appServiceGroups!.relistsAfterGone > goneBefore);
+    await waitFor('the Service of the group created meanwhile', 15_000, async () => (await apiRequest(cp, 'GET', `/api/v1/namespaces/${ns}/services/other`)).status === 200);
+  });
+
+  it('deleting the group garbage-collects its Service and Ingress', async () => {
+    const { ns, prefix } = await setupNamespace();
+    await createDeployment(ns, 'app', 1);
+    await operator(ns, prefix, 'op-a');
+    await createGroup(ns, 'app', { deploymentName: 'app', maxReplicas: 2, target: { inflightPerPod: 10 }, ingress: { controller: 'ingress-nginx' } });
+    await waitFor('the Ingress', 10_000, async () => (await apiRequest(cp, 'GET', `/apis/networking.k8s.io/v1/namespaces/${ns}/ingresses/app`)).status === 200);
+    expect((await apiRequest(cp, 'DELETE', `/apis/evshare.io/v1alpha1/namespaces/${ns}/appservicegroups/app`)).status).toBe(200);
+    // The garbage collector discovers new resource types every 30 s, hence the long bound.
+    await waitFor(
+      'the Service and Ingress to be collected',
+      45_000,
+      async () =>
+        (await apiRequest(cp, 'GET', `/api/v1/namespaces/${ns}/services/app`)).status === 404 &&
+        (await apiRequest(cp, 'GET', `/apis/networking.k8s.io/v1/namespaces/${ns}/ingresses/app`)).status === 404,
+      250,
+    );
+    // The Deployment is not the group's: it stays.
+    expect((await apiRequest(cp, 'GET', `/apis/apps/v1/namespaces/${ns}/deployments/app`)).status).toBe(200);
+  });
+});

@@ -1,0 +1,62 @@
+/**
+ * End-of-trip checks: may this car be returned at this station now? Pure: the caller reads the
+ * station (locked, so two cars cannot take the last space), its parked cars, and the car's last
+ * report. Every refusal has a stable machine reason and a sentence for the member.
+ */
+export interface ReturnStation {
+  id: string;
+  name: string;
+  lat: number;
+  lng: number;
+  geofenceRadiusM: number;
+  capacity: number;
+  returnPolicy: 'round-trip' | 'open';
+  /** Cars parked at the station now (the returning car is not among them: it is driving). */
+  parked: number;
+}
+
+export interface ReturningVehicle {
+  lat: number | null;
+  lng: number | null;
+  doorsLocked: boolean;
+}
+
+export type ReturnRefusalReason = 'round-trip-station' | 'station-full' | 'doors-unlocked' | 'position-unknown' | 'outside-geofence';
+
+export interface ReturnRefusal {
+  reason: ReturnRefusalReason;
+  detail: string;
+}
+
+const EARTH_RADIUS_M = 6_371_008.8;
+
+/** Great-circle distance in metres (haversine; plenty for geofences of tens to thousands of metres). */
+export function distanceM(a: { lat: number; lng: number }, b: { lat: number; lng: number }): number {
+  const rad = Math.PI / 180;
+  const dLat = (b.lat - a.lat) * rad;
+  const dLng = (b.lng - a.lng) * rad;
+  const h = Math.sin(dLat / 2) ** 2 + Math.cos(a.lat * rad) * Math.cos(b.lat * rad) * Math.sin(dLng / 2) ** 2;
+  return 2 * EARTH_RADIUS_M * Math.asin(Math.min(1, Math.sqrt(h)));
+}
+
+/** Every reason the return is refused, most fundamental first; empty when it may proceed. */
+export function checkReturn(startStationId: string, station: ReturnStation, vehicle: ReturningVehicle): ReturnRefusal[] {
+  const refusals: ReturnRefusal[] = [];
+  const oneWay = station.id !== startStationId;
+  if (oneWay && station.returnPolicy === 'round-trip') {
+    refusals.push({ reason: 'round-trip-station', detail: `${station.name} only takes back cars rented there; return the car to its start station or to a station open to one-way returns` });
+  }
+  if (station.parked >= station.capacity) {
+    refusals.push({ reason: 'station-full', detail: `${station.name} has no free parking space (${station.parked} of ${station.capacity} taken)` });
+  }
+  if (!vehicle.doorsLocked) refusals.push({ reason: 'doors-unlocked', detail: 'Close and lock all doors, then try again' });
+  if (vehicle.lat === null || vehicle.lng === null) {
+    refusals.push({ reason: 'position-unknown', detail: 'The car has not reported its position yet; wait a moment and try again' });
+  } else {
+    const away = distanceM(vehicle as { lat: number; lng: number }, station);
+    if (away > station.geofenceRadiusM) {
+      refusals.push({ reason: 'outside-geofence', detail: `The car is ${Math.round(away)} m from ${station.name}; park within ${station.geofenceRadiusM} m of it` });
+    }
+  }
+  return refusals;
+}

@@ -1,0 +1,70 @@
+import { createLogger } from '@evshare/kit';
+import { startLocalAutoscaler } from '@evshare/stack';
+import { bearer, clientAddress, login, request } from '../support/http';
+import { startTestPlatform, type TestPlatform } from '../support/platform';
+
+/**
+ * The local actuator of `make run`: real load on real APP instances drives the operator's
+ * scaling decision, which starts instances at once and stops them only after the window.
+ */
+describe('local autoscaling', () => {
+  let platform: TestPlatform;
+  let autoscaler: ReturnType<typeof startLocalAutoscaler>;
+
+  beforeAll(async () => {
+    platform = await startTestPlatform({ appInstances: 1 });
+    autoscaler = startLocalAutoscaler({
+      bus: platform.stack.bus,
+      stack: platform.stack,
+      log: createLogger('autoscaler', 'warn'),
+      minReplicas: 1,
+      maxReplicas: 3,
+      target: { inflightPerPod: 2 },
+      behavior: {
+        scaleUp: { stabilizationWindowSeconds: 0, maxStepPods: 4, maxStepPercent: 100 },
+        scaleDown: { stabilizationWindowSeconds: 2, maxStepPods: 1, maxStepPercent: 50 },
+      },
+      intervalMs: 250,
+    });
+  });
+  afterAll(async () => {
+    autoscaler?.stop();
+    await platform?.stop();
+  });
+
+  it('scales up under load within seconds and back down only after the window', async () => {
+    const key = await login(platform.stack.gatewayUrl, platform.member.account, platform.member.password);
+    expect(platform.stack.appIds()).toHaveLength(1);
+    let running = true;
+    let failures = 0;
+    const started = Date.now();
+    let scaledUpAt: number | undefined;
+    const loops = Array.from({ length: 96 }, async (_, i) => {
+      while (running) {
+        const reply = await request(`${platform.stack.gatewayUrl}/api/v1/sync`, { headers: bearer(key), from: clientAddress(3000 + i) }).catch(() => undefined);
+        if (reply?.status !== 200) failures++;
+        if (!scaledUpAt && platform.stack.appIds().length > 1) scaledUpAt = Date.now();
+      }
+    });
+    const deadline = Date.now() + 15_000;
+    while (platform.stack.appIds().length < 2 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    running = false;
+    await Promise.all(loops);
+    const loadStopped = Date.now();
+
+    expect(scaledUpAt).toBeDefined();
+    expect(scaledUpAt! - started).toBeLessThan(5_000);
+    expect(failures).toBe(0);
+    expect(autoscaler.lastDecision()?.reason).toBeDefined();
+
+    // Down only after the 2 s window of lower recommendations, and all the way to the minimum.
+    const downDeadline = Date.now() + 20_000;
+    while (platform.stack.appIds().length > 1 && Date.now() < downDeadline) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    const scaledDownAt = Date.now();
+    expect(platform.stack.appIds()).toHaveLength(1);
+    expect(scaledDownAt - loadStopped).toBeGreaterThanOrEqual(2_000);
+  });
+});
