@@ -45,6 +45,8 @@ export const appConfigSchema = z.object({
   /** After withdrawing, keep serving this long so balancers and endpoints catch up. */
   DRAIN_DELAY_MS: env.durationMs(0),
   MEMBER_CACHE_TTL_MS: env.durationMs(5 * 60_000),
+  /** Sliding session expiry; must equal the auth service's, since every access refreshes it. */
+  SESSION_TTL_MS: env.durationMs(30 * 60_000),
   /** How often the web platform should poll /api/v1/sync. */
   SYNC_INTERVAL_MS: env.positiveInt(5000),
 });

@@ -92,35 +92,30 @@ export function createPushServer(options: PushServerOptions): PushServer {
     return true;
   }
 
-  /** Unregisters at once, so nothing more is delivered while the close handshake runs. */
-  function unregister(conn: Connection): void {
+  /**
+   * Marks a connection as ending and unregisters it at once, so nothing more is delivered while
+   * the close handshake runs; false when it was already ending.
+   */
+  function end(conn: Connection, cause: CloseCause): boolean {
+    if (conn.state === 'closing') return false;
+    conn.state = 'closing';
     clearTimeout(conn.authTimer);
     if (conn.session) registry.remove(conn.session.memberId, conn.session.hash, conn);
+    options.onClosed?.(cause);
+    return true;
   }
 
   function close(conn: Connection, code: number, reason: string, cause: CloseCause): void {
-    if (conn.state === 'closing') return;
-    conn.state = 'closing';
-    unregister(conn);
-    options.onClosed?.(cause);
-    conn.socket.close(code, reason);
+    if (end(conn, cause)) conn.socket.close(code, reason);
   }
 
   function terminate(conn: Connection, cause: CloseCause): void {
-    if (conn.state !== 'closing') {
-      conn.state = 'closing';
-      unregister(conn);
-      options.onClosed?.(cause);
-    }
+    end(conn, cause);
     conn.socket.terminate();
   }
 
   function onSocketClosed(conn: Connection): void {
-    if (conn.state !== 'closing') {
-      conn.state = 'closing';
-      unregister(conn);
-      options.onClosed?.('client');
-    }
+    end(conn, 'client');
     all.delete(conn);
     if (all.size === 0) drained?.();
   }

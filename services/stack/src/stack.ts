@@ -44,11 +44,13 @@ export async function startInProcessStack(options: StackOptions): Promise<Stack>
   const db = backends.db!;
   await migrateDatabase(db, log);
   if (options.seed) await seedDevelopmentAccounts(db, log);
-  const sessionStore = (name: string) => createSessionStore({ store: backends.sessions, bus: backends.bus, log: log.child({ service: name }) });
   const local = { ...env, PORT: '0', HOST: '127.0.0.1' };
+  const authConfig = parseConfig(authConfigSchema, local);
+  const sessionStore = (name: string) =>
+    createSessionStore({ store: backends.sessions, bus: backends.bus, log: log.child({ service: name }), ttlMs: authConfig.SESSION_TTL_MS });
 
   const auth = await startAuth({
-    config: parseConfig(authConfigSchema, local),
+    config: authConfig,
     log: log.child({ service: 'auth' }),
     db,
     bus: backends.bus,
