@@ -10,7 +10,7 @@ import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { REPO, render } from './helm';
+import { PRODUCTION_VALUES, REPO, render } from './helm';
 
 const run = promisify(execFile);
 const dockerfile = readFileSync(path.join(REPO, 'Dockerfile'), 'utf8');
@@ -107,6 +107,16 @@ describe('the image entrypoint script', () => {
   });
 });
 
+const sourceDir = (process: string) => (process === 'operator' ? 'operator/src' : `services/${process}/src`);
+
+/** The text of every non-test TypeScript file under `dir`. */
+function tsSources(dir: string): string {
+  return readdirSync(dir, { recursive: true, encoding: 'utf8' })
+    .filter((file) => file.endsWith('.ts') && !file.endsWith('.test.ts'))
+    .map((file) => readFileSync(path.join(dir, file), 'utf8'))
+    .join('\n');
+}
+
 describe('the chart and the repository', () => {
   it('runs only processes that exist: every service, the gateway and the operator have a main', async () => {
     const objects = await render({ entrypoint: 'gateway' });
@@ -116,7 +126,24 @@ describe('the chart and the repository', () => {
       .filter((c) => String(c.image).includes('/evshare:'))
       .map((c) => c.args[0] as string);
     expect(processes.sort()).toEqual(['app', 'auth', 'gateway', 'heartbeat', 'operator']);
-    const missing = processes.filter((name) => !existsSync(path.join(REPO, name === 'operator' ? 'operator' : `services/${name}`, 'src', 'main.ts')));
+    const missing = processes.filter((name) => !existsSync(path.join(REPO, sourceDir(name), 'main.ts')));
     expect(missing).toEqual([]);
+  });
+
+  it('sets only environment variables the processes read (a misspelt name would be ignored silently)', async () => {
+    const objects = [...(await render({ entrypoint: 'gateway' })), ...(await render(PRODUCTION_VALUES))];
+    const unread = new Set<string>();
+    for (const deployment of objects.filter((o) => o.kind === 'Deployment')) {
+      const container = deployment.spec.template.spec.containers[0];
+      const env: Array<{ name: string; value?: string }> = container.env;
+      const sources = [sourceDir(container.args[0]), 'services/kit/src'].map((dir) => tsSources(path.join(REPO, dir))).join('\n');
+      for (const { name } of env) {
+        // The pod's identity is given to every process (for `env` values such as PUBLIC_URL, and
+        // for logs); PGPASSWORD is read by the pg library itself.
+        if (['POD_IP', 'POD_NAME', 'POD_NAMESPACE', 'PGPASSWORD'].includes(name)) continue;
+        if (!new RegExp(`\\b${name}\\b`).test(sources)) unread.add(`${container.args[0]}: ${name}`);
+      }
+    }
+    expect([...unread]).toEqual([]);
   });
 });
