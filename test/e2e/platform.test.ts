@@ -1,0 +1,91 @@
+import { bearer, clientAddress, eventually, login, request } from '../support/http';
+import { startTarget, type E2eTarget } from './target';
+
+/**
+ * The end-to-end suite of `make e2e` (kind, through the ingress) and `make e2e-local` (the local
+ * stack, each service its own process): log in, stickiness of one client, a killed APP instance
+ * with no failed request, and load driving a scale-up and, after it stops, a scale-down.
+ */
+describe('evshare end to end', () => {
+  let target: E2eTarget;
+  let member: { account: string; password: string };
+
+  beforeAll(async () => {
+    target = await startTarget();
+    const admin = await login(target.url, target.admin.account, target.admin.password);
+    member = { account: `1390${String(Date.now()).slice(-7)}`, password: 'e2e-member-password' };
+    const created = await request(`${target.url}/api/v1/admin/members`, {
+      method: 'POST',
+      headers: bearer(admin),
+      body: { phone: member.account, displayName: 'E2E Member', password: member.password },
+    });
+    expect(created.status).toBe(201);
+  }, 180_000);
+  afterAll(() => target?.stop(), 60_000);
+
+  it('logs a member in through the entry point and serves the poll', async () => {
+    const key = await login(target.url, member.account, member.password);
+    const sync = await request(`${target.url}/api/v1/sync`, { headers: bearer(key) });
+    expect(sync.status).toBe(200);
+    expect(sync.json()).toMatchObject({ member: { displayName: 'E2E Member' } });
+  });
+
+  it('keeps one client on one APP instance', async () => {
+    const from = process.env.EVSHARE_E2E_URL ? undefined : clientAddress(4000);
+    const key = await login(target.url, member.account, member.password, from);
+    const instances = new Set<string>();
+    for (let i = 0; i < 20; i++) instances.add(String((await request(`${target.url}/api/v1/sync`, { headers: bearer(key), from })).headers['x-app-instance']));
+    expect(instances.size).toBe(1);
+  });
+
+  it('loses no request when an APP instance is killed', async () => {
+    const key = await login(target.url, member.account, member.password);
+    const failures: string[] = [];
+    const served = new Set<string>();
+    let running = true;
+    const loops = Array.from({ length: 20 }, async (_, i) => {
+      const from = process.env.EVSHARE_E2E_URL ? undefined : clientAddress(4100 + i);
+      while (running) {
+        try {
+          const reply = await request(`${target.url}/api/v1/sync`, { headers: bearer(key), from });
+          if (reply.status !== 200) failures.push(`${reply.status}`);
+          else served.add(String(reply.headers['x-app-instance']));
+        } catch (error) {
+          failures.push(String(error));
+        }
+        await new Promise((resolve) => setTimeout(resolve, 25));
+      }
+    });
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    const [victim] = await target.appInstances();
+    await target.kill(victim!);
+    await new Promise((resolve) => setTimeout(resolve, 3000));
+    running = false;
+    await Promise.all(loops);
+    expect(failures).toEqual([]);
+    expect(served.size).toBeGreaterThanOrEqual(2);
+  }, 60_000);
+
+  it('scales the APP instances up under load and down after it stops', async () => {
+    await eventually(async () => expect((await target.appInstances()).length).toBeGreaterThanOrEqual(2), 60_000, 500);
+    const before = (await target.appInstances()).length;
+    const key = await login(target.url, member.account, member.password);
+    let running = true;
+    let peak = before;
+    const loops = Array.from({ length: 96 }, async (_, i) => {
+      const from = process.env.EVSHARE_E2E_URL ? undefined : clientAddress(4200 + i);
+      while (running) await request(`${target.url}/api/v1/sync`, { headers: bearer(key), from }).catch(() => undefined);
+    });
+    await eventually(
+      async () => {
+        peak = Math.max(peak, (await target.appInstances()).length);
+        expect(peak).toBeGreaterThan(before);
+      },
+      60_000,
+      250,
+    );
+    running = false;
+    await Promise.all(loops);
+    await eventually(async () => expect((await target.appInstances()).length).toBeLessThan(peak), 120_000, 500);
+  }, 240_000);
+});

@@ -1,0 +1,88 @@
+import { createLogger } from '@evshare/kit';
+import { DEV_ACCOUNTS, startLocalAutoscaler } from '@evshare/stack';
+import { request } from '../support/http';
+import { startTestPlatform } from '../support/platform';
+
+/**
+ * Where the end-to-end suite runs: a kind cluster (EVSHARE_E2E_URL points at its ingress; the
+ * suite acts on pods through the Kubernetes API) or, by default, the local stack with every
+ * service as its own process and the local autoscaler (`make e2e-local`, and CI).
+ */
+export interface E2eTarget {
+  url: string;
+  admin: { account: string; password: string };
+  /** The APP instances currently serving (pod names in Kubernetes). */
+  appInstances(): Promise<string[]>;
+  /** Kills one APP instance abruptly (SIGKILL, or a pod deleted with no grace period). */
+  kill(instance: string): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export async function startTarget(): Promise<E2eTarget> {
+  return process.env.EVSHARE_E2E_URL ? clusterTarget(process.env.EVSHARE_E2E_URL) : localTarget();
+}
+
+async function localTarget(): Promise<E2eTarget> {
+  const platform = await startTestPlatform({ mode: 'processes', appInstances: 2 });
+  const autoscaler = startLocalAutoscaler({
+    bus: platform.stack.bus,
+    stack: platform.stack,
+    log: createLogger('e2e-autoscaler', 'warn'),
+    minReplicas: 2,
+    maxReplicas: 4,
+    target: { inflightPerPod: 4 },
+    behavior: {
+      scaleUp: { stabilizationWindowSeconds: 0, maxStepPods: 2, maxStepPercent: 100 },
+      scaleDown: { stabilizationWindowSeconds: 3, maxStepPods: 1, maxStepPercent: 50 },
+    },
+    intervalMs: 250,
+  });
+  return {
+    url: platform.stack.gatewayUrl,
+    admin: DEV_ACCOUNTS.admin,
+    appInstances: async () => platform.stack.appIds(),
+    async kill(instance) {
+      await platform.stack.process!(instance)!.stop('SIGKILL');
+      await platform.stack.removeApp(instance);
+    },
+    async stop() {
+      autoscaler.stop();
+      await platform.stop();
+    },
+  };
+}
+
+async function clusterTarget(url: string): Promise<E2eTarget> {
+  const k8s = await import('@kubernetes/client-node');
+  const config = new k8s.KubeConfig();
+  config.loadFromDefault();
+  if (process.env.EVSHARE_E2E_KUBE_CONTEXT) config.setCurrentContext(process.env.EVSHARE_E2E_KUBE_CONTEXT);
+  const core = config.makeApiClient(k8s.CoreV1Api);
+  const namespace = process.env.EVSHARE_E2E_NAMESPACE ?? 'evshare';
+  const release = process.env.EVSHARE_E2E_RELEASE ?? 'evshare';
+  const selector = `app.kubernetes.io/instance=${release},app.kubernetes.io/component=app`;
+  return {
+    url: url.replace(/\/$/, ''),
+    admin: { account: 'admin', password: process.env.EVSHARE_E2E_ADMIN_PASSWORD ?? '' },
+    async appInstances() {
+      const pods = await core.listNamespacedPod({ namespace, labelSelector: selector });
+      return pods.items
+        .filter((p) => !p.metadata?.deletionTimestamp && p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'))
+        .map((p) => p.metadata!.name!);
+    },
+    async kill(instance) {
+      await core.deleteNamespacedPod({ name: instance, namespace, gracePeriodSeconds: 0 });
+    },
+    async stop() {
+      // The cluster belongs to run.sh.
+    },
+  };
+}
+
+/** Whether the entry point answers (used to wait after disruptive steps). */
+export async function reachable(url: string): Promise<boolean> {
+  return request(`${url}/api/v1/auth/session`).then(
+    (r) => r.status === 401,
+    () => false,
+  );
+}
