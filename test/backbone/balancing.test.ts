@@ -83,6 +83,13 @@ describe('the APP cluster behind the balancer', () => {
     expect(after.headers.etag).not.toBe(before.headers.etag);
   });
 
+  it('carries the request id from the client through the balancer to the instance and back', async () => {
+    const traced = await request(`${platform.stack.gatewayUrl}/api/v1/me`, { headers: { ...bearer(key), 'x-request-id': 'trace-4711' } });
+    expect(traced.headers['x-request-id']).toBe('trace-4711');
+    const fresh = await request(`${platform.stack.gatewayUrl}/api/v1/me`, { headers: bearer(key) });
+    expect(fresh.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
+  });
+
   it('marks every response, errors included, with the serving instance', async () => {
     const unauthenticated = await request(`${platform.stack.gatewayUrl}/api/v1/me`);
     expect(unauthenticated.status).toBe(401);

@@ -1,5 +1,10 @@
 import type { Express } from 'express';
-import type { AppContext } from './service';
+import type { AppContext, DomainHandle } from './service';
+import { mountWallet } from './wallet';
+import { mountRental } from './rental';
 
 /** The business domains that add their routes to the member and operator API, one entry each. */
-export const DOMAINS: Array<(app: Express, context: AppContext) => void> = [];
+export const DOMAINS: Array<(app: Express, context: AppContext) => DomainHandle | void> = [
+  mountWallet,
+  mountRental,
+];

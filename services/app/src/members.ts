@@ -1,5 +1,4 @@
-import { problems, type KeyValueStore, type Pool } from '@evshare/kit';
-import { syncVersionKey } from './sync';
+import { bumpSyncVersion, problems, type KeyValueStore, type Pool } from '@evshare/kit';
 
 export interface MemberProfile {
   id: string;
@@ -13,7 +12,6 @@ export interface MemberProfile {
 
 const PROFILE_COLUMNS = `id, phone, username, display_name AS "displayName", role, status, to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"') AS "createdAt"`;
 const profileKey = (id: string) => `member:${id}`;
-const SYNC_VERSION_TTL_MS = 30 * 24 * 3600_000;
 
 /**
  * Member data for the APP services, read through the data cache (cache-aside). Every write
@@ -66,20 +64,3 @@ export function createMemberRepository(db: Pool, cache: KeyValueStore, cacheTtlM
   };
 }
 export type MemberRepository = ReturnType<typeof createMemberRepository>;
-
-export async function bumpSyncVersion(cache: KeyValueStore, memberId: string): Promise<void> {
-  await ensureSyncVersion(cache, memberId);
-  await cache.incr(syncVersionKey(memberId), SYNC_VERSION_TTL_MS);
-}
-
-/**
- * The member's current sync version. A version that has expired starts again from the clock
- * rather than from 1, so a new version can never equal an ETag a client still holds.
- */
-export async function ensureSyncVersion(cache: KeyValueStore, memberId: string): Promise<string> {
-  const key = syncVersionKey(memberId);
-  const current = await cache.get(key);
-  if (current) return current;
-  await cache.set(key, String(Date.now()), { ttlMs: SYNC_VERSION_TTL_MS, onlyIfAbsent: true });
-  return (await cache.get(key)) ?? '0';
-}

@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { SUBJECTS, type Bus, type KeyValueStore, type Pool, type PushNotification } from '@evshare/kit';
-import { bumpSyncVersion } from './members';
+import { SUBJECTS, bumpSyncVersion, type Bus, type KeyValueStore, type Pool, type PushNotification } from '@evshare/kit';
 
 export interface NotificationInput {
   kind: string;

@@ -7,11 +7,13 @@ import {
   createHealth,
   createHttpApp,
   createMetrics,
+  ensureSyncVersion,
   env,
   hashPassword,
   listen,
   problems,
   sessionKeyFrom,
+  syncVersionKey,
   validate,
   type AppAnnouncement,
   type AppLoad,
@@ -24,12 +26,15 @@ import {
   type SessionStore,
 } from '@evshare/kit';
 import { DOMAINS } from './domains';
+import { rentalConfigSchema } from './rental/config';
+import { rentalSyncState } from './rental/model';
+import { walletConfigSchema } from './wallet/config';
 import { createLoadTracker } from './load';
-import { createMemberRepository, ensureSyncVersion, type MemberRepository } from './members';
+import { createMemberRepository, type MemberRepository } from './members';
 import { markRead, notifyMember, unreadNotifications } from './notifications';
-import { parseSyncEtag, syncEtag, syncVersionKey } from './sync';
+import { parseSyncEtag, syncEtag } from './sync';
 
-export const appConfigSchema = z.object({
+const baseConfigSchema = z.object({
   PORT: env.port(8082),
   HOST: z.string().default('127.0.0.1'),
   LOG_LEVEL: env.logLevel(),
@@ -50,6 +55,8 @@ export const appConfigSchema = z.object({
   /** How often the web platform should poll /api/v1/sync. */
   SYNC_INTERVAL_MS: env.positiveInt(5000),
 });
+/** The APP service's variables, with those of its business domains. */
+export const appConfigSchema = baseConfigSchema.extend(rentalConfigSchema.shape).extend(walletConfigSchema.shape);
 export type AppConfig = z.infer<typeof appConfigSchema>;
 
 export interface AppDeps {
@@ -60,6 +67,11 @@ export interface AppDeps {
   sessions: SessionStore;
   /** The data cache cluster. */
   cache: KeyValueStore;
+}
+
+/** What a business domain may hand back: background work to end when the instance stops. */
+export interface DomainHandle {
+  stop(): void;
 }
 
 /** What a business domain's routes get from the APP service. */
@@ -138,6 +150,7 @@ export async function startApp(deps: AppDeps): Promise<RunningService & { id: st
     next();
   };
   const context: AppContext = { config, log, db, bus, cache, sessions, members, authenticate, requireAdmin };
+  const domainHandles: DomainHandle[] = [];
 
   const routes = (app: Express) => {
     // The periodic poll: one pipelined read (session + version) answers an unchanged state.
@@ -158,10 +171,14 @@ export async function startApp(deps: AppDeps): Promise<RunningService & { id: st
         return;
       }
       const version = await ensureSyncVersion(cache, session.memberId);
-      const [member, notifications] = await Promise.all([members.profile(session.memberId), unreadNotifications(db, session.memberId)]);
+      const [member, notifications, rental] = await Promise.all([
+        members.profile(session.memberId),
+        unreadNotifications(db, session.memberId),
+        rentalSyncState(db, session.memberId),
+      ]);
       if (!member) throw problems.unauthenticated('The account no longer exists');
       res.setHeader('ETag', syncEtag(session.memberId, version));
-      res.json({ version, member, notifications, pollAfterMs: config.SYNC_INTERVAL_MS });
+      res.json({ version, member, notifications, ...rental, pollAfterMs: config.SYNC_INTERVAL_MS });
     });
 
     app.get('/api/v1/me', authenticate, async (req, res) => {
@@ -205,7 +222,10 @@ export async function startApp(deps: AppDeps): Promise<RunningService & { id: st
       res.status(201).json(await notifyMember({ db, cache, bus }, memberId, body));
     });
 
-    for (const mount of DOMAINS) mount(app, context);
+    for (const mount of DOMAINS) {
+      const handle = mount(app, context);
+      if (handle) domainHandles.push(handle);
+    }
   };
 
   const app = createHttpApp({
@@ -264,6 +284,7 @@ export async function startApp(deps: AppDeps): Promise<RunningService & { id: st
       await bus.flush().catch(() => undefined);
       if (config.DRAIN_DELAY_MS > 0) await new Promise((resolve) => setTimeout(resolve, config.DRAIN_DELAY_MS));
       clearInterval(reporter);
+      for (const handle of domainHandles) handle.stop();
       await server.close();
       load.stop();
     },

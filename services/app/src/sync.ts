@@ -13,5 +13,3 @@ export function parseSyncEtag(header: string | undefined): { memberId: string; v
   const match = /^(?:W\/)?"([0-9a-f-]{36})\.([0-9]{1,20})"$/.exec(header.trim());
   return match ? { memberId: match[1]!, version: match[2]! } : undefined;
 }
-
-export const syncVersionKey = (memberId: string) => `syncv:${memberId}`;

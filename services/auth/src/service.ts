@@ -24,6 +24,7 @@ import {
 } from '@evshare/kit';
 import { createLoginThrottle } from './throttle';
 import { findCredentials, findCredentialsById, setPasswordHash } from './members';
+import { mountRegistration, registrationConfigShape } from './registration';
 
 export const authConfigSchema = z.object({
   PORT: env.port(8081),
@@ -38,6 +39,7 @@ export const authConfigSchema = z.object({
   LOGIN_MAX_FAILURES_PER_ACCOUNT: env.positiveInt(10),
   LOGIN_MAX_FAILURES_PER_ADDRESS: env.positiveInt(50),
   ADMIN_BOOTSTRAP_PASSWORD: z.string().min(PASSWORD_RULES.minLength).optional(),
+  ...registrationConfigShape,
 });
 export type AuthConfig = z.infer<typeof authConfigSchema>;
 
@@ -153,6 +155,8 @@ export async function startAuth(deps: AuthDeps): Promise<RunningService> {
       setSessionCookie(res, key);
       res.json(sessionView(fresh, key));
     });
+
+    mountRegistration(app, { config, db, bus: deps.bus, sessions, throttleStore: deps.throttleStore, throttle, currentSession, setSessionCookie, sessionView });
   };
 
   const app = createHttpApp({

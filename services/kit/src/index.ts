@@ -24,3 +24,4 @@ export { hashPassword, verifyPassword, PASSWORD_RULES } from './auth/password';
 export { sessionKeyFrom, SESSION_COOKIE } from './session/credentials';
 export { runMain, type RunningService } from './service';
 export * from './bus/messages';
+export { syncVersionKey, ensureSyncVersion, bumpSyncVersion } from './member-sync';

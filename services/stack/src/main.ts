@@ -26,7 +26,7 @@ async function main(): Promise<void> {
   const realBackends = Boolean(config.REDIS_URL && config.NATS_URL && config.DATABASE_URL);
   const mode = config.STACK_MODE === 'auto' ? (realBackends ? 'processes' : 'in-process') : config.STACK_MODE;
   if (mode === 'processes' && !realBackends) throw new Error('STACK_MODE=processes needs REDIS_URL, NATS_URL and DATABASE_URL');
-  const options = { env: process.env, log, appInstances: config.APP_INSTANCES, gatewayPort: config.GATEWAY_PORT, seed: true };
+  const options = { env: process.env, log, appInstances: config.APP_INSTANCES, gatewayPort: config.GATEWAY_PORT, seed: 'demo' as const };
   const stack = mode === 'processes' ? await startProcessStack(options) : await startInProcessStack(options);
   const autoscaler = config.AUTOSCALE
     ? startLocalAutoscaler({

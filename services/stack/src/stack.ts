@@ -1,11 +1,13 @@
 import { appConfigSchema, startApp } from '@evshare/app';
 import { authConfigSchema, startAuth } from '@evshare/auth';
+import { billingConfigSchema, startBilling } from '@evshare/billing';
 import { gatewayConfigSchema, startGateway } from '@evshare/gateway';
 import { heartbeatConfigSchema, startHeartbeat } from '@evshare/heartbeat';
 import { connectBackends, createSessionStore, parseConfig, type Bus, type Logger, type RunningService } from '@evshare/kit';
 import { migrateDatabase } from '@evshare/schema';
+import { smsConfigSchema, startSms } from '@evshare/sms';
 import { spawnService, type ServiceProcess } from './processes';
-import { seedDevelopmentAccounts } from './seed';
+import { seedDemoFleet, seedDevelopmentAccounts } from './seed';
 
 /** The whole platform on one machine: what `make run` starts and the end-to-end tests drive. */
 export interface Stack {
@@ -31,7 +33,8 @@ export interface StackOptions {
   log: Logger;
   appInstances: number;
   gatewayPort: number;
-  seed: boolean;
+  /** What to seed: nothing, the development accounts, or those plus a demo fleet (make run). */
+  seed: 'none' | 'accounts' | 'demo';
 }
 
 /**
@@ -43,7 +46,8 @@ export async function startInProcessStack(options: StackOptions): Promise<Stack>
   const backends = await connectBackends({ service: 'stack', log, env });
   const db = backends.db!;
   await migrateDatabase(db, log);
-  if (options.seed) await seedDevelopmentAccounts(db, log);
+  if (options.seed !== 'none') await seedDevelopmentAccounts(db, log);
+  if (options.seed === 'demo') await seedDemoFleet(db, log);
   const local = { ...env, PORT: '0', HOST: '127.0.0.1' };
   const authConfig = parseConfig(authConfigSchema, local);
   const sessionStore = (name: string) =>
@@ -63,6 +67,14 @@ export async function startInProcessStack(options: StackOptions): Promise<Stack>
     bus: backends.bus,
     sessions: sessionStore('heartbeat'),
   });
+  const billing = await startBilling({
+    config: parseConfig(billingConfigSchema, local),
+    log: log.child({ service: 'billing' }),
+    db,
+    bus: backends.bus,
+    cache: backends.cache,
+  });
+  const sms = await startSms({ config: parseConfig(smsConfigSchema, local), log: log.child({ service: 'sms' }), db, bus: backends.bus, store: backends.sessions });
   const apps = new Map<string, RunningService>();
   let counter = 0;
   const addApp = async () => {
@@ -90,7 +102,14 @@ export async function startInProcessStack(options: StackOptions): Promise<Stack>
     mode: 'in-process',
     gatewayUrl: gateway.url,
     bus: backends.bus,
-    urls: () => ({ gateway: gateway.url, auth: auth.url, heartbeat: heartbeat.url, ...Object.fromEntries([...apps].map(([id, app]) => [id, app.url])) }),
+    urls: () => ({
+      gateway: gateway.url,
+      auth: auth.url,
+      heartbeat: heartbeat.url,
+      billing: billing.url,
+      sms: sms.url,
+      ...Object.fromEntries([...apps].map(([id, app]) => [id, app.url])),
+    }),
     appIds: () => [...apps.keys()],
     addApp,
     async removeApp(id) {
@@ -103,7 +122,7 @@ export async function startInProcessStack(options: StackOptions): Promise<Stack>
     async stop() {
       await gateway.stop();
       await Promise.all([...apps.values()].map((app) => app.stop()));
-      await Promise.all([auth.stop(), heartbeat.stop()]);
+      await Promise.all([auth.stop(), heartbeat.stop(), billing.stop(), sms.stop()]);
       await backends.close();
     },
   };
@@ -117,12 +136,15 @@ export async function startProcessStack(options: StackOptions): Promise<Stack> {
   const { env, log } = options;
   const backends = await connectBackends({ service: 'stack', log, env });
   await migrateDatabase(backends.db!, log);
-  if (options.seed) await seedDevelopmentAccounts(backends.db!, log);
+  if (options.seed !== 'none') await seedDevelopmentAccounts(backends.db!, log);
+  if (options.seed === 'demo') await seedDemoFleet(backends.db!, log);
 
   const forward = (name: string) => (line: string) => log.info({ service: name }, line);
   const base = { ...env, HOST: '127.0.0.1' };
   const auth = await spawnService('auth', base, { onLine: forward('auth') });
   const heartbeat = await spawnService('heartbeat', base, { onLine: forward('heartbeat') });
+  const billing = await spawnService('billing', base, { onLine: forward('billing') });
+  const sms = await spawnService('sms', base, { onLine: forward('sms') });
   const apps = new Map<string, ServiceProcess>();
   let counter = 0;
   const addApp = async () => {
@@ -138,7 +160,14 @@ export async function startProcessStack(options: StackOptions): Promise<Stack> {
     mode: 'processes',
     gatewayUrl: gateway.url,
     bus: backends.bus,
-    urls: () => ({ gateway: gateway.url, auth: auth.url, heartbeat: heartbeat.url, ...Object.fromEntries([...apps].map(([id, app]) => [id, app.url])) }),
+    urls: () => ({
+      gateway: gateway.url,
+      auth: auth.url,
+      heartbeat: heartbeat.url,
+      billing: billing.url,
+      sms: sms.url,
+      ...Object.fromEntries([...apps].map(([id, app]) => [id, app.url])),
+    }),
     appIds: () => [...apps.keys()],
     addApp,
     async removeApp(id) {
@@ -151,9 +180,9 @@ export async function startProcessStack(options: StackOptions): Promise<Stack> {
     async stop() {
       await gateway.stop();
       await Promise.all([...apps.values()].map((app) => app.stop()));
-      await Promise.all([auth.stop(), heartbeat.stop()]);
+      await Promise.all([auth.stop(), heartbeat.stop(), billing.stop(), sms.stop()]);
       await backends.close();
     },
-    process: (name) => ({ auth, heartbeat, gateway } as Record<string, ServiceProcess>)[name] ?? apps.get(name),
+    process: (name) => ({ auth, heartbeat, gateway, billing, sms } as Record<string, ServiceProcess>)[name] ?? apps.get(name),
   };
 }

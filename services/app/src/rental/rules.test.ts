@@ -1,4 +1,4 @@
-import { checkReturn, distanceM, type ReturnStation } from './return-rules';
+import { checkReturn, distanceM, type ReturnStation, type ReturningVehicle } from './return-rules';
 import { VEHICLE_STATES, allowedTransitions, checkTransition, type VehicleState } from './vehicle-state';
 
 describe('vehicle state machine', () => {
@@ -51,9 +51,9 @@ describe('return rules', () => {
   const open: ReturnStation = { id: 'b', name: 'Open B', lat: 31.2304, lng: 121.4737, geofenceRadiusM: 100, capacity: 3, returnPolicy: 'open', parked: 1 };
   const roundTrip: ReturnStation = { ...open, id: 'c', name: 'Home C', returnPolicy: 'round-trip' };
   const atStation = { lat: 31.2304, lng: 121.4737, doorsLocked: true };
-  const reasons = (startStationId: string, station: ReturnStation, vehicle = atStation) => checkReturn(startStationId, station, vehicle).map((r) => r.reason);
+  const reasons = (startStationId: string, station: ReturnStation, vehicle: ReturningVehicle) => checkReturn(startStationId, station, vehicle).map((r) => r.reason);
 
-  it.each<[string, string, ReturnStation, typeof atStation | { lat: number | null; lng: number | null; doorsLocked: boolean }, string[]]>([
+  it.each<[string, string, ReturnStation, ReturningVehicle, string[]]>([
     ['back at its own round-trip station', 'c', roundTrip, atStation, []],
     ['one-way to an open station', 'a', open, atStation, []],
     ['one-way to a round-trip station', 'a', roundTrip, atStation, ['round-trip-station']],

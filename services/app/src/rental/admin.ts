@@ -1,0 +1,157 @@
+import type { Express } from 'express';
+import { Problem, problems, validate, withTransaction } from '@evshare/kit';
+import type { AppContext } from '../service';
+import { PLAN_COLUMNS, RENTAL_COLUMNS, RESERVATION_COLUMNS, STATION_COLUMNS, VEHICLE_COLUMNS, type Plan, type Rental, type Reservation, type Station, type Vehicle } from './model';
+import { adminListQuery, planBody, planPatch, stationBody, stationPatch, uuid, vehicleBody, vehicleListQuery, vehiclePatch, vehicleStateBody } from './schemas';
+import { allowedTransitions, checkTransition } from './vehicle-state';
+
+const STATION_COLUMN_NAMES = { name: 'name', lat: 'lat', lng: 'lng', geofenceRadiusM: 'geofence_radius_m', capacity: 'capacity', returnPolicy: 'return_policy' } as const;
+const VEHICLE_COLUMN_NAMES = { plate: 'plate', model: 'model', batteryKwh: 'battery_kwh', ratedRangeKm: 'rated_range_km', homeStationId: 'home_station_id' } as const;
+
+/** `SET a = $2, b = $3` for the fields present in a validated patch (column names from a fixed map). */
+function setClause(patch: Record<string, unknown>, columns: Record<string, string>): { sql: string; values: unknown[] } {
+  const entries = Object.entries(patch).filter(([, value]) => value !== undefined);
+  return { sql: entries.map(([key], i) => `${columns[key]} = $${i + 2}`).join(', '), values: entries.map(([, value]) => value) };
+}
+
+/** Database refusals that are the client's mistake, named by field. */
+function fromConstraint(error: unknown): never {
+  const { code, constraint } = error as { code?: string; constraint?: string };
+  if (code === '23505' && constraint === 'vehicles_vin_key') throw problems.conflict('vehicle-exists', 'A car with this VIN already exists');
+  if (code === '23505' && constraint === 'vehicles_plate_key') throw problems.conflict('vehicle-exists', 'A car with this plate already exists');
+  if (code === '23503' && constraint === 'vehicles_home_station_id_fkey') throw problems.validation([{ name: 'body.homeStationId', reason: 'no such station' }]);
+  if (code === '23503' && constraint === 'vehicles_station_id_fkey') throw problems.validation([{ name: 'body.stationId', reason: 'no such station' }]);
+  throw error;
+}
+
+/** Rental publishing for operators (the patent's web administrator side): stations, cars, prices. */
+export function mountAdminRoutes(app: Express, ctx: AppContext): void {
+  const { db, authenticate, requireAdmin } = ctx;
+  const admin = [authenticate, requireAdmin] as const;
+
+  const station = async (id: string) => {
+    const { rows } = await db.query<Station>(`SELECT ${STATION_COLUMNS} FROM stations s WHERE s.id = $1`, [id]);
+    if (!rows[0]) throw problems.notFound('No such station');
+    return rows[0];
+  };
+  const vehicle = async (id: string) => {
+    const { rows } = await db.query<Vehicle>(`SELECT ${VEHICLE_COLUMNS} FROM vehicles v WHERE v.id = $1`, [id]);
+    if (!rows[0]) throw problems.notFound('No such car');
+    return rows[0];
+  };
+
+  app.post('/api/v1/admin/stations', ...admin, async (req, res) => {
+    const body = validate(stationBody, req.body, 'body');
+    const { rows } = await db.query<{ id: string }>(
+      'INSERT INTO stations (name, lat, lng, geofence_radius_m, capacity, return_policy) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id',
+      [body.name, body.lat, body.lng, body.geofenceRadiusM, body.capacity, body.returnPolicy],
+    );
+    res.status(201).location(`/api/v1/stations/${rows[0]!.id}`).json(await station(rows[0]!.id));
+  });
+  app.patch('/api/v1/admin/stations/:id', ...admin, async (req, res) => {
+    const id = validate(uuid, req.params.id, 'path.id');
+    const { sql, values } = setClause(validate(stationPatch, req.body, 'body'), STATION_COLUMN_NAMES);
+    const { rowCount } = await db.query(`UPDATE stations SET ${sql}, updated_at = now() WHERE id = $1`, [id, ...values]);
+    if (!rowCount) throw problems.notFound('No such station');
+    res.json(await station(id));
+  });
+
+  app.get('/api/v1/admin/vehicles', ...admin, async (req, res) => {
+    const { stationId, state } = validate(vehicleListQuery, req.query, 'query');
+    const { rows } = await db.query<Vehicle>(
+      `SELECT ${VEHICLE_COLUMNS} FROM vehicles v WHERE ($1::uuid IS NULL OR v.station_id = $1) AND ($2::text IS NULL OR v.state = $2) ORDER BY v.plate`,
+      [stationId ?? null, state ?? null],
+    );
+    res.json({ items: rows });
+  });
+  app.get('/api/v1/admin/vehicles/:id', ...admin, async (req, res) => {
+    res.json(await vehicle(validate(uuid, req.params.id, 'path.id')));
+  });
+  app.post('/api/v1/admin/vehicles', ...admin, async (req, res) => {
+    const body = validate(vehicleBody, req.body, 'body');
+    // A new car stands at its station's coordinates until its terminal reports.
+    const { rows } = await db
+      .query<{ id: string }>(
+        `INSERT INTO vehicles (vin, plate, model, battery_kwh, rated_range_km, home_station_id, station_id, lat, lng, soc_pct, odometer_m, state)
+         SELECT $1, $2, $3, $4, $5, $6, s.id, s.lat, s.lng, $8, $9, $10 FROM stations s WHERE s.id = $7
+         RETURNING id`,
+        [body.vin, body.plate, body.model, body.batteryKwh, body.ratedRangeKm, body.homeStationId, body.stationId ?? body.homeStationId, body.socPct, body.odometerM, body.state],
+      )
+      .catch(fromConstraint);
+    if (!rows[0]) throw problems.validation([{ name: body.stationId ? 'body.stationId' : 'body.homeStationId', reason: 'no such station' }]);
+    res.status(201).location(`/api/v1/admin/vehicles/${rows[0].id}`).json(await vehicle(rows[0].id));
+  });
+  app.patch('/api/v1/admin/vehicles/:id', ...admin, async (req, res) => {
+    const id = validate(uuid, req.params.id, 'path.id');
+    const { sql, values } = setClause(validate(vehiclePatch, req.body, 'body'), VEHICLE_COLUMN_NAMES);
+    const { rowCount } = await db.query(`UPDATE vehicles SET ${sql}, version = version + 1, updated_at = now() WHERE id = $1`, [id, ...values]).catch(fromConstraint);
+    if (!rowCount) throw problems.notFound('No such car');
+    res.json(await vehicle(id));
+  });
+  // Out of service (maintenance, offline) and back; the state machine decides what is allowed.
+  app.post('/api/v1/admin/vehicles/:id/state', ...admin, async (req, res) => {
+    const id = validate(uuid, req.params.id, 'path.id');
+    const { state } = validate(vehicleStateBody, req.body, 'body');
+    await withTransaction(db, async (c) => {
+      const { rows } = await c.query<Vehicle>(`SELECT ${VEHICLE_COLUMNS} FROM vehicles v WHERE v.id = $1 FOR UPDATE`, [id]);
+      const current = rows[0];
+      if (!current) throw problems.notFound('No such car');
+      // Reserved and in use belong to a member's reservation or rental, which must end first.
+      if (current.state === 'reserved' || current.state === 'in_use') {
+        throw problems.conflict('vehicle-busy', `The car is ${current.state.replace('_', ' ')} by a member; it can be taken out of service once that ends`);
+      }
+      const check = checkTransition(current.state, state);
+      if (!check.ok) throw new Problem(409, check.reason, 'Conflict', check.detail, { state: current.state, allowed: allowedTransitions(current.state) });
+      await c.query('UPDATE vehicles SET state = $2, version = version + 1, updated_at = now() WHERE id = $1', [id, state]);
+    });
+    res.json(await vehicle(id));
+  });
+
+  app.get('/api/v1/admin/pricing-plans', ...admin, async (_req, res) => {
+    const { rows } = await db.query<Plan>(`SELECT ${PLAN_COLUMNS} FROM pricing_plans p ORDER BY p.valid_from DESC`);
+    res.json({ items: rows });
+  });
+  app.post('/api/v1/admin/pricing-plans', ...admin, async (req, res) => {
+    const p = validate(planBody, req.body, 'body');
+    const { rows } = await db.query<Plan>(
+      `INSERT INTO pricing_plans AS p (name, per_minute_fen, per_km_fen, daily_cap_fen, minimum_fen, reservation_fee_fen, hold_minutes,
+         one_way_fee_fen, one_way_per_km_fen, deposit_fen, valid_from, valid_to, published_by)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING ${PLAN_COLUMNS}`,
+      [p.name, p.perMinuteFen, p.perKmFen, p.dailyCapFen, p.minimumFen, p.reservationFeeFen, p.holdMinutes, p.oneWayFeeFen, p.oneWayPerKmFen, p.depositFen, p.validFrom, p.validTo, req.session!.memberId],
+    );
+    res.status(201).json(rows[0]);
+  });
+  // Prices are immutable (rentals keep the plan they started under); only the end of validity moves.
+  app.patch('/api/v1/admin/pricing-plans/:id', ...admin, async (req, res) => {
+    const id = validate(uuid, req.params.id, 'path.id');
+    const { validTo } = validate(planPatch, req.body, 'body');
+    const { rows: found } = await db.query<{ validFrom: Date }>('SELECT valid_from AS "validFrom" FROM pricing_plans WHERE id = $1', [id]);
+    if (!found[0]) throw problems.notFound('No such pricing plan');
+    if (validTo !== null && Date.parse(validTo) <= found[0].validFrom.getTime()) throw problems.validation([{ name: 'body.validTo', reason: 'must be after validFrom' }]);
+    const { rows } = await db.query<Plan>(`UPDATE pricing_plans p SET valid_to = $2 WHERE p.id = $1 RETURNING ${PLAN_COLUMNS}`, [id, validTo]);
+    res.json(rows[0]);
+  });
+
+  const reservationStatuses = ['active', 'converted', 'cancelled', 'expired'] as const;
+  app.get('/api/v1/admin/reservations', ...admin, async (req, res) => {
+    const q = validate(adminListQuery(reservationStatuses), req.query, 'query');
+    const { rows } = await db.query<Reservation>(
+      `SELECT ${RESERVATION_COLUMNS} FROM reservations r
+        WHERE ($1::text IS NULL OR r.status = $1) AND ($2::uuid IS NULL OR r.member_id = $2) AND ($3::uuid IS NULL OR r.vehicle_id = $3)
+        ORDER BY r.created_at DESC LIMIT $4`,
+      [q.status ?? null, q.memberId ?? null, q.vehicleId ?? null, q.limit],
+    );
+    res.json({ items: rows });
+  });
+  const rentalStatuses = ['unlocking', 'active', 'ended', 'failed'] as const;
+  app.get('/api/v1/admin/rentals', ...admin, async (req, res) => {
+    const q = validate(adminListQuery(rentalStatuses), req.query, 'query');
+    const { rows } = await db.query<Rental>(
+      `SELECT ${RENTAL_COLUMNS} FROM rentals t
+        WHERE ($1::text IS NULL OR t.status = $1) AND ($2::uuid IS NULL OR t.member_id = $2) AND ($3::uuid IS NULL OR t.vehicle_id = $3)
+        ORDER BY t.started_at DESC LIMIT $4`,
+      [q.status ?? null, q.memberId ?? null, q.vehicleId ?? null, q.limit],
+    );
+    res.json({ items: rows });
+  });
+}

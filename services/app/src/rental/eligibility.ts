@@ -1,0 +1,48 @@
+import type { Queryable } from './model';
+
+/** What decides whether a member may reserve or rent (columns owned by the wallet/licence work). */
+export interface Eligibility {
+  status: string;
+  walletBalanceFen: number;
+  depositFen: number;
+  licenceStatus: 'unverified' | 'pending' | 'approved' | 'rejected';
+}
+
+export type EligibilityReason = 'member-not-active' | 'negative-balance' | 'licence-not-approved' | 'deposit-insufficient';
+
+/**
+ * Reads the member's eligibility and locks the member row until the transaction ends, so one
+ * member's concurrent reserve and rent attempts run one after the other (the one-hold rule spans
+ * two tables, which no single index can enforce). NO KEY UPDATE leaves foreign-key inserts
+ * (notifications, ledger) unblocked.
+ */
+export async function lockEligibility(db: Queryable, memberId: string): Promise<Eligibility | undefined> {
+  const { rows } = await db.query<Eligibility>(
+    `SELECT status, wallet_balance_fen AS "walletBalanceFen", deposit_fen AS "depositFen", licence_status AS "licenceStatus"
+       FROM members WHERE id = $1 FOR NO KEY UPDATE`,
+    [memberId],
+  );
+  return rows[0];
+}
+
+/** Why the member may not rent now, or undefined when they may. */
+export function eligibilityRefusal(member: Eligibility, requiredDepositFen: number): { reason: EligibilityReason; detail: string } | undefined {
+  if (member.status !== 'active') return { reason: 'member-not-active', detail: `The account is ${member.status}; only active accounts can rent` };
+  if (member.walletBalanceFen < 0) {
+    return { reason: 'negative-balance', detail: `The wallet balance is ${formatYuan(member.walletBalanceFen)}; top up to settle it before renting` };
+  }
+  if (member.licenceStatus !== 'approved') {
+    const state = { unverified: 'has not been submitted', pending: 'is waiting for verification', rejected: 'was rejected' }[member.licenceStatus];
+    return { reason: 'licence-not-approved', detail: `Your driving licence ${state}; renting needs an approved licence` };
+  }
+  if (member.depositFen < requiredDepositFen) {
+    return { reason: 'deposit-insufficient', detail: `The deposit is ${formatYuan(member.depositFen)}; renting needs ${formatYuan(requiredDepositFen)}` };
+  }
+  return undefined;
+}
+
+export function formatYuan(fen: number): string {
+  const sign = fen < 0 ? '-' : '';
+  const abs = Math.abs(fen);
+  return `${sign}¥${Math.floor(abs / 100)}.${String(abs % 100).padStart(2, '0')}`;
+}

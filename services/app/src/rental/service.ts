@@ -1,0 +1,404 @@
+import { randomUUID } from 'node:crypto';
+import {
+  Problem,
+  deductionSubject,
+  problems,
+  withTransaction,
+  type Bus,
+  type DeductionMessage,
+  type KeyValueStore,
+  type Logger,
+  type Pool,
+} from '@evshare/kit';
+import type { MemberRepository } from '../members';
+import { notifyMember } from '../notifications';
+import { createVehicleCommander } from './commands';
+import type { RentalConfig } from './config';
+import { eligibilityRefusal, formatYuan, lockEligibility } from './eligibility';
+import {
+  PLAN_COLUMNS,
+  RENTAL_COLUMNS,
+  RESERVATION_COLUMNS,
+  VEHICLE_COLUMNS,
+  planInForce,
+  type Plan,
+  type Queryable,
+  type Rental,
+  type Reservation,
+  type Vehicle,
+} from './model';
+import { computeFee, type FeeBreakdown } from './pricing';
+import { checkReturn, distanceM, type ReturnRefusal, type ReturnStation } from './return-rules';
+import { checkTransition, type VehicleState } from './vehicle-state';
+
+export interface RentalDeps {
+  db: Pool;
+  bus: Bus;
+  cache: KeyValueStore;
+  log: Logger;
+  members: MemberRepository;
+  config: RentalConfig;
+  /** Who asks for the deductions (the APP instance). */
+  requestedBy: string;
+}
+
+export interface ReturnQuote {
+  rentalId: string;
+  stationId: string;
+  oneWay: boolean;
+  price: FeeBreakdown;
+  refusals: ReturnRefusal[];
+  canReturn: boolean;
+}
+
+/** A stuck `unlocking` rental (its instance died while waiting) is rolled back after this margin. */
+const STUCK_UNLOCK_MARGIN_MS = 30_000;
+/** An outbox entry still unpublished after this long was left by a crash or a bus outage. */
+const OUTBOX_RETRY_AFTER_S = 10;
+/** A reinstated reservation (its car never unlocked) keeps at least this long to try again. */
+const REINSTATED_HOLD_MINUTES = 2;
+/** How long the safety lock sent after a failed unlock stays valid for the car. */
+const SAFETY_LOCK_VALID_MS = 60_000;
+
+const conflict = (slug: string, detail: string, extra: Record<string, unknown> = {}) => new Problem(409, slug, 'Conflict', detail, extra);
+const busy = (detail: string) => conflict('member-busy', detail);
+const vehicleUnavailable = (vehicle: Pick<Vehicle, 'state' | 'plate'>) =>
+  conflict('vehicle-unavailable', `The car ${vehicle.plate} is ${vehicle.state.replace('_', ' ')}, not available; choose another car`, { state: vehicle.state });
+
+/** Unique-index violations are the constraints' last word on a race the locks did not see. */
+function fromUniqueViolation(error: unknown): never {
+  const { code, constraint } = error as { code?: string; constraint?: string };
+  if (code === '23505' && constraint?.endsWith('_one_per_member')) throw busy('You already hold a reservation or a rental');
+  if (code === '23505' && constraint?.endsWith('_one_per_vehicle')) throw conflict('vehicle-unavailable', 'The car was just taken by someone else; choose another car');
+  throw error;
+}
+
+export function createRentalService(deps: RentalDeps) {
+  const { db, bus, cache, log, members, config, requestedBy } = deps;
+  const commander = createVehicleCommander(bus, log, config.UNLOCK_RESEND_MS);
+
+  async function lockVehicle(c: Queryable, vehicleId: string): Promise<Vehicle> {
+    const { rows } = await c.query<Vehicle>(`SELECT ${VEHICLE_COLUMNS} FROM vehicles v WHERE v.id = $1 FOR UPDATE`, [vehicleId]);
+    if (!rows[0]) throw problems.notFound('No such car');
+    return rows[0];
+  }
+
+  /** Moves a locked car through the state machine; the WHERE names the state it was read in. */
+  async function transition(c: Queryable, vehicle: Vehicle, to: VehicleState, stationId: string | null): Promise<void> {
+    const check = checkTransition(vehicle.state, to);
+    if (!check.ok) throw conflict(check.reason, check.detail);
+    const { rowCount } = await c.query(
+      'UPDATE vehicles SET state = $3, station_id = $4, version = version + 1, updated_at = now() WHERE id = $1 AND state = $2',
+      [vehicle.id, vehicle.state, to, stationId],
+    );
+    if (!rowCount) throw vehicleUnavailable(vehicle);
+  }
+
+  /**
+   * The checks common to reserving and renting, in a transaction: the member row is locked (one
+   * member's attempts are serialised), a plan must be in force, the member must hold nothing else
+   * (except the reservation being taken up) and be eligible.
+   */
+  async function admit(c: Queryable, memberId: string) {
+    const member = await lockEligibility(c, memberId);
+    if (!member) throw problems.unauthenticated('The account no longer exists');
+    const plan = await planInForce(c);
+    if (!plan) throw conflict('no-pricing-plan', 'No pricing plan is in force, so nothing can be rented now');
+    const { rows } = await c.query<{ reservationId: string | null; reservedVehicleId: string | null; rentalId: string | null }>(
+      `SELECT (SELECT id FROM reservations WHERE member_id = $1 AND status = 'active') AS "reservationId",
+              (SELECT vehicle_id FROM reservations WHERE member_id = $1 AND status = 'active') AS "reservedVehicleId",
+              (SELECT id FROM rentals WHERE member_id = $1 AND status IN ('unlocking', 'active')) AS "rentalId"`,
+      [memberId],
+    );
+    const hold = rows[0]!;
+    if (hold.rentalId) throw busy('You already have a rental in progress; return the car first');
+    const refusal = eligibilityRefusal(member, plan.depositFen);
+    if (refusal) throw new Problem(403, refusal.reason, 'Not allowed to rent', refusal.detail, { reason: refusal.reason });
+    return { plan, hold };
+  }
+
+  async function lockReservation(c: Queryable, reservationId: string, memberId: string): Promise<Reservation & { due: boolean }> {
+    const { rows } = await c.query<Reservation & { due: boolean }>(
+      `SELECT ${RESERVATION_COLUMNS}, r.expires_at <= now() AS due FROM reservations r WHERE r.id = $1 FOR UPDATE`,
+      [reservationId],
+    );
+    const reservation = rows[0];
+    // Another member's reservation is indistinguishable from a missing one.
+    if (!reservation || reservation.memberId !== memberId) throw problems.notFound('No such reservation');
+    if (reservation.status !== 'active') throw conflict('reservation-not-active', `The reservation is ${reservation.status}`, { current: reservation.status });
+    if (reservation.due) {
+      throw conflict('reservation-expired', `The reservation expired at ${reservation.expiresAt.toISOString()}; the car is being released`);
+    }
+    return reservation;
+  }
+
+  async function reserve(memberId: string, vehicleId: string): Promise<Reservation> {
+    const reservation = await withTransaction(db, async (c) => {
+      const { plan, hold } = await admit(c, memberId);
+      if (hold.reservationId) throw busy('You already hold a reservation; cancel it or rent that car');
+      const vehicle = await lockVehicle(c, vehicleId);
+      if (vehicle.state !== 'available' || !vehicle.stationId) throw vehicleUnavailable(vehicle);
+      await transition(c, vehicle, 'reserved', vehicle.stationId);
+      const { rows } = await c.query<Reservation>(
+        `INSERT INTO reservations AS r (member_id, vehicle_id, station_id, plan_id, expires_at, fee_fen)
+         VALUES ($1, $2, $3, $4, now() + make_interval(mins => $5), $6) RETURNING ${RESERVATION_COLUMNS}`,
+        [memberId, vehicle.id, vehicle.stationId, plan.id, plan.holdMinutes, plan.reservationFeeFen],
+      );
+      return rows[0]!;
+    }).catch(fromUniqueViolation);
+    await members.changed(memberId);
+    return reservation;
+  }
+
+  /** Cancelling in time is free; after the hold ran out the expiry (and its fee) stands. */
+  async function cancelReservation(memberId: string, reservationId: string): Promise<Reservation> {
+    const reservation = await withTransaction(db, async (c) => {
+      const current = await lockReservation(c, reservationId, memberId);
+      const { rows } = await c.query<Reservation>(
+        `UPDATE reservations r SET status = 'cancelled', ended_at = now() WHERE r.id = $1 RETURNING ${RESERVATION_COLUMNS}`,
+        [current.id],
+      );
+      await transition(c, await lockVehicle(c, current.vehicleId), 'available', current.stationId);
+      return rows[0]!;
+    });
+    await members.changed(memberId);
+    return reservation;
+  }
+
+  /**
+   * Starts a rental: walk-up ({vehicleId}; a car the member reserved is taken up) or from a
+   * reservation. The car is taken and the rental recorded as `unlocking` in one transaction;
+   * then the unlock command goes out and, without a positive acknowledgement in time, all of it
+   * is rolled back. No database connection is held while waiting for the car.
+   */
+  async function startRental(memberId: string, target: { vehicleId: string } | { reservationId: string }, via: { cardUid?: string } = {}): Promise<Rental> {
+    const { rental, vin } = await withTransaction(db, async (c) => {
+      const { plan, hold } = await admit(c, memberId);
+      let reservation: Reservation | undefined;
+      if ('reservationId' in target) reservation = await lockReservation(c, target.reservationId, memberId);
+      else if (hold.reservationId) {
+        if (hold.reservedVehicleId !== target.vehicleId) throw busy('You hold a reservation for another car; rent that one or cancel the reservation first');
+        reservation = await lockReservation(c, hold.reservationId, memberId);
+      }
+      const vehicle = await lockVehicle(c, reservation?.vehicleId ?? (target as { vehicleId: string }).vehicleId);
+      if (vehicle.state !== (reservation ? 'reserved' : 'available') || !vehicle.stationId) throw vehicleUnavailable(vehicle);
+      await transition(c, vehicle, 'in_use', null);
+      if (reservation) await c.query(`UPDATE reservations SET status = 'converted', ended_at = now() WHERE id = $1`, [reservation.id]);
+      const { rows } = await c.query<Rental>(
+        `INSERT INTO rentals AS t (member_id, vehicle_id, reservation_id, card_uid, plan_id, start_station_id, start_odometer_m, start_soc_pct, unlock_command_id)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING ${RENTAL_COLUMNS}`,
+        [memberId, vehicle.id, reservation?.id ?? null, via.cardUid ?? null, plan.id, vehicle.stationId, vehicle.odometerM, vehicle.socPct, randomUUID()],
+      );
+      return { rental: rows[0]!, vin: vehicle.vin };
+    }).catch(fromUniqueViolation);
+    await members.changed(memberId);
+
+    const ack = await commander.send({ commandId: rental.unlockCommandId, vin, action: 'unlock' }, config.UNLOCK_ACK_TIMEOUT_MS);
+    if (ack?.ok) {
+      const { rows } = await db.query<Rental>(`UPDATE rentals t SET status = 'active' WHERE t.id = $1 AND t.status = 'unlocking' RETURNING ${RENTAL_COLUMNS}`, [rental.id]);
+      await members.changed(memberId);
+      if (rows[0]) return rows[0];
+    } else await rollbackUnlock(rental.id);
+    if (ack && !ack.ok) {
+      throw conflict('unlock-refused', `The car refused to unlock${ack.reason ? ` (${ack.reason})` : ''}; the rental was cancelled and nothing is charged`);
+    }
+    const seconds = Math.round(config.UNLOCK_ACK_TIMEOUT_MS / 1000);
+    throw new Problem(504, 'unlock-timeout', 'The car did not answer', `The car did not confirm the unlock within ${seconds} s; the rental was cancelled and nothing is charged. Try again or choose another car`);
+  }
+
+  /**
+   * Undoes a rental whose car never confirmed the unlock: the rental is marked failed, the car
+   * goes back to where it was (reserved again when it came from a reservation, which keeps a
+   * short hold so the member can retry), and a lock command makes sure a late unlock is undone.
+   * Restoring the earlier state is an undo, not a state-machine transition.
+   */
+  async function rollbackUnlock(rentalId: string): Promise<void> {
+    const undone = await withTransaction(db, async (c) => {
+      const { rows } = await c.query<Rental>(`SELECT ${RENTAL_COLUMNS} FROM rentals t WHERE t.id = $1 FOR UPDATE`, [rentalId]);
+      const rental = rows[0];
+      if (rental?.status !== 'unlocking') return undefined;
+      await c.query(`UPDATE rentals SET status = 'failed' WHERE id = $1`, [rental.id]);
+      if (rental.reservationId) {
+        await c.query(
+          `UPDATE reservations SET status = 'active', ended_at = NULL, expires_at = greatest(expires_at, now() + make_interval(mins => $2))
+            WHERE id = $1 AND status = 'converted'`,
+          [rental.reservationId, REINSTATED_HOLD_MINUTES],
+        );
+      }
+      const { rows: cars } = await c.query<{ vin: string }>(
+        `UPDATE vehicles SET state = $2, station_id = $3, version = version + 1, updated_at = now() WHERE id = $1 AND state = 'in_use' RETURNING vin`,
+        [rental.vehicleId, rental.reservationId ? 'reserved' : 'available', rental.startStationId],
+      );
+      return { rental, vin: cars[0]?.vin };
+    });
+    if (!undone) return;
+    if (undone.vin) commander.fire({ commandId: randomUUID(), vin: undone.vin, action: 'lock' }, SAFETY_LOCK_VALID_MS);
+    await members.changed(undone.rental.memberId);
+  }
+
+  /** Reads (and in a transaction locks) what a return at `stationId` depends on, and prices it. */
+  async function prepareReturn(c: Queryable, memberId: string, rentalId: string, stationId: string, lock: boolean) {
+    const forUpdate = lock ? 'FOR UPDATE' : '';
+    const { rows: rentals } = await c.query<Rental>(`SELECT ${RENTAL_COLUMNS} FROM rentals t WHERE t.id = $1 ${forUpdate}`, [rentalId]);
+    const rental = rentals[0];
+    if (!rental || rental.memberId !== memberId) throw problems.notFound('No such rental');
+    if (rental.status !== 'active') throw conflict('rental-not-active', `The rental is ${rental.status}`, { current: rental.status });
+    const { rows: stations } = await c.query<Omit<ReturnStation, 'parked'>>(
+      `SELECT id, name, lat, lng, geofence_radius_m AS "geofenceRadiusM", capacity, return_policy AS "returnPolicy" FROM stations WHERE id = $1 ${forUpdate}`,
+      [stationId],
+    );
+    if (!stations[0]) throw problems.notFound('No such station');
+    const { rows: counts } = await c.query<{ parked: number; now: Date }>('SELECT count(*)::int AS parked, now() AS now FROM vehicles WHERE station_id = $1', [stationId]);
+    const station: ReturnStation = { ...stations[0], parked: counts[0]!.parked };
+    const { rows: vehicles } = await c.query<Vehicle>(`SELECT ${VEHICLE_COLUMNS} FROM vehicles v WHERE v.id = $1 ${forUpdate}`, [rental.vehicleId]);
+    const vehicle = vehicles[0]!;
+    const { rows: plans } = await c.query<Plan>(`SELECT ${PLAN_COLUMNS} FROM pricing_plans p WHERE p.id = $1`, [rental.planId]);
+    const { rows: starts } = await c.query<{ lat: number; lng: number }>('SELECT lat, lng FROM stations WHERE id = $1', [rental.startStationId]);
+    const oneWay = station.id !== rental.startStationId;
+    const endedAt = counts[0]!.now;
+    // An odometer that went backwards (a replaced terminal) must not produce a negative fee.
+    const driven = Math.max(0, vehicle.odometerM - rental.startOdometerM);
+    const price = computeFee(plans[0]!, {
+      startedAt: rental.startedAt,
+      endedAt,
+      distanceM: driven,
+      oneWay: oneWay ? { stationDistanceM: Math.round(distanceM(starts[0]!, station)) } : null,
+    });
+    return { rental, station, vehicle, price, endedAt, oneWay, refusals: checkReturn(rental.startStationId, station, vehicle) };
+  }
+
+  async function quoteReturn(memberId: string, rentalId: string, stationId: string): Promise<ReturnQuote> {
+    const { rental, price, oneWay, refusals } = await prepareReturn(db, memberId, rentalId, stationId, false);
+    return { rentalId: rental.id, stationId, oneWay, price, refusals, canReturn: refusals.length === 0 };
+  }
+
+  /** Ends the rental after the end-of-trip checks, then asks billing for the fee (and the one-way fee). */
+  async function returnRental(memberId: string, rentalId: string, stationId: string): Promise<Rental> {
+    const { ended, deductions } = await withTransaction(db, async (c) => {
+      const { rental, station, vehicle, price, endedAt, refusals } = await prepareReturn(c, memberId, rentalId, stationId, true);
+      const first = refusals[0];
+      if (first) throw new Problem(409, first.reason, 'The car cannot be returned here', first.detail, { reason: first.reason, refusals });
+      await transition(c, vehicle, 'available', station.id);
+      const { rows } = await c.query<Rental>(
+        `UPDATE rentals t SET status = 'ended', ended_at = $2, end_station_id = $3, end_odometer_m = $4, end_soc_pct = $5, price = $6, total_fen = $7
+          WHERE t.id = $1 RETURNING ${RENTAL_COLUMNS}`,
+        [rental.id, endedAt, station.id, vehicle.odometerM, vehicle.socPct, JSON.stringify(price), price.totalFen],
+      );
+      const at = endedAt.toISOString();
+      const base = { memberId, rentalId: rental.id, requestedBy, at };
+      const messages: DeductionMessage[] = [];
+      const usageFen = price.totalFen - price.oneWayFen;
+      if (usageFen > 0) messages.push({ ...base, reference: `rental:${rental.id}:rental`, kind: 'rental', amountFen: usageFen, description: `Rental of ${vehicle.plate}, ${price.minutes} min, ${(price.distanceM / 1000).toFixed(1)} km` });
+      if (price.oneWayFen > 0) messages.push({ ...base, reference: `rental:${rental.id}:one-way`, kind: 'one-way-fee', amountFen: price.oneWayFen, description: `One-way return of ${vehicle.plate} at ${station.name}` });
+      await recordDeductions(c, messages);
+      return { ended: rows[0]!, deductions: messages };
+    });
+    await publishDeductions(deductions);
+    await notifyMember({ db, cache, bus }, memberId, {
+      kind: 'rental.ended',
+      title: `Trip ended: ${formatYuan(ended.totalFen ?? 0)}`,
+      body: { rentalId: ended.id, totalFen: ended.totalFen, price: ended.price },
+    });
+    await members.changed(memberId);
+    return ended;
+  }
+
+  async function recordDeductions(c: Queryable, messages: DeductionMessage[]): Promise<void> {
+    for (const message of messages) {
+      await c.query('INSERT INTO rental_deduction_outbox (reference, message) VALUES ($1, $2) ON CONFLICT (reference) DO NOTHING', [message.reference, JSON.stringify(message)]);
+    }
+  }
+
+  /** Publishes committed fees; one the bus refuses now stays in the outbox for the sweep. */
+  async function publishDeductions(messages: DeductionMessage[]): Promise<void> {
+    const published: string[] = [];
+    for (const message of messages) {
+      try {
+        await bus.publishDurable(deductionSubject(message.kind), message, message.reference);
+        published.push(message.reference);
+      } catch (error) {
+        log.warn({ err: error, reference: message.reference }, 'deduction not published yet; the sweep will retry');
+      }
+    }
+    if (published.length > 0) await db.query('UPDATE rental_deduction_outbox SET published_at = now() WHERE reference = ANY($1)', [published]);
+  }
+
+  /**
+   * Expires due reservations in one statement: rows another instance is already expiring are
+   * skipped (SKIP LOCKED), so each expires once and its fee is recorded once, under a reference
+   * that the stream and the ledger both deduplicate.
+   */
+  async function expireReservations(): Promise<number> {
+    const { expired, deductions } = await withTransaction(db, async (c) => {
+      const { rows } = await c.query<{ id: string; memberId: string; feeFen: number; at: Date; plate: string }>(
+        `WITH due AS (
+           SELECT id FROM reservations WHERE status = 'active' AND expires_at <= now() ORDER BY expires_at LIMIT 200 FOR UPDATE SKIP LOCKED
+         ), expired AS (
+           UPDATE reservations r SET status = 'expired', ended_at = now() FROM due WHERE r.id = due.id
+           RETURNING r.id, r.member_id, r.vehicle_id, r.fee_fen, r.ended_at
+         ), released AS (
+           UPDATE vehicles v SET state = 'available', version = v.version + 1, updated_at = now()
+             FROM expired e WHERE v.id = e.vehicle_id AND v.state = 'reserved' RETURNING v.id, v.plate
+         )
+         SELECT e.id, e.member_id AS "memberId", e.fee_fen AS "feeFen", e.ended_at AS at, coalesce(rel.plate, '') AS plate
+           FROM expired e LEFT JOIN released rel ON rel.id = e.vehicle_id`,
+      );
+      const messages: DeductionMessage[] = rows
+        .filter((r) => r.feeFen > 0)
+        .map((r) => ({
+          reference: `reservation:${r.id}:fee`,
+          memberId: r.memberId,
+          kind: 'reservation-fee',
+          amountFen: r.feeFen,
+          description: `Reservation of ${r.plate} expired unused`,
+          reservationId: r.id,
+          requestedBy,
+          at: r.at.toISOString(),
+        }));
+      await recordDeductions(c, messages);
+      return { expired: rows, deductions: messages };
+    });
+    await publishDeductions(deductions);
+    for (const reservation of expired) {
+      await notifyMember({ db, cache, bus }, reservation.memberId, {
+        kind: 'reservation.expired',
+        title: reservation.feeFen > 0 ? `Reservation expired: ${formatYuan(reservation.feeFen)} fee` : 'Reservation expired',
+        body: { reservationId: reservation.id, feeFen: reservation.feeFen },
+      });
+      await members.changed(reservation.memberId);
+    }
+    return expired.length;
+  }
+
+  /** Rolls back rentals whose instance died while waiting for the unlock acknowledgement. */
+  async function rollbackStuckUnlocks(): Promise<void> {
+    const { rows } = await db.query<{ id: string }>(
+      `SELECT id FROM rentals WHERE status = 'unlocking' AND started_at < now() - make_interval(secs => $1) LIMIT 100`,
+      [(config.UNLOCK_ACK_TIMEOUT_MS + STUCK_UNLOCK_MARGIN_MS) / 1000],
+    );
+    for (const { id } of rows) await rollbackUnlock(id);
+  }
+
+  /** Publishes fees a crash or a bus outage left in the outbox (duplicates are harmless). */
+  async function republishOutbox(): Promise<void> {
+    const { rows } = await db.query<{ message: DeductionMessage }>(
+      `SELECT message FROM rental_deduction_outbox WHERE published_at IS NULL AND created_at < now() - make_interval(secs => $1) ORDER BY created_at LIMIT 100`,
+      [OUTBOX_RETRY_AFTER_S],
+    );
+    await publishDeductions(rows.map((r) => r.message));
+  }
+
+  async function rentByCard(cardUid: string, vin: string): Promise<Rental> {
+    const { rows } = await db.query<{ memberId: string | null; vehicleId: string | null }>(
+      `SELECT (SELECT member_id FROM membership_cards WHERE uid = $1) AS "memberId", (SELECT id FROM vehicles WHERE vin = $2) AS "vehicleId"`,
+      [cardUid, vin],
+    );
+    const { memberId, vehicleId } = rows[0]!;
+    if (!memberId) throw problems.notFound('This card is not bound to a member');
+    if (!vehicleId) throw problems.notFound('No such car');
+    return startRental(memberId, { vehicleId }, { cardUid });
+  }
+
+  return { reserve, cancelReservation, startRental, rentByCard, quoteReturn, returnRental, expireReservations, rollbackStuckUnlocks, republishOutbox };
+}
+export type RentalService = ReturnType<typeof createRentalService>;

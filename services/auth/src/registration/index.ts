@@ -1,0 +1,142 @@
+import { randomUUID } from 'node:crypto';
+import { z } from 'zod';
+import type { Express, Request, Response } from 'express';
+import {
+  PASSWORD_RULES,
+  Problem,
+  SESSION_COOKIE,
+  env,
+  hashPassword,
+  problems,
+  smsSubject,
+  validate,
+  verifyPassword,
+  type Bus,
+  type KeyValueStore,
+  type Pool,
+  type SessionRecord,
+  type SessionStore,
+  type SmsMessage,
+} from '@evshare/kit';
+import type { createLoginThrottle } from '../throttle';
+import { findCredentialsById } from '../members';
+import { createCodeStore } from './codes';
+import { deregister } from './deregister';
+
+/** Registration settings, part of the auth service's configuration. */
+export const registrationConfigShape = {
+  REGISTRATION_CODE_TTL_MS: env.positiveInt(5 * 60_000),
+  REGISTRATION_CODE_INTERVAL_MS: env.positiveInt(60_000),
+  REGISTRATION_CODES_PER_DAY: env.positiveInt(10),
+  REGISTRATION_CODE_ATTEMPTS: env.positiveInt(5),
+};
+const registrationConfig = z.object(registrationConfigShape);
+
+export interface RegistrationDeps {
+  config: z.infer<typeof registrationConfig>;
+  db: Pool;
+  bus: Bus;
+  sessions: SessionStore;
+  /** The login-state database (codes and their counters live there). */
+  throttleStore: KeyValueStore;
+  throttle: ReturnType<typeof createLoginThrottle>;
+  currentSession: (req: Request) => Promise<SessionRecord>;
+  setSessionCookie: (res: Response, key: string) => void;
+  sessionView: (record: SessionRecord, key?: string) => Record<string, unknown>;
+}
+
+const phone = z.string().regex(/^\+?[0-9]{6,15}$/, 'must be 6 to 15 digits, optionally starting with +');
+const locale = z.enum(['zh-CN', 'en']);
+const codeBody = z.object({ phone, locale: locale.default('zh-CN') }).strict();
+const registerBody = z
+  .object({
+    phone,
+    code: z.string().regex(/^[0-9]{6}$/, 'must be the 6 digits sent by SMS'),
+    password: z
+      .string()
+      .min(PASSWORD_RULES.minLength, `must be at least ${PASSWORD_RULES.minLength} characters`)
+      .max(PASSWORD_RULES.maxLength, `must be at most ${PASSWORD_RULES.maxLength} characters`),
+    displayName: z.string().trim().min(1, 'is required').max(64, 'must be at most 64 characters'),
+    locale: locale.default('zh-CN'),
+  })
+  .strict();
+const deregisterBody = z.object({ password: z.string().min(1, 'is required').max(PASSWORD_RULES.maxLength) }).strict();
+
+/** Member self-service in the authentication service: register by SMS code, deregister (patent claim 7). */
+export function mountRegistration(app: Express, deps: RegistrationDeps): void {
+  const { config, db, bus, sessions } = deps;
+  const codes = createCodeStore(deps.throttleStore, {
+    ttlMs: config.REGISTRATION_CODE_TTL_MS,
+    intervalMs: config.REGISTRATION_CODE_INTERVAL_MS,
+    perDay: config.REGISTRATION_CODES_PER_DAY,
+    attempts: config.REGISTRATION_CODE_ATTEMPTS,
+  });
+
+  app.post('/api/v1/auth/register/code', async (req, res) => {
+    const body = validate(codeBody, req.body, 'body');
+    const issued = await codes.issue(body.phone);
+    if (!issued.issued) {
+      throw problems.tooManyRequests(
+        issued.retryAfterSeconds,
+        issued.window === 'minute' ? 'A code was sent to this phone less than a minute ago' : 'Too many codes for this phone today',
+      );
+    }
+    // Sent whether or not the phone is registered: only its owner learns that, at registration.
+    const sms: SmsMessage = {
+      reference: `register:${randomUUID()}`,
+      phone: body.phone,
+      template: 'verification-code',
+      locale: body.locale,
+      params: { code: issued.code, minutes: Math.max(1, Math.round(config.REGISTRATION_CODE_TTL_MS / 60_000)) },
+      at: new Date().toISOString(),
+    };
+    await bus.publishDurable(smsSubject('verification-code'), sms, sms.reference);
+    res.status(202).json({ expiresInSeconds: Math.round(config.REGISTRATION_CODE_TTL_MS / 1000) });
+  });
+
+  app.post('/api/v1/auth/register', async (req, res) => {
+    const body = validate(registerBody, req.body, 'body');
+    const verdict = await codes.verify(body.phone, body.code);
+    if (!verdict.ok) {
+      if (verdict.reason === 'expired') throw new Problem(400, 'verification-code-expired', 'No valid code', 'There is no valid code for this phone; request a new one');
+      throw new Problem(400, 'verification-code-wrong', 'Wrong code', `The code is wrong; ${verdict.attemptsLeft} attempts left`, {
+        invalidParams: [{ name: 'body.code', reason: 'is wrong' }],
+        attemptsLeft: verdict.attemptsLeft,
+      });
+    }
+    let memberId: string;
+    try {
+      const { rows } = await db.query<{ id: string }>(
+        `INSERT INTO members (phone, display_name, password_hash, role, status, locale) VALUES ($1, $2, $3, 'member', 'active', $4) RETURNING id`,
+        [body.phone, body.displayName, await hashPassword(body.password), body.locale],
+      );
+      memberId = rows[0]!.id;
+    } catch (error) {
+      if ((error as { code?: string }).code === '23505') throw problems.conflict('account-exists', 'A member with this phone already exists; log in instead');
+      throw error;
+    }
+    const { key, record } = await sessions.create({ memberId, role: 'member', address: req.ip ?? 'unknown' });
+    deps.setSessionCookie(res, key);
+    req.log.info({ event: 'registered', memberId }, 'member registered');
+    res.status(201).json(deps.sessionView(record, key));
+  });
+
+  app.post('/api/v1/auth/deregister', async (req, res) => {
+    const session = await deps.currentSession(req);
+    const body = validate(deregisterBody, req.body, 'body');
+    const address = req.ip ?? 'unknown';
+    const throttled = await deps.throttle.check(session.memberId, address);
+    if (!throttled.allowed) throw problems.tooManyRequests(throttled.retryAfterSeconds);
+    const member = await findCredentialsById(db, session.memberId);
+    if (!member || !(await verifyPassword(member.passwordHash, body.password))) {
+      await deps.throttle.recordFailure(session.memberId, address);
+      throw problems.validation([{ name: 'body.password', reason: 'is wrong' }]);
+    }
+    if (member.role === 'admin') throw problems.forbidden('Operator accounts are closed by another operator, not deregistered');
+    await deregister(db, member.id);
+    await sessions.revokeMember(member.id, 'logout');
+    res.clearCookie(SESSION_COOKIE, { path: '/' });
+    req.log.info({ event: 'deregistered', memberId: member.id }, 'member deregistered');
+    res.status(204).end();
+  });
+}
