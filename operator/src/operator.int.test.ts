@@ -142,9 +142,12 @@ async function scaleEvents(ns: string): Promise<any[]> {
 
 /**
  * Plays the APP pods of a Deployment: every 500 ms (and at once on `set`) each live pod reports
- * the load `loadOf` gives it, as the APP service does on app.load.<id>.
+ * the load `loadOf` gives it (knowing how many pods share the load), as the APP service does
+ * on app.load.<id>.
  */
-function publishLoad(b: Bus, ns: string, app: string, initial: (pod: string) => Partial<AppLoad>) {
+type LoadOf = (pod: string, pods: number) => Partial<AppLoad>;
+
+function publishLoad(b: Bus, ns: string, app: string, initial: LoadOf) {
   let loadOf = initial;
   let stopped = false;
   let timer: NodeJS.Timeout | undefined;
@@ -164,7 +167,7 @@ function publishLoad(b: Bus, ns: string, app: string, initial: (pod: string) => 
         maxConcurrency: 64,
         draining: false,
         at: new Date().toISOString(),
-        ...loadOf(pod.name),
+        ...loadOf(pod.name, pods.length),
       };
       b.publish(SUBJECTS.appLoad(report.id), report);
     }
@@ -177,7 +180,7 @@ function publishLoad(b: Bus, ns: string, app: string, initial: (pod: string) => 
   };
   loop();
   const handle = {
-    async set(next: (pod: string) => Partial<AppLoad>) {
+    async set(next: LoadOf) {
       loadOf = next;
       await publish();
     },
@@ -199,13 +202,22 @@ describe('AppServiceGroup CRD', () => {
       apiVersion: 'evshare.io/v1alpha1',
       kind: 'AppServiceGroup',
       metadata: { name: 'bad' },
-      spec: { deploymentName: 'app', minReplicas: 5, maxReplicas: 3, target: { inflightPerPod: 0 }, affinity: { mode: 'sticky' }, ingress: { controller: 'traefik' } },
+      spec: { deploymentName: 'app', maxReplicas: 3, target: { inflightPerPod: 0 }, affinity: { mode: 'sticky' } },
     });
     expect(res.status).toBe(422);
     const message: string = res.body.message;
     expect(message).toContain('spec.target.inflightPerPod');
     expect(message).toContain('spec.affinity.mode: Unsupported value: "sticky"');
-    expect(message).toContain('minReplicas must not be greater than maxReplicas');
+
+    // CEL rules run once the fields themselves are valid.
+    const bounds = await apiRequest(cp, 'POST', `/apis/evshare.io/v1alpha1/namespaces/${ns}/appservicegroups`, {
+      apiVersion: 'evshare.io/v1alpha1',
+      kind: 'AppServiceGroup',
+      metadata: { name: 'bounds' },
+      spec: { deploymentName: 'app', minReplicas: 5, maxReplicas: 3, target: { inflightPerPod: 8 } },
+    });
+    expect(bounds.status).toBe(422);
+    expect(bounds.body.message).toContain('spec.minReplicas: Invalid value: "object": minReplicas must not be greater than maxReplicas');
 
     const traefik = await apiRequest(cp, 'POST', `/apis/evshare.io/v1alpha1/namespaces/${ns}/appservicegroups`, {
       apiVersion: 'evshare.io/v1alpha1',
@@ -305,16 +317,18 @@ describe('operator', () => {
     // Members per pod, by order of first sight: later pods hold more members.
     const members = new Map<string, number>();
     const membersOf = (pod: string) => members.get(pod) ?? (members.set(pod, (members.size + 1) * 10), members.get(pod)!);
-    const load = publishLoad(await bus(prefix), ns, 'app', (pod) => ({ inflight: 9, activeMembers: membersOf(pod) }));
+    // The total in flight is what the test sets; the pods share it evenly.
+    const total = (inflight: number): LoadOf => (pod, pods) => ({ inflight: inflight / pods, activeMembers: membersOf(pod) });
+    const load = publishLoad(await bus(prefix), ns, 'app', total(18));
     await waitFor('load reported in status', 10_000, async () => {
       const g = await getGroup(ns, 'app');
       return g.status?.reportingPods === 2 && g.status.conditions?.find((c) => c.type === 'ScalingActive')?.status === 'True';
     });
     expect(await replicasOf(ns, 'app')).toBe(2);
 
-    // Load step: 30 in flight per pod on 2 pods = 6 pods' worth.
+    // Load step: 60 in flight, 30 per pod on 2 pods = 6 pods' worth.
     const stepAt = Date.now();
-    await load.set((pod) => ({ inflight: 30, activeMembers: membersOf(pod) }));
+    await load.set(total(60));
     await waitFor('a scale-up', 3_000, async () => (await replicasOf(ns, 'app')) > 2, 20);
     const reactionMs = Date.now() - stepAt;
     await waitFor('6 replicas', 5_000, async () => (await replicasOf(ns, 'app')) === 6);
@@ -322,16 +336,17 @@ describe('operator', () => {
     process.stdout.write(`load step -> scale patch: ${reactionMs} ms\n`);
     expect(reactionMs).toBeLessThan(3_000);
 
-    // The new pods report too (30 x 2 spread over 6 pods = 10 each: on target).
-    await waitFor('six pods reporting', 15_000, async () => (await getGroup(ns, 'app')).status?.reportingPods === 6);
-    await load.set((pod) => ({ inflight: 10, activeMembers: membersOf(pod) }));
-    const status = (await getGroup(ns, 'app')).status!;
-    expect(status).toMatchObject({ desiredReplicas: 6, replicas: 6 });
-    expect(status.conditions?.find((c) => c.type === 'ScalingLimited')).toMatchObject({ status: 'False' });
+    // The new pods report too: 60 over 6 pods is on target, and the group settles there.
+    const settled = await waitFor('six pods reporting', 15_000, async () => {
+      const g = await getGroup(ns, 'app');
+      return g.status?.reportingPods === 6 && g.status;
+    });
+    expect(settled).toMatchObject({ desiredReplicas: 6, replicas: 6, loadPerPod: 10 });
+    expect(settled.conditions?.find((c) => c.type === 'ScalingLimited')).toMatchObject({ status: 'False', reason: 'DesiredWithinRange' });
 
-    // Load drop: 1 in flight per pod. Nothing may happen before the window has passed.
+    // Load drop: 6 in flight, 1 per pod. Nothing may happen before the window has passed.
     const dropAt = Date.now();
-    await load.set((pod) => ({ inflight: 1, activeMembers: membersOf(pod) }));
+    await load.set(total(6));
     const downAt = await waitFor('a scale-down', (windowSeconds + 5) * 1000, async () => (await replicasOf(ns, 'app')) < 6 && Date.now(), 50);
     const heldMs = downAt - dropAt;
     process.stdout.write(`load drop -> scale-down: ${heldMs} ms (window ${windowSeconds} s)\n`);
@@ -363,9 +378,10 @@ describe('operator', () => {
     const a = await operator(ns, prefix, 'op-a', { kubeConfig: await kubeConfigThrough(proxy) });
     await waitFor('op-a to lead', 5_000, async () => a.isLeader());
     const b = await operator(ns, prefix, 'op-b');
-    await createGroup(ns, 'app', { deploymentName: 'app', minReplicas: 1, maxReplicas: 8, target: { inflightPerPod: 10 } });
+    await createGroup(ns, 'app', { deploymentName: 'app', minReplicas: 1, maxReplicas: 20, target: { inflightPerPod: 10 } });
     await waitFor('one pod', 15_000, async () => (await livePods(ns, 'app')).length === 1);
-    const load = publishLoad(await bus(prefix), ns, 'app', () => ({ inflight: 25 }));
+    // 25 in flight over the pods: 3 pods' worth.
+    const load = publishLoad(await bus(prefix), ns, 'app', (_pod, pods) => ({ inflight: 25 / pods }));
     await waitFor('a scale-up by op-a', 10_000, async () => (await scaleEvents(ns)).length > 0);
     expect(b.isLeader()).toBe(false);
     expect((await scaleEvents(ns)).map((e) => e.reportingInstance)).toEqual(['op-a']);
@@ -381,7 +397,7 @@ describe('operator', () => {
     expect(both).toBe(0);
     process.stdout.write(`lease expiry takeover: ${Date.now() - cutAt} ms\n`);
     const before = await replicasOf(ns, 'app');
-    await load.set(() => ({ inflight: 40 }));
+    await load.set((_pod, pods) => ({ inflight: 60 / pods }));
     await waitFor('a scale-up by op-b', 10_000, async () => (await scaleEvents(ns)).some((e) => e.reportingInstance === 'op-b'));
     expect(await replicasOf(ns, 'app')).toBeGreaterThan(before);
 

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import type { Manifest } from '../affinity/manifests';
 import { GROUP_API_VERSION, KIND, type AppServiceGroup, type AppServiceGroupStatus } from '../crd/types';
 import { microTime } from '../leader/election';
@@ -97,7 +98,8 @@ export function createKubeApi(client: KubeClient, reportingInstance: string): Ku
         body: {
           apiVersion: 'events.k8s.io/v1',
           kind: 'Event',
-          metadata: { generateName: `${group.metadata.name}.`, namespace },
+          // The name scheme of client-go's recorder: the object's name, a dot, a unique hex suffix.
+          metadata: { name: `${group.metadata.name}.${Date.now().toString(16)}${randomBytes(3).toString('hex')}`, namespace },
           eventTime: microTime(Date.now()),
           reportingController: REPORTING_CONTROLLER,
           reportingInstance,

@@ -143,6 +143,8 @@ export function createKubeClient(kc: KubeConfig, defaultTimeoutMs = 30_000): Kub
             // A half-open connection would otherwise look like a quiet watch forever.
             res.socket.setKeepAlive(true, 15_000);
             const lines = readline.createInterface({ input: res, crlfDelay: Infinity });
+            // readline re-emits the stream's errors (e.g. "aborted" when the connection drops).
+            lines.on('error', finish);
             lines.on('line', (line) => {
               if (closed || !line) return;
               let event: { type: WatchEventType; object: unknown };

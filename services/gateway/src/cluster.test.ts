@@ -14,7 +14,7 @@ function cluster(overrides: { useReportedLoad?: boolean; memberTimeoutMs?: numbe
     vnodes: 100,
     useReportedLoad: overrides.useReportedLoad ?? true,
     memberTimeoutMs: overrides.memberTimeoutMs ?? 5000,
-    create: (id, url, source, capacity, now) => new Upstream({ pool: 'app', id, url, source, capacity, now, idleMs: 1000, health: policy }),
+    create: (id, url, source, capacity, now) => new Upstream({ pool: 'app', id, url, source, capacity, now, health: policy }),
     onChange: (change: MembershipChange, member, reason) => changes.push(`${change} ${member.id} (${reason})`),
   });
   return { c, changes };

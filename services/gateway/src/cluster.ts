@@ -29,7 +29,7 @@ const WITHDRAWN_MEMORY_MS = 60_000;
 /**
  * The APP cluster as this gateway knows it: membership from the static list, announcements,
  * withdrawals and load reports, and the ring built over it. No I/O of its own (the caller feeds
- * it bus messages and the time, and runs the probes); creating a member creates its agent.
+ * it bus messages and the time, and runs the probes).
  */
 export class AppCluster {
   private readonly byId = new Map<string, Upstream>();

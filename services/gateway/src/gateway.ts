@@ -6,7 +6,6 @@ import {
   appLoadSchema,
   appWithdrawalSchema,
   createHealth,
-  closeGracefully,
   createMetrics,
   Problem,
   problems,
@@ -15,16 +14,19 @@ import {
   type Logger,
 } from '@evshare/kit';
 import { FairQueue } from './admission';
+import { ClientConnection, type ClientExchange } from './client';
 import { AppCluster, type MembershipChange } from './cluster';
 import type { GatewayConfig } from './config';
 import { hash32 } from './hash';
-import { forwardRequestHeaders, forwardResponseHeaders, type RequestFacts } from './headers';
+import { fieldLines, forwardRequestHeaders, responseHeadText, type RequestFacts } from './headers';
+import { ChunkedScanner, HttpError, type RequestHead, type ResponseHead } from './http1';
 import { registerGatewayMetrics } from './metrics';
 import { placeholderPage } from './placeholder';
 import { StaticPool } from './pool';
 import { ALL_BUSY } from './ring';
 import { instanceStatus, upstreamStatus, type LbStatus } from './status';
 import { Upstream, type MemberSource, type PoolName } from './upstream';
+import { Framing, UpstreamConnection, type UpstreamExchange } from './upstream-conn';
 
 export interface GatewayDeps {
   config: GatewayConfig;
@@ -46,43 +48,134 @@ const IDEMPOTENT = new Set(['GET', 'HEAD', 'PUT', 'DELETE', 'OPTIONS', 'TRACE'])
 
 const POOL_TITLE: Record<PoolName, string> = { app: 'APP', auth: 'authentication', push: 'push', web: 'web' };
 
+/** Idle keep-alive connections kept per upstream. */
+const MAX_IDLE_PER_UPSTREAM = 512;
+
+const CLIENT_LIMITS = { keepAliveMs: 65_000, headersMs: 15_000, bodyIdleMs: 60_000 };
+
 const badGateway = (detail: string) => new Problem(502, 'bad-gateway', 'Bad gateway', detail);
 const gatewayTimeout = (detail: string) => new Problem(504, 'gateway-timeout', 'Gateway timeout', detail);
 
-/** `url` is `prefix` itself or below it (`/api/v1` matches `/api/v1/me`, `/api/v1?x`, not `/api/v1x`). */
-function under(url: string, prefix: string): boolean {
-  if (!url.startsWith(prefix)) return false;
-  const next = url.charCodeAt(prefix.length);
+/** `target` is `prefix` itself or below it (`/api/v1` matches `/api/v1/me`, `/api/v1?x`, not `/api/v1x`). */
+function under(target: string, prefix: string): boolean {
+  if (!target.startsWith(prefix)) return false;
+  const next = target.charCodeAt(prefix.length);
   return Number.isNaN(next) || next === 47 /* / */ || next === 63 /* ? */;
 }
 
-/** One client request on its way through the gateway (one allocation per request). */
-class Exchange {
+/**
+ * One proxied request: the client's side (request body in, answer out) and the upstream
+ * connection carrying the current attempt. The decisions are the gateway's; this object only
+ * carries the state between the events of both connections (one allocation per request).
+ */
+class Exchange implements ClientExchange, UpstreamExchange {
   upstream: Upstream | undefined = undefined;
   /** The upstream that already failed this request, skipped by the retry. */
   exclude: Upstream | undefined = undefined;
-  proxyReq: http.ClientRequest | undefined = undefined;
-  /** A buffered body, present only for a retry-eligible request with a body. */
-  body: Buffer | undefined = undefined;
+  conn: UpstreamConnection | null = null;
+  /** The body, buffered, for a retry-eligible request that has one; null when streamed. */
+  parts: Buffer[] | null = null;
+  bodyComplete: boolean;
+  /** The whole request went to the current upstream connection. */
+  requestSent = false;
   attempts = 0;
   sentAt = 0;
   status = 0;
   responded = false;
-  timedOut = false;
   queued = false;
   queueTimer: NodeJS.Timeout | undefined = undefined;
-  /** The client response is finished or the client went away. */
+  /** Answered, failed or abandoned: nothing more is sent to the client. */
   done = false;
+  /** De-chunks the answer for an HTTP/1.0 client. */
+  dechunk: ChunkedScanner | null = null;
 
   constructor(
-    readonly req: http.IncomingMessage,
-    readonly res: http.ServerResponse,
+    readonly gateway: Gateway,
+    readonly client: ClientConnection,
+    readonly head: RequestHead,
     readonly facts: RequestFacts,
+    /** The request's header lines for the upstream, each ending in CRLF. */
+    readonly fields: string,
     readonly pool: PoolName,
     readonly hash: number,
     readonly hasBody: boolean,
     readonly retryable: boolean,
-  ) {}
+  ) {
+    this.bodyComplete = !hasBody;
+  }
+
+  get acceptsBody(): boolean {
+    return this.parts !== null || this.conn !== null;
+  }
+
+  body(chunk: Buffer): void {
+    if (this.parts !== null) this.parts.push(chunk);
+    else if (this.conn !== null && !this.conn.write(chunk)) this.client.pauseBody();
+  }
+
+  bodyEnd(): void {
+    this.bodyComplete = true;
+    if (this.parts !== null) this.gateway.place(this);
+    else if (this.conn !== null) this.requestSent = true;
+  }
+
+  clientClosed(): void {
+    this.gateway.clientClosed(this);
+  }
+
+  clientDrained(): void {
+    this.conn?.resume();
+  }
+
+  responseHead(head: ResponseHead, framing: Framing): void {
+    this.gateway.upstreamResponded(this, head, framing);
+  }
+
+  responseBody(buffer: Buffer, from: number, to: number): void {
+    if (this.done) return;
+    if (this.dechunk !== null) {
+      this.dechunk.scan(buffer, from, to);
+      return;
+    }
+    const chunk = from === 0 && to === buffer.length ? buffer : buffer.subarray(from, to);
+    if (!this.client.write(chunk)) this.conn?.pause();
+  }
+
+  responseEnd(reusable: boolean): void {
+    this.gateway.upstreamEnded(this, reusable);
+  }
+
+  upstreamFailed(error: NodeJS.ErrnoException, started: boolean): void {
+    this.gateway.upstreamFailed(this, error, started);
+  }
+
+  upstreamTimedOut(): void {
+    this.gateway.upstreamTimedOut(this);
+  }
+
+  upstreamDrained(): void {
+    this.client.resumeBody();
+  }
+
+  cork(): void {
+    this.client.cork();
+  }
+
+  uncork(): void {
+    this.client.uncork();
+  }
+}
+
+/** A request the gateway answers itself: any body is read and dropped. */
+class LocalExchange implements ClientExchange {
+  closed = false;
+  readonly acceptsBody = true;
+  body(): void {}
+  bodyEnd(): void {}
+  clientClosed(): void {
+    this.closed = true;
+  }
+  clientDrained(): void {}
 }
 
 export async function startGateway(deps: GatewayDeps): Promise<RunningGateway> {
@@ -101,10 +194,12 @@ class Gateway {
   private readonly metrics;
   private readonly health = createHealth();
   private readonly probing = new Map<Upstream, http.ClientRequest>();
+  private readonly clients = new Set<ClientConnection>();
   private readonly tunnels = new Set<net.Socket>();
   private readonly unsubscribe: (() => void)[] = [];
   private timer: NodeJS.Timeout | undefined;
   private stopping: Promise<void> | undefined;
+  private allClosed: (() => void) | undefined;
   private retries = 0;
   private ejections = 0;
   private rejected = 0;
@@ -141,13 +236,17 @@ class Gateway {
   }
 
   async start(): Promise<RunningGateway> {
-    const server = http.createServer(
-      // Headers must arrive within 15 s (slow-header clients hold sockets); an idle keep-alive
-      // client is kept 65 s, longer than the idle timeout of any load balancer in front.
-      { keepAliveTimeout: 65_000, headersTimeout: 15_000, requestTimeout: 60_000 },
-      (req, res) => this.handle(req, res),
-    );
-    server.on('upgrade', (req: http.IncomingMessage, socket: net.Socket, head: Buffer) => this.upgrade(req, socket, head));
+    // allowHalfOpen: the connection decides itself what a client's FIN means (ClientConnection).
+    const server = net.createServer({ allowHalfOpen: true, noDelay: true }, (socket) => {
+      const client = new ClientConnection(
+        socket,
+        CLIENT_LIMITS,
+        (conn, head) => this.request(conn, head),
+        (conn) => this.clientGone(conn),
+      );
+      this.clients.add(client);
+      if (this.stopping) client.drain();
+    });
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(this.config.PORT, this.config.HOST, () => {
@@ -191,7 +290,6 @@ class Gateway {
       capacity,
       now,
       source,
-      idleMs: config.UPSTREAM_IDLE_MS,
       health: { fall: config.HEALTH_FALL, rise: config.HEALTH_RISE, ejectAfter5xx: config.EJECT_CONSECUTIVE_5XX },
     });
   }
@@ -204,59 +302,51 @@ class Gateway {
 
   // ---------------------------------------------------------------- routing
 
-  private handle(req: http.IncomingMessage, res: http.ServerResponse): void {
-    const url = req.url ?? '/';
-    if (under(url, '/api/v1')) {
-      this.proxy(req, res, under(url, '/api/v1/auth') ? 'auth' : 'app');
+  private request(conn: ClientConnection, head: RequestHead): void {
+    const target = head.target;
+    if (head.upgrade) {
+      this.upgrade(conn, head);
       return;
     }
-    if (under(url, '/push')) {
-      this.proxy(req, res, 'push');
+    if (under(target, '/api/v1')) {
+      this.proxy(conn, head, under(target, '/api/v1/auth') ? 'auth' : 'app');
       return;
     }
-    const query = url.indexOf('?');
-    const path = query < 0 ? url : url.slice(0, query);
+    if (under(target, '/push')) {
+      this.proxy(conn, head, 'push');
+      return;
+    }
+    const query = target.indexOf('?');
+    const path = query < 0 ? target : target.slice(0, query);
     if (path === '/lb' || path.startsWith('/lb/') || path === '/healthz' || path === '/readyz' || path === '/metrics') {
-      this.own(req, res, path).catch((error: unknown) => {
-        this.log.error({ err: error, path }, 'gateway endpoint failed');
-        this.sendProblem(res, problems.internal());
-      });
+      this.own(conn, head, path);
       return;
     }
-    if (this.pools.web) this.proxy(req, res, 'web');
-    else this.placeholder(req, res);
+    if (this.pools.web) this.proxy(conn, head, 'web');
+    else this.placeholder(conn, head);
   }
 
   // ---------------------------------------------------------------- proxying
 
-  private proxy(req: http.IncomingMessage, res: http.ServerResponse, pool: PoolName): void {
+  private proxy(conn: ClientConnection, head: RequestHead, pool: PoolName): void {
     const config = this.config;
-    const facts = forwardRequestHeaders(req.rawHeaders, {
-      socketAddress: req.socket.remoteAddress ?? '',
-      trustForwarded: config.TRUST_FORWARDED,
-      upgrade: false,
-    });
-    const hasBody = facts.chunked || facts.contentLength > 0;
+    const facts = forwardRequestHeaders(head.headers, { socketAddress: conn.address, trustForwarded: config.TRUST_FORWARDED, upgrade: false });
+    const hasBody = head.chunked || head.contentLength > 0;
     const retryable =
-      (IDEMPOTENT.has(req.method!) || facts.idempotencyKey) && (!hasBody || (!facts.chunked && facts.contentLength <= config.RETRY_BODY_LIMIT));
+      (IDEMPOTENT.has(head.method) || facts.idempotencyKey) && (!hasBody || (!head.chunked && head.contentLength <= config.RETRY_BODY_LIMIT));
     // Auth is round-robin: its hash is never read.
-    const ex = new Exchange(req, res, facts, pool, pool === 'auth' ? 0 : hash32(facts.client), hasBody, retryable);
-    res.once('close', () => this.clientClosed(ex));
+    const ex = new Exchange(this, conn, head, facts, fieldLines(facts.headers), pool, pool === 'auth' ? 0 : hash32(facts.client), hasBody, retryable);
+    conn.exchange = ex;
     if (retryable && hasBody) {
-      // Buffered (bounded by RETRY_BODY_LIMIT) so that it can be sent a second time.
-      const chunks: Buffer[] = [];
-      req.on('data', (chunk: Buffer) => chunks.push(chunk));
-      req.once('end', () => {
-        ex.body = Buffer.concat(chunks);
-        this.place(ex);
-      });
+      // Buffered (at most RETRY_BODY_LIMIT) so that it can be sent a second time; placed at its end.
+      ex.parts = [];
       return;
     }
     this.place(ex);
   }
 
   /** Chooses the upstream for a request (first attempt, retry, or out of the queue). */
-  private place(ex: Exchange): void {
+  place(ex: Exchange): void {
     if (ex.done) return;
     let up: Upstream | undefined;
     if (ex.pool === 'app') {
@@ -282,62 +372,72 @@ class Gateway {
     ex.upstream = up;
     ex.attempts++;
     ex.responded = false;
-    ex.timedOut = false;
     up.inflight++;
     ex.sentAt = performance.now();
-    const proxyReq = http.request({
-      agent: up.agent,
-      host: up.host,
-      port: up.port,
-      method: ex.req.method,
-      path: up.prefix + ex.req.url,
-      // A flat [name, value, ...] list is written as is: no per-header validation or lower-casing.
-      headers: ex.facts.headers as unknown as http.OutgoingHttpHeaders,
-      timeout: this.config.UPSTREAM_TIMEOUT_MS,
-    });
-    ex.proxyReq = proxyReq;
-    proxyReq.on('response', (response: http.IncomingMessage) => this.upstreamResponded(ex, response));
-    proxyReq.on('error', (error: Error) => this.upstreamFailed(ex, proxyReq, error));
-    proxyReq.on('timeout', () => {
-      ex.timedOut = true;
-      proxyReq.destroy(new Error(`no answer within ${this.config.UPSTREAM_TIMEOUT_MS} ms`));
-    });
-    if (ex.body !== undefined) proxyReq.end(ex.body);
-    else if (!ex.hasBody) proxyReq.end();
-    else ex.req.pipe(proxyReq);
+    const conn = UpstreamConnection.acquire(up, this.config.UPSTREAM_TIMEOUT_MS, this.config.UPSTREAM_IDLE_MS);
+    ex.conn = conn;
+    conn.send(ex, ex.head.method, `${ex.head.method} ${up.prefix}${ex.head.target} HTTP/1.1\r\n${ex.fields}\r\n`, ex.parts);
+    if (ex.bodyComplete) {
+      ex.requestSent = true;
+    } else {
+      // A streamed body flows from now on.
+      ex.client.resumeBody();
+    }
   }
 
-  private upstreamResponded(ex: Exchange, response: http.IncomingMessage): void {
+  upstreamResponded(ex: Exchange, head: ResponseHead, framing: Framing): void {
     const up = ex.upstream!;
     ex.responded = true;
-    ex.status = response.statusCode ?? 502;
-    if (up.health.responded(ex.status, Date.now())) this.ejected(up);
-    ex.res.writeHead(ex.status, response.statusMessage, forwardResponseHeaders(response.rawHeaders));
-    response.pipe(ex.res);
-    response.once('close', () => {
-      // The upstream broke off mid-answer: the client must see a broken response, not a short one.
-      if (!response.complete) ex.res.destroy();
-    });
+    ex.status = head.status;
+    if (up.health.responded(head.status, Date.now())) this.ejected(up);
+    if (ex.done) return;
+    let mustClose = framing === Framing.Close;
+    const dechunk = framing === Framing.Chunked && ex.client.httpMinor === 0;
+    if (dechunk) {
+      const client = ex.client;
+      ex.dechunk = new ChunkedScanner(502, (buffer, from, to) => client.write(buffer.subarray(from, to)));
+      mustClose = true;
+    }
+    ex.client.writeHead(responseHeadText(head.status, head.reason, head.headers, dechunk), mustClose);
   }
 
-  private upstreamFailed(ex: Exchange, proxyReq: http.ClientRequest, error: Error): void {
-    if (ex.done || ex.proxyReq !== proxyReq) return;
+  upstreamEnded(ex: Exchange, reusable: boolean): void {
+    const conn = ex.conn;
+    ex.conn = null;
+    conn?.release(reusable && ex.requestSent, MAX_IDLE_PER_UPSTREAM);
+    if (ex.done) return;
+    ex.done = true;
+    this.endAttempt(ex, ex.status);
+    ex.client.end();
+  }
+
+  upstreamFailed(ex: Exchange, error: NodeJS.ErrnoException, started: boolean): void {
+    const conn = ex.conn;
+    ex.conn = null;
     const up = ex.upstream;
-    if (!up) return;
+    if (ex.done || !up || !conn) return;
     up.errors++;
     if (ex.responded) {
-      ex.res.destroy();
+      // Broken off mid-answer: the client must see a broken response, not a short one.
+      ex.done = true;
+      this.endAttempt(ex, ex.status);
+      ex.client.abort();
       return;
     }
-    const code = (error as NodeJS.ErrnoException).code ?? error.message;
-    // A reset on a reused keep-alive socket can be the server closing an idle connection just as
-    // we sent on it; a failed fresh connection means the instance is not there.
-    if (!ex.timedOut && (!proxyReq.reusedSocket || code === 'ECONNREFUSED') && up.health.connectionFailed(code, Date.now())) {
-      this.ejected(up);
+    const code = error.code ?? error.message;
+    const now = Date.now();
+    if (error instanceof HttpError || started) {
+      // The instance answered, wrongly: a server error, not a connection failure; never replayed.
+      if (up.health.responded(502, now)) this.ejected(up);
+      this.endAttempt(ex, 502);
+      this.reply(ex, badGateway(`${up.id}: ${error.message}`));
+      return;
     }
-    const timedOut = ex.timedOut;
-    this.endAttempt(ex, timedOut ? 504 : 502);
-    if (!timedOut && ex.retryable && ex.attempts === 1) {
+    // A reset on a reused keep-alive connection can be the server closing an idle connection just
+    // as we sent on it; a failed fresh connection means the instance is not there.
+    if ((!conn.reused || code === 'ECONNREFUSED') && up.health.connectionFailed(code, now)) this.ejected(up);
+    this.endAttempt(ex, 502);
+    if (ex.retryable && ex.attempts === 1) {
       this.retries++;
       this.metrics.retries.inc();
       ex.exclude = up;
@@ -345,22 +445,37 @@ class Gateway {
       this.place(ex);
       return;
     }
-    this.log.warn({ upstream: up.id, code, requestId: ex.facts.requestId, method: ex.req.method, url: ex.req.url }, 'upstream failed');
-    this.reply(ex, timedOut ? gatewayTimeout(`${up.id} did not answer within ${this.config.UPSTREAM_TIMEOUT_MS} ms`) : badGateway(`${up.id}: ${code}`));
+    this.log.warn({ upstream: up.id, code, requestId: ex.facts.requestId, method: ex.head.method, target: ex.head.target }, 'upstream failed');
+    this.reply(ex, badGateway(`${up.id}: ${code}`));
   }
 
-  private clientClosed(ex: Exchange): void {
+  upstreamTimedOut(ex: Exchange): void {
+    ex.conn = null;
+    const up = ex.upstream;
+    if (ex.done || !up) return;
+    up.errors++;
+    if (ex.responded) {
+      ex.done = true;
+      this.endAttempt(ex, ex.status);
+      ex.client.abort();
+      return;
+    }
+    this.endAttempt(ex, 504);
+    this.reply(ex, gatewayTimeout(`${up.id} did not answer within ${this.config.UPSTREAM_TIMEOUT_MS} ms`));
+  }
+
+  clientClosed(ex: Exchange): void {
+    if (ex.done) return;
     ex.done = true;
     if (ex.queued) {
       this.queue.remove(ex.facts.client, ex);
       this.dequeued(ex);
       return;
     }
-    const finished = ex.res.writableFinished;
-    // The client went away: stop the upstream work it no longer waits for.
-    if (!finished && ex.proxyReq && !ex.proxyReq.destroyed) ex.proxyReq.destroy();
+    ex.conn?.destroy();
+    ex.conn = null;
     // 499: nginx's "client closed request", for a client that left before an answer.
-    this.endAttempt(ex, finished || ex.responded ? ex.status : 499);
+    this.endAttempt(ex, ex.responded ? ex.status : 499);
   }
 
   /** The end of one attempt on one upstream: exactly once per send(). */
@@ -416,39 +531,38 @@ class Gateway {
 
   private reply(ex: Exchange, problem: Problem): void {
     if (ex.done) return;
-    this.sendProblem(ex.res, problem, ex.facts.requestId);
+    ex.done = true;
+    this.sendProblem(ex.client, problem, ex.facts.requestId);
   }
 
-  private sendProblem(res: http.ServerResponse, problem: Problem, requestId?: string): void {
-    if (res.headersSent) {
-      res.destroy();
-      return;
-    }
+  private sendProblem(conn: ClientConnection, problem: Problem, requestId?: string, extraFields = ''): void {
     const body = JSON.stringify(problem.toJSON());
-    const headers: http.OutgoingHttpHeaders = { 'content-type': 'application/problem+json', 'content-length': Buffer.byteLength(body) };
     const retryAfter = problem.extra.retryAfterSeconds;
-    if (retryAfter !== undefined) headers['retry-after'] = String(retryAfter);
-    if (requestId) headers['x-request-id'] = requestId;
-    res.writeHead(problem.status, headers);
-    res.end(body);
+    conn.respond(
+      problem.status,
+      http.STATUS_CODES[problem.status] ?? 'Error',
+      `Content-Type: application/problem+json\r\n${retryAfter === undefined ? '' : `Retry-After: ${retryAfter}\r\n`}${requestId ? `X-Request-Id: ${requestId}\r\n` : ''}${extraFields}`,
+      body,
+    );
   }
 
   // ---------------------------------------------------------------- WebSocket (and any upgrade)
 
-  private upgrade(req: http.IncomingMessage, socket: net.Socket, head: Buffer): void {
-    socket.on('error', () => socket.destroy());
-    const url = req.url ?? '/';
-    const pool = under(url, '/push') ? this.pools.push : !under(url, '/api') && !under(url, '/lb') ? this.pools.web : undefined;
-    const facts = forwardRequestHeaders(req.rawHeaders, { socketAddress: socket.remoteAddress ?? '', trustForwarded: this.config.TRUST_FORWARDED, upgrade: true });
+  private upgrade(conn: ClientConnection, head: RequestHead): void {
+    const target = head.target;
+    const pool = under(target, '/push') ? this.pools.push : !under(target, '/api') && !under(target, '/lb') ? this.pools.web : undefined;
+    const facts = forwardRequestHeaders(head.headers, { socketAddress: conn.address, trustForwarded: this.config.TRUST_FORWARDED, upgrade: true });
     if (!pool) {
-      rawProblem(socket, problems.notFound(`No WebSocket endpoint at ${url.split('?')[0]}; the push channel is /push`), facts.requestId);
+      conn.exchange = new LocalExchange();
+      this.sendProblem(conn, problems.notFound(`No WebSocket endpoint at ${target.split('?')[0]}; the push channel is /push`), facts.requestId);
       return;
     }
-    this.tunnel(req, socket, head, facts, pool, hash32(facts.client), undefined);
+    const rest = conn.detach();
+    this.tunnel(conn.socket, head, facts, rest, pool, hash32(facts.client), undefined);
   }
 
   /** Pipes the raw connection to an upstream; the handshake answer (101 or an error) comes from there. */
-  private tunnel(req: http.IncomingMessage, client: net.Socket, head: Buffer, facts: RequestFacts, pool: StaticPool, hash: number, exclude: Upstream | undefined): void {
+  private tunnel(client: net.Socket, head: RequestHead, facts: RequestFacts, rest: Buffer | null, pool: StaticPool, hash: number, exclude: Upstream | undefined): void {
     const up = pool.pick(hash, exclude);
     if (!up) {
       this.rejected++;
@@ -456,18 +570,15 @@ class Gateway {
       rawProblem(client, problems.unavailable(this.config.RETRY_AFTER_S, `No ${POOL_TITLE[pool.members[0]?.pool ?? 'push']} instance is available`), facts.requestId);
       return;
     }
-    const lines = [`${req.method} ${up.prefix}${req.url} HTTP/1.1`];
-    for (let i = 0; i < facts.headers.length; i += 2) lines.push(`${facts.headers[i]}: ${facts.headers[i + 1]}`);
     const upstream = net.connect({ host: up.host, port: up.port, noDelay: true });
-    upstream.write(`${lines.join('\r\n')}\r\n\r\n`);
-    if (head.length > 0) upstream.write(head);
+    upstream.write(`${head.method} ${up.prefix}${head.target} HTTP/1.1\r\n${fieldLines(facts.headers)}\r\n`, 'latin1');
+    if (rest !== null) upstream.write(rest);
     let connected = false;
     up.inflight++;
     this.tunnels.add(client);
     const started = performance.now();
     upstream.once('connect', () => {
       connected = true;
-      client.setNoDelay(true);
       upstream.pipe(client);
       client.pipe(upstream);
     });
@@ -479,7 +590,7 @@ class Gateway {
         // A handshake that never reached an instance is safe to send to another one.
         this.retries++;
         this.metrics.retries.inc();
-        this.tunnel(req, client, head, facts, pool, hash, up);
+        this.tunnel(client, head, facts, rest, pool, hash, up);
       } else {
         rawProblem(client, badGateway(`${up.id}: ${error.code ?? error.message}`), facts.requestId);
       }
@@ -497,49 +608,53 @@ class Gateway {
 
   // ---------------------------------------------------------------- the gateway's own endpoints
 
-  private async own(req: http.IncomingMessage, res: http.ServerResponse, path: string): Promise<void> {
+  private own(conn: ClientConnection, head: RequestHead, path: string): void {
+    const local = new LocalExchange();
+    conn.exchange = local;
     const route = path.startsWith('/lb/') || path === '/lb' ? (path === '/lb/status' ? path : '/lb/*') : path;
-    res.once('finish', () => this.kitMetrics.httpRequests.inc({ method: req.method ?? 'GET', route, status: String(res.statusCode) }));
+    const count = (status: number) => this.kitMetrics.httpRequests.inc({ method: head.method, route, status: String(status) });
     if (route === '/lb/*') {
-      this.sendProblem(res, problems.notFound(`No balancer endpoint at ${path}; see /lb/status`));
+      count(404);
+      this.sendProblem(conn, problems.notFound(`No balancer endpoint at ${path}; see /lb/status`));
       return;
     }
-    if (req.method !== 'GET' && req.method !== 'HEAD') {
-      res.setHeader('allow', 'GET, HEAD');
-      this.sendProblem(res, problems.methodNotAllowed(`${path} answers GET and HEAD`));
+    if (head.method !== 'GET' && head.method !== 'HEAD') {
+      count(405);
+      this.sendProblem(conn, problems.methodNotAllowed(`${path} answers GET and HEAD`), undefined, 'Allow: GET, HEAD\r\n');
       return;
     }
-    if (path === '/metrics') {
-      const text = await this.kitMetrics.registry.metrics();
-      res.writeHead(200, { 'content-type': this.kitMetrics.registry.contentType });
-      res.end(req.method === 'HEAD' ? undefined : text);
-      return;
-    }
-    let status = 200;
-    let body: unknown;
+    const answer = (status: number, contentType: string, body: string) => {
+      count(status);
+      if (local.closed) return;
+      conn.respond(status, http.STATUS_CODES[status]!, `Content-Type: ${contentType}\r\nCache-Control: no-store\r\n`, body, false, head.method === 'HEAD');
+    };
+    const json = (status: number, value: unknown) => answer(status, 'application/json', JSON.stringify(value));
     if (path === '/lb/status') {
-      body = this.status();
+      json(200, this.status());
     } else if (path === '/healthz') {
-      body = { status: 'ok' };
+      json(200, { status: 'ok' });
     } else {
-      const readiness = await this.health.readiness();
-      const available = this.cluster.members.filter((m) => m.available).length;
-      status = readiness.ready ? 200 : 503;
-      body = { ...readiness, appInstances: { known: this.cluster.members.length, available } };
+      const work =
+        path === '/metrics'
+          ? this.kitMetrics.registry.metrics().then((text) => answer(200, this.kitMetrics.registry.contentType, text))
+          : this.health.readiness().then((readiness) => {
+              const available = this.cluster.members.filter((m) => m.available).length;
+              json(readiness.ready ? 200 : 503, { ...readiness, appInstances: { known: this.cluster.members.length, available } });
+            });
+      work.catch((error: unknown) => {
+        this.log.error({ err: error, path }, 'gateway endpoint failed');
+        if (!local.closed) this.sendProblem(conn, problems.internal());
+      });
     }
-    const text = JSON.stringify(body);
-    res.writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store', 'content-length': Buffer.byteLength(text) });
-    res.end(req.method === 'HEAD' ? undefined : text);
   }
 
-  private placeholder(req: http.IncomingMessage, res: http.ServerResponse): void {
-    if (req.method !== 'GET' && req.method !== 'HEAD') {
-      res.setHeader('allow', 'GET, HEAD');
-      this.sendProblem(res, problems.methodNotAllowed('The web UI placeholder only answers GET and HEAD'));
+  private placeholder(conn: ClientConnection, head: RequestHead): void {
+    conn.exchange = new LocalExchange();
+    if (head.method !== 'GET' && head.method !== 'HEAD') {
+      this.sendProblem(conn, problems.methodNotAllowed('The web UI placeholder only answers GET and HEAD'), undefined, 'Allow: GET, HEAD\r\n');
       return;
     }
-    res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'content-length': Buffer.byteLength(placeholderPage), 'cache-control': 'no-cache' });
-    res.end(req.method === 'HEAD' ? undefined : placeholderPage);
+    conn.respond(200, 'OK', 'Content-Type: text/html; charset=utf-8\r\nCache-Control: no-cache\r\n', placeholderPage, false, head.method === 'HEAD');
   }
 
   status(): LbStatus {
@@ -634,24 +749,37 @@ class Gateway {
 
   // ---------------------------------------------------------------- shutdown
 
-  private async stop(server: http.Server): Promise<void> {
+  private clientGone(conn: ClientConnection): void {
+    this.clients.delete(conn);
+    if (this.clients.size === 0) this.allClosed?.();
+  }
+
+  private async stop(server: net.Server): Promise<void> {
     this.health.startDraining();
     clearInterval(this.timer);
     for (const unsubscribe of this.unsubscribe.splice(0)) unsubscribe();
     for (const request of this.probing.values()) request.destroy();
+    server.close();
     // WebSocket clients reconnect through another gateway; waiting for them would never end.
     for (const socket of this.tunnels) socket.destroy();
-    await closeGracefully(server, this.config.SHUTDOWN_TIMEOUT_MS);
-    for (const ex of this.queue.drain()) {
-      this.dequeued(ex);
-      this.reject(ex, 'shutdown', 'The gateway is shutting down');
+    // Idle keep-alive clients are closed now, busy ones after their answer.
+    for (const client of this.clients) client.drain();
+    if (this.clients.size > 0) {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        new Promise<void>((resolve) => (this.allClosed = resolve)),
+        new Promise<void>((resolve) => (timer = setTimeout(resolve, this.config.SHUTDOWN_TIMEOUT_MS))),
+      ]);
+      clearTimeout(timer);
+      for (const client of this.clients) client.abort();
     }
+    for (const ex of this.queue.drain()) this.dequeued(ex);
     for (const up of this.allUpstreams()) up.close();
     this.log.info('gateway stopped');
   }
 }
 
-/** An RFC 7807 answer written on a raw socket (an upgrade request has no ServerResponse). */
+/** An RFC 7807 answer written on a raw socket that is no longer an HTTP connection. */
 function rawProblem(socket: net.Socket, problem: Problem, requestId: string): void {
   if (socket.destroyed) return;
   const body = JSON.stringify(problem.toJSON());

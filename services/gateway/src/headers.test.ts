@@ -1,4 +1,4 @@
-import { forwardRequestHeaders, forwardResponseHeaders, normalizeAddress } from './headers';
+import { fieldLines, forwardRequestHeaders, normalizeAddress, responseHeadText } from './headers';
 
 const edge = { socketAddress: '198.51.100.9', trustForwarded: false, upgrade: false };
 
@@ -83,15 +83,27 @@ describe('forwardRequestHeaders', () => {
   });
 });
 
-describe('forwardResponseHeaders', () => {
-  it('returns the same list when there is nothing to strip', () => {
-    const raw = ['Content-Type', 'application/json', 'Content-Length', '2', 'ETag', '"1"'];
-    expect(forwardResponseHeaders(raw)).toBe(raw);
+describe('responseHeadText', () => {
+  it('serializes the status line and fields, without the final blank line', () => {
+    expect(responseHeadText(200, 'OK', ['Content-Type', 'application/json', 'Content-Length', '2', 'ETag', '"1"'])).toBe(
+      'HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2\r\nETag: "1"',
+    );
   });
 
-  it('strips hop-by-hop headers and keeps the body framing', () => {
-    const raw = ['Connection', 'keep-alive, X-Hop', 'Keep-Alive', 'timeout=5', 'X-Hop', '1', 'Transfer-Encoding', 'chunked', 'X-App-Instance', 'app-1'];
-    expect(forwardResponseHeaders(raw)).toEqual(['Transfer-Encoding', 'chunked', 'X-App-Instance', 'app-1']);
+  it('strips hop-by-hop fields and those Connection names, and keeps the body framing', () => {
+    const fields = ['Connection', 'keep-alive, X-Hop', 'Keep-Alive', 'timeout=5', 'X-Hop', '1', 'Transfer-Encoding', 'chunked', 'X-App-Instance', 'app-1', 'Upgrade', 'h2c'];
+    expect(responseHeadText(200, 'OK', fields)).toBe('HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nX-App-Instance: app-1');
+    expect(responseHeadText(200, 'OK', fields, true)).toBe('HTTP/1.1 200 OK\r\nX-App-Instance: app-1');
+  });
+
+  it('keeps an empty reason phrase', () => {
+    expect(responseHeadText(204, '', [])).toBe('HTTP/1.1 204 ');
+  });
+});
+
+describe('fieldLines', () => {
+  it('writes one CRLF-terminated line per field', () => {
+    expect(fieldLines(['Host', 'h', 'X-A', ''])).toBe('Host: h\r\nX-A: \r\n');
   });
 });
 

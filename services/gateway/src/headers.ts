@@ -50,6 +50,8 @@ const REQUEST_KINDS = new Map<string, Kind>([
   ['proxy-authorization', Kind.HopByHop],
   ['te', Kind.HopByHop],
   ['trailer', Kind.HopByHop],
+  // The gateway answers 100 Continue itself and sends the body on.
+  ['expect', Kind.HopByHop],
   ['upgrade', Kind.Upgrade],
   // Kept: Node frames the forwarded body again from it (chunked in, chunked out).
   ['transfer-encoding', Kind.TransferEncoding],
@@ -188,28 +190,36 @@ export function forwardRequestHeaders(raw: readonly string[], options: ForwardOp
   };
 }
 
-const RESPONSE_HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'trailer', 'upgrade']);
+const RESPONSE_HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'upgrade']);
 
 /**
- * The upstream's response headers for the client: hop-by-hop ones stripped (Node sets the
- * client connection's own), Transfer-Encoding and Content-Length kept so Node frames the body.
- * Returns the same array when nothing needs stripping, the common case.
+ * The status line and fields of an upstream answer as the client gets them (without the final
+ * blank line): hop-by-hop fields stripped (the client connection gets its own Connection field),
+ * Transfer-Encoding and Content-Length kept because the body is passed on with its framing
+ * unchanged. `dropTransferEncoding` is for an HTTP/1.0 client, which gets the body de-chunked.
  */
-export function forwardResponseHeaders(raw: string[]): string[] {
-  let strip = false;
-  let listed: string[] = [];
-  for (let i = 0; i < raw.length; i += 2) {
-    const name = raw[i]!.toLowerCase();
-    if (RESPONSE_HOP_BY_HOP.has(name)) {
-      strip = true;
-      if (name === 'connection') listed = listed.concat(connectionListed(raw[i + 1]!));
+export function responseHeadText(status: number, reason: string, fields: readonly string[], dropTransferEncoding = false): string {
+  let listed: string[] | undefined;
+  for (let i = 0; i < fields.length; i += 2) {
+    if (fields[i]!.length === 10 && fields[i]!.toLowerCase() === 'connection') (listed ??= []).push(...connectionListed(fields[i + 1]!));
+  }
+  let text = `HTTP/1.1 ${status} ${reason}`;
+  for (let i = 0; i < fields.length; i += 2) {
+    const name = fields[i]!;
+    // Only names of these lengths can be stripped; the others skip the lower-casing.
+    const length = name.length;
+    if (length === 7 || length === 10 || length === 16 || listed !== undefined || (dropTransferEncoding && length === 17)) {
+      const lower = name.toLowerCase();
+      if (RESPONSE_HOP_BY_HOP.has(lower) || listed?.includes(lower) || (dropTransferEncoding && lower === 'transfer-encoding')) continue;
     }
+    text += `\r\n${name}: ${fields[i + 1]}`;
   }
-  if (!strip) return raw;
-  const out: string[] = [];
-  for (let i = 0; i < raw.length; i += 2) {
-    const name = raw[i]!.toLowerCase();
-    if (!RESPONSE_HOP_BY_HOP.has(name) && !listed.includes(name)) out.push(raw[i]!, raw[i + 1]!);
-  }
-  return out;
+  return text;
+}
+
+/** Serializes request fields (from forwardRequestHeaders) as header lines, each ending in CRLF. */
+export function fieldLines(fields: readonly string[]): string {
+  let text = '';
+  for (let i = 0; i < fields.length; i += 2) text += `${fields[i]}: ${fields[i + 1]}\r\n`;
+  return text;
 }

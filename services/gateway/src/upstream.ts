@@ -1,7 +1,7 @@
-import http from 'node:http';
 import type { AppLoad } from '@evshare/kit';
 import { HealthTracker, type HealthPolicy } from './health';
 import type { Slot } from './ring';
+import type { UpstreamConnection } from './upstream-conn';
 
 export type PoolName = 'app' | 'auth' | 'push' | 'web';
 
@@ -19,8 +19,6 @@ export interface UpstreamOptions {
   url: string;
   health: HealthPolicy;
   capacity: number;
-  /** Idle keep-alive sockets close after this (ms). */
-  idleMs: number;
   now: number;
   source?: MemberSource;
 }
@@ -38,7 +36,10 @@ export class Upstream implements Slot {
   readonly port: number;
   /** Path of the base URL without its trailing slash, prepended to every request path. */
   readonly prefix: string;
-  readonly agent: http.Agent;
+  /** Idle keep-alive connections, most recently used last. */
+  readonly idle: UpstreamConnection[] = [];
+  /** Every open connection, idle or busy. */
+  readonly connections = new Set<UpstreamConnection>();
   readonly health: HealthTracker;
   source: MemberSource;
   /** A static-list entry (or the announced instance that replaced one): never forgotten. */
@@ -76,14 +77,6 @@ export class Upstream implements Slot {
     this.capacity = options.capacity;
     this.lastSeenAt = options.now;
     this.health = new HealthTracker(options.health, options.now, FIRST_REASON[this.source]);
-    this.agent = new http.Agent({
-      keepAlive: true,
-      // LIFO reuses the warmest sockets and lets the rest idle out.
-      scheduling: 'lifo',
-      maxFreeSockets: 1024,
-      timeout: options.idleMs,
-      noDelay: true,
-    });
   }
 
   get available(): boolean {
@@ -104,8 +97,9 @@ export class Upstream implements Slot {
     this.latencySum += seconds;
   }
 
+  /** Closes its connections (idle ones now; the caller only does this when none is busy, or at shutdown). */
   close(): void {
     this.removed = true;
-    this.agent.destroy();
+    for (const connection of this.connections) connection.destroy();
   }
 }
