@@ -252,7 +252,7 @@ describe('the APP group', () => {
       target: { inflightPerPod: 20 },
       affinity: { mode: 'clientIP', timeoutSeconds: 10800 },
       service: { port: 8082, targetPort: 'http' },
-      ingress: { controller: 'ingress-nginx', className: 'nginx', host: 'evshare.example.com', tlsSecretName: 'evshare-tls', path: '/api/v1' },
+      ingress: { controller: 'ingress-nginx', className: 'nginx', host: 'evshare.example.com', tlsSecretName: 'evshare-tls', path: '/api' },
     });
   });
 

@@ -2,9 +2,11 @@ import type { Express } from 'express';
 import type { AppContext, DomainHandle } from './service';
 import { mountWallet } from './wallet';
 import { mountRental } from './rental';
+import { mountDocs } from './docs';
 
 /** The business domains that add their routes to the member and operator API, one entry each. */
 export const DOMAINS: Array<(app: Express, context: AppContext) => DomainHandle | void> = [
   mountWallet,
   mountRental,
+  mountDocs,
 ];

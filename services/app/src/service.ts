@@ -102,7 +102,7 @@ const uuid = z.string().uuid('must be a UUID');
 const phone = z.string().regex(/^\+?[0-9]{6,15}$/, 'must be 6 to 15 digits, optionally starting with +');
 const username = z.string().regex(/^[a-z][a-z0-9_.-]{2,31}$/i, 'must be 3 to 32 letters, digits, or _.- starting with a letter');
 const displayName = z.string().trim().min(1, 'is required').max(64, 'must be at most 64 characters');
-const newMemberBody = z
+export const newMemberBody = z
   .object({
     phone: phone.optional(),
     username: username.optional(),
@@ -112,8 +112,8 @@ const newMemberBody = z
   })
   .strict()
   .refine((b) => b.phone !== undefined || b.username !== undefined, { message: 'phone or username is required', path: ['phone'] });
-const profilePatch = z.object({ displayName }).strict();
-const notificationBody = z
+export const profilePatch = z.object({ displayName }).strict();
+export const notificationBody = z
   .object({
     kind: z.string().regex(/^[a-z][a-z0-9_.-]{1,63}$/, 'must be a lower-case word like "notice"'),
     title: z.string().trim().min(1, 'is required').max(200),

@@ -58,8 +58,8 @@ const newPassword = z
   .string()
   .min(PASSWORD_RULES.minLength, `must be at least ${PASSWORD_RULES.minLength} characters`)
   .max(PASSWORD_RULES.maxLength, `must be at most ${PASSWORD_RULES.maxLength} characters`);
-const loginBody = z.object({ account: z.string().trim().min(1, 'is required').max(64, 'must be at most 64 characters'), password }).strict();
-const passwordBody = z
+export const loginBody = z.object({ account: z.string().trim().min(1, 'is required').max(64, 'must be at most 64 characters'), password }).strict();
+export const passwordBody = z
   .object({ currentPassword: password, newPassword })
   .strict()
   .refine((b) => b.currentPassword !== b.newPassword, { message: 'must differ from the current password', path: ['newPassword'] });

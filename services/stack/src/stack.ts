@@ -3,7 +3,7 @@ import { authConfigSchema, startAuth } from '@evshare/auth';
 import { billingConfigSchema, startBilling } from '@evshare/billing';
 import { gatewayConfigSchema, startGateway } from '@evshare/gateway';
 import { heartbeatConfigSchema, startHeartbeat } from '@evshare/heartbeat';
-import { connectBackends, createSessionStore, parseConfig, type Bus, type Logger, type RunningService } from '@evshare/kit';
+import { connectBackends, createSessionStore, parseConfig, type Backends, type Bus, type Logger, type RunningService } from '@evshare/kit';
 import { migrateDatabase } from '@evshare/schema';
 import { smsConfigSchema, startSms } from '@evshare/sms';
 import { spawnService, type ServiceProcess } from './processes';
@@ -98,34 +98,7 @@ export async function startInProcessStack(options: StackOptions): Promise<Stack>
     bus: backends.bus,
   });
 
-  return {
-    mode: 'in-process',
-    gatewayUrl: gateway.url,
-    bus: backends.bus,
-    urls: () => ({
-      gateway: gateway.url,
-      auth: auth.url,
-      heartbeat: heartbeat.url,
-      billing: billing.url,
-      sms: sms.url,
-      ...Object.fromEntries([...apps].map(([id, app]) => [id, app.url])),
-    }),
-    appIds: () => [...apps.keys()],
-    addApp,
-    async removeApp(id) {
-      const target = id ?? [...apps.keys()].at(-1);
-      const app = target ? apps.get(target) : undefined;
-      if (!app || !target) return;
-      apps.delete(target);
-      await app.stop();
-    },
-    async stop() {
-      await gateway.stop();
-      await Promise.all([...apps.values()].map((app) => app.stop()));
-      await Promise.all([auth.stop(), heartbeat.stop(), billing.stop(), sms.stop()]);
-      await backends.close();
-    },
-  };
+  return assemble('in-process', backends, { gateway, auth, heartbeat, billing, sms }, apps, addApp);
 }
 
 /**
@@ -156,16 +129,29 @@ export async function startProcessStack(options: StackOptions): Promise<Stack> {
   for (let i = 0; i < options.appInstances; i++) await addApp();
   const gateway = await spawnService('gateway', { ...base, AUTH_UPSTREAMS: auth.url, PUSH_UPSTREAMS: heartbeat.url }, { port: options.gatewayPort || undefined, onLine: forward('gateway') });
 
+  const stack = assemble('processes', backends, { gateway, auth, heartbeat, billing, sms }, apps, addApp);
+  return { ...stack, process: (name) => ({ auth, heartbeat, gateway, billing, sms } as Record<string, ServiceProcess>)[name] ?? apps.get(name) };
+}
+
+/** The parts both modes share: services (in-process or processes) that have a URL and stop. */
+interface Part {
+  url: string;
+  stop(): Promise<unknown>;
+}
+
+function assemble(
+  mode: Stack['mode'],
+  backends: Backends,
+  fixed: { gateway: Part; auth: Part; heartbeat: Part; billing: Part; sms: Part },
+  apps: Map<string, Part>,
+  addApp: () => Promise<string>,
+): Stack {
   return {
-    mode: 'processes',
-    gatewayUrl: gateway.url,
+    mode,
+    gatewayUrl: fixed.gateway.url,
     bus: backends.bus,
     urls: () => ({
-      gateway: gateway.url,
-      auth: auth.url,
-      heartbeat: heartbeat.url,
-      billing: billing.url,
-      sms: sms.url,
+      ...Object.fromEntries(Object.entries(fixed).map(([name, part]) => [name, part.url])),
       ...Object.fromEntries([...apps].map(([id, app]) => [id, app.url])),
     }),
     appIds: () => [...apps.keys()],
@@ -175,14 +161,13 @@ export async function startProcessStack(options: StackOptions): Promise<Stack> {
       const app = target ? apps.get(target) : undefined;
       if (!app || !target) return;
       apps.delete(target);
-      await app.stop('SIGTERM');
+      await app.stop();
     },
     async stop() {
-      await gateway.stop();
+      await fixed.gateway.stop();
       await Promise.all([...apps.values()].map((app) => app.stop()));
-      await Promise.all([auth.stop(), heartbeat.stop(), billing.stop(), sms.stop()]);
+      await Promise.all([fixed.auth.stop(), fixed.heartbeat.stop(), fixed.billing.stop(), fixed.sms.stop()]);
       await backends.close();
     },
-    process: (name) => ({ auth, heartbeat, gateway, billing, sms } as Record<string, ServiceProcess>)[name] ?? apps.get(name),
   };
 }

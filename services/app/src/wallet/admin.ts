@@ -7,9 +7,9 @@ import type { WalletConfig } from './config';
 import { ledgerPage, walletOf } from './ledger';
 import { fen, idempotencyKey, phone, uuid } from './schemas';
 
-const statusBody = z.object({ reason: z.string().trim().min(1, 'is required').max(500, 'must be at most 500 characters') }).strict();
-const smsBody = z.object({ text: z.string().trim().min(1, 'is required').max(300, 'must be at most 300 characters') }).strict();
-const smsQuery = z
+export const statusBody = z.object({ reason: z.string().trim().min(1, 'is required').max(500, 'must be at most 500 characters') }).strict();
+export const smsBody = z.object({ text: z.string().trim().min(1, 'is required').max(300, 'must be at most 300 characters') }).strict();
+export const smsQuery = z
   .object({
     phone: phone.optional(),
     limit: z.coerce.number().int('must be an integer').min(1, 'must be at least 1').max(200, 'must be at most 200').default(50),

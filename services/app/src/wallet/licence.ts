@@ -24,7 +24,7 @@ const isCalendarDate = (value: string) => {
   return !Number.isNaN(date.getTime()) && date.toISOString().slice(0, 10) === value;
 };
 
-const licenceBody = z
+export const licenceBody = z
   .object({
     // Chinese licences carry the 18-character identity number; foreign ones differ, hence the range.
     number: z
@@ -40,7 +40,7 @@ const licenceBody = z
   })
   .strict();
 
-const decisionBody = z
+export const decisionBody = z
   .object({
     decision: z.enum(['approve', 'reject']),
     reason: z.string().trim().min(1, 'is required').max(500, 'must be at most 500 characters').optional(),

@@ -47,8 +47,8 @@ export interface RegistrationDeps {
 
 const phone = z.string().regex(/^\+?[0-9]{6,15}$/, 'must be 6 to 15 digits, optionally starting with +');
 const locale = z.enum(['zh-CN', 'en']);
-const codeBody = z.object({ phone, locale: locale.default('zh-CN') }).strict();
-const registerBody = z
+export const codeBody = z.object({ phone, locale: locale.default('zh-CN') }).strict();
+export const registerBody = z
   .object({
     phone,
     code: z.string().regex(/^[0-9]{6}$/, 'must be the 6 digits sent by SMS'),
@@ -60,7 +60,7 @@ const registerBody = z
     locale: locale.default('zh-CN'),
   })
   .strict();
-const deregisterBody = z.object({ password: z.string().min(1, 'is required').max(PASSWORD_RULES.maxLength) }).strict();
+export const deregisterBody = z.object({ password: z.string().min(1, 'is required').max(PASSWORD_RULES.maxLength) }).strict();
 
 /** Member self-service in the authentication service: register by SMS code, deregister (patent claim 7). */
 export function mountRegistration(app: Express, deps: RegistrationDeps): void {
