@@ -112,7 +112,8 @@ export async function startProcessStack(options: StackOptions): Promise<Stack> {
   if (options.seed !== 'none') await seedDevelopmentAccounts(backends.db!, log);
   if (options.seed === 'demo') await seedDemoFleet(backends.db!, log);
 
-  const forward = (name: string) => (line: string) => log.info({ service: name }, line);
+  // Each service logs JSON lines at its own level already: pass them through unchanged.
+  const forward = (_name: string) => (line: string) => process.stdout.write(`${line}\n`);
   const base = { ...env, HOST: '127.0.0.1' };
   const auth = await spawnService('auth', base, { onLine: forward('auth') });
   const heartbeat = await spawnService('heartbeat', base, { onLine: forward('heartbeat') });

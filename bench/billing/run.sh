@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# Billing benchmark: BENCH_DEDUCTIONS deductions for BENCH_MEMBERS members published straight into
+# the DEDUCTIONS stream (JetStream, msgId = reference), then the billing service started as its own
+# process on real PostgreSQL, Redis and NATS; deductions/s until the ledger holds them all, with an
+# exactly-once check (count, one row per reference, sums, balances). Then the same with the
+# billing process SIGKILLed and restarted at 1/3 and 2/3. Results go to docs/BENCHMARKS.md
+# ("Billing").
+#
+#   bash bench/billing/run.sh                  # BENCH_DEDUCTIONS=20000 BENCH_MEMBERS=1000 BENCH_ACK_WAIT_MS=5000
+#   BENCH_WRITE=0 bash bench/billing/run.sh    # print only
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+HERE="$ROOT/bench/billing"
+WRITE=${BENCH_WRITE:-1}
+export BENCH_DEDUCTIONS=${BENCH_DEDUCTIONS:-20000} BENCH_MEMBERS=${BENCH_MEMBERS:-1000} BENCH_ACK_WAIT_MS=${BENCH_ACK_WAIT_MS:-5000}
+WORK=$(mktemp -d /tmp/evshare-bench-billing.XXXXXX)
+PREFIX="benchbill$$"
+DB="evshare_bench_billing_$$"
+PG=${BENCH_PG_URL:-postgres://postgres@127.0.0.1:5432}
+export REDIS_URL=${REDIS_URL:-redis://127.0.0.1:6379} NATS_URL=${NATS_URL:-nats://127.0.0.1:4222}
+DRIVER_PID=""
+
+cleanup() {
+  if [ -n "$DRIVER_PID" ]; then
+    # The driver's billing processes first (it kills them itself unless it was killed).
+    for pid in $(ps -o pid= --ppid "$DRIVER_PID" 2>/dev/null || true); do kill -KILL "$pid" 2>/dev/null || true; done
+    kill "$DRIVER_PID" 2>/dev/null || true
+  fi
+  wait 2>/dev/null || true
+  psql "$PG/postgres" -qc "DROP DATABASE IF EXISTS $DB WITH (FORCE)" >/dev/null 2>&1 || true
+  redis-cli --scan --pattern "$PREFIX:*" | xargs -r redis-cli del >/dev/null || true
+  node "$ROOT/bench/rental/common.js" delete-streams "$NATS_URL" "$PREFIX." >/dev/null || true
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+cd "$ROOT"
+[ -f services/billing/dist/main.js ] || npx tsc -b
+psql "$PG/postgres" -qc "DROP DATABASE IF EXISTS $DB WITH (FORCE)" -c "CREATE DATABASE $DB" >/dev/null
+export DATABASE_URL="$PG/$DB"
+
+LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
+BENCH_PREFIX="$PREFIX" BENCH_OUT="$WORK/result.json" node "$HERE/driver.js" >"$WORK/driver.log" 2>"$WORK/driver.err" &
+DRIVER_PID=$!
+wait "$DRIVER_PID" || { echo "driver failed:" >&2; cat "$WORK/driver.err" >&2; exit 1; }
+DRIVER_PID=""
+
+PSI=$(awk '/^some/ {sub("avg60=", "", $3); print $3}' /proc/pressure/cpu 2>/dev/null || echo "?")
+SECTION=$(node "$HERE/report.js" "$WORK/result.json" "$LOAD_BEFORE" "$PSI")
+echo "$SECTION"
+if [ "$WRITE" = 1 ]; then
+  node -e 'require(process.argv[1]).writeSection(process.argv[2], "billing-bench", "Billing", require("fs").readFileSync(0, "utf8"))' \
+    "$ROOT/bench/rental/common.js" "$ROOT/docs/BENCHMARKS.md" <<<"$SECTION"
+  echo "written to docs/BENCHMARKS.md"
+fi
+node -e 'process.exit(require(process.argv[1]).phases.every((p) => p.check.ok) ? 0 : 1)' "$WORK/result.json" \
+  || { echo "FAILED: exactly-once check (see above)" >&2; exit 1; }
