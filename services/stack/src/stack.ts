@@ -113,22 +113,22 @@ export async function startProcessStack(options: StackOptions): Promise<Stack> {
   if (options.seed === 'demo') await seedDemoFleet(backends.db!, log);
 
   // Each service logs JSON lines at its own level already: pass them through unchanged.
-  const forward = (_name: string) => (line: string) => process.stdout.write(`${line}\n`);
+  const forward = (line: string) => process.stdout.write(`${line}\n`);
   const base = { ...env, HOST: '127.0.0.1' };
-  const auth = await spawnService('auth', base, { onLine: forward('auth') });
-  const heartbeat = await spawnService('heartbeat', base, { onLine: forward('heartbeat') });
-  const billing = await spawnService('billing', base, { onLine: forward('billing') });
-  const sms = await spawnService('sms', base, { onLine: forward('sms') });
+  const auth = await spawnService('auth', base, { onLine: forward });
+  const heartbeat = await spawnService('heartbeat', base, { onLine: forward });
+  const billing = await spawnService('billing', base, { onLine: forward });
+  const sms = await spawnService('sms', base, { onLine: forward });
   const apps = new Map<string, ServiceProcess>();
   let counter = 0;
   const addApp = async () => {
     counter += 1;
     const id = `app-${counter}`;
-    apps.set(id, await spawnService('app', { ...base, INSTANCE_ID: id }, { onLine: forward(id) }));
+    apps.set(id, await spawnService('app', { ...base, INSTANCE_ID: id }, { onLine: forward }));
     return id;
   };
   for (let i = 0; i < options.appInstances; i++) await addApp();
-  const gateway = await spawnService('gateway', { ...base, AUTH_UPSTREAMS: auth.url, PUSH_UPSTREAMS: heartbeat.url }, { port: options.gatewayPort || undefined, onLine: forward('gateway') });
+  const gateway = await spawnService('gateway', { ...base, AUTH_UPSTREAMS: auth.url, PUSH_UPSTREAMS: heartbeat.url }, { port: options.gatewayPort || undefined, onLine: forward });
 
   const stack = assemble('processes', backends, { gateway, auth, heartbeat, billing, sms }, apps, addApp);
   return { ...stack, process: (name) => ({ auth, heartbeat, gateway, billing, sms } as Record<string, ServiceProcess>)[name] ?? apps.get(name) };
