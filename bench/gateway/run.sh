@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Gateway benchmark: the evshare gateway against HAProxy configured the same way (consistent
 # source hash with a 1.25 balance factor, /readyz checks, keep-alive to the servers), in front of
-# the same two backends, under the same wrk load, in one run; then the gateway's memory with
+# the same two backends, under the same wrk load, in one run (with bare backends also the
+# gateway's first design, node-http-proxy.js, as a reference); then the gateway's memory with
 # 10,000 idle keep-alive client connections. Results go to docs/BENCHMARKS.md ("Gateway").
 #
-#   bash bench/gateway/run.sh            # BENCH_DURATION=12 BENCH_ROUNDS=2 BENCH_IDLE=10000
+#   bash bench/gateway/run.sh            # BENCH_DURATION=10 BENCH_ROUNDS=3 BENCH_IDLE=10000
 #   BENCH_WRITE=0 bash bench/gateway/run.sh   # print only
-#   BENCH_PROFILE=1 ...                  # also write a CPU profile of the gateway (node --cpu-prof)
+#   BENCH_PROFILE=1 ...                  # also CPU-profile the gateway (node --cpu-prof, into BENCH_PROFILE_DIR)
 #
 # Backends: bare node:http JSON servers, and, when services/app/dist/main.js is built and
 # PostgreSQL, Redis and NATS answer, two real APP instances (unauthenticated GET /api/v1/sync,
@@ -15,18 +16,25 @@ set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 HERE="$ROOT/bench/gateway"
-DURATION=${BENCH_DURATION:-12}
-ROUNDS=${BENCH_ROUNDS:-2}
+DURATION=${BENCH_DURATION:-10}
+ROUNDS=${BENCH_ROUNDS:-3}
 IDLE=${BENCH_IDLE:-10000}
 WRITE=${BENCH_WRITE:-1}
 CONNECTIONS=64
 WORK=$(mktemp -d /tmp/evshare-bench-gateway.XXXXXX)
 PIDS=()
 
+BENCH_DB=""
+BACKEND_PIDS=()
+
 cleanup() {
   for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
   [ -f "$WORK/haproxy.pid" ] && kill "$(cat "$WORK/haproxy.pid")" 2>/dev/null || true
   wait 2>/dev/null || true
+  if [ -n "$BENCH_DB" ]; then
+    psql -h 127.0.0.1 -U postgres -d postgres -qc "DROP DATABASE IF EXISTS $BENCH_DB WITH (FORCE)" || true
+    redis-cli --scan --pattern "$BENCH_DB:*" 2>/dev/null | xargs -r redis-cli del >/dev/null 2>&1 || true
+  fi
   rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -40,37 +48,59 @@ if [ "$(ulimit -n)" -lt $((IDLE + 1000)) ]; then echo "ulimit -n is $(ulimit -n)
 
 cd "$ROOT"
 npx tsc -b services/gateway
+LOAD_AT_START=$(cut -d' ' -f1-3 /proc/loadavg)
 
 free_port() { node -e "const s=require('net').createServer().listen(0,'127.0.0.1',()=>{console.log(s.address().port);s.close()})"; }
-wait_http() { for _ in $(seq 1 100); do curl -fs -o /dev/null "$1" && return 0; sleep 0.1; done; echo "no answer from $1" >&2; return 1; }
+wait_http() { for _ in $(seq 1 300); do curl -fs -o /dev/null "$1" && return 0; sleep 0.1; done; echo "no answer from $1" >&2; return 1; }
 rss_kb() { awk '/VmRSS/ {print $2}' "/proc/$1/status"; }
 
-# wrk output -> "rps p50_ms p99_ms"
-run_wrk() {
-  wrk -t1 -c"$CONNECTIONS" -d"${2}s" --latency "$1" | awk '
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+
+# wrk against url for duration s -> "rps p50_ms p99_ms non2xx balancer_cpu total_cpu": CPU in µs per
+# request (user + system time) of the balancer process pid, and of everything in the benchmark
+# (wrk, the backends, the balancer). Unlike throughput, CPU per request hardly depends on what else
+# the machine runs; on a machine running nothing else, throughput is inversely proportional to
+# the total.
+run_wrk() { # url duration [pid]
+  local before=0 after=0 backends_before=0 backends_after=0 pid
+  [ -n "${3:-}" ] && before=$(cpu_ticks "$3")
+  for pid in "${BACKEND_PIDS[@]}"; do backends_before=$((backends_before + $(cpu_ticks "$pid"))); done
+  local TIMEFORMAT='%U %S'
+  { time wrk -t1 -c"$CONNECTIONS" -d"${2}s" --latency "$1" >"$WORK/wrk.out"; } 2>"$WORK/wrk.time"
+  [ -n "${3:-}" ] && after=$(cpu_ticks "$3")
+  for pid in "${BACKEND_PIDS[@]}"; do backends_after=$((backends_after + $(cpu_ticks "$pid"))); done
+  awk -v ticks=$((after - before)) -v others=$((backends_after - backends_before)) -v wrk_s="$(awk '{ print $1 + $2 }' "$WORK/wrk.time")" -v hz="$(getconf CLK_TCK)" '
     function ms(v) { if (v ~ /us$/) return v / 1000; if (v ~ /ms$/) return v + 0; if (v ~ /s$/) return v * 1000; return v }
     $1 == "50%" { p50 = ms($2) } $1 == "99%" { p99 = ms($2) }
     $1 == "Requests/sec:" { rps = $2 }
+    $2 == "requests" && $3 == "in" { n = $1 }
     /Non-2xx or 3xx responses/ { bad = $NF }
-    END { printf "%.0f %.3f %.3f %d\n", rps, p50, p99, bad + 0 }'
+    END {
+      own = (n > 0 ? ticks * 1e6 / hz / n : 0)
+      total = (n > 0 ? (ticks + others) * 1e6 / hz / n + wrk_s * 1e6 / n : 0)
+      printf "%.0f %.3f %.3f %d %.1f %.1f\n", rps, p50, p99, bad + 0, own, total
+    }' "$WORK/wrk.out"
 }
 
 start_backends() { # kind -> sets B1 B2
   local kind=$1
   B1=$(free_port); B2=$(free_port)
+  BACKEND_PIDS=()
   if [ "$kind" = bare ]; then
-    node "$HERE/backend.js" "$B1" bench-1 >/dev/null & PIDS+=($!)
-    node "$HERE/backend.js" "$B2" bench-2 >/dev/null & PIDS+=($!)
+    node "$HERE/backend.js" "$B1" bench-1 >/dev/null & PIDS+=($!); BACKEND_PIDS+=($!)
+    node "$HERE/backend.js" "$B2" bench-2 >/dev/null & PIDS+=($!); BACKEND_PIDS+=($!)
   else
-    local prefix="bench$(date +%s)."
+    # Its own database, key prefix and subject prefix, removed afterwards (cleanup).
+    BENCH_DB="evshare_bench_$(date +%s)"
+    psql -h 127.0.0.1 -U postgres -d postgres -qc "CREATE DATABASE $BENCH_DB"
     for port in "$B1" "$B2"; do
-      PORT=$port INSTANCE_ID="app-$port" LOG_LEVEL=warn NATS_URL=nats://127.0.0.1:4222 NATS_SUBJECT_PREFIX="$prefix" \
-        REDIS_URL=redis://127.0.0.1:6379 REDIS_KEY_PREFIX="$prefix" DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres \
-        node services/app/dist/main.js >"$WORK/app-$port.log" 2>&1 & PIDS+=($!)
+      PORT=$port INSTANCE_ID="app-$port" LOG_LEVEL=warn NATS_URL=nats://127.0.0.1:4222 NATS_SUBJECT_PREFIX="$BENCH_DB." \
+        REDIS_URL=redis://127.0.0.1:6379 REDIS_KEY_PREFIX="$BENCH_DB:" DATABASE_URL="postgres://postgres@127.0.0.1:5432/$BENCH_DB" \
+        node services/app/dist/main.js >"$WORK/app-$port.log" 2>&1 & PIDS+=($!); BACKEND_PIDS+=($!)
     done
   fi
-  wait_http "http://127.0.0.1:$B1/readyz"
-  wait_http "http://127.0.0.1:$B2/readyz"
+  wait_http "http://127.0.0.1:$B1/readyz" || { cat "$WORK"/app-*.log >&2 2>/dev/null; return 1; }
+  wait_http "http://127.0.0.1:$B2/readyz" || { cat "$WORK"/app-*.log >&2 2>/dev/null; return 1; }
 }
 
 start_haproxy() {
@@ -89,6 +119,12 @@ defaults
   option http-keep-alive
 frontend gateway
   bind 127.0.0.1:$HP
+  # The same request rewriting as the gateway: forwarding headers and a request id.
+  option forwardfor
+  http-request set-header X-Forwarded-Proto http
+  http-request set-header X-Forwarded-Host %[req.hdr(host)]
+  unique-id-format %{+X}o%ci%cp%fp%Ts%rt%pid
+  unique-id-header X-Request-Id
   default_backend app
 backend app
   balance source
@@ -107,7 +143,7 @@ EOF
 start_gateway() {
   GP=$(free_port)
   local prof=()
-  [ "${BENCH_PROFILE:-0}" = 1 ] && prof=(--cpu-prof --cpu-prof-dir "$ROOT/bench/gateway/profiles")
+  [ "${BENCH_PROFILE:-0}" = 1 ] && prof=(--cpu-prof --cpu-prof-dir "${BENCH_PROFILE_DIR:-/tmp/evshare-gateway-profiles}")
   PORT=$GP APP_UPSTREAMS="http://127.0.0.1:$B1,http://127.0.0.1:$B2" LOG_LEVEL=error \
     node "${prof[@]}" services/gateway/dist/main.js & GW_PID=$!
   PIDS+=("$GW_PID")
@@ -123,46 +159,61 @@ stop_all() {
   PIDS=()
 }
 
-# Compares both balancers on one set of backends; appends markdown rows to $WORK/rows.md.
+# Compares the balancers on one set of backends; appends markdown rows to $WORK/rows.md and one
+# summary line per balancer to $WORK/summary.txt.
 compare() { # kind path label
   local kind=$1 path=$2 label=$3
   start_backends "$kind"
   start_haproxy
   start_gateway
+  local names=(HAProxy gateway) ports=("$HP" "$GP") pids=("$(cat "$WORK/haproxy.pid")" "$GW_PID")
+  if [ "$kind" = bare ]; then
+    local NP
+    NP=$(free_port)
+    node "$HERE/node-http-proxy.js" "$NP" "http://127.0.0.1:$B1,http://127.0.0.1:$B2" & PIDS+=($!)
+    names+=("node:http + Agent"); ports+=("$NP"); pids+=($!)
+    wait_http "http://127.0.0.1:$NP/readyz"
+  fi
   local direct
   direct=$(run_wrk "http://127.0.0.1:$B1$path" 5)
   # Warm-up: JIT, connection pools.
-  run_wrk "http://127.0.0.1:$HP$path" 3 >/dev/null
-  run_wrk "http://127.0.0.1:$GP$path" 3 >/dev/null
-  local sum_ratio=0 sum_dp99=0
+  for port in "${ports[@]}"; do run_wrk "http://127.0.0.1:$port$path" 3 >/dev/null; done
+  local -A ratios=() dp99s=() cpus=() costs=()
+  local n=${#names[@]}
   for round in $(seq 1 "$ROUNDS"); do
-    # Alternate the order so neither always runs on a warmer or cooler machine.
-    if [ $((round % 2)) = 1 ]; then
-      h=$(run_wrk "http://127.0.0.1:$HP$path" "$DURATION"); g=$(run_wrk "http://127.0.0.1:$GP$path" "$DURATION")
-    else
-      g=$(run_wrk "http://127.0.0.1:$GP$path" "$DURATION"); h=$(run_wrk "http://127.0.0.1:$HP$path" "$DURATION")
-    fi
-    read -r hr h50 h99 hbad <<<"$h"
-    read -r gr g50 g99 gbad <<<"$g"
-    ratio=$(awk -v g="$gr" -v h="$hr" 'BEGIN { printf "%.2f", g / h }')
-    dp99=$(awk -v g="$g99" -v h="$h99" 'BEGIN { printf "%+.2f", g - h }')
-    sum_ratio=$(awk -v a="$sum_ratio" -v b="$ratio" 'BEGIN { print a + b }')
-    sum_dp99=$(awk -v a="$sum_dp99" -v b="$dp99" 'BEGIN { print a + b }')
-    echo "| $label | $round | $hr | $h50 / $h99 | $gr | $g50 / $g99 | **$ratio** | $dp99 |" | tee -a "$WORK/rows.md"
-    [ "$hbad$gbad" = 00 ] || [ "$kind" = app ] || echo "  (non-2xx answers: haproxy $hbad, gateway $gbad)" | tee -a "$WORK/rows.md"
+    local results=() order=()
+    # Rotate the order so no balancer always runs on a warmer or cooler machine.
+    for k in $(seq 0 $((n - 1))); do order+=($(((k + round - 1) % n))); done
+    for i in "${order[@]}"; do results[$i]=$(run_wrk "http://127.0.0.1:${ports[$i]}$path" "$DURATION" "${pids[$i]}"); done
+    read -r hr _ h99 _ _ htotal <<<"${results[0]}"
+    for i in $(seq 0 $((n - 1))); do
+      read -r r p50 p99 bad cpu total <<<"${results[$i]}"
+      ratio=$(awk -v g="$r" -v h="$hr" 'BEGIN { printf "%.2f", g / h }')
+      dp99=$(awk -v g="$p99" -v h="$h99" 'BEGIN { printf "%+.2f", g - h }')
+      cost=$(awk -v g="$total" -v h="$htotal" 'BEGIN { printf "%.2f", h / g }')
+      ratios[$i]+="$ratio "; dp99s[$i]+="$dp99 "; cpus[$i]+="$cpu "; costs[$i]+="$cost "
+      [ "$i" = 0 ] && ratio="1" && dp99="0" && cost="1"
+      echo "| $label | $round | ${names[$i]} | $r | $p50 / $p99 | $cpu | $total | $ratio | $cost | $dp99 |" | tee -a "$WORK/rows.md"
+      [ "$bad" = 0 ] || [ "$kind" = app ] || echo "|  |  | (${names[$i]}: $bad answers not 2xx/3xx) |  |  |  |  |  |  |  |" | tee -a "$WORK/rows.md"
+    done
   done
-  read -r dr d50 d99 _ <<<"$direct"
-  echo "$label|$(awk -v s="$sum_ratio" -v n="$ROUNDS" 'BEGIN { printf "%.2f", s / n }')|$(awk -v s="$sum_dp99" -v n="$ROUNDS" 'BEGIN { printf "%+.2f", s / n }')|$dr|$d99" >>"$WORK/summary.txt"
+  read -r dr _ d99 _ <<<"$direct"
+  for i in $(seq 0 $((n - 1))); do
+    # shellcheck disable=SC2086
+    echo "$label|${names[$i]}|$(median ${ratios[$i]})|$(median ${dp99s[$i]})|$(median ${cpus[$i]})|$(median ${costs[$i]})|$dr|$d99" >>"$WORK/summary.txt"
+  done
   stop_all
 }
 
+median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+
 app_runnable() {
-  [ -f services/app/dist/main.js ] || return 1
+  [ -f services/app/dist/main.js ] && command -v psql >/dev/null || return 1
   (exec 3<>/dev/tcp/127.0.0.1/5432 && exec 3<>/dev/tcp/127.0.0.1/6379 && exec 3<>/dev/tcp/127.0.0.1/4222) 2>/dev/null
 }
 
-echo "| backends | round | HAProxy req/s | HAProxy p50 / p99 ms | gateway req/s | gateway p50 / p99 ms | ratio | p99 diff ms |" >"$WORK/rows.md"
-echo "| --- | --- | --- | --- | --- | --- | --- | --- |" >>"$WORK/rows.md"
+echo "| backends | round | balancer | req/s | p50 / p99 ms | balancer CPU µs/req | all CPU µs/req | req/s vs HAProxy | CPU-cost ratio | p99 − HAProxy's, ms |" >"$WORK/rows.md"
+echo "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |" >>"$WORK/rows.md"
 : >"$WORK/summary.txt"
 compare bare /api/v1/sync "2 bare node:http"
 APP_NOTE="Real APP instances: not run (services/app/dist/main.js missing or PostgreSQL/Redis/NATS not answering)."
@@ -174,7 +225,6 @@ fi
 # Memory with IDLE idle keep-alive client connections (bare backends).
 start_backends bare
 start_gateway
-run_wrk "http://127.0.0.1:$GP/api/v1/sync" 2 >/dev/null
 sleep 1
 rss_before=$(rss_kb "$GW_PID")
 node "$HERE/idle-clients.js" "http://127.0.0.1:$GP/api/v1/sync" "$IDLE" >"$WORK/idle.out" & IDLE_PID=$!
@@ -185,23 +235,31 @@ rss_after=$(rss_kb "$GW_PID")
 read -r _ opened failed <"$WORK/idle.out"
 stop_all
 
-CPU=$(lscpu | awk -F: '/Model name/ {gsub(/^ +/, "", $2); print $2; exit}')
-HAPROXY_VERSION=$(haproxy -v | head -1 | awk '{print $3}')
+# (No early exit in these pipelines: with pipefail, SIGPIPE in the writer would end the script.)
+CPU=$(lscpu | awk -F: '/Model name/ && !seen { gsub(/^ +/, "", $2); print $2; seen = 1 }')
+HAPROXY_VERSION=$(haproxy -v | awk 'NR == 1 { print $3 }')
 HAPROXY_THREADS=$(nproc)
+PRESSURE=$(awk '/^some/ { sub("avg60=", "", $3); print $3 }' /proc/pressure/cpu 2>/dev/null || echo unknown)
 SECTION=$(
   echo "Run: \`bash bench/gateway/run.sh\` (BENCH_DURATION=$DURATION, BENCH_ROUNDS=$ROUNDS), $(date -u '+%Y-%m-%d %H:%M UTC')."
-  echo "Machine: $(nproc) cores ($CPU), $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), Node $(node -v), HAProxy $HAPROXY_VERSION ($HAPROXY_THREADS threads, its default here), wrk 1 thread, $CONNECTIONS connections, \`--latency\`, all on the same machine (load generator, balancer and backends share the cores)."
+  echo "Machine: $(nproc) cores ($CPU), $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), Node $(node -v), HAProxy $HAPROXY_VERSION ($HAPROXY_THREADS threads, its default here), wrk 1 thread, $CONNECTIONS connections, \`--latency\`, all on the same machine (load generator, balancer and backends share the cores). Load average $LOAD_AT_START when the run started, CPU pressure (PSI \"some\", last 60 s) $PRESSURE % at its end: other work on the machine moves throughput a lot between runs and even rounds; CPU µs per request (the balancer process's user + system time divided by the requests it served) is the steadier comparison."
   echo
-  echo "Both balancers: consistent source hash with a 1.25 load bound (\`balance source\`, \`hash-type consistent\`, \`hash-balance-factor 125\` / the gateway's defaults), \`GET /readyz\` checks every second, keep-alive to the backends. wrk comes from one address, so both spread its 64 connections by the load bound."
+  echo "Both balancers: consistent source hash with a 1.25 load bound (\`balance source\`, \`hash-type consistent\`, \`hash-balance-factor 125\` / the gateway's defaults), \`GET /readyz\` checks every second, keep-alive to the backends, X-Forwarded-For/-Proto/-Host and an X-Request-Id added to every request. wrk comes from one address, so both spread its 64 connections by the load bound. HAProxy's configuration is the heredoc in \`bench/gateway/run.sh\`. \`node:http + Agent\` (\`bench/gateway/node-http-proxy.js\`, round-robin, the same headers added) is the transport the gateway was first written with."
   echo
   cat "$WORK/rows.md"
   echo
-  while IFS='|' read -r label ratio dp99 dr d99; do
-    verdict=$(awk -v r="$ratio" -v d="$dp99" 'BEGIN { print (r >= 0.9 && d <= 1) ? "meets the target" : "below the target" }')
-    echo "- $label: mean throughput ratio gateway/HAProxy **$ratio** (target >= 0.90), mean p99 difference **$dp99 ms** (target <= +1 ms): $verdict. One backend alone under the same wrk: $dr req/s, p99 $d99 ms."
+  while IFS='|' read -r label name ratio dp99 cpu cost dr d99; do
+    case "$name" in
+      HAProxy) echo "- $label: HAProxy median CPU per request $cpu µs. One backend alone under the same wrk: $dr req/s, p99 $d99 ms." ;;
+      gateway)
+        verdict=$(awk -v r="$ratio" -v d="$dp99" 'BEGIN { print (r >= 0.9 && d <= 1) ? "meets" : "is below" }')
+        projected=$(awk -v r="$cost" 'BEGIN { print (r >= 0.9) ? "meets" : "is below" }')
+        echo "- $label: gateway median throughput **$ratio** of HAProxy's and median p99 difference **$dp99 ms**, which $verdict the target (>= 0.90, <= +1 ms); median CPU per request $cpu µs. CPU-cost ratio **$cost** (all CPU per request with HAProxy / with the gateway: the throughput ratio to expect on a machine running nothing else), which $projected the 0.90 target." ;;
+      *) echo "- $label: $name (the gateway's first transport) median throughput $ratio of HAProxy's, CPU-cost ratio $cost, p99 difference $dp99 ms, CPU per request $cpu µs." ;;
+    esac
   done <"$WORK/summary.txt"
   echo "- $APP_NOTE"
-  echo "- Memory: gateway RSS $((rss_before / 1024)) MiB before, $((rss_after / 1024)) MiB with $opened idle keep-alive client connections open ($failed failed), i.e. about $(( (rss_after - rss_before) * 1024 / (opened > 0 ? opened : 1) )) bytes per connection."
+  echo "- Memory: a freshly started gateway: RSS $((rss_before / 1024)) MiB, then $((rss_after / 1024)) MiB with $opened idle keep-alive client connections open (each served one request; $failed failed), i.e. about $(( (rss_after - rss_before) * 1024 / (opened > 0 ? opened : 1) )) bytes of process memory per connection (the kernel's socket buffers are not in RSS)."
 )
 echo
 echo "$SECTION"

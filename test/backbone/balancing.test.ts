@@ -90,6 +90,13 @@ describe('the APP cluster behind the balancer', () => {
     expect(fresh.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
   });
 
+  it('serves the API documentation through the balancer', async () => {
+    const document = await request(`${platform.stack.gatewayUrl}/api/docs/openapi.json`);
+    expect(document.status).toBe(200);
+    expect(document.json<{ openapi: string }>().openapi).toMatch(/^3\.1\./);
+    expect((await request(`${platform.stack.gatewayUrl}/api/docs`)).headers['content-type']).toMatch(/text\/html/);
+  });
+
   it('marks every response, errors included, with the serving instance', async () => {
     const unauthenticated = await request(`${platform.stack.gatewayUrl}/api/v1/me`);
     expect(unauthenticated.status).toBe(401);

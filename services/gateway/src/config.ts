@@ -49,8 +49,12 @@ export const gatewayConfigSchema = z.object({
   RETRY_AFTER_S: env.positiveInt(1),
   /** No byte from the upstream for this long answers 504. */
   UPSTREAM_TIMEOUT_MS: env.positiveInt(30_000),
-  /** Idle keep-alive sockets to an upstream close after this; below Node's 5 s server default so we never reuse a socket the server is closing. */
-  UPSTREAM_IDLE_MS: env.positiveInt(4000),
+  /**
+   * Idle keep-alive connections to an upstream close after this (checked every quarter of it, at
+   * most every second): below Node's 5 s server default, so a request is not sent on a
+   * connection the server is closing.
+   */
+  UPSTREAM_IDLE_MS: env.positiveInt(3000),
   /** Idempotent requests with a body up to this size are buffered so they can be retried. */
   RETRY_BODY_LIMIT: z.coerce.number().int().min(0).default(64 * 1024),
   /** Take the client address from X-Forwarded-For (only behind a proxy that sets it). */

@@ -18,7 +18,7 @@ import { ClientConnection, type ClientExchange } from './client';
 import { AppCluster, type MembershipChange } from './cluster';
 import type { GatewayConfig } from './config';
 import { hash32 } from './hash';
-import { fieldLines, forwardRequestHeaders, responseHeadText, type RequestFacts } from './headers';
+import { clientHead, fieldLines, forwardRequestHeaders, type RequestFacts } from './headers';
 import { ChunkedScanner, HttpError, type RequestHead, type ResponseHead } from './http1';
 import { registerGatewayMetrics } from './metrics';
 import { placeholderPage } from './placeholder';
@@ -51,7 +51,6 @@ const POOL_TITLE: Record<PoolName, string> = { app: 'APP', auth: 'authentication
 /** Idle keep-alive connections kept per upstream. */
 const MAX_IDLE_PER_UPSTREAM = 512;
 
-const CLIENT_LIMITS = { keepAliveMs: 65_000, headersMs: 15_000, bodyIdleMs: 60_000 };
 
 const badGateway = (detail: string) => new Problem(502, 'bad-gateway', 'Bad gateway', detail);
 const gatewayTimeout = (detail: string) => new Problem(504, 'gateway-timeout', 'Gateway timeout', detail);
@@ -156,14 +155,6 @@ class Exchange implements ClientExchange, UpstreamExchange {
   upstreamDrained(): void {
     this.client.resumeBody();
   }
-
-  cork(): void {
-    this.client.cork();
-  }
-
-  uncork(): void {
-    this.client.uncork();
-  }
 }
 
 /** A request the gateway answers itself: any body is read and dropped. */
@@ -198,6 +189,7 @@ class Gateway {
   private readonly tunnels = new Set<net.Socket>();
   private readonly unsubscribe: (() => void)[] = [];
   private timer: NodeJS.Timeout | undefined;
+  private idleSweep: NodeJS.Timeout | undefined;
   private stopping: Promise<void> | undefined;
   private allClosed: (() => void) | undefined;
   private retries = 0;
@@ -236,11 +228,14 @@ class Gateway {
   }
 
   async start(): Promise<RunningGateway> {
+    // An idle client is kept 65 s (longer than the idle timeout of a load balancer in front) and
+    // at least as long as an answer may take; a request head must arrive within 15 s.
+    const limits = { keepAliveMs: Math.max(65_000, this.config.UPSTREAM_TIMEOUT_MS + 1000), headersMs: 15_000, bodyIdleMs: 60_000 };
     // allowHalfOpen: the connection decides itself what a client's FIN means (ClientConnection).
     const server = net.createServer({ allowHalfOpen: true, noDelay: true }, (socket) => {
       const client = new ClientConnection(
         socket,
-        CLIENT_LIMITS,
+        limits,
         (conn, head) => this.request(conn, head),
         (conn) => this.clientGone(conn),
       );
@@ -271,6 +266,12 @@ class Gateway {
     this.bus.publish(SUBJECTS.appDiscover, { from: 'gateway', at: new Date().toISOString() });
     this.timer = setInterval(() => this.tick(), this.config.HEALTH_INTERVAL_MS);
     this.timer.unref();
+    const idleMs = this.config.UPSTREAM_IDLE_MS;
+    this.idleSweep = setInterval(() => {
+      const now = Date.now();
+      for (const up of this.allUpstreams()) UpstreamConnection.sweepIdle(up, idleMs, now);
+    }, Math.max(100, Math.min(1000, idleMs / 4)));
+    this.idleSweep.unref();
     this.tick();
     this.log.info({ url, app: this.cluster.members.length, auth: this.config.AUTH_UPSTREAMS, push: this.config.PUSH_UPSTREAMS }, 'gateway listening');
     return {
@@ -308,7 +309,7 @@ class Gateway {
       this.upgrade(conn, head);
       return;
     }
-    if (under(target, '/api/v1')) {
+    if (under(target, '/api')) {
       this.proxy(conn, head, under(target, '/api/v1/auth') ? 'auth' : 'app');
       return;
     }
@@ -374,9 +375,10 @@ class Gateway {
     ex.responded = false;
     up.inflight++;
     ex.sentAt = performance.now();
-    const conn = UpstreamConnection.acquire(up, this.config.UPSTREAM_TIMEOUT_MS, this.config.UPSTREAM_IDLE_MS);
+    const conn = UpstreamConnection.acquire(up, this.config.UPSTREAM_TIMEOUT_MS);
     ex.conn = conn;
-    conn.send(ex, ex.head.method, `${ex.head.method} ${up.prefix}${ex.head.target} HTTP/1.1\r\n${ex.fields}\r\n`, ex.parts);
+    const host = ex.facts.hasHost ? '' : `Host: ${up.authority}\r\n`;
+    conn.send(ex, ex.head.method, `${ex.head.method} ${up.prefix}${ex.head.target} HTTP/1.1\r\n${host}${ex.fields}\r\n`, ex.parts);
     if (ex.bodyComplete) {
       ex.requestSent = true;
     } else {
@@ -398,7 +400,7 @@ class Gateway {
       ex.dechunk = new ChunkedScanner(502, (buffer, from, to) => client.write(buffer.subarray(from, to)));
       mustClose = true;
     }
-    ex.client.writeHead(responseHeadText(head.status, head.reason, head.headers, dechunk), mustClose);
+    ex.client.writeHead(clientHead(head.status, head.reason, head.fields, dechunk), mustClose);
   }
 
   upstreamEnded(ex: Exchange, reusable: boolean): void {
@@ -571,7 +573,8 @@ class Gateway {
       return;
     }
     const upstream = net.connect({ host: up.host, port: up.port, noDelay: true });
-    upstream.write(`${head.method} ${up.prefix}${head.target} HTTP/1.1\r\n${fieldLines(facts.headers)}\r\n`, 'latin1');
+    const host = facts.hasHost ? '' : `Host: ${up.authority}\r\n`;
+    upstream.write(`${head.method} ${up.prefix}${head.target} HTTP/1.1\r\n${host}${fieldLines(facts.headers)}\r\n`, 'latin1');
     if (rest !== null) upstream.write(rest);
     let connected = false;
     up.inflight++;
@@ -757,6 +760,7 @@ class Gateway {
   private async stop(server: net.Server): Promise<void> {
     this.health.startDraining();
     clearInterval(this.timer);
+    clearInterval(this.idleSweep);
     for (const unsubscribe of this.unsubscribe.splice(0)) unsubscribe();
     for (const request of this.probing.values()) request.destroy();
     server.close();

@@ -1,4 +1,4 @@
-import { fieldLines, forwardRequestHeaders, normalizeAddress, responseHeadText } from './headers';
+import { clientHead, fieldLines, forwardRequestHeaders, normalizeAddress } from './headers';
 
 const edge = { socketAddress: '198.51.100.9', trustForwarded: false, upgrade: false };
 
@@ -83,21 +83,14 @@ describe('forwardRequestHeaders', () => {
   });
 });
 
-describe('responseHeadText', () => {
-  it('serializes the status line and fields, without the final blank line', () => {
-    expect(responseHeadText(200, 'OK', ['Content-Type', 'application/json', 'Content-Length', '2', 'ETag', '"1"'])).toBe(
-      'HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2\r\nETag: "1"',
-    );
-  });
-
-  it('strips hop-by-hop fields and those Connection names, and keeps the body framing', () => {
-    const fields = ['Connection', 'keep-alive, X-Hop', 'Keep-Alive', 'timeout=5', 'X-Hop', '1', 'Transfer-Encoding', 'chunked', 'X-App-Instance', 'app-1', 'Upgrade', 'h2c'];
-    expect(responseHeadText(200, 'OK', fields)).toBe('HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nX-App-Instance: app-1');
-    expect(responseHeadText(200, 'OK', fields, true)).toBe('HTTP/1.1 200 OK\r\nX-App-Instance: app-1');
-  });
-
-  it('keeps an empty reason phrase', () => {
-    expect(responseHeadText(204, '', [])).toBe('HTTP/1.1 204 ');
+describe('clientHead', () => {
+  it.each([
+    ['fields', 200, 'OK', 'Content-Type: application/json\r\nContent-Length: 2\r\n', false, 'HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2'],
+    ['no fields', 204, '', '', false, 'HTTP/1.1 204 '],
+    ['de-chunked', 200, 'OK', 'Transfer-Encoding: chunked\r\nX-A: 1\r\n', true, 'HTTP/1.1 200 OK\r\nX-A: 1'],
+    ['de-chunked to nothing', 200, 'OK', 'transfer-encoding: chunked\r\n', true, 'HTTP/1.1 200 OK'],
+  ])('writes the status line and %s without the final CRLF', (_name, status, reason, fields, dechunk, expected) => {
+    expect(clientHead(status, reason, fields, dechunk)).toBe(expected);
   });
 });
 

@@ -15,6 +15,8 @@ export interface RequestFacts {
   contentLength: number;
   chunked: boolean;
   idempotencyKey: boolean;
+  /** The client sent a Host field (an HTTP/1.0 client may not; the upstream needs one). */
+  hasHost: boolean;
 }
 
 export interface ForwardOptions {
@@ -42,29 +44,48 @@ const enum Kind {
   Host,
 }
 
-/** Headers the proxy handles itself; everything else passes unchanged. */
-const REQUEST_KINDS = new Map<string, Kind>([
-  ['connection', Kind.Connection],
-  ['keep-alive', Kind.HopByHop],
-  ['proxy-connection', Kind.HopByHop],
-  ['proxy-authorization', Kind.HopByHop],
-  ['te', Kind.HopByHop],
-  ['trailer', Kind.HopByHop],
-  // The gateway answers 100 Continue itself and sends the body on.
-  ['expect', Kind.HopByHop],
-  ['upgrade', Kind.Upgrade],
-  // Kept: Node frames the forwarded body again from it (chunked in, chunked out).
-  ['transfer-encoding', Kind.TransferEncoding],
-  ['content-length', Kind.ContentLength],
-  ['x-forwarded-for', Kind.ForwardedFor],
-  ['x-forwarded-proto', Kind.ForwardedProto],
-  ['x-forwarded-host', Kind.ForwardedHost],
-  ['forwarded', Kind.Forwarded],
-  ['x-real-ip', Kind.RealIp],
-  ['x-request-id', Kind.RequestId],
-  ['idempotency-key', Kind.IdempotencyKey],
-  ['host', Kind.Host],
-]);
+/** `name` equals `lower` (a lower-case literal) ignoring ASCII case, without a lower-cased copy. */
+function sameLower(name: string, lower: string): boolean {
+  for (let i = 0; i < lower.length; i++) if ((name.charCodeAt(i) | 0x20) !== lower.charCodeAt(i)) return false;
+  return true;
+}
+
+/**
+ * The fields the proxy handles itself; everything else passes unchanged. Sorted by name length
+ * first, so most fields (Accept, Cookie, User-Agent...) are passed after one or two comparisons.
+ */
+function kindOf(name: string): Kind | undefined {
+  switch (name.length) {
+    case 2:
+      return sameLower(name, 'te') ? Kind.HopByHop : undefined;
+    case 4:
+      return sameLower(name, 'host') ? Kind.Host : undefined;
+    case 6:
+      // The gateway answers 100 Continue itself and sends the body on.
+      return sameLower(name, 'expect') ? Kind.HopByHop : undefined;
+    case 7:
+      return sameLower(name, 'upgrade') ? Kind.Upgrade : sameLower(name, 'trailer') ? Kind.HopByHop : undefined;
+    case 9:
+      return sameLower(name, 'forwarded') ? Kind.Forwarded : sameLower(name, 'x-real-ip') ? Kind.RealIp : undefined;
+    case 10:
+      return sameLower(name, 'connection') ? Kind.Connection : sameLower(name, 'keep-alive') ? Kind.HopByHop : undefined;
+    case 12:
+      return sameLower(name, 'x-request-id') ? Kind.RequestId : undefined;
+    case 14:
+      return sameLower(name, 'content-length') ? Kind.ContentLength : undefined;
+    case 15:
+      return sameLower(name, 'x-forwarded-for') ? Kind.ForwardedFor : sameLower(name, 'idempotency-key') ? Kind.IdempotencyKey : undefined;
+    case 16:
+      return sameLower(name, 'x-forwarded-host') ? Kind.ForwardedHost : sameLower(name, 'proxy-connection') ? Kind.HopByHop : undefined;
+    case 17:
+      // Transfer-Encoding is kept: the body is passed on with its chunked framing.
+      return sameLower(name, 'x-forwarded-proto') ? Kind.ForwardedProto : sameLower(name, 'transfer-encoding') ? Kind.TransferEncoding : undefined;
+    case 19:
+      return sameLower(name, 'proxy-authorization') ? Kind.HopByHop : undefined;
+    default:
+      return undefined;
+  }
+}
 
 /** Tokens of a Connection header that do not name another header to strip. */
 const CONNECTION_OPTIONS = new Set(['keep-alive', 'close', 'upgrade']);
@@ -117,7 +138,7 @@ export function forwardRequestHeaders(raw: readonly string[], options: ForwardOp
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i]!;
     const value = raw[i + 1]!;
-    const kind = REQUEST_KINDS.get(name.toLowerCase());
+    const kind = kindOf(name);
     switch (kind) {
       case undefined:
         headers.push(name, value);
@@ -187,34 +208,20 @@ export function forwardRequestHeaders(raw: readonly string[], options: ForwardOp
     contentLength: Number.isSafeInteger(contentLength) ? contentLength : -1,
     chunked,
     idempotencyKey,
+    hasHost: host !== undefined,
   };
 }
 
-const RESPONSE_HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'upgrade']);
-
 /**
- * The status line and fields of an upstream answer as the client gets them (without the final
- * blank line): hop-by-hop fields stripped (the client connection gets its own Connection field),
- * Transfer-Encoding and Content-Length kept because the body is passed on with its framing
- * unchanged. `dropTransferEncoding` is for an HTTP/1.0 client, which gets the body de-chunked.
+ * The head of an upstream's answer as the client gets it, without the final blank line. `fields`
+ * come from parseResponseHead (hop-by-hop lines already removed; Transfer-Encoding and
+ * Content-Length kept, since the body is passed on with its framing). `dechunk` is for an
+ * HTTP/1.0 client, which gets the body without chunked framing.
  */
-export function responseHeadText(status: number, reason: string, fields: readonly string[], dropTransferEncoding = false): string {
-  let listed: string[] | undefined;
-  for (let i = 0; i < fields.length; i += 2) {
-    if (fields[i]!.length === 10 && fields[i]!.toLowerCase() === 'connection') (listed ??= []).push(...connectionListed(fields[i + 1]!));
-  }
-  let text = `HTTP/1.1 ${status} ${reason}`;
-  for (let i = 0; i < fields.length; i += 2) {
-    const name = fields[i]!;
-    // Only names of these lengths can be stripped; the others skip the lower-casing.
-    const length = name.length;
-    if (length === 7 || length === 10 || length === 16 || listed !== undefined || (dropTransferEncoding && length === 17)) {
-      const lower = name.toLowerCase();
-      if (RESPONSE_HOP_BY_HOP.has(lower) || listed?.includes(lower) || (dropTransferEncoding && lower === 'transfer-encoding')) continue;
-    }
-    text += `\r\n${name}: ${fields[i + 1]}`;
-  }
-  return text;
+export function clientHead(status: number, reason: string, fields: string, dechunk = false): string {
+  const lines = dechunk ? fields.replace(/^transfer-encoding:[^\r]*\r\n/gim, '') : fields;
+  // The caller adds the Connection field and the blank line, hence no CRLF at the end.
+  return lines === '' ? `HTTP/1.1 ${status} ${reason}` : `HTTP/1.1 ${status} ${reason}\r\n${lines.slice(0, -2)}`;
 }
 
 /** Serializes request fields (from forwardRequestHeaders) as header lines, each ending in CRLF. */

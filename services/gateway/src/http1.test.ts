@@ -75,6 +75,7 @@ describe('parseRequestHead', () => {
     ['a bare LF in a field', ['X-A: 1\nContent-Length: 5'], 400],
     ['a bare CR in a field', ['X-A: 1\rX'], 400],
     ['a NUL in a value', ['X-A: a\u0000b'], 400],
+    ['a bare CR at the end of a value', ['X-A: a\r'], 400],
     ['an empty field name', [': x'], 400],
     ['a non-token field name', ['X(A): 1'], 400],
     ['a second Host', ['Host: other'], 400],
@@ -100,6 +101,19 @@ describe('parseRequestHead', () => {
 });
 
 describe('parseResponseHead', () => {
+  it('passes the fields on as text without the hop-by-hop ones and those Connection names', () => {
+    const head = parseResponseHead(
+      ['HTTP/1.1 200 OK', 'Content-Type: text/plain', 'Connection: keep-alive, X-Hop', 'Keep-Alive: timeout=5', 'x-hop: 1', 'Transfer-Encoding: chunked', 'Proxy-Connection: x', 'X-App-Instance: a', 'Upgrade: h2c'].join('\r\n'),
+    );
+    expect(head.fields).toBe('Content-Type: text/plain\r\nTransfer-Encoding: chunked\r\nX-App-Instance: a\r\n');
+    expect(head).toMatchObject({ chunked: true, keepAlive: true });
+  });
+
+  it('passes a head without hop-by-hop fields unchanged', () => {
+    expect(parseResponseHead('HTTP/1.1 304 Not Modified\r\nETag: "1"\r\nDate: x').fields).toBe('ETag: "1"\r\nDate: x\r\n');
+    expect(parseResponseHead('HTTP/1.1 204 No Content').fields).toBe('');
+  });
+
   it.each([
     [head('HTTP/1.1 200 OK', 'Content-Length: 2'), { status: 200, reason: 'OK', contentLength: 2, chunked: false, keepAlive: true }],
     [head('HTTP/1.1 200 OK', 'Transfer-Encoding: chunked', 'Connection: close'), { chunked: true, keepAlive: false }],

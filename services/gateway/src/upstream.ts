@@ -34,6 +34,8 @@ export class Upstream implements Slot {
   readonly url: string;
   readonly host: string;
   readonly port: number;
+  /** host:port as a Host field value (IPv6 in brackets), for clients that sent none. */
+  readonly authority: string;
   /** Path of the base URL without its trailing slash, prepended to every request path. */
   readonly prefix: string;
   /** Idle keep-alive connections, most recently used last. */
@@ -71,6 +73,7 @@ export class Upstream implements Slot {
     this.url = options.url.replace(/\/+$/, '');
     this.host = parsed.hostname.replace(/^\[|\]$/g, '');
     this.port = parsed.port ? Number(parsed.port) : 80;
+    this.authority = parsed.host;
     this.prefix = parsed.pathname.replace(/\/+$/, '');
     this.source = options.source ?? 'static';
     this.pinned = this.source === 'static';
