@@ -26,11 +26,10 @@ const publishers: Array<{ stop(): void }> = [];
 
 beforeAll(async () => {
   // watchCache off: etcd compaction then turns an old resourceVersion into 410 Gone on watches.
-  cp = await startControlPlane({ controllerManager: true, watchCache: false });
+  cp = await startControlPlane({ controllerManager: true, watchCache: false, crds: [appServiceGroupCrd()] });
   kubeConfig = new KubeConfig();
   kubeConfig.loadFromFile(cp.kubeconfigPath);
-  const crd = await apiRequest(cp, 'POST', '/apis/apiextensions.k8s.io/v1/customresourcedefinitions', appServiceGroupCrd());
-  expect(crd.status).toBe(201);
+  // Established is not quite served yet: wait for the resource itself.
   await waitFor('the CRD to be served', 15_000, async () => (await apiRequest(cp, 'GET', '/apis/evshare.io/v1alpha1/appservicegroups')).status === 200);
 }, 120_000);
 
@@ -364,9 +363,13 @@ describe('operator', () => {
     expect(events.map((e) => e.reason)).toEqual(expect.arrayContaining(['ScaleUp', 'ScaleDown']));
     expect(events.find((e) => e.reason === 'ScaleUp')).toMatchObject({ type: 'Normal', reportingController: 'evshare.io/operator', reportingInstance: 'op-a', regarding: { kind: 'AppServiceGroup', name: 'app' } });
     const table = (await apiRequest(cp, 'GET', `/apis/evshare.io/v1alpha1/namespaces/${ns}/appservicegroups`, undefined, undefined, TABLE)).body;
-    expect(table.columnDefinitions.map((c: any) => c.name)).toEqual(['Name', 'Desired', 'Current', 'Load/pod', 'Affinity', 'Ready', 'Age']);
-    expect(table.rows[0].cells.slice(0, 5)).toEqual(['app', 2, 2, expect.any(Number), 'clientIP']);
-    process.stdout.write(`kubectl get appservicegroups row: ${JSON.stringify(table.rows[0].cells)}\n`);
+    // Priority-0 columns are what `kubectl get` prints; the others come with `-o wide`.
+    const columns: Array<{ name: string; priority: number }> = table.columnDefinitions;
+    const shown = columns.flatMap((c, i) => (c.priority === 0 ? [i] : []));
+    expect(shown.map((i) => columns[i]!.name)).toEqual(['Name', 'Desired', 'Current', 'Load/pod', 'Affinity', 'Ready', 'Age']);
+    const row = shown.map((i) => table.rows[0].cells[i]);
+    expect(row.slice(0, 5)).toEqual(['app', 2, 2, expect.any(Number), 'clientIP']);
+    process.stdout.write(`kubectl get appservicegroups -o wide: ${JSON.stringify(columns.map((c) => c.name))} ${JSON.stringify(table.rows[0].cells)}\n`);
   });
 
   it('with two instances only the leader acts, and the other takes over when the leader stops or goes silent', async () => {
@@ -417,7 +420,6 @@ describe('operator', () => {
   it('recovers from a dropped watch and from a 410 Gone', async () => {
     const { ns, prefix } = await setupNamespace();
     await createDeployment(ns, 'app', 1);
-    await createDeployment(ns, 'other', 1);
     const proxy = await startTcpProxy(cp.server);
     proxies.push(proxy);
     const op = await operator(ns, prefix, 'op-a', { kubeConfig: await kubeConfigThrough(proxy) });
@@ -431,15 +433,20 @@ describe('operator', () => {
     await apiRequest(cp, 'PATCH', `/apis/evshare.io/v1alpha1/namespaces/${ns}/appservicegroups/app`, { spec: { affinity: { mode: 'cookie' } } }, 'application/merge-patch+json');
     await waitFor('the change after the dropped watch', 10_000, async () => (await apiRequest(cp, 'GET', `/api/v1/namespaces/${ns}/services/app`)).body.spec.sessionAffinity === 'None');
 
-    // 410 Gone: while the operator is cut off, a group is created and etcd compacts the history;
-    // the operator's resourceVersions are then too old, so it lists again and finds the group.
-    const goneBefore = op.informerStats().appServiceGroups!.relistsAfterGone;
+    // 410 Gone: a group waits for its Deployment; while the operator is cut off the Deployment
+    // is created and etcd compacts its history, so the operator's resourceVersions are too old
+    // when it comes back: it lists again, finds the Deployment and creates the group's Service.
+    // (Custom resources keep a watch cache even with --watch-cache=false, so the core
+    // Deployments are where the 410 shows.)
+    await createGroup(ns, 'late', { deploymentName: 'late', maxReplicas: 3, target: { inflightPerPod: 10 } });
+    await waitFor('DeploymentNotFound', 10_000, async () => (await getGroup(ns, 'late')).status?.conditions?.some((c) => c.reason === 'DeploymentNotFound'));
+    const goneBefore = op.informerStats().deployments!.relistsAfterGone;
     proxy.pause();
-    await createGroup(ns, 'other', { deploymentName: 'other', maxReplicas: 3, target: { inflightPerPod: 10 } });
+    await createDeployment(ns, 'late', 1);
     await compactEtcd(cp.etcdUrl);
     proxy.resume();
-    await waitFor('a relist after 410 Gone', 10_000, async () => op.informerStats().appServiceGroups!.relistsAfterGone > goneBefore);
-    await waitFor('the Service of the group created meanwhile', 15_000, async () => (await apiRequest(cp, 'GET', `/api/v1/namespaces/${ns}/services/other`)).status === 200);
+    await waitFor('a relist after 410 Gone', 10_000, async () => op.informerStats().deployments!.relistsAfterGone > goneBefore);
+    await waitFor('the Service of the late group', 15_000, async () => (await apiRequest(cp, 'GET', `/api/v1/namespaces/${ns}/services/late`)).status === 200);
   });
 
   it('deleting the group garbage-collects its Service and Ingress', async () => {
@@ -449,10 +456,9 @@ describe('operator', () => {
     await createGroup(ns, 'app', { deploymentName: 'app', maxReplicas: 2, target: { inflightPerPod: 10 }, ingress: { controller: 'ingress-nginx' } });
     await waitFor('the Ingress', 10_000, async () => (await apiRequest(cp, 'GET', `/apis/networking.k8s.io/v1/namespaces/${ns}/ingresses/app`)).status === 200);
     expect((await apiRequest(cp, 'DELETE', `/apis/evshare.io/v1alpha1/namespaces/${ns}/appservicegroups/app`)).status).toBe(200);
-    // The garbage collector discovers new resource types every 30 s, hence the long bound.
     await waitFor(
       'the Service and Ingress to be collected',
-      45_000,
+      20_000,
       async () =>
         (await apiRequest(cp, 'GET', `/api/v1/namespaces/${ns}/services/app`)).status === 404 &&
         (await apiRequest(cp, 'GET', `/apis/networking.k8s.io/v1/namespaces/${ns}/ingresses/app`)).status === 404,

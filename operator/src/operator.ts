@@ -2,7 +2,7 @@ import type { KubeConfig } from '@kubernetes/client-node';
 import { appLoadSchema, SUBJECTS, type Bus, type Logger, type Registry } from '@evshare/kit';
 import { MANAGED_BY } from './affinity/manifests';
 import { reconcileGroup, type GroupState, type ReconcileContext } from './controller/group';
-import { createOperatorMetrics } from './controller/metrics';
+import { createOperatorMetrics, registerInformerMetrics } from './controller/metrics';
 import { createWorkQueue, type WorkQueue } from './controller/workqueue';
 import { KIND, type AppServiceGroup } from './crd/types';
 import { createKubeApi } from './kube/api';
@@ -81,6 +81,8 @@ export async function startOperator(options: OperatorOptions): Promise<Operator>
   const services = createInformer<KubeObject>({ ...common, resource: RESOURCES.services, labelSelector: managed, onEvent: (e) => ownedObjectChanged('Service', e) });
   const ingresses = createInformer<KubeObject>({ ...common, resource: RESOURCES.ingresses, labelSelector: managed, onEvent: (e) => ownedObjectChanged('Ingress', e) });
   const informers = { appServiceGroups: groups, deployments, pods, services, ingresses };
+  const informerStats = () => Object.fromEntries(Object.entries(informers).map(([name, informer]) => [name, { ...informer.stats }]));
+  if (options.registry) registerInformerMetrics(options.registry, informerStats);
 
   function groupsUsing(deployment: Deployment): string[] {
     return groups
@@ -204,7 +206,7 @@ export async function startOperator(options: OperatorOptions): Promise<Operator>
 
   return {
     isLeader: () => election.isLeader(),
-    informerStats: () => Object.fromEntries(Object.entries(informers).map(([name, informer]) => [name, { ...informer.stats }])),
+    informerStats,
     async stop() {
       await election.stop();
       await draining;

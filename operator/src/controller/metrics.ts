@@ -39,3 +39,21 @@ export function createOperatorMetrics(registry: Registry): OperatorMetrics {
     leader: new client.Gauge({ name: 'evshare_operator_leader', help: '1 while this instance holds the lease', registers }),
   };
 }
+
+/** Watch health per informer (read when Prometheus scrapes): re-lists after 410 Gone and list/watch errors. */
+export function registerInformerMetrics(registry: Registry, stats: () => Record<string, { lists: number; watches: number; relistsAfterGone: number; errors: number }>): void {
+  const gauge = (name: string, help: string, field: 'lists' | 'watches' | 'relistsAfterGone' | 'errors') =>
+    new client.Gauge({
+      name,
+      help,
+      labelNames: ['resource'] as const,
+      registers: [registry],
+      collect() {
+        for (const [resource, s] of Object.entries(stats())) this.set({ resource }, s[field]);
+      },
+    });
+  gauge('evshare_operator_informer_lists', 'Full lists per informer (start, and after 410 Gone)', 'lists');
+  gauge('evshare_operator_informer_watches', 'Watches opened per informer', 'watches');
+  gauge('evshare_operator_informer_relists_after_gone', 'Lists forced by an expired resourceVersion (410 Gone)', 'relistsAfterGone');
+  gauge('evshare_operator_informer_errors', 'List or watch failures per informer (retried with backoff)', 'errors');
+}

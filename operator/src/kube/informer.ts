@@ -175,6 +175,8 @@ export function createInformer<T extends KubeObject>(options: InformerOptions<T>
           await relist();
           needList = false;
         }
+        // stop() may have come while the list was under way.
+        if (stopped) break;
         const started = Date.now();
         const events = await watchOnce();
         // A watch the server ends at once, with nothing in it, must not turn into a busy loop.

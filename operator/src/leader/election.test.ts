@@ -31,7 +31,8 @@ describe('lease rules', () => {
       leaseTransitions: 2,
     });
     expect(heldSpec(spec, 'op-b', now, 15)).toMatchObject({ holderIdentity: 'op-b', acquireTime: '2026-01-01T00:00:05.123000Z', leaseTransitions: 3 });
-    expect(heldSpec({ ...spec, holderIdentity: '' }, 'op-b', now, 15).leaseTransitions).toBe(2);
+    expect(heldSpec({ ...spec, holderIdentity: '' }, 'op-b', now, 15).leaseTransitions).toBe(3);
+    expect(heldSpec(undefined, 'op-b', now, 15).leaseTransitions).toBe(0);
   });
 
   it('writes MicroTime with six fractional digits', () => {

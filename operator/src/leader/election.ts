@@ -48,7 +48,8 @@ export function heldSpec(spec: LeaseSpec | undefined, identity: string, now: num
     leaseDurationSeconds,
     acquireTime: ours && spec?.acquireTime ? spec.acquireTime : microTime(now),
     renewTime: microTime(now),
-    leaseTransitions: (spec?.leaseTransitions ?? 0) + (ours || !spec?.holderIdentity ? 0 : 1),
+    // As client-go: every acquisition by a new holder counts, including after a release.
+    leaseTransitions: (spec?.leaseTransitions ?? 0) + (spec && !ours ? 1 : 0),
   };
 }
 
