@@ -125,7 +125,7 @@ describe('the chart and the repository', () => {
       .map((o) => o.spec.template.spec.containers[0])
       .filter((c) => String(c.image).includes('/evshare:'))
       .map((c) => c.args[0] as string);
-    expect(processes.sort()).toEqual(['app', 'auth', 'gateway', 'heartbeat', 'operator']);
+    expect(processes.sort()).toEqual(['app', 'auth', 'billing', 'gateway', 'heartbeat', 'operator', 'sms']);
     const missing = processes.filter((name) => !existsSync(path.join(REPO, sourceDir(name), 'main.ts')));
     expect(missing).toEqual([]);
   });
