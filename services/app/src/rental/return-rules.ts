@@ -1,19 +1,14 @@
+import type { Station } from './model';
+
 /**
  * End-of-trip checks: may this car be returned at this station now? Pure: the caller reads the
  * station (locked, so two cars cannot take the last space), its parked cars, and the car's last
  * report. Every refusal has a stable machine reason and a sentence for the member.
  */
-export interface ReturnStation {
-  id: string;
-  name: string;
-  lat: number;
-  lng: number;
-  geofenceRadiusM: number;
-  capacity: number;
-  returnPolicy: 'round-trip' | 'open';
+export type ReturnStation = Omit<Station, 'availableCars' | 'freeParking'> & {
   /** Cars parked at the station now (the returning car is not among them: it is driving). */
   parked: number;
-}
+};
 
 export interface ReturningVehicle {
   lat: number | null;
