@@ -1,15 +1,7 @@
+import { DEFAULT_ACK_WAIT_MS, DEFAULT_DUPLICATE_WINDOW_MS, DEFAULT_MAX_ACK_PENDING, nakDelayMs } from './defaults';
 import { isValidPattern, isValidSubject, subjectMatches, subjectsOverlap } from './subject-match';
 import type { Bus, ConsumeOptions, Consumer, DurableHandler, DurableMessage, Handler, StreamDefinition, SubscribeOptions } from './types';
 
-/** JetStream's defaults, so the embedded bus behaves like the broker when options are omitted. */
-const DEFAULT_DUPLICATE_WINDOW_MS = 120_000;
-const DEFAULT_ACK_WAIT_MS = 30_000;
-const DEFAULT_MAX_ACK_PENDING = 1000;
-
-/** Redelivery delay after the handler threw on delivery n (the NATS bus uses the same curve). */
-function nakDelayMs(deliveryCount: number): number {
-  return Math.min(100 * 2 ** (deliveryCount - 1), 10_000);
-}
 
 /** Payloads go through JSON as on the wire, so no subscriber shares an object with the publisher. */
 function encode(data: unknown): string {

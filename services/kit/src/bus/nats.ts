@@ -12,6 +12,8 @@ import {
   type NatsError,
   type StreamConfig,
 } from 'nats';
+// Explicit defaults so a stream update resets what a definition leaves out.
+import { DEFAULT_ACK_WAIT_MS, DEFAULT_DUPLICATE_WINDOW_MS, DEFAULT_MAX_ACK_PENDING, nakDelayMs } from './defaults';
 import { isValidPattern, isValidSubject } from './subject-match';
 import type { Bus, ConsumeOptions, Consumer, DurableHandler, DurableMessage, Handler, StreamDefinition, SubscribeOptions } from './types';
 
@@ -28,19 +30,11 @@ export interface NatsBusOptions {
   prefix?: string;
 }
 
-/** JetStream's defaults, made explicit so an update resets what a definition leaves out. */
-const DEFAULT_DUPLICATE_WINDOW_MS = 120_000;
-const DEFAULT_ACK_WAIT_MS = 30_000;
-const DEFAULT_MAX_ACK_PENDING = 1000;
 const PING_TIMEOUT_MS = 1000;
 const DRAIN_TIMEOUT_MS = 5000;
 /** JetStream's "stream name already in use" (a stream with that name and another config). */
 const STREAM_NAME_IN_USE = 10058;
 
-/** Redelivery delay after the handler threw on delivery n (the memory bus uses the same curve). */
-function nakDelayMs(deliveryCount: number): number {
-  return Math.min(100 * 2 ** (deliveryCount - 1), 10_000);
-}
 
 /** Delay before re-creating a consumer's message iterator after it ended or failed. */
 function restartDelayMs(attempt: number): number {
