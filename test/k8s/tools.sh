@@ -4,6 +4,10 @@
 # engine. Binaries are cached outside the repository; a second run is a no-op.
 set -euo pipefail
 
+# Go lives in /usr/local/go on these machines, on PATH only for interactive shells.
+command -v go >/dev/null || export PATH="/usr/local/go/bin:$PATH"
+command -v go >/dev/null || { echo "tools: the Go toolchain is needed to build the Kubernetes test tooling" >&2; exit 1; }
+
 K8S_VERSION="${K8S_VERSION:-v1.34.4}"
 HELM_VERSION="${HELM_VERSION:-v3.16.4}"
 TOOLS_DIR="${EVSHARE_TOOLS_DIR:-$HOME/.cache/evshare-tools}"
