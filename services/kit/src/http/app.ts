@@ -80,14 +80,17 @@ export function createHttpApp(options: HttpAppOptions): Express {
     res.setHeader('X-Request-Id', req.id);
     const started = performance.now();
     hooks?.start();
-    res.once('finish', () => {
+    // 'close' comes for every request, also one the client abandoned before the answer, so the
+    // in-flight count cannot leak; such a request is recorded as 499 (client closed request).
+    res.once('close', () => {
       const ms = performance.now() - started;
       hooks?.end(ms);
+      const status = res.writableFinished ? String(res.statusCode) : '499';
       const route = req.route?.path ? `${req.baseUrl}${String(req.route.path)}` : res.statusCode === 404 ? 'unmatched' : req.baseUrl || 'unmatched';
-      metrics.httpRequests.labels(req.method, route, String(res.statusCode)).inc();
-      metrics.httpDuration.labels(req.method, route, String(res.statusCode)).observe(ms / 1000);
-      const level = res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'info' : 'debug';
-      if (log.isLevelEnabled(level)) req.log[level]({ method: req.method, url: req.originalUrl, status: res.statusCode, ms: Math.round(ms * 10) / 10 }, 'request');
+      metrics.httpRequests.labels(req.method, route, status).inc();
+      metrics.httpDuration.labels(req.method, route, status).observe(ms / 1000);
+      const level = res.statusCode >= 500 ? 'error' : res.statusCode >= 400 || status === '499' ? 'info' : 'debug';
+      if (log.isLevelEnabled(level)) req.log[level]({ method: req.method, url: req.originalUrl, status: Number(status), ms: Math.round(ms * 10) / 10 }, 'request');
     });
     if (req.method === 'GET' && (req.url === '/healthz' || req.url === '/readyz' || req.url === '/metrics')) {
       void serveOperational(req.url, res).catch(next);

@@ -1,0 +1,62 @@
+import http from 'node:http';
+import { Writable } from 'node:stream';
+import { createHttpApp } from './app';
+import { createHealth } from './health';
+import { createMetrics } from './metrics';
+import { listen, type RunningServer } from './server';
+import { createLogger } from '../logger';
+
+// The request hooks feed the APP's in-flight count (load reports, the balancer's choice): every
+// start must meet an end, also when the client gives up before the answer.
+describe('createHttpApp request hooks', () => {
+  let server: RunningServer;
+  let inflight = 0;
+  let ended = 0;
+  let release: () => void = () => undefined;
+
+  beforeAll(async () => {
+    const silent = new Writable({ write: (_c, _e, done) => done() });
+    const app = createHttpApp({
+      log: createLogger('test', 'silent', silent),
+      metrics: createMetrics('test'),
+      health: createHealth(),
+      hooks: {
+        start: () => inflight++,
+        end: () => {
+          inflight--;
+          ended++;
+        },
+      },
+      routes: (a) => {
+        a.get('/slow', async (_req, res) => {
+          await new Promise<void>((resolve) => (release = resolve));
+          res.json({ ok: true });
+        });
+        a.get('/fast', (_req, res) => {
+          res.json({ ok: true });
+        });
+      },
+    });
+    server = await listen(app, 0);
+  });
+  afterAll(() => server.close(1000));
+
+  it('ends a request that completes', async () => {
+    const before = ended;
+    expect((await fetch(`${server.url}/fast`)).status).toBe(200);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(ended).toBe(before + 1);
+    expect(inflight).toBe(0);
+  });
+
+  it('ends a request the client abandons before the answer', async () => {
+    const req = http.get(`${server.url}/slow`);
+    req.on('error', () => undefined);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(inflight).toBe(1);
+    req.destroy();
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(inflight).toBe(0);
+    release();
+  });
+});
