@@ -1,4 +1,3 @@
-import os from 'node:os';
 import { z } from 'zod';
 import type { Express, Request, Response } from 'express';
 import {
@@ -21,16 +20,14 @@ import {
   type RunningService,
   type SessionRecord,
   type SessionStore,
+  serviceEnv,
 } from '@evshare/kit';
 import { createLoginThrottle } from './throttle';
 import { findCredentials, findCredentialsById, setPasswordHash } from './members';
 import { mountRegistration, registrationConfigShape } from './registration';
 
 export const authConfigSchema = z.object({
-  PORT: env.port(8081),
-  HOST: z.string().default('127.0.0.1'),
-  LOG_LEVEL: env.logLevel(),
-  INSTANCE_ID: z.string().default(`auth-${os.hostname()}`),
+  ...serviceEnv('auth', 8081),
   /** Which proxies may set X-Forwarded-For (express `trust proxy`): the gateway or ingress. */
   TRUST_PROXY: z.string().default('loopback'),
   SESSION_TTL_MS: env.durationMs(30 * 60_000),

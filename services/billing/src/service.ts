@@ -1,4 +1,3 @@
-import os from 'node:os';
 import { z } from 'zod';
 import client from 'prom-client';
 import {
@@ -23,15 +22,13 @@ import {
   type ReceiptEvent,
   type RunningService,
   type SmsMessage,
+  serviceEnv,
 } from '@evshare/kit';
 import { applyDeduction, stateBefore, yuan } from './apply';
 import { deterministicUuid, pushToMember } from './notify';
 
 export const billingConfigSchema = z.object({
-  PORT: env.port(8084),
-  HOST: z.string().default('127.0.0.1'),
-  LOG_LEVEL: env.logLevel(),
-  INSTANCE_ID: z.string().default(`billing-${os.hostname()}`),
+  ...serviceEnv('billing', 8084),
   /** A deduction not acknowledged this long after delivery (a crashed instance) goes to another. */
   BILLING_ACK_WAIT_MS: env.positiveInt(30_000),
 });

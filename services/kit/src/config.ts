@@ -1,3 +1,4 @@
+import os from 'node:os';
 import { z } from 'zod';
 
 /** A configuration value that is wrong or missing; its message names the variable. */
@@ -36,6 +37,17 @@ export function loadConfig<S extends z.ZodObject<z.ZodRawShape>>(service: string
     process.stderr.write(`${service}: configuration error: ${error.message}\n`);
     process.exit(2);
   }
+}
+
+/** The variables every service has: where it listens, how much it logs, and its name. */
+export function serviceEnv(service: string, port: number) {
+  return {
+    PORT: env.port(port),
+    /** 127.0.0.1 keeps a development service off the network; containers set 0.0.0.0. */
+    HOST: z.string().min(1).default('127.0.0.1'),
+    LOG_LEVEL: env.logLevel(),
+    INSTANCE_ID: z.string().default(`${service}-${os.hostname()}`),
+  };
 }
 
 /** Reusable variable schemas. */

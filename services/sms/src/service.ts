@@ -1,4 +1,3 @@
-import os from 'node:os';
 import { z } from 'zod';
 import client from 'prom-client';
 import {
@@ -17,16 +16,14 @@ import {
   type Pool,
   type RunningService,
   type SmsMessage,
+  serviceEnv,
 } from '@evshare/kit';
 import { createDevProvider, createHttpProvider, SmsSendError, type SmsProvider } from './providers';
 import { createSmsRateLimiter } from './rate-limit';
 import { TemplateError, loggedBody, render } from './templates';
 
 export const smsConfigSchema = z.object({
-  PORT: env.port(8085),
-  HOST: z.string().default('127.0.0.1'),
-  LOG_LEVEL: env.logLevel(),
-  INSTANCE_ID: z.string().default(`sms-${os.hostname()}`),
+  ...serviceEnv('sms', 8085),
   /** `dev` keeps messages in the SMS log (the outbox); `http` sends them to a real gateway. */
   SMS_PROVIDER: z.enum(['dev', 'http']).default('dev'),
   SMS_HTTP_URL: env.optionalUrl(),
