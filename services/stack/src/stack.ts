@@ -3,7 +3,7 @@ import { authConfigSchema, startAuth } from '@evshare/auth';
 import { billingConfigSchema, startBilling } from '@evshare/billing';
 import { gatewayConfigSchema, startGateway } from '@evshare/gateway';
 import { heartbeatConfigSchema, startHeartbeat } from '@evshare/heartbeat';
-import { connectBackends, createSessionStore, parseConfig, type Backends, type Bus, type Logger, type RunningService } from '@evshare/kit';
+import { connectBackends, createLogger, createSessionStore, parseConfig, type Backends, type Bus, type Logger, type RunningService } from '@evshare/kit';
 import { migrateDatabase } from '@evshare/schema';
 import { smsConfigSchema, startSms } from '@evshare/sms';
 import { spawnService, type ServiceProcess } from './processes';
@@ -51,11 +51,11 @@ export async function startInProcessStack(options: StackOptions): Promise<Stack>
   const local = { ...env, PORT: '0', HOST: '127.0.0.1' };
   const authConfig = parseConfig(authConfigSchema, local);
   const sessionStore = (name: string) =>
-    createSessionStore({ store: backends.sessions, bus: backends.bus, log: log.child({ service: name }), ttlMs: authConfig.SESSION_TTL_MS });
+    createSessionStore({ store: backends.sessions, bus: backends.bus, log: createLogger(name, log.level), ttlMs: authConfig.SESSION_TTL_MS });
 
   const auth = await startAuth({
     config: authConfig,
-    log: log.child({ service: 'auth' }),
+    log: createLogger('auth', log.level),
     db,
     bus: backends.bus,
     sessions: sessionStore('auth'),
@@ -63,18 +63,18 @@ export async function startInProcessStack(options: StackOptions): Promise<Stack>
   });
   const heartbeat = await startHeartbeat({
     config: parseConfig(heartbeatConfigSchema, local),
-    log: log.child({ service: 'heartbeat' }),
+    log: createLogger('heartbeat', log.level),
     bus: backends.bus,
     sessions: sessionStore('heartbeat'),
   });
   const billing = await startBilling({
     config: parseConfig(billingConfigSchema, local),
-    log: log.child({ service: 'billing' }),
+    log: createLogger('billing', log.level),
     db,
     bus: backends.bus,
     cache: backends.cache,
   });
-  const sms = await startSms({ config: parseConfig(smsConfigSchema, local), log: log.child({ service: 'sms' }), db, bus: backends.bus, store: backends.sessions });
+  const sms = await startSms({ config: parseConfig(smsConfigSchema, local), log: createLogger('sms', log.level), db, bus: backends.bus, store: backends.sessions });
   const apps = new Map<string, RunningService>();
   let counter = 0;
   const addApp = async () => {
@@ -82,7 +82,7 @@ export async function startInProcessStack(options: StackOptions): Promise<Stack>
     const id = `app-${counter}`;
     const app = await startApp({
       config: parseConfig(appConfigSchema, { ...local, INSTANCE_ID: id }),
-      log: log.child({ service: 'app', instance: id }),
+      log: createLogger('app', log.level).child({ instance: id }),
       db,
       bus: backends.bus,
       sessions: sessionStore(id),
@@ -94,7 +94,7 @@ export async function startInProcessStack(options: StackOptions): Promise<Stack>
   for (let i = 0; i < options.appInstances; i++) await addApp();
   const gateway = await startGateway({
     config: parseConfig(gatewayConfigSchema, { ...env, PORT: String(options.gatewayPort), AUTH_UPSTREAMS: auth.url, PUSH_UPSTREAMS: heartbeat.url }),
-    log: log.child({ service: 'gateway' }),
+    log: createLogger('gateway', log.level),
     bus: backends.bus,
   });
 
