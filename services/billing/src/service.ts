@@ -3,11 +3,9 @@ import client from 'prom-client';
 import {
   bumpSyncVersion,
   createHealth,
-  createHttpApp,
   createMetrics,
   deductionMessageSchema,
   env,
-  listen,
   receiptSubject,
   smsSubject,
   withTransaction,
@@ -23,6 +21,7 @@ import {
   type RunningService,
   type SmsMessage,
   serviceEnv,
+  serveWorker,
 } from '@evshare/kit';
 import { applyDeduction, stateBefore, yuan } from './apply';
 import { deterministicUuid, pushToMember } from './notify';
@@ -208,17 +207,5 @@ export async function startBilling(deps: BillingDeps): Promise<RunningService> {
   };
 
   const consumer = await bus.consume(STREAMS.deductions.name, BILLING_DURABLE, handle, { ackWaitMs: config.BILLING_ACK_WAIT_MS });
-  const app = createHttpApp({ log, metrics, health, routes: () => undefined });
-  const server = await listen(app, config.PORT, config.HOST);
-  return {
-    name: 'billing',
-    url: server.url,
-    port: server.port,
-    health,
-    async stop() {
-      health.startDraining();
-      await consumer.stop();
-      await server.close();
-    },
-  };
+  return serveWorker('billing', { log, metrics, health, consumer, port: config.PORT, host: config.HOST });
 }

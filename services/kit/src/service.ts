@@ -3,7 +3,10 @@ import { connectBackends, type Backends } from './backends';
 import { loadConfig } from './config';
 import { createLogger, type Logger } from './logger';
 import type { Health } from './http/health';
-import { exitOnSignals } from './http/server';
+import { createHttpApp } from './http/app';
+import type { Metrics } from './http/metrics';
+import { exitOnSignals, listen } from './http/server';
+import type { Consumer } from './bus/types';
 
 /** What every service's start function returns, whether run alone or inside the one-process stack. */
 export interface RunningService {
@@ -44,4 +47,27 @@ export async function runMain<S extends z.ZodObject<z.ZodRawShape>>(
     log.flush();
     setTimeout(() => process.exit(1), 100);
   }
+}
+
+/**
+ * A queue worker's face to the cluster: only /healthz, /readyz and /metrics. Stopping drains
+ * readiness, stops the consumer (the message in hand finishes or is redelivered), then the server.
+ */
+export async function serveWorker(
+  name: string,
+  options: { log: Logger; metrics: Metrics; health: Health; consumer: Consumer; port: number; host: string },
+): Promise<RunningService> {
+  const { log, metrics, health, consumer } = options;
+  const server = await listen(createHttpApp({ log, metrics, health, routes: () => undefined }), options.port, options.host);
+  return {
+    name,
+    url: server.url,
+    port: server.port,
+    health,
+    async stop() {
+      health.startDraining();
+      await consumer.stop();
+      await server.close();
+    },
+  };
 }

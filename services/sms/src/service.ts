@@ -3,10 +3,8 @@ import client from 'prom-client';
 import {
   ConfigError,
   createHealth,
-  createHttpApp,
   createMetrics,
   env,
-  listen,
   smsMessageSchema,
   STREAMS,
   type Bus,
@@ -17,6 +15,7 @@ import {
   type RunningService,
   type SmsMessage,
   serviceEnv,
+  serveWorker,
 } from '@evshare/kit';
 import { createDevProvider, createHttpProvider, SmsSendError, type SmsProvider } from './providers';
 import { createSmsRateLimiter } from './rate-limit';
@@ -166,17 +165,5 @@ export async function startSms(deps: SmsDeps): Promise<RunningService> {
       setStatus(parsed.data.reference, 'dead', { error: String(error) }).catch((dbError: unknown) => log.error({ err: dbError }, 'could not mark SMS dead'));
     },
   });
-  const app = createHttpApp({ log, metrics, health, routes: () => undefined });
-  const server = await listen(app, config.PORT, config.HOST);
-  return {
-    name: 'sms',
-    url: server.url,
-    port: server.port,
-    health,
-    async stop() {
-      health.startDraining();
-      await consumer.stop();
-      await server.close();
-    },
-  };
+  return serveWorker('sms', { log, metrics, health, consumer, port: config.PORT, host: config.HOST });
 }
