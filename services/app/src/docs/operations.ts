@@ -1,3 +1,4 @@
+import { RENTAL_STATUSES, RESERVATION_STATUSES } from '../rental/model';
 import { z } from 'zod';
 import { PASSWORD_RULES } from '@evshare/kit';
 import { newMemberBody, notificationBody, profilePatch } from '../service';
@@ -601,7 +602,7 @@ export function OPERATIONS(config: DocsConfig): Operation[] {
       tag: 'admin: rentals',
       summary: 'Reservations, newest first',
       access: 'admin',
-      query: adminListQuery(['active', 'converted', 'cancelled', 'expired']),
+      query: adminListQuery(RESERVATION_STATUSES),
       responses: [{ status: 200, description: 'The reservations', schema: listOf('Reservation') }],
     },
     {
@@ -610,7 +611,7 @@ export function OPERATIONS(config: DocsConfig): Operation[] {
       tag: 'admin: rentals',
       summary: 'Rentals, newest first',
       access: 'admin',
-      query: adminListQuery(['unlocking', 'active', 'ended', 'failed']),
+      query: adminListQuery(RENTAL_STATUSES),
       responses: [{ status: 200, description: 'The rentals', schema: listOf('Rental') }],
     },
 

@@ -1,3 +1,4 @@
+import { RENTAL_STATUSES, RESERVATION_STATUSES } from '../rental/model';
 import type { JsonSchema } from './openapi';
 
 // Response bodies, written by hand: the routes build them from SQL rows, not from zod schemas.
@@ -137,7 +138,7 @@ export const RESPONSE_SCHEMAS: Record<string, JsonSchema> = {
     vehicleId: id,
     stationId: id,
     planId: id,
-    status: { type: 'string', enum: ['active', 'converted', 'cancelled', 'expired'] },
+    status: { type: 'string', enum: [...RESERVATION_STATUSES] },
     createdAt: time,
     expiresAt: time,
     endedAt: nullable(time),
@@ -173,7 +174,7 @@ export const RESPONSE_SCHEMAS: Record<string, JsonSchema> = {
     unlockCommandId: id,
     price: nullable(ref('FeeBreakdown')),
     totalFen: { ...nullable(int), description: 'The bill, in fen, once ended' },
-    status: { type: 'string', enum: ['unlocking', 'active', 'ended', 'failed'] },
+    status: { type: 'string', enum: [...RENTAL_STATUSES] },
   }),
   ReturnRefusal: object({
     reason: { type: 'string', enum: ['round-trip-station', 'station-full', 'doors-unlocked', 'position-unknown', 'outside-geofence'] },

@@ -1,7 +1,7 @@
 import type { Express } from 'express';
 import { Problem, problems, validate, withTransaction } from '@evshare/kit';
 import type { AppContext } from '../service';
-import { PLAN_COLUMNS, RENTAL_COLUMNS, RESERVATION_COLUMNS, STATION_COLUMNS, VEHICLE_COLUMNS, type Plan, type Rental, type Reservation, type Station, type Vehicle } from './model';
+import { PLAN_COLUMNS, RENTAL_COLUMNS, RENTAL_STATUSES, RESERVATION_COLUMNS, RESERVATION_STATUSES, STATION_COLUMNS, VEHICLE_COLUMNS, type Plan, type Rental, type Reservation, type Station, type Vehicle } from './model';
 import { adminListQuery, planBody, planPatch, stationBody, stationPatch, uuid, vehicleBody, vehicleListQuery, vehiclePatch, vehicleStateBody } from './schemas';
 import { allowedTransitions, checkTransition } from './vehicle-state';
 
@@ -132,9 +132,8 @@ export function mountAdminRoutes(app: Express, ctx: AppContext): void {
     res.json(rows[0]);
   });
 
-  const reservationStatuses = ['active', 'converted', 'cancelled', 'expired'] as const;
   app.get('/api/v1/admin/reservations', ...admin, async (req, res) => {
-    const q = validate(adminListQuery(reservationStatuses), req.query, 'query');
+    const q = validate(adminListQuery(RESERVATION_STATUSES), req.query, 'query');
     const { rows } = await db.query<Reservation>(
       `SELECT ${RESERVATION_COLUMNS} FROM reservations r
         WHERE ($1::text IS NULL OR r.status = $1) AND ($2::uuid IS NULL OR r.member_id = $2) AND ($3::uuid IS NULL OR r.vehicle_id = $3)
@@ -143,9 +142,8 @@ export function mountAdminRoutes(app: Express, ctx: AppContext): void {
     );
     res.json({ items: rows });
   });
-  const rentalStatuses = ['unlocking', 'active', 'ended', 'failed'] as const;
   app.get('/api/v1/admin/rentals', ...admin, async (req, res) => {
-    const q = validate(adminListQuery(rentalStatuses), req.query, 'query');
+    const q = validate(adminListQuery(RENTAL_STATUSES), req.query, 'query');
     const { rows } = await db.query<Rental>(
       `SELECT ${RENTAL_COLUMNS} FROM rentals t
         WHERE ($1::text IS NULL OR t.status = $1) AND ($2::uuid IS NULL OR t.member_id = $2) AND ($3::uuid IS NULL OR t.vehicle_id = $3)

@@ -3,6 +3,12 @@ import type { FeeBreakdown, PricingPlan } from './pricing';
 import { planAt } from './pricing';
 import type { VehicleState } from './vehicle-state';
 
+/** The statuses the schema allows (0002_rental.sql), for types, filters and the API document. */
+export const RESERVATION_STATUSES = ['active', 'converted', 'cancelled', 'expired'] as const;
+export type ReservationStatus = (typeof RESERVATION_STATUSES)[number];
+export const RENTAL_STATUSES = ['unlocking', 'active', 'ended', 'failed'] as const;
+export type RentalStatus = (typeof RENTAL_STATUSES)[number];
+
 /** A pool or a client inside a transaction. */
 export type Queryable = Pool | PoolClient;
 
@@ -88,7 +94,7 @@ export interface Reservation {
   vehicleId: string;
   stationId: string;
   planId: string;
-  status: 'active' | 'converted' | 'cancelled' | 'expired';
+  status: ReservationStatus;
   createdAt: Date;
   expiresAt: Date;
   endedAt: Date | null;
@@ -116,7 +122,7 @@ export interface Rental {
   unlockCommandId: string;
   price: FeeBreakdown | null;
   totalFen: number | null;
-  status: 'unlocking' | 'active' | 'ended' | 'failed';
+  status: RentalStatus;
 }
 
 export const RENTAL_COLUMNS = `t.id, t.member_id AS "memberId", t.vehicle_id AS "vehicleId", t.reservation_id AS "reservationId",
