@@ -17,6 +17,8 @@ export const gatewayConfigSchema = z.object({
   /** Comma-separated base URLs. */
   AUTH_UPSTREAMS: env.list(),
   PUSH_UPSTREAMS: env.list(),
+  /** The charging service: its member/operator API (/api/v1/charging) and the piles' OCPP WebSockets (/ocpp). */
+  CHARGING_UPSTREAMS: env.list(),
   APP_UPSTREAMS: env.list(),
   WEB_UPSTREAM: env.optionalUrl(),
   /** c in "no instance above c x the average load"; 1 would be strict balance with little stickiness. */

@@ -46,7 +46,7 @@ export interface RunningGateway {
 /** Methods that may be sent twice (RFC 9110 9.2.2), so a request that never got an answer can be retried. */
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'PUT', 'DELETE', 'OPTIONS', 'TRACE']);
 
-const POOL_TITLE: Record<PoolName, string> = { app: 'APP', auth: 'authentication', push: 'push', web: 'web' };
+const POOL_TITLE: Record<PoolName, string> = { app: 'APP', auth: 'authentication', push: 'push', charging: 'charging', web: 'web' };
 
 /** Idle keep-alive connections kept per upstream. */
 const MAX_IDLE_PER_UPSTREAM = 512;
@@ -218,6 +218,7 @@ class Gateway {
     this.pools = {
       auth: staticPool('auth', config.AUTH_UPSTREAMS, 'round-robin'),
       push: staticPool('push', config.PUSH_UPSTREAMS, 'sticky'),
+      charging: staticPool('charging', config.CHARGING_UPSTREAMS, 'sticky'),
       web: staticPool('web', config.WEB_UPSTREAM ? [config.WEB_UPSTREAM] : [], 'round-robin'),
     };
     this.metrics = registerGatewayMetrics(this.kitMetrics.registry, {
@@ -310,7 +311,7 @@ class Gateway {
       return;
     }
     if (under(target, '/api')) {
-      this.proxy(conn, head, under(target, '/api/v1/auth') ? 'auth' : 'app');
+      this.proxy(conn, head, under(target, '/api/v1/auth') ? 'auth' : under(target, '/api/v1/charging') && this.pools.charging ? 'charging' : 'app');
       return;
     }
     if (under(target, '/push')) {
@@ -552,7 +553,13 @@ class Gateway {
 
   private upgrade(conn: ClientConnection, head: RequestHead): void {
     const target = head.target;
-    const pool = under(target, '/push') ? this.pools.push : !under(target, '/api') && !under(target, '/lb') ? this.pools.web : undefined;
+    const pool = under(target, '/push')
+      ? this.pools.push
+      : under(target, '/ocpp')
+        ? this.pools.charging
+        : !under(target, '/api') && !under(target, '/lb')
+          ? this.pools.web
+          : undefined;
     const facts = forwardRequestHeaders(head.headers, { socketAddress: conn.address, trustForwarded: this.config.TRUST_FORWARDED, upgrade: true });
     if (!pool) {
       conn.exchange = new LocalExchange();
@@ -687,6 +694,7 @@ class Gateway {
       upstreams: {
         auth: this.pools.auth?.members.map(upstreamStatus) ?? [],
         push: this.pools.push?.members.map(upstreamStatus) ?? [],
+        charging: this.pools.charging?.members.map(upstreamStatus) ?? [],
         web: this.pools.web?.members.map(upstreamStatus) ?? [],
       },
     };
@@ -697,7 +705,7 @@ class Gateway {
   private tick(): void {
     this.cluster.sweep(Date.now());
     for (const up of this.cluster.members) this.probe(up);
-    for (const pool of [this.pools.auth, this.pools.push]) for (const up of pool?.members ?? []) this.probe(up);
+    for (const pool of [this.pools.auth, this.pools.push, this.pools.charging]) for (const up of pool?.members ?? []) this.probe(up);
   }
 
   /** GET <url>/readyz on a fresh connection (as HAProxy checks do), at most one at a time per upstream. */

@@ -7,23 +7,26 @@ describe('gateway routing and proxying', () => {
   let auth1: TestUpstream;
   let auth2: TestUpstream;
   let push: TestUpstream;
+  let charging: TestUpstream;
   let gw: TestGateway;
   let discovered = false;
 
   beforeAll(async () => {
-    [app, auth1, auth2, push] = await Promise.all([startUpstream('app-1'), startUpstream('auth-1'), startUpstream('auth-2'), startUpstream('push-1')]);
+    [app, auth1, auth2, push, charging] = await Promise.all(
+      ['app-1', 'auth-1', 'auth-2', 'push-1', 'charging-1'].map((id) => startUpstream(id)),
+    );
     const bus = createMemoryBus();
     bus.subscribe(SUBJECTS.appDiscover, () => {
       discovered = true;
       announce(bus, app);
     });
-    gw = await startTestGateway({ AUTH_UPSTREAMS: `${auth1.url},${auth2.url}`, PUSH_UPSTREAMS: push.url }, bus);
+    gw = await startTestGateway({ AUTH_UPSTREAMS: `${auth1.url},${auth2.url}`, PUSH_UPSTREAMS: push.url, CHARGING_UPSTREAMS: charging.url }, bus);
     await waitFor(() => gw.gateway.status().instances.length === 1, 2000, 'the announced instance');
   });
 
   afterAll(async () => {
     await gw.stop();
-    await Promise.all([app, auth1, auth2, push].map((u) => u.close()));
+    await Promise.all([app, auth1, auth2, push, charging].map((u) => u.close()));
   });
 
   it('asks running instances to announce themselves at start', () => {
@@ -37,6 +40,9 @@ describe('gateway routing and proxying', () => {
     ['/api/v1', 'app-1'],
     ['/push/info', 'push-1'],
     ['/push', 'push-1'],
+    ['/api/v1/charging/piles', 'charging-1'],
+    ['/api/v1/charging', 'charging-1'],
+    ['/api/v1/chargingx', 'app-1'],
   ])('%s goes to %s', async (path, id) => {
     const reply = await call(gw.url, path);
     expect(reply.status).toBe(200);

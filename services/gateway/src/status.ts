@@ -69,7 +69,7 @@ export interface LbStatus {
     rejected: number;
   };
   queue: { length: number; clients: number; max: number; perClient: number; timeoutMs: number };
-  upstreams: { auth: LbUpstreamStatus[]; push: LbUpstreamStatus[]; web: LbUpstreamStatus[] };
+  upstreams: { auth: LbUpstreamStatus[]; push: LbUpstreamStatus[]; charging: LbUpstreamStatus[]; web: LbUpstreamStatus[] };
 }
 
 export function instanceStatus(member: Upstream, share: number, now: number): LbInstanceStatus {

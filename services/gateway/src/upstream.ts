@@ -3,7 +3,7 @@ import { HealthTracker, type HealthPolicy } from './health';
 import type { Slot } from './ring';
 import type { UpstreamConnection } from './upstream-conn';
 
-export type PoolName = 'app' | 'auth' | 'push' | 'web';
+export type PoolName = 'app' | 'auth' | 'push' | 'charging' | 'web';
 
 /** How an APP instance became known: the static list, its announcement, or a load report. */
 export type MemberSource = 'static' | 'announce' | 'report';

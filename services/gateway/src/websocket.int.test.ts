@@ -12,10 +12,10 @@ interface PushServer {
   close(): Promise<void>;
 }
 
-/** A WebSocket echo server standing in for the heartbeat service. */
-async function startPushServer(id: string): Promise<PushServer> {
+/** A WebSocket echo server standing in for the heartbeat service (or the charging service's /ocpp). */
+async function startPushServer(id: string, path = '/push'): Promise<PushServer> {
   const server = http.createServer((req, res) => res.writeHead(req.url === '/readyz' ? 200 : 404).end());
-  const wss = new WebSocketServer({ server, path: '/push' });
+  const wss = new WebSocketServer({ server, path });
   const connections: http.IncomingHttpHeaders[] = [];
   const sockets: WebSocket[] = [];
   wss.on('connection', (socket, req) => {
@@ -111,6 +111,28 @@ describe('WebSocket upgrade passthrough on /push', () => {
     expect(answer.status).toBe(404);
     expect(answer.type).toBe('application/problem+json');
     expect(JSON.parse(answer.body)).toMatchObject({ status: 404, detail: expect.stringContaining('/push') });
+  });
+});
+
+describe('WebSocket upgrade passthrough on /ocpp', () => {
+  it('sends charge points to the charging service, with the path and subprotocol intact', async () => {
+    const [push, charging] = await Promise.all([startPushServer('push-1'), startPushServer('charging-1', '/ocpp/CP-0001')]);
+    const gw = await startTestGateway({ PUSH_UPSTREAMS: push.url, CHARGING_UPSTREAMS: charging.url });
+    try {
+      const ws = new WebSocket(`${gw.url.replace('http', 'ws')}/ocpp/CP-0001`, 'ocpp1.6');
+      const hello = await new Promise<string>((resolve, reject) => {
+        ws.once('message', (data) => resolve(JSON.parse(String(data)).hello));
+        ws.once('error', reject);
+      });
+      expect(hello).toBe('charging-1');
+      expect(ws.protocol).toBe('ocpp1.6');
+      expect(charging.connections[0]?.['sec-websocket-protocol']).toBe('ocpp1.6');
+      expect(push.connections).toHaveLength(0);
+      ws.close();
+    } finally {
+      await gw.stop();
+      await Promise.all([push.close(), charging.close()]);
+    }
   });
 });
 
