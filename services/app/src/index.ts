@@ -1,2 +1,4 @@
 export { appConfigSchema, startApp, type AppConfig, type AppDeps, type AppContext } from './service';
 export { notifyMember, type NotificationInput } from './notifications';
+// The pure fee rules, for the telematics service's billing of trips the cars record offline.
+export { computeFee, planAt, type PricingPlan, type FeeBreakdown } from './rental/pricing';

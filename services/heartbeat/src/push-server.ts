@@ -39,6 +39,8 @@ export interface PushServer {
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void;
   /** Sends a notification to the member's connections on this instance; returns how many got it. */
   deliver(memberId: string, notification: PushNotification): number;
+  /** Sends a notification to every open connection of members with this role (operators' alerts). */
+  deliverToRole(role: 'member' | 'admin', notification: PushNotification): number;
   /** Closes the session's connections at once (logout, password change). */
   revoke(sessionHash: string, reason: string): void;
   online(): { members: number; connections: number };
@@ -51,6 +53,7 @@ interface Session {
   key: string;
   hash: string;
   memberId: string;
+  role: 'member' | 'admin';
 }
 
 interface Connection {
@@ -142,7 +145,7 @@ export function createPushServer(options: PushServerOptions): PushServer {
     }
     clearTimeout(conn.authTimer);
     conn.state = 'open';
-    conn.session = { key, hash: record.sessionHash, memberId: record.memberId };
+    conn.session = { key, hash: record.sessionHash, memberId: record.memberId, role: record.role };
     conn.lastCheckedAt = performance.now();
     const existing = registry.ofMember(record.memberId);
     if (existing.size >= options.maxConnectionsPerMember) {
@@ -302,6 +305,13 @@ export function createPushServer(options: PushServerOptions): PushServer {
       const text = encodeFrame({ type: 'notification', notification });
       let delivered = 0;
       for (const conn of [...connections]) if (sendText(conn, text)) delivered++;
+      return delivered;
+    },
+
+    deliverToRole(role, notification) {
+      const text = encodeFrame({ type: 'notification', notification });
+      let delivered = 0;
+      for (const conn of [...all]) if (conn.state === 'open' && conn.session?.role === role && sendText(conn, text)) delivered++;
       return delivered;
     },
 

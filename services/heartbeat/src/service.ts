@@ -16,6 +16,7 @@ import {
   type SessionStore,
 } from '@evshare/kit';
 import { createPushServer, PUSH_PATH, type CloseCause } from './push-server';
+import { watchVehicles } from './vehicles';
 import { parseTrustProxy } from './request';
 
 export const heartbeatConfigSchema = z.object({
@@ -155,6 +156,7 @@ export async function startHeartbeat(deps: { config: HeartbeatConfig; log: Logge
     const delivered = push.deliver(subject.slice(memberPrefix.length), parsed.data);
     notificationsTotal.inc({ outcome: delivered > 0 ? 'delivered' : 'no-connection' });
   });
+  const stopVehicles = watchVehicles({ bus, log, metrics, push });
   const stopRevocations = sessions.onRevoked((event) => push.revoke(event.sessionHash, event.reason));
 
   const publishOnline = (snapshot: OnlineReport) => {
@@ -172,6 +174,7 @@ export async function startHeartbeat(deps: { config: HeartbeatConfig; log: Logge
   } catch (error) {
     clearInterval(reporter);
     unsubscribe();
+    stopVehicles();
     stopRevocations();
     await push.close(0);
     throw error;
@@ -192,6 +195,7 @@ export async function startHeartbeat(deps: { config: HeartbeatConfig; log: Logge
         health.startDraining();
         clearInterval(reporter);
         unsubscribe();
+        stopVehicles();
         stopRevocations();
         await push.close(config.SHUTDOWN_CLOSE_TIMEOUT_MS);
         // A last report of zero, so whoever sums the instances' reports drops this one at once.

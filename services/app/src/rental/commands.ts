@@ -2,8 +2,9 @@ import { z } from 'zod';
 import type { Bus, Logger } from '@evshare/kit';
 
 /**
- * Commands to a car's terminal and its acknowledgements, on core NATS until the vehicle link
- * lands (docs/rental.md, "The unlock contract"):
+ * Commands to a car's terminal and its acknowledgements, on core NATS; the telematics service
+ * carries them to the car over MQTT and answers `offline` for a car with no connection
+ * (docs/rental.md, "The unlock contract"):
  *
  *   vehicle.<vin>.command  {commandId, vin, action, expiresAt}
  *   vehicle.<vin>.ack      {commandId, ok, reason?}

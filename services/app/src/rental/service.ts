@@ -199,6 +199,10 @@ export function createRentalService(deps: RentalDeps) {
       await members.changed(memberId);
       if (rows[0]) return rows[0];
     } else await rollbackUnlock(rental.id);
+    // The vehicle link answers for a car with no connection at once (docs/vehicles.md).
+    if (ack && !ack.ok && ack.reason === 'offline') {
+      throw conflict('vehicle-offline', 'The car has no connection right now, so it cannot be unlocked remotely; the rental was cancelled and nothing is charged. A member with a reservation can unlock it with their card at the car');
+    }
     if (ack && !ack.ok) {
       throw conflict('unlock-refused', `The car refused to unlock${ack.reason ? ` (${ack.reason})` : ''}; the rental was cancelled and nothing is charged`);
     }

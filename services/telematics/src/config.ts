@@ -1,0 +1,31 @@
+import { z } from 'zod';
+import { env, serviceEnv } from '@evshare/kit';
+import { DEFAULT_TOPIC_ROOT } from './protocol';
+
+export const telematicsConfigSchema = z.object({
+  ...serviceEnv('telematics', 8086),
+  /** An external broker (Mosquitto, NATS's MQTT listener); unset: an embedded aedes broker. */
+  MQTT_URL: env.optionalUrl(),
+  /** The embedded broker's port (1883 is left to a local Mosquitto); 0 picks a free one. */
+  MQTT_PORT: env.port(1884),
+  /** The embedded broker's address; containers set 0.0.0.0 so cars can reach it. */
+  MQTT_HOST: z.string().min(1).default('127.0.0.1'),
+  /** The service's own MQTT credential. Embedded broker: a random password per start when unset. */
+  MQTT_USERNAME: z.string().min(1).default('telematics'),
+  MQTT_PASSWORD: z.string().min(1).optional(),
+  /** Topic prefix; a separate one per deployment (or test) on a shared broker. */
+  TELEMATICS_TOPIC_ROOT: z.string().regex(/^[A-Za-z0-9_.-]+(\/[A-Za-z0-9_.-]+)*$/).default(DEFAULT_TOPIC_ROOT),
+  /** Telemetry is written to the vehicles table in one statement per interval. */
+  TELEMATICS_FLUSH_INTERVAL_MS: env.positiveInt(250),
+  /** A whitelist change is sent after this quiet time, so one transaction's changes go together. */
+  TELEMATICS_WHITELIST_DEBOUNCE_MS: env.positiveInt(200),
+  /** Every online car gets its full whitelist this often (and at every (re)connect). */
+  TELEMATICS_FULL_SYNC_INTERVAL_MS: env.positiveInt(300_000),
+  /** How long a whitelist command stays valid for the car. */
+  TELEMATICS_COMMAND_TTL_MS: env.positiveInt(60_000),
+  /** A car reporting less charge than this raises a low-charge alert. */
+  TELEMATICS_LOW_SOC_PCT: env.number(20),
+  /** Wait before listening for database notifications again after the connection broke. */
+  TELEMATICS_LISTEN_RETRY_MS: env.positiveInt(2_000),
+});
+export type TelematicsConfig = z.infer<typeof telematicsConfigSchema>;

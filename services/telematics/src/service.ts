@@ -1,0 +1,490 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import mqtt, { type MqttClient } from 'mqtt';
+import client from 'prom-client';
+import { z } from 'zod';
+import {
+  STREAMS,
+  createHealth,
+  createHttpApp,
+  createMetrics,
+  listen,
+  type Bus,
+  type KeyValueStore,
+  type Logger,
+  type Pool,
+  type PoolClient,
+  type RunningService,
+} from '@evshare/kit';
+import { evaluateAlerts, type AlertKind, type AlertMemory } from './alerts';
+import { startEmbeddedBroker, type EmbeddedBroker } from './broker';
+import type { TelematicsConfig } from './config';
+import {
+  channelFilter,
+  parsePayload,
+  parseTopic,
+  telemetrySchema,
+  vehicleAckMessageSchema,
+  vehicleEventSchema,
+  vehicleStatusSchema,
+  vehicleTopic,
+  type Telemetry,
+  type TripRecord,
+  type VehicleCommandMessage,
+} from './protocol';
+import { recordTrip } from './trips';
+import { diffWhitelist, entriesFromRows, type AccessRow, type Whitelist, type WhitelistEntry } from './whitelist';
+
+export interface TelematicsDeps {
+  config: TelematicsConfig;
+  log: Logger;
+  db: Pool;
+  bus: Bus;
+  /** The data cache: a member's sync version is bumped when a trip is billed. */
+  cache?: KeyValueStore;
+}
+
+export type TelematicsService = RunningService & {
+  /** Where cars connect (the embedded broker, or MQTT_URL). */
+  mqttUrl: string;
+  /** Whether the car's last status said online. */
+  isOnline(vin: string): boolean;
+  /** Recomputes every car's whitelist and sends each online car its full list now. */
+  fullSync(): Promise<void>;
+};
+
+/** Platform → telematics, core NATS (docs/rental.md "The unlock contract"). */
+const busCommandSchema = z.object({
+  commandId: z.string().uuid(),
+  vin: z.string(),
+  action: z.enum(['unlock', 'lock', 'immobilise']),
+  expiresAt: z.string().datetime({ offset: true }),
+});
+
+export const vehicleStatusSubject = (vin: string) => `vehicle.${vin}.status`;
+export const vehicleAlertSubject = (vin: string) => `vehicle.${vin}.alert`;
+export const vehicleEventSubject = (vin: string) => `vehicle.${vin}.event`;
+
+/** A car reporting a stale whitelist version is repaired at most this often. */
+const REPAIR_INTERVAL_MS = 30_000;
+/** Attempts to record an uploaded trip (about 4 minutes with the backoff). */
+const TRIP_ATTEMPTS = 12;
+/** Cars recomputed per statement. */
+const RECOMPUTE_CHUNK = 500;
+
+interface Car {
+  online: boolean;
+  /** The version stored for the car, when known. */
+  whitelistVersion?: number;
+  lastRepairAt: number;
+  alerts?: AlertMemory;
+}
+
+/**
+ * The vehicle link (claim 7): bridges the cars' MQTT terminals and the platform. Telemetry goes
+ * into the vehicles table in batches; platform commands go to the cars and their acks come back
+ * on the bus; every car's whitelist follows the database (LISTEN vehicle_access) by versioned
+ * deltas plus periodic full syncs; trips the cars recorded offline are billed once.
+ */
+export async function startTelematics(deps: TelematicsDeps): Promise<TelematicsService> {
+  const { config, log, db, bus, cache } = deps;
+  const root = config.TELEMATICS_TOPIC_ROOT;
+  const health = createHealth();
+  const metrics = createMetrics('telematics', config.INSTANCE_ID);
+  const registers = [metrics.registry];
+  const received = new client.Counter({ name: 'telematics_messages_total', help: 'Valid messages from cars, by channel', labelNames: ['channel'], registers });
+  const rejected = new client.Counter({ name: 'telematics_messages_rejected_total', help: 'Messages from cars dropped, by reason', labelNames: ['reason'], registers });
+  const commandsTotal = new client.Counter({ name: 'telematics_commands_total', help: 'Platform commands, by outcome', labelNames: ['outcome'], registers });
+  const whitelistSent = new client.Counter({ name: 'telematics_whitelist_sent_total', help: 'Whitelist messages sent to cars, by kind', labelNames: ['kind'], registers });
+  const tripsTotal = new client.Counter({ name: 'telematics_trips_total', help: 'Trip records received, by outcome', labelNames: ['outcome'], registers });
+  const authFailures = new client.Counter({ name: 'telematics_auth_failures_total', help: 'MQTT connections refused for a bad credential (embedded broker)', registers });
+  const flushSeconds = new client.Histogram({ name: 'telematics_flush_seconds', help: 'Time to write one batch of telemetry', buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5], registers });
+  const cars = new Map<string, Car>();
+  const car = (vin: string): Car => {
+    let c = cars.get(vin);
+    if (!c) cars.set(vin, (c = { online: false, lastRepairAt: 0 }));
+    return c;
+  };
+  new client.Gauge({
+    name: 'telematics_vehicles_online',
+    help: 'Cars whose last status said online',
+    registers,
+    collect() {
+      let n = 0;
+      for (const c of cars.values()) if (c.online) n++;
+      this.set(n);
+    },
+  });
+
+  await bus.ensureStreams([STREAMS.deductions]);
+
+  // The broker: external, or embedded with per-car authentication.
+  const serviceCredential = { username: config.MQTT_USERNAME, password: config.MQTT_PASSWORD ?? randomBytes(32).toString('base64url') };
+  let broker: EmbeddedBroker | undefined;
+  if (!config.MQTT_URL) {
+    broker = await startEmbeddedBroker({ port: config.MQTT_PORT, host: config.MQTT_HOST, db, log, topicRoot: root, service: serviceCredential, onAuthFailure: () => authFailures.inc() });
+  }
+  const mqttUrl = config.MQTT_URL ?? broker!.url;
+  const useCredential = !config.MQTT_URL || config.MQTT_PASSWORD !== undefined;
+  const mq: MqttClient = mqtt.connect(mqttUrl, {
+    clientId: `telematics-${randomBytes(6).toString('hex')}`,
+    protocolVersion: 4,
+    clean: true,
+    reconnectPeriod: 1_000,
+    ...(useCredential ? { username: serviceCredential.username, password: serviceCredential.password } : {}),
+  });
+  mq.on('error', (error) => (stopping ? log.debug : log.warn).call(log, { err: error }, 'mqtt client error'));
+  health.addCheck('mqtt', async () => {
+    if (!mq.connected) throw new Error('not connected to the MQTT broker');
+  });
+  health.addCheck('database', async () => {
+    await db.query('SELECT 1');
+  });
+  health.addCheck('bus', () => bus.ping());
+
+  const publish = (topic: string, message: unknown, options: { qos: 0 | 1; retain?: boolean } = { qos: 1 }) =>
+    new Promise<void>((resolve, reject) => mq.publish(topic, JSON.stringify(message), options, (error) => (error ? reject(error) : resolve())));
+  const sendCommand = (vin: string, command: VehicleCommandMessage) => publish(vehicleTopic(root, vin, 'commands'), command);
+  const expiry = () => new Date(Date.now() + config.TELEMATICS_COMMAND_TTL_MS).toISOString();
+  const safely = (what: string, work: () => Promise<unknown>) => {
+    work().catch((error: unknown) => log.warn({ err: error }, `${what} failed`));
+  };
+
+  // ---- Telemetry: the latest report per car, written in one statement per interval.
+  let buffer = new Map<string, Telemetry>();
+  let flushing: Promise<void> | undefined;
+  const raiseAlert = (vin: string, kind: AlertKind, detail: Record<string, unknown>) =>
+    bus.publish(vehicleAlertSubject(vin), { vin, kind, at: new Date().toISOString(), ...detail });
+  async function flush(): Promise<void> {
+    if (buffer.size === 0) return;
+    const batch = [...buffer.entries()].sort(([a], [b]) => (a < b ? -1 : 1));
+    buffer = new Map();
+    const end = flushSeconds.startTimer();
+    const column = <T>(pick: (t: Telemetry) => T) => batch.map(([, t]) => pick(t));
+    const { rows } = await db.query<{ vin: string; state: string; soc: number; open: boolean }>(
+      `UPDATE vehicles v SET lat = d.lat, lng = d.lng, speed_kmh = d.speed, soc_pct = d.soc, odometer_m = d.odo, doors_open = d.open,
+              doors_locked = d.locked, ignition = d.ign, cable_connected = d.cable, reported_at = d.at, last_seen_at = now()
+         FROM unnest($1::text[], $2::timestamptz[], $3::float8[], $4::float8[], $5::real[], $6::numeric[], $7::bigint[], $8::bool[], $9::bool[], $10::bool[], $11::bool[])
+              AS d(vin, at, lat, lng, speed, soc, odo, open, locked, ign, cable)
+        WHERE v.vin = d.vin AND (v.reported_at IS NULL OR v.reported_at <= d.at)
+        RETURNING v.vin, v.state, d.soc::float8 AS soc, d.open`,
+      [batch.map(([vin]) => vin), column((t) => t.at), column((t) => t.lat), column((t) => t.lng), column((t) => t.speedKmh), column((t) => t.socPct),
+        column((t) => t.odometerM), column((t) => t.doorsOpen), column((t) => t.locked), column((t) => t.ignition), column((t) => t.cableConnected)],
+    );
+    end();
+    for (const row of rows) {
+      const c = car(row.vin);
+      const { memory, raised } = evaluateAlerts(c.alerts, { state: row.state, socPct: row.soc, doorsOpen: row.open }, config.TELEMATICS_LOW_SOC_PCT);
+      c.alerts = memory;
+      for (const kind of raised) raiseAlert(row.vin, kind, { socPct: row.soc });
+    }
+  }
+
+  // ---- Whitelists.
+  async function storedLists(vins: string[]): Promise<Map<string, Whitelist>> {
+    const { rows } = await db.query<{ vin: string; version: number; entries: WhitelistEntry[] }>('SELECT vin, version, entries FROM vehicle_whitelists WHERE vin = ANY($1)', [vins]);
+    return new Map(rows.map((r) => [r.vin, { version: r.version, entries: r.entries }]));
+  }
+
+  async function sendFull(vins: string[]): Promise<void> {
+    const online = vins.filter((vin) => cars.get(vin)?.online);
+    if (online.length === 0) return;
+    const lists = await storedLists(online);
+    for (const vin of online) {
+      const list = lists.get(vin) ?? { version: 0, entries: [] };
+      car(vin).whitelistVersion = list.version;
+      await sendCommand(vin, { commandId: randomUUID(), expiresAt: expiry(), action: 'whitelist-full', version: list.version, entries: list.entries });
+      whitelistSent.inc({ kind: 'full' });
+    }
+  }
+
+  /** Recomputes the lists of these cars (ids), stores a new version where they changed, sends deltas. */
+  async function recompute(vehicleIds: string[]): Promise<void> {
+    for (let i = 0; i < vehicleIds.length; i += RECOMPUTE_CHUNK) {
+      const ids = vehicleIds.slice(i, i + RECOMPUTE_CHUNK);
+      const { rows: vinRows } = await db.query<{ vin: string }>('SELECT vin FROM vehicles WHERE id = ANY($1::uuid[])', [ids]);
+      const { rows } = await db.query<AccessRow & { vin: string }>(
+        `WITH cars AS (SELECT id, vin FROM vehicles WHERE id = ANY($1::uuid[])),
+         holds AS (
+           SELECT vehicle_id, member_id FROM reservations WHERE status = 'active' AND vehicle_id = ANY($1::uuid[])
+           UNION SELECT vehicle_id, member_id FROM rentals WHERE status IN ('unlocking', 'active') AND vehicle_id = ANY($1::uuid[])
+         ),
+         allowed AS (
+           SELECT c.vin, h.member_id, 'renter' AS role FROM cars c JOIN holds h ON h.vehicle_id = c.id
+           UNION ALL SELECT c.vin, m.id, 'staff' FROM cars c CROSS JOIN members m WHERE m.role = 'admin' AND m.status = 'active'
+         )
+         SELECT a.vin, a.member_id AS "memberId", a.role, mc.uid AS "cardUid"
+           FROM allowed a JOIN members m ON m.id = a.member_id AND m.status = 'active'
+           LEFT JOIN membership_cards mc ON mc.member_id = a.member_id`,
+        [ids],
+      );
+      const byVin = new Map<string, AccessRow[]>(vinRows.map((r) => [r.vin, []]));
+      for (const row of rows) byVin.get(row.vin)?.push(row);
+      const stored = await storedLists([...byVin.keys()]);
+      const changes: Array<{ vin: string; version: number; entries: WhitelistEntry[]; delta: NonNullable<ReturnType<typeof diffWhitelist>> }> = [];
+      for (const [vin, access] of byVin) {
+        const entries = entriesFromRows(access);
+        const delta = diffWhitelist(stored.get(vin) ?? { version: 0, entries: [] }, entries);
+        if (delta) changes.push({ vin, version: delta.version, entries, delta });
+      }
+      if (changes.length === 0) continue;
+      // The version check makes a concurrent writer's change win rather than be overwritten.
+      const { rows: written } = await db.query<{ vin: string }>(
+        `INSERT INTO vehicle_whitelists AS w (vin, version, entries)
+         SELECT * FROM unnest($1::text[], $2::int[], $3::jsonb[])
+         ON CONFLICT (vin) DO UPDATE SET version = excluded.version, entries = excluded.entries, updated_at = now()
+           WHERE w.version = excluded.version - 1
+         RETURNING vin`,
+        [changes.map((c) => c.vin), changes.map((c) => c.version), changes.map((c) => JSON.stringify(c.entries))],
+      );
+      const stored2 = new Set(written.map((r) => r.vin));
+      for (const change of changes) {
+        if (!stored2.has(change.vin)) continue;
+        const c = car(change.vin);
+        c.whitelistVersion = change.version;
+        if (!c.online) continue;
+        await sendCommand(change.vin, { commandId: randomUUID(), expiresAt: expiry(), action: 'whitelist-delta', delta: change.delta });
+        whitelistSent.inc({ kind: 'delta' });
+      }
+    }
+  }
+
+  async function allVehicleIds(): Promise<string[]> {
+    const { rows } = await db.query<{ id: string }>('SELECT id FROM vehicles ORDER BY id');
+    return rows.map((r) => r.id);
+  }
+
+  // Changes are gathered for a short quiet time, then recomputed one run at a time.
+  const pending = new Set<string>();
+  let pendingAll = false;
+  let debounce: NodeJS.Timeout | undefined;
+  let running: Promise<void> = Promise.resolve();
+  const schedule = (payload: string) => {
+    if (payload === '*') pendingAll = true;
+    else if (z.string().uuid().safeParse(payload).success) pending.add(payload);
+    else return;
+    clearTimeout(debounce);
+    debounce = setTimeout(() => {
+      const all = pendingAll;
+      const ids = [...pending];
+      pending.clear();
+      pendingAll = false;
+      running = running.then(async () => {
+        try {
+          await recompute(all ? await allVehicleIds() : ids);
+        } catch (error) {
+          log.warn({ err: error }, 'whitelist recompute failed; retrying every car');
+          setTimeout(() => schedule('*'), config.TELEMATICS_LISTEN_RETRY_MS).unref();
+        }
+      });
+    }, config.TELEMATICS_WHITELIST_DEBOUNCE_MS);
+  };
+
+  // A dedicated connection LISTENs; when it breaks, another is opened and every car recomputed
+  // (notifications sent meanwhile are lost).
+  let listener: PoolClient | undefined;
+  let stopping = false;
+  let listenRetry: NodeJS.Timeout | undefined;
+  async function listenForChanges(): Promise<void> {
+    const c = await db.connect();
+    listener = c;
+    c.on('notification', (n) => {
+      if (n.channel === 'vehicle_access' && n.payload) schedule(n.payload);
+    });
+    c.on('error', (error) => {
+      log.warn({ err: error }, 'vehicle_access listener lost; listening again');
+      c.release(error);
+      listener = undefined;
+      if (!stopping) listenRetry = setTimeout(relisten, config.TELEMATICS_LISTEN_RETRY_MS);
+    });
+    await c.query('LISTEN vehicle_access');
+  }
+  const relisten = () => {
+    listenForChanges().then(
+      () => schedule('*'),
+      (error: unknown) => {
+        log.warn({ err: error }, 'cannot listen for vehicle_access yet');
+        if (!stopping) listenRetry = setTimeout(relisten, config.TELEMATICS_LISTEN_RETRY_MS);
+      },
+    );
+  };
+
+  async function fullSync(): Promise<void> {
+    await running;
+    await recompute(await allVehicleIds());
+    await sendFull([...cars.entries()].filter(([, c]) => c.online).map(([vin]) => vin));
+  }
+
+  /**
+   * The car forgets a trip once the broker has it, so a failure here (database down) is retried
+   * with backoff; billing is idempotent, so a retry after an unseen commit is harmless.
+   */
+  async function billTrip(vin: string, trip: TripRecord): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        tripsTotal.inc({ outcome: await recordTrip({ db, bus, log, cache, requestedBy: `telematics:${config.INSTANCE_ID}` }, vin, trip) });
+        return;
+      } catch (error) {
+        if (attempt >= TRIP_ATTEMPTS || stopping) {
+          tripsTotal.inc({ outcome: 'failed' });
+          log.error({ err: error, vin, trip }, 'trip not recorded; it must be billed by hand');
+          return;
+        }
+        log.warn({ err: error, vin, tripId: trip.tripId, attempt }, 'trip not recorded yet, retrying');
+        await new Promise((resolve) => setTimeout(resolve, Math.min(30_000, 500 * 2 ** attempt)));
+      }
+    }
+  }
+
+  // ---- Messages from the cars. Nothing a car sends can throw out of here.
+  function onMessage(topic: string, payload: Buffer): void {
+    const target = parseTopic(root, topic);
+    if (!target) {
+      rejected.inc({ reason: 'topic' });
+      return;
+    }
+    const { vin, channel } = target;
+    if (channel === 'commands') return;
+    if (channel === 'status') {
+      if (payload.length === 0) return; // a cleared retained message
+      const parsed = parsePayload(vehicleStatusSchema, payload);
+      if (!parsed.ok) return void rejected.inc({ reason: parsed.reason });
+      received.inc({ channel });
+      const c = car(vin);
+      const wasOnline = c.online;
+      c.online = parsed.value.online;
+      bus.publish(vehicleStatusSubject(vin), { vin, online: c.online, at: new Date().toISOString() });
+      safely('status update', () => db.query('UPDATE vehicles SET online = $2, last_seen_at = now() WHERE vin = $1', [vin, c.online]));
+      // A car says online only when it (re)connects: it gets its full list every time.
+      if (c.online) safely('whitelist sync on connect', () => sendFull([vin]));
+      if (!c.online && wasOnline) raiseAlert(vin, 'offline', {});
+      return;
+    }
+    if (channel === 'telemetry') {
+      const parsed = parsePayload(telemetrySchema, payload);
+      if (!parsed.ok) return void rejected.inc({ reason: parsed.reason });
+      received.inc({ channel });
+      buffer.set(vin, parsed.value);
+      const c = car(vin);
+      const reported = parsed.value.whitelistVersion;
+      if (c.online && reported !== undefined && c.whitelistVersion !== undefined && reported !== c.whitelistVersion && Date.now() - c.lastRepairAt > REPAIR_INTERVAL_MS) {
+        c.lastRepairAt = Date.now();
+        safely('whitelist repair', () => sendFull([vin]));
+      }
+      return;
+    }
+    if (channel === 'acks') {
+      const parsed = parsePayload(vehicleAckMessageSchema, payload);
+      if (!parsed.ok) return void rejected.inc({ reason: parsed.reason });
+      received.inc({ channel });
+      const { commandId, ok, reason } = parsed.value;
+      bus.publish(`vehicle.${vin}.ack`, { commandId, ok, ...(reason === undefined ? {} : { reason }) });
+      // A car that could not apply a delta (it missed one) gets the whole list.
+      if (!ok && reason === 'version-mismatch') safely('whitelist repair', () => sendFull([vin]));
+      return;
+    }
+    const parsed = parsePayload(vehicleEventSchema, payload);
+    if (!parsed.ok) return void rejected.inc({ reason: parsed.reason });
+    received.inc({ channel });
+    const event = parsed.value;
+    if (event.type === 'trip') void billTrip(vin, event.trip);
+    else bus.publish(vehicleEventSubject(vin), { vin, ...event });
+  }
+  mq.on('message', (topic, payload) => {
+    try {
+      onMessage(topic, payload);
+    } catch (error) {
+      rejected.inc({ reason: 'error' });
+      log.warn({ err: error, topic }, 'message from a car not handled');
+    }
+  });
+  const subscriptions = { [channelFilter(root, 'status')]: { qos: 1 as const }, [channelFilter(root, 'telemetry')]: { qos: 0 as const },
+    [channelFilter(root, 'events')]: { qos: 1 as const }, [channelFilter(root, 'acks')]: { qos: 1 as const } };
+  mq.on('connect', () => {
+    mq.subscribe(subscriptions, (error) => {
+      if (error) log.error({ err: error }, 'mqtt subscribe failed');
+    });
+  });
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`cannot connect to the MQTT broker at ${mqttUrl}`)), 10_000);
+    mq.once('connect', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+  }).catch(async (error: unknown) => {
+    mq.end(true);
+    await broker?.close();
+    throw error;
+  });
+
+  await listenForChanges();
+  health.addCheck('listener', async () => {
+    if (!listener) throw new Error('not listening for whitelist changes');
+  });
+  // Whatever changed while no telematics instance listened is caught up now.
+  await recompute(await allVehicleIds());
+  const fullSyncTimer = setInterval(() => safely('periodic full sync', fullSync), config.TELEMATICS_FULL_SYNC_INTERVAL_MS);
+  const flushTimer = setInterval(() => {
+    if (flushing) return;
+    flushing = flush()
+      .catch((error: unknown) => log.warn({ err: error }, 'telemetry batch not written'))
+      .finally(() => (flushing = undefined));
+  }, config.TELEMATICS_FLUSH_INTERVAL_MS);
+
+  // ---- Commands from the platform (one telematics instance per command: queue group).
+  const stopCommands = bus.subscribe(
+    'vehicle.*.command',
+    (data, subject) => {
+      const parsed = busCommandSchema.safeParse(data);
+      const vin = subject.split('.').at(-2);
+      if (!parsed.success || parsed.data.vin !== vin) {
+        commandsTotal.inc({ outcome: 'invalid' });
+        return;
+      }
+      const { commandId, action, expiresAt } = parsed.data;
+      if (Date.parse(expiresAt) <= Date.now()) {
+        commandsTotal.inc({ outcome: 'expired' });
+        return;
+      }
+      if (!cars.get(vin)?.online) {
+        commandsTotal.inc({ outcome: 'offline' });
+        bus.publish(`vehicle.${vin}.ack`, { commandId, ok: false, reason: 'offline' });
+        return;
+      }
+      commandsTotal.inc({ outcome: 'sent' });
+      safely('command', () => sendCommand(vin, { commandId, action, expiresAt }));
+    },
+    { queue: 'telematics' },
+  );
+
+  const app = createHttpApp({ log, metrics, health, routes: () => undefined });
+  const server = await listen(app, config.PORT, config.HOST);
+  let stopped: Promise<void> | undefined;
+  return {
+    name: 'telematics',
+    url: server.url,
+    port: server.port,
+    health,
+    mqttUrl,
+    isOnline: (vin) => cars.get(vin)?.online ?? false,
+    fullSync,
+    stop() {
+      stopped ??= (async () => {
+        stopping = true;
+        health.startDraining();
+        stopCommands();
+        clearInterval(fullSyncTimer);
+        clearInterval(flushTimer);
+        clearTimeout(debounce);
+        clearTimeout(listenRetry);
+        await running;
+        await flushing;
+        await flush().catch((error: unknown) => log.warn({ err: error }, 'last telemetry batch not written'));
+        listener?.release();
+        await new Promise<void>((resolve) => mq.end(false, {}, () => resolve()));
+        await broker?.close();
+        await server.close();
+      })();
+      return stopped;
+    },
+  };
+}

@@ -1,0 +1,104 @@
+import { computeFee, planAt, type PricingPlan } from '@evshare/app';
+import { bumpSyncVersion, deductionSubject, withTransaction, type Bus, type DeductionMessage, type KeyValueStore, type Logger, type Pool } from '@evshare/kit';
+import type { TripRecord } from './protocol';
+
+export type TripOutcome = 'billed' | 'online-rental' | 'free' | 'unbillable' | 'duplicate';
+
+const PLAN_COLUMNS = `p.id, p.per_minute_fen AS "perMinuteFen", p.per_km_fen AS "perKmFen", p.daily_cap_fen AS "dailyCapFen",
+  p.minimum_fen AS "minimumFen", p.reservation_fee_fen AS "reservationFeeFen", p.hold_minutes AS "holdMinutes",
+  p.one_way_fee_fen AS "oneWayFeeFen", p.one_way_per_km_fen AS "oneWayPerKmFen", p.deposit_fen AS "depositFen",
+  p.valid_from AS "validFrom", p.valid_to AS "validTo"`;
+
+/** The DEDUCTIONS reference (and stream message id) of an offline trip's fee. */
+export const tripReference = (tripId: string) => `trip:${tripId}`;
+
+/**
+ * Bills a trip a car recorded, exactly once however often it is uploaded. In one transaction: the
+ * trip is inserted under its id (a repeat changes nothing and stops here); a trip the platform
+ * made inside a rental of the member's on that car is billed by the rental's return; any other
+ * becomes an ended rental priced with the APP's fee rules under the plan in force when it
+ * started, and its fee goes into the deduction outbox. After the commit the fee is published on
+ * DEDUCTIONS with the reference as message id (the APP's outbox sweep retries a failed publish).
+ */
+export async function recordTrip(
+  deps: { db: Pool; bus: Bus; log: Logger; cache?: KeyValueStore; requestedBy: string },
+  vin: string,
+  trip: TripRecord,
+): Promise<TripOutcome> {
+  const { db, bus, log } = deps;
+  const result = await withTransaction(db, async (c) => {
+    const { rows: cars } = await c.query<{ id: string; plate: string; stationId: string | null; homeStationId: string }>(
+      'SELECT id, plate, station_id AS "stationId", home_station_id AS "homeStationId" FROM vehicles WHERE vin = $1',
+      [vin],
+    );
+    const car = cars[0];
+    const { rows: members } = await c.query('SELECT 1 FROM members WHERE id = $1', [trip.memberId]);
+    const outcomeWithoutBill: 'unbillable' | undefined = !car || members.length === 0 ? 'unbillable' : undefined;
+    // A trip inside a rental of the member's on this car (unlocked again by card mid-rental) is
+    // billed by that rental.
+    const onlineRental = car
+      ? (
+          await c.query<{ id: string }>(
+            `SELECT id FROM rentals WHERE vehicle_id = $1 AND member_id = $2 AND status IN ('unlocking', 'active', 'ended')
+                AND started_at <= $4 AND coalesce(ended_at, 'infinity') >= $3 AND unlock_command_id <> $5 LIMIT 1`,
+            [car.id, trip.memberId, trip.startedAt, trip.endedAt, trip.tripId],
+          )
+        ).rows[0]
+      : undefined;
+    const inserted = await c.query(
+      `INSERT INTO vehicle_trips (trip_id, vin, member_id, card_uid, started_at, ended_at, start_odometer_m, end_odometer_m, rental_id, outcome, record)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT (trip_id) DO NOTHING RETURNING trip_id`,
+      [trip.tripId, vin, trip.memberId, trip.cardUid ?? null, trip.startedAt, trip.endedAt, trip.startOdometerM, trip.endOdometerM,
+        onlineRental?.id ?? null, outcomeWithoutBill ?? (onlineRental ? 'online-rental' : 'billed'), JSON.stringify(trip)],
+    );
+    if (inserted.rowCount === 0) return { outcome: 'duplicate' as const };
+    if (outcomeWithoutBill || onlineRental || !car) return { outcome: outcomeWithoutBill ?? ('online-rental' as const) };
+
+    const startedAt = new Date(trip.startedAt);
+    const endedAt = new Date(trip.endedAt);
+    const { rows: plans } = await c.query<PricingPlan>(`SELECT ${PLAN_COLUMNS} FROM pricing_plans p WHERE p.valid_from <= $1`, [startedAt]);
+    const plan = planAt(plans, startedAt);
+    if (!plan) {
+      await c.query(`UPDATE vehicle_trips SET outcome = 'unbillable' WHERE trip_id = $1`, [trip.tripId]);
+      return { outcome: 'unbillable' as const };
+    }
+    // A trip recorded by the car starts and ends where the car is parked (its station).
+    const stationId = car.stationId ?? car.homeStationId;
+    const price = computeFee(plan, { startedAt, endedAt, distanceM: Math.max(0, trip.endOdometerM - trip.startOdometerM), oneWay: null });
+    const { rows: rentals } = await c.query<{ id: string }>(
+      `INSERT INTO rentals (member_id, vehicle_id, card_uid, plan_id, start_station_id, end_station_id, started_at, ended_at,
+         start_odometer_m, end_odometer_m, start_soc_pct, end_soc_pct, unlock_command_id, price, total_fen, status)
+       VALUES ($1, $2, (SELECT uid FROM membership_cards WHERE uid = $3), $4, $5, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, 'ended') RETURNING id`,
+      [trip.memberId, car.id, trip.cardUid ?? null, plan.id, stationId, startedAt, endedAt, trip.startOdometerM, trip.endOdometerM,
+        trip.startSocPct, trip.endSocPct, trip.tripId, JSON.stringify(price), price.totalFen],
+    );
+    const rentalId = rentals[0]!.id;
+    await c.query('UPDATE vehicle_trips SET rental_id = $2 WHERE trip_id = $1', [trip.tripId, rentalId]);
+    if (price.totalFen === 0) {
+      await c.query(`UPDATE vehicle_trips SET outcome = 'free' WHERE trip_id = $1`, [trip.tripId]);
+      return { outcome: 'free' as const };
+    }
+    const message: DeductionMessage = {
+      reference: tripReference(trip.tripId),
+      memberId: trip.memberId,
+      kind: 'rental',
+      amountFen: price.totalFen,
+      description: `Trip in ${car.plate} (unlocked in the car), ${price.minutes} min, ${(price.distanceM / 1000).toFixed(1)} km`,
+      rentalId,
+      requestedBy: deps.requestedBy,
+      at: endedAt.toISOString(),
+    };
+    await c.query('INSERT INTO rental_deduction_outbox (reference, message) VALUES ($1, $2) ON CONFLICT (reference) DO NOTHING', [message.reference, JSON.stringify(message)]);
+    return { outcome: 'billed' as const, message };
+  });
+  if (result.outcome === 'billed' && result.message) {
+    try {
+      await bus.publishDurable(deductionSubject('rental'), result.message, result.message.reference);
+      await db.query('UPDATE rental_deduction_outbox SET published_at = now() WHERE reference = $1', [result.message.reference]);
+    } catch (error) {
+      log.warn({ err: error, reference: result.message.reference }, 'trip fee not published yet; the outbox sweep will retry');
+    }
+    if (deps.cache) await bumpSyncVersion(deps.cache, trip.memberId);
+  }
+  return result.outcome;
+}

@@ -1,0 +1,360 @@
+import { createHash } from 'node:crypto';
+import mqtt, { type MqttClient } from 'mqtt';
+import {
+  applyDelta,
+  applyFull,
+  findAllowed,
+  parsePayload,
+  vehicleCommandSchema,
+  vehicleTopic,
+  type Credential,
+  type Telemetry,
+  type TripRecord,
+  type VehicleCommandMessage,
+  type VehicleEvent,
+  type Whitelist,
+} from '@evshare/telematics';
+import { CommandLedger, type Ack } from './commands';
+import { charge, drive, reportedSoc, type Physics } from './model';
+
+export interface SimCarOptions {
+  vin: string;
+  /** Omitted for a broker that accepts anonymous clients (a local Mosquitto). */
+  secret?: string;
+  brokerUrl: string;
+  topicRoot: string;
+  start: { lat: number; lng: number; socPct: number; odometerM: number };
+  batteryKwh?: number;
+  telemetryParkedMs: number;
+  telemetryDrivingMs: number;
+  now?: () => number;
+}
+
+export interface CarCounters {
+  telemetrySent: number;
+  commandsExecuted: number;
+  commandsRepeated: number;
+  commandsStale: number;
+  commandsInvalid: number;
+  unlocksGranted: number;
+  unlocksRefused: number;
+  tripsRecorded: number;
+  tripsUploaded: number;
+  offlinePeriods: number;
+}
+
+interface ActiveTrip {
+  tripId: string;
+  memberId: string;
+  cardUid?: string;
+  startedAt: string;
+  start: Physics;
+  offline: boolean;
+}
+
+/**
+ * One simulated time-share terminal: an MQTT client (last will: offline) that reports telemetry,
+ * executes the platform's commands once each, keeps the whitelist by version, unlocks locally for
+ * a listed card or app token even without a connection, and keeps the trips made offline until
+ * it can upload them.
+ */
+export class SimCar {
+  readonly vin: string;
+  physics: Physics;
+  doorsOpen = false;
+  locked = true;
+  ignition = false;
+  cableConnected = false;
+  immobilised = false;
+  whitelist: Whitelist = { version: 0, entries: [] };
+  trip: ActiveTrip | undefined;
+  /** Trips not yet accepted by the broker (recorded offline, or in flight). */
+  readonly storedTrips: TripRecord[] = [];
+  readonly counters: CarCounters = {
+    telemetrySent: 0, commandsExecuted: 0, commandsRepeated: 0, commandsStale: 0, commandsInvalid: 0,
+    unlocksGranted: 0, unlocksRefused: 0, tripsRecorded: 0, tripsUploaded: 0, offlinePeriods: 0,
+  };
+  /** Every command executed, in order (for tests and the summary). */
+  readonly executed: VehicleCommandMessage[] = [];
+  private readonly ledger = new CommandLedger();
+  private client: MqttClient | undefined;
+  private telemetryTimer: NodeJS.Timeout | undefined;
+  private tripSerial = 0;
+  private readonly now: () => number;
+
+  constructor(private readonly options: SimCarOptions) {
+    this.vin = options.vin;
+    this.now = options.now ?? Date.now;
+    this.physics = { ...options.start, speedKmh: 0, batteryKwh: options.batteryKwh ?? 42.5, whPerKm: 130 };
+  }
+
+  get connected(): boolean {
+    return this.client?.connected ?? false;
+  }
+
+  private topic(channel: 'telemetry' | 'events' | 'commands' | 'acks' | 'status') {
+    return vehicleTopic(this.options.topicRoot, this.vin, channel);
+  }
+
+  /** Connects (again); resolves when the broker accepted the connection. */
+  connect(): Promise<void> {
+    if (this.client) return Promise.resolve();
+    const client = mqtt.connect(this.options.brokerUrl, {
+      clientId: `car-${this.vin}`,
+      protocolVersion: 4,
+      clean: true,
+      keepalive: 30,
+      reconnectPeriod: 2_000,
+      ...(this.options.secret === undefined ? {} : { username: this.vin, password: this.options.secret }),
+      will: { topic: this.topic('status'), payload: Buffer.from(JSON.stringify({ online: false })), qos: 1, retain: true },
+    });
+    this.client = client;
+    client.on('error', () => undefined);
+    client.on('message', (_topic, payload) => this.onCommand(payload));
+    client.on('connect', () => {
+      client.subscribe(this.topic('commands'), { qos: 1 }, () => {
+        client.publish(this.topic('status'), JSON.stringify({ online: true, at: this.iso() }), { qos: 1, retain: true });
+        this.uploadTrips();
+        this.sendTelemetry();
+      });
+    });
+    this.scheduleTelemetry();
+    return new Promise((resolve, reject) => {
+      client.once('connect', () => resolve());
+      client.once('error', reject);
+    });
+  }
+
+  /** Loses the connection without saying goodbye: the broker publishes the last will (offline). */
+  goOffline(): void {
+    const client = this.client;
+    if (!client) return;
+    this.client = undefined;
+    clearTimeout(this.telemetryTimer);
+    this.counters.offlinePeriods++;
+    client.end(true);
+  }
+
+  /** Disconnects cleanly after marking itself offline (the simulator stopping). */
+  async close(): Promise<void> {
+    clearTimeout(this.telemetryTimer);
+    const client = this.client;
+    this.client = undefined;
+    if (!client) return;
+    if (client.connected) await client.publishAsync(this.topic('status'), JSON.stringify({ online: false, at: this.iso() }), { qos: 1, retain: true }).catch(() => undefined);
+    await client.endAsync();
+  }
+
+  private iso(): string {
+    return new Date(this.now()).toISOString();
+  }
+
+  private scheduleTelemetry(): void {
+    clearTimeout(this.telemetryTimer);
+    const every = this.physics.speedKmh > 0 ? this.options.telemetryDrivingMs : this.options.telemetryParkedMs;
+    this.telemetryTimer = setTimeout(() => {
+      this.sendTelemetry();
+      this.scheduleTelemetry();
+    }, every);
+    this.telemetryTimer.unref();
+  }
+
+  telemetry(): Telemetry {
+    return {
+      at: this.iso(),
+      lat: this.physics.lat,
+      lng: this.physics.lng,
+      speedKmh: this.physics.speedKmh,
+      socPct: reportedSoc(this.physics),
+      odometerM: this.physics.odometerM,
+      doorsOpen: this.doorsOpen,
+      locked: this.locked,
+      ignition: this.ignition,
+      cableConnected: this.cableConnected,
+      whitelistVersion: this.whitelist.version,
+    };
+  }
+
+  /** Publishes the current state now (when connected). */
+  sendTelemetry(): void {
+    if (!this.client?.connected) return;
+    this.client.publish(this.topic('telemetry'), JSON.stringify(this.telemetry()), { qos: 0 });
+    this.counters.telemetrySent++;
+  }
+
+  private publishEvent(event: VehicleEvent): void {
+    if (this.client?.connected) this.client.publish(this.topic('events'), JSON.stringify(event), { qos: 1 });
+  }
+
+  private ack(ack: Ack): void {
+    this.client?.publish(this.topic('acks'), JSON.stringify(ack), { qos: 1 });
+  }
+
+  private onCommand(payload: Buffer): void {
+    const parsed = parsePayload(vehicleCommandSchema, payload);
+    if (!parsed.ok) {
+      this.counters.commandsInvalid++;
+      return;
+    }
+    const command = parsed.value;
+    const decision = this.ledger.decide(command, this.now());
+    if (decision.kind === 'repeat') {
+      this.counters.commandsRepeated++;
+      return this.ack(decision.ack);
+    }
+    if (decision.kind === 'stale') {
+      this.counters.commandsStale++;
+      return this.ack(decision.ack);
+    }
+    const ack = this.execute(command);
+    this.counters.commandsExecuted++;
+    this.executed.push(command);
+    this.ledger.record(ack);
+    this.ack(ack);
+  }
+
+  private execute(command: VehicleCommandMessage): Ack {
+    const { commandId } = command;
+    switch (command.action) {
+      case 'unlock':
+        if (this.immobilised) return { commandId, ok: false, reason: 'immobilised' };
+        this.locked = false;
+        return { commandId, ok: true };
+      case 'lock':
+        this.locked = true;
+        this.doorsOpen = false;
+        return { commandId, ok: true };
+      case 'immobilise':
+        this.immobilised = true;
+        this.physics = { ...this.physics, speedKmh: 0 };
+        return { commandId, ok: true };
+      case 'whitelist-delta': {
+        const result = applyDelta(this.whitelist, command.delta);
+        if (!result.ok) return { commandId, ok: false, reason: result.reason, whitelistVersion: this.whitelist.version };
+        this.whitelist = result.list;
+        return { commandId, ok: true, whitelistVersion: this.whitelist.version };
+      }
+      case 'whitelist-full':
+        this.whitelist = applyFull({ version: command.version, entries: command.entries });
+        return { commandId, ok: true, whitelistVersion: this.whitelist.version };
+    }
+  }
+
+  /**
+   * A card held to the reader or the app's token (the member id) sent over the short-range link:
+   * decided by the car alone from its whitelist. Granted: the doors unlock and a trip starts.
+   */
+  localUnlock(credential: Credential): boolean {
+    const entry = findAllowed(this.whitelist, credential);
+    const via = 'cardUid' in credential ? 'card' : 'app';
+    if ('cardUid' in credential) this.publishEvent({ type: 'card-swipe', at: this.iso(), cardUid: credential.cardUid });
+    this.publishEvent({
+      type: 'local-unlock', at: this.iso(), granted: Boolean(entry), via,
+      ...('cardUid' in credential ? { cardUid: credential.cardUid } : { memberId: credential.memberId }),
+    });
+    if (!entry) {
+      this.counters.unlocksRefused++;
+      return false;
+    }
+    this.counters.unlocksGranted++;
+    this.locked = false;
+    if (!this.trip) {
+      this.tripSerial++;
+      this.trip = {
+        tripId: tripId(this.vin, this.iso(), this.tripSerial),
+        memberId: entry.memberId,
+        ...('cardUid' in credential ? { cardUid: credential.cardUid } : {}),
+        startedAt: this.iso(),
+        start: { ...this.physics },
+        offline: !this.connected,
+      };
+    }
+    return true;
+  }
+
+  /** Drives `metres` at `speedKmh` (in one step of simulated time). */
+  driveDistance(metres: number, speedKmh = 40, headingRad = 0): void {
+    if (this.immobilised || this.locked) return;
+    if (this.trip && !this.connected) this.trip.offline = true;
+    this.ignition = true;
+    this.physics = drive(this.physics, (metres / (speedKmh / 3.6)) * 1000, speedKmh, headingRad);
+  }
+
+  /** Advances driving by `dtMs` (the autopilot's step). */
+  step(dtMs: number, speedKmh: number, headingRad: number): void {
+    if (this.immobilised || this.locked) return;
+    if (this.trip && !this.connected) this.trip.offline = true;
+    this.ignition = speedKmh > 0;
+    this.physics = drive(this.physics, dtMs, speedKmh, headingRad);
+  }
+
+  chargeFor(dtMs: number, powerKw: number): void {
+    this.cableConnected = true;
+    this.physics = charge(this.physics, dtMs, powerKw);
+  }
+
+  /** Parks, locks and records the trip; uploaded now when connected, else kept until reconnect. */
+  endTrip(): TripRecord | undefined {
+    const trip = this.trip;
+    this.physics = { ...this.physics, speedKmh: 0 };
+    this.ignition = false;
+    this.locked = true;
+    this.doorsOpen = false;
+    if (!trip) return undefined;
+    this.trip = undefined;
+    const record: TripRecord = {
+      tripId: trip.tripId,
+      memberId: trip.memberId,
+      ...(trip.cardUid ? { cardUid: trip.cardUid } : {}),
+      startedAt: trip.startedAt,
+      endedAt: this.iso(),
+      startOdometerM: trip.start.odometerM,
+      endOdometerM: this.physics.odometerM,
+      startSocPct: reportedSoc(trip.start),
+      endSocPct: reportedSoc(this.physics),
+      startLat: trip.start.lat,
+      startLng: trip.start.lng,
+      endLat: this.physics.lat,
+      endLng: this.physics.lng,
+      offline: trip.offline || !this.connected,
+    };
+    this.counters.tripsRecorded++;
+    this.storedTrips.push(record);
+    this.uploadTrips();
+    return record;
+  }
+
+  /** Publishes the stored trips (QoS 1); each is forgotten once the broker has it. */
+  uploadTrips(): void {
+    const client = this.client;
+    if (!client?.connected) return;
+    for (const trip of [...this.storedTrips]) {
+      client.publish(this.topic('events'), JSON.stringify({ type: 'trip', at: this.iso(), trip } satisfies VehicleEvent), { qos: 1 }, (error) => {
+        if (error) return;
+        const index = this.storedTrips.indexOf(trip);
+        if (index >= 0) {
+          this.storedTrips.splice(index, 1);
+          this.counters.tripsUploaded++;
+        }
+      });
+    }
+  }
+
+  /** Uploads an already-uploaded trip again (what a terminal does when a PUBACK is lost). */
+  reupload(trip: TripRecord): Promise<void> {
+    if (!this.client?.connected) return Promise.reject(new Error('not connected'));
+    return this.client.publishAsync(this.topic('events'), JSON.stringify({ type: 'trip', at: this.iso(), trip } satisfies VehicleEvent), { qos: 1 }).then(() => undefined);
+  }
+
+  /** Sends raw bytes on one of its own topics (to show the platform survives garbage). */
+  publishRaw(channel: 'telemetry' | 'events' | 'acks' | 'status', payload: string | Buffer): Promise<void> {
+    if (!this.client?.connected) return Promise.reject(new Error('not connected'));
+    return this.client.publishAsync(this.topic(channel), payload, { qos: 1 }).then(() => undefined);
+  }
+}
+
+/** Unique per car and start time, reproducible from them (no randomness needed). */
+export function tripId(vin: string, startedAt: string, serial: number): string {
+  const h = createHash('sha256').update(`${vin}|${startedAt}|${serial}`).digest('hex');
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-${((parseInt(h[16]!, 16) & 3) | 8).toString(16)}${h.slice(17, 20)}-${h.slice(20, 32)}`;
+}

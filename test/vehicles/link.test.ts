@@ -1,0 +1,226 @@
+import mqtt from 'mqtt';
+import WebSocket from 'ws';
+import { hashPassword } from '@evshare/kit';
+import { provisionVehicleCredentials, vehicleTopic, type VehicleCredential } from '@evshare/telematics';
+import { startVehicleFleet, type Fleet } from '../../sims/vehicle/src';
+import { eventually } from '../support/http';
+import { startRentalBench, type RentalBench } from '../rental/support';
+import { startTestTelematics } from './support';
+
+/**
+ * The vehicle link end to end on real NATS, PostgreSQL and Redis, with the embedded (aedes)
+ * broker: the platform (APP, billing, ...), the telematics service and simulated cars.
+ */
+describe('vehicle link (embedded broker)', () => {
+  let bench: RentalBench;
+  let tm: Awaited<ReturnType<typeof startTestTelematics>>;
+  let fleet: Fleet;
+  let credentials: VehicleCredential[];
+  let station: { id: string };
+  let carA: { id: string; vin: string };
+  let carB: { id: string; vin: string };
+
+  const whitelistOf = async (vin: string) =>
+    (await bench.db.query<{ version: number; entries: Array<{ memberId: string }> }>('SELECT version, entries FROM vehicle_whitelists WHERE vin = $1', [vin])).rows[0];
+  const listed = (vin: string) => fleet.car(vin).whitelist.entries.map((e) => e.memberId);
+  const ledger = async (reference: string) => (await bench.db.query<{ amountFen: number }>('SELECT amount_fen AS "amountFen" FROM ledger WHERE reference = $1', [reference])).rows;
+
+  beforeAll(async () => {
+    bench = await startRentalBench({ appInstances: 1, env: { UNLOCK_ACK_TIMEOUT_MS: '5000' } });
+    station = await bench.createStation();
+    await bench.createPlan();
+    carA = await bench.createVehicle(station.id);
+    carB = await bench.createVehicle(station.id);
+    // The cars answer for themselves through the vehicle link, not the bench's stand-in.
+    bench.carBehaviour.set(carA.vin, 'silent');
+    bench.carBehaviour.set(carB.vin, 'silent');
+    tm = await startTestTelematics(bench.platform.env);
+    credentials = await provisionVehicleCredentials(tm.db, [carA.vin, carB.vin]);
+    fleet = await startVehicleFleet({ brokerUrl: tm.service.mqttUrl, credentials, seed: 7, topicRoot: tm.topicRoot, telemetryParkedMs: 300, telemetryDrivingMs: 100 });
+    await eventually(() => expect(tm.service.isOnline(carA.vin) && tm.service.isOnline(carB.vin)).toBe(true));
+  }, 120_000);
+
+  afterAll(async () => {
+    await fleet?.stop();
+    await tm?.stop();
+    await bench?.stop();
+  });
+
+  it("the cars' telemetry becomes the vehicle row the APP reads", async () => {
+    const car = fleet.car(carA.vin);
+    await eventually(async () => {
+      const reply = await bench.admin('GET', `/api/v1/admin/vehicles/${carA.id}`);
+      const row = reply.json<{ socPct: number; odometerM: number; lat: number; doorsLocked: boolean; reportedAt: string | null }>();
+      expect(row).toMatchObject({ socPct: Math.round(car.physics.socPct * 100) / 100, odometerM: car.physics.odometerM, doorsLocked: true });
+      expect(row.lat).toBeCloseTo(car.physics.lat, 6);
+    });
+    const { rows } = await bench.db.query<{ online: boolean }>('SELECT online FROM vehicles WHERE vin = $1', [carA.vin]);
+    expect(rows[0]!.online).toBe(true);
+  });
+
+  it('the broker refuses a wrong secret, and a car cannot touch another car\'s topics', async () => {
+    const wrong = mqtt.connect(tm.service.mqttUrl, { username: carA.vin, password: 'not-the-secret', reconnectPeriod: 0 });
+    await expect(new Promise((resolve, reject) => wrong.once('connect', resolve).once('error', reject))).rejects.toThrow(/Bad username or password|Not authorized/i);
+    wrong.end(true);
+
+    const secret = credentials.find((c) => c.vin === carA.vin)!.secret;
+    const intruder = await mqtt.connectAsync(tm.service.mqttUrl, { username: carA.vin, password: secret, clientId: `intruder-${carA.vin}`, reconnectPeriod: 0 });
+    // Another car's commands: the subscription is refused (SUBACK failure code).
+    await expect(intruder.subscribeAsync(vehicleTopic(tm.topicRoot, carB.vin, 'commands'), { qos: 1 })).rejects.toThrow(/Subscribe error/);
+    expect(intruder.connected).toBe(true);
+    // Another car's telemetry: the broker drops the connection.
+    const closed = new Promise<void>((resolve) => intruder.once('close', () => resolve()));
+    intruder.publish(vehicleTopic(tm.topicRoot, carB.vin, 'telemetry'), '{}', { qos: 1 });
+    await closed;
+    intruder.end(true);
+  });
+
+  it('reserve a car: its whitelist holds the member within 5 s; cut off, it unlocks for the card; the offline trip is billed once', async () => {
+    const [member] = await bench.createMembers(1);
+    const card = `C0FFEE${Date.now().toString(16).toUpperCase().slice(-8)}`;
+    expect((await bench.api('POST', '/api/v1/cards', member!.key, { uid: card })).status).toBe(201);
+    const reserved = await bench.api('POST', '/api/v1/reservations', member!.key, { vehicleId: carA.id });
+    expect(reserved.status).toBe(201);
+    const car = fleet.car(carA.vin);
+    await eventually(() => expect(car.whitelist.entries).toContainEqual({ memberId: member!.id, cardUids: [card], role: 'renter' }), 5_000);
+
+    car.goOffline();
+    await eventually(() => expect(tm.service.isOnline(carA.vin)).toBe(false));
+    expect(car.localUnlock({ cardUid: 'FFFF0000FFFF' })).toBe(false);
+    expect(car.localUnlock({ cardUid: card })).toBe(true);
+    car.driveDistance(3_000);
+    const trip = car.endTrip()!;
+    expect(trip).toMatchObject({ memberId: member!.id, cardUid: card, offline: true, endOdometerM: trip.startOdometerM + 3_000 });
+    expect(car.storedTrips).toEqual([trip]);
+
+    await car.connect();
+    await eventually(() => expect(car.storedTrips).toEqual([]));
+    const reference = `trip:${trip.tripId}`;
+    await eventually(async () => expect(await ledger(reference)).toHaveLength(1), 10_000);
+    // Minimum charge 500 fen (plan: 50 fen/min + 100 fen/km for 1 min and 3 km is 350).
+    expect((await ledger(reference))[0]!.amountFen).toBe(-500);
+
+    await car.reupload(trip);
+    await eventually(async () => expect(await tm.metric('telematics_trips_total', { outcome: 'duplicate' })).toBe(1));
+    expect(await ledger(reference)).toHaveLength(1);
+    const { rows } = await bench.db.query<{ status: string; totalFen: number }>('SELECT status, total_fen AS "totalFen" FROM rentals WHERE unlock_command_id = $1', [trip.tripId]);
+    expect(rows).toEqual([{ status: 'ended', totalFen: 500 }]);
+    expect(await tm.metric('telematics_trips_total', { outcome: 'billed' })).toBe(1);
+  });
+
+  it('a rental through the API unlocks the car over MQTT; a car without connection is reported offline at once', async () => {
+    const [member, other] = await bench.createMembers(2);
+    const rented = await bench.api('POST', '/api/v1/rentals', member!.key, { vehicleId: carB.id });
+    expect(rented.status).toBe(201);
+    const rental = rented.json<{ status: string; unlockCommandId: string }>();
+    expect(rental.status).toBe('active');
+    const car = fleet.car(carB.vin);
+    expect(car.executed.map((c) => [c.action, c.commandId])).toContainEqual(['unlock', rental.unlockCommandId]);
+    expect(car.locked).toBe(false);
+    await eventually(() => expect(listed(carB.vin)).toContain(member!.id));
+
+    // Car A is still reserved by the first test's member: hand it to `other` via an operator-free path.
+    await bench.db.query(`UPDATE reservations SET status = 'cancelled', ended_at = now() WHERE vehicle_id = $1 AND status = 'active'`, [carA.id]);
+    await bench.db.query(`UPDATE vehicles SET state = 'available' WHERE id = $1`, [carA.id]);
+    fleet.car(carA.vin).goOffline();
+    await eventually(() => expect(tm.service.isOnline(carA.vin)).toBe(false));
+    const started = Date.now();
+    const refused = await bench.api('POST', '/api/v1/rentals', other!.key, { vehicleId: carA.id });
+    expect(refused.status).toBe(409);
+    expect(refused.json<{ type: string }>().type).toBe('urn:evshare:problem:vehicle-offline');
+    expect(Date.now() - started).toBeLessThan(3_000);
+    expect(await tm.metric('telematics_commands_total', { outcome: 'offline' })).toBeGreaterThanOrEqual(1);
+    await fleet.car(carA.vin).connect();
+    await eventually(() => expect(tm.service.isOnline(carA.vin)).toBe(true));
+  });
+
+  it('deregistering staff removes them from every online car within 5 s and from an offline car at its next full sync', async () => {
+    const staffHash = await hashPassword('staff-password-1');
+    const { rows } = await bench.db.query<{ id: string }>(
+      `INSERT INTO members (username, display_name, password_hash, role) VALUES ($1, 'Service staff', $2, 'admin') RETURNING id`,
+      [`staff${Date.now().toString(36)}`, staffHash],
+    );
+    const staffId = rows[0]!.id;
+    await eventually(() => {
+      expect(listed(carA.vin)).toContain(staffId);
+      expect(listed(carB.vin)).toContain(staffId);
+    }, 5_000);
+
+    const offline = fleet.car(carA.vin);
+    offline.goOffline();
+    await eventually(() => expect(tm.service.isOnline(carA.vin)).toBe(false));
+    await bench.db.query(`UPDATE members SET status = 'deregistered' WHERE id = $1`, [staffId]);
+    await eventually(() => expect(listed(carB.vin)).not.toContain(staffId), 5_000);
+    expect((await whitelistOf(carA.vin))!.entries.map((e) => e.memberId)).not.toContain(staffId);
+    // The offline car still holds its old list (it decides locally) until it syncs.
+    expect(listed(carA.vin)).toContain(staffId);
+    await offline.connect();
+    await eventually(() => expect(listed(carA.vin)).not.toContain(staffId), 5_000);
+    expect(offline.whitelist.version).toBe((await whitelistOf(carA.vin))!.version);
+  });
+
+  it('a car that missed a delta refuses the next one and is repaired with the full list; the periodic full sync repairs too', async () => {
+    const car = fleet.car(carB.vin);
+    // As if it had missed deltas: an old version.
+    car.whitelist = { version: 1, entries: [] };
+    const { rows } = await bench.db.query<{ id: string }>(
+      `INSERT INTO members (username, display_name, password_hash, role) VALUES ($1, 'Service staff 2', '!', 'admin') RETURNING id`,
+      [`staffb${Date.now().toString(36)}`],
+    );
+    await eventually(async () => {
+      const stored = (await whitelistOf(carB.vin))!;
+      expect(stored.entries.map((e) => e.memberId)).toContain(rows[0]!.id);
+      expect(car.whitelist.version).toBe(stored.version);
+      expect(listed(carB.vin)).toEqual(stored.entries.map((e) => e.memberId));
+    }, 5_000);
+    expect(await tm.metric('telematics_whitelist_sent_total', { kind: 'full' })).toBeGreaterThan(0);
+
+    car.whitelist = { version: 1, entries: [] };
+    await tm.service.fullSync();
+    const stored = (await whitelistOf(carB.vin))!;
+    await eventually(() => expect(car.whitelist.version).toBe(stored.version));
+    expect(listed(carB.vin)).toEqual(stored.entries.map((e) => e.memberId));
+  });
+
+  it('garbage on the MQTT topics is dropped and counted; the service goes on serving', async () => {
+    const car = fleet.car(carB.vin);
+    const before = await tm.metric('telematics_messages_rejected_total');
+    await car.publishRaw('telemetry', 'not json at all');
+    await car.publishRaw('acks', Buffer.from([0xff, 0x00, 0x13]));
+    await car.publishRaw('events', JSON.stringify({ type: 'trip', at: 'yesterday', trip: { tripId: 'x' } }));
+    await car.publishRaw('telemetry', JSON.stringify({ at: new Date().toISOString(), lat: 500, lng: 0 }));
+    await car.publishRaw('status', '[]');
+    await eventually(async () => {
+      expect(await tm.metric('telematics_messages_rejected_total', { reason: 'json' })).toBeGreaterThanOrEqual(2);
+      expect((await tm.metric('telematics_messages_rejected_total')) - before).toBe(5);
+    });
+    car.driveDistance(1_234);
+    car.sendTelemetry();
+    await eventually(async () => {
+      const { rows } = await bench.db.query<{ odometerM: number }>('SELECT odometer_m AS "odometerM" FROM vehicles WHERE vin = $1', [carB.vin]);
+      expect(rows[0]!.odometerM).toBe(car.physics.odometerM);
+    });
+    expect(tm.service.isOnline(carB.vin)).toBe(true);
+  });
+
+  it('operators connected to the push channel get the cars\' alerts: offline, low charge, door open after return', async () => {
+    const socket = new WebSocket(`${bench.gateway.replace('http', 'ws')}/push`, { headers: { cookie: `evs_session=${bench.adminKey}` } });
+    const frames: Array<{ type: string; notification?: { kind: string; body: { vin: string } } }> = [];
+    socket.on('message', (data) => frames.push(JSON.parse(String(data)) as (typeof frames)[number]));
+    await new Promise<void>((resolve, reject) => socket.once('open', () => resolve()).once('error', reject));
+    await eventually(() => expect(frames.some((f) => f.type === 'welcome')).toBe(true));
+    const alerts = () => frames.filter((f) => f.type === 'notification').map((f) => [f.notification!.kind, f.notification!.body.vin]);
+
+    const car = fleet.car(carA.vin);
+    car.physics = { ...car.physics, socPct: 12 };
+    car.doorsOpen = true;
+    car.sendTelemetry();
+    await eventually(() => {
+      expect(alerts()).toContainEqual(['vehicle.low-charge', carA.vin]);
+      expect(alerts()).toContainEqual(['vehicle.door-open-after-return', carA.vin]);
+    });
+    car.goOffline();
+    await eventually(() => expect(alerts()).toContainEqual(['vehicle.offline', carA.vin]));
+    socket.close();
+  });
+});
