@@ -4,7 +4,7 @@ import { z } from 'zod';
  * Messages on the JetStream streams (the patent's message queue between the APP services and the
  * deduction and SMS services). Money is integer fen; times are ISO-8601 UTC.
  */
-export const deductionKinds = ['rental', 'reservation-fee', 'one-way-fee', 'damage', 'manual', 'refund'] as const;
+export const deductionKinds = ['rental', 'reservation-fee', 'one-way-fee', 'damage', 'manual', 'refund', 'charging'] as const;
 
 export const deductionMessageSchema = z.object({
   /** Unique per fee (e.g. `rental:<rentalId>:rental`); applying the same reference twice has no effect. */

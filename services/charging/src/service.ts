@@ -1,0 +1,187 @@
+import {
+  createHealth,
+  createHttpApp,
+  createMemoryStore,
+  createMetrics,
+  createSessionStore,
+  listen,
+  type Bus,
+  type KeyValueStore,
+  type Logger,
+  type Pool,
+  type RunningService,
+  type SessionStore,
+} from '@evshare/kit';
+import { createCentralSystem, OCPP_PATH } from './central';
+import type { ChargingConfig } from './config';
+import { chargingRoutes } from './http';
+import { createReservationJob } from './reservations';
+import { createPileRouter } from './routing';
+import { createSmartCharging } from './smart';
+import type { Tariff } from './tariff';
+
+export interface ChargingDeps {
+  config: ChargingConfig;
+  log: Logger;
+  db: Pool;
+  bus: Bus;
+  /** Members' sessions (the login-state database); without it only piles can connect. */
+  sessions?: SessionStore;
+  /** The login-state store, used to make a session store when none is given. */
+  cache?: KeyValueStore;
+}
+
+export type RunningCharging = RunningService & {
+  instanceId: string;
+  /** Plans a station now (tests and operators). */
+  planStation(stationId: string): Promise<unknown>;
+  /** Runs the reservation job and the billing sweep once (tests). */
+  tick(): Promise<void>;
+  connectedPiles(): number;
+};
+
+/**
+ * The charging service: the OCPP 1.6J central system on /ocpp/<chargePointId>, the member and
+ * operator API on /api/v1/charging, reserved charging and smart charging. Several instances may
+ * run; calls to a pile are routed over NATS to the instance holding its socket.
+ */
+export async function startCharging(deps: ChargingDeps): Promise<RunningCharging> {
+  const { config, log, db, bus } = deps;
+  const instanceId = config.INSTANCE_ID;
+  const health = createHealth();
+  health.addCheck('database', async () => {
+    await db.query('SELECT 1');
+  });
+  health.addCheck('bus', () => bus.ping());
+  const metrics = createMetrics('charging', instanceId);
+  const sessions = deps.sessions ?? createSessionStore({ store: deps.cache ?? createMemoryStore(), bus, log, ttlMs: config.SESSION_TTL_MS });
+  const tariff: Tariff = {
+    spans: config.TARIFF_BANDS,
+    fenPerKwh: { peak: config.TARIFF_PEAK_FEN_PER_KWH, flat: config.TARIFF_FLAT_FEN_PER_KWH, valley: config.TARIFF_VALLEY_FEN_PER_KWH },
+  };
+
+  // Piles this instance held before a crash are not connected any more.
+  await db.query(`UPDATE piles SET state = 'offline', instance_id = NULL, updated_at = now() WHERE instance_id = $1`, [instanceId]);
+
+  const holderOf = async (pileId: string) => {
+    const { rows } = await db.query<{ instanceId: string | null }>('SELECT instance_id AS "instanceId" FROM piles WHERE id = $1', [pileId]);
+    return rows[0]?.instanceId ?? null;
+  };
+  // Late-bound: the router needs the central system's sockets, and the central system the planner.
+  let smart: ReturnType<typeof createSmartCharging> | undefined;
+  const callPile = async (pileId: string, method: string, params: unknown) => router.call(pileId, await holderOf(pileId), method, params);
+  const onChange = (stationId: string, reason: string) => {
+    if (config.SMART_CHARGING_ENABLED) smart?.schedule(stationId, reason);
+  };
+
+  const central = createCentralSystem({
+    db,
+    bus,
+    log,
+    metrics,
+    instanceId,
+    tariff,
+    heartbeatIntervalS: config.OCPP_HEARTBEAT_INTERVAL_S,
+    pingIntervalMs: config.OCPP_PING_INTERVAL_MS,
+    callTimeoutMs: config.OCPP_CALL_TIMEOUT_MS,
+    onChange,
+    onBoot(pileId) {
+      void (async () => {
+        const { rows } = await db.query<{ enabled: boolean; stationId: string }>('SELECT enabled, station_id AS "stationId" FROM piles WHERE id = $1', [pileId]);
+        const pile = rows[0];
+        if (!pile) return;
+        // The operator's switch outlives the pile's own memory.
+        if (!pile.enabled) await callPile(pileId, 'ChangeAvailability', { connectorId: 0, type: 'Inoperative' });
+        onChange(pile.stationId, 'connected');
+      })().catch((error: unknown) => log.warn({ err: error, pileId }, 'post-boot setup failed'));
+    },
+  });
+  const router = createPileRouter({ bus, log, instanceId, local: central, timeoutMs: config.OCPP_CALL_TIMEOUT_MS });
+  smart = createSmartCharging({
+    db,
+    log,
+    metrics,
+    tariff,
+    horizonSlots: config.SMART_CHARGING_HORIZON_SLOTS,
+    defaultCapW: config.STATION_CAP_DEFAULT_W,
+    defaultAmbientC: config.AMBIENT_DEFAULT_C,
+    defaultBatteryKwh: config.DEFAULT_BATTERY_KWH,
+    pileVoltageV: config.PILE_VOLTAGE_V,
+    pilePhases: config.PILE_PHASES,
+    debounceMs: config.SMART_CHARGING_DEBOUNCE_MS,
+    callPile,
+  });
+  const reservations = createReservationJob({ db, log, metrics, leadMs: config.RESERVATION_LEAD_MS, callPile, onChange: (stationId) => onChange(stationId, 'booking') });
+
+  const app = createHttpApp({
+    log,
+    metrics,
+    health,
+    trustProxy: config.TRUST_PROXY,
+    routes: (express) =>
+      chargingRoutes(express, {
+        db,
+        sessions,
+        callPile,
+        planStation: (stationId) => smart!.planStation(stationId),
+        cancelAtPile: reservations.cancelAtPile,
+        onBookingChange: (stationId) => onChange(stationId, 'booking'),
+        tariff,
+        defaultCapW: config.STATION_CAP_DEFAULT_W,
+        horizonSlots: config.SMART_CHARGING_HORIZON_SLOTS,
+      }),
+  });
+  const server = await listen(app, config.PORT, config.HOST);
+  server.server.on('upgrade', (request, socket, head) => {
+    const path = (request.url ?? '').split('?')[0]!;
+    if (health.draining || !path.startsWith(`${OCPP_PATH}/`)) {
+      socket.end(`HTTP/1.1 ${health.draining ? '503 Service Unavailable' : '404 Not Found'}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+      return;
+    }
+    central.handleUpgrade(request, socket as import('node:net').Socket, head);
+  });
+
+  const tick = async () => {
+    await reservations.tick();
+    await central.sweepUnbilled();
+  };
+  let ticking = false;
+  const ticker = setInterval(() => {
+    if (ticking) return;
+    ticking = true;
+    tick()
+      .catch((error: unknown) => log.error({ err: error }, 'charging tick failed'))
+      .finally(() => {
+        ticking = false;
+      });
+  }, config.CHARGING_TICK_MS);
+  const planner = setInterval(() => {
+    if (config.SMART_CHARGING_ENABLED) smart!.planAll().catch((error: unknown) => log.error({ err: error }, 'periodic planning failed'));
+  }, config.SMART_CHARGING_INTERVAL_MS);
+
+  return {
+    name: 'charging',
+    url: server.url,
+    port: server.port,
+    health,
+    instanceId,
+    planStation: (stationId) => smart!.planStation(stationId),
+    tick,
+    connectedPiles: () => central.connected(),
+    async stop() {
+      health.startDraining();
+      clearInterval(ticker);
+      clearInterval(planner);
+      await smart!.stop();
+      router.stop();
+      await central.close();
+      await server.close();
+      // Best effort: a pile that reconnects anywhere rewrites its state, so a database already
+      // gone at shutdown must not fail the stop.
+      await db
+        .query(`UPDATE piles SET state = 'offline', instance_id = NULL, updated_at = now() WHERE instance_id = $1`, [instanceId])
+        .catch((error: unknown) => log.warn({ err: error }, 'could not mark this instance\'s piles offline'));
+      if (!deps.sessions) sessions.close();
+    },
+  };
+}
