@@ -15,6 +15,15 @@ export const smsQuery = z
     limit: z.coerce.number().int('must be an integer').min(1, 'must be at least 1').max(200, 'must be at most 200').default(50),
   })
   .strict();
+/** The operators' member list: pending licences first to review, or a search by phone, username or name. */
+export const memberListQuery = z
+  .object({
+    licence: z.enum(['unverified', 'pending', 'approved', 'rejected'], 'must be unverified, pending, approved or rejected').optional(),
+    status: z.enum(['active', 'suspended', 'deregistered'], 'must be active, suspended or deregistered').optional(),
+    q: z.string().trim().min(1, 'must not be empty').max(64, 'must be at most 64 characters').optional(),
+    limit: z.coerce.number().int('must be an integer').min(1, 'must be at least 1').max(200, 'must be at most 200').default(50),
+  })
+  .strict();
 
 interface Target {
   id: string;
@@ -47,6 +56,23 @@ export function mountWalletAdmin(app: Express, context: AppContext, config: Wall
     if (!rows[0]) throw problems.notFound('No such member');
     return rows[0];
   };
+
+  app.get('/api/v1/admin/members', authenticate, requireAdmin, async (req, res) => {
+    const query = validate(memberListQuery, req.query, 'query');
+    const { rows } = await db.query(
+      `SELECT id, phone, username, display_name AS "displayName", role, status,
+              to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"') AS "createdAt",
+              licence_status AS "licenceStatus", licence_number AS "licenceNumber", to_char(licence_expires_on, 'YYYY-MM-DD') AS "licenceExpiresOn",
+              to_char(licence_submitted_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"') AS "licenceSubmittedAt",
+              wallet_balance_fen::float8 AS "balanceFen", deposit_fen::float8 AS "depositFen", debt_fen::float8 AS "debtFen"
+         FROM members
+        WHERE ($1::text IS NULL OR licence_status = $1) AND ($2::text IS NULL OR status = $2)
+          AND ($3::text IS NULL OR phone = $3 OR username = lower($3) OR display_name ILIKE '%' || $3 || '%')
+        ORDER BY licence_submitted_at ASC NULLS LAST, created_at DESC LIMIT $4`,
+      [query.licence ?? null, query.status ?? null, query.q ?? null, query.limit],
+    );
+    res.json({ items: rows });
+  });
 
   app.get('/api/v1/admin/members/:id/wallet', authenticate, requireAdmin, async (req, res) => {
     const member = await target(req.params.id);

@@ -1,0 +1,1 @@
+export { webConfigSchema, startWeb, CONTENT_SECURITY_POLICY, type WebConfig } from './service';

@@ -1,0 +1,40 @@
+import type { Notification } from '../api/types';
+import type { I18n, MessageKey } from '../i18n';
+import { DICTIONARIES } from '../i18n/messages';
+
+export function ledgerKindText(i18n: I18n, kind: string): string {
+  const key = `ledger.${kind}`;
+  return i18n.t(Object.hasOwn(DICTIONARIES.zh, key) ? (key as MessageKey) : 'ledger.other');
+}
+
+/**
+ * A notification in the reader's language, built from its kind and body (the stored title is in
+ * the member's language at the time it was sent).
+ */
+export function notificationText(i18n: I18n, n: Notification): string {
+  const { t, money } = i18n;
+  const body = n.body ?? {};
+  const amount = typeof body.amountFen === 'number' ? body.amountFen : undefined;
+  switch (n.kind) {
+    case 'receipt':
+      if (amount === undefined) return t('note.receipt');
+      return amount < 0
+        ? t('note.charged', { amount: money(-amount), what: ledgerKindText(i18n, String(body.kind ?? '')), balance: money(Number(body.balanceFen ?? 0)) })
+        : t('note.refunded', { amount: money(amount), balance: money(Number(body.balanceFen ?? 0)) });
+    case 'rental.ended':
+      return t('note.rentalEnded', { amount: money(Number(body.totalFen ?? 0)) });
+    case 'reservation.expired':
+      return t('note.reservationExpired', { amount: money(Number(body.feeFen ?? 0)) });
+    case 'top-up':
+      return t('note.topUp');
+    case 'licence':
+      return body.status === 'approved' ? t('note.licenceApproved') : t('note.licenceRejected');
+    default:
+      // An operator's notice: its title is the operator's own words, shown as written.
+      return n.title || t('note.other');
+  }
+}
+
+const KNOWN_KINDS = ['receipt', 'rental.ended', 'reservation.expired', 'top-up', 'licence'];
+/** Whether the text is the UI's (translated) or an operator's words (data, shown as written). */
+export const isTranslated = (n: Notification): boolean => KNOWN_KINDS.includes(n.kind);
