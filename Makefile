@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 NPM_STAMP := node_modules/.package-lock.json
 
-.PHONY: run test test-unit build typecheck bench e2e e2e-local k8s-tools clean
+.PHONY: run test test-unit build typecheck bench e2e e2e-local k8s-tools browser clean
 
 $(NPM_STAMP): package.json package-lock.json
 	npm ci --no-audit --no-fund
@@ -10,14 +10,16 @@ $(NPM_STAMP): package.json package-lock.json
 
 build: $(NPM_STAMP)
 	npx tsc -b
+	npm run build --silent -w @evshare/web
 
 ## Start everything (embedded backends unless REDIS_URL / NATS_URL / DATABASE_URL are set).
 run: build
 	node services/stack/dist/main.js
 
 ## Unit, contract, integration and control-plane tests (needs Redis, NATS, PostgreSQL running; see README).
-test: build k8s-tools
+test: build k8s-tools browser
 	npx tsc -p tsconfig.test.json
+	npx tsc -p services/web/ui
 	npx jest --ci
 
 test-unit: $(NPM_STAMP)
@@ -25,10 +27,15 @@ test-unit: $(NPM_STAMP)
 
 typecheck: build
 	npx tsc -p tsconfig.test.json
+	npx tsc -p services/web/ui
 
 ## Builds helm, kube-apiserver, kube-controller-manager and etcd from Go modules (cached outside the repo).
 k8s-tools:
 	bash test/k8s/tools.sh >/dev/null
+
+## Debian's Chromium for the browser tests (installed when missing).
+browser:
+	bash test/support/chromium.sh
 
 ## Benchmarks; results go to docs/BENCHMARKS.md.
 bench: build
@@ -43,4 +50,4 @@ e2e-local: build
 	npx jest --selectProjects integration test/e2e
 
 clean:
-	rm -rf services/*/dist operator/dist
+	rm -rf services/*/dist operator/dist sims/*/dist

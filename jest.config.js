@@ -5,6 +5,7 @@ const transform = {
 };
 const moduleNameMapper = {
   '^@evshare/operator$': '<rootDir>/operator/src/index.ts',
+  '^@evshare/sim-([a-z-]+)$': '<rootDir>/sims/$1/src/index.ts',
   '^@evshare/([a-z-]+)$': '<rootDir>/services/$1/src/index.ts',
 };
 // ESM-only dependencies are compiled to CommonJS for jest.

@@ -107,7 +107,8 @@ describe('the image entrypoint script', () => {
   });
 });
 
-const sourceDir = (process: string) => (process === 'operator' ? 'operator/src' : `services/${process}/src`);
+const sourceDir = (process: string) =>
+  process === 'operator' ? 'operator/src' : existsSync(path.join(REPO, 'services', process)) ? `services/${process}/src` : `sims/${process}/src`;
 
 /** The text of every non-test TypeScript file under `dir`. */
 function tsSources(dir: string): string {
@@ -119,19 +120,20 @@ function tsSources(dir: string): string {
 
 describe('the chart and the repository', () => {
   it('runs only processes that exist: every service, the gateway and the operator have a main', async () => {
-    const objects = await render({ entrypoint: 'gateway' });
+    const objects = await render({ entrypoint: 'gateway', services: { 'vehicle-sim': { enabled: true }, 'pile-sim': { enabled: true } } });
     const processes = objects
       .filter((o) => o.kind === 'Deployment')
       .map((o) => o.spec.template.spec.containers[0])
       .filter((c) => String(c.image).includes('/evshare:'))
       .map((c) => c.args[0] as string);
-    expect(processes.sort()).toEqual(['app', 'auth', 'billing', 'gateway', 'heartbeat', 'operator', 'sms']);
+    expect(processes.sort()).toEqual(['app', 'auth', 'billing', 'charging', 'gateway', 'heartbeat', 'operator', 'pile', 'sms', 'telematics', 'vehicle', 'web']);
     const missing = processes.filter((name) => !existsSync(path.join(REPO, sourceDir(name), 'main.ts')));
     expect(missing).toEqual([]);
   });
 
   it('sets only environment variables the processes read (a misspelt name would be ignored silently)', async () => {
-    const objects = [...(await render({ entrypoint: 'gateway' })), ...(await render(PRODUCTION_VALUES))];
+    const simulators = { services: { 'vehicle-sim': { enabled: true }, 'pile-sim': { enabled: true } } };
+    const objects = [...(await render({ entrypoint: 'gateway', ...simulators })), ...(await render({ ...PRODUCTION_VALUES, ...simulators }))];
     const unread = new Set<string>();
     for (const deployment of objects.filter((o) => o.kind === 'Deployment')) {
       const container = deployment.spec.template.spec.containers[0];

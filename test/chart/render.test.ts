@@ -275,7 +275,7 @@ describe('the APP group', () => {
 });
 
 describe('entrypoints', () => {
-  it('ingress: routes auth and push on the same host as the operator-owned APP Ingress, no gateway', async () => {
+  it('ingress: routes auth, charging, push and web on the same host as the operator-owned APP Ingress, no gateway', async () => {
     const objects = await render({ ingress: { host: 'evshare.example.com' } });
     expect(objects.filter((o) => o.metadata.name.endsWith('-gateway'))).toEqual([]);
     const ingress = find(objects, 'Ingress', 'evs-evshare');
@@ -286,7 +286,11 @@ describe('entrypoints', () => {
         http: {
           paths: [
             { path: '/api/v1/auth', pathType: 'Prefix', backend: { service: { name: 'evs-evshare-auth', port: { number: 8081 } } } },
+            { path: '/api/v1/charging', pathType: 'Prefix', backend: { service: { name: 'evs-evshare-charging', port: { number: 8087 } } } },
+            { path: '/ocpp', pathType: 'Prefix', backend: { service: { name: 'evs-evshare-charging', port: { number: 8087 } } } },
             { path: '/push', pathType: 'Prefix', backend: { service: { name: 'evs-evshare-heartbeat', port: { number: 8083 } } } },
+            // The longest prefix wins: /api goes to the operator's APP Ingress, the rest to web.
+            { path: '/', pathType: 'Prefix', backend: { service: { name: 'evs-evshare-web', port: { number: 8090 } } } },
           ],
         },
       },
@@ -304,6 +308,8 @@ describe('entrypoints', () => {
     const env = Object.fromEntries(gateway.spec.template.spec.containers[0].env.map((e: { name: string; value?: string }) => [e.name, e.value]));
     expect(env.AUTH_UPSTREAMS).toBe('http://evs-evshare-auth:8081');
     expect(env.PUSH_UPSTREAMS).toBe('http://evs-evshare-heartbeat:8083');
+    expect(env.CHARGING_UPSTREAMS).toBe('http://evs-evshare-charging:8087');
+    expect(env.WEB_UPSTREAM).toBe('http://evs-evshare-web:8090');
     expect(env.HOST).toBe('0.0.0.0');
     expect(gateway.spec.template.spec.containers[0].args).toEqual(['gateway']);
     expect(find(objects, 'Service', 'evs-evshare-gateway').spec.type).toBe('LoadBalancer');

@@ -180,6 +180,30 @@ describe('who may do what, and bad input', () => {
     expect((await bench.admin('GET', '/api/v1/admin/rentals?status=active')).json<{ items: Array<{ id: string }> }>().items.map((r) => r.id)).toEqual([rentalId]);
   });
 
+  it("operators see the vehicle link's state; members see charge and range, not positions", async () => {
+    // A station of its own: the counts other tests check stay as they are.
+    const lot = await bench.createStation();
+    const car = await bench.createVehicle(lot.id);
+    const fresh = (await bench.admin('GET', `/api/v1/admin/vehicles/${car.id}`)).json();
+    expect(fresh).toMatchObject({ online: false, lastSeenAt: null, speedKmh: null, ignition: null, cableConnected: null, doorsOpen: false });
+
+    // What the telematics service writes when the car reports.
+    const seen = new Date(Date.now() - 5_000);
+    await bench.db.query(
+      `UPDATE vehicles SET online = true, last_seen_at = $2, speed_kmh = 12.5, ignition = true, cable_connected = false, doors_open = true, lat = 31.23, lng = 121.47, soc_pct = 80 WHERE id = $1`,
+      [car.id, seen],
+    );
+    const link = { online: true, lastSeenAt: seen.toISOString(), speedKmh: 12.5, ignition: true, cableConnected: false, doorsOpen: true };
+    expect((await bench.admin('GET', `/api/v1/admin/vehicles/${car.id}`)).json()).toMatchObject({ id: car.id, lat: 31.23, lng: 121.47, ...link });
+    const listed = (await bench.admin('GET', `/api/v1/admin/vehicles?stationId=${lot.id}`)).json<{ items: Array<{ id: string }> }>().items;
+    expect(listed.find((v) => v.id === car.id)).toMatchObject(link);
+
+    const members = (await bench.api('GET', `/api/v1/stations/${lot.id}/vehicles`, other.key)).json<{ items: Array<Record<string, unknown>> }>().items;
+    const seenByMember = members.find((v) => v.id === car.id)!;
+    expect(Object.keys(seenByMember).sort()).toEqual(['estimatedRangeKm', 'id', 'model', 'plate', 'socPct', 'state', 'stationId', 'vin']);
+    expect(seenByMember).toMatchObject({ socPct: 80, estimatedRangeKm: 320 });
+  });
+
   it('stations list counts available cars and free parking', async () => {
     const [member] = await bench.createMembers(1);
     const listed = (await bench.api('GET', '/api/v1/stations', member!.key)).json<{ items: Array<{ id: string; availableCars: number; freeParking: number; capacity: number }> }>();

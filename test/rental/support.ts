@@ -18,8 +18,9 @@ import { startTestPlatform, type TestPlatform } from '../support/platform';
 
 /**
  * A rental test bench: the whole platform, a database and bus connection for setting up and
- * observing, members created cheaply, and the cars' side of the unlock contract (until the vehicle
- * link exists, the test answers the commands the way a car terminal would).
+ * observing, members created cheaply, and the cars' side of the unlock contract: the bench answers
+ * the commands on the bus the way the vehicle link and a car terminal would, so the platform runs
+ * without its own telematics service (test/vehicles drives the real link).
  */
 export interface RentalBench {
   platform: TestPlatform;
@@ -66,7 +67,11 @@ export function newVin(): string {
 }
 
 export async function startRentalBench(options: { appInstances?: number; env?: Record<string, string> } = {}): Promise<RentalBench> {
-  const platform = await startTestPlatform({ appInstances: options.appInstances ?? 2, env: { DATABASE_POOL_SIZE: '20', QUEUE_TIMEOUT_MS: '30000', ...options.env } });
+  const platform = await startTestPlatform({
+    appInstances: options.appInstances ?? 2,
+    env: { DATABASE_POOL_SIZE: '20', QUEUE_TIMEOUT_MS: '30000', ...options.env },
+    vehicleLink: false,
+  });
   const gateway = platform.stack.gatewayUrl;
   const db = new pg.Pool({ connectionString: platform.env.DATABASE_URL, max: 5 });
   const bus = await createNatsBus({ url: TEST_NATS_URL, prefix: platform.env.NATS_SUBJECT_PREFIX });

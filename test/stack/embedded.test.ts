@@ -18,6 +18,7 @@ describe('make run with the embedded default', () => {
   let dir: string;
   let gateway: string;
   let output: string[] = [];
+  let mqttPort: number;
 
   beforeAll(async () => {
     dir = mkdtempSync(path.join(os.tmpdir(), 'evshare-embedded-'));
@@ -26,6 +27,8 @@ describe('make run with the embedded default', () => {
     const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: process.env.HOME, LOG_LEVEL: 'warn', EMBEDDED_DATA_DIR: dir };
     env.EMBEDDED_PG_PORT = String(await freePort());
     env.GATEWAY_PORT = String(await freePort());
+    mqttPort = await freePort();
+    env.MQTT_PORT = String(mqttPort);
     child = spawn(process.execPath, [STACK_MAIN], { env, stdio: ['ignore', 'pipe', 'pipe'] });
     output = [];
     gateway = await new Promise<string>((resolve, reject) => {
@@ -58,6 +61,22 @@ describe('make run with the embedded default', () => {
     expect(text).toContain(`${DEV_ACCOUNTS.member.account} / ${DEV_ACCOUNTS.member.password}`);
     expect(text).toMatch(/app-1:\s+http/);
     expect(text).toMatch(/app-2:\s+http/);
+    expect(text).toMatch(/telematics:\s+http/);
+    expect(text).toMatch(/charging:\s+http/);
+    expect(text).toMatch(/web:\s+http/);
+    expect(text).toMatch(new RegExp(`MQTT \\(cars\\):\\s+mqtt://127\\.0\\.0\\.1:${mqttPort}`));
+    // The demo's simulated devices are connected: six cars on MQTT, two piles per station on OCPP.
+    expect(text).toMatch(/simulators:\s+6\/6 cars on MQTT, 6\/6 piles on OCPP/);
+  });
+
+  it('serves the web front end and the live devices through the gateway', async () => {
+    const page = await request(`${gateway}/`);
+    expect(page.status).toBe(200);
+    expect(String(page.headers['content-type'])).toContain('text/html');
+    const admin = await login(gateway, DEV_ACCOUNTS.admin.account, DEV_ACCOUNTS.admin.password);
+    const piles = await request(`${gateway}/api/v1/charging/piles`, { headers: bearer(admin) });
+    expect(piles.status).toBe(200);
+    expect(JSON.stringify(piles.json())).toContain('DEMO1-01');
   });
 
   it('logs in, polls and answers 304 through the gateway', async () => {
@@ -74,6 +93,8 @@ describe('make run with the embedded default', () => {
   it('stops cleanly on Ctrl-C', async () => {
     const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
     child.kill('SIGINT');
-    expect(await exited).toBe(0);
+    const code = await exited;
+    // The last lines explain a failed shutdown.
+    expect({ code, tail: code === 0 ? [] : output.slice(-15) }).toEqual({ code: 0, tail: [] });
   }, 60_000);
 });

@@ -66,11 +66,16 @@ spec:
         - name: {{ $name }}
           image: {{ include "evshare.image" $root }}
           imagePullPolicy: {{ $root.Values.image.pullPolicy }}
-          args: [{{ $name | quote }}]
+          args: [{{ $svc.process | default $name | quote }}{{ range $svc.args }}, {{ tpl . $root | quote }}{{ end }}]
           ports:
             - name: http
               containerPort: {{ $svc.port }}
               protocol: TCP
+            {{- range $svc.publicPorts }}
+            - name: {{ .name }}
+              containerPort: {{ .port }}
+              protocol: TCP
+            {{- end }}
           env:
             - name: PORT
               value: {{ $svc.port | quote }}
@@ -88,7 +93,7 @@ spec:
             {{- include "evshare.backendEnv" $root | trim | nindent 12 }}
             {{- range $key, $value := $svc.env }}
             - name: {{ $key }}
-              value: {{ $value | quote }}
+              value: {{ tpl $value $root | quote }}
             {{- end }}
             {{- range $key, $secretKey := $svc.secretEnv }}
             - name: {{ $key }}
@@ -150,6 +155,15 @@ spec:
       {{- with ($svc.service | default dict).nodePort }}
       nodePort: {{ . }}
       {{- end }}
+    {{- range $svc.publicPorts }}
+    - name: {{ .name }}
+      port: {{ .port }}
+      targetPort: {{ .name }}
+      protocol: TCP
+      {{- with .nodePort }}
+      nodePort: {{ . }}
+      {{- end }}
+    {{- end }}
 {{- end }}
 ---
 apiVersion: policy/v1

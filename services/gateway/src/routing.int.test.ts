@@ -12,9 +12,13 @@ describe('gateway routing and proxying', () => {
   let discovered = false;
 
   beforeAll(async () => {
-    [app, auth1, auth2, push, charging] = await Promise.all(
-      ['app-1', 'auth-1', 'auth-2', 'push-1', 'charging-1'].map((id) => startUpstream(id)),
-    );
+    [app, auth1, auth2, push, charging] = await Promise.all([
+      startUpstream('app-1'),
+      startUpstream('auth-1'),
+      startUpstream('auth-2'),
+      startUpstream('push-1'),
+      startUpstream('charging-1'),
+    ]);
     const bus = createMemoryBus();
     bus.subscribe(SUBJECTS.appDiscover, () => {
       discovered = true;

@@ -54,7 +54,7 @@ describe('WebSocket upgrade passthrough on /push', () => {
   let push: PushServer[];
 
   beforeAll(async () => {
-    push = await Promise.all(['push-1', 'push-2'].map(startPushServer));
+    push = await Promise.all(['push-1', 'push-2'].map((id) => startPushServer(id)));
     gw = await startTestGateway({ TRUST_FORWARDED: 'true', PUSH_UPSTREAMS: push.map((p) => p.url).join(',') });
   });
   afterAll(async () => {

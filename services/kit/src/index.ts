@@ -22,6 +22,6 @@ export { touchSession, type SessionRecord } from './session/record';
 export { createSessionStore, type SessionStore, type SessionStoreOptions } from './session/store';
 export { hashPassword, verifyPassword, PASSWORD_RULES } from './auth/password';
 export { sessionKeyFrom, SESSION_COOKIE } from './session/credentials';
-export { runMain, serveWorker, type RunningService } from './service';
+export { runMain, serveStatus, serveWorker, type RunningService } from './service';
 export * from './bus/messages';
 export { syncVersionKey, ensureSyncVersion, bumpSyncVersion } from './member-sync';

@@ -2,9 +2,9 @@ import type { z } from 'zod';
 import { connectBackends, type Backends } from './backends';
 import { loadConfig } from './config';
 import { createLogger, type Logger } from './logger';
-import type { Health } from './http/health';
+import { createHealth, type Health } from './http/health';
 import { createHttpApp } from './http/app';
-import type { Metrics } from './http/metrics';
+import { createMetrics, type Metrics } from './http/metrics';
 import { exitOnSignals, listen } from './http/server';
 import type { Consumer } from './bus/types';
 
@@ -67,6 +67,35 @@ export async function serveWorker(
     async stop() {
       health.startDraining();
       await consumer.stop();
+      await server.close();
+    },
+  };
+}
+
+/**
+ * A load generator's face to the cluster (the simulators run as pods): /healthz and /readyz for
+ * the probes, /metrics, and GET /status with what `status()` reports, for `kubectl port-forward`.
+ */
+export async function serveStatus(
+  name: string,
+  options: { log: Logger; port: number; host: string; status: () => unknown },
+): Promise<{ url: string; stop(): Promise<void> }> {
+  const health = createHealth();
+  const app = createHttpApp({
+    log: options.log,
+    metrics: createMetrics(name),
+    health,
+    routes: (app) => {
+      app.get('/status', (_req, res) => {
+        res.json(options.status());
+      });
+    },
+  });
+  const server = await listen(app, options.port, options.host);
+  return {
+    url: server.url,
+    async stop() {
+      health.startDraining();
       await server.close();
     },
   };

@@ -17,6 +17,10 @@ const stackConfigSchema = z.object({
   AUTOSCALE_MAX: env.positiveInt(6),
   AUTOSCALE_TARGET_INFLIGHT: env.positiveInt(16),
   AUTOSCALE_DOWN_WINDOW_S: z.coerce.number().int().min(0).default(60),
+  /** Simulated terminals for the demo cars and charge points for the demo stations. */
+  SIMULATORS: env.bool(true),
+  /** The embedded MQTT broker's port (the vehicle simulator's default), unless MQTT_URL is set. */
+  MQTT_PORT: env.port(1884),
 });
 
 /** `make run`: the whole platform on this machine, embedded backends unless the URLs are set. */
@@ -26,7 +30,14 @@ async function main(): Promise<void> {
   const realBackends = Boolean(config.REDIS_URL && config.NATS_URL && config.DATABASE_URL);
   const mode = config.STACK_MODE === 'auto' ? (realBackends ? 'processes' : 'in-process') : config.STACK_MODE;
   if (mode === 'processes' && !realBackends) throw new Error('STACK_MODE=processes needs REDIS_URL, NATS_URL and DATABASE_URL');
-  const options = { env: process.env, log, appInstances: config.APP_INSTANCES, gatewayPort: config.GATEWAY_PORT, seed: 'demo' as const };
+  const options = {
+    env: { ...process.env, MQTT_PORT: String(config.MQTT_PORT) },
+    log,
+    appInstances: config.APP_INSTANCES,
+    gatewayPort: config.GATEWAY_PORT,
+    seed: 'demo' as const,
+    simulators: config.SIMULATORS,
+  };
   const stack = mode === 'processes' ? await startProcessStack(options) : await startInProcessStack(options);
   const autoscaler = config.AUTOSCALE
     ? startLocalAutoscaler({
@@ -45,6 +56,9 @@ async function main(): Promise<void> {
     `  web and API (gateway):  ${stack.gatewayUrl}/`,
     `  balancer status:        ${stack.gatewayUrl}/lb/status`,
     `  push channel:           ${stack.gatewayUrl.replace('http', 'ws')}/push`,
+    `  OCPP 1.6J (piles):      ${stack.gatewayUrl.replace('http', 'ws')}/ocpp/<chargePointId>`,
+    `  MQTT (cars):            ${stack.mqttUrl ?? 'none'}`,
+    `  simulators:             ${stack.simulators ? stack.simulators.describe() : 'off'}`,
     ...Object.entries(stack.urls())
       .filter(([name]) => name !== 'gateway')
       .map(([name, url]) => `  ${`${name}:`.padEnd(24)}${url}`),

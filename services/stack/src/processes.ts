@@ -3,7 +3,7 @@ import { createServer } from 'node:net';
 import path from 'node:path';
 import readline from 'node:readline';
 
-export type ServiceName = 'auth' | 'app' | 'gateway' | 'heartbeat' | 'billing' | 'sms' | 'operator';
+export type ServiceName = 'auth' | 'app' | 'gateway' | 'heartbeat' | 'billing' | 'sms' | 'telematics' | 'charging' | 'web' | 'operator';
 
 export interface ServiceProcess {
   name: ServiceName;

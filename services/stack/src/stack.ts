@@ -1,18 +1,26 @@
 import { appConfigSchema, startApp } from '@evshare/app';
 import { authConfigSchema, startAuth } from '@evshare/auth';
 import { billingConfigSchema, startBilling } from '@evshare/billing';
+import { chargingConfigSchema, startCharging } from '@evshare/charging';
 import { gatewayConfigSchema, startGateway } from '@evshare/gateway';
 import { heartbeatConfigSchema, startHeartbeat } from '@evshare/heartbeat';
-import { connectBackends, createLogger, createSessionStore, parseConfig, type Backends, type Bus, type Logger, type RunningService } from '@evshare/kit';
+import { connectBackends, createLogger, createSessionStore, parseConfig, type Backends, type Bus, type Logger, type Pool, type RunningService } from '@evshare/kit';
 import { migrateDatabase } from '@evshare/schema';
 import { smsConfigSchema, startSms } from '@evshare/sms';
-import { spawnService, type ServiceProcess } from './processes';
+import { startTelematics, telematicsConfigSchema } from '@evshare/telematics';
+import { startWeb, webConfigSchema } from '@evshare/web';
+import { freePort, spawnService, type ServiceProcess } from './processes';
 import { seedDemoFleet, seedDevelopmentAccounts } from './seed';
+import { startSimulators, type Simulators } from './simulators';
 
 /** The whole platform on one machine: what `make run` starts and the end-to-end tests drive. */
 export interface Stack {
   mode: 'in-process' | 'processes';
   gatewayUrl: string;
+  /** The MQTT broker the cars connect to (the telematics service's embedded one, or MQTT_URL). */
+  mqttUrl?: string;
+  /** The demo's simulated cars and piles, when started (StackOptions.simulators). */
+  simulators?: Simulators;
   /** The platform's bus, as the stack itself sees it (for the local autoscaler). */
   bus: Bus;
   /** Every service's own URL, by name (APP instances by id). */
@@ -35,6 +43,13 @@ export interface StackOptions {
   gatewayPort: number;
   /** What to seed: nothing, the development accounts, or those plus a demo fleet (make run). */
   seed: 'none' | 'accounts' | 'demo';
+  /** Simulated terminals for every car and two charge points per station (make run). */
+  simulators?: boolean;
+  /**
+   * false: no telematics service. For tests that answer the cars' side of the unlock contract
+   * on the bus themselves (or run their own vehicle link); default true.
+   */
+  vehicleLink?: boolean;
 }
 
 /**
@@ -75,6 +90,24 @@ export async function startInProcessStack(options: StackOptions): Promise<Stack>
     cache: backends.cache,
   });
   const sms = await startSms({ config: parseConfig(smsConfigSchema, local), log: createLogger('sms', log.level), db, bus: backends.bus, store: backends.sessions });
+  const telematics =
+    options.vehicleLink === false
+      ? undefined
+      : await startTelematics({
+          config: parseConfig(telematicsConfigSchema, { MQTT_PORT: '0', ...local }),
+          log: createLogger('telematics', log.level),
+          db,
+          bus: backends.bus,
+          cache: backends.cache,
+        });
+  const charging = await startCharging({
+    config: parseConfig(chargingConfigSchema, local),
+    log: createLogger('charging', log.level),
+    db,
+    bus: backends.bus,
+    sessions: sessionStore('charging'),
+    cache: backends.cache,
+  });
   const apps = new Map<string, RunningService>();
   let counter = 0;
   const addApp = async () => {
@@ -92,13 +125,15 @@ export async function startInProcessStack(options: StackOptions): Promise<Stack>
     return id;
   };
   for (let i = 0; i < options.appInstances; i++) await addApp();
+  const web = await startWeb({ config: parseConfig(webConfigSchema, local), log: createLogger('web', log.level) });
   const gateway = await startGateway({
-    config: parseConfig(gatewayConfigSchema, { ...env, PORT: String(options.gatewayPort), AUTH_UPSTREAMS: auth.url, PUSH_UPSTREAMS: heartbeat.url }),
+    config: parseConfig(gatewayConfigSchema, { ...env, PORT: String(options.gatewayPort), AUTH_UPSTREAMS: auth.url, PUSH_UPSTREAMS: heartbeat.url, CHARGING_UPSTREAMS: charging.url, WEB_UPSTREAM: web.url }),
     log: createLogger('gateway', log.level),
     bus: backends.bus,
   });
 
-  return assemble('in-process', backends, { gateway, auth, heartbeat, billing, sms }, apps, addApp);
+  const fixed = { gateway, auth, heartbeat, billing, sms, charging, web, ...(telematics ? { telematics } : {}) };
+  return assemble('in-process', options, db, backends, fixed, telematics?.mqttUrl, apps, addApp);
 }
 
 /**
@@ -119,6 +154,10 @@ export async function startProcessStack(options: StackOptions): Promise<Stack> {
   const heartbeat = await spawnService('heartbeat', base, { onLine: forward });
   const billing = await spawnService('billing', base, { onLine: forward });
   const sms = await spawnService('sms', base, { onLine: forward });
+  // The embedded broker's port must be known here: the simulated cars connect to it.
+  const mqttUrl = options.vehicleLink === false ? undefined : (env.MQTT_URL ?? `mqtt://127.0.0.1:${Number(env.MQTT_PORT) || (await freePort())}`);
+  const telematics = mqttUrl ? await spawnService('telematics', { ...base, MQTT_PORT: new URL(mqttUrl).port }, { onLine: forward }) : undefined;
+  const charging = await spawnService('charging', base, { onLine: forward });
   const apps = new Map<string, ServiceProcess>();
   let counter = 0;
   const addApp = async () => {
@@ -128,10 +167,12 @@ export async function startProcessStack(options: StackOptions): Promise<Stack> {
     return id;
   };
   for (let i = 0; i < options.appInstances; i++) await addApp();
-  const gateway = await spawnService('gateway', { ...base, AUTH_UPSTREAMS: auth.url, PUSH_UPSTREAMS: heartbeat.url }, { port: options.gatewayPort || undefined, onLine: forward });
+  const web = await spawnService('web', base, { onLine: forward });
+  const gateway = await spawnService('gateway', { ...base, AUTH_UPSTREAMS: auth.url, PUSH_UPSTREAMS: heartbeat.url, CHARGING_UPSTREAMS: charging.url, WEB_UPSTREAM: web.url }, { port: options.gatewayPort || undefined, onLine: forward });
 
-  const stack = assemble('processes', backends, { gateway, auth, heartbeat, billing, sms }, apps, addApp);
-  return { ...stack, process: (name) => ({ auth, heartbeat, gateway, billing, sms } as Record<string, ServiceProcess>)[name] ?? apps.get(name) };
+  const fixed = { gateway, auth, heartbeat, billing, sms, charging, web, ...(telematics ? { telematics } : {}) };
+  const stack = await assemble('processes', options, backends.db!, backends, fixed, mqttUrl, apps, addApp);
+  return { ...stack, process: (name) => (fixed as Record<string, ServiceProcess>)[name] ?? apps.get(name) };
 }
 
 /** The parts both modes share: services (in-process or processes) that have a URL and stop. */
@@ -140,19 +181,26 @@ interface Part {
   stop(): Promise<unknown>;
 }
 
-function assemble(
+async function assemble(
   mode: Stack['mode'],
+  options: StackOptions,
+  db: Pool,
   backends: Backends,
-  fixed: { gateway: Part; auth: Part; heartbeat: Part; billing: Part; sms: Part },
+  fixed: { gateway: Part; auth: Part; heartbeat: Part; billing: Part; sms: Part; charging: Part; web: Part; telematics?: Part },
+  mqttUrl: string | undefined,
   apps: Map<string, Part>,
   addApp: () => Promise<string>,
-): Stack {
+): Promise<Stack> {
+  if (options.simulators && !mqttUrl) throw new Error('the simulators need the vehicle link (vehicleLink: false was given)');
+  const simulators = options.simulators && mqttUrl ? await startSimulators({ db, gatewayUrl: fixed.gateway.url, mqttUrl, log: options.log }) : undefined;
   return {
     mode,
     gatewayUrl: fixed.gateway.url,
+    ...(mqttUrl ? { mqttUrl } : {}),
+    ...(simulators ? { simulators } : {}),
     bus: backends.bus,
     urls: () => ({
-      ...Object.fromEntries(Object.entries(fixed).map(([name, part]) => [name, part.url])),
+      ...Object.fromEntries(Object.entries(fixed).map(([name, part]) => [name, (part as Part).url])),
       ...Object.fromEntries([...apps].map(([id, app]) => [id, app.url])),
     }),
     appIds: () => [...apps.keys()],
@@ -165,9 +213,11 @@ function assemble(
       await app.stop();
     },
     async stop() {
+      await simulators?.stop();
       await fixed.gateway.stop();
       await Promise.all([...apps.values()].map((app) => app.stop()));
-      await Promise.all([fixed.auth.stop(), fixed.heartbeat.stop(), fixed.billing.stop(), fixed.sms.stop()]);
+      const { gateway: _, ...rest } = fixed;
+      await Promise.all(Object.values(rest).map((part) => part.stop()));
       await backends.close();
     },
   };

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { PASSWORD_RULES } from '@evshare/kit';
 import { newMemberBody, notificationBody, profilePatch } from '../service';
 import { adminListQuery, cardBody, cardUid, historyQuery, planBody, planPatch, quoteQuery, rentalBody, reservationBody, returnBody, stationBody, stationPatch, uuid, vehicleBody, vehicleListQuery, vehiclePatch, vehicleStateBody } from '../rental/schemas';
-import { smsBody, smsQuery, statusBody } from '../wallet/admin';
+import { memberListQuery, smsBody, smsQuery, statusBody } from '../wallet/admin';
 import { decisionBody, licenceBody } from '../wallet/licence';
 import { hostedCallbackSchema } from '../wallet/providers';
 import { fen, idempotencyKey, page } from '../wallet/schemas';
@@ -222,7 +222,7 @@ export function OPERATIONS(config: DocsConfig): Operation[] {
       problems: {
         403: 'Not eligible: `member-not-active`, `negative-balance`, `licence-not-approved`, `deposit-insufficient` (also in `reason`)',
         404: 'No such car or reservation',
-        409: '`vehicle-unavailable`, `member-busy`, `reservation-not-active`, `reservation-expired`, `no-pricing-plan`, `unlock-refused`',
+        409: '`vehicle-unavailable`, `member-busy`, `reservation-not-active`, `reservation-expired`, `no-pricing-plan`, `unlock-refused`, `vehicle-offline`',
         504: 'The car did not confirm the unlock (`unlock-timeout`); nothing is charged',
       },
     },
@@ -387,6 +387,16 @@ export function OPERATIONS(config: DocsConfig): Operation[] {
       body: newMemberBody,
       responses: [{ status: 201, description: 'Created (Location: the member)', schema: 'Member' }],
       problems: { 409: 'The phone or username is taken (`account-exists`)' },
+    },
+    {
+      method: 'get',
+      path: '/api/v1/admin/members',
+      tag: 'admin: members',
+      summary: 'Members with their licence and wallet: filter by licence state or status, or search',
+      description: '`q` matches the phone or username exactly, or part of the display name. Pending licences come first, oldest submission first.',
+      access: 'admin',
+      query: memberListQuery,
+      responses: [{ status: 200, description: 'The members', schema: listOf('MemberSummary') }],
     },
     {
       method: 'get',

@@ -50,11 +50,19 @@ export interface Vehicle {
   reportedAt: Date | null;
   state: VehicleState;
   version: number;
+  /** The vehicle link's view (migration 0004): connected now, and what the car last reported. */
+  online: boolean;
+  lastSeenAt: Date | null;
+  speedKmh: number | null;
+  ignition: boolean | null;
+  cableConnected: boolean | null;
+  doorsOpen: boolean;
 }
 
 export const VEHICLE_COLUMNS = `v.id, v.vin, v.plate, v.model, v.battery_kwh::float8 AS "batteryKwh", v.rated_range_km AS "ratedRangeKm",
   v.home_station_id AS "homeStationId", v.station_id AS "stationId", v.lat, v.lng, v.soc_pct::float8 AS "socPct",
-  v.odometer_m AS "odometerM", v.doors_locked AS "doorsLocked", v.reported_at AS "reportedAt", v.state, v.version`;
+  v.odometer_m AS "odometerM", v.doors_locked AS "doorsLocked", v.reported_at AS "reportedAt", v.state, v.version,
+  v.online, v.last_seen_at AS "lastSeenAt", v.speed_kmh::float8 AS "speedKmh", v.ignition, v.cable_connected AS "cableConnected", v.doors_open AS "doorsOpen"`;
 
 /** What a member sees of a car: enough to choose one, nothing about where it was driven. */
 export function publicVehicle(v: Vehicle) {
