@@ -3,12 +3,13 @@ import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { provisionPiles } from '@evshare/charging';
 import { createLogger, createPool, serveStatus } from '@evshare/kit';
-import { startPileFleet, type FleetCredentials } from './fleet';
+import { startPileFleet, type FleetCredentials, type PileFleet } from './fleet';
 
 /**
  * node sims/pile/dist/main.js --url ws://127.0.0.1:8080/ocpp --credentials piles.json [--count N]
  * node sims/pile/dist/main.js --prefix SIM- --password secret --count N
- * DATABASE_URL=... node sims/pile/dist/main.js --provision --count N   (development clusters)
+ * DATABASE_URL=... node sims/pile/dist/main.js --provision --count N [--retry S]   (development clusters;
+ *   waits, looking every S seconds, until a station is published)
  *
  * piles.json: [{"id": "...", "password": "...", "vin": "...", "idTag": "..."}] as returned by
  * provisionPiles (@evshare/charging). Runs until --duration seconds pass or SIGINT, printing a
@@ -30,6 +31,7 @@ const { values } = parseArgs({
     report: { type: 'string', default: '10' },
     'no-start': { type: 'boolean', default: false },
     provision: { type: 'boolean', default: false },
+    retry: { type: 'string', default: '15' },
     'status-port': { type: 'string', default: process.env.PORT },
   },
 });
@@ -41,13 +43,19 @@ const credentialsSchema = z.array(z.object({ id: z.string().min(1), password: z.
  * each time), each paired with a car parked there: a development cluster's simulator pod needs
  * no credentials file.
  */
-async function provision(count: number): Promise<FleetCredentials[]> {
+async function provision(count: number, retry: number): Promise<FleetCredentials[]> {
   const url = process.env.DATABASE_URL;
   if (!url) throw new Error('--provision needs DATABASE_URL');
   const db = createPool(url, { max: 1 });
   try {
-    const { rows } = await db.query<{ id: string }>('SELECT id FROM stations ORDER BY created_at, id');
-    if (rows.length === 0) throw new Error('--provision: the database has no station yet');
+    // A new installation has no station until an operator publishes one: wait for it.
+    let rows: Array<{ id: string }> = [];
+    for (;;) {
+      rows = (await db.query<{ id: string }>('SELECT id FROM stations ORDER BY created_at, id')).rows;
+      if (rows.length > 0) break;
+      process.stdout.write(`no station published yet; looking again in ${retry} s\n`);
+      await new Promise((resolve) => setTimeout(resolve, retry * 1000));
+    }
     const credentials: FleetCredentials[] = [];
     for (const [i, station] of rows.entries()) {
       const here = Math.floor(count / rows.length) + (i < count % rows.length ? 1 : 0);
@@ -61,7 +69,7 @@ async function provision(count: number): Promise<FleetCredentials[]> {
 }
 
 async function credentials(): Promise<FleetCredentials[]> {
-  if (values.provision) return provision(Number(values.count ?? 10));
+  if (values.provision) return provision(Number(values.count ?? 10), Number(values.retry));
   if (values.credentials) return credentialsSchema.parse(JSON.parse(readFileSync(values.credentials, 'utf8')));
   if (values.prefix && values.password && values.count) {
     return Array.from({ length: Number(values.count) }, (_, i) => ({ id: `${values.prefix}${String(i + 1).padStart(2, '0')}`, password: values.password! }));
@@ -72,7 +80,17 @@ async function credentials(): Promise<FleetCredentials[]> {
 
 async function main() {
   const started = Date.now();
-  const fleet = await startPileFleet({
+  let fleet: PileFleet | undefined;
+  // Up first, so a pod waiting for its first station is live and ready.
+  const status = values['status-port']
+    ? await serveStatus('sim-pile', {
+        log: createLogger('sim-pile', 'warn'),
+        port: Number(values['status-port']),
+        host: process.env.HOST ?? '127.0.0.1',
+        status: () => fleet?.stats() ?? { state: 'provisioning' },
+      })
+    : undefined;
+  fleet = await startPileFleet({
     url: values.url!,
     credentials: await credentials(),
     ...(values.count ? { count: Number(values.count) } : {}),
@@ -83,17 +101,15 @@ async function main() {
     autoStart: !values['no-start'],
     log: (line) => process.stdout.write(`${line}\n`),
   });
-  const print = (label: string) => process.stdout.write(`${label} ${JSON.stringify(fleet.stats())}\n`);
+  const running = fleet;
+  const print = (label: string) => process.stdout.write(`${label} ${JSON.stringify(running.stats())}\n`);
   print('running');
   const reporter = setInterval(() => print('status'), Number(values.report) * 1000);
-  const status = values['status-port']
-    ? await serveStatus('sim-pile', { log: createLogger('sim-pile', 'warn'), port: Number(values['status-port']), host: process.env.HOST ?? '127.0.0.1', status: () => fleet.stats() })
-    : undefined;
   const finish = async () => {
     clearInterval(reporter);
     await status?.stop();
-    const failed = fleet.stats().failed;
-    await fleet.stop();
+    const failed = running.stats().failed;
+    await running.stop();
     print(`summary after ${Math.round((Date.now() - started) / 1000)} s:`);
     process.exit(failed > 0 ? 1 : 0);
   };

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { createLogger, createPool, serveStatus } from '@evshare/kit';
 import { DEFAULT_TOPIC_ROOT, provisionVehicleCredentials, type VehicleCredential } from '@evshare/telematics';
-import { startVehicleFleet } from './fleet';
+import { startVehicleFleet, type Fleet } from './fleet';
 
 const USAGE = `usage: node sims/vehicle/dist/main.js [--count N] [--seed S] [--broker mqtt://host:port]
   [--credentials file.json | --provision] [--topic-root evshare/v1] [--duration seconds]
@@ -13,7 +13,8 @@ const USAGE = `usage: node sims/vehicle/dist/main.js [--count N] [--seed S] [--b
 
   --credentials  a JSON array of {vin, secret} (from provisionVehicleCredentials)
   --provision    issue credentials for the first N cars of the database at DATABASE_URL
-                 (replaces their secrets); without either, N anonymous cars (a broker that allows them)`;
+                 (replaces their secrets; waits, looking every --retry seconds, until one is published);
+                 without either, N anonymous cars (a broker that allows them)`;
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
@@ -23,6 +24,7 @@ async function main(): Promise<void> {
       broker: { type: 'string', default: process.env.MQTT_URL ?? 'mqtt://127.0.0.1:1884' },
       credentials: { type: 'string' },
       provision: { type: 'boolean', default: false },
+      retry: { type: 'string', default: '15' },
       'topic-root': { type: 'string', default: process.env.TELEMATICS_TOPIC_ROOT ?? DEFAULT_TOPIC_ROOT },
       duration: { type: 'string', default: '0' },
       'trip-chance': { type: 'string', default: '0.002' },
@@ -43,13 +45,31 @@ async function main(): Promise<void> {
     return n;
   };
   const count = number('count');
+  let running: Fleet | undefined;
+  // Up first, so a pod waiting for its first car is live and ready.
+  const status = values['status-port']
+    ? await serveStatus('sim-vehicle', {
+        log: createLogger('sim-vehicle', 'warn'),
+        port: number('status-port'),
+        host: process.env.HOST ?? '127.0.0.1',
+        status: () => running?.summary() ?? { state: 'provisioning' },
+      })
+    : undefined;
   let credentials: VehicleCredential[] | undefined;
   if (values.credentials) credentials = JSON.parse(readFileSync(values.credentials, 'utf8')) as VehicleCredential[];
   else if (values.provision) {
     const url = process.env.DATABASE_URL;
     if (!url) throw new Error('--provision needs DATABASE_URL');
     const db = createPool(url, { max: 1 });
-    const { rows } = await db.query<{ vin: string }>('SELECT vin FROM vehicles ORDER BY vin LIMIT $1', [count]);
+    // A new installation has no car until an operator publishes one: wait for it.
+    const retry = number('retry');
+    let rows: Array<{ vin: string }> = [];
+    for (;;) {
+      rows = (await db.query<{ vin: string }>('SELECT vin FROM vehicles ORDER BY vin LIMIT $1', [count])).rows;
+      if (rows.length > 0) break;
+      console.log(`no car published yet; looking again in ${retry} s`);
+      await new Promise((resolve) => setTimeout(resolve, retry * 1000));
+    }
     credentials = await provisionVehicleCredentials(db, rows.map((r) => r.vin));
     await db.end();
     console.log(`provisioned credentials for ${credentials.length} car(s)`);
@@ -66,10 +86,8 @@ async function main(): Promise<void> {
     log: (line) => console.log(`${new Date().toISOString()} ${line}`),
   });
   console.log(`${fleet.cars.length} car(s) connected to ${values.broker} (seed ${values.seed})`);
+  running = fleet;
   const progress = setInterval(() => console.log(`progress ${JSON.stringify(fleet.summary())}`), 10_000);
-  const status = values['status-port']
-    ? await serveStatus('sim-vehicle', { log: createLogger('sim-vehicle', 'warn'), port: number('status-port'), host: process.env.HOST ?? '127.0.0.1', status: () => fleet.summary() })
-    : undefined;
   const finish = async () => {
     clearInterval(progress);
     await status?.stop();

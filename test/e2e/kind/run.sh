@@ -6,7 +6,8 @@
 #   2. build the image and load it into the nodes
 #   3. install an ingress controller: ingress-nginx (INGRESS=nginx, default) from its official
 #      kind manifest, or HAProxy Ingress (INGRESS=haproxy) from its official chart
-#   4. helm install evshare in development mode and wait for the rollout and the operator
+#   4. helm install evshare in development mode with the vehicle and pile simulators, and wait
+#      for the rollout and the operator
 #   5. run the e2e suite (test/e2e) against the ingress
 #   6. delete the cluster, unless KEEP_CLUSTER=1
 set -euo pipefail
@@ -105,6 +106,7 @@ helm --kube-context "$CONTEXT" upgrade --install "$RELEASE" charts/evshare \
   --set image.repository="$IMAGE_REPOSITORY" --set image.tag="$IMAGE_TAG" --set image.pullPolicy=Never \
   --set ingress.className="$CLASS" --set ingress.controller="$CONTROLLER" \
   --set-json "networkPolicy.ingressControllerPeers=[{\"namespaceSelector\":{\"matchLabels\":{\"kubernetes.io/metadata.name\":\"$INGRESS_NAMESPACE\"}}}]" \
+  --set services.vehicle-sim.enabled=true --set services.pile-sim.enabled=true \
   --wait --timeout 10m
 
 say "waiting for the operator to scale the APP group and publish its Ingress"
