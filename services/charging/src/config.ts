@@ -22,6 +22,8 @@ export const chargingConfigSchema = z.object({
   /** Events within this window are planned together. */
   SMART_CHARGING_DEBOUNCE_MS: env.durationMs(2_000),
   SMART_CHARGING_ENABLED: env.bool(true),
+  /** Wait before listening for booking changes (vehicle_access) again after the connection broke. */
+  SMART_CHARGING_LISTEN_RETRY_MS: env.positiveInt(2_000),
   /** Station power cap when the station row has none (W). */
   STATION_CAP_DEFAULT_W: env.positiveInt(60_000),
   /** Ambient temperature when the station row has none (°C). */

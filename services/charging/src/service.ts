@@ -5,6 +5,7 @@ import {
   createMetrics,
   createSessionStore,
   listen,
+  listenForNotifications,
   type Bus,
   type KeyValueStore,
   type Logger,
@@ -19,6 +20,8 @@ import { createReservationJob } from './reservations';
 import { createPileRouter } from './routing';
 import { createSmartCharging } from './smart';
 import type { Tariff } from './tariff';
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export interface ChargingDeps {
   config: ChargingConfig;
@@ -109,9 +112,30 @@ export async function startCharging(deps: ChargingDeps): Promise<RunningCharging
     pileVoltageV: config.PILE_VOLTAGE_V,
     pilePhases: config.PILE_PHASES,
     debounceMs: config.SMART_CHARGING_DEBOUNCE_MS,
+    instanceId,
     callPile,
   });
   const reservations = createReservationJob({ db, log, metrics, leadMs: config.RESERVATION_LEAD_MS, callPile, onChange: (stationId) => onChange(stationId, 'booking') });
+
+  // Rental holds and rentals are written by APP; the database triggers of 0004_vehicle_link
+  // notify the changed car's id on vehicle_access (the telematics service's whitelist channel;
+  // '*', a staff change, concerns no booking). After a broken connection every station is planned.
+  const vehicleAccess = config.SMART_CHARGING_ENABLED
+    ? await listenForNotifications(db, {
+        channel: 'vehicle_access',
+        log,
+        retryMs: config.SMART_CHARGING_LISTEN_RETRY_MS,
+        onNotification: (payload) => {
+          if (UUID.test(payload)) smart!.vehicleChanged(payload);
+        },
+        onReconnect: () => void smart!.planAll().catch((error: unknown) => log.error({ err: error }, 'planning after reconnect failed')),
+      })
+    : undefined;
+  if (vehicleAccess) {
+    health.addCheck('listener', async () => {
+      if (!vehicleAccess.listening()) throw new Error('not listening for booking changes');
+    });
+  }
 
   const app = createHttpApp({
     log,
@@ -172,6 +196,7 @@ export async function startCharging(deps: ChargingDeps): Promise<RunningCharging
       health.startDraining();
       clearInterval(ticker);
       clearInterval(planner);
+      await vehicleAccess?.close();
       await smart!.stop();
       router.stop();
       await central.close();

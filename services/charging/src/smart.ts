@@ -18,6 +18,8 @@ export interface SmartChargingOptions {
   pileVoltageV: number;
   pilePhases: number;
   debounceMs: number;
+  /** This instance: a car's station is planned by the instance holding the car's pile. */
+  instanceId: string;
   /** Sends an OCPP call to a pile wherever it is connected. */
   callPile(pileId: string, method: string, params: unknown): Promise<unknown>;
 }
@@ -25,6 +27,11 @@ export interface SmartChargingOptions {
 export interface SmartCharging {
   /** Plans the station soon (events close together are planned once). */
   schedule(stationId: string, reason: string): void;
+  /**
+   * A car's bookings changed (a rental hold or a rental began or ended): plans the station whose
+   * pile has the car parked at it, if any.
+   */
+  vehicleChanged(vehicleId: string): void;
   /** Plans now and sends the profiles; undefined when another instance is planning it. */
   planStation(stationId: string): Promise<PlannerResult | undefined>;
   /** Every station with a car parked at a connected pile. */
@@ -178,8 +185,37 @@ export function createSmartCharging(options: SmartChargingOptions): SmartChargin
     );
   };
 
+  // Cars changed in the same moment (one transaction's notifications arrive together) are looked
+  // up in one query; at most one lookup runs at a time.
+  const changedCars = new Set<string>();
+  let lookingUp = false;
+  const lookUpChangedCars = async () => {
+    lookingUp = true;
+    try {
+      while (changedCars.size > 0 && !stopped) {
+        const ids = [...changedCars];
+        changedCars.clear();
+        const { rows } = await db.query<{ stationId: string }>(
+          'SELECT DISTINCT station_id AS "stationId" FROM piles WHERE vehicle_id = ANY($1::uuid[]) AND instance_id = $2',
+          [ids, options.instanceId],
+        );
+        for (const row of rows) schedule(row.stationId, 'vehicle booking');
+      }
+    } catch (error) {
+      log.warn({ err: error }, 'cannot find the stations of changed cars; the periodic plan catches up');
+    } finally {
+      lookingUp = false;
+    }
+  };
+  const vehicleChanged = (vehicleId: string) => {
+    if (stopped) return;
+    changedCars.add(vehicleId);
+    if (!lookingUp) setImmediate(() => void (lookingUp || track(lookUpChangedCars())));
+  };
+
   return {
     schedule,
+    vehicleChanged,
     planStation: (stationId) => track(planStation(stationId)),
     async planAll() {
       const { rows } = await db.query<{ stationId: string }>(

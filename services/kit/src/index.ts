@@ -15,6 +15,7 @@ export { STREAMS, ALL_STREAMS } from './bus/streams';
 export * from './bus/subjects';
 export { createPool, migrate, readMigrations, withTransaction, type Pool, type PoolClient, type Migration } from './db/postgres';
 export { startEmbeddedPostgres, type EmbeddedPostgres } from './db/embedded';
+export { listenForNotifications, type NotificationListener, type NotificationListenerOptions } from './db/listen';
 export { connectBackends, type Backends } from './backends';
 export { uniqueName, TEST_REDIS_URL, TEST_NATS_URL, TEST_DATABASE_URL } from './testing';
 export { newSessionKey, hashSessionKey, isWellFormedSessionKey } from './session/key';

@@ -8,11 +8,11 @@ import {
   createHttpApp,
   createMetrics,
   listen,
+  listenForNotifications,
   type Bus,
   type KeyValueStore,
   type Logger,
   type Pool,
-  type PoolClient,
   type RunningService,
 } from '@evshare/kit';
 import { evaluateAlerts, type AlertKind, type AlertMemory } from './alerts';
@@ -278,35 +278,7 @@ export async function startTelematics(deps: TelematicsDeps): Promise<TelematicsS
       });
     }, config.TELEMATICS_WHITELIST_DEBOUNCE_MS);
   };
-
-  // A dedicated connection LISTENs; when it breaks, another is opened and every car recomputed
-  // (notifications sent meanwhile are lost).
-  let listener: PoolClient | undefined;
   let stopping = false;
-  let listenRetry: NodeJS.Timeout | undefined;
-  async function listenForChanges(): Promise<void> {
-    const c = await db.connect();
-    listener = c;
-    c.on('notification', (n) => {
-      if (n.channel === 'vehicle_access' && n.payload) schedule(n.payload);
-    });
-    c.on('error', (error) => {
-      log.warn({ err: error }, 'vehicle_access listener lost; listening again');
-      c.release(error);
-      listener = undefined;
-      if (!stopping) listenRetry = setTimeout(relisten, config.TELEMATICS_LISTEN_RETRY_MS);
-    });
-    await c.query('LISTEN vehicle_access');
-  }
-  const relisten = () => {
-    listenForChanges().then(
-      () => schedule('*'),
-      (error: unknown) => {
-        log.warn({ err: error }, 'cannot listen for vehicle_access yet');
-        if (!stopping) listenRetry = setTimeout(relisten, config.TELEMATICS_LISTEN_RETRY_MS);
-      },
-    );
-  };
 
   async function fullSync(): Promise<void> {
     await running;
@@ -416,9 +388,17 @@ export async function startTelematics(deps: TelematicsDeps): Promise<TelematicsS
     throw error;
   });
 
-  await listenForChanges();
+  // When the listening connection breaks, notifications sent meanwhile are lost: every car is
+  // recomputed once listening again.
+  const listener = await listenForNotifications(db, {
+    channel: 'vehicle_access',
+    log,
+    retryMs: config.TELEMATICS_LISTEN_RETRY_MS,
+    onNotification: schedule,
+    onReconnect: () => schedule('*'),
+  });
   health.addCheck('listener', async () => {
-    if (!listener) throw new Error('not listening for whitelist changes');
+    if (!listener.listening()) throw new Error('not listening for whitelist changes');
   });
   // Whatever changed while no telematics instance listened is caught up now.
   await recompute(await allVehicleIds());
@@ -475,11 +455,10 @@ export async function startTelematics(deps: TelematicsDeps): Promise<TelematicsS
         clearInterval(fullSyncTimer);
         clearInterval(flushTimer);
         clearTimeout(debounce);
-        clearTimeout(listenRetry);
         await running;
         await flushing;
         await flush().catch((error: unknown) => log.warn({ err: error }, 'last telemetry batch not written'));
-        listener?.release();
+        await listener.close();
         await new Promise<void>((resolve) => mq.end(false, {}, () => resolve()));
         await broker?.close();
         await server.close();

@@ -29,48 +29,50 @@ export interface NotificationListener {
 export async function listenForNotifications(pool: pg.Pool, options: NotificationListenerOptions): Promise<NotificationListener> {
   if (!/^[a-z_][a-z0-9_]*$/i.test(options.channel)) throw new Error(`invalid channel name: ${options.channel}`);
   const { channel, log } = options;
-  let client: pg.PoolClient | undefined;
+  // The connection currently listening, and how to let go of it (at most once).
+  let current: { drop(error?: Error): void } | undefined;
   let closed = false;
   let retry: NodeJS.Timeout | undefined;
 
   const connect = async (): Promise<void> => {
     const c = await pool.connect();
-    if (closed) {
-      c.release(true);
-      return;
-    }
-    let lost = false;
-    const onLost = (error?: Error) => {
-      if (lost) return;
-      lost = true;
-      if (client === c) client = undefined;
+    let dropped = false;
+    let established = false;
+    const drop = (error?: Error) => {
+      if (dropped) return;
+      dropped = true;
+      if (current?.drop === drop) current = undefined;
+      // Destroyed, not returned to the pool: a pooled connection must not stay subscribed.
       c.release(error ?? true);
-      if (closed) return;
+      // A failed LISTEN is retried by whoever called connect.
+      if (closed || !established) return;
       log.warn({ err: error, channel }, 'notification listener lost; listening again');
       retry = setTimeout(relisten, options.retryMs);
     };
+    if (closed) return drop();
     c.on('notification', (n) => {
       if (n.channel === channel && n.payload !== undefined) options.onNotification(n.payload);
     });
-    c.on('error', onLost);
-    c.on('end', () => onLost());
+    c.on('error', drop);
+    c.on('end', () => drop(new Error('connection ended')));
     try {
       await c.query(`LISTEN ${channel}`);
     } catch (error) {
-      onLost(error as Error);
+      drop(error as Error);
       throw error;
     }
-    // The connection may have broken during the LISTEN itself (onLost already retries then).
-    if (!lost) client = c;
+    if (dropped) throw new Error('connection lost while starting to listen');
+    established = true;
+    current = { drop };
   };
   const relisten = () => {
     retry = undefined;
     connect().then(
       () => {
-        if (!closed && client) options.onReconnect();
+        if (!closed) options.onReconnect();
       },
       (error: unknown) => {
-        if (closed || retry) return;
+        if (closed) return;
         log.warn({ err: error, channel }, 'cannot listen for notifications yet');
         retry = setTimeout(relisten, options.retryMs);
       },
@@ -79,14 +81,11 @@ export async function listenForNotifications(pool: pg.Pool, options: Notificatio
 
   await connect();
   return {
-    listening: () => client !== undefined,
+    listening: () => current !== undefined,
     async close() {
       closed = true;
       clearTimeout(retry);
-      const c = client;
-      client = undefined;
-      // Destroyed, not returned to the pool: a pooled connection must not stay subscribed.
-      c?.release(true);
+      current?.drop();
     },
   };
 }
