@@ -88,6 +88,46 @@ describe('reserve, rent and return', () => {
     await deductions.stop();
   });
 
+  it('a member lists their own reservations, newest first, a page at a time; bad paging is a problem naming the field', async () => {
+    const [member, other] = await bench.createMembers(2);
+    const ids: string[] = [];
+    for (let i = 0; i < 3; i += 1) {
+      const car = await bench.createVehicle(home.id);
+      const reservation = (await bench.api('POST', '/api/v1/reservations', member!.key, { vehicleId: car.id })).json<{ id: string }>();
+      ids.push(reservation.id);
+      // The last one stays active; the earlier ones are cancelled, so a new one may be made.
+      if (i < 2) expect((await bench.api('DELETE', `/api/v1/reservations/${reservation.id}`, member!.key)).status).toBe(200);
+    }
+    const othersCar = await bench.createVehicle(home.id);
+    const others = (await bench.api('POST', '/api/v1/reservations', other!.key, { vehicleId: othersCar.id })).json<{ id: string }>();
+
+    const all = await bench.api('GET', '/api/v1/reservations', member!.key);
+    expect(all.status).toBe(200);
+    const body = all.json<{ items: Array<{ id: string; status: string; memberId: string }>; next?: string }>();
+    expect(body.items.map((r) => [r.id, r.status])).toEqual([
+      [ids[2], 'active'],
+      [ids[1], 'cancelled'],
+      [ids[0], 'cancelled'],
+    ]);
+    expect(body.next).toBeUndefined();
+
+    const first = (await bench.api('GET', '/api/v1/reservations?limit=2', member!.key)).json<{ items: Array<{ id: string }>; next: string }>();
+    expect(first.items.map((r) => r.id)).toEqual([ids[2], ids[1]]);
+    const second = (await bench.api('GET', `/api/v1/reservations?limit=2&before=${encodeURIComponent(first.next)}`, member!.key)).json<{ items: Array<{ id: string }>; next?: string }>();
+    expect(second).toEqual({ items: [expect.objectContaining({ id: ids[0] })] });
+
+    // Only one's own: the other member sees theirs alone, and another's reservation is absent by id.
+    expect((await bench.api('GET', '/api/v1/reservations', other!.key)).json<{ items: Array<{ id: string }> }>().items.map((r) => r.id)).toEqual([others.id]);
+    expectProblem(await bench.api('GET', `/api/v1/reservations/${others.id}`, member!.key), 404);
+    expectProblem(await bench.api('GET', '/api/v1/reservations', undefined), 401);
+
+    expectProblem(await bench.api('GET', '/api/v1/reservations?limit=0', member!.key), 400, 'validation', 'query.limit');
+    expectProblem(await bench.api('GET', '/api/v1/reservations?limit=many', member!.key), 400, 'validation', 'query.limit');
+    expectProblem(await bench.api('GET', '/api/v1/reservations?limit=101', member!.key), 400, 'validation', 'query.limit');
+    expectProblem(await bench.api('GET', '/api/v1/reservations?before=yesterday', member!.key), 400, 'validation', 'query.before');
+    expectProblem(await bench.api('GET', `/api/v1/reservations?memberId=${other!.id}`, member!.key), 400, 'validation');
+  });
+
   it('reservation expiry releases the car and charges the fee exactly once, with three instances sweeping', async () => {
     const deductions = await bench.deductions();
     const cars = await Promise.all(Array.from({ length: 30 }, () => bench.createVehicle(home.id)));

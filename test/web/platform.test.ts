@@ -246,6 +246,9 @@ describe('the web platform in a browser', () => {
     await page.locator('[data-testid="ledger"] [data-kind="one-way-fee"]').waitFor({ timeout: UI_TIMEOUT });
     await screenshots(page, 'wallet');
     await nav(page, 'nav.history');
+    // The reservation the car was rented from, among the member's past reservations.
+    await page.locator('[data-testid="reservations"] tr[data-status="converted"]').waitFor({ timeout: UI_TIMEOUT });
+    await expect(page.locator('[data-testid="reservations"] tr[data-status="converted"]').innerText()).resolves.toContain(zh['reservationStatus.converted']);
     await page.locator('[data-rental] button').first().click();
     await page.getByRole('heading', { name: zh['history.receipt'] }).waitFor({ timeout: UI_TIMEOUT });
     await screenshots(page, 'history');
@@ -266,6 +269,43 @@ describe('the web platform in a browser', () => {
     await screenshots(page, 'charging');
     await nav(operator.page, 'nav.piles');
     await operator.page.getByRole('cell', { name: 'WEB-PILE-1' }).waitFor({ timeout: UI_TIMEOUT });
+
+    // Two piles at the other station with plans as smart charging stores them (its planning needs
+    // piles on OCPP, the charging service's own tests): cheap valley hours first, under a 22 kW cap.
+    await db.query('UPDATE stations SET charging_cap_w = 22000 WHERE id = $1', [stations.north.id]);
+    const slotMs = 15 * 60_000;
+    const first = Math.floor(Date.now() / slotMs) * slotMs;
+    const valley = (at: number) => {
+      const hour = (new Date(at).getUTCHours() + 8) % 24;
+      return hour < 8 || hour >= 23;
+    };
+    const plans = [
+      { id: 'WEB-PILE-N1', power: (at: number, i: number) => (i < 2 ? 11_000 : valley(at) ? 11_000 : 0) },
+      { id: 'WEB-PILE-N2', power: (at: number) => (valley(at) ? 7_400 : 0) },
+    ];
+    for (const pile of plans) {
+      const slots = Array.from({ length: 96 }, (_, i) => ({ start: new Date(first + i * slotMs).toISOString(), powerW: pile.power(first + i * slotMs, i) }));
+      const energyWh = slots.reduce((sum, slot) => sum + slot.powerW / 4, 0);
+      await db.query(`INSERT INTO piles (id, station_id, password_hash, max_power_w) VALUES ($1, $2, 'scrypt$unused', 11000)`, [pile.id, stations.north.id]);
+      await db.query('INSERT INTO charging_plans (pile_id, station_id, planned_at, plan, sent) VALUES ($1, $2, now(), $3, true)', [
+        pile.id,
+        stations.north.id,
+        JSON.stringify({ schedule: { pileId: pile.id, vehicleId: pile.id, slots, energyWh, costFen: 0, deadline: null, meetsDeadline: true, shortfallWh: 0 }, unmet: [] }),
+      ]);
+    }
+    await operator.page.getByRole('combobox', { name: zh['col.station'], exact: true }).selectOption(stations.north.id);
+    const chart = operator.page.getByRole('img', { name: zh['plan.chartTitle'] });
+    await chart.waitFor({ timeout: UI_TIMEOUT });
+    // A day's horizon crosses every band; the cap line and the legend name the cap.
+    for (const band of ['peak', 'flat', 'valley']) expect(await chart.locator(`[data-band="${band}"]`).count()).toBeGreaterThan(0);
+    await expect(chart.getByTestId('plan-cap').count()).resolves.toBe(1);
+    await operator.page.getByText(zh['plan.cap'].replace('{kw}', '22'), { exact: true }).first().waitFor({ timeout: UI_TIMEOUT });
+    // The same figures as a table, behind a disclosure: one row per slot, the slot's total in the last column.
+    await operator.page.getByText(zh['plan.table'], { exact: true }).click();
+    const rows = operator.page.getByTestId('plan-table').locator('tbody tr');
+    await expect(rows.count()).resolves.toBe(96);
+    await expect(rows.first().locator('td').last().innerText()).resolves.toBe(valley(first) ? '18.4' : '11');
+    await operator.page.getByText(zh['plan.table'], { exact: true }).click();
     await screenshots(operator.page, 'console-piles');
   });
 

@@ -184,6 +184,16 @@ export function OPERATIONS(config: DocsConfig): Operation[] {
     },
     {
       method: 'get',
+      path: '/api/v1/reservations',
+      tag: 'reservations',
+      summary: 'My reservations, newest first (active, converted into a rental, cancelled, expired)',
+      description: 'Pass `next` from the answer as `before` for the next page.',
+      access: 'member',
+      query: historyQuery,
+      responses: [{ status: 200, description: 'A page', schema: listOf('Reservation', { next: { type: 'string', format: 'date-time', description: 'Cursor for `before`; absent on the last page' } }, ['next']) }],
+    },
+    {
+      method: 'get',
       path: '/api/v1/reservations/current',
       tag: 'reservations',
       summary: 'My active reservation',

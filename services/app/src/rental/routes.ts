@@ -38,6 +38,15 @@ export function mountMemberRoutes(app: Express, ctx: AppContext, service: Rental
     const reservation = await service.reserve(me(req), vehicleId);
     res.status(201).location(`/api/v1/reservations/${reservation.id}`).json(reservation);
   });
+  app.get('/api/v1/reservations', authenticate, async (req, res) => {
+    const { limit, before } = validate(historyQuery, req.query, 'query');
+    const { rows } = await db.query<Reservation>(
+      `SELECT ${RESERVATION_COLUMNS} FROM reservations r WHERE r.member_id = $1 AND ($2::timestamptz IS NULL OR r.created_at < $2)
+        ORDER BY r.created_at DESC LIMIT $3`,
+      [me(req), before ?? null, limit],
+    );
+    res.json({ items: rows, ...(rows.length === limit ? { next: rows.at(-1)!.createdAt.toISOString() } : {}) });
+  });
   app.get('/api/v1/reservations/current', authenticate, async (req, res) => {
     res.json({ reservation: (await rentalSyncState(db, me(req))).reservation });
   });

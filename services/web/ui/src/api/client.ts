@@ -6,6 +6,7 @@ import type {
   ChargingTransaction,
   Pile,
   PilePlan,
+  StationPlan,
   LbStatus,
   LedgerEntry,
   Licence,
@@ -106,6 +107,7 @@ export class Api {
   reserve = (vehicleId: string) => this.request<Reservation>('POST', '/api/v1/reservations', { body: { vehicleId } });
   cancelReservation = (id: string) => this.request<Reservation>('DELETE', `/api/v1/reservations/${id}`);
   rent = (body: { vehicleId: string } | { reservationId: string }) => this.request<Rental>('POST', '/api/v1/rentals', { body });
+  reservations = (before?: string) => this.request<Page<Reservation> & { next?: string }>('GET', '/api/v1/reservations', { query: { limit: 20, before } });
   rentals = (before?: string) => this.request<Page<Rental> & { next?: string }>('GET', '/api/v1/rentals', { query: { limit: 20, before } });
   rental = (id: string) => this.request<Rental>('GET', `/api/v1/rentals/${id}`);
   quote = (id: string, stationId: string) => this.request<ReturnQuote>('GET', `/api/v1/rentals/${id}/quote`, { query: { stationId } });
@@ -151,7 +153,7 @@ export class Api {
   cancelCharging = (id: string) => this.request<unknown>('POST', `/api/v1/charging/reservations/${id}/cancel`, { body: {} });
   chargingSessions = () => this.request<Page<ChargingTransaction>>('GET', '/api/v1/charging/transactions');
   setPileEnabled = (id: string, enabled: boolean) => this.request<{ pileStatus: string }>('POST', `/api/v1/charging/piles/${encodeURIComponent(id)}/availability`, { body: { enabled } });
-  stationPlan = (stationId: string) => this.request<{ items: PilePlan[] }>('GET', `/api/v1/charging/stations/${stationId}/plan`);
+  stationPlan = (stationId: string) => this.request<StationPlan>('GET', `/api/v1/charging/stations/${stationId}/plan`);
   planStation = (stationId: string) => this.request<unknown>('POST', `/api/v1/charging/stations/${stationId}/plan`, { body: {} });
 
   /** The periodic poll with its validator: `undefined` when nothing changed (304). */

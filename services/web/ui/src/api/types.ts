@@ -321,3 +321,13 @@ export interface PilePlan {
     unmet: Array<{ pileId: string; reason: string; shortfallWh: number; message: string }>;
   } | null;
 }
+
+export type TariffBand = 'peak' | 'flat' | 'valley';
+
+/** A station's plans with what they are drawn against: the power cap and the tariff bands over the horizon. */
+export interface StationPlan {
+  stationId: string;
+  capW: number;
+  tariff: Array<{ start: string; end: string; band: TariffBand; fenPerKwh: number }>;
+  items: PilePlan[];
+}

@@ -13,8 +13,9 @@ export interface Column<T> {
 
 /**
  * The console's and wallet's table: a scrolling wrapper (tables scroll inside their card on a
- * phone), column headers, one row per item. With `empty`, a loaded empty list shows that text
- * instead of a table of headers only.
+ * phone), column headers, one row per item. With `empty`, the table appears only once there are
+ * rows (a loaded empty list shows that text instead), so a test or reader waiting for the table
+ * finds it filled; without, the headers show while loading.
  */
 export function DataTable<T>(props: {
   rows: readonly T[] | undefined;
@@ -27,7 +28,7 @@ export function DataTable<T>(props: {
   rowData?(row: T): Record<`data-${string}`, string>;
 }) {
   const { rows, columns } = props;
-  if (props.empty !== undefined && rows?.length === 0) return <Empty>{props.empty}</Empty>;
+  if (props.empty !== undefined && !rows?.length) return rows ? <Empty>{props.empty}</Empty> : null;
   return (
     <div className="table-wrap">
       <table className="table" data-testid={props.testId} aria-busy={rows === undefined || undefined}>

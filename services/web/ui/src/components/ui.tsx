@@ -185,9 +185,9 @@ export function Countdown(props: { until: string }) {
   );
 }
 
-export function Section(props: { title: string; children: ReactNode; actions?: ReactNode; id?: string }) {
+export function Section(props: { title: string; children: ReactNode; actions?: ReactNode; id?: string; className?: string }) {
   return (
-    <section className="card" aria-labelledby={props.id}>
+    <section className={props.className ? `card ${props.className}` : 'card'} aria-labelledby={props.id}>
       <header className="card-head">
         <h2 id={props.id}>{props.title}</h2>
         {props.actions}

@@ -31,6 +31,8 @@ export interface I18n {
   dateTime(iso: string | null | undefined): string;
   date(iso: string | null | undefined): string;
   time(iso: string): string;
+  /** Hours and minutes, for chart axes. */
+  clock(iso: string | number): string;
   /** "3 min" / "1 h 5 min" in the language. */
   duration(ms: number): string;
 }
@@ -42,6 +44,7 @@ export function makeI18n(lang: Lang): I18n {
   const dateTimeFormat = new Intl.DateTimeFormat(locale, { dateStyle: 'medium', timeStyle: 'short' });
   const dateFormat = new Intl.DateTimeFormat(locale, { dateStyle: 'medium', timeZone: 'UTC' });
   const timeFormat = new Intl.DateTimeFormat(locale, { timeStyle: 'medium' });
+  const clockFormat = new Intl.DateTimeFormat(locale, { timeStyle: 'short' });
   const t: Translate = (key, params) => {
     let text: string = dict[key];
     if (params) for (const [name, value] of Object.entries(params)) text = text.replaceAll(`{${name}}`, String(value));
@@ -56,6 +59,7 @@ export function makeI18n(lang: Lang): I18n {
     dateTime: (iso) => (iso ? dateTimeFormat.format(new Date(iso)) : '—'),
     date: (iso) => (iso ? dateFormat.format(new Date(iso.length === 10 ? `${iso}T00:00:00Z` : iso)) : '—'),
     time: (iso) => timeFormat.format(new Date(iso)),
+    clock: (iso) => clockFormat.format(new Date(iso)),
     duration: (ms) => {
       const minutes = Math.max(0, Math.floor(ms / 60_000));
       const hours = Math.floor(minutes / 60);

@@ -2,11 +2,9 @@ import { useState } from 'react';
 import { api } from '../../api/client';
 import { DataTable } from '../../components/DataTable';
 import { Field, ProblemBox, Section, useLoad } from '../../components/ui';
-import { useI18n, type MessageKey } from '../../i18n';
-import { rentalStatusKey } from '../member/History';
+import { useI18n } from '../../i18n';
+import { rentalStatusKey, reservationStatusKey } from '../member/History';
 import { useTicker } from './Fleet';
-
-const reservationStatusKey = (s: string): MessageKey => (['active', 'converted', 'cancelled', 'expired'].includes(s) ? `reservationStatus.${s}` : 'rentalStatus.other') as MessageKey;
 
 /** Reservations and rentals across the fleet, filtered by status, refreshed live. */
 export function RentalsPage() {

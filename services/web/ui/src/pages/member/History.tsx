@@ -1,6 +1,8 @@
 import { useState } from 'react';
 import { api } from '../../api/client';
-import { Empty, ProblemBox, Section, useLoad } from '../../components/ui';
+import type { Reservation } from '../../api/types';
+import { DataTable } from '../../components/DataTable';
+import { Empty, ProblemBox, Section, useAction, useLoad } from '../../components/ui';
 import { useI18n, type MessageKey } from '../../i18n';
 import { useApp } from '../../state';
 import { Bill } from './Trip';
@@ -9,8 +11,20 @@ export function rentalStatusKey(status: string): MessageKey {
   return (['unlocking', 'active', 'ended', 'failed'].includes(status) ? `rentalStatus.${status}` : 'rentalStatus.other') as MessageKey;
 }
 
-/** My rentals, each with its receipt (the fee breakdown). */
+export const reservationStatusKey = (s: string): MessageKey =>
+  (['active', 'converted', 'cancelled', 'expired'].includes(s) ? `reservationStatus.${s}` : 'rentalStatus.other') as MessageKey;
+
+/** My rentals, each with its receipt (the fee breakdown); my reservations. */
 export function HistoryPage() {
+  return (
+    <div className="grid">
+      <RentalHistory />
+      <ReservationHistory />
+    </div>
+  );
+}
+
+function RentalHistory() {
   const { t, money, dateTime, duration } = useI18n();
   const app = useApp();
   const rentals = useLoad(() => api.rentals(), [app.version]);
@@ -54,6 +68,49 @@ export function HistoryPage() {
           </li>
         ))}
       </ul>
+    </Section>
+  );
+}
+
+/** Every reservation of mine, newest first; older pages on request (the API's `next` cursor). */
+function ReservationHistory() {
+  const { t, money, dateTime } = useI18n();
+  const app = useApp();
+  const latest = useLoad(() => api.reservations(), [app.version]);
+  const stations = useLoad(() => api.stations(), []);
+  const [older, setOlder] = useState<{ items: Reservation[]; next?: string }>();
+  const more = useAction();
+  const stationName = (id: string) => stations.data?.items.find((s) => s.id === id)?.name ?? '—';
+  const next = older ? older.next : latest.data?.next;
+  const seen = new Set(latest.data?.items.map((r) => r.id));
+  const rows = latest.data && [...latest.data.items, ...(older?.items ?? []).filter((r) => !seen.has(r.id))];
+  const loadOlder = async () => {
+    const page = next && (await more.run(() => api.reservations(next)));
+    if (page) setOlder({ items: [...(older?.items ?? []), ...page.items], next: page.next });
+  };
+  return (
+    <Section title={t('history.reservations')} id="reservation-history-title">
+      <ProblemBox error={latest.error ?? more.error} />
+      <DataTable
+        rows={rows}
+        rowKey={(r) => r.id}
+        empty={t('history.noReservations')}
+        caption={t('history.reservations')}
+        testId="reservations"
+        rowData={(r) => ({ 'data-status': r.status })}
+        columns={[
+          { key: 'time', header: t('col.time'), render: (r) => dateTime(r.createdAt) },
+          { key: 'station', header: t('col.station'), data: true, render: (r) => stationName(r.stationId) },
+          { key: 'status', header: t('col.status'), render: (r) => t(reservationStatusKey(r.status)) },
+          { key: 'until', header: t('history.heldUntil'), render: (r) => dateTime(r.expiresAt) },
+          { key: 'fee', header: t('history.feeCharged'), className: 'num', render: (r) => (r.status === 'expired' ? money(r.feeFen) : '—') },
+        ]}
+      />
+      {next && (
+        <button type="button" onClick={() => void loadOlder()} disabled={more.busy}>
+          {t('history.more')}
+        </button>
+      )}
     </Section>
   );
 }
