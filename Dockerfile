@@ -23,6 +23,7 @@ COPY services/stack/package.json services/stack/
 COPY services/telematics/package.json services/telematics/
 COPY services/web/package.json services/web/
 COPY operator/package.json operator/
+COPY sims/member/package.json sims/member/
 COPY sims/pile/package.json sims/pile/
 COPY sims/vehicle/package.json sims/vehicle/
 

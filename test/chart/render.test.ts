@@ -358,3 +358,46 @@ describe('values.schema.json', () => {
     await expect(renderText(values)).rejects.toThrow(message);
   });
 });
+
+describe('devices and simulators', () => {
+  const envOf = (objects: K8sObject[], name: string) =>
+    Object.fromEntries(find(objects, 'Deployment', name).spec.template.spec.containers[0].env.map((e: { name: string; value?: string }) => [e.name, e.value]));
+
+  it("exposes the cars' MQTT port on the telematics Service and opens it to every peer", async () => {
+    const objects = await render({ services: { telematics: { service: { type: 'LoadBalancer' } } } });
+    const service = find(objects, 'Service', 'evs-evshare-telematics');
+    expect(service.spec.type).toBe('LoadBalancer');
+    expect(service.spec.ports).toContainEqual({ name: 'mqtt', port: 1883, targetPort: 'mqtt', protocol: 'TCP' });
+    const container = find(objects, 'Deployment', 'evs-evshare-telematics').spec.template.spec.containers[0];
+    expect(container.ports).toContainEqual({ name: 'mqtt', containerPort: 1883, protocol: 'TCP' });
+    expect(envOf(objects, 'evs-evshare-telematics')).toMatchObject({ MQTT_HOST: '0.0.0.0', MQTT_PORT: '1883' });
+    expect(find(objects, 'NetworkPolicy', 'evs-evshare-telematics').spec.ingress).toContainEqual({ ports: [{ port: 1883, protocol: 'TCP' }] });
+  });
+
+  it('runs no simulator unless asked', async () => {
+    const objects = await render({});
+    expect(objects.filter((o) => o.kind === 'Deployment' && /-(vehicle|pile|member)-sim$/.test(o.metadata.name))).toEqual([]);
+  });
+
+  it('points the simulators at the release (templated), lets the pile simulator reach charging', async () => {
+    const on = { 'vehicle-sim': { enabled: true }, 'pile-sim': { enabled: true }, 'member-sim': { enabled: true } };
+    const objects = await render({ services: on, ingress: { host: 'evshare.example.com' } });
+    const args = (name: string) => find(objects, 'Deployment', name).spec.template.spec.containers[0].args;
+    expect(args('evs-evshare-vehicle-sim')).toEqual(['vehicle', '--provision', '--count', '50', '--seed', '1', '--trip-chance', '0']);
+    expect(args('evs-evshare-pile-sim')[0]).toBe('pile');
+    expect(args('evs-evshare-member-sim')[0]).toBe('member');
+    expect(envOf(objects, 'evs-evshare-vehicle-sim').MQTT_URL).toBe('mqtt://evs-evshare-telematics:1883');
+    expect(envOf(objects, 'evs-evshare-pile-sim').OCPP_URL).toBe('ws://evs-evshare-charging:8087/ocpp');
+    expect(envOf(objects, 'evs-evshare-member-sim')).toMatchObject({
+      MEMBER_SIM_URL: 'http://ingress-nginx-controller.ingress-nginx.svc',
+      MEMBER_SIM_HOST_HEADER: 'evshare.example.com',
+    });
+    const charging = find(objects, 'NetworkPolicy', 'evs-evshare-charging').spec.ingress;
+    expect(charging).toContainEqual({
+      from: [{ podSelector: { matchLabels: { 'app.kubernetes.io/component': 'pile-sim', 'app.kubernetes.io/instance': 'evs', 'app.kubernetes.io/name': 'evshare' } } }],
+      ports: [{ port: 8087, protocol: 'TCP' }],
+    });
+    const viaGateway = await render({ entrypoint: 'gateway', services: on });
+    expect(envOf(viaGateway, 'evs-evshare-member-sim').MEMBER_SIM_URL).toBe('http://evs-evshare-gateway:8080');
+  });
+});

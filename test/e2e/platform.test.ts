@@ -1,10 +1,12 @@
+import { registerMembers, simulatedAccounts, startMemberFleet } from '@evshare/sim-member';
 import { bearer, clientAddress, eventually, login, request } from '../support/http';
 import { startTarget, type E2eTarget } from './target';
 
 /**
  * The end-to-end suite of `make e2e` (kind, through the ingress) and `make e2e-local` (the local
  * stack, each service its own process): log in, stickiness of one client, a killed APP instance
- * with no failed request, and load driving a scale-up and, after it stops, a scale-down.
+ * with no failed request, and load from simulated member apps (sims/member) driving a scale-up and,
+ * after it stops, a scale-down.
  */
 describe('evshare end to end', () => {
   let target: E2eTarget;
@@ -66,26 +68,40 @@ describe('evshare end to end', () => {
     expect(served.size).toBeGreaterThanOrEqual(2);
   }, 60_000);
 
-  it('scales the APP instances up under load and down after it stops', async () => {
+  it('scales the APP instances up under load from simulated member apps and down after it stops', async () => {
+    // The load is the patent's APP load: member apps polling the sync endpoint, each from its own
+    // client address when the target is on this machine (so the gateway spreads them).
+    const accounts = simulatedAccounts(32, 'e2e-sim-member-password', `139${String(Date.now()).slice(-4)}`);
+    await registerMembers({ url: target.url, admin: target.admin, accounts });
     await eventually(async () => expect((await target.appInstances()).length).toBeGreaterThanOrEqual(2), 60_000, 500);
     const before = (await target.appInstances()).length;
-    const key = await login(target.url, member.account, member.password);
-    let running = true;
     let peak = before;
-    const loops = Array.from({ length: 96 }, async (_, i) => {
-      const from = process.env.EVSHARE_E2E_URL ? undefined : clientAddress(4200 + i);
-      while (running) await request(`${target.url}/api/v1/sync`, { headers: bearer(key), from }).catch(() => undefined);
+    const fleet = startMemberFleet({
+      url: target.url,
+      accounts,
+      seed: 5,
+      pollIntervalMs: 10,
+      burst: 3,
+      concurrencyRampMs: 1000,
+      addressBlock: process.env.EVSHARE_E2E_URL ? 0 : 2,
     });
-    await eventually(
-      async () => {
-        peak = Math.max(peak, (await target.appInstances()).length);
-        expect(peak).toBeGreaterThan(before);
-      },
-      60_000,
-      250,
-    );
-    running = false;
-    await Promise.all(loops);
+    try {
+      await eventually(
+        async () => {
+          peak = Math.max(peak, (await target.appInstances()).length);
+          expect(peak).toBeGreaterThan(before);
+        },
+        60_000,
+        250,
+      );
+    } finally {
+      await fleet.stop();
+    }
+    const load = fleet.stats();
+    expect(load.loginFailures).toBe(0);
+    expect(load.ok + load.notModified).toBeGreaterThan(0);
+    // Behind an ingress every member shares this machine's address; locally each has its own.
+    if (!process.env.EVSHARE_E2E_URL) expect(Object.keys(load.instances).length).toBeGreaterThanOrEqual(2);
     await eventually(async () => expect((await target.appInstances()).length).toBeLessThan(peak), 120_000, 500);
   }, 240_000);
 });

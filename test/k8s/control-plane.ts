@@ -1,6 +1,7 @@
 /**
  * A real Kubernetes control plane for tests, without Docker: etcd + kube-apiserver (and, on
- * request, kube-controller-manager) started from the binaries `test/k8s/tools.sh` builds.
+ * request, kube-controller-manager, and kube-scheduler + kwok with fake nodes) started from the
+ * binaries `test/k8s/tools.sh` builds.
  *
  * API (kept stable; the chart tests and the operator tests share it):
  *
@@ -10,10 +11,16 @@
  *   cp.token           // static admin token (user "admin", group system:masters)
  *   cp.caPath          // PEM bundle that verifies the apiserver's self-signed serving cert
  *   cp.etcdUrl         // http://127.0.0.1:<port> (etcd v3 JSON gateway: compaction in tests)
+ *   cp.nodes           // names of the fake nodes (with `kwok: true`; else empty)
  *   await cp.stop()    // stops every process and removes the temporary directory
  *
  * Options: `controllerManager` (garbage collection, Deployments -> ReplicaSets -> Pods,
- * ServiceAccounts and namespace deletion; default false), `crds` (CustomResourceDefinition
+ * StatefulSets, PodDisruptionBudget status, ServiceAccounts and namespace deletion; default
+ * false), `kwok` (kube-scheduler, plus kwok managing `fakeNodes` (default 2) Nodes annotated
+ * `kwok.x-k8s.io/node: fake` and tainted with it (`KWOK_TOLERATION` tolerates that): pods
+ * scheduled there become Running and Ready, their containers faked; with `controllerManager`,
+ * Deployments and StatefulSets reach their ready replicas. Probes are not run: a pod is Ready
+ * as soon as it is bound; default false), `crds` (CustomResourceDefinition
  * objects created, and waited for until Established, before the controller-manager starts: its
  * garbage collector then knows them at once instead of after its 30 s rediscovery),
  * `watchCache` (default true; false makes every watch of built-in resources go to etcd, so a
@@ -40,6 +47,8 @@ export interface ControlPlaneOptions {
   crds?: object[];
   watchCache?: boolean;
   readyTimeoutMs?: number;
+  kwok?: boolean;
+  fakeNodes?: number;
 }
 
 export interface ControlPlane {
@@ -48,8 +57,14 @@ export interface ControlPlane {
   token: string;
   caPath: string;
   etcdUrl: string;
+  nodes: string[];
   stop(): Promise<void>;
 }
+
+/** The annotation kwok selects its nodes by, and the taint the fake nodes carry. */
+export const KWOK_NODE_ANNOTATION = 'kwok.x-k8s.io/node';
+/** Lets a pod onto the fake nodes (the taint keeps anything else off them). */
+export const KWOK_TOLERATION = { key: KWOK_NODE_ANNOTATION, operator: 'Equal', value: 'fake', effect: 'NoSchedule' };
 
 export function toolsBinDir(): string {
   return path.join(process.env.EVSHARE_TOOLS_DIR ?? path.join(os.homedir(), '.cache', 'evshare-tools'), 'bin');
@@ -64,7 +79,7 @@ interface Component {
 
 export async function startControlPlane(options: ControlPlaneOptions = {}): Promise<ControlPlane> {
   const bin = toolsBinDir();
-  const needed = ['etcd', 'kube-apiserver', ...(options.controllerManager ? ['kube-controller-manager'] : [])];
+  const needed = ['etcd', 'kube-apiserver', ...(options.controllerManager ? ['kube-controller-manager'] : []), ...(options.kwok ? ['kube-scheduler', 'kwok'] : [])];
   const missing = needed.filter((name) => !existsSync(path.join(bin, name)));
   if (missing.length > 0) {
     throw new Error(`missing ${missing.join(', ')} in ${bin}: run \`bash test/k8s/tools.sh\` first (it builds them from Go modules)`);
@@ -146,7 +161,7 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
         `--kubeconfig=${kubeconfigPath}`,
         '--leader-elect=false',
         '--secure-port=0',
-        '--controllers=garbage-collector-controller,deployment-controller,replicaset-controller,serviceaccount-controller,serviceaccount-token-controller,namespace-controller',
+        '--controllers=garbage-collector-controller,deployment-controller,replicaset-controller,statefulset-controller,disruption-controller,serviceaccount-controller,serviceaccount-token-controller,namespace-controller',
         `--service-account-private-key-file=${saKey}`,
         `--root-ca-file=${caPath}`,
         '--use-service-account-credentials=false',
@@ -158,11 +173,80 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
       await waitFor(controllerManager, readyTimeoutMs, () => defaultServiceAccountExists(server, token, caPath));
     }
 
-    return { kubeconfigPath, server, token, caPath, etcdUrl, stop };
+    const nodes = options.kwok ? await startKwok(dir, bin, kubeconfigPath, { server, token, caPath }, options.fakeNodes ?? 2, readyTimeoutMs, components) : [];
+
+    return { kubeconfigPath, server, token, caPath, etcdUrl, nodes, stop };
   } catch (error) {
     await stop();
     throw error;
   }
+}
+
+/**
+ * kube-scheduler binds pods to nodes; kwok plays the kubelet of the fake nodes it creates: it
+ * keeps them Ready (with Leases), and its default stages move their pods to Running and Ready
+ * and finish their deletion. Returns the node names once the scheduler is healthy and kwok has
+ * reported every node Ready.
+ */
+async function startKwok(dir: string, bin: string, kubeconfigPath: string, target: ApiTarget, count: number, timeoutMs: number, components: Component[]): Promise<string[]> {
+  const [schedulerPort] = await freePorts(1);
+  const scheduler = launch(dir, 'kube-scheduler', path.join(bin, 'kube-scheduler'), [
+    `--kubeconfig=${kubeconfigPath}`,
+    `--authentication-kubeconfig=${kubeconfigPath}`,
+    `--authorization-kubeconfig=${kubeconfigPath}`,
+    '--leader-elect=false',
+    '--bind-address=127.0.0.1',
+    `--secure-port=${schedulerPort}`,
+    `--cert-dir=${path.join(dir, 'scheduler')}`,
+    '--v=0',
+  ]);
+  components.push(scheduler);
+  await waitFor(scheduler, timeoutMs, () => httpsStatus(`https://127.0.0.1:${schedulerPort}/healthz`).then((status) => status === 200));
+
+  // An explicit (empty) configuration keeps a developer's ~/.kwok/kwok.yaml out; with no Stage
+  // given, kwok uses its default node and pod stages.
+  const config = path.join(dir, 'kwok.yaml');
+  await writeFile(config, 'apiVersion: config.kwok.x-k8s.io/v1alpha1\nkind: KwokConfiguration\noptions: {}\n');
+  const kwok = launch(dir, 'kwok', path.join(bin, 'kwok'), [
+    `--config=${config}`,
+    `--kubeconfig=${kubeconfigPath}`,
+    '--manage-all-nodes=false',
+    `--manage-nodes-with-annotation-selector=${KWOK_NODE_ANNOTATION}=fake`,
+    '--node-lease-duration-seconds=40',
+    '--cidr=10.0.0.1/16',
+  ]);
+  components.push(kwok);
+
+  const nodes = Array.from({ length: count }, (_, i) => `kwok-node-${i}`);
+  // Room for the whole chart several times over: the scheduler checks requests against it.
+  const resources = { cpu: '32', memory: '256Gi', pods: '110' };
+  for (const name of nodes) {
+    const created = await apiRequest(target, 'POST', '/api/v1/nodes', {
+      apiVersion: 'v1',
+      kind: 'Node',
+      metadata: {
+        name,
+        annotations: { [KWOK_NODE_ANNOTATION]: 'fake', 'node.alpha.kubernetes.io/ttl': '0' },
+        labels: { 'kubernetes.io/hostname': name, 'kubernetes.io/os': 'linux', 'kubernetes.io/arch': 'amd64', type: 'kwok' },
+      },
+      spec: { taints: [{ key: KWOK_NODE_ANNOTATION, value: 'fake', effect: 'NoSchedule' }] },
+      status: { allocatable: resources, capacity: resources },
+    });
+    if (created.status !== 201) throw new Error(`creating node ${name}: ${created.status} ${JSON.stringify(created.body)}`);
+  }
+  await waitFor(kwok, timeoutMs, async () => {
+    const list = await apiRequest(target, 'GET', '/api/v1/nodes?labelSelector=type%3Dkwok');
+    const ready = (list.body?.items ?? []).filter((n: any) => (n.status?.conditions ?? []).some((c: { type: string; status: string }) => c.type === 'Ready' && c.status === 'True'));
+    return ready.length === count;
+  });
+  // The apiserver's TaintNodesByCondition admission gives every new node the
+  // node.kubernetes.io/not-ready taint; the controller-manager's node-lifecycle controller would
+  // lift it once the node is Ready (which it now is), so do that here instead of running it.
+  for (const name of nodes) {
+    const patched = await apiRequest(target, 'PATCH', `/api/v1/nodes/${name}`, { spec: { taints: [{ key: KWOK_NODE_ANNOTATION, value: 'fake', effect: 'NoSchedule' }] } }, 'application/merge-patch+json');
+    if (patched.status !== 200) throw new Error(`untainting node ${name}: ${patched.status} ${JSON.stringify(patched.body)}`);
+  }
+  return nodes;
 }
 
 async function installCrd(target: ApiTarget, crd: object, timeoutMs: number): Promise<void> {
@@ -231,6 +315,18 @@ async function defaultServiceAccountExists(server: string, token: string, caPath
 function httpsGet(url: string, token: string, ca: Buffer): Promise<number> {
   return new Promise((resolve, reject) => {
     const req = https.get(url, { ca, headers: { authorization: `Bearer ${token}` }, timeout: 2_000 }, (res) => {
+      res.resume();
+      res.on('end', () => resolve(res.statusCode ?? 0));
+    });
+    req.on('timeout', () => req.destroy(new Error('timeout')));
+    req.on('error', reject);
+  });
+}
+
+/** HTTP status of a GET to a loopback HTTPS endpoint with a self-signed certificate. */
+function httpsStatus(url: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = https.get(url, { rejectUnauthorized: false, timeout: 2_000 }, (res) => {
       res.resume();
       res.on('end', () => resolve(res.statusCode ?? 0));
     });

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds the real Kubernetes tooling the chart and operator tests need (kube-apiserver,
-# kube-controller-manager, etcd, helm) from Go modules, since these machines have no Docker
+# kube-controller-manager, kube-scheduler, etcd, helm, and kwok for simulated nodes) from Go modules, since these machines have no Docker
 # engine. Binaries are cached outside the repository; a second run is a no-op.
 set -euo pipefail
 
@@ -10,6 +10,7 @@ command -v go >/dev/null || { echo "tools: the Go toolchain is needed to build t
 
 K8S_VERSION="${K8S_VERSION:-v1.34.4}"
 HELM_VERSION="${HELM_VERSION:-v3.16.4}"
+KWOK_VERSION="${KWOK_VERSION:-v0.7.0}"
 TOOLS_DIR="${EVSHARE_TOOLS_DIR:-$HOME/.cache/evshare-tools}"
 BIN="$TOOLS_DIR/bin"
 mkdir -p "$BIN"
@@ -23,12 +24,20 @@ if ! have helm "$HELM_VERSION"; then
   mark helm "$HELM_VERSION"
 fi
 
+# kwok's own go.mod has no replace directives, so a plain `go install` builds it (and stamps
+# its version from the module).
+if ! have kwok "$KWOK_VERSION"; then
+  echo "tools: building kwok $KWOK_VERSION" >&2
+  GOBIN="$BIN" go install -ldflags=-s -trimpath "sigs.k8s.io/kwok/cmd/kwok@$KWOK_VERSION"
+  mark kwok "$KWOK_VERSION"
+fi
+
 # Kubernetes binaries must also report their version: clients (helm's kubeVersion checks,
 # kubectl's skew warnings) compare it, and a plain `go install` leaves v0.0.0-master.
 stamped() { have "$1" "$K8S_VERSION" && [ "$("$BIN/$1" --version 2>/dev/null)" = "Kubernetes $K8S_VERSION" ]; }
 
-if ! stamped kube-apiserver || ! stamped kube-controller-manager || ! have etcd "$K8S_VERSION"; then
-  echo "tools: building kube-apiserver, kube-controller-manager and etcd for $K8S_VERSION (first build is slow)" >&2
+if ! stamped kube-apiserver || ! stamped kube-controller-manager || ! stamped kube-scheduler || ! have etcd "$K8S_VERSION"; then
+  echo "tools: building kube-apiserver, kube-controller-manager, kube-scheduler and etcd for $K8S_VERSION (first build is slow)" >&2
   mod="$TOOLS_DIR/k8s-$K8S_VERSION"
   mkdir -p "$mod/etcd"
   gomod="$(go mod download -json "k8s.io/kubernetes@$K8S_VERSION" | sed -n 's/.*"GoMod": "\(.*\)".*/\1/p')"
@@ -62,6 +71,7 @@ package tools
 import (
 	_ "k8s.io/kubernetes/cmd/kube-apiserver"
 	_ "k8s.io/kubernetes/cmd/kube-controller-manager"
+	_ "k8s.io/kubernetes/cmd/kube-scheduler"
 )
 GO
   (
@@ -73,9 +83,9 @@ GO
     ldflags="$ldflags -X k8s.io/component-base/version.gitMinor=$k8s_minor -X k8s.io/component-base/version.gitTreeState=clean"
     ldflags="$ldflags -X k8s.io/client-go/pkg/version.gitVersion=$K8S_VERSION"
     GOBIN="$BIN" go install -ldflags="$ldflags" -trimpath \
-      k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager ./etcd
+      k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager k8s.io/kubernetes/cmd/kube-scheduler ./etcd
   )
-  mark kube-apiserver "$K8S_VERSION"; mark kube-controller-manager "$K8S_VERSION"; mark etcd "$K8S_VERSION"
+  mark kube-apiserver "$K8S_VERSION"; mark kube-controller-manager "$K8S_VERSION"; mark kube-scheduler "$K8S_VERSION"; mark etcd "$K8S_VERSION"
 fi
 
 echo "$BIN"

@@ -8,7 +8,8 @@
 #      kind manifest, or HAProxy Ingress (INGRESS=haproxy) from its official chart
 #   4. helm install evshare in development mode with the vehicle and pile simulators, and wait
 #      for the rollout and the operator
-#   5. run the e2e suite (test/e2e) against the ingress
+#   5. run the e2e suite (test/e2e) against the ingress; its scaling test drives the load with the
+#      simulated member apps (sims/member), members created through the admin API
 #   6. delete the cluster, unless KEEP_CLUSTER=1
 set -euo pipefail
 cd "$(dirname "$0")/../../.."
