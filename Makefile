@@ -29,7 +29,7 @@ typecheck: build
 	npx tsc -p tsconfig.test.json
 	npx tsc -p services/web/ui
 
-## Builds helm, kube-apiserver, kube-controller-manager and etcd from Go modules (cached outside the repo).
+## Builds helm, kube-apiserver, kube-controller-manager, kube-scheduler, etcd and kwok from Go modules (cached outside the repo).
 k8s-tools:
 	bash test/k8s/tools.sh >/dev/null
 

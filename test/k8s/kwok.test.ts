@@ -255,6 +255,7 @@ describe('helm install in development mode on fake nodes', () => {
 
     // Every pod sits on a fake node; the PDBs count the ready pods.
     const pods = await livePods(ns, 'app.kubernetes.io/instance=evs');
+    expect(pods).toHaveLength(last.reduce((sum, w) => sum + w.want, 0));
     expect(pods.filter((p) => !cp.nodes.includes(p.node ?? '') || !p.ready).map((p) => p.name)).toEqual([]);
     const pdbs = (await apiRequest(cp, 'GET', `/apis/policy/v1/namespaces/${ns}/poddisruptionbudgets`)).body.items as any[];
     expect(pdbs.length).toBeGreaterThan(0);
