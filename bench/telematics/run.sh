@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Telematics ingest benchmark: BENCH_CARS simulated cars (20,000), one telemetry message each per
 # BENCH_PERIOD_MS (10 s: 2,000 messages/s) for BENCH_SECONDS (60), multiplexed over
-# BENCH_CONNECTIONS MQTT connections (200), through each broker of BENCH_BROKERS in turn (mosquitto:
+# BENCH_CONNECTIONS MQTT connections (10,000: two cars each; a process may hold 20,000 open files
+# here, so 20,000 sockets cannot meet in one broker process), through each broker of BENCH_BROKERS in turn (mosquitto:
 # the local Mosquitto at 127.0.0.1:1883; embedded: the service's aedes broker), into the telematics service
 # run as its own process on real PostgreSQL, NATS and Redis. Reports the delay from publish to
 # the car's new state being readable in its vehicles row (what the APP reads), for a sample of
@@ -17,7 +18,7 @@ ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 HERE="$ROOT/bench/telematics"
 WRITE=${BENCH_WRITE:-1}
 export BENCH_CARS=${BENCH_CARS:-20000} BENCH_PERIOD_MS=${BENCH_PERIOD_MS:-10000} BENCH_SECONDS=${BENCH_SECONDS:-60}
-export BENCH_CONNECTIONS=${BENCH_CONNECTIONS:-200}
+export BENCH_CONNECTIONS=${BENCH_CONNECTIONS:-10000}
 BROKERS=${BENCH_BROKERS:-mosquitto embedded}
 WORK=$(mktemp -d /tmp/evshare-bench-telematics.XXXXXX)
 export BENCH_PREFIX="benchtm$$"
