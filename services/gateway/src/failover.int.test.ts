@@ -1,3 +1,4 @@
+import { SUBJECTS } from '@evshare/kit';
 import { hash32 } from './hash';
 import { HashRing } from './ring';
 import { announce, call, sleep, startTestGateway, startUpstream, waitFor, type TestGateway, type TestUpstream } from './testing.fixture';
@@ -172,5 +173,48 @@ describe('retry rules', () => {
     const reply = await send('GET');
     expect(reply.status).toBe(502);
     expect(reply.json().detail).toMatch(/failed and no other APP instance is available|ECONNREFUSED/);
+  });
+});
+
+describe('balancer decisions in /lb/status', () => {
+  it('lists a join, an ejection by a failed request and the re-admission by probes, newest first with reasons', async () => {
+    const [one, two] = await Promise.all([startUpstream('one'), startUpstream('two')]);
+    const gw = await startTestGateway({ TRUST_FORWARDED: 'true', MEMBER_TIMEOUT_MS: '60000' });
+    try {
+      announce(gw.bus, one);
+      announce(gw.bus, two);
+      await waitFor(() => gw.gateway.status().totals.available === 2);
+      await two.kill();
+      const reply = await call(gw.url, '/api/v1/sync', { headers: { 'X-Forwarded-For': addressOwnedBy('two', ['one', 'two']) } });
+      expect(reply.status).toBe(200);
+      await two.restart();
+      await waitFor(() => gw.gateway.status().instances.find((i) => i.id === 'two')?.health === 'up', 3000, 're-admission');
+
+      const events = gw.gateway.status().events.filter((e) => e.instance === 'two');
+      expect(events.map((e) => e.event)).toEqual(['readmitted', 'ejected', 'joined']);
+      expect(events.map((e) => e.reason)).toEqual([expect.stringMatching(/good probe/), 'ejected: ECONNREFUSED', 'announced']);
+      for (const e of events) expect(e.at).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+      expect(Date.parse(events[0]!.at)).toBeGreaterThanOrEqual(Date.parse(events[1]!.at));
+    } finally {
+      await gw.stop();
+      await Promise.all([one.close(), two.close()]);
+    }
+  });
+
+  it('keeps only the last 50, newest first', async () => {
+    const gw = await startTestGateway();
+    try {
+      for (let i = 0; i < 30; i++) {
+        gw.bus.publish(SUBJECTS.appAnnounce, { id: `app-${i}`, url: `http://127.0.0.1:${20000 + i}`, maxConcurrency: 10, startedAt: new Date().toISOString() });
+        gw.bus.publish(SUBJECTS.appWithdraw, { id: `app-${i}`, reason: 'test' });
+      }
+      await waitFor(() => gw.gateway.status().events.length === 50);
+      const events = gw.gateway.status().events;
+      expect(events[0]).toMatchObject({ instance: 'app-29', event: 'removed', reason: 'withdrawn: test' });
+      expect(events[1]).toMatchObject({ instance: 'app-29', event: 'joined', reason: 'announced' });
+      expect(events[49]).toMatchObject({ instance: 'app-5', event: 'joined' });
+    } finally {
+      await gw.stop();
+    }
   });
 });

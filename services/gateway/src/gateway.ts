@@ -24,7 +24,7 @@ import { registerGatewayMetrics } from './metrics';
 import { placeholderPage } from './placeholder';
 import { StaticPool } from './pool';
 import { ALL_BUSY } from './ring';
-import { instanceStatus, upstreamStatus, type LbStatus } from './status';
+import { instanceStatus, LB_EVENTS_KEPT, upstreamStatus, type LbEvent, type LbEventKind, type LbStatus } from './status';
 import { Upstream, type MemberSource, type PoolName } from './upstream';
 import { Framing, UpstreamConnection, type UpstreamExchange } from './upstream-conn';
 
@@ -195,6 +195,8 @@ class Gateway {
   private retries = 0;
   private ejections = 0;
   private rejected = 0;
+  /** Newest first, at most LB_EVENTS_KEPT. */
+  private readonly events: LbEvent[] = [];
 
   constructor(deps: GatewayDeps) {
     this.config = deps.config;
@@ -697,6 +699,7 @@ class Gateway {
         charging: this.pools.charging?.members.map(upstreamStatus) ?? [],
         web: this.pools.web?.members.map(upstreamStatus) ?? [],
       },
+      events: [...this.events],
     };
   }
 
@@ -721,6 +724,7 @@ class Gateway {
       if (ok) {
         if (up.health.probeSucceeded(now)) {
           this.log.info({ pool: up.pool, upstream: up.id, reason: up.health.reason }, 'upstream up');
+          if (up.pool === 'app') this.recordEvent('readmitted', up, up.health.reason);
           if (this.queue.length > 0) this.drainQueue();
         }
       } else if (up.health.probeFailed(why, now)) {
@@ -751,11 +755,19 @@ class Gateway {
     this.ejections++;
     this.metrics.ejections.inc({ pool: up.pool, upstream: up.id });
     this.log.warn({ pool: up.pool, upstream: up.id, reason: up.health.reason }, 'upstream down');
+    if (up.pool === 'app') this.recordEvent('ejected', up, up.health.reason);
   }
 
   private membershipChanged(change: MembershipChange, member: Upstream, reason: string): void {
     this.log.info({ upstream: member.id, url: member.url, change, reason }, `APP instance ${change}`);
+    this.recordEvent(change === 'added' ? 'joined' : change, member, reason);
     if ((change === 'added' || change === 'resumed') && this.queue.length > 0) this.drainQueue();
+  }
+
+  /** Kept for the operators' console (GET /lb/status `events`). */
+  private recordEvent(event: LbEventKind, member: Upstream, reason: string): void {
+    this.events.unshift({ at: new Date().toISOString(), instance: member.id, event, reason });
+    if (this.events.length > LB_EVENTS_KEPT) this.events.length = LB_EVENTS_KEPT;
   }
 
   // ---------------------------------------------------------------- shutdown

@@ -1,3 +1,3 @@
 export { startGateway, type GatewayDeps, type RunningGateway } from './gateway';
 export { gatewayConfigSchema, type GatewayConfig } from './config';
-export type { LbStatus, LbInstanceStatus, LbUpstreamStatus } from './status';
+export type { LbStatus, LbInstanceStatus, LbUpstreamStatus, LbEvent, LbEventKind } from './status';

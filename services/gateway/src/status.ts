@@ -48,6 +48,22 @@ export interface LbUpstreamStatus {
   errors: number;
 }
 
+/** What happened to an APP instance, as the balancer decided or was told. */
+export type LbEventKind = 'joined' | 'withdrawn' | 'draining' | 'resumed' | 'ejected' | 'readmitted' | 'removed';
+
+/** One membership or health decision in GET /lb/status `events`. */
+export interface LbEvent {
+  /** UTC ISO time. */
+  at: string;
+  instance: string;
+  event: LbEventKind;
+  /** e.g. `announced`, `ejected: ECONNREFUSED`, `2 good probes`, `withdrawn: shutdown`. */
+  reason: string;
+}
+
+/** How many decisions /lb/status keeps (newest first). */
+export const LB_EVENTS_KEPT = 50;
+
 export interface LbStatus {
   balancer: {
     algorithm: 'consistent-hash-bounded-load';
@@ -70,6 +86,8 @@ export interface LbStatus {
   };
   queue: { length: number; clients: number; max: number; perClient: number; timeoutMs: number };
   upstreams: { auth: LbUpstreamStatus[]; push: LbUpstreamStatus[]; charging: LbUpstreamStatus[]; web: LbUpstreamStatus[] };
+  /** The last LB_EVENTS_KEPT APP membership and health decisions, newest first. */
+  events: LbEvent[];
 }
 
 export function instanceStatus(member: Upstream, share: number, now: number): LbInstanceStatus {

@@ -26,3 +26,4 @@ export { sessionKeyFrom, SESSION_COOKIE } from './session/credentials';
 export { runMain, serveStatus, serveWorker, type RunningService } from './service';
 export * from './bus/messages';
 export { syncVersionKey, ensureSyncVersion, bumpSyncVersion } from './member-sync';
+export { seededRandom, type Random } from './random';

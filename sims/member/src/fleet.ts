@@ -1,7 +1,6 @@
 import http from 'node:http';
-import { SESSION_COOKIE } from '@evshare/kit';
+import { SESSION_COOKIE, seededRandom } from '@evshare/kit';
 import { applyPollReply, cookieHeader, isLoopbackTarget, keepCookies, memberAddress, nextPollDelay, pollHeaders, startOffset, type PollState } from './poll';
-import { createRandom } from './rng';
 import { createStatsRecorder, type MemberFleetStats } from './stats';
 
 export interface MemberAccount {
@@ -123,7 +122,7 @@ export function startMemberFleet(options: MemberFleetOptions): MemberFleet {
     if (bind) client.from = memberAddress(index, block);
     agents.push(client.agent);
     // Its own generator, so its jitter repeats with the seed whatever order replies arrive in.
-    const random = createRandom((seed ^ Math.imul(index + 1, 0x9e3779b1)) >>> 0);
+    const random = seededRandom((seed ^ Math.imul(index + 1, 0x9e3779b1)) >>> 0).next;
     let state: PollState = {};
     let round = 0;
     let failedLogins = 0;

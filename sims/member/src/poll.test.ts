@@ -1,5 +1,5 @@
 import { applyPollReply, cookieHeader, isLoopbackTarget, keepCookies, memberAddress, nextPollDelay, pollHeaders, startOffset, type PollState } from './poll';
-import { createRandom } from './rng';
+import { seededRandom } from '@evshare/kit';
 
 const member = '0f6f8a38-2f4b-4b8e-9a55-3b1e1c2d9e10';
 const etag = (v: number) => `"${member}.${v}"`;
@@ -42,7 +42,7 @@ describe('nextPollDelay', () => {
 
   it('is reproducible from the seed and spread over the jitter band', () => {
     const draw = (seed: number) => {
-      const random = createRandom(seed);
+      const random = seededRandom(seed).next;
       return Array.from({ length: 200 }, () => nextPollDelay({}, 1000, 0.2, random()));
     };
     expect(draw(7)).toEqual(draw(7));

@@ -1,5 +1,5 @@
 import { SimulatedPile, type PileSpec } from './pile';
-import { createRandom } from './rng';
+import { seededRandom } from '@evshare/kit';
 
 export interface FleetCredentials {
   id: string;
@@ -55,7 +55,7 @@ const percentile = (sorted: number[], p: number) => (sorted.length === 0 ? 0 : s
  * seed, so a run is reproducible.
  */
 export async function startPileFleet(options: FleetOptions): Promise<PileFleet> {
-  const random = createRandom(options.seed ?? 1);
+  const random = seededRandom(options.seed ?? 1).next;
   const credentials = options.credentials.slice(0, options.count ?? options.credentials.length);
   const latencies: number[] = [];
   let errors = 0;

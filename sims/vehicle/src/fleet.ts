@@ -1,6 +1,6 @@
 import { DEFAULT_TOPIC_ROOT, type VehicleCredential } from '@evshare/telematics';
 import { SimCar, type CarCounters } from './car';
-import { seededRandom, type Random } from './prng';
+import { seededRandom, type Random } from '@evshare/kit';
 
 /** Stations around Shanghai the cars start at (the demo fleet's area). */
 export const SHANGHAI_STATIONS = [

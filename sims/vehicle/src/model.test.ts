@@ -1,5 +1,4 @@
 import { charge, drive, type Physics } from './model';
-import { seededRandom } from './prng';
 
 const parked: Physics = { lat: 31.23, lng: 121.47, speedKmh: 0, socPct: 50, odometerM: 1000, batteryKwh: 40, whPerKm: 130 };
 
@@ -36,18 +35,5 @@ describe('charge', () => {
     ['never above 100 %', 99, 3_600_000, 50, 100],
   ])('%s', (_name, soc, dtMs, kw, expected) => {
     expect(charge({ ...parked, socPct: soc }, dtMs, kw).socPct).toBeCloseTo(expected, 6);
-  });
-});
-
-describe('seededRandom', () => {
-  it('is deterministic per seed and differs between seeds', () => {
-    const a = seededRandom(42);
-    const b = seededRandom(42);
-    const c = seededRandom(43);
-    const seq = (r: ReturnType<typeof seededRandom>) => Array.from({ length: 5 }, () => r.next());
-    const first = seq(a);
-    expect(seq(b)).toEqual(first);
-    expect(seq(c)).not.toEqual(first);
-    expect(first.every((x) => x >= 0 && x < 1)).toBe(true);
   });
 });

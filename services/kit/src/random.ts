@@ -1,4 +1,7 @@
-/** A seeded pseudo-random generator (mulberry32): the same seed gives the same fleet behaviour. */
+/**
+ * A seeded pseudo-random generator (mulberry32) for the simulators: the same seed reproduces a
+ * run (cars, piles and members behave the same), which `Math.random` cannot.
+ */
 export interface Random {
   /** In [0, 1). */
   next(): number;
