@@ -223,4 +223,40 @@ describe('vehicle link (embedded broker)', () => {
     await eventually(() => expect(alerts()).toContainEqual(['vehicle.offline', carA.vin]));
     socket.close();
   });
+  it("operators' remote commands reach the car and answer with its acknowledgement; offline and bad input are clear", async () => {
+    const carC = await bench.createVehicle(station.id);
+    bench.carBehaviour.set(carC.vin, 'silent');
+    const own = await startVehicleFleet({ brokerUrl: tm.service.mqttUrl, credentials: await provisionVehicleCredentials(tm.db, [carC.vin]), seed: 9, topicRoot: tm.topicRoot });
+    try {
+      await eventually(() => expect(tm.service.isOnline(carC.vin)).toBe(true));
+      const car = own.car(carC.vin);
+      const lock = await bench.admin('POST', `/api/v1/admin/vehicles/${carC.id}/commands`, { action: 'lock' });
+      expect(lock.status).toBe(200);
+      const locked = lock.json<{ commandId: string; vin: string; action: string; ok: boolean }>();
+      expect(locked).toMatchObject({ vin: carC.vin, action: 'lock', ok: true });
+      expect(car.executed.map((c) => [c.action, c.commandId])).toContainEqual(['lock', locked.commandId]);
+      expect(car.locked).toBe(true);
+
+      expect((await bench.admin('POST', `/api/v1/admin/vehicles/${carC.id}/commands`, { action: 'immobilise' })).status).toBe(200);
+      expect(car.immobilised).toBe(true);
+      // An immobilised car refuses to unlock: the operator sees the car's own reason.
+      const unlock = await bench.admin('POST', `/api/v1/admin/vehicles/${carC.id}/commands`, { action: 'unlock' });
+      expect(unlock.status).toBe(409);
+      expect(unlock.json()).toMatchObject({ type: 'urn:evshare:problem:vehicle-refused', detail: expect.stringContaining('immobilised') });
+
+      const bad = await bench.admin('POST', `/api/v1/admin/vehicles/${carC.id}/commands`, { action: 'explode' });
+      expect(bad.status).toBe(400);
+      expect(bad.json<{ 'invalid-params': Array<{ name: string }> }>()['invalid-params'][0]!.name).toBe('body.action');
+      const [member] = await bench.createMembers(1);
+      expect((await bench.api('POST', `/api/v1/admin/vehicles/${carC.id}/commands`, member!.key, { action: 'lock' })).status).toBe(403);
+
+      car.goOffline();
+      await eventually(() => expect(tm.service.isOnline(carC.vin)).toBe(false));
+      const offline = await bench.admin('POST', `/api/v1/admin/vehicles/${carC.id}/commands`, { action: 'lock' });
+      expect(offline.status).toBe(409);
+      expect(offline.json<{ type: string }>().type).toBe('urn:evshare:problem:vehicle-offline');
+    } finally {
+      await own.stop();
+    }
+  });
 });

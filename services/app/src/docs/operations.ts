@@ -2,7 +2,7 @@ import { RENTAL_STATUSES, RESERVATION_STATUSES } from '../rental/model';
 import { z } from 'zod';
 import { PASSWORD_RULES } from '@evshare/kit';
 import { newMemberBody, notificationBody, profilePatch } from '../service';
-import { adminListQuery, cardBody, cardUid, historyQuery, planBody, planPatch, quoteQuery, rentalBody, reservationBody, returnBody, stationBody, stationPatch, uuid, vehicleBody, vehicleListQuery, vehiclePatch, vehicleStateBody } from '../rental/schemas';
+import { adminListQuery, cardBody, cardUid, historyQuery, planBody, planPatch, quoteQuery, rentalBody, reservationBody, returnBody, stationBody, stationPatch, uuid, vehicleBody, vehicleListQuery, vehicleCommandBody, vehiclePatch, vehicleStateBody } from '../rental/schemas';
 import { memberListQuery, smsBody, smsQuery, statusBody } from '../wallet/admin';
 import { decisionBody, licenceBody } from '../wallet/licence';
 import { hostedCallbackSchema } from '../wallet/providers';
@@ -594,6 +594,32 @@ export function OPERATIONS(config: DocsConfig): Operation[] {
       responses: [{ status: 200, description: 'The car', schema: 'Vehicle' }],
       problems: { 404: 'No such car', 409: '`vehicle-busy` (reserved or in use), `illegal-transition` (with `state` and `allowed`)' },
     },
+    {
+      method: 'post',
+      path: '/api/v1/admin/vehicles/{id}/commands',
+      tag: 'admin: fleet',
+      summary: "Send a car a remote command (lock, unlock, immobilise); answers with the car's acknowledgement",
+      description: 'Through the vehicle link (docs/vehicles.md). While a member holds the car (reserved or in use) only `lock` is allowed.',
+      access: 'admin',
+      params: idParam('car'),
+      body: vehicleCommandBody,
+      responses: [
+        {
+          status: 200,
+          description: 'The car executed it',
+          schema: {
+            type: 'object',
+            properties: { commandId: { type: 'string', format: 'uuid' }, vin: { type: 'string' }, action: { type: 'string', enum: ['lock', 'unlock', 'immobilise'] }, ok: { const: true } },
+            required: ['commandId', 'vin', 'action', 'ok'],
+          },
+        },
+      ],
+      problems: {
+        404: 'No such car',
+        409: '`vehicle-busy` (a member holds it), `vehicle-offline` (no connection; not sent), `vehicle-refused` (the car said no)',
+        504: 'The car did not acknowledge in time (`vehicle-timeout`); the command expires unexecuted',
+      },
+    },
     { method: 'get', path: '/api/v1/admin/pricing-plans', tag: 'admin: pricing', summary: 'Every pricing plan, latest first', access: 'admin', responses: [{ status: 200, description: 'The plans', schema: listOf('PricingPlan') }] },
     {
       method: 'post',
@@ -633,6 +659,17 @@ export function OPERATIONS(config: DocsConfig): Operation[] {
       access: 'admin',
       query: adminListQuery(RENTAL_STATUSES),
       responses: [{ status: 200, description: 'The rentals', schema: listOf('Rental') }],
+    },
+
+    // ---------------------------------------------------------------- operators: cluster
+    {
+      method: 'get',
+      path: '/api/v1/admin/cluster/decisions',
+      tag: 'admin: cluster',
+      summary: 'The last 50 scaling decisions this instance heard, newest first',
+      description: 'Published on the bus by the Kubernetes operator or the local autoscaler; each APP instance keeps those it heard since it started.',
+      access: 'admin',
+      responses: [{ status: 200, description: 'The decisions', schema: listOf('ScalingDecision') }],
     },
 
     // ---------------------------------------------------------------- this document

@@ -1,8 +1,9 @@
 import type { Express } from 'express';
 import { Problem, problems, validate, withTransaction } from '@evshare/kit';
 import type { AppContext } from '../service';
+import type { RentalService } from './service';
 import { PLAN_COLUMNS, RENTAL_COLUMNS, RENTAL_STATUSES, RESERVATION_COLUMNS, RESERVATION_STATUSES, STATION_COLUMNS, VEHICLE_COLUMNS, type Plan, type Rental, type Reservation, type Station, type Vehicle } from './model';
-import { adminListQuery, planBody, planPatch, stationBody, stationPatch, uuid, vehicleBody, vehicleListQuery, vehiclePatch, vehicleStateBody } from './schemas';
+import { adminListQuery, planBody, planPatch, stationBody, stationPatch, uuid, vehicleBody, vehicleCommandBody, vehicleListQuery, vehiclePatch, vehicleStateBody } from './schemas';
 import { allowedTransitions, checkTransition } from './vehicle-state';
 
 const STATION_COLUMN_NAMES = { name: 'name', lat: 'lat', lng: 'lng', geofenceRadiusM: 'geofence_radius_m', capacity: 'capacity', returnPolicy: 'return_policy' } as const;
@@ -25,7 +26,7 @@ function fromConstraint(error: unknown): never {
 }
 
 /** Rental publishing for operators (the patent's web administrator side): stations, cars, prices. */
-export function mountAdminRoutes(app: Express, ctx: AppContext): void {
+export function mountAdminRoutes(app: Express, ctx: AppContext, service: RentalService): void {
   const { db, authenticate, requireAdmin } = ctx;
   const admin = [authenticate, requireAdmin] as const;
 
@@ -105,6 +106,13 @@ export function mountAdminRoutes(app: Express, ctx: AppContext): void {
       await c.query('UPDATE vehicles SET state = $2, version = version + 1, updated_at = now() WHERE id = $1', [id, state]);
     });
     res.json(await vehicle(id));
+  });
+
+  // Remote commands through the vehicle link; the answer is the car's acknowledgement.
+  app.post('/api/v1/admin/vehicles/:id/commands', ...admin, async (req, res) => {
+    const id = validate(uuid, req.params.id, 'path.id');
+    const { action } = validate(vehicleCommandBody, req.body, 'body');
+    res.json(await service.commandVehicle(id, action));
   });
 
   app.get('/api/v1/admin/pricing-plans', ...admin, async (_req, res) => {

@@ -19,7 +19,7 @@ export const vehicleAckSubject = (vin: string) => `vehicle.${vin}.ack`;
 export interface VehicleCommand {
   commandId: string;
   vin: string;
-  action: 'unlock' | 'lock';
+  action: 'unlock' | 'lock' | 'immobilise';
   expiresAt: string;
 }
 

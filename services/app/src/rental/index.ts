@@ -25,6 +25,6 @@ export function mountRental(app: Express, ctx: AppContext): DomainHandle {
     requestedBy: `app:${ctx.config.INSTANCE_ID ?? ctx.config.POD_NAME ?? 'app'}`,
   });
   mountMemberRoutes(app, ctx, service);
-  mountAdminRoutes(app, ctx);
+  mountAdminRoutes(app, ctx, service);
   return { stop: startRentalSweep(service, ctx.db, ctx.log.child({ domain: 'rental' }), config.RENTAL_SWEEP_INTERVAL_MS) };
 }

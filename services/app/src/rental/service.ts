@@ -12,7 +12,7 @@ import {
 } from '@evshare/kit';
 import type { MemberRepository } from '../members';
 import { notifyMember } from '../notifications';
-import { createVehicleCommander } from './commands';
+import { createVehicleCommander, type VehicleCommand } from './commands';
 import type { RentalConfig } from './config';
 import { eligibilityRefusal, formatYuan, lockEligibility } from './eligibility';
 import {
@@ -403,6 +403,27 @@ export function createRentalService(deps: RentalDeps) {
     return startRental(memberId, { vehicleId }, { cardUid });
   }
 
-  return { reserve, cancelReservation, startRental, rentByCard, quoteReturn, returnRental, expireReservations, rollbackStuckUnlocks, republishOutbox };
+  /**
+   * An operator's remote command to a car (lock, unlock, immobilise) through the vehicle link; the
+   * car's acknowledgement is the answer. Not allowed while a member holds the car (their rental
+   * or reservation decides its doors).
+   */
+  async function commandVehicle(vehicleId: string, action: VehicleCommand['action']): Promise<{ commandId: string; vin: string; action: string; ok: true }> {
+    const { rows } = await db.query<Vehicle & { vin: string }>(`SELECT ${VEHICLE_COLUMNS} FROM vehicles v WHERE v.id = $1`, [vehicleId]);
+    const vehicle = rows[0];
+    if (!vehicle) throw problems.notFound('No such car');
+    if (action !== 'lock' && (vehicle.state === 'reserved' || vehicle.state === 'in_use')) {
+      throw conflict('vehicle-busy', `The car is ${vehicle.state.replace('_', ' ')} by a member; only a lock may be sent until that ends`, { state: vehicle.state });
+    }
+    const commandId = randomUUID();
+    const ack = await commander.send({ commandId, vin: vehicle.vin, action }, config.UNLOCK_ACK_TIMEOUT_MS);
+    if (!ack) throw new Problem(504, 'vehicle-timeout', 'Gateway timeout', `The car did not acknowledge the ${action} command in time; it expires unexecuted`);
+    if (!ack.ok && ack.reason === 'offline') throw conflict('vehicle-offline', `The car has no connection right now; the ${action} command was not sent`);
+    if (!ack.ok) throw conflict('vehicle-refused', `The car refused the ${action} command${ack.reason ? `: ${ack.reason}` : ''}`);
+    log.info({ vehicleId, vin: vehicle.vin, action, commandId, requestedBy }, 'operator command acknowledged');
+    return { commandId, vin: vehicle.vin, action, ok: true };
+  }
+
+  return { reserve, cancelReservation, startRental, rentByCard, quoteReturn, returnRental, expireReservations, rollbackStuckUnlocks, republishOutbox, commandVehicle };
 }
 export type RentalService = ReturnType<typeof createRentalService>;
