@@ -8,6 +8,7 @@ import type {
   PilePlan,
   StationPlan,
   LbStatus,
+  ScalingDecision,
   LedgerEntry,
   Licence,
   Member,
@@ -138,6 +139,8 @@ export class Api {
     this.request<Vehicle>('POST', '/api/v1/admin/vehicles', { body });
   updateVehicle = (id: string, body: Partial<{ plate: string; model: string; batteryKwh: number; ratedRangeKm: number; homeStationId: string }>) =>
     this.request<Vehicle>('PATCH', `/api/v1/admin/vehicles/${id}`, { body });
+  commandVehicle = (id: string, action: 'lock' | 'unlock' | 'immobilise') =>
+    this.request<{ commandId: string; ok: true }>('POST', `/api/v1/admin/vehicles/${id}/commands`, { body: { action } });
   setVehicleState = (id: string, state: Extract<VehicleState, 'available' | 'maintenance' | 'offline'>) => this.request<Vehicle>('POST', `/api/v1/admin/vehicles/${id}/state`, { body: { state } });
   plans = () => this.request<Page<PricingPlan>>('GET', '/api/v1/admin/pricing-plans');
   publishPlan = (body: Omit<PricingPlan, 'id' | 'publishedBy' | 'createdAt'>) => this.request<PricingPlan>('POST', '/api/v1/admin/pricing-plans', { body });
@@ -145,6 +148,7 @@ export class Api {
   adminReservations = (status?: string) => this.request<Page<Reservation>>('GET', '/api/v1/admin/reservations', { query: { status, limit: 100 } });
   adminRentals = (status?: string) => this.request<Page<Rental>>('GET', '/api/v1/admin/rentals', { query: { status, limit: 100 } });
   lbStatus = () => this.request<LbStatus>('GET', '/lb/status');
+  clusterDecisions = () => this.request<Page<ScalingDecision>>('GET', '/api/v1/admin/cluster/decisions');
 
   // ---- charging service
   piles = (stationId?: string) => this.request<Page<Pile>>('GET', '/api/v1/charging/piles', { query: { stationId } });

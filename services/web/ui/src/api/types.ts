@@ -84,6 +84,8 @@ export interface Vehicle {
   reportedAt: string | null;
   state: VehicleState;
   version: number;
+  /** The vehicle link's view (operators only). */
+  online?: boolean;
 }
 
 export interface PricingPlan {
@@ -259,6 +261,27 @@ export interface LbStatus {
   totals: { instances: number; available: number; inflight: number; served: number; retries: number; ejections: number; rejected: number };
   queue: { length: number; clients: number; max: number };
   upstreams: Record<string, Array<{ id: string; url: string; health: string; inflight: number; served: number; errors: number }>>;
+  /** The balancer's last 50 membership and health decisions, newest first. */
+  events: LbEvent[];
+}
+
+export type LbEventKind = 'joined' | 'withdrawn' | 'draining' | 'resumed' | 'ejected' | 'readmitted' | 'removed';
+
+export interface LbEvent {
+  at: string;
+  instance: string;
+  event: LbEventKind;
+  reason: string;
+}
+
+/** A scaling decision of the operator or the local autoscaler (GET /api/v1/admin/cluster/decisions). */
+export interface ScalingDecision {
+  from: number;
+  to: number;
+  reason: string;
+  message: string;
+  at: string;
+  group?: string;
 }
 
 export interface Page<T> {

@@ -44,6 +44,9 @@ export function FleetPage() {
   const setState = async (car: Vehicle, state: 'available' | 'maintenance' | 'offline') => {
     if (await action.run(() => api.setVehicleState(car.id, state))) vehicles.reload();
   };
+  const command = async (car: Vehicle, what: 'lock' | 'immobilise') => {
+    if (await action.run(() => api.commandVehicle(car.id, what))) vehicles.reload();
+  };
 
   return (
     <div className="grid">
@@ -125,6 +128,16 @@ export function FleetPage() {
                   {(c.state === 'maintenance' || c.state === 'offline') && (
                     <button type="button" onClick={() => void setState(c, 'available')} disabled={action.busy}>
                       {t('fleet.inService')}
+                    </button>
+                  )}
+                  {c.online && (
+                    <button type="button" onClick={() => void command(c, 'lock')} disabled={action.busy} aria-label={`${t('fleet.lock')} ${c.plate}`}>
+                      {t('fleet.lock')}
+                    </button>
+                  )}
+                  {c.online && c.state !== 'reserved' && c.state !== 'in_use' && (
+                    <button type="button" onClick={() => void command(c, 'immobilise')} disabled={action.busy} aria-label={`${t('fleet.immobilise')} ${c.plate}`}>
+                      {t('fleet.immobilise')}
                     </button>
                   )}
                 </>
