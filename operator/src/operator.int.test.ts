@@ -6,7 +6,7 @@
  * publishing load reports under their names.
  */
 import { KubeConfig } from '@kubernetes/client-node';
-import { createLogger, createNatsBus, SUBJECTS, TEST_NATS_URL, uniqueName, type AppLoad, type Bus } from '@evshare/kit';
+import { autoscaleDecisionSchema, createLogger, createNatsBus, SUBJECTS, TEST_NATS_URL, uniqueName, type AppLoad, type Bus } from '@evshare/kit';
 import { compactEtcd, startControlPlane, type ControlPlane } from '../../test/k8s/control-plane';
 import { apiRequest, createNamespace, kubeconfigYaml, TABLE } from '../../test/k8s/kubeconfig';
 import { startTcpProxy, type TcpProxy } from '../../test/k8s/tcp-proxy';
@@ -325,12 +325,22 @@ describe('operator', () => {
     });
     expect(await replicasOf(ns, 'app')).toBe(2);
 
+    // Each scale is also published on NATS for the operators' console.
+    const decisions: unknown[] = [];
+    (await bus(prefix)).subscribe(SUBJECTS.autoscaleDecision, (data) => decisions.push(data));
+
     // Load step: 60 in flight, 30 per pod on 2 pods = 6 pods' worth.
     const stepAt = Date.now();
     await load.set(total(60));
     await waitFor('a scale-up', 3_000, async () => (await replicasOf(ns, 'app')) > 2, 20);
     const reactionMs = Date.now() - stepAt;
     await waitFor('6 replicas', 5_000, async () => (await replicasOf(ns, 'app')) === 6);
+    const published = await waitFor('the decisions on NATS', 3_000, async () => {
+      const parsed = decisions.map((d) => autoscaleDecisionSchema.parse(d));
+      return parsed.at(-1)?.to === 6 && parsed;
+    });
+    expect(published[0]).toMatchObject({ from: 2, reason: 'ScaleUp', group: `${ns}/app` });
+    for (const d of published) expect(d.message).toContain(`${d.from} -> ${d.to} replicas`);
     log.info({ reactionMs }, 'load step to scale patch');
     process.stdout.write(`load step -> scale patch: ${reactionMs} ms\n`);
     expect(reactionMs).toBeLessThan(3_000);

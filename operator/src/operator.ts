@@ -151,6 +151,7 @@ export async function startOperator(options: OperatorOptions): Promise<Operator>
     loads,
     states,
     log,
+    bus,
     metrics,
     statusLoadIntervalMs: options.statusLoadIntervalMs,
   };

@@ -66,5 +66,19 @@ describe('local autoscaling', () => {
     const scaledDownAt = Date.now();
     expect(platform.stack.appIds()).toHaveLength(1);
     expect(scaledDownAt - loadStopped).toBeGreaterThanOrEqual(2_000);
+
+    // The operators' console reads the decisions from the APP (the instance left heard the scale-down).
+    const admin = await login(platform.stack.gatewayUrl, platform.admin.account, platform.admin.password);
+    const decisions = await request(`${platform.stack.gatewayUrl}/api/v1/admin/cluster/decisions`, { headers: bearer(admin) });
+    expect(decisions.status).toBe(200);
+    const items = decisions.json<{ items: Array<{ from: number; to: number; reason: string; message: string; at: string }> }>().items;
+    expect(items[0]).toMatchObject({ to: 1, reason: 'ScaleDown', message: expect.stringContaining('-> 1') });
+    expect(items[0]!.from).toBeGreaterThan(1);
+    expect(Date.parse(items[0]!.at)).toBeGreaterThanOrEqual(loadStopped);
+    for (const item of items) expect(item.from).not.toBe(item.to);
+
+    const forbidden = await request(`${platform.stack.gatewayUrl}/api/v1/admin/cluster/decisions`, { headers: bearer(key) });
+    expect(forbidden.status).toBe(403);
+    expect(forbidden.headers['content-type']).toContain('application/problem+json');
   });
 });

@@ -1,5 +1,6 @@
 import pg from 'pg';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { SUBJECTS } from '@evshare/kit';
 import { provisionVehicleCredentials } from '@evshare/telematics';
 import { SHANGHAI_STATIONS, startVehicleFleet, type Fleet } from '../../sims/vehicle/src';
 import { DICTIONARIES } from '../../services/web/ui/src/i18n/messages';
@@ -331,7 +332,14 @@ describe('the web platform in a browser', () => {
     for (const key of consolePages) {
       await nav(operator.page, key);
       await operator.page.getByRole('heading', { level: 1, name: en[key], exact: true }).waitFor({ timeout: UI_TIMEOUT });
-      if (key === 'nav.cluster') await operator.page.locator('[data-instance]').first().waitFor({ timeout: UI_TIMEOUT });
+      if (key === 'nav.cluster') {
+        await operator.page.locator('[data-instance]').first().waitFor({ timeout: UI_TIMEOUT });
+        // A scaling decision heard on the bus is listed and marked on the chart; the balancer's decisions are listed.
+        platform.stack.bus.publish(SUBJECTS.autoscaleDecision, { from: 2, to: 3, reason: 'ScaleUp', message: 'load: 2 -> 3 replicas', at: new Date().toISOString() });
+        await operator.page.getByTestId('scaling-decisions').getByText(en['cluster.scaleUp'], { exact: true }).waitFor({ timeout: UI_TIMEOUT });
+        await operator.page.locator('[data-decision="2-3"]').waitFor({ state: 'attached', timeout: UI_TIMEOUT });
+        await expect(operator.page.getByTestId('balancer-events').locator('[data-event="joined"]').count()).resolves.toBeGreaterThanOrEqual(2);
+      }
       const text = await uiTextWithoutData(operator.page, data);
       expect({ page: key, cjk: text.match(new RegExp(`.{0,30}${CJK.source}.{0,30}`, 'g')) }).toEqual({ page: key, cjk: null });
       await screenshots(operator.page, `console-${key.slice(4).toLowerCase()}-en`);

@@ -1,4 +1,4 @@
-import { createLogger, type AppLoad } from '@evshare/kit';
+import { autoscaleDecisionSchema, createLogger, SUBJECTS, type AppLoad } from '@evshare/kit';
 import type { Manifest } from '../affinity/manifests';
 import type { AppServiceGroup, AppServiceGroupSpec, AppServiceGroupStatus } from '../crd/types';
 import type { GroupEvent, KubeApi } from '../kube/api';
@@ -105,6 +105,7 @@ function setup(options: { group?: AppServiceGroup; deployment?: Deployment | nul
   const loads = createLoadStore();
   const states = new Map<string, GroupState>();
   const groups = [options.group ?? group()];
+  const published: { subject: string; data: unknown }[] = [];
   const ctx: ReconcileContext = {
     api: fake.api,
     groups: lookup(groups),
@@ -114,9 +115,10 @@ function setup(options: { group?: AppServiceGroup; deployment?: Deployment | nul
     loads,
     states,
     log: createLogger('group-test', 'silent'),
+    bus: { publish: (subject, data) => published.push({ subject, data }) },
     now: () => NOW,
   };
-  return { ...fake, ctx, loads, states, groups };
+  return { ...fake, ctx, loads, states, groups, published };
 }
 
 describe('reconcileGroup', () => {
@@ -154,17 +156,29 @@ describe('reconcileGroup', () => {
   });
 
   it('scales up on load, records the decision as an Event and in status, and does not scale twice on a stale cache', async () => {
-    const { ctx, calls, statuses, events, loads } = setup();
+    const { ctx, calls, statuses, events, loads, published } = setup();
     loads.record(report('app-a', 30), NOW);
     loads.record(report('app-b', 30), NOW);
     await reconcileGroup(ctx, `${NS}/app`);
     expect(calls).toContain('scale app 6');
     expect(events.at(-1)).toMatchObject({ type: 'Normal', reason: 'ScaleUp', action: 'Scale' });
     expect(events.at(-1)!.note).toContain('2 -> 6 replicas');
+    // The same decision goes to the operators' console on the bus.
+    expect(published).toHaveLength(1);
+    expect(published[0]!.subject).toBe(SUBJECTS.autoscaleDecision);
+    expect(autoscaleDecisionSchema.parse(published[0]!.data)).toEqual({
+      from: 2,
+      to: 6,
+      reason: 'ScaleUp',
+      message: events.at(-1)!.note,
+      at: new Date(NOW).toISOString(),
+      group: `${NS}/app`,
+    });
     expect(statuses.at(-1)).toMatchObject({ replicas: 6, desiredReplicas: 6, reportingPods: 2, loadPerPod: 30, lastScaleTime: new Date(NOW).toISOString() });
     // The Deployment cache still says 2: the operator trusts what it just sent.
     await reconcileGroup(ctx, `${NS}/app`);
     expect(calls.filter((c) => c.startsWith('scale'))).toEqual(['scale app 6']);
+    expect(published).toHaveLength(1);
   });
 
   it('sets pod deletion costs before a scale-down, lowest on the idlest pod', async () => {

@@ -1,5 +1,5 @@
 import { isDeepStrictEqual } from 'node:util';
-import type { Logger } from '@evshare/kit';
+import { SUBJECTS, type AutoscaleDecision, type Bus, type Logger } from '@evshare/kit';
 import { ingressFor, serviceFor, type Manifest } from '../affinity/manifests';
 import { resolveSpec } from '../crd/defaults';
 import type { AppServiceGroup, AppServiceGroupStatus } from '../crd/types';
@@ -50,6 +50,8 @@ export interface ReconcileContext {
   loads: LoadStore;
   states: Map<string, GroupState>;
   log: Logger;
+  /** Where each scale is published for the operators' console (SUBJECTS.autoscaleDecision). */
+  bus?: Pick<Bus, 'publish'>;
   metrics?: OperatorMetrics;
   now?: () => number;
   /** Default 5 s. */
@@ -156,6 +158,8 @@ export async function reconcileGroup(ctx: ReconcileContext, key: string): Promis
       await ctx.api.scaleDeployment(namespace, spec.deploymentName, decision.desiredReplicas);
       ctx.log.info({ group: key, from: current, to: decision.desiredReplicas, reason: decision.reason }, decision.message);
       ctx.metrics?.scaleOperations.inc({ namespace, group: name, direction: decision.desiredReplicas > current ? 'up' : 'down' });
+      const published: AutoscaleDecision = { from: current, to: decision.desiredReplicas, reason: decision.reason, message: decision.message, at: new Date(now).toISOString(), group: key };
+      ctx.bus?.publish(SUBJECTS.autoscaleDecision, published);
       state.expected = { replicas: decision.desiredReplicas, until: now + (ctx.expectationTimeoutMs ?? 10_000) };
       current = decision.desiredReplicas;
       lastScaleTime = new Date(now).toISOString();

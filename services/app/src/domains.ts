@@ -3,10 +3,12 @@ import type { AppContext, DomainHandle } from './service';
 import { mountWallet } from './wallet';
 import { mountRental } from './rental';
 import { mountDocs } from './docs';
+import { mountClusterAdmin } from './cluster';
 
 /** The business domains that add their routes to the member and operator API, one entry each. */
 export const DOMAINS: Array<(app: Express, context: AppContext) => DomainHandle | void> = [
   mountWallet,
   mountRental,
+  mountClusterAdmin,
   mountDocs,
 ];

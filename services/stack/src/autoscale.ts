@@ -1,4 +1,4 @@
-import { SUBJECTS, appLoadSchema, type Bus, type Logger } from '@evshare/kit';
+import { SUBJECTS, appLoadSchema, type AutoscaleDecision, type Bus, type Logger } from '@evshare/kit';
 import {
   DEFAULT_BEHAVIOR,
   createLoadStore,
@@ -23,8 +23,8 @@ export interface LocalAutoscalerOptions {
   intervalMs?: number;
 }
 
-/** Published on `autoscale.decision` for the operators' console. */
-export const AUTOSCALE_SUBJECT = 'autoscale.decision';
+/** Each decision is published here (autoscaleDecisionSchema) for the operators' console. */
+export const AUTOSCALE_SUBJECT = SUBJECTS.autoscaleDecision;
 
 /**
  * The local actuator: the operator's scaling decision, acting on APP instances of this machine
@@ -62,7 +62,8 @@ export function startLocalAutoscaler(options: LocalAutoscalerOptions) {
       last = decision;
       if (decision.desiredReplicas === ids.length) return;
       log.info({ from: ids.length, to: decision.desiredReplicas, reason: decision.reason }, decision.message);
-      bus.publish(AUTOSCALE_SUBJECT, { from: ids.length, to: decision.desiredReplicas, reason: decision.reason, message: decision.message, at: new Date(now).toISOString() });
+      const published: AutoscaleDecision = { from: ids.length, to: decision.desiredReplicas, reason: decision.reason, message: decision.message, at: new Date(now).toISOString() };
+      bus.publish(AUTOSCALE_SUBJECT, published);
       for (let n = ids.length; n < decision.desiredReplicas; n++) await stack.addApp();
       if (decision.desiredReplicas < ids.length) {
         const cost = new Map(fresh.map((l) => [l.pod, podDeletionCost(l)]));

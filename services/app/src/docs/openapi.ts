@@ -146,6 +146,7 @@ const TAGS: Array<{ name: string; description: string }> = [
   { name: 'admin: pricing', description: 'Operators: publishing pricing plans' },
   { name: 'admin: rentals', description: 'Operators: reservations and rentals' },
   { name: 'admin: wallet', description: "Operators: members' wallets, deductions and refunds, SMS" },
+  { name: 'admin: cluster', description: 'Operators: scaling decisions of the APP cluster' },
   { name: 'docs', description: 'This document' },
 ];
 

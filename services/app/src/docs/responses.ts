@@ -258,5 +258,16 @@ export const RESPONSE_SCHEMAS: Record<string, JsonSchema> = {
     createdAt: time,
     sentAt: nullable(time),
   }),
+  ScalingDecision: object(
+    {
+      from: { type: 'integer', description: 'Replicas before' },
+      to: { type: 'integer', description: 'Replicas decided' },
+      reason: { type: 'string', examples: ['ScaleUp', 'ScaleDown'] },
+      message: str,
+      at: time,
+      group: { type: 'string', description: '`namespace/name` of the AppServiceGroup (operator only)' },
+    },
+    ['group'],
+  ),
   Queued: object({ reference: { type: 'string', description: 'The message reference (idempotency key of its effect)' }, duplicate: bool }, ['duplicate']),
 };

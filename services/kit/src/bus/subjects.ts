@@ -18,6 +18,8 @@ export const SUBJECTS = {
   pushMemberAll: 'push.member.*',
   /** Online-member counts from each heartbeat instance. */
   heartbeatOnline: 'heartbeat.online',
+  /** A scaling decision of the operator or the local autoscaler, for the operators' console. */
+  autoscaleDecision: 'autoscale.decision',
 } as const;
 
 export const appAnnouncementSchema = z.object({
@@ -75,3 +77,17 @@ export const pushNotificationSchema = z.object({
   at: z.string(),
 });
 export type PushNotification = z.infer<typeof pushNotificationSchema>;
+
+/** A change of the APP replicas decided by the operator (Kubernetes) or the local autoscaler. */
+export const autoscaleDecisionSchema = z.object({
+  from: z.number().int().nonnegative(),
+  to: z.number().int().nonnegative(),
+  /** The decision's reason, e.g. `ScaleUpInflight` (also the Kubernetes Event's reason). */
+  reason: z.string().min(1),
+  message: z.string(),
+  /** UTC ISO time of the decision. */
+  at: z.string(),
+  /** `namespace/name` of the AppServiceGroup when the operator decided; absent for the local autoscaler. */
+  group: z.string().optional(),
+});
+export type AutoscaleDecision = z.infer<typeof autoscaleDecisionSchema>;

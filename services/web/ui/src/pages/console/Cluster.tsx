@@ -1,6 +1,7 @@
 import { useEffect, useRef, useState } from 'react';
 import { api } from '../../api/client';
-import type { LbStatus } from '../../api/types';
+import type { LbEvent, LbStatus, ScalingDecision } from '../../api/types';
+import { DataTable } from '../../components/DataTable';
 import { Empty, ProblemBox, Section } from '../../components/ui';
 import { useI18n, type MessageKey } from '../../i18n';
 
@@ -15,11 +16,17 @@ interface Sample {
 }
 
 const healthKey = (h: string): MessageKey => (h === 'up' || h === 'down' || h === 'draining' ? `health.${h}` : 'health.down');
+const SCALE_UP = '#d9822b';
+const SCALE_DOWN = '#8a5cc2';
 
-/** The APP cluster behind the balancer: each instance's load, and replicas and load over time (sampled here). */
+/**
+ * The APP cluster behind the balancer: each instance's load, replicas and load over time (sampled
+ * here) with the scaling decisions marked, and the balancer's and the autoscaler's decisions.
+ */
 export function ClusterPage() {
-  const { t, number, percent } = useI18n();
+  const { t, number, percent, time, dateTime } = useI18n();
   const [status, setStatus] = useState<LbStatus>();
+  const [decisions, setDecisions] = useState<ScalingDecision[]>();
   const [error, setError] = useState<unknown>();
   const [samples, setSamples] = useState<Sample[]>([]);
   const live = useRef(true);
@@ -27,9 +34,10 @@ export function ClusterPage() {
     live.current = true;
     const sample = async () => {
       try {
-        const next = await api.lbStatus();
+        const [next, scaling] = await Promise.all([api.lbStatus(), api.clusterDecisions()]);
         if (!live.current) return;
         setStatus(next);
+        setDecisions(scaling.items);
         setError(undefined);
         const rps = next.instances.reduce((sum, i) => sum + (i.reported?.rps ?? 0), 0);
         setSamples((list) => [...list.slice(-(SAMPLES - 1)), { at: Date.now(), replicas: next.totals.available, inflight: next.totals.inflight, rps }]);
@@ -50,6 +58,10 @@ export function ClusterPage() {
   const W = 600;
   const H = 160;
   const x = (i: number) => (i / (SAMPLES - 1)) * W;
+  // Decisions inside the sampled window, placed by their time between the samples'.
+  const first = samples[0];
+  const xAt = (at: number) => x(SAMPLES - samples.length + (at - first!.at) / SAMPLE_MS);
+  const marks = first ? (decisions ?? []).filter((d) => Date.parse(d.at) >= first.at && Date.parse(d.at) <= Date.now()) : [];
   const line = (value: (s: Sample) => number, max: number) => samples.map((s, i) => `${i ? 'L' : 'M'}${x(i + SAMPLES - samples.length).toFixed(1)} ${(H - (value(s) / max) * (H - 10)).toFixed(1)}`).join(' ');
 
   return (
@@ -88,6 +100,14 @@ export function ClusterPage() {
           ))}
           <path d={line((s) => s.rps, maxRps)} fill="none" stroke="#7aa7e0" strokeWidth="1.5" />
           <path d={line((s) => s.replicas, maxReplicas)} fill="none" stroke="#0a7d5a" strokeWidth="3" />
+          {marks.map((d) => {
+            const at = Math.min(W, xAt(Date.parse(d.at)));
+            return (
+              <line key={`${d.at}-${d.to}`} data-decision={`${d.from}-${d.to}`} x1={at} x2={at} y1="0" y2={H} stroke={d.to > d.from ? SCALE_UP : SCALE_DOWN} strokeWidth="2" strokeDasharray="4 3">
+                <title>{`${t(d.to > d.from ? 'cluster.scaleUp' : 'cluster.scaleDown')} ${d.from} → ${d.to} · ${time(d.at)}`}</title>
+              </line>
+            );
+          })}
           <text x="4" y={H + 15} className="chart-label">
             {t('cluster.chartLegend', { seconds: (SAMPLES * SAMPLE_MS) / 1000 })}
           </text>
@@ -101,7 +121,31 @@ export function ClusterPage() {
             <span className="swatch" style={{ background: '#7aa7e0' }} aria-hidden="true" />
             {t('cluster.rps')}
           </li>
+          <li>
+            <span className="swatch" style={{ background: SCALE_UP }} aria-hidden="true" />
+            {t('cluster.decisionMark')}: {t('cluster.scaleUp')}
+          </li>
+          <li>
+            <span className="swatch" style={{ background: SCALE_DOWN }} aria-hidden="true" />
+            {t('cluster.decisionMark')}: {t('cluster.scaleDown')}
+          </li>
         </ul>
+      </Section>
+      <Section title={t('cluster.decisions')} id="decisions-title">
+        <DataTable<ScalingDecision>
+          rows={decisions}
+          empty={t('cluster.decisionsNone')}
+          caption={t('cluster.decisions')}
+          testId="scaling-decisions"
+          rowKey={(d) => `${d.at}-${d.group ?? ''}-${d.to}`}
+          columns={[
+            { key: 'at', header: t('cluster.col.time'), render: (d) => dateTime(d.at) },
+            { key: 'change', header: t('cluster.col.change'), render: (d) => t(d.to > d.from ? 'cluster.scaleUp' : 'cluster.scaleDown') },
+            { key: 'replicas', header: t('cluster.col.replicas'), className: 'num', render: (d) => `${number(d.from)} → ${number(d.to)}` },
+            { key: 'reason', header: t('cluster.col.reason'), data: true, render: (d) => d.reason },
+            { key: 'message', header: t('cluster.col.detail'), data: true, render: (d) => (d.group ? `${d.group}: ${d.message}` : d.message) },
+          ]}
+        />
       </Section>
       <Section title={t('cluster.appInstances')} id="instances-title">
         {status && status.instances.length === 0 && <Empty>{t('cluster.none')}</Empty>}
@@ -136,6 +180,22 @@ export function ClusterPage() {
             );
           })}
         </ul>
+      </Section>
+      <Section title={t('cluster.events')} id="events-title">
+        <DataTable<LbEvent>
+          rows={status?.events}
+          empty={t('cluster.eventsNone')}
+          caption={t('cluster.events')}
+          testId="balancer-events"
+          rowKey={(e) => `${e.at}-${e.instance}-${e.event}-${e.reason}`}
+          rowData={(e) => ({ 'data-event': e.event })}
+          columns={[
+            { key: 'at', header: t('cluster.col.time'), render: (e) => time(e.at) },
+            { key: 'instance', header: t('cluster.col.instance'), data: true, render: (e) => e.instance },
+            { key: 'event', header: t('cluster.col.event'), render: (e) => t(`cluster.event.${e.event}`) },
+            { key: 'reason', header: t('cluster.col.reason'), data: true, render: (e) => e.reason },
+          ]}
+        />
       </Section>
       {status && (
         <Section title={t('cluster.upstreams')} id="upstreams-title">
