@@ -12,7 +12,9 @@ describe('local autoscaling', () => {
   let autoscaler: ReturnType<typeof startLocalAutoscaler>;
 
   beforeAll(async () => {
-    platform = await startTestPlatform({ appInstances: 1 });
+    // The whole platform shares this process with the load: a queued request may wait longer than
+    // the default 5 s on a busy machine, and the test is about none being lost.
+    platform = await startTestPlatform({ appInstances: 1, env: { QUEUE_TIMEOUT_MS: '30000' } });
     autoscaler = startLocalAutoscaler({
       bus: platform.stack.bus,
       stack: platform.stack,
@@ -36,13 +38,16 @@ describe('local autoscaling', () => {
     const key = await login(platform.stack.gatewayUrl, platform.member.account, platform.member.password);
     expect(platform.stack.appIds()).toHaveLength(1);
     let running = true;
-    let failures = 0;
+    const failures: Record<string, number> = {};
     const started = Date.now();
     let scaledUpAt: number | undefined;
     const loops = Array.from({ length: 96 }, async (_, i) => {
       while (running) {
         const reply = await request(`${platform.stack.gatewayUrl}/api/v1/sync`, { headers: bearer(key), from: clientAddress(3000 + i) }).catch(() => undefined);
-        if (reply?.status !== 200) failures++;
+        if (reply?.status !== 200) {
+          const status = String(reply?.status ?? 'no answer');
+          failures[status] = (failures[status] ?? 0) + 1;
+        }
         if (!scaledUpAt && platform.stack.appIds().length > 1) scaledUpAt = Date.now();
       }
     });
@@ -55,7 +60,7 @@ describe('local autoscaling', () => {
 
     expect(scaledUpAt).toBeDefined();
     expect(scaledUpAt! - started).toBeLessThan(5_000);
-    expect(failures).toBe(0);
+    expect(failures).toEqual({});
     expect(autoscaler.lastDecision()?.reason).toBeDefined();
 
     // Down only after the 2 s window of lower recommendations, and all the way to the minimum.
