@@ -7,7 +7,7 @@
  */
 import { KubeConfig } from '@kubernetes/client-node';
 import { autoscaleDecisionSchema, createLogger, createNatsBus, SUBJECTS, TEST_NATS_URL, uniqueName, type AppLoad, type Bus } from '@evshare/kit';
-import { compactEtcd, startControlPlane, type ControlPlane } from '../../test/k8s/control-plane';
+import { compactEtcd, startControlPlane, waitForValue as waitFor, type ControlPlane } from '../../test/k8s/control-plane';
 import { apiRequest, createNamespace, kubeconfigYaml, TABLE } from '../../test/k8s/kubeconfig';
 import { startTcpProxy, type TcpProxy } from '../../test/k8s/tcp-proxy';
 import { appServiceGroupCrd } from './crd/crd';
@@ -45,21 +45,6 @@ afterAll(async () => {
 });
 
 // ---- helpers -------------------------------------------------------------------------------
-
-async function waitFor<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined | false>, intervalMs = 50): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const value = await probe();
-      if (value !== undefined && value !== false) return value;
-    } catch (error) {
-      last = error;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? ` (last error: ${(last as Error).message})` : ''}`);
-    await new Promise((r) => setTimeout(r, intervalMs));
-  }
-}
 
 async function bus(prefix: string): Promise<Bus> {
   const b = await createNatsBus({ url: TEST_NATS_URL, prefix });

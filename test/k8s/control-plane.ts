@@ -367,3 +367,22 @@ export async function compactEtcd(etcdUrl: string): Promise<number> {
   await post('/v3/kv/compaction', { revision: String(revision), physical: true });
   return revision;
 }
+
+/**
+ * Polls `probe` until it yields a value (not undefined or false) and returns it; errors count as
+ * "not yet" and the last one is named when the time is up. For tests waiting on the API server.
+ */
+export async function waitForValue<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined | false>, intervalMs = 50): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const value = await probe();
+      if (value !== undefined && value !== false) return value;
+    } catch (error) {
+      last = error;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? ` (last error: ${(last as Error).message})` : ''}`);
+    await new Promise((r) => setTimeout(r, intervalMs));
+  }
+}

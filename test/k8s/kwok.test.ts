@@ -14,7 +14,7 @@ import { appServiceGroupCrd } from '../../operator/src/crd/crd';
 import type { AppServiceGroup, Condition } from '../../operator/src/crd/types';
 import { startOperator, type Operator } from '../../operator/src/operator';
 import { CHART, helm } from '../chart/helm';
-import { KWOK_TOLERATION, startControlPlane, type ControlPlane } from './control-plane';
+import { KWOK_TOLERATION, startControlPlane, waitForValue as waitFor, type ControlPlane } from './control-plane';
 import { apiRequest, createNamespace } from './kubeconfig';
 
 jest.setTimeout(60_000);
@@ -39,20 +39,6 @@ afterAll(async () => {
   await cp?.stop();
 });
 
-async function waitFor<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined | false>, intervalMs = 100): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const value = await probe();
-      if (value !== undefined && value !== false) return value;
-    } catch (error) {
-      last = error;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? ` (last error: ${(last as Error).message})` : ''}`);
-    await new Promise((r) => setTimeout(r, intervalMs));
-  }
-}
 
 interface PodView {
   name: string;
