@@ -313,7 +313,7 @@ class Gateway {
       return;
     }
     if (under(target, '/api')) {
-      this.proxy(conn, head, under(target, '/api/v1/auth') ? 'auth' : under(target, '/api/v1/charging') && this.pools.charging ? 'charging' : 'app');
+      this.proxy(conn, head, under(target, '/api/v1/auth') ? 'auth' : this.pools.charging && under(target, '/api/v1/charging') ? 'charging' : 'app');
       return;
     }
     if (under(target, '/push')) {
