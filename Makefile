@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 NPM_STAMP := node_modules/.package-lock.json
 
-.PHONY: run test test-unit build typecheck bench e2e e2e-local k8s-tools browser clean
+.PHONY: run test test-unit build typecheck bench fuzz e2e e2e-local k8s-tools browser clean
 
 $(NPM_STAMP): package.json package-lock.json
 	npm ci --no-audit --no-fund
@@ -40,6 +40,11 @@ browser:
 ## Benchmarks; results go to docs/BENCHMARKS.md.
 bench: build
 	bash bench/run.sh
+
+## The adversarial suites as a soak: every property runs for FUZZ_SECONDS (default 300) each.
+FUZZ_SECONDS ?= 300
+fuzz: build
+	FUZZ_SECONDS=$(FUZZ_SECONDS) npx jest --ci --selectProjects integration --testTimeout=$$(( ($(FUZZ_SECONDS) + 120) * 1000 * 20 )) test/adversarial
 
 ## End-to-end on a kind cluster (needs Docker and kind).
 e2e:
