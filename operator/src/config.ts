@@ -1,11 +1,13 @@
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import { z } from 'zod';
-import { env } from '@evshare/kit';
+import { env, natsCredentialsEnv } from '@evshare/kit';
 
 /** The operator's environment (the chart sets these; KUBECONFIG or the in-cluster account gives API access). */
 export const operatorConfigSchema = z.object({
   NATS_URL: env.url(),
+  /** The operator's NATS user (permissions: read load reports, publish scaling decisions). */
+  ...natsCredentialsEnv,
   /** Subject prefix shared with the APP pods (empty in a cluster; set by tests and tenants). */
   NATS_PREFIX: z.string().default(''),
   /** Watch one namespace (the chart's) or, when empty, all namespaces (needs a ClusterRole). */

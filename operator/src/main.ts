@@ -1,5 +1,5 @@
 import { KubeConfig } from '@kubernetes/client-node';
-import { createLogger, createMetrics, createNatsBus, exitOnSignals, listen, loadConfig } from '@evshare/kit';
+import { createLogger, createMetrics, createNatsBus, exitOnSignals, inboxPrefix, listen, loadConfig } from '@evshare/kit';
 import { leaseNamespace, operatorConfigSchema } from './config';
 import { operatorHttpHandler } from './http';
 import { startOperator, type Operator } from './operator';
@@ -14,7 +14,13 @@ async function main(): Promise<void> {
   const kubeConfig = new KubeConfig();
   // KUBECONFIG, then ~/.kube/config, then the in-cluster service account.
   kubeConfig.loadFromDefault();
-  const bus = await createNatsBus({ url: config.NATS_URL, prefix: config.NATS_PREFIX, name: `evshare-operator/${config.POD_NAME}` });
+  const bus = await createNatsBus({
+    url: config.NATS_URL,
+    prefix: config.NATS_PREFIX,
+    name: `evshare-operator/${config.POD_NAME}`,
+    ...(config.NATS_USER === undefined ? {} : { user: config.NATS_USER, password: config.NATS_PASSWORD }),
+    inboxPrefix: inboxPrefix('operator', config.NATS_PREFIX),
+  });
   operator = await startOperator({
     kubeConfig,
     bus,

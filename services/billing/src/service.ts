@@ -22,6 +22,7 @@ import {
   type SmsMessage,
   serviceEnv,
   serveWorker,
+  DURABLES,
 } from '@evshare/kit';
 import { applyDeduction, stateBefore, yuan } from './apply';
 import { deterministicUuid, pushToMember } from './notify';
@@ -43,7 +44,7 @@ export interface BillingDeps {
 }
 
 /** The durable consumer's name: every billing instance shares it, so each deduction goes to one. */
-export const BILLING_DURABLE = 'billing';
+export const BILLING_DURABLE = DURABLES.billing;
 
 interface LedgerEntry {
   memberId: string;

@@ -1,4 +1,4 @@
-import { createLogger, createMemoryBus, createNatsBus, exitOnSignals, loadConfig } from '@evshare/kit';
+import { createLogger, createMemoryBus, createNatsBus, exitOnSignals, inboxPrefix, loadConfig } from '@evshare/kit';
 import { gatewayConfigSchema } from './config';
 import { startGateway } from './gateway';
 
@@ -8,7 +8,13 @@ async function main(): Promise<void> {
   const log = createLogger('gateway', config.LOG_LEVEL);
   try {
     const bus = config.NATS_URL
-      ? await createNatsBus({ url: config.NATS_URL, name: 'gateway', prefix: config.NATS_SUBJECT_PREFIX || undefined })
+      ? await createNatsBus({
+          url: config.NATS_URL,
+          name: 'gateway',
+          prefix: config.NATS_SUBJECT_PREFIX || undefined,
+          ...(config.NATS_USER === undefined ? {} : { user: config.NATS_USER, password: config.NATS_PASSWORD }),
+          inboxPrefix: inboxPrefix('gateway', config.NATS_SUBJECT_PREFIX),
+        })
       : createMemoryBus();
     if (!config.NATS_URL) log.warn('NATS_URL is not set: no APP instance can announce itself, only APP_UPSTREAMS are used');
     const gateway = await startGateway({ config, log, bus });

@@ -6,6 +6,7 @@ import type { Bus } from './bus/types';
 import { ALL_STREAMS } from './bus/streams';
 import { createMemoryBus } from './bus/memory';
 import { createNatsBus } from './bus/nats';
+import { inboxPrefix, isBusIdentity, streamsOf } from './bus/permissions';
 import type { KeyValueStore } from './store/types';
 import { createMemoryStore } from './store/memory';
 import { createRedisStore, redisOptionsFromEnv } from './store/redis';
@@ -31,8 +32,18 @@ export interface Backends {
   close(): Promise<void>;
 }
 
+/**
+ * The service's own NATS user (docs/operations.md, "Credentials per service"): a user named after
+ * the service, with the subject permissions of bus/permissions.ts. Unset: no authentication.
+ */
+export const natsCredentialsEnv = {
+  NATS_USER: z.string().min(1).optional(),
+  NATS_PASSWORD: z.string().min(1).optional(),
+};
+
 const backendEnv = z.object({
   NATS_URL: env.optionalUrl(),
+  ...natsCredentialsEnv,
   DATABASE_URL: env.optionalUrl(),
   CACHE_REDIS_URL: env.optionalUrl(),
   EMBEDDED_DATA_DIR: z.string().default('.evshare'),
@@ -59,9 +70,24 @@ export async function connectBackends(options: { service: string; log: Logger; e
   closers.push(() => sessions.close());
   if (cache !== sessions) closers.push(() => cache.close());
 
-  const bus = config.NATS_URL ? await createNatsBus({ url: config.NATS_URL, name: options.service, prefix: config.NATS_SUBJECT_PREFIX || undefined }) : createMemoryBus();
+  const prefix = config.NATS_SUBJECT_PREFIX || undefined;
+  const bus = config.NATS_URL
+    ? await createNatsBus({
+        url: config.NATS_URL,
+        name: options.service,
+        prefix,
+        ...(config.NATS_USER === undefined ? {} : { user: config.NATS_USER, password: config.NATS_PASSWORD }),
+        inboxPrefix: inboxPrefix(options.service, config.NATS_SUBJECT_PREFIX),
+      })
+    : createMemoryBus();
   closers.push(() => bus.close());
-  await bus.ensureStreams(ALL_STREAMS);
+  // A service sets up the streams it owns and creates (never changes) those it only uses; the
+  // one-process stack and tools set up all of them.
+  if (isBusIdentity(options.service)) {
+    const streams = streamsOf(options.service);
+    await bus.ensureStreams(streams.full);
+    await bus.ensureStreams(streams.createOnly, { createOnly: true });
+  } else await bus.ensureStreams(ALL_STREAMS);
 
   let databaseUrl = config.DATABASE_URL;
   if (options.database === false) databaseUrl = undefined;

@@ -11,12 +11,13 @@ export { createRedisStore, redisOptionsFromEnv, type RedisStoreOptions } from '.
 export type { Bus, Handler, SubscribeOptions, StreamDefinition, DurableMessage, DurableHandler, ConsumeOptions, Consumer } from './bus/types';
 export { createMemoryBus } from './bus/memory';
 export { createNatsBus, type NatsBusOptions } from './bus/nats';
-export { STREAMS, ALL_STREAMS } from './bus/streams';
+export { STREAMS, ALL_STREAMS, DURABLES } from './bus/streams';
+export * from './bus/permissions';
 export * from './bus/subjects';
 export { createPool, migrate, readMigrations, withTransaction, type Pool, type PoolClient, type Migration } from './db/postgres';
 export { startEmbeddedPostgres, type EmbeddedPostgres } from './db/embedded';
 export { listenForNotifications, type NotificationListener, type NotificationListenerOptions } from './db/listen';
-export { connectBackends, type Backends } from './backends';
+export { connectBackends, natsCredentialsEnv, type Backends } from './backends';
 export { uniqueName, TEST_REDIS_URL, TEST_NATS_URL, TEST_DATABASE_URL } from './testing';
 export { newSessionKey, hashSessionKey, isWellFormedSessionKey } from './session/key';
 export { touchSession, type SessionRecord } from './session/record';

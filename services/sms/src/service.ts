@@ -16,6 +16,7 @@ import {
   type SmsMessage,
   serviceEnv,
   serveWorker,
+  DURABLES,
 } from '@evshare/kit';
 import { createDevProvider, createHttpProvider, SmsSendError, type SmsProvider } from './providers';
 import { createSmsRateLimiter } from './rate-limit';
@@ -48,7 +49,7 @@ export interface SmsDeps {
   provider?: SmsProvider;
 }
 
-export const SMS_DURABLE = 'sms';
+export const SMS_DURABLE = DURABLES.sms;
 
 export function providerFromConfig(config: SmsConfig): SmsProvider {
   if (config.SMS_PROVIDER === 'dev') return createDevProvider();

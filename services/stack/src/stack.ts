@@ -9,7 +9,7 @@ import { migrateDatabase } from '@evshare/schema';
 import { smsConfigSchema, startSms } from '@evshare/sms';
 import { startTelematics, telematicsConfigSchema } from '@evshare/telematics';
 import { startWeb, webConfigSchema } from '@evshare/web';
-import { freePort, spawnService, type ServiceProcess } from './processes';
+import { freePort, spawnService as spawnProcess, type ServiceProcess } from './processes';
 import { seedDemoFleet, seedDevelopmentAccounts } from './seed';
 import { startSimulators, type Simulators } from './simulators';
 
@@ -149,7 +149,11 @@ export async function startProcessStack(options: StackOptions): Promise<Stack> {
 
   // Each service logs JSON lines at its own level already: pass them through unchanged.
   const forward = (line: string) => process.stdout.write(`${line}\n`);
-  const base = { ...env, HOST: '127.0.0.1' };
+  // The stack's own NATS user (NATS_USER/NATS_PASSWORD) stays with the stack; each service gets its
+  // own when NATS_PASSWORD_<SERVICE> is set (docs/operations.md, "Credentials per service").
+  const { NATS_USER: _user, NATS_PASSWORD: _password, ...shared } = env;
+  const base = { ...shared, HOST: '127.0.0.1' };
+  const spawnService: typeof spawnProcess = (name, serviceEnv, spawnOptions) => spawnProcess(name, { ...serviceEnv, ...natsUserOf(name, env) }, spawnOptions);
   const auth = await spawnService('auth', base, { onLine: forward });
   const heartbeat = await spawnService('heartbeat', base, { onLine: forward });
   const billing = await spawnService('billing', base, { onLine: forward });
@@ -173,6 +177,15 @@ export async function startProcessStack(options: StackOptions): Promise<Stack> {
   const fixed = { gateway, auth, heartbeat, billing, sms, charging, web, ...(telematics ? { telematics } : {}) };
   const stack = await assemble('processes', options, backends.db!, backends, fixed, mqttUrl, apps, addApp);
   return { ...stack, process: (name) => (fixed as Record<string, ServiceProcess>)[name] ?? apps.get(name) };
+}
+
+/**
+ * NATS_USER and NATS_PASSWORD of a spawned service from NATS_PASSWORD_<NAME>; unset when there is
+ * none (a child never inherits the stack's own user).
+ */
+export function natsUserOf(name: string, env: Record<string, string | undefined>): Record<string, string | undefined> {
+  const password = env[`NATS_PASSWORD_${name.toUpperCase()}`];
+  return password ? { NATS_USER: name, NATS_PASSWORD: password } : { NATS_USER: undefined, NATS_PASSWORD: undefined };
 }
 
 /** The parts both modes share: services (in-process or processes) that have a URL and stop. */

@@ -115,7 +115,7 @@ export async function startTelematics(deps: TelematicsDeps): Promise<TelematicsS
     },
   });
 
-  await bus.ensureStreams([STREAMS.deductions]);
+  await bus.ensureStreams([STREAMS.deductions], { createOnly: true });
 
   // The broker: external, or embedded with per-car authentication.
   const serviceCredential = { username: config.MQTT_USERNAME, password: config.MQTT_PASSWORD ?? randomBytes(32).toString('base64url') };

@@ -165,7 +165,7 @@ export function createMemoryBus(): Bus {
     return name !== '' && !/[\s.*>/\\]/.test(name);
   }
 
-  async function ensureStreams(definitions: StreamDefinition[]): Promise<void> {
+  async function ensureStreams(definitions: StreamDefinition[], options: { createOnly?: boolean } = {}): Promise<void> {
     assertOpen();
     for (const definition of definitions) {
       if (!validName(definition.name)) throw new Error(`invalid stream name ${JSON.stringify(definition.name)}`);
@@ -178,7 +178,9 @@ export function createMemoryBus(): Bus {
         if (clash) throw new Error(`stream ${definition.name}: subjects overlap with stream ${other.definition.name}`);
       }
       const existing = streams.get(definition.name);
-      if (existing) existing.definition = { ...definition, subjects: [...definition.subjects] };
+      if (existing) {
+        if (!options.createOnly) existing.definition = { ...definition, subjects: [...definition.subjects] };
+      }
       else {
         streams.set(definition.name, {
           definition: { ...definition, subjects: [...definition.subjects] },

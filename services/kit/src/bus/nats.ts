@@ -28,6 +28,14 @@ export interface NatsBusOptions {
    * subjects without it.
    */
   prefix?: string;
+  /** The service's NATS user and password (see permissions.ts); none for a server without authentication. */
+  user?: string;
+  password?: string;
+  /**
+   * Prefix of the connection's reply inboxes (JetStream API answers, pulled messages), e.g.
+   * `_INBOX.billing`: a user's subscribe permission covers its own inboxes only.
+   */
+  inboxPrefix?: string;
 }
 
 const PING_TIMEOUT_MS = 1000;
@@ -90,11 +98,23 @@ export async function createNatsBus(options: NatsBusOptions): Promise<Bus> {
   const nc: NatsConnection = await connect({
     servers: options.url.split(',').map((s) => s.trim()),
     ...(options.name === undefined ? {} : { name: options.name }),
+    ...(options.user === undefined ? {} : { user: options.user, pass: options.password ?? '' }),
+    ...(options.inboxPrefix === undefined ? {} : { inboxPrefix: options.inboxPrefix }),
     // Survive broker restarts and rolling upgrades: never give up, retry quickly.
     maxReconnectAttempts: -1,
     reconnectTimeWait: 250,
     reconnectJitter: 100,
   });
+  // The server refuses a subject outside the user's permissions without closing the connection;
+  // say so, or a misconfigured deployment would only see requests time out.
+  void (async () => {
+    for await (const status of nc.status()) {
+      if (status.type === 'error' && status.data === 'PERMISSIONS_VIOLATION') {
+        const context = status.permissionContext;
+        process.emitWarning(`nats refused ${context ? `${context.operation} to ${context.subject}` : 'an operation'} for user ${options.user ?? '(none)'}`, 'BusPermissionWarning');
+      }
+    }
+  })();
   const js = nc.jetstream();
   const jsm = await nc.jetstreamManager({ checkAPI: false });
 
@@ -125,7 +145,7 @@ export async function createNatsBus(options: NatsBusOptions): Promise<Bus> {
     };
   }
 
-  async function ensureStreams(definitions: StreamDefinition[]): Promise<void> {
+  async function ensureStreams(definitions: StreamDefinition[], ensureOptions: { createOnly?: boolean } = {}): Promise<void> {
     for (const definition of definitions) {
       const maxAgeMs = definition.maxAgeMs ?? 0;
       // JetStream refuses a duplicate window longer than the maximum age.
@@ -142,6 +162,7 @@ export async function createNatsBus(options: NatsBusOptions): Promise<Bus> {
         await jsm.streams.add(config);
       } catch (error) {
         if (apiErrorCode(error) !== STREAM_NAME_IN_USE) throw error;
+        if (ensureOptions.createOnly) continue;
         // Exists with another configuration: update what may change (storage may not).
         const { storage: _storage, retention: _retention, ...update } = config;
         await jsm.streams.update(config.name, update);

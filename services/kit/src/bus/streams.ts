@@ -8,3 +8,6 @@ export const STREAMS = {
 } satisfies Record<string, StreamDefinition>;
 
 export const ALL_STREAMS: StreamDefinition[] = Object.values(STREAMS);
+
+/** The durable consumers' names (the bus permissions grant each its own consumer only). */
+export const DURABLES = { billing: 'billing', sms: 'sms' } as const;

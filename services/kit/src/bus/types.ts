@@ -58,8 +58,11 @@ export interface Bus {
   publish(subject: string, data: unknown): void;
   /** Subject patterns use NATS wildcards: `*` one token, `>` the rest. Returns an unsubscribe. */
   subscribe(subject: string, handler: Handler, options?: SubscribeOptions): () => void;
-  /** Creates or updates the streams (idempotent). */
-  ensureStreams(streams: StreamDefinition[]): Promise<void>;
+  /**
+   * Creates or updates the streams (idempotent). With createOnly, a stream that exists already is
+   * left as it is: its owner keeps its configuration (a publisher's NATS user may not change it).
+   */
+  ensureStreams(streams: StreamDefinition[], options?: { createOnly?: boolean }): Promise<void>;
   /** Publishes into a stream; a msgId seen within the stream's duplicate window is dropped. */
   publishDurable(subject: string, data: unknown, msgId: string): Promise<{ seq: number; duplicate: boolean }>;
   /** Starts a durable consumer (named, survives restarts) on a stream. */
