@@ -1,0 +1,72 @@
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { connect as connectTcp } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { BUS_IDENTITIES, natsServerConfig, type BusIdentity } from '@evshare/kit';
+import { freePort } from '@evshare/stack';
+
+const NATS_SERVER = process.env.NATS_SERVER_BIN ?? '/usr/sbin/nats-server';
+
+export interface AuthNatsServer {
+  url: string;
+  /** Each identity's password. */
+  passwords: Record<BusIdentity, string>;
+  admin: { user: string; password: string };
+  /** The environment for a process stack with a NATS user per service (NATS_PASSWORD_<SERVICE>). */
+  stackEnv(): Record<string, string>;
+  stop(): Promise<void>;
+}
+
+/**
+ * A nats-server of the test's own, on a free port, configured with `natsServerConfig`: a user per
+ * service identity with its permissions, and an admin user for set-up. Stopped by its pid.
+ */
+export async function startAuthNatsServer(): Promise<AuthNatsServer> {
+  const dir = await mkdtemp(path.join(tmpdir(), 'evshare-nats-auth-'));
+  const port = await freePort();
+  const passwords = Object.fromEntries(BUS_IDENTITIES.map((id) => [id, randomBytes(12).toString('hex')])) as Record<BusIdentity, string>;
+  const admin = { user: 'admin', password: randomBytes(12).toString('hex') };
+  const file = path.join(dir, 'nats.conf');
+  await writeFile(file, natsServerConfig({ passwords, admin, port, storeDir: path.join(dir, 'js') }));
+  const child = spawn(NATS_SERVER, ['-c', file], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let log = '';
+  child.stderr!.on('data', (chunk: Buffer) => (log = (log + chunk.toString()).slice(-4000)));
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`nats-server exited: ${log}`);
+    const up = await new Promise<boolean>((resolve) => {
+      const socket = connectTcp(port, '127.0.0.1', () => {
+        socket.destroy();
+        resolve(true);
+      });
+      socket.once('error', () => resolve(false));
+    });
+    if (up) break;
+    if (Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new Error(`nats-server did not listen on ${port}: ${log}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  const url = `nats://127.0.0.1:${port}`;
+  return {
+    url,
+    passwords,
+    admin,
+    stackEnv: () => ({
+      NATS_URL: url,
+      NATS_SUBJECT_PREFIX: '',
+      NATS_USER: admin.user,
+      NATS_PASSWORD: admin.password,
+      ...Object.fromEntries(BUS_IDENTITIES.map((id) => [`NATS_PASSWORD_${id.toUpperCase()}`, passwords[id]])),
+    }),
+    async stop() {
+      if (child.pid !== undefined && child.exitCode === null) process.kill(child.pid, 'SIGTERM');
+      await exited;
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
