@@ -89,27 +89,51 @@ seccompProfile:
 {{- end }}
 {{- end }}
 
-{{/* NATS_URL for the mode; the operator needs only this one. */}}
+{{/* The services' NATS identities and their permissions, generated from services/kit/src/bus/permissions.ts. */}}
+{{- define "evshare.natsPermissions" -}}
+{{- .Files.Get "files/nats-permissions.json" }}
+{{- end }}
+
+{{/* The Secret the chart generates for a NATS identity's password: (dict "root" $ "name" "app"). */}}
+{{- define "evshare.natsSecretName" -}}
+{{- printf "%s-nats-%s" (include "evshare.fullname" .root) .name }}
+{{- end }}
+
+{{/* Where a NATS identity's password is: its own Secret (key password), or key nats-<name>-password of secrets.existingSecret. */}}
+{{- define "evshare.natsSecretRef" -}}
+{{- if .root.Values.secrets.existingSecret -}}
+{ name: {{ .root.Values.secrets.existingSecret }}, key: nats-{{ .name }}-password }
+{{- else -}}
+{ name: {{ include "evshare.natsSecretName" . }}, key: password }
+{{- end }}
+{{- end }}
+
+{{/*
+NATS_URL for the mode, and the service's own NATS user (named after it) with the password from
+its own Secret: (dict "root" $ "name" "app"). Only services with a NATS identity get this.
+*/}}
 {{- define "evshare.natsEnv" -}}
-{{- if eq .Values.mode "development" }}
+{{- $root := .root }}
+{{- if eq $root.Values.mode "development" }}
 - name: NATS_URL
-  value: "nats://{{ include "evshare.fullname" . }}-nats:4222"
+  value: "nats://{{ include "evshare.fullname" $root }}-nats:4222"
 {{- else }}
-{{- $nats := .Values.external.nats }}
+{{- $nats := $root.Values.external.nats }}
 {{- if not (or $nats.url $nats.urlSecret.name) }}
 {{- fail "mode=production needs external.nats.url or external.nats.urlSecret.name" }}
 {{- end }}
 {{ include "evshare.envFrom" (dict "name" "NATS_URL" "value" $nats.url "secret" $nats.urlSecret) }}
 {{- end }}
+- name: NATS_USER
+  value: {{ .name | quote }}
+- name: NATS_PASSWORD
+  valueFrom:
+    secretKeyRef: {{ include "evshare.natsSecretRef" . }}
 {{- end }}
 
-{{/*
-The backing services' environment (NATS_URL, REDIS_*, CACHE_REDIS_URL, DATABASE_URL) for the mode.
-Production mode fails the render with a clear message when a required connection is missing.
-*/}}
-{{- define "evshare.backendEnv" -}}
+{{/* REDIS_* and CACHE_REDIS_URL for the mode (services with "redis" in `backends`). */}}
+{{- define "evshare.redisEnv" -}}
 {{- $fullname := include "evshare.fullname" . }}
-{{ include "evshare.natsEnv" . }}
 {{- if eq .Values.mode "development" }}
 - name: REDIS_URL
   value: "redis://{{ $fullname }}-redis:6379"
@@ -118,14 +142,6 @@ Production mode fails the render with a clear message when a required connection
     secretKeyRef:
       name: {{ include "evshare.secretName" . }}
       key: redis-password
-# pg reads the password from PGPASSWORD, so it needs no URL escaping.
-- name: PGPASSWORD
-  valueFrom:
-    secretKeyRef:
-      name: {{ include "evshare.secretName" . }}
-      key: postgres-password
-- name: DATABASE_URL
-  value: "postgres://{{ .Values.development.postgres.username }}@{{ $fullname }}-postgres:5432/{{ .Values.development.postgres.database }}"
 {{- else }}
 {{- $redis := .Values.external.redis }}
 {{- $redisUrl := or $redis.url $redis.urlSecret.name }}
@@ -151,10 +167,44 @@ Production mode fails the render with a clear message when a required connection
 {{- if or $redis.cacheUrl $redis.cacheUrlSecret.name }}
 {{ include "evshare.envFrom" (dict "name" "CACHE_REDIS_URL" "value" $redis.cacheUrl "secret" $redis.cacheUrlSecret) }}
 {{- end }}
+{{- end }}
+{{- end }}
+
+{{/* DATABASE_URL (and PGPASSWORD in development) for the mode (services with "postgres" in `backends`). */}}
+{{- define "evshare.postgresEnv" -}}
+{{- if eq .Values.mode "development" }}
+# pg reads the password from PGPASSWORD, so it needs no URL escaping.
+- name: PGPASSWORD
+  valueFrom:
+    secretKeyRef:
+      name: {{ include "evshare.secretName" . }}
+      key: postgres-password
+- name: DATABASE_URL
+  value: "postgres://{{ .Values.development.postgres.username }}@{{ include "evshare.fullname" . }}-postgres:5432/{{ .Values.development.postgres.database }}"
+{{- else }}
 {{- if not .Values.external.postgres.urlSecret.name }}
 {{- fail "mode=production needs external.postgres.urlSecret.name (a Secret with the PostgreSQL URL, e.g. CloudNativePG's <cluster>-app, key uri)" }}
 {{- end }}
 {{ include "evshare.envFrom" (dict "name" "DATABASE_URL" "secret" .Values.external.postgres.urlSecret) }}
+{{- end }}
+{{- end }}
+
+{{/*
+The backing services' environment of one workload: NATS when files/nats-permissions.json declares
+an identity of its name, Redis and PostgreSQL when its `backends` list them. A pod gets no
+credential it does not use (web and the simulators no NATS user; the gateway no Redis or database).
+Call with (dict "root" $ "name" "auth" "svc" $svc).
+*/}}
+{{- define "evshare.backendEnv" -}}
+{{- $permissions := include "evshare.natsPermissions" .root | fromJson }}
+{{- if hasKey $permissions .name }}
+{{ include "evshare.natsEnv" (dict "root" .root "name" .name) }}
+{{- end }}
+{{- if has "redis" (.svc.backends | default list) }}
+{{ include "evshare.redisEnv" .root }}
+{{- end }}
+{{- if has "postgres" (.svc.backends | default list) }}
+{{ include "evshare.postgresEnv" .root }}
 {{- end }}
 {{- end }}
 

@@ -90,7 +90,9 @@ spec:
                 fieldRef:
                   fieldPath: status.podIP
             {{- include "evshare.podEnv" $root | nindent 12 }}
-            {{- include "evshare.backendEnv" $root | trim | nindent 12 }}
+            {{- with include "evshare.backendEnv" (dict "root" $root "name" $name "svc" $svc) | trim }}
+            {{- . | nindent 12 }}
+            {{- end }}
             {{- range $key, $value := $svc.env }}
             - name: {{ $key }}
               value: {{ tpl $value $root | quote }}

@@ -1,0 +1,148 @@
+/**
+ * Credentials per service in the chart: the NATS permissions file is what the code declares, each
+ * pod gets only the credentials of the backends it uses, and the development NATS server the
+ * chart configures is a real nats-server that enforces the services' permissions.
+ */
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { connect } from 'nats';
+import { BUS_IDENTITIES } from '@evshare/kit';
+import { freePort } from '@evshare/stack';
+import { natsPermissionsJson } from '../../services/kit/src/bus/write-permissions';
+import { eventually } from '../support/http';
+import { CHART, find, podSpecs, render, PRODUCTION_VALUES, type K8sObject } from './helm';
+
+jest.setTimeout(30_000);
+
+it('charts/evshare/files/nats-permissions.json is what services/kit/src/bus/permissions.ts declares (run `npm run nats-permissions -w @evshare/kit`)', async () => {
+  expect(await readFile(path.join(CHART, 'files', 'nats-permissions.json'), 'utf8')).toBe(natsPermissionsJson());
+});
+
+/** Names of the environment variables of a workload's first container, and the Secrets they read. */
+function envOf(objects: K8sObject[], kind: string, name: string): { names: string[]; secrets: string[] } {
+  const env: Array<{ name: string; valueFrom?: { secretKeyRef?: { name: string } } }> = find(objects, kind, name).spec.template.spec.containers[0].env ?? [];
+  return { names: env.map((e) => e.name), secrets: [...new Set(env.flatMap((e) => (e.valueFrom?.secretKeyRef ? [e.valueFrom.secretKeyRef.name] : [])))] };
+}
+
+const STORES = ['DATABASE_URL', 'PGPASSWORD', 'REDIS_URL', 'REDIS_PASSWORD', 'REDIS_SENTINELS', 'REDIS_CLUSTER_NODES', 'CACHE_REDIS_URL'];
+const NATS = ['NATS_URL', 'NATS_USER', 'NATS_PASSWORD'];
+
+describe.each([
+  ['development', { entrypoint: 'gateway', services: { 'vehicle-sim': { enabled: true }, 'pile-sim': { enabled: true }, 'member-sim': { enabled: true } } }],
+  ['production', { ...PRODUCTION_VALUES, entrypoint: 'gateway' }],
+])('credentials per workload in %s mode', (_mode, values) => {
+  let objects: K8sObject[];
+  beforeAll(async () => {
+    objects = await render(values);
+  });
+  const deployment = (name: string) => envOf(objects, 'Deployment', `evs-evshare-${name}`);
+
+  it('gives web no NATS, Redis or database credential at all', () => {
+    const web = deployment('web');
+    expect(web.names.filter((n) => [...STORES, ...NATS].includes(n))).toEqual([]);
+    expect(web.secrets).toEqual([]);
+  });
+
+  it('gives the simulators (development) the database to register devices, and no NATS or Redis', () => {
+    if (_mode !== 'development') return;
+    for (const name of ['vehicle-sim', 'pile-sim', 'member-sim']) {
+      const { names } = deployment(name);
+      expect([name, names.filter((n) => [...NATS, 'REDIS_URL', 'REDIS_PASSWORD'].includes(n))]).toEqual([name, []]);
+      expect(names).toContain('DATABASE_URL');
+    }
+  });
+
+  it('gives the gateway and the operator their own NATS user and no Redis or database', () => {
+    for (const name of ['gateway', 'operator']) {
+      const { names, secrets } = deployment(name);
+      expect([name, names.filter((n) => STORES.includes(n))]).toEqual([name, []]);
+      expect(names).toEqual(expect.arrayContaining(NATS));
+      expect(secrets).toEqual([`evs-evshare-nats-${name}`]);
+    }
+    expect(find(objects, 'Deployment', 'evs-evshare-gateway').spec.template.spec.containers[0].env).toContainEqual({ name: 'NATS_USER', value: 'gateway' });
+  });
+
+  it('gives heartbeat NATS and Redis, but no database', () => {
+    const { names } = deployment('heartbeat');
+    expect(names).toEqual(expect.arrayContaining([...NATS, 'REDIS_URL']));
+    expect(names.filter((n) => ['DATABASE_URL', 'PGPASSWORD'].includes(n))).toEqual([]);
+  });
+
+  it('gives each NATS service its own user and only its own password Secret', () => {
+    for (const name of ['auth', 'app', 'heartbeat', 'billing', 'sms', 'telematics', 'charging']) {
+      const container = find(objects, 'Deployment', `evs-evshare-${name}`).spec.template.spec.containers[0];
+      expect(container.env).toContainEqual({ name: 'NATS_USER', value: name });
+      expect(container.env).toContainEqual({ name: 'NATS_PASSWORD', valueFrom: { secretKeyRef: { name: `evs-evshare-nats-${name}`, key: 'password' } } });
+      const natsSecrets = deployment(name).secrets.filter((s) => s.startsWith('evs-evshare-nats-'));
+      expect([name, natsSecrets]).toEqual([name, [`evs-evshare-nats-${name}`]]);
+    }
+  });
+
+  it('renders one password Secret per NATS identity', () => {
+    // (values here use the gateway entrypoint; with the ingress there is no gateway and no gateway user)
+    for (const identity of BUS_IDENTITIES) expect(find(objects, 'Secret', `evs-evshare-nats-${identity}`).data.password).toBeTruthy();
+  });
+
+  it('gives no pod another service\'s NATS password (only the development NATS server reads them all)', () => {
+    const readers = podSpecs(objects).filter(({ spec }) =>
+      JSON.stringify(spec).includes('"evs-evshare-nats-billing"'),
+    );
+    expect(readers.map((r) => r.owner).sort()).toEqual(_mode === 'development' ? ['Deployment/evs-evshare-billing', 'StatefulSet/evs-evshare-nats'] : ['Deployment/evs-evshare-billing']);
+  });
+});
+
+describe('the development NATS server the chart configures', () => {
+  let child: ReturnType<typeof spawn> | undefined;
+  let dir: string;
+  afterAll(async () => {
+    if (child?.pid !== undefined && child.exitCode === null) {
+      const exited = new Promise((resolve) => child!.once('exit', resolve));
+      process.kill(child.pid, 'SIGTERM');
+      await exited;
+    }
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  it('runs in nats-server and enforces each service\'s permissions', async () => {
+    const objects = await render({});
+    const conf: string = find(objects, 'ConfigMap', 'evs-evshare-nats').data['nats.conf'];
+    dir = await mkdtemp(path.join(tmpdir(), 'evshare-chart-nats-'));
+    const port = await freePort();
+    const httpPort = await freePort();
+    const file = path.join(dir, 'nats.conf');
+    await writeFile(file, conf.replace('port: 4222', `port: ${port}\nhost: 127.0.0.1`).replace('http_port: 8222', `http_port: ${httpPort}`).replace('store_dir: /data', `store_dir: ${JSON.stringify(path.join(dir, 'js'))}`));
+    const passwords = Object.fromEntries(BUS_IDENTITIES.map((id) => [`NATS_PASSWORD_${id.toUpperCase()}`, randomBytes(8).toString('hex')]));
+    // The variables the StatefulSet sets from the Secrets, by the same names.
+    const natsEnv: Array<{ name: string }> = find(objects, 'StatefulSet', 'evs-evshare-nats').spec.template.spec.containers[0].env;
+    expect(natsEnv.map((e) => e.name).sort()).toEqual(Object.keys(passwords).sort());
+    let log = '';
+    child = spawn(process.env.NATS_SERVER_BIN ?? '/usr/sbin/nats-server', ['-c', file], { env: { PATH: process.env.PATH, ...passwords }, stdio: ['ignore', 'ignore', 'pipe'] });
+    child.stderr!.on('data', (chunk: Buffer) => (log += chunk.toString()));
+    const url = `nats://127.0.0.1:${port}`;
+    let app: Awaited<ReturnType<typeof connect>> | undefined;
+    await eventually(async () => {
+      expect(child!.exitCode).toBeNull();
+      app = await connect({ servers: url, user: 'app', pass: passwords.NATS_PASSWORD_APP!, reconnect: false });
+    }, 10_000, 100).catch((error: unknown) => {
+      throw new Error(`${String(error)}\nnats-server: ${log}`);
+    });
+    const heartbeat = await connect({ servers: url, user: 'heartbeat', pass: passwords.NATS_PASSWORD_HEARTBEAT!, inboxPrefix: '_INBOX.heartbeat' });
+    const refusals: string[] = [];
+    void (async () => {
+      for await (const s of heartbeat.status()) if (s.permissionContext) refusals.push(`${s.permissionContext.operation} ${s.permissionContext.subject}`);
+    })();
+    const got: string[] = [];
+    heartbeat.subscribe('push.member.*', { callback: (_e, m) => got.push(m.subject) });
+    await heartbeat.flush();
+    app!.publish('push.member.m1', '{}');
+    heartbeat.publish('app.announce', '{}');
+    await eventually(() => expect(got).toEqual(['push.member.m1']));
+    await eventually(() => expect(refusals).toEqual(['publish app.announce']));
+    await expect(connect({ servers: url, reconnect: false })).rejects.toMatchObject({ code: 'AUTHORIZATION_VIOLATION' });
+    await app!.close();
+    await heartbeat.close();
+  });
+});
