@@ -83,7 +83,7 @@ describe.each([
 
   it('renders one password Secret per NATS identity', () => {
     // (values here use the gateway entrypoint; with the ingress there is no gateway and no gateway user)
-    for (const identity of BUS_IDENTITIES) expect(find(objects, 'Secret', `evs-evshare-nats-${identity}`).data.password).toBeTruthy();
+    for (const identity of BUS_IDENTITIES) expect(find(objects, 'Secret', `evs-evshare-nats-${identity}`).data?.password).toBeTruthy();
   });
 
   it('gives no pod another service\'s NATS password (only the development NATS server reads them all)', () => {
@@ -108,7 +108,7 @@ describe('the development NATS server the chart configures', () => {
 
   it('runs in nats-server and enforces each service\'s permissions', async () => {
     const objects = await render({});
-    const conf: string = find(objects, 'ConfigMap', 'evs-evshare-nats').data['nats.conf'];
+    const conf = find(objects, 'ConfigMap', 'evs-evshare-nats').data?.['nats.conf'] ?? '';
     dir = await mkdtemp(path.join(tmpdir(), 'evshare-chart-nats-'));
     const port = await freePort();
     const httpPort = await freePort();
