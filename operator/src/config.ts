@@ -1,13 +1,15 @@
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import { z } from 'zod';
-import { env, natsCredentialsEnv } from '@evshare/kit';
+import { env, membershipKeyEnv, natsCredentialsEnv } from '@evshare/kit';
 
 /** The operator's environment (the chart sets these; KUBECONFIG or the in-cluster account gives API access). */
 export const operatorConfigSchema = z.object({
   NATS_URL: env.url(),
   /** The operator's NATS user (permissions: read load reports, publish scaling decisions). */
   ...natsCredentialsEnv,
+  /** With it, only load reports signed with this key (shared with the APP pods) drive scaling. */
+  ...membershipKeyEnv,
   /** Subject prefix shared with the APP pods (empty in a cluster; set by tests and tenants). */
   NATS_PREFIX: z.string().default(''),
   /** Watch one namespace (the chart's) or, when empty, all namespaces (needs a ClusterRole). */

@@ -27,6 +27,7 @@ async function main(): Promise<void> {
     log,
     registry,
     identity: config.POD_NAME,
+    ...(config.MEMBERSHIP_SIGNING_KEY === undefined ? {} : { membershipKey: config.MEMBERSHIP_SIGNING_KEY }),
     namespace: config.WATCH_NAMESPACE || undefined,
     leaseNamespace: leaseNamespace(config),
     leaseName: config.LEASE_NAME,

@@ -1,5 +1,5 @@
 import type { KubeConfig } from '@kubernetes/client-node';
-import { appLoadSchema, SUBJECTS, type Bus, type Logger, type Registry } from '@evshare/kit';
+import { appLoadSchema, SUBJECTS, verifyMembership, type Bus, type Logger, type Registry } from '@evshare/kit';
 import { MANAGED_BY } from './affinity/manifests';
 import { reconcileGroup, type GroupState, type ReconcileContext } from './controller/group';
 import { createOperatorMetrics, registerInformerMetrics } from './controller/metrics';
@@ -27,6 +27,8 @@ export interface OperatorOptions {
   log: Logger;
   /** This instance's name in the Lease (the pod name in a cluster). */
   identity: string;
+  /** With it, only load reports signed by an APP instance with this key count (MEMBERSHIP_SIGNING_KEY). */
+  membershipKey?: string;
   /** Namespace watched for groups, Deployments and pods; undefined: all namespaces. */
   namespace?: string;
   leaseNamespace: string;
@@ -125,7 +127,11 @@ export async function startOperator(options: OperatorOptions): Promise<Operator>
     throw error;
   }
 
-  const unsubscribe = bus.subscribe(SUBJECTS.appLoadAll, (data) => {
+  const unsubscribe = bus.subscribe(SUBJECTS.appLoadAll, (data, subject) => {
+    if (!verifyMembership(subject, data, options.membershipKey)) {
+      log.debug({ subject }, 'ignoring a load report without a valid signature');
+      return;
+    }
     const parsed = appLoadSchema.safeParse(data);
     if (!parsed.success) {
       log.debug({ issues: parsed.error.issues }, 'ignoring a malformed load report');

@@ -2,8 +2,11 @@
  * The platform as separate processes on a NATS server that authenticates every service with its
  * own user and permissions (NATS_PASSWORD_<SERVICE> for the process stack): members log in and
  * poll through the gateway (which knows the APP instances only from their announcements), and an
- * operator's refund travels from APP over the DEDUCTIONS stream to billing and back.
+ * operator's refund travels from APP over the DEDUCTIONS stream to billing and back. The APP
+ * instances sign their membership messages, so even a user allowed everything cannot announce.
  */
+import { randomBytes } from 'node:crypto';
+import { connect } from 'nats';
 import { bearer, eventually, login, request } from '../support/http';
 import { startAuthNatsServer, type AuthNatsServer } from '../support/nats-server';
 import { startTestPlatform, type TestPlatform } from '../support/platform';
@@ -13,7 +16,7 @@ let platform: TestPlatform;
 
 beforeAll(async () => {
   nats = await startAuthNatsServer();
-  platform = await startTestPlatform({ mode: 'processes', appInstances: 2, env: nats.stackEnv() });
+  platform = await startTestPlatform({ mode: 'processes', appInstances: 2, env: { ...nats.stackEnv(), MEMBERSHIP_SIGNING_KEY: randomBytes(24).toString('hex') } });
 }, 120_000);
 
 afterAll(async () => {
@@ -39,4 +42,13 @@ it('every service works with its own NATS user: balancing by announcements, a re
   const posted = await request(`${gw}/api/v1/admin/members/${me.id}/deductions`, { method: 'POST', headers: bearer(admin), body: { kind: 'refund', amountFen: 1_234, description: 'Goodwill' } });
   expect(posted.status).toBe(202);
   await eventually(async () => expect(await wallet()).toBe(before + 1_234), 15_000);
+
+  // Even a NATS user allowed everything (the stack's) cannot add an instance without the key.
+  const anyone = await connect({ servers: nats.url, user: nats.admin.user, pass: nats.admin.password });
+  anyone.publish('app.announce', JSON.stringify({ id: 'rogue', url: 'http://127.0.0.1:9', maxConcurrency: 1000, startedAt: new Date().toISOString() }));
+  await anyone.flush();
+  await new Promise((resolve) => setTimeout(resolve, 500));
+  await anyone.close();
+  const ids = (await request(`${gw}/lb/status`)).json<{ instances: Array<{ id: string }> }>().instances.map((i) => i.id);
+  expect(ids.sort()).toEqual(platform.stack.appIds().sort());
 }, 60_000);

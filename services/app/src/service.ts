@@ -5,6 +5,8 @@ import {
   PASSWORD_RULES,
   SUBJECTS,
   createHealth,
+  membershipKeyEnv,
+  signMembership,
   createHttpApp,
   createMetrics,
   ensureSyncVersion,
@@ -35,6 +37,8 @@ import { markRead, notifyMember, unreadNotifications } from './notifications';
 import { parseSyncEtag, syncEtag } from './sync';
 
 const baseConfigSchema = z.object({
+  /** Signs this instance's announcements, load reports and withdrawal (shared with gateway and operator). */
+  ...membershipKeyEnv,
   PORT: env.port(8082),
   HOST: z.string().default('127.0.0.1'),
   LOG_LEVEL: env.logLevel(),
@@ -260,11 +264,13 @@ export async function startApp(deps: AppDeps): Promise<RunningService & { id: st
     at: new Date().toISOString(),
   });
   const startedAt = new Date().toISOString();
-  bus.publish(SUBJECTS.appAnnounce, announcement());
+  const key = config.MEMBERSHIP_SIGNING_KEY;
+  const publishMembership = (subject: string, payload: object) => bus.publish(subject, signMembership(subject, payload, key));
+  publishMembership(SUBJECTS.appAnnounce, announcement());
   const stopDiscovery = bus.subscribe(SUBJECTS.appDiscover, () => {
-    if (!health.draining) bus.publish(SUBJECTS.appAnnounce, announcement());
+    if (!health.draining) publishMembership(SUBJECTS.appAnnounce, announcement());
   });
-  const reporter = setInterval(() => bus.publish(SUBJECTS.appLoad(id), reportLoad()), config.LOAD_REPORT_INTERVAL_MS);
+  const reporter = setInterval(() => publishMembership(SUBJECTS.appLoad(id), reportLoad()), config.LOAD_REPORT_INTERVAL_MS);
   reporter.unref();
   log.info({ id, url }, 'APP instance announced');
 
@@ -279,8 +285,8 @@ export async function startApp(deps: AppDeps): Promise<RunningService & { id: st
       // Withdraw first so balancers stop choosing this instance, then let in-flight work finish.
       health.startDraining();
       stopDiscovery();
-      bus.publish(SUBJECTS.appWithdraw, { id, reason: 'shutdown' });
-      bus.publish(SUBJECTS.appLoad(id), reportLoad());
+      publishMembership(SUBJECTS.appWithdraw, { id, reason: 'shutdown' });
+      publishMembership(SUBJECTS.appLoad(id), reportLoad());
       await bus.flush().catch(() => undefined);
       if (config.DRAIN_DELAY_MS > 0) await new Promise((resolve) => setTimeout(resolve, config.DRAIN_DELAY_MS));
       clearInterval(reporter);

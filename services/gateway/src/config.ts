@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { env, natsCredentialsEnv } from '@evshare/kit';
+import { env, membershipKeyEnv, natsCredentialsEnv } from '@evshare/kit';
 
 /**
  * The gateway's environment. Every variable has a default so `make run` needs none; see
@@ -14,6 +14,8 @@ export const gatewayConfigSchema = z.object({
   NATS_URL: env.optionalUrl(),
   /** The gateway's NATS user (permissions: read announcements and load reports, ask for discovery). */
   ...natsCredentialsEnv,
+  /** With it, only APP announcements, load reports and withdrawals signed with this key count. */
+  ...membershipKeyEnv,
   /** Same meaning as for every service (kit backends): a namespace on a shared NATS. */
   NATS_SUBJECT_PREFIX: z.string().regex(/^([A-Za-z0-9_-]+\.)?$/, 'must be a token followed by a dot, e.g. "staging."').default(''),
   /** Comma-separated base URLs. */

@@ -10,6 +10,7 @@ import {
   Problem,
   problems,
   SUBJECTS,
+  verifyMembership,
   type Bus,
   type Logger,
 } from '@evshare/kit';
@@ -255,7 +256,11 @@ class Gateway {
     const port = (server.address() as net.AddressInfo).port;
     const shownHost = this.config.HOST === '0.0.0.0' || this.config.HOST === '::' ? '127.0.0.1' : this.config.HOST;
     const url = `http://${shownHost.includes(':') ? `[${shownHost}]` : shownHost}:${port}`;
-    const parsed = (schema: { safeParse(data: unknown): { success: boolean; data?: unknown } }, what: string, apply: (data: never) => void) => (data: unknown) => {
+    const parsed = (schema: { safeParse(data: unknown): { success: boolean; data?: unknown } }, what: string, apply: (data: never) => void) => (data: unknown, subject: string) => {
+      if (!verifyMembership(subject, data, this.config.MEMBERSHIP_SIGNING_KEY)) {
+        this.log.warn({ subject }, 'ignored a membership message without a valid signature');
+        return;
+      }
       const result = schema.safeParse(data);
       if (result.success) apply(result.data as never);
       else this.log.warn({ subject: what }, 'ignored a malformed membership message');

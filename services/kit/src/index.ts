@@ -28,3 +28,4 @@ export { runMain, serveStatus, serveWorker, type RunningService } from './servic
 export * from './bus/messages';
 export { syncVersionKey, ensureSyncVersion, bumpSyncVersion } from './member-sync';
 export { seededRandom, type Random } from './random';
+export { MEMBERSHIP_SIGNATURE_MAX_AGE_MS, membershipKeyEnv, signMembership, verifyMembership } from './bus/membership-signature';
