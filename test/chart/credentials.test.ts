@@ -4,7 +4,6 @@
  * chart configures is a real nats-server that enforces the services' permissions.
  */
 import { spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -60,7 +59,8 @@ describe.each([
       const { names, secrets } = deployment(name);
       expect([name, names.filter((n) => STORES.includes(n))]).toEqual([name, []]);
       expect(names).toEqual(expect.arrayContaining(NATS));
-      expect(secrets).toEqual([`evs-evshare-nats-${name}`]);
+      // Its NATS password, and the release Secret for the membership signing key only.
+      expect(secrets.sort()).toEqual([`evs-evshare-nats-${name}`, 'evs-evshare-secrets']);
     }
     expect(find(objects, 'Deployment', 'evs-evshare-gateway').spec.template.spec.containers[0].env).toContainEqual({ name: 'NATS_USER', value: 'gateway' });
   });
@@ -94,6 +94,17 @@ describe.each([
   });
 });
 
+it('gives APP, the gateway and the operator the membership signing key, and no other workload', async () => {
+  const objects = await render({ entrypoint: 'gateway' });
+  const withKey = podSpecs(objects)
+    .filter(({ spec }) => JSON.stringify(spec).includes('"membership-signing-key"'))
+    .map(({ owner }) => owner)
+    .sort();
+  expect(withKey).toEqual(['Deployment/evs-evshare-app', 'Deployment/evs-evshare-gateway', 'Deployment/evs-evshare-operator']);
+  const secret = find(objects, 'Secret', 'evs-evshare-secrets');
+  expect(Buffer.from(String(secret.data?.['membership-signing-key']), 'base64').toString()).toMatch(/^[A-Za-z0-9]{32}$/);
+});
+
 describe('the development NATS server the chart configures', () => {
   let child: ReturnType<typeof spawn> | undefined;
   let dir: string;
@@ -107,14 +118,18 @@ describe('the development NATS server the chart configures', () => {
   });
 
   it('runs in nats-server and enforces each service\'s permissions', async () => {
-    const objects = await render({});
+    const objects = await render({ entrypoint: 'gateway' });
     const conf = find(objects, 'ConfigMap', 'evs-evshare-nats').data?.['nats.conf'] ?? '';
     dir = await mkdtemp(path.join(tmpdir(), 'evshare-chart-nats-'));
     const port = await freePort();
     const httpPort = await freePort();
     const file = path.join(dir, 'nats.conf');
     await writeFile(file, conf.replace('port: 4222', `port: ${port}\nhost: 127.0.0.1`).replace('http_port: 8222', `http_port: ${httpPort}`).replace('store_dir: /data', `store_dir: ${JSON.stringify(path.join(dir, 'js'))}`));
-    const passwords = Object.fromEntries(BUS_IDENTITIES.map((id) => [`NATS_PASSWORD_${id.toUpperCase()}`, randomBytes(8).toString('hex')]));
+    // The passwords the chart generates (a letter, then letters and digits), read from its Secrets.
+    const passwords = Object.fromEntries(
+      BUS_IDENTITIES.map((id) => [`NATS_PASSWORD_${id.toUpperCase()}`, Buffer.from(String(find(objects, 'Secret', `evs-evshare-nats-${id}`).data?.password), 'base64').toString()]),
+    );
+    for (const password of Object.values(passwords)) expect(password).toMatch(/^[A-Za-z][A-Za-z0-9]{31}$/);
     // The variables the StatefulSet sets from the Secrets, by the same names.
     const natsEnv: Array<{ name: string }> = find(objects, 'StatefulSet', 'evs-evshare-nats').spec.template.spec.containers[0].env;
     expect(natsEnv.map((e) => e.name).sort()).toEqual(Object.keys(passwords).sort());

@@ -178,7 +178,7 @@ describe('production mode', () => {
     expect(byName.DATABASE_URL.valueFrom.secretKeyRef).toEqual({ name: 'evshare-db-app', key: 'uri' });
     expect(byName.PGPASSWORD).toBeUndefined();
     const secret = find(objects, 'Secret', 'evs-evshare-secrets');
-    expect(Object.keys(secret.data!)).toEqual(['admin-bootstrap-password']);
+    expect(Object.keys(secret.data!)).toEqual(['admin-bootstrap-password', 'membership-signing-key']);
   });
 
   it('supports Redis Sentinel and Redis Cluster', async () => {
@@ -209,7 +209,7 @@ describe('secrets', () => {
     const [a, b] = await Promise.all([render({}), render({})]);
     const sa = find(a, 'Secret', 'evs-evshare-secrets').data!;
     const sb = find(b, 'Secret', 'evs-evshare-secrets').data!;
-    expect(Object.keys(sa).sort()).toEqual(['admin-bootstrap-password', 'postgres-password', 'redis-password']);
+    expect(Object.keys(sa).sort()).toEqual(['admin-bootstrap-password', 'membership-signing-key', 'postgres-password', 'redis-password']);
     for (const key of Object.keys(sa)) {
       const value = Buffer.from(sa[key]!, 'base64').toString();
       expect(value).toMatch(/^[A-Za-z0-9]{32}$/);

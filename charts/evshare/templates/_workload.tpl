@@ -97,6 +97,14 @@ spec:
             - name: {{ $key }}
               value: {{ tpl $value $root | quote }}
             {{- end }}
+            {{- if has $name (list "app" "gateway") }}
+            # APP signs its announcements and load reports with it; the gateway accepts only signed ones.
+            - name: MEMBERSHIP_SIGNING_KEY
+              valueFrom:
+                secretKeyRef:
+                  name: {{ include "evshare.secretName" $root }}
+                  key: membership-signing-key
+            {{- end }}
             {{- range $key, $secretKey := $svc.secretEnv }}
             - name: {{ $key }}
               valueFrom:
