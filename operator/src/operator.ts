@@ -1,5 +1,5 @@
 import type { KubeConfig } from '@kubernetes/client-node';
-import { appLoadSchema, SUBJECTS, verifyMembership, type Bus, type Logger, type Registry } from '@evshare/kit';
+import { SUBJECTS, type Bus, type Logger, type Registry } from '@evshare/kit';
 import { MANAGED_BY } from './affinity/manifests';
 import { reconcileGroup, type GroupState, type ReconcileContext } from './controller/group';
 import { createOperatorMetrics, registerInformerMetrics } from './controller/metrics';
@@ -11,7 +11,7 @@ import { createInformer, type Informer, type InformerEvent, type InformerStats }
 import { objectKey, RESOURCES, type Deployment, type KubeObject, type Pod } from './kube/resources';
 import { matchesSelector } from './kube/selector';
 import { startLeaderElection } from './leader/election';
-import { createLoadStore, isSignificantChange } from './scaling/load';
+import { acceptLoadReport, createLoadStore, isSignificantChange } from './scaling/load';
 
 /**
  * The operator: informers on AppServiceGroups, Deployments, Pods and the Services and Ingresses
@@ -128,17 +128,13 @@ export async function startOperator(options: OperatorOptions): Promise<Operator>
   }
 
   const unsubscribe = bus.subscribe(SUBJECTS.appLoadAll, (data, subject) => {
-    if (!verifyMembership(subject, data, options.membershipKey)) {
-      log.debug({ subject }, 'ignoring a load report without a valid signature');
-      return;
-    }
-    const parsed = appLoadSchema.safeParse(data);
-    if (!parsed.success) {
-      log.debug({ issues: parsed.error.issues }, 'ignoring a malformed load report');
+    const accepted = acceptLoadReport(subject, data, options.membershipKey);
+    if ('ignored' in accepted) {
+      log.debug({ subject, reason: accepted.ignored }, 'ignoring a load report');
       return;
     }
     metrics?.loadReports.inc();
-    const { before, after } = loads.record(parsed.data, Date.now());
+    const { before, after } = loads.record(accepted.report, Date.now());
     if (!queue) return;
     for (const [key, state] of states) {
       if (!state.pods.includes(after.pod)) continue;

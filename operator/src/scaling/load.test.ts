@@ -1,5 +1,5 @@
-import type { AppLoad } from '@evshare/kit';
-import { createLoadStore, isSignificantChange, loadKey } from './load';
+import { signMembership, SUBJECTS, type AppLoad } from '@evshare/kit';
+import { acceptLoadReport, createLoadStore, isSignificantChange, loadKey } from './load';
 
 const base: AppLoad = {
   id: 'i1',
@@ -69,5 +69,24 @@ describe('isSignificantChange', () => {
 
   it('ignores metrics without a target', () => {
     expect(isSignificantChange(load, { ...load, eventLoopUtilization: 1 }, { inflightPerPod: 10 })).toBe(false);
+  });
+});
+
+describe('acceptLoadReport (rogue load reports)', () => {
+  const KEY = 'm'.repeat(32);
+  const NOW = Date.parse('2026-12-02T03:00:00Z');
+  const subject = SUBJECTS.appLoad(base.id);
+  const signed = signMembership(subject, base, KEY, NOW);
+  it.each<[string, unknown, string | undefined, string]>([
+    ['an unsigned report without a key', base, undefined, 'report'],
+    ['a signed report with the key', signed, KEY, 'report'],
+    ['an unsigned report with a key', base, KEY, 'unsigned'],
+    ['a report signed with another key', signMembership(subject, base, 'x'.repeat(32), NOW), KEY, 'unsigned'],
+    ['a signed report with a changed in-flight count', { ...signed, inflight: 9_999 }, KEY, 'unsigned'],
+    ['another instance\'s signed report on this subject', signMembership(SUBJECTS.appLoad('other'), base, KEY, NOW), KEY, 'unsigned'],
+    ['a malformed report without a key', { id: base.id }, undefined, 'malformed'],
+  ])('%s', (_name, data, key, outcome) => {
+    const accepted = acceptLoadReport(subject, data, key, NOW);
+    expect('report' in accepted ? 'report' : accepted.ignored).toBe(outcome);
   });
 });

@@ -1,4 +1,4 @@
-import type { AppLoad } from '@evshare/kit';
+import { appLoadSchema, verifyMembership, type AppLoad } from '@evshare/kit';
 import type { LoadTarget } from '../crd/types';
 import { DEFAULT_TOLERANCE, type PodLoad } from './decision';
 
@@ -71,4 +71,14 @@ export function isSignificantChange(before: PodLoad | undefined, after: PodLoad,
     moved(before.p95LatencyMs, after.p95LatencyMs, target.p95LatencyMs) ||
     moved(before.eventLoopUtilization, after.eventLoopUtilization, target.eventLoopUtilization)
   );
+}
+
+/**
+ * A load report received on `subject`, or why it is ignored: with a membership key only reports
+ * an APP instance signed count, so no other publisher can drive scaling.
+ */
+export function acceptLoadReport(subject: string, data: unknown, membershipKey: string | undefined, now = Date.now()): { report: AppLoad } | { ignored: 'unsigned' | 'malformed' } {
+  if (!verifyMembership(subject, data, membershipKey, now)) return { ignored: 'unsigned' };
+  const parsed = appLoadSchema.safeParse(data);
+  return parsed.success ? { report: parsed.data } : { ignored: 'malformed' };
 }
