@@ -105,6 +105,17 @@ it('gives APP, the gateway and the operator the membership signing key, and no o
   expect(Buffer.from(String(secret.data?.['membership-signing-key']), 'base64').toString()).toMatch(/^[A-Za-z0-9]{32}$/);
 });
 
+it('lets only the workloads that use an in-chart backend reach it (development network policies)', async () => {
+  const objects = await render({ entrypoint: 'gateway', services: { 'vehicle-sim': { enabled: true } } });
+  const clients = (backend: string) =>
+    (find(objects, 'NetworkPolicy', `evs-evshare-${backend}`).spec.ingress as Array<{ from: Array<{ podSelector: { matchLabels: Record<string, string> } }> }>)
+      .flatMap((rule) => rule.from.map((peer) => peer.podSelector.matchLabels['app.kubernetes.io/component']))
+      .sort();
+  expect(clients('nats')).toEqual(['app', 'auth', 'billing', 'charging', 'gateway', 'heartbeat', 'operator', 'sms', 'telematics']);
+  expect(clients('redis')).toEqual(['app', 'auth', 'billing', 'charging', 'heartbeat', 'sms', 'telematics']);
+  expect(clients('postgres')).toEqual(['app', 'auth', 'billing', 'charging', 'sms', 'telematics', 'vehicle-sim']);
+});
+
 describe('the development NATS server the chart configures', () => {
   let child: ReturnType<typeof spawn> | undefined;
   let dir: string;

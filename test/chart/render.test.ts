@@ -145,12 +145,15 @@ describe('development mode', () => {
     expect(byName.HOST.value).toBe('0.0.0.0');
   });
 
-  it('lets only the release reach the backends', () => {
+  it('lets only the release reach the backends (each only from its users: test/chart/credentials.test.ts)', () => {
     for (const [component, port] of [['nats', 4222], ['redis', 6379], ['postgres', 5432]] as const) {
       const policy = find(objects, 'NetworkPolicy', `evs-evshare-${component}`);
-      expect(policy.spec.ingress).toEqual([
-        { from: [{ podSelector: { matchLabels: { 'app.kubernetes.io/name': 'evshare', 'app.kubernetes.io/instance': 'evs' } } }], ports: [{ port, protocol: 'TCP' }] },
-      ]);
+      expect(policy.spec.ingress).toHaveLength(1);
+      expect(policy.spec.ingress[0].ports).toEqual([{ port, protocol: 'TCP' }]);
+      for (const peer of policy.spec.ingress[0].from) {
+        expect(peer.podSelector.matchLabels).toMatchObject({ 'app.kubernetes.io/name': 'evshare', 'app.kubernetes.io/instance': 'evs' });
+        expect(peer.namespaceSelector).toBeUndefined();
+      }
     }
   });
 });
