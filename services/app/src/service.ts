@@ -28,7 +28,7 @@ import {
 import { DOMAINS } from './domains';
 import { rentalConfigSchema } from './rental/config';
 import { rentalSyncState } from './rental/model';
-import { walletConfigSchema } from './wallet/config';
+import { refuseDevTopUpsInProduction, walletConfigSchema, walletDefaults } from './wallet/config';
 import { createLoadTracker } from './load';
 import { createMemberRepository, type MemberRepository } from './members';
 import { markRead, notifyMember, unreadNotifications } from './notifications';
@@ -56,7 +56,11 @@ const baseConfigSchema = z.object({
   SYNC_INTERVAL_MS: env.positiveInt(5000),
 });
 /** The APP service's variables, with those of its business domains. */
-export const appConfigSchema = baseConfigSchema.extend(rentalConfigSchema.shape).extend(walletConfigSchema.shape);
+export const appConfigSchema = baseConfigSchema
+  .extend(rentalConfigSchema.shape)
+  .extend(walletConfigSchema.shape)
+  .superRefine(refuseDevTopUpsInProduction)
+  .overwrite(walletDefaults);
 export type AppConfig = z.infer<typeof appConfigSchema>;
 
 export interface AppDeps {

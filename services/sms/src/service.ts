@@ -5,6 +5,7 @@ import {
   createHealth,
   createMetrics,
   env,
+  isDevelopment,
   smsMessageSchema,
   STREAMS,
   type Bus,
@@ -23,8 +24,12 @@ import { TemplateError, loggedBody, render } from './templates';
 
 export const smsConfigSchema = z.object({
   ...serviceEnv('sms', 8085),
-  /** `dev` keeps messages in the SMS log (the outbox); `http` sends them to a real gateway. */
-  SMS_PROVIDER: z.enum(['dev', 'http']).default('dev'),
+  NODE_ENV: env.nodeEnv(),
+  /**
+   * `dev` keeps messages in the SMS log (the outbox operators read); `http` sends them to a real
+   * gateway. Unset: `dev` in development and tests, required otherwise; `dev` is refused in production.
+   */
+  SMS_PROVIDER: z.enum(['dev', 'http']).optional(),
   SMS_HTTP_URL: env.optionalUrl(),
   SMS_HTTP_SIGNING_KEY: z.string().min(16, 'must be at least 16 characters').optional(),
   SMS_HTTP_TIMEOUT_MS: env.positiveInt(5_000),
@@ -34,7 +39,17 @@ export const smsConfigSchema = z.object({
   /** Per phone; verification codes are exempt (the auth service limits those itself). */
   SMS_LIMIT_PER_MINUTE: env.positiveInt(5),
   SMS_LIMIT_PER_DAY: env.positiveInt(20),
-});
+})
+  .superRefine((config, ctx) => {
+    // The outbox shows verification codes to every operator: never where real members register.
+    if (config.SMS_PROVIDER === 'dev' && config.NODE_ENV === 'production') {
+      ctx.addIssue({ code: 'custom', path: ['SMS_PROVIDER'], message: 'the dev provider keeps codes in an outbox operators read and is refused with NODE_ENV=production' });
+    }
+    if (config.SMS_PROVIDER === undefined && !isDevelopment(config.NODE_ENV)) {
+      ctx.addIssue({ code: 'custom', path: ['SMS_PROVIDER'], message: 'required outside development (http, with SMS_HTTP_URL and SMS_HTTP_SIGNING_KEY)' });
+    }
+  })
+  .overwrite((config) => ({ ...config, SMS_PROVIDER: config.SMS_PROVIDER ?? 'dev' }));
 export type SmsConfig = z.infer<typeof smsConfigSchema>;
 
 export interface SmsDeps {
