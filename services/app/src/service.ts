@@ -30,7 +30,7 @@ import { rentalConfigSchema } from './rental/config';
 import { rentalSyncState } from './rental/model';
 import { refuseDevTopUpsInProduction, walletConfigSchema, walletDefaults } from './wallet/config';
 import { createLoadTracker } from './load';
-import { createMemberRepository, type MemberRepository } from './members';
+import { createMemberRepository, type MemberProfile, type MemberRepository } from './members';
 import { markRead, notifyMember, unreadNotifications } from './notifications';
 import { parseSyncEtag, syncEtag } from './sync';
 
@@ -140,11 +140,23 @@ export async function startApp(deps: AppDeps): Promise<RunningService & { id: st
   let id = config.INSTANCE_ID ?? config.POD_NAME ?? '';
   const instanceHeader: Record<string, string> = {};
 
+  /**
+   * A suspended, deregistered or deleted member's session is ended here too, not only by the
+   * revocation that the status change broadcasts: a session that escaped it (created while the
+   * change committed) dies at its next request.
+   */
+  const requireActive = async (session: SessionRecord, member?: MemberProfile) => {
+    const profile = member ?? (await members.profile(session.memberId));
+    if (profile?.status === 'active') return;
+    await sessions.revoke(session.sessionHash, 'admin');
+    throw problems.unauthenticated(profile ? `The account is ${profile.status}` : 'The account no longer exists');
+  };
   const authenticate = async (req: Request, _res: Response, next: NextFunction) => {
     const key = sessionKeyFrom(req.headers);
     if (!key) throw problems.unauthenticated();
     const session = await sessions.resolve(key, { address: req.ip, appId: id });
     if (!session) throw problems.unauthenticated('The session is unknown or has expired; log in again');
+    await requireActive(session);
     req.session = session;
     load.seen(session.memberId);
     next();
@@ -180,7 +192,7 @@ export async function startApp(deps: AppDeps): Promise<RunningService & { id: st
         unreadNotifications(db, session.memberId),
         rentalSyncState(db, session.memberId),
       ]);
-      if (!member) throw problems.unauthenticated('The account no longer exists');
+      await requireActive(session, member);
       res.setHeader('ETag', syncEtag(session.memberId, version));
       res.json({ version, member, notifications, ...rental, pollAfterMs: config.SYNC_INTERVAL_MS });
     });

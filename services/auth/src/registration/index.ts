@@ -18,7 +18,7 @@ import {
   type SessionStore,
   type SmsMessage,
 } from '@evshare/kit';
-import type { createLoginThrottle } from '../throttle';
+import type { LoginThrottle } from '../throttle';
 import { findCredentialsById } from '../members';
 import { createCodeStore } from './codes';
 import { deregister } from './deregister';
@@ -39,7 +39,7 @@ export interface RegistrationDeps {
   sessions: SessionStore;
   /** The login-state database (codes and their counters live there). */
   throttleStore: KeyValueStore;
-  throttle: ReturnType<typeof createLoginThrottle>;
+  throttle: LoginThrottle;
   currentSession: (req: Request) => Promise<SessionRecord>;
   setSessionCookie: (res: Response, key: string) => void;
   sessionView: (record: SessionRecord, key?: string) => Record<string, unknown>;
@@ -125,13 +125,13 @@ export function mountRegistration(app: Express, deps: RegistrationDeps): void {
     const session = await deps.currentSession(req);
     const body = validate(deregisterBody, req.body, 'body');
     const address = req.ip ?? 'unknown';
-    const throttled = await deps.throttle.check(session.memberId, address);
-    if (!throttled.allowed) throw problems.tooManyRequests(throttled.retryAfterSeconds);
+    const attempt = await deps.throttle.attempt(session.memberId, address);
+    if (!attempt.allowed) throw problems.tooManyRequests(attempt.retryAfterSeconds);
     const member = await findCredentialsById(db, session.memberId);
     if (!member || !(await verifyPassword(member.passwordHash, body.password))) {
-      await deps.throttle.recordFailure(session.memberId, address);
       throw problems.validation([{ name: 'body.password', reason: 'is wrong' }]);
     }
+    await attempt.succeeded();
     if (member.role === 'admin') throw problems.forbidden('Operator accounts are closed by another operator, not deregistered');
     await deregister(db, member.id);
     await sessions.revokeMember(member.id, 'logout');
