@@ -111,7 +111,7 @@ describe('SMS service with an HTTP gateway', () => {
     expect(gateway.accepted.find((m) => m.reference === reference)?.text).toContain('482913');
   });
 
-  it('limits notices per phone (5 a minute) but not verification codes', async () => {
+  it('limits notices per phone (5 a minute), verification codes only by their global budget', async () => {
     const phone = uniquePhone();
     const notices: string[] = [];
     for (let i = 0; i < 7; i++) notices.push(await send(phone, 'operator-notice', { text: `notice ${i}` }));
