@@ -170,7 +170,7 @@ describe('sessions and money, adversarially', () => {
   };
 
   it('no revoked key ever answers 2xx afterwards, on any instance, and its push sockets close with 4401 within 1 s', async () => {
-    await checkProperty('sessions: revoked keys stay dead', 12, fc.array(step, { minLength: 4, maxLength: 12 }), async (steps) => {
+    await checkProperty('sessions: revoked keys stay dead', 20, fc.array(step, { minLength: 4, maxLength: 12 }), async (steps) => {
       let password = `pw-${randomUUID()}`;
       const member = await newMember(password);
       let status: 'active' | 'suspended' | 'deregistered' = 'active';
@@ -367,7 +367,7 @@ describe('sessions and money, adversarially', () => {
   };
 
   it('the ledger always balances: no money moves without a ledger line, nothing moves twice', async () => {
-    await checkProperty('money: ledger balances under replayed, reordered and forged callbacks', 10, batches, async (plan) => {
+    await checkProperty('money: ledger balances under replayed, reordered and forged callbacks', 15, batches, async (plan) => {
       const member = await newMember('money-password');
       const key = await login(gateway, member.phone, 'money-password');
       admin = await login(gateway, platform.admin.account, platform.admin.password);

@@ -103,6 +103,35 @@ describe('revocation reaches long-lived sessions', () => {
     expect((await request(`${gateway}/api/v1/auth/login`, { method: 'POST', body: { account: victim.phone, password: 'some-password' } })).status).toBe(403);
   });
 
+  it('login racing suspension or a password change leaves no live session', async () => {
+    const victim = await newMember('password-0');
+    let password = 'password-0';
+    const leaked: string[] = [];
+    for (let i = 0; i < 8; i++) {
+      admin = await login(gateway, platform.admin.account, platform.admin.password);
+      const owner = await login(gateway, victim.phone, password);
+      const next = `password-${i + 1}`;
+      const [attacker, revoking] = await Promise.all([
+        request(`${gateway}/api/v1/auth/login`, { method: 'POST', body: { account: victim.phone, password } }),
+        i % 2 === 0
+          ? request(`${gateway}/api/v1/admin/members/${victim.id}/suspend`, { method: 'POST', headers: bearer(admin), body: { reason: 'race' } })
+          : request(`${gateway}/api/v1/auth/password`, { method: 'POST', headers: bearer(owner), body: { currentPassword: password, newPassword: next } }),
+      ]);
+      expect(revoking.status).toBe(200);
+      if (i % 2 === 1) password = next;
+      if (attacker.status === 200) leaked.push(attacker.json<{ sessionKey: string }>().sessionKey);
+      else expect([401, 403]).toContain(attacker.status);
+      if (i % 2 === 0) {
+        const reactivated = await request(`${gateway}/api/v1/admin/members/${victim.id}/reactivate`, { method: 'POST', headers: bearer(admin), body: {} });
+        expect(reactivated.status).toBe(200);
+      }
+      // A key the race handed out is dead, on every instance.
+      for (const key of leaked) {
+        for (const url of appUrls) expect((await request(`${url}/api/v1/me`, { headers: bearer(key) })).status).toBe(401);
+      }
+    }
+  });
+
   it('parallel wrong passwords: of 50 at once, at most the limit are verified, the rest are 429 with Retry-After', async () => {
     const victim = await newMember('the-right-password');
     const replies: Reply[] = await Promise.all(
