@@ -13,7 +13,7 @@ describe('registration by SMS code and deregistration', () => {
     // Short windows so expiry and the daily limit are seen within the test.
     platform = await startTestPlatform({
       appInstances: 1,
-      env: { REGISTRATION_CODE_TTL_MS: '2000', REGISTRATION_CODE_INTERVAL_MS: '400', REGISTRATION_CODES_PER_DAY: '4' },
+      env: { REGISTRATION_CODE_TTL_MS: '2000', REGISTRATION_CODE_INTERVAL_MS: '400', REGISTRATION_CODES_PER_DAY: '4', REGISTRATION_CODES_PER_ADDRESS_PER_HOUR: '100' },
     });
     gw = platform.stack.gatewayUrl;
     admin = await login(gw, platform.admin.account, platform.admin.password);

@@ -66,7 +66,7 @@ describe('SMS service with an HTTP gateway', () => {
     db = createPool(database.url, { max: 2 });
     await migrateDatabase(db);
     gateway = await startFakeGateway(2);
-    env = testEnvironment(database.url, { SMS_PROVIDER: 'http', SMS_HTTP_URL: gateway.url, SMS_HTTP_SIGNING_KEY: KEY, SMS_MAX_ATTEMPTS: '4', SMS_HTTP_TIMEOUT_MS: '2000' });
+    env = testEnvironment(database.url, { SMS_PROVIDER: 'http', SMS_HTTP_URL: gateway.url, SMS_HTTP_SIGNING_KEY: KEY, SMS_MAX_ATTEMPTS: '4', SMS_HTTP_TIMEOUT_MS: '2000', SMS_CODE_LIMIT_PER_MINUTE: '10' });
     services = await startQueueServices(env, { billing: false });
     bus = await createNatsBus({ url: env.NATS_URL!, prefix: env.NATS_SUBJECT_PREFIX });
     await bus.ensureStreams(ALL_STREAMS);
@@ -111,7 +111,7 @@ describe('SMS service with an HTTP gateway', () => {
     expect(gateway.accepted.find((m) => m.reference === reference)?.text).toContain('482913');
   });
 
-  it('limits notices per phone (5 a minute) but not verification codes', async () => {
+  it('limits notices per phone (5 a minute), verification codes only by their global budget', async () => {
     const phone = uniquePhone();
     const notices: string[] = [];
     for (let i = 0; i < 7; i++) notices.push(await send(phone, 'operator-notice', { text: `notice ${i}` }));
@@ -121,6 +121,21 @@ describe('SMS service with an HTTP gateway', () => {
       const statuses = await Promise.all([...notices, ...codes].map(async (r) => (await logOf(r))?.status));
       expect(statuses).toEqual(['sent', 'sent', 'sent', 'sent', 'sent', 'limited', 'limited', 'sent', 'sent', 'sent']);
     }, 30_000, 200);
+  });
+
+  it('SMS pumping global: verification codes beyond the global budget per minute are not sent', async () => {
+    // Codes for many phones (as the auth service's limits would let through from many addresses).
+    const references = await Promise.all(Array.from({ length: 12 }, (_, i) => send(uniquePhone(), 'verification-code', { code: `20000${i % 10}`, minutes: 5 })));
+    let rows: Array<{ status: string; last_error: string | null } | undefined> = [];
+    await eventually(async () => {
+      rows = await Promise.all(references.map(logOf));
+      expect(rows.every((r) => r?.status === 'sent' || r?.status === 'limited')).toBe(true);
+    }, 30_000, 200);
+    const limited = rows.filter((r) => r!.status === 'limited');
+    // At most 10 a minute, whatever was sent before in this window.
+    expect(limited.length).toBeGreaterThanOrEqual(2);
+    for (const row of limited) expect(row!.last_error).toMatch(/global per-minute limit for verification codes/);
+    expect(gateway.accepted.filter((m) => references.includes(m.reference)).length).toBe(12 - limited.length);
   });
 
   it('a message published twice is sent once', async () => {

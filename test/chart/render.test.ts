@@ -205,6 +205,23 @@ describe('production mode', () => {
     const values = { ...PRODUCTION_VALUES, external: { ...PRODUCTION_VALUES.external, ...external } };
     await expect(renderText(values)).rejects.toThrow(message);
   });
+
+  // Attack: money without payment (the dev top-up provider) or codes shown in the outbox (the dev
+  // SMS provider) in a production installation.
+  it.each([
+    ['dev top-ups', { app: { env: { PAYMENT_PROVIDERS: 'hosted, dev' } } }, /refuses services\.app\.env\.PAYMENT_PROVIDERS=dev/],
+    ['the dev SMS provider', { sms: { env: { SMS_PROVIDER: 'dev' } } }, /refuses services\.sms\.env\.SMS_PROVIDER=dev/],
+  ])('refuses to render %s (dev providers are impossible in production)', async (_what, services, message) => {
+    await expect(renderText({ ...PRODUCTION_VALUES, services })).rejects.toThrow(message);
+  });
+
+  it('runs every service with NODE_ENV=production, development mode with development', async () => {
+    const nodeEnv = (objects: K8sObject[]) =>
+      new Set(podSpecs(objects).flatMap(({ spec }) => spec.containers.flatMap((c: { env?: Array<{ name: string; value?: string }> }) => (c.env ?? []).filter((e) => e.name === 'NODE_ENV').map((e) => e.value))));
+    const services = (objects: K8sObject[]) => objects.filter((o) => o.kind === 'Deployment' && /-(app|auth|sms|billing)$/.test(o.metadata.name));
+    expect(nodeEnv(services(objects))).toEqual(new Set(['production']));
+    expect(nodeEnv(services(await render({})))).toEqual(new Set(['development']));
+  });
 });
 
 describe('secrets', () => {

@@ -239,3 +239,21 @@ imagePullSecrets:
 {{- define "evshare.routed" -}}
 {{- if or (eq .name "app") .svc.ingressPaths .svc.gatewayUpstreamEnv }}true{{ end }}
 {{- end }}
+
+{{/*
+Production mode refuses the development providers: `dev` top-ups credit money nobody paid and the
+`dev` SMS provider shows verification codes to operators. The services refuse them too.
+*/}}
+{{- define "evshare.refuseDevProviders" -}}
+{{- if eq .Values.mode "production" }}
+{{- $payments := dig "app" "env" "PAYMENT_PROVIDERS" "" .Values.services }}
+{{- range splitList "," $payments }}
+{{- if eq (trim .) "dev" }}
+{{- fail "mode=production refuses services.app.env.PAYMENT_PROVIDERS=dev (it confirms top-ups without payment); use hosted" }}
+{{- end }}
+{{- end }}
+{{- if eq (dig "sms" "env" "SMS_PROVIDER" "" .Values.services | trim) "dev" }}
+{{- fail "mode=production refuses services.sms.env.SMS_PROVIDER=dev (it keeps verification codes in an outbox); use http with SMS_HTTP_URL and SMS_HTTP_SIGNING_KEY" }}
+{{- end }}
+{{- end }}
+{{- end }}

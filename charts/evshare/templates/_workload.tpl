@@ -84,6 +84,9 @@ spec:
               value: "0.0.0.0"
             - name: LOG_LEVEL
               value: {{ $root.Values.logLevel | quote }}
+            # Development shortcuts (top-ups without payment, the SMS outbox) follow the mode.
+            - name: NODE_ENV
+              value: {{ ternary "development" "production" (eq $root.Values.mode "development") }}
             # Before the service's own variables, so they can use $(POD_IP) (e.g. PUBLIC_URL).
             - name: POD_IP
               valueFrom:

@@ -30,9 +30,9 @@ import {
 import { DOMAINS } from './domains';
 import { rentalConfigSchema } from './rental/config';
 import { rentalSyncState } from './rental/model';
-import { walletConfigSchema } from './wallet/config';
+import { refuseDevTopUpsInProduction, walletConfigSchema, walletDefaults } from './wallet/config';
 import { createLoadTracker } from './load';
-import { createMemberRepository, type MemberRepository } from './members';
+import { createMemberRepository, type MemberProfile, type MemberRepository } from './members';
 import { markRead, notifyMember, unreadNotifications } from './notifications';
 import { parseSyncEtag, syncEtag } from './sync';
 
@@ -60,7 +60,11 @@ const baseConfigSchema = z.object({
   SYNC_INTERVAL_MS: env.positiveInt(5000),
 });
 /** The APP service's variables, with those of its business domains. */
-export const appConfigSchema = baseConfigSchema.extend(rentalConfigSchema.shape).extend(walletConfigSchema.shape);
+export const appConfigSchema = baseConfigSchema
+  .extend(rentalConfigSchema.shape)
+  .extend(walletConfigSchema.shape)
+  .superRefine(refuseDevTopUpsInProduction)
+  .overwrite(walletDefaults);
 export type AppConfig = z.infer<typeof appConfigSchema>;
 
 export interface AppDeps {
@@ -140,11 +144,23 @@ export async function startApp(deps: AppDeps): Promise<RunningService & { id: st
   let id = config.INSTANCE_ID ?? config.POD_NAME ?? '';
   const instanceHeader: Record<string, string> = {};
 
+  /**
+   * A suspended, deregistered or deleted member's session is ended here too, not only by the
+   * revocation that the status change broadcasts: a session that escaped it (created while the
+   * change committed) dies at its next request.
+   */
+  const requireActive = async (session: SessionRecord, member?: MemberProfile) => {
+    const profile = member ?? (await members.profile(session.memberId));
+    if (profile?.status === 'active') return;
+    await sessions.revoke(session.sessionHash, 'admin');
+    throw problems.unauthenticated(profile ? `The account is ${profile.status}` : 'The account no longer exists');
+  };
   const authenticate = async (req: Request, _res: Response, next: NextFunction) => {
     const key = sessionKeyFrom(req.headers);
     if (!key) throw problems.unauthenticated();
     const session = await sessions.resolve(key, { address: req.ip, appId: id });
     if (!session) throw problems.unauthenticated('The session is unknown or has expired; log in again');
+    await requireActive(session);
     req.session = session;
     load.seen(session.memberId);
     next();
@@ -180,7 +196,7 @@ export async function startApp(deps: AppDeps): Promise<RunningService & { id: st
         unreadNotifications(db, session.memberId),
         rentalSyncState(db, session.memberId),
       ]);
-      if (!member) throw problems.unauthenticated('The account no longer exists');
+      await requireActive(session, member);
       res.setHeader('ETag', syncEtag(session.memberId, version));
       res.json({ version, member, notifications, ...rental, pollAfterMs: config.SYNC_INTERVAL_MS });
     });

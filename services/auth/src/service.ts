@@ -101,15 +101,15 @@ export async function startAuth(deps: AuthDeps): Promise<RunningService> {
     app.post('/api/v1/auth/login', async (req, res) => {
       const body = validate(loginBody, req.body, 'body');
       const address = req.ip ?? 'unknown';
-      const verdict = await throttle.check(body.account, address);
-      if (!verdict.allowed) throw problems.tooManyRequests(verdict.retryAfterSeconds, 'Too many failed logins; wait before trying again');
+      // Counted before the (deliberately slow) verification: parallel guesses cannot all pass.
+      const attempt = await throttle.attempt(body.account, address);
+      if (!attempt.allowed) throw problems.tooManyRequests(attempt.retryAfterSeconds, 'Too many failed logins; wait before trying again');
       const member = await findCredentials(db, body.account);
       if (!(await verifyPassword(member?.passwordHash, body.password)) || !member) {
-        await throttle.recordFailure(body.account, address);
         req.log.info({ event: 'login.failed' }, 'login failed');
         throw problems.badCredentials();
       }
-      await throttle.recordSuccess(body.account);
+      await attempt.succeeded();
       if (member.status !== 'active') throw problems.forbidden(`The account is ${member.status}`);
       // A session key presented before login is never reused: it is ended and a new one issued.
       const previous = sessionKeyFrom(req.headers);
@@ -118,6 +118,14 @@ export async function startAuth(deps: AuthDeps): Promise<RunningService> {
         if (old) await sessions.revoke(old.sessionHash, 'logout');
       }
       const { key, record } = await sessions.create({ memberId: member.id, role: member.role, address });
+      // A suspension or password change that committed while this login was verifying has already
+      // revoked the member's sessions, so it missed this one: look again now that it exists.
+      const now = await findCredentialsById(db, member.id);
+      if (now?.status !== 'active' || now.passwordHash !== member.passwordHash) {
+        await sessions.revoke(record.sessionHash, now?.status === 'active' ? 'password-changed' : 'admin');
+        if (now?.status !== 'active') throw problems.forbidden(`The account is ${now?.status ?? 'gone'}`);
+        throw problems.badCredentials();
+      }
       setSessionCookie(res, key);
       req.log.info({ event: 'login', memberId: member.id }, 'logged in');
       res.json(sessionView(record, key));
@@ -138,13 +146,13 @@ export async function startAuth(deps: AuthDeps): Promise<RunningService> {
       const record = await currentSession(req);
       const body = validate(passwordBody, req.body, 'body');
       const address = req.ip ?? 'unknown';
-      const verdict = await throttle.check(record.memberId, address);
-      if (!verdict.allowed) throw problems.tooManyRequests(verdict.retryAfterSeconds);
+      const attempt = await throttle.attempt(record.memberId, address);
+      if (!attempt.allowed) throw problems.tooManyRequests(attempt.retryAfterSeconds);
       const member = await findCredentialsById(db, record.memberId);
       if (!member || !(await verifyPassword(member.passwordHash, body.currentPassword))) {
-        await throttle.recordFailure(record.memberId, address);
         throw problems.validation([{ name: 'body.currentPassword', reason: 'is wrong' }]);
       }
+      await attempt.succeeded();
       await setPasswordHash(db, member.id, await hashPassword(body.newPassword));
       // Every session, this one included, ends; the caller continues on a new key.
       await sessions.revokeMember(member.id, 'password-changed');

@@ -15,6 +15,10 @@ export const chargingConfigSchema = z.object({
   OCPP_PING_INTERVAL_MS: env.positiveInt(30_000),
   /** ReserveNow is sent this long before a booked slot starts. */
   RESERVATION_LEAD_MS: env.durationMs(10 * 60_000),
+  /** Bookings a member may hold at once (booked, reserved or charging); operators are not limited. */
+  CHARGING_BOOKINGS_PER_MEMBER: env.positiveInt(3),
+  /** How far ahead a member may book a slot (its start); operators are not limited. */
+  CHARGING_BOOKING_HORIZON_MS: env.positiveInt(7 * 24 * 3600_000),
   /** How often due reservations are sent, expired ones cancelled, and unbilled sessions republished. */
   CHARGING_TICK_MS: env.positiveInt(5_000),
   /** Periodic re-plan of every station with parked cars (events re-plan sooner). */

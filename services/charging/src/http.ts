@@ -24,6 +24,8 @@ export interface ChargingApiContext {
   tariff: Tariff;
   defaultCapW: number;
   horizonSlots: number;
+  /** Against one member holding the piles: bookings at once, and how far ahead a slot may start. */
+  bookingLimits: { perMember: number; horizonMs: number };
 }
 
 const SLOT_MS = 15 * 60_000;
@@ -223,7 +225,29 @@ export function chargingRoutes(app: Express, ctx: ChargingApiContext): void {
     if (body.memberId && !isAdmin(req)) throw problems.forbidden('Only operators book for another member');
     if (Date.parse(body.slotEnd) <= Date.now()) throw problems.validation([{ name: 'body.slotEnd', reason: 'must be in the future' }]);
     const memberId = isAdmin(req) ? (body.memberId ?? null) : req.session!.memberId;
+    const { perMember, horizonMs } = ctx.bookingLimits;
+    if (!isAdmin(req) && Date.parse(body.slotStart) > Date.now() + horizonMs) {
+      const days = Math.round((horizonMs / 86_400_000) * 10) / 10;
+      throw new Problem(422, 'booking-horizon', 'Beyond the booking horizon', `A slot may start at most ${days} days ahead`, {
+        invalidParams: [{ name: 'body.slotStart', reason: `must be at most ${days} days from now` }],
+        horizonMs,
+      });
+    }
     const reservation = await withTransaction(db, async (tx) => {
+      if (!isAdmin(req)) {
+        // One member's bookings are counted and added one at a time (they may be at any pile).
+        await tx.query(`SELECT pg_advisory_xact_lock(hashtextextended('charging-bookings:' || $1, 0))`, [req.session!.memberId]);
+        const held = await tx.query<{ count: number }>(
+          `SELECT count(*)::int AS count FROM charging_reservations WHERE member_id = $1 AND status IN ('booked', 'reserved', 'charging') AND slot_end > now()`,
+          [req.session!.memberId],
+        );
+        if (held.rows[0]!.count >= perMember) {
+          throw new Problem(409, 'booking-limit', 'Too many bookings', `A member may hold at most ${perMember} charging bookings at once; cancel one first`, {
+            invalidParams: [{ name: 'session.memberId', reason: `already holds ${held.rows[0]!.count} bookings (at most ${perMember})` }],
+            limit: perMember,
+          });
+        }
+      }
       const pile = await tx.query<{ stationId: string; enabled: boolean }>('SELECT station_id AS "stationId", enabled FROM piles WHERE id = $1 FOR UPDATE', [body.pileId]);
       if (!pile.rows[0]) throw problems.validation([{ name: 'body.pileId', reason: 'no such pile' }]);
       if (!pile.rows[0].enabled) throw problems.conflict('pile-disabled', `Pile ${body.pileId} is disabled`);

@@ -153,6 +153,7 @@ export async function startCharging(deps: ChargingDeps): Promise<RunningCharging
         tariff,
         defaultCapW: config.STATION_CAP_DEFAULT_W,
         horizonSlots: config.SMART_CHARGING_HORIZON_SLOTS,
+        bookingLimits: { perMember: config.CHARGING_BOOKINGS_PER_MEMBER, horizonMs: config.CHARGING_BOOKING_HORIZON_MS },
       }),
   });
   const server = await listen(app, config.PORT, config.HOST);

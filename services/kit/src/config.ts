@@ -50,9 +50,20 @@ export function serviceEnv(service: string, port: number) {
   };
 }
 
+/**
+ * Development shortcuts (payments confirmed without payment, SMS kept in an outbox) are the
+ * default only where development was chosen: NODE_ENV=development (`make run`) or test (jest).
+ * The image sets NODE_ENV=production, where they are refused outright.
+ */
+export function isDevelopment(nodeEnv: string | undefined): boolean {
+  return nodeEnv === 'development' || nodeEnv === 'test';
+}
+
 /** Reusable variable schemas. */
 export const env = {
   port: (fallback: number) => z.coerce.number().int().min(0).max(65535).default(fallback),
+  /** NODE_ENV, read by the services that have development-only shortcuts. */
+  nodeEnv: () => z.string().optional(),
   logLevel: () => z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   url: () => z.string().url(),
   optionalUrl: () => z.string().url().optional(),

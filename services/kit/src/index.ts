@@ -1,4 +1,4 @@
-export { ConfigError, env, loadConfig, parseConfig, serviceEnv } from './config';
+export { ConfigError, env, isDevelopment, loadConfig, parseConfig, serviceEnv } from './config';
 export { createLogger, type Logger } from './logger';
 export { createHttpApp, type HttpAppOptions } from './http/app';
 export { createHealth, type Health, type Check } from './http/health';

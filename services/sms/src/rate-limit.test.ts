@@ -1,7 +1,7 @@
 import { createMemoryStore } from '@evshare/kit';
 import { createSmsRateLimiter, rateDecision } from './rate-limit';
 
-const limits = { perMinute: 5, perDay: 20 };
+const limits = { perMinute: 5, perDay: 20, codesPerMinute: 3 };
 
 describe('rateDecision', () => {
   it.each([
@@ -23,5 +23,14 @@ describe('createSmsRateLimiter', () => {
     for (let i = 0; i < 6; i++) verdicts.push(await limiter.take('13800000001'));
     expect(verdicts.map((v) => v.allowed)).toEqual([true, true, true, true, true, false]);
     expect((await limiter.take('13800000002')).allowed).toBe(true);
+  });
+
+  it('SMS pumping global: verification codes for any phones stop at the global budget per minute', async () => {
+    const limiter = createSmsRateLimiter(createMemoryStore(), limits);
+    const verdicts = await Promise.all(Array.from({ length: 5 }, () => limiter.takeCode()));
+    expect(verdicts.map((v) => v.allowed)).toEqual([true, true, true, false, false]);
+    expect(verdicts[4]).toEqual({ allowed: false, window: 'codes' });
+    // The per-phone counters are separate.
+    expect((await limiter.take('13800000003')).allowed).toBe(true);
   });
 });

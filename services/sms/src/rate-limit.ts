@@ -4,10 +4,12 @@ import type { KeyValueStore } from '@evshare/kit';
 export interface SmsRateLimits {
   perMinute: number;
   perDay: number;
+  /** Verification codes per minute, all phones together. */
+  codesPerMinute: number;
 }
 
 /** Pure: whether one more SMS may go to a phone, given the counts including this one. */
-export function rateDecision(counts: { minute: number; day: number }, limits: SmsRateLimits): { allowed: true } | { allowed: false; window: 'minute' | 'day' } {
+export function rateDecision(counts: { minute: number; day: number }, limits: Pick<SmsRateLimits, 'perMinute' | 'perDay'>): { allowed: true } | { allowed: false; window: 'minute' | 'day' } {
   if (counts.day > limits.perDay) return { allowed: false, window: 'day' };
   if (counts.minute > limits.perMinute) return { allowed: false, window: 'minute' };
   return { allowed: true };
@@ -23,6 +25,10 @@ export function createSmsRateLimiter(store: KeyValueStore, limits: SmsRateLimits
       const hash = phoneHash(phone);
       const [minute, day] = await Promise.all([store.incr(`smsrl:m:${hash}`, 60_000), store.incr(`smsrl:d:${hash}`, 24 * 3600_000)]);
       return rateDecision({ minute, day }, limits);
+    },
+    async takeCode(): Promise<{ allowed: true } | { allowed: false; window: 'codes' }> {
+      const count = await store.incr('smsrl:codes', 60_000);
+      return count > limits.codesPerMinute ? { allowed: false, window: 'codes' } : { allowed: true };
     },
   };
 }

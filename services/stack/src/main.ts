@@ -31,7 +31,9 @@ async function main(): Promise<void> {
   const mode = config.STACK_MODE === 'auto' ? (realBackends ? 'processes' : 'in-process') : config.STACK_MODE;
   if (mode === 'processes' && !realBackends) throw new Error('STACK_MODE=processes needs REDIS_URL, NATS_URL and DATABASE_URL');
   const options = {
-    env: { ...process.env, MQTT_PORT: String(config.MQTT_PORT) },
+    // `make run` is the development platform (it seeds development accounts): development
+    // shortcuts are on unless NODE_ENV says otherwise (the image's production refuses them).
+    env: { NODE_ENV: 'development', ...process.env, MQTT_PORT: String(config.MQTT_PORT) },
     log,
     appInstances: config.APP_INSTANCES,
     gatewayPort: config.GATEWAY_PORT,

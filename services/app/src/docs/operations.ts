@@ -77,11 +77,11 @@ export function OPERATIONS(config: DocsConfig): Operation[] {
       path: '/api/v1/auth/register/code',
       tag: 'auth',
       summary: 'Send a registration code by SMS',
-      description: 'Sent whether or not the phone is registered. One code a minute and ten a day per phone.',
+      description: 'Sent whether or not the phone is registered. One code a minute and ten a day per phone; ten an hour per client address (IPv6: per /64) and a global budget per minute (SMS pumping).',
       access: 'public',
       body: AUTH_BODIES.registerCode,
       responses: [{ status: 202, description: 'The code is on its way', schema: { type: 'object', properties: { expiresInSeconds: { type: 'integer' } }, required: ['expiresInSeconds'] } }],
-      problems: { 429: 'A code was sent too recently, or too many today (`too-many-requests`, `Retry-After`)' },
+      problems: { 429: 'A code was sent too recently, too many today, too many from this address, or the global budget is spent (`too-many-requests`, `Retry-After`)' },
     },
     {
       method: 'post',

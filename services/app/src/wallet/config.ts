@@ -1,12 +1,16 @@
 import { z } from 'zod';
-import { env } from '@evshare/kit';
+import { env, isDevelopment } from '@evshare/kit';
 
 /** The wallet's settings, part of the APP service's configuration. */
 export const walletConfigSchema = z.object({
-  /** Top-up providers members may choose: `dev` (confirms at once; development only) and `hosted`. */
+  NODE_ENV: env.nodeEnv(),
+  /**
+   * Top-up providers members may choose: `dev` (confirms at once, without payment) and `hosted`.
+   * Unset: `dev` in development and tests, none otherwise; `dev` is refused in production.
+   */
   PAYMENT_PROVIDERS: z
     .string()
-    .default('dev')
+    .default('')
     .transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean)),
   /** Where the hosted provider's payment page is (the member is sent there with the payment id). */
   PAYMENT_HOSTED_URL: env.optionalUrl(),
@@ -19,3 +23,15 @@ export const walletConfigSchema = z.object({
 });
 export type WalletConfig = z.infer<typeof walletConfigSchema>;
 
+/** `dev` credits money nobody paid: a configuration error, not a warning, in production. */
+export function refuseDevTopUpsInProduction(config: WalletConfig, ctx: z.RefinementCtx): void {
+  if (config.NODE_ENV === 'production' && config.PAYMENT_PROVIDERS.includes('dev')) {
+    ctx.addIssue({ code: 'custom', path: ['PAYMENT_PROVIDERS'], message: 'the dev provider confirms top-ups without payment and is refused with NODE_ENV=production' });
+  }
+}
+
+/** No provider named: `dev` where development was chosen, none otherwise (top-ups are then refused). */
+export function walletDefaults<C extends WalletConfig>(config: C): C {
+  if (config.PAYMENT_PROVIDERS.length > 0 || !isDevelopment(config.NODE_ENV)) return config;
+  return { ...config, PAYMENT_PROVIDERS: ['dev'] };
+}

@@ -35,7 +35,7 @@ export const topUpBody = (providers: string[], maxFen: number) =>
         .int('must be a whole number of fen')
         .min(1, 'must be at least 1 fen')
         .max(maxFen, `must be at most ${maxFen} fen`),
-      provider: z.enum(providers as [string, ...string[]], { error: `must be one of: ${providers.join(', ')}` }),
+      provider: z.enum(providers as [string, ...string[]], { error: providers.length ? `must be one of: ${providers.join(', ')}` : 'no top-up provider is enabled (PAYMENT_PROVIDERS)' }),
     })
     .strict();
 

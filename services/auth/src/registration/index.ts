@@ -18,7 +18,7 @@ import {
   type SessionStore,
   type SmsMessage,
 } from '@evshare/kit';
-import type { createLoginThrottle } from '../throttle';
+import type { LoginThrottle } from '../throttle';
 import { findCredentialsById } from '../members';
 import { createCodeStore } from './codes';
 import { deregister } from './deregister';
@@ -29,6 +29,10 @@ export const registrationConfigShape = {
   REGISTRATION_CODE_INTERVAL_MS: env.positiveInt(60_000),
   REGISTRATION_CODES_PER_DAY: env.positiveInt(10),
   REGISTRATION_CODE_ATTEMPTS: env.positiveInt(5),
+  /** Codes per client address (IPv6: per /64) per hour, for any phones. */
+  REGISTRATION_CODES_PER_ADDRESS_PER_HOUR: env.positiveInt(10),
+  /** Codes per minute for the whole platform. */
+  REGISTRATION_CODES_GLOBAL_PER_MINUTE: env.positiveInt(120),
 };
 const registrationConfig = z.object(registrationConfigShape);
 
@@ -39,7 +43,7 @@ export interface RegistrationDeps {
   sessions: SessionStore;
   /** The login-state database (codes and their counters live there). */
   throttleStore: KeyValueStore;
-  throttle: ReturnType<typeof createLoginThrottle>;
+  throttle: LoginThrottle;
   currentSession: (req: Request) => Promise<SessionRecord>;
   setSessionCookie: (res: Response, key: string) => void;
   sessionView: (record: SessionRecord, key?: string) => Record<string, unknown>;
@@ -70,17 +74,20 @@ export function mountRegistration(app: Express, deps: RegistrationDeps): void {
     intervalMs: config.REGISTRATION_CODE_INTERVAL_MS,
     perDay: config.REGISTRATION_CODES_PER_DAY,
     attempts: config.REGISTRATION_CODE_ATTEMPTS,
+    perAddressPerHour: config.REGISTRATION_CODES_PER_ADDRESS_PER_HOUR,
+    globalPerMinute: config.REGISTRATION_CODES_GLOBAL_PER_MINUTE,
   });
+  const refusals = {
+    minute: 'A code was sent to this phone less than a minute ago',
+    day: 'Too many codes for this phone today',
+    address: 'Too many codes asked for from this address; wait before asking again',
+    global: 'Too many codes are being sent right now; wait before asking again',
+  } as const;
 
   app.post('/api/v1/auth/register/code', async (req, res) => {
     const body = validate(codeBody, req.body, 'body');
-    const issued = await codes.issue(body.phone);
-    if (!issued.issued) {
-      throw problems.tooManyRequests(
-        issued.retryAfterSeconds,
-        issued.window === 'minute' ? 'A code was sent to this phone less than a minute ago' : 'Too many codes for this phone today',
-      );
-    }
+    const issued = await codes.issue(body.phone, req.ip ?? 'unknown');
+    if (!issued.issued) throw problems.tooManyRequests(issued.retryAfterSeconds, refusals[issued.window]);
     // Sent whether or not the phone is registered: only its owner learns that, at registration.
     const sms: SmsMessage = {
       reference: `register:${randomUUID()}`,
@@ -125,13 +132,13 @@ export function mountRegistration(app: Express, deps: RegistrationDeps): void {
     const session = await deps.currentSession(req);
     const body = validate(deregisterBody, req.body, 'body');
     const address = req.ip ?? 'unknown';
-    const throttled = await deps.throttle.check(session.memberId, address);
-    if (!throttled.allowed) throw problems.tooManyRequests(throttled.retryAfterSeconds);
+    const attempt = await deps.throttle.attempt(session.memberId, address);
+    if (!attempt.allowed) throw problems.tooManyRequests(attempt.retryAfterSeconds);
     const member = await findCredentialsById(db, session.memberId);
     if (!member || !(await verifyPassword(member.passwordHash, body.password))) {
-      await deps.throttle.recordFailure(session.memberId, address);
       throw problems.validation([{ name: 'body.password', reason: 'is wrong' }]);
     }
+    await attempt.succeeded();
     if (member.role === 'admin') throw problems.forbidden('Operator accounts are closed by another operator, not deregistered');
     await deregister(db, member.id);
     await sessions.revokeMember(member.id, 'logout');

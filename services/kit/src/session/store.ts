@@ -11,7 +11,7 @@ export interface SessionStoreOptions {
   log?: Logger;
   /** Sliding expiry: a session unused this long is gone. */
   ttlMs?: number;
-  /** How often an active session's last-access time and expiry are written back. */
+  /** How often an active session's last-access time and expiry are written back (15 s, at most a quarter of ttlMs). */
   touchIntervalMs?: number;
   /**
    * How long an instance may answer from its own memory. A revocation is also broadcast, so it
@@ -41,16 +41,32 @@ const memberIndexKey = (memberId: string) => `msess:${memberId}`;
 export function createSessionStore(options: SessionStoreOptions): SessionStore {
   const { store, bus, log } = options;
   const ttlMs = options.ttlMs ?? 30 * 60_000;
-  const touchIntervalMs = options.touchIntervalMs ?? 15_000;
+  // A session must be refreshed well before it expires, whatever its time to live.
+  const touchIntervalMs = options.touchIntervalMs ?? Math.min(15_000, Math.floor(ttlMs / 4));
   const cacheTtlMs = options.cacheTtlMs ?? 500;
   const cacheMax = options.cacheMax ?? 50_000;
   const cache = new Map<string, { record: SessionRecord; until: number }>();
   const listeners = new Set<(event: SessionRevoked) => void>();
+  // Sessions revoked lately, by hash: a lookup that read the record just before the revocation
+  // must not put it back into the cache (or answer) after the revocation was seen here.
+  const revokedLately = new Map<string, number>();
+  const tombstone = (hash: string, now = Date.now()) => {
+    cache.delete(hash);
+    if (revokedLately.size >= cacheMax) revokedLately.delete(revokedLately.keys().next().value!);
+    revokedLately.set(hash, now + cacheTtlMs * 2);
+  };
+  const isRevokedLately = (hash: string, now: number) => {
+    const until = revokedLately.get(hash);
+    if (until === undefined) return false;
+    if (until > now) return true;
+    revokedLately.delete(hash);
+    return false;
+  };
 
   const unsubscribe = bus.subscribe(SUBJECTS.sessionRevoked, (data) => {
     const parsed = sessionRevokedSchema.safeParse(data);
     if (!parsed.success) return;
-    cache.delete(parsed.data.sessionHash);
+    tombstone(parsed.data.sessionHash);
     for (const listener of listeners) listener(parsed.data);
   });
 
@@ -63,8 +79,22 @@ export function createSessionStore(options: SessionStoreOptions): SessionStore {
     await store.set(sessionKey(record.sessionHash), JSON.stringify(record), { ttlMs });
   };
 
+  /**
+   * The sliding refresh: conditional (SET XX), so an access racing a logout or a revocation cannot
+   * bring the session back, and it keeps the member's index alive as long as the session, so a
+   * password change or a suspension after hours of use still finds every session.
+   */
+  const refresh = async (record: SessionRecord) => {
+    const alive = await store.set(sessionKey(record.sessionHash), JSON.stringify(record), { ttlMs, onlyIfPresent: true });
+    if (!alive) {
+      cache.delete(record.sessionHash);
+      return;
+    }
+    await store.sadd(memberIndexKey(record.memberId), record.sessionHash, ttlMs * 2);
+  };
+
   const revoke = async (sessionHash: string, reason: SessionRevoked['reason']) => {
-    cache.delete(sessionHash);
+    tombstone(sessionHash);
     const record = parseSessionRecord(await store.get(sessionKey(sessionHash)));
     const existed = (await store.del(sessionKey(sessionHash))) > 0;
     if (record) await store.srem(memberIndexKey(record.memberId), sessionHash);
@@ -104,10 +134,11 @@ export function createSessionStore(options: SessionStoreOptions): SessionStore {
           return null;
         }
       }
+      if (isRevokedLately(hash, Date.now())) return null;
       const touched = touchSession(record, { now, ...access }, touchIntervalMs);
       if (touched.write) {
         // Refreshing the expiry must not slow the request; a failed write is retried at the next access.
-        write(touched.record).catch((error: unknown) => log?.warn({ err: error }, 'session touch failed'));
+        refresh(touched.record).catch((error: unknown) => log?.warn({ err: error }, 'session touch failed'));
       }
       remember(touched.record, now);
       return touched.record;

@@ -64,7 +64,9 @@ export function createMemoryStore(): KeyValueStore {
       return entry.value;
     }),
     set: op((key: string, value: string, options: SetOptions = {}) => {
+      if (options.onlyIfAbsent && options.onlyIfPresent) throw new Error('set: onlyIfAbsent and onlyIfPresent exclude each other');
       if (options.onlyIfAbsent && live(key) !== undefined) return false;
+      if (options.onlyIfPresent && live(key) === undefined) return false;
       entries.set(key, { value, expiresAt: options.ttlMs === undefined ? undefined : Date.now() + options.ttlMs });
       return true;
     }),
@@ -87,15 +89,16 @@ export function createMemoryStore(): KeyValueStore {
       if (entry.expiresAt === undefined) return -1;
       return entry.expiresAt - Date.now();
     }),
-    incr: op((key: string, ttlMs: number) => {
+    incr: op((key: string, ttlMs: number, by = 1) => {
+      if (!Number.isSafeInteger(by)) throw new Error('ERR value is not an integer or out of range');
       const entry = live(key);
       if (entry === undefined) {
-        entries.set(key, { value: '1', expiresAt: Date.now() + ttlMs });
-        return 1;
+        entries.set(key, { value: String(by), expiresAt: Date.now() + ttlMs });
+        return by;
       }
       if (typeof entry.value !== 'string') throw wrongType();
       if (!/^-?\d+$/.test(entry.value)) throw new Error('ERR value is not an integer or out of range');
-      const next = Number(entry.value) + 1;
+      const next = Number(entry.value) + by;
       entry.value = String(next);
       return next;
     }),

@@ -22,7 +22,7 @@ const PING_TIMEOUT_MS = 1000;
 /** A new counter gets its expiry in the same atomic step as its first increment. */
 const INCR_SCRIPT = `
 local existed = redis.call('EXISTS', KEYS[1])
-local value = redis.call('INCR', KEYS[1])
+local value = redis.call('INCRBY', KEYS[1], ARGV[2])
 if existed == 0 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
 return value`;
 
@@ -43,7 +43,7 @@ end
 return 0`;
 
 interface Scripts {
-  evshareIncr(key: string, ttlMs: number): Promise<number>;
+  evshareIncr(key: string, ttlMs: number, by: number): Promise<number>;
   evshareSaddTtl(key: string, member: string, ttlMs: number): Promise<number>;
 }
 
@@ -90,18 +90,21 @@ export function createRedisStore(options: RedisStoreOptions): KeyValueStore {
     kind: 'redis',
     get: (key) => client.get(key),
     async set(key: string, value: string, options: SetOptions = {}) {
-      const { ttlMs, onlyIfAbsent } = options;
+      const { ttlMs, onlyIfAbsent, onlyIfPresent } = options;
+      if (onlyIfAbsent && onlyIfPresent) throw new Error('set: onlyIfAbsent and onlyIfPresent exclude each other');
       let reply: string | null;
       if (ttlMs !== undefined && onlyIfAbsent) reply = await client.set(key, value, 'PX', ttlMs, 'NX');
+      else if (ttlMs !== undefined && onlyIfPresent) reply = await client.set(key, value, 'PX', ttlMs, 'XX');
       else if (ttlMs !== undefined) reply = await client.set(key, value, 'PX', ttlMs);
       else if (onlyIfAbsent) reply = await client.set(key, value, 'NX');
+      else if (onlyIfPresent) reply = await client.set(key, value, 'XX');
       else reply = await client.set(key, value);
       return reply === 'OK';
     },
     del: (key) => client.del(key),
     expire: async (key, ttlMs) => (await client.pexpire(key, ttlMs)) === 1,
     pttl: (key) => client.pttl(key),
-    incr: async (key, ttlMs) => Number(await scripts.evshareIncr(key, ttlMs)),
+    incr: async (key, ttlMs, by = 1) => Number(await scripts.evshareIncr(key, ttlMs, by)),
     async sadd(key, member, ttlMs) {
       if (ttlMs === undefined) await client.sadd(key, member);
       else await scripts.evshareSaddTtl(key, member, ttlMs);

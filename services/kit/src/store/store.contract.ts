@@ -40,6 +40,32 @@ export function storeContract(name: string, make: () => Promise<KeyValueStore>):
       expect(await store.set('nx-ttl', 'b', { onlyIfAbsent: true, ttlMs: 60_000 })).toBe(false);
     });
 
+    it('sets only when present with onlyIfPresent, never creating the key', async () => {
+      expect(await store.set('xx', 'v', { onlyIfPresent: true, ttlMs: 60_000 })).toBe(false);
+      expect(await store.get('xx')).toBeNull();
+      expect(await store.pttl('xx')).toBe(-2);
+      await store.set('xx', 'v1', { ttlMs: 1000 });
+      expect(await store.set('xx', 'v2', { onlyIfPresent: true, ttlMs: 60_000 })).toBe(true);
+      expect(await store.get('xx')).toBe('v2');
+      expect(await store.pttl('xx')).toBeGreaterThan(50_000);
+      await expect(store.set('xx', 'v3', { onlyIfPresent: true, onlyIfAbsent: true })).rejects.toThrow();
+    });
+
+    it('a refresh with onlyIfPresent racing a delete never brings the key back (session refresh vs logout)', async () => {
+      for (let i = 0; i < 50; i++) {
+        const key = `race-${i}`;
+        await store.set(key, 'live', { ttlMs: 60_000 });
+        const racers = [store.del(key), store.set(key, 'refreshed', { onlyIfPresent: true, ttlMs: 60_000 })];
+        await Promise.all(i % 2 === 0 ? racers : racers.reverse());
+        expect(await store.get(key)).toBeNull();
+      }
+      // An expired key is absent too.
+      await store.set('gone', 'v', { ttlMs: 30 });
+      await eventually(async () => (await store.pttl('gone')) === -2);
+      expect(await store.set('gone', 'back', { onlyIfPresent: true })).toBe(false);
+      expect(await store.get('gone')).toBeNull();
+    });
+
     it('expires a key after its ttl', async () => {
       await store.set('short', 'v', { ttlMs: 60 });
       expect(await store.get('short')).toBe('v');
@@ -99,6 +125,16 @@ export function storeContract(name: string, make: () => Promise<KeyValueStore>):
       await eventually(async () => (await store.pttl('window')) === -2);
       expect(await store.incr('window', 60_000)).toBe(1);
       expect(await store.pttl('window')).toBeGreaterThan(50_000);
+    });
+
+    it('incr adds a given amount, negative too, and keeps the window', async () => {
+      expect(await store.incr('by', 10_000, 5)).toBe(5);
+      expect(await store.incr('by', 60_000, -2)).toBe(3);
+      expect(await store.incr('by', 60_000)).toBe(4);
+      expect(await store.get('by')).toBe('4');
+      expect(await store.pttl('by')).toBeLessThanOrEqual(10_000);
+      expect(await store.incr('new-negative', 10_000, -1)).toBe(-1);
+      expect(await store.pttl('new-negative')).toBeGreaterThan(8000);
     });
 
     it('incr rejects a value that is not an integer', async () => {

@@ -9,6 +9,11 @@ export interface SetOptions {
   ttlMs?: number;
   /** Only set when the key does not exist (SET NX); the result says whether it was set. */
   onlyIfAbsent?: boolean;
+  /**
+   * Only set when the key exists (SET XX); the result says whether it was set. A refresh written
+   * this way cannot bring back a key deleted meanwhile (a revoked session).
+   */
+  onlyIfPresent?: boolean;
 }
 
 export interface KeyValueStore {
@@ -21,8 +26,11 @@ export interface KeyValueStore {
   expire(key: string, ttlMs: number): Promise<boolean>;
   /** Remaining time to live in ms; -1 for a key without expiry, -2 for a missing key. */
   pttl(key: string): Promise<number>;
-  /** Atomically increments an integer counter; a new counter gets ttlMs as its expiry. */
-  incr(key: string, ttlMs: number): Promise<number>;
+  /**
+   * Atomically adds `by` (default 1, may be negative) to an integer counter; a new counter gets
+   * ttlMs as its expiry, an existing one keeps its own.
+   */
+  incr(key: string, ttlMs: number, by?: number): Promise<number>;
   /** Set operations, used for a member's index of session keys. */
   sadd(key: string, member: string, ttlMs?: number): Promise<void>;
   srem(key: string, member: string): Promise<void>;
