@@ -234,14 +234,16 @@ export function createCentralSystem(options: CentralSystemOptions): CentralSyste
     );
     const held = assessed.anomalies.length > 0;
     const amountFen = row.memberId ? energyCostFen(tariff, assessed.startMs, assessed.stopMs, assessed.energyWh) : 0;
+    // Held: no price until an operator decides (a session nobody is billed for keeps its 0).
     await tx.query(
       `UPDATE charging_transactions SET status = 'completed', meter_stop_wh = $2, stopped_at = $3, stop_reason = $4, energy_wh = $5, amount_fen = $6, anomalies = $7 WHERE id = $1`,
-      [transactionId, meterStopWh, new Date(assessed.stopMs), reason, assessed.energyWh, held ? null : amountFen, held ? assessed.anomalies : null],
+      [transactionId, meterStopWh, new Date(assessed.stopMs), reason, assessed.energyWh, held && row.memberId ? null : amountFen, held ? assessed.anomalies : null],
     );
     if (row.reservationId) await tx.query(`UPDATE charging_reservations SET status = 'completed', ended_at = now() WHERE id = $1 AND status IN ('reserved', 'charging')`, [row.reservationId]);
     if (held) {
       for (const kind of assessed.anomalies) anomaly(pileId, kind, { transactionId, energyWh: assessed.energyWh, boundWh: assessed.boundWh });
-      if (row.memberId) await holdForReview(tx, { ...row, meterStartWh, meterStopWh, assessed, amountFen, reportedStopMs });
+      // Nothing to decide for a session that delivered nothing or is nobody's.
+      if (row.memberId && assessed.energyWh > 0) await holdForReview(tx, { ...row, meterStartWh, meterStopWh, assessed, amountFen, reportedStopMs });
     }
     return { ...row, fresh: true };
   };
@@ -249,7 +251,7 @@ export function createCentralSystem(options: CentralSystemOptions): CentralSyste
   const holdForReview = async (
     tx: PoolClient | Pool,
     session: { id: number; pileId: string; memberId: string | null; meterStartWh: number; meterStopWh: number; amountFen: number; reportedStopMs: number; receivedAt: Date; ratedW: number; assessed: ReturnType<typeof assessSession> },
-    ) => {
+  ) => {
     const { assessed } = session;
     const boundedFen = energyCostFen(tariff, assessed.startMs, assessed.stopMs, Math.min(assessed.energyWh, assessed.boundWh));
     await tx.query(
