@@ -15,7 +15,7 @@ describe('charging: what a pile can bill', () => {
     bench = await startChargingBench({ piles: 4 });
     cache = createRedisStore({ url: TEST_REDIS_URL, keyPrefix: `${bench.env.REDIS_KEY_PREFIX}cache:` });
     const env = { ...bench.env, PORT: '0', HOST: '127.0.0.1' };
-    app = await startApp({ config: parseConfig(appConfigSchema, env), log: createLogger('review-test', env.LOG_LEVEL), db: bench.db, bus: bench.bus, sessions: bench.sessions, cache });
+    app = await startApp({ config: parseConfig(appConfigSchema, env), log: createLogger('review-test', bench.env.LOG_LEVEL), db: bench.db, bus: bench.bus, sessions: bench.sessions, cache });
   }, 60_000);
   afterAll(async () => {
     await app?.stop();
