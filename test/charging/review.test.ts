@@ -90,6 +90,10 @@ describe('charging: what a pile can bill', () => {
       expect(JSON.stringify(unknown.json())).toContain('body.decision');
       expect((await admin('POST', `/api/v1/admin/reviews/not-a-uuid/decision`, { decision: 'waive' })).status).toBe(400);
       expect((await admin('POST', `/api/v1/admin/reviews/00000000-0000-4000-8000-000000000000/decision`, { decision: 'waive' })).status).toBe(404);
+      const badFilter = await admin('GET', '/api/v1/admin/reviews?status=open&limit=0');
+      expect(badFilter.status).toBe(400);
+      expect(JSON.stringify(badFilter.json())).toContain('query.status');
+      expect(JSON.stringify(badFilter.json())).toContain('query.limit');
       const member403 = await request(`${app.url}/api/v1/admin/reviews`, { headers: { authorization: `Bearer ${member.key}` } });
       expect(member403.status).toBe(403);
 
