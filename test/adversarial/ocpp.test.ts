@@ -107,8 +107,8 @@ describe('adversarial: OCPP 1.6J central system', () => {
 
   type Op =
     | { op: 'start'; pile: 0 | 1; connector: number; tag: 'own' | 'other' | 'unknown'; meterStart: number; clock: number }
-    | { op: 'meter'; pile: 0 | 1; tx: 'own' | 'foreign' | 'random'; value: number; clock: number }
-    | { op: 'stop'; pile: 0 | 1; tx: 'own' | 'foreign' | 'random'; delta: number; clock: number }
+    | { op: 'meter'; pile: 0 | 1; tx: 'own' | 'foreign' | 'random'; value: number; clock: number; randomId: number }
+    | { op: 'stop'; pile: 0 | 1; tx: 'own' | 'foreign' | 'random'; delta: number; clock: number; randomId: number }
     | { op: 'wait'; ms: number }
     | { op: 'repeat' };
 
@@ -119,8 +119,8 @@ describe('adversarial: OCPP 1.6J central system', () => {
   const clockArb = fc.constantFrom(...CLOCKS);
   const opArb: fc.Arbitrary<Op> = fc.oneof(
     { weight: 3, arbitrary: fc.record({ op: fc.constant('start' as const), pile: pileArb, connector: fc.oneof({ weight: 5, arbitrary: fc.constantFrom(1, 2) }, fc.constantFrom(0, -1, 65, 2 ** 31)), tag: fc.constantFrom<'own' | 'other' | 'unknown'>('own', 'own', 'other', 'unknown'), meterStart: fc.oneof(fc.integer({ min: 0, max: 10_000 }), fc.constantFrom(-1, 1e13)), clock: clockArb }) },
-    { weight: 2, arbitrary: fc.record({ op: fc.constant('meter' as const), pile: pileArb, tx: fc.constantFrom<'own' | 'foreign' | 'random'>('own', 'foreign', 'random'), value: fc.oneof(fc.integer({ min: 0, max: 20_000 }), fc.constantFrom(900_000_000, -5)), clock: clockArb }) },
-    { weight: 3, arbitrary: fc.record({ op: fc.constant('stop' as const), pile: pileArb, tx: fc.constantFrom<'own' | 'foreign' | 'random'>('own', 'own', 'foreign', 'random'), delta: fc.oneof({ weight: 4, arbitrary: fc.integer({ min: 0, max: 60 }) }, fc.constantFrom(-500, 900_000_000, 5_000)), clock: clockArb }) },
+    { weight: 2, arbitrary: fc.record({ op: fc.constant('meter' as const), pile: pileArb, tx: fc.constantFrom<'own' | 'foreign' | 'random'>('own', 'foreign', 'random'), value: fc.oneof(fc.integer({ min: 0, max: 20_000 }), fc.constantFrom(900_000_000, -5)), clock: clockArb, randomId: fc.oneof(fc.integer({ min: 1, max: 200 }), fc.integer({ min: -5, max: 2 ** 40 })) }) },
+    { weight: 3, arbitrary: fc.record({ op: fc.constant('stop' as const), pile: pileArb, tx: fc.constantFrom<'own' | 'foreign' | 'random'>('own', 'own', 'foreign', 'random'), delta: fc.oneof({ weight: 4, arbitrary: fc.integer({ min: 0, max: 60 }) }, fc.constantFrom(-500, 900_000_000, 5_000)), clock: clockArb, randomId: fc.oneof(fc.integer({ min: 1, max: 200 }), fc.integer({ min: -5, max: 2 ** 40 })) }) },
     { weight: 2, arbitrary: fc.record({ op: fc.constant('wait' as const), ms: fc.integer({ min: 0, max: 400 }) }) },
     { weight: 1, arbitrary: fc.constant({ op: 'repeat' as const }) },
   );
@@ -152,8 +152,7 @@ describe('adversarial: OCPP 1.6J central system', () => {
             continue;
           }
           const client = clients[op.pile]!;
-          const txOf = (which: 'own' | 'foreign' | 'random') =>
-            which === 'own' ? (latest[op.pile] ?? 1) : which === 'foreign' ? (latest[1 - op.pile] ?? 1) : Math.floor(Math.random() * 2 ** 31);
+          const txOf = (which: 'own' | 'foreign' | 'random', randomId: number) => (which === 'own' ? (latest[op.pile] ?? 1) : which === 'foreign' ? (latest[1 - op.pile] ?? 1) : randomId);
           if (op.op === 'start') {
             const tagOwner = op.tag === 'own' ? owner[op.pile]! : op.tag === 'other' ? owner[1 - op.pile]! : undefined;
             const params = { connectorId: op.connector, idTag: tagOwner?.card ?? 'FFFF0000', meterStart: op.meterStart, timestamp: stamp(op.clock) };
@@ -169,20 +168,20 @@ describe('adversarial: OCPP 1.6J central system', () => {
             if (valid) await call();
             else await expect(call()).rejects.toMatchObject({ rpcErrorCode: 'PropertyConstraintViolation' });
           } else if (op.op === 'meter') {
-            const transactionId = txOf(op.tx);
+            const transactionId = txOf(op.tx, op.randomId);
             const call = () => client.call('MeterValues', { connectorId: 1, transactionId, meterValue: [{ timestamp: stamp(op.clock), sampledValue: [{ value: String(op.value) }] }] });
             last = call;
             expect(await call()).toEqual({});
           } else {
-            const transactionId = txOf(op.tx);
+            const transactionId = txOf(op.tx, op.randomId);
             const base = started.get(transactionId)?.meterStart ?? 0;
             const meterStop = Math.max(0, base + op.delta);
             const call = async () => {
               const answer = (await client.call('StopTransaction', { transactionId, meterStop, timestamp: stamp(op.clock) })) as { idTagInfo?: { status: string } };
-              if (!stoppedAt.has(transactionId)) stoppedAt.set(transactionId, Date.now());
               const mine = started.get(transactionId);
               // Another pile's (or an unknown) transaction is refused.
               if (!mine || mine.pile !== op.pile) expect(answer).toEqual({ idTagInfo: { status: 'Invalid' } });
+              else if (!stoppedAt.has(transactionId)) stoppedAt.set(transactionId, Date.now());
               return answer;
             };
             last = call;
