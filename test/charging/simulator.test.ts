@@ -21,7 +21,7 @@ describe('charging: simulated piles under smart charging', () => {
   it('follows the plan: the cap holds, no pile above its limit, sessions billed', async () => {
     const credentials = bench.piles.map((pile, i) => ({ ...pile, ...(i < 2 ? { idTag: bench.member.card } : {}) }));
     expect(credentials.every((c) => c.vin)).toBe(true);
-    fleet = await startPileFleet({ url: bench.ocppUrl, credentials, seed: 7, meterIntervalMs: 200, heartbeatIntervalMs: 1_000, speed: 60 });
+    fleet = await startPileFleet({ url: bench.ocppUrl, credentials, seed: 7, meterIntervalMs: 200, heartbeatIntervalMs: 1_000 });
     const [first, second, third] = fleet.piles as [typeof fleet.piles[number], typeof fleet.piles[number], typeof fleet.piles[number]];
     await eventually(() => expect(first.transaction && second.transaction).toBeTruthy(), 10_000);
 

@@ -49,6 +49,7 @@ describe('the web platform in a browser', () => {
     'nav.pricing': '/console/pricing',
     'nav.members': '/console/members',
     'nav.rentals': '/console/rentals',
+    'nav.reviews': '/console/reviews',
     'nav.sms': '/console/sms',
     'nav.cluster': '/console/cluster',
   };
@@ -328,7 +329,7 @@ describe('the web platform in a browser', () => {
     await expect(member.page.locator('[data-testid="ledger"]').innerText()).resolves.toMatch(/Rental fee[\s\S]*-¥/);
     await screenshots(member.page, 'wallet-en');
 
-    const consolePages = ['nav.fleet', 'nav.consoleStations', 'nav.pricing', 'nav.members', 'nav.rentals', 'nav.piles', 'nav.sms', 'nav.cluster'] as const;
+    const consolePages = ['nav.fleet', 'nav.consoleStations', 'nav.pricing', 'nav.members', 'nav.rentals', 'nav.piles', 'nav.reviews', 'nav.sms', 'nav.cluster'] as const;
     for (const key of consolePages) {
       await nav(operator.page, key);
       await operator.page.getByRole('heading', { level: 1, name: en[key], exact: true }).waitFor({ timeout: UI_TIMEOUT });

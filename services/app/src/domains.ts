@@ -4,11 +4,13 @@ import { mountWallet } from './wallet';
 import { mountRental } from './rental';
 import { mountDocs } from './docs';
 import { mountClusterAdmin } from './cluster';
+import { mountReviews } from './reviews';
 
 /** The business domains that add their routes to the member and operator API, one entry each. */
 export const DOMAINS: Array<(app: Express, context: AppContext) => DomainHandle | void> = [
   mountWallet,
   mountRental,
   mountClusterAdmin,
+  mountReviews,
   mountDocs,
 ];

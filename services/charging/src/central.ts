@@ -4,7 +4,8 @@ import type { Socket } from 'node:net';
 import client from 'prom-client';
 import { deductionSubject, withTransaction, type Bus, type DeductionMessage, type Logger, type Metrics, type Pool, type PoolClient } from '@evshare/kit';
 import { verifyPilePassword } from './credentials';
-import { pileStateOf, readMeterValues } from './meter';
+import { assessSession, clampTime, type SessionAnomaly, type SessionLimits } from './bounds';
+import { METER_MAX_WH, pileStateOf, readMeterValues } from './meter';
 import { pileConnectedSubject, type LocalPiles } from './routing';
 import { energyCostFen, type Tariff } from './tariff';
 
@@ -33,6 +34,12 @@ export interface CentralSystemOptions {
   heartbeatIntervalS: number;
   pingIntervalMs: number;
   callTimeoutMs: number;
+  /** Largest WebSocket frame accepted from a pile (ws closes the connection with 1009 above). */
+  maxFrameBytes: number;
+  /** Connector ids 1..maxConnectors are a pile's. */
+  maxConnectors: number;
+  /** What a pile's meter and clock are trusted for (docs/charging.md, "What a pile can bill"). */
+  limits: SessionLimits;
   /** A station's plan may need redoing. */
   onChange(stationId: string, reason: ChangeReason): void;
   /** A pile booted: smart charging resends its profile, an operator-disabled pile is made inoperative again. */
@@ -52,6 +59,14 @@ interface PileSession {
   stationId: string;
   connectedAt: Date;
 }
+
+/** A schema-valid value the central system cannot accept: PropertyConstraintViolation, nothing changed. */
+const requireRange = (value: number, min: number, max: number, field: string) => {
+  if (!Number.isSafeInteger(value) || value < min || value > max) throw createRPCError('PropertyConstraintViolation', `${field} must be an integer from ${min} to ${max}`);
+};
+/** OCPP ids the central system hands out are PostgreSQL integers. */
+const INT_MAX = 2 ** 31 - 1;
+const isDbInt = (value: unknown): value is number => Number.isSafeInteger(value) && (value as number) >= 1 && (value as number) <= INT_MAX;
 
 const idTagStatus = async (db: Pool | PoolClient, idTag: string, pileId: string): Promise<{ status: 'Accepted' | 'Blocked' | 'Invalid'; memberId: string | null }> => {
   const { rows } = await db.query<{ memberId: string | null; status: string | null }>(
@@ -92,6 +107,17 @@ export function createCentralSystem(options: CentralSystemOptions): CentralSyste
   const badFrames = new client.Counter({ name: 'ocpp_bad_messages_total', help: 'Frames that were not valid OCPP-J (answered with a CALLERROR)', registers: [metrics.registry] });
   const validationFailures = new client.Counter({ name: 'ocpp_validation_failures_total', help: 'Calls or answers refused by the OCPP 1.6 schemas', registers: [metrics.registry] });
   const deductions = new client.Counter({ name: 'charging_deductions_published_total', help: 'Charging sessions sent to billing', registers: [metrics.registry] });
+  const anomaliesSeen = new client.Counter({
+    name: 'ocpp_anomalies_total',
+    help: 'Pile reports not billed as sent: another pile\'s transaction, energy above the rating, meter backwards, clock skew',
+    labelNames: ['kind'],
+    registers: [metrics.registry],
+  });
+  const { limits } = options;
+  const anomaly = (pileId: string, kind: string, details: Record<string, unknown>) => {
+    anomaliesSeen.inc({ kind });
+    log.warn({ pileId, anomaly: kind, ...details }, 'pile report not trusted');
+  };
   new client.Gauge({
     name: 'ocpp_connected_piles',
     help: 'Piles connected to this instance',
@@ -107,6 +133,8 @@ export function createCentralSystem(options: CentralSystemOptions): CentralSyste
     callTimeoutMs: options.callTimeoutMs,
     pingIntervalMs: options.pingIntervalMs,
     deferPingsOnActivity: true,
+    // ws's default is 100 MiB; a pile's legitimate messages are a few KiB.
+    wssOptions: { maxPayload: options.maxFrameBytes },
   });
 
   server.auth((accept, reject, handshake) => {
@@ -156,7 +184,7 @@ export function createCentralSystem(options: CentralSystemOptions): CentralSyste
 
   const publishDeduction = async (row: { id: number; pileId: string; memberId: string; amountFen: number; energyWh: number; stoppedAt: Date }) => {
     const message: DeductionMessage = {
-      reference: `charging:${row.pileId}:${row.id}`,
+      reference: chargingReference(row.pileId, row.id),
       memberId: row.memberId,
       kind: 'charging',
       amountFen: row.amountFen,
@@ -170,31 +198,89 @@ export function createCentralSystem(options: CentralSystemOptions): CentralSyste
     deductions.inc();
   };
 
-  /** Completes a transaction (idempotent) and bills it; returns false for an unknown one. */
-  const completeTransaction = async (tx: PoolClient | Pool, transactionId: number, meterStopWh: number, stoppedAt: Date, reason: string) => {
-    const { rows } = await tx.query<{ id: number; pileId: string; memberId: string | null; meterStartWh: string; startedAt: Date; status: string; reservationId: string | null }>(
-      `SELECT id, pile_id AS "pileId", member_id AS "memberId", meter_start_wh AS "meterStartWh", started_at AS "startedAt", status, reservation_id AS "reservationId"
-       FROM charging_transactions WHERE id = $1 FOR UPDATE`,
-      [transactionId],
+  /**
+   * Completes a transaction of this pile (idempotent); returns undefined for a transaction that is
+   * not the pile's. The energy is billed only inside the session's bounds (bounds.ts); otherwise
+   * the session is completed unbilled, its anomalies recorded, and an operator review item made.
+   */
+  const completeTransaction = async (tx: PoolClient | Pool, pileId: string, transactionId: number, meterStopWh: number, reportedStopMs: number, reason: string, extraSamplesWh: number[] = []) => {
+    const { rows } = await tx.query<{ id: number; pileId: string; memberId: string | null; meterStartWh: string; startedAt: Date; receivedAt: Date; status: string; reservationId: string | null; anomalies: string[] | null; ratedW: number }>(
+      `SELECT t.id, t.pile_id AS "pileId", t.member_id AS "memberId", t.meter_start_wh AS "meterStartWh", t.started_at AS "startedAt", t.created_at AS "receivedAt",
+              t.status, t.reservation_id AS "reservationId", t.anomalies, p.max_power_w AS "ratedW"
+       FROM charging_transactions t JOIN piles p ON p.id = t.pile_id WHERE t.id = $1 AND t.pile_id = $2 FOR UPDATE OF t`,
+      [transactionId, pileId],
     );
     const row = rows[0];
     if (!row) return undefined;
     if (row.status === 'completed') return { ...row, fresh: false };
-    const energyWh = Math.max(0, meterStopWh - Number(row.meterStartWh));
-    const stop = Math.max(stoppedAt.getTime(), row.startedAt.getTime());
-    const amountFen = row.memberId ? energyCostFen(tariff, row.startedAt.getTime(), stop, energyWh) : 0;
+    const { rows: samples } = await tx.query<{ energyWh: string }>(
+      'SELECT energy_wh AS "energyWh" FROM meter_samples WHERE pile_id = $1 AND transaction_id = $2 AND energy_wh IS NOT NULL ORDER BY id',
+      [pileId, transactionId],
+    );
+    const meterStartWh = Number(row.meterStartWh);
+    const assessed = assessSession(
+      {
+        ratedW: row.ratedW,
+        meterStartWh,
+        meterStopWh,
+        samplesWh: [...samples.map((sample) => Number(sample.energyWh)), ...extraSamplesWh],
+        startReceivedMs: row.receivedAt.getTime(),
+        stopReceivedMs: Date.now(),
+        startMs: row.startedAt.getTime(),
+        startSkewed: row.anomalies?.includes('clock-skew') ?? false,
+        reportedStopMs,
+      },
+      limits,
+    );
+    const held = assessed.anomalies.length > 0;
+    const amountFen = row.memberId ? energyCostFen(tariff, assessed.startMs, assessed.stopMs, assessed.energyWh) : 0;
+    // Held: no price until an operator decides (a session nobody is billed for keeps its 0).
     await tx.query(
-      `UPDATE charging_transactions SET status = 'completed', meter_stop_wh = $2, stopped_at = $3, stop_reason = $4, energy_wh = $5, amount_fen = $6 WHERE id = $1`,
-      [transactionId, meterStopWh, new Date(stop), reason, energyWh, amountFen],
+      `UPDATE charging_transactions SET status = 'completed', meter_stop_wh = $2, stopped_at = $3, stop_reason = $4, energy_wh = $5, amount_fen = $6, anomalies = $7 WHERE id = $1`,
+      [transactionId, meterStopWh, new Date(assessed.stopMs), reason, assessed.energyWh, held && row.memberId ? null : amountFen, held ? assessed.anomalies : null],
     );
     if (row.reservationId) await tx.query(`UPDATE charging_reservations SET status = 'completed', ended_at = now() WHERE id = $1 AND status IN ('reserved', 'charging')`, [row.reservationId]);
+    if (held) {
+      for (const kind of assessed.anomalies) anomaly(pileId, kind, { transactionId, energyWh: assessed.energyWh, boundWh: assessed.boundWh });
+      // Nothing to decide for a session that delivered nothing or is nobody's.
+      if (row.memberId && assessed.energyWh > 0) await holdForReview(tx, { ...row, meterStartWh, meterStopWh, assessed, amountFen, reportedStopMs });
+    }
     return { ...row, fresh: true };
+  };
+
+  const holdForReview = async (
+    tx: PoolClient | Pool,
+    session: { id: number; pileId: string; memberId: string | null; meterStartWh: number; meterStopWh: number; amountFen: number; reportedStopMs: number; receivedAt: Date; ratedW: number; assessed: ReturnType<typeof assessSession> },
+  ) => {
+    const { assessed } = session;
+    const boundedFen = energyCostFen(tariff, assessed.startMs, assessed.stopMs, Math.min(assessed.energyWh, assessed.boundWh));
+    await tx.query(
+      `INSERT INTO device_charge_reviews (kind, reference, device, member_id, reported, bound, reasons, reported_fen, bounded_fen)
+       VALUES ('charging', $1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (reference) DO NOTHING`,
+      [
+        chargingReference(session.pileId, session.id),
+        session.pileId,
+        session.memberId,
+        JSON.stringify({
+          transactionId: session.id,
+          meterStartWh: session.meterStartWh,
+          meterStopWh: session.meterStopWh,
+          energyWh: assessed.energyWh,
+          startedAt: new Date(assessed.startMs).toISOString(),
+          stoppedAt: Number.isFinite(session.reportedStopMs) ? new Date(session.reportedStopMs).toISOString() : null,
+        }),
+        JSON.stringify({ ratedW: session.ratedW, elapsedMs: Date.now() - session.receivedAt.getTime(), margin: limits.energyMargin, maxEnergyWh: assessed.boundWh, clockToleranceMs: limits.clockToleranceMs }),
+        assessed.anomalies satisfies SessionAnomaly[],
+        session.amountFen,
+        boundedFen,
+      ],
+    );
   };
 
   const billIfDue = async (transactionId: number) => {
     const { rows } = await db.query<{ id: number; pileId: string; memberId: string; amountFen: string; energyWh: string; stoppedAt: Date }>(
       `SELECT id, pile_id AS "pileId", member_id AS "memberId", amount_fen AS "amountFen", energy_wh AS "energyWh", stopped_at AS "stoppedAt"
-       FROM charging_transactions WHERE id = $1 AND status = 'completed' AND member_id IS NOT NULL AND billed_at IS NULL`,
+       FROM charging_transactions WHERE id = $1 AND status = 'completed' AND member_id IS NOT NULL AND billed_at IS NULL AND anomalies IS NULL`,
       [transactionId],
     );
     const row = rows[0];
@@ -245,6 +331,7 @@ export function createCentralSystem(options: CentralSystemOptions): CentralSyste
     }, session));
 
     rpc.handle('StatusNotification', timed('StatusNotification', async (params) => {
+      requireRange(params.connectorId, 0, options.maxConnectors, 'connectorId');
       const status = params.status as string;
       await db.query(
         `INSERT INTO pile_connectors (pile_id, connector_id, ocpp_status, updated_at) VALUES ($1, $2, $3, now())
@@ -273,22 +360,30 @@ export function createCentralSystem(options: CentralSystemOptions): CentralSyste
     }, session));
 
     rpc.handle('StartTransaction', timed('StartTransaction', async (params) => {
-      const startedAt = new Date(params.timestamp);
+      requireRange(params.connectorId, 1, options.maxConnectors, 'connectorId');
+      requireRange(params.meterStart, 0, METER_MAX_WH, 'meterStart');
+      const receivedMs = Date.now();
+      // The pile's clock is trusted within the tolerance; beyond, the session starts when received.
+      const start = clampTime(Date.parse(params.timestamp), receivedMs, limits.clockToleranceMs);
+      if (start.skewed) anomaly(pileId, 'clock-skew', { action: 'StartTransaction', timestamp: params.timestamp });
+      const startedAt = new Date(start.ms);
       const result = await withTransaction(db, async (tx) => {
         await tx.query('SELECT 1 FROM piles WHERE id = $1 FOR UPDATE', [pileId]);
         const { status, memberId } = await idTagStatus(tx, params.idTag, pileId);
-        const active = await tx.query<{ id: number; idTag: string; startedAt: Date; meterStartWh: string }>(
-          `SELECT id, id_tag AS "idTag", started_at AS "startedAt", meter_start_wh AS "meterStartWh" FROM charging_transactions
+        const active = await tx.query<{ id: number; idTag: string; startedAt: Date; meterStartWh: string; anomalies: string[] | null }>(
+          `SELECT id, id_tag AS "idTag", started_at AS "startedAt", meter_start_wh AS "meterStartWh", anomalies FROM charging_transactions
            WHERE pile_id = $1 AND connector_id = $2 AND status = 'active'`,
           [pileId, params.connectorId],
         );
         const open = active.rows[0];
-        // A pile repeating StartTransaction after a lost answer gets the same transaction.
-        if (open && open.idTag === params.idTag && open.startedAt.getTime() === startedAt.getTime()) return { id: open.id, status, stale: undefined };
+        // A pile repeating StartTransaction after a lost answer gets the same transaction (a
+        // clamped start time differs between the two: the meter start must match then).
+        const sameStart = open && (open.startedAt.getTime() === startedAt.getTime() || (start.skewed && open.anomalies?.includes('clock-skew') && Number(open.meterStartWh) === params.meterStart));
+        if (open && open.idTag === params.idTag && sameStart) return { id: open.id, status, stale: undefined };
         // Otherwise the pile has forgotten an open session: it ends where the new one starts.
-        const stale = open ? await completeTransaction(tx, open.id, Math.max(Number(open.meterStartWh), params.meterStart), startedAt, 'Superseded') : undefined;
+        const stale = open ? await completeTransaction(tx, pileId, open.id, Math.max(Number(open.meterStartWh), params.meterStart), start.ms, 'Superseded') : undefined;
         let reservationId: string | null = null;
-        if (params.reservationId !== undefined) {
+        if (isDbInt(params.reservationId)) {
           const reservation = await tx.query<{ id: string }>(
             `UPDATE charging_reservations SET status = 'charging' WHERE ocpp_id = $1 AND pile_id = $2 AND status = 'reserved' RETURNING id`,
             [params.reservationId, pileId],
@@ -296,9 +391,9 @@ export function createCentralSystem(options: CentralSystemOptions): CentralSyste
           reservationId = reservation.rows[0]?.id ?? null;
         }
         const inserted = await tx.query<{ id: number }>(
-          `INSERT INTO charging_transactions (pile_id, connector_id, id_tag, member_id, vehicle_id, reservation_id, meter_start_wh, started_at)
-           VALUES ($1, $2, $3, $4, (SELECT vehicle_id FROM piles WHERE id = $1), $5, $6, $7) RETURNING id`,
-          [pileId, params.connectorId, params.idTag, status === 'Accepted' ? memberId : null, reservationId, params.meterStart, startedAt],
+          `INSERT INTO charging_transactions (pile_id, connector_id, id_tag, member_id, vehicle_id, reservation_id, meter_start_wh, started_at, created_at, anomalies)
+           VALUES ($1, $2, $3, $4, (SELECT vehicle_id FROM piles WHERE id = $1), $5, $6, $7, $8, $9) RETURNING id`,
+          [pileId, params.connectorId, params.idTag, status === 'Accepted' ? memberId : null, reservationId, params.meterStart, startedAt, new Date(receivedMs), start.skewed ? ['clock-skew'] : null],
         );
         return { id: inserted.rows[0]!.id, status, stale };
       });
@@ -308,23 +403,42 @@ export function createCentralSystem(options: CentralSystemOptions): CentralSyste
     }, session));
 
     rpc.handle('StopTransaction', timed('StopTransaction', async (params) => {
-      const readings = params.transactionData ? readMeterValues(params.transactionData) : [];
-      const done = await withTransaction(db, async (tx) => {
-        const completed = await completeTransaction(tx, params.transactionId, params.meterStop, new Date(params.timestamp), params.reason ?? 'Local');
-        if (completed?.fresh) for (const reading of readings) await insertSample(tx, pileId, 0, params.transactionId, reading);
-        return completed;
-      });
-      // An unknown or repeated stop is acknowledged: the pile must be able to clear its queue.
-      if (!done) return { idTagInfo: { status: 'Invalid' } };
+      requireRange(params.meterStop, 0, METER_MAX_WH, 'meterStop');
+      const clock = { nowMs: Date.now(), toleranceMs: limits.clockToleranceMs };
+      const readings = params.transactionData ? readMeterValues(params.transactionData, clock) : [];
+      // A transaction is its pile's: another pile's id (ids are sequential) is refused and nothing billed.
+      const done = isDbInt(params.transactionId)
+        ? await withTransaction(db, async (tx) => {
+            const energy = readings.flatMap((reading) => (reading.energyWh === undefined ? [] : [reading.energyWh]));
+            const completed = await completeTransaction(tx, pileId, params.transactionId, params.meterStop, Date.parse(params.timestamp), params.reason ?? 'Local', energy);
+            if (completed?.fresh) for (const reading of readings) await insertSample(tx, pileId, 0, params.transactionId, reading);
+            return completed;
+          })
+        : undefined;
+      // Unknown or not this pile's: acknowledged (the pile must be able to clear its queue) as Invalid.
+      if (!done) {
+        anomaly(pileId, 'foreign-transaction', { action: 'StopTransaction', transactionId: params.transactionId, meterStop: params.meterStop });
+        return { idTagInfo: { status: 'Invalid' } };
+      }
       await billIfDue(params.transactionId);
       if (done.fresh) options.onChange(stationId, 'transaction');
       return params.idTag ? { idTagInfo: { status: (await idTagStatus(db, params.idTag, pileId)).status } } : {};
     }, session));
 
     rpc.handle('MeterValues', timed('MeterValues', async (params) => {
-      const readings = readMeterValues(params.meterValue).filter((r) => r.energyWh !== undefined || r.powerW !== undefined || r.socPct !== undefined);
+      requireRange(params.connectorId, 0, options.maxConnectors, 'connectorId');
+      const readings = readMeterValues(params.meterValue, { nowMs: Date.now(), toleranceMs: limits.clockToleranceMs }).filter((r) => r.energyWh !== undefined || r.powerW !== undefined || r.socPct !== undefined);
       const latest = readings[readings.length - 1];
       if (!latest) return {};
+      // Samples count towards a transaction only if it is this pile's open one on that connector.
+      let transactionId: number | null = null;
+      if (params.transactionId !== undefined) {
+        const own = isDbInt(params.transactionId)
+          ? await db.query(`SELECT 1 FROM charging_transactions WHERE id = $1 AND pile_id = $2 AND connector_id = $3 AND status = 'active'`, [params.transactionId, pileId, params.connectorId])
+          : { rowCount: 0 };
+        if (own.rowCount) transactionId = params.transactionId;
+        else anomaly(pileId, 'foreign-transaction', { action: 'MeterValues', transactionId: params.transactionId });
+      }
       // One round trip: the latest reading per connector and every sample.
       await db.query(
         `WITH latest AS (
@@ -341,7 +455,7 @@ export function createCentralSystem(options: CentralSystemOptions): CentralSyste
           latest.powerW ?? null,
           latest.socPct ?? null,
           latest.at,
-          params.transactionId ?? null,
+          transactionId,
           readings.map((r) => r.at),
           readings.map((r) => r.energyWh ?? null),
           readings.map((r) => r.powerW ?? null),
@@ -421,7 +535,7 @@ export function createCentralSystem(options: CentralSystemOptions): CentralSyste
     },
     async sweepUnbilled() {
       const { rows } = await db.query<{ id: number }>(
-        `SELECT id FROM charging_transactions WHERE status = 'completed' AND billed_at IS NULL AND member_id IS NOT NULL AND stopped_at < now() - interval '5 seconds' LIMIT 100`,
+        `SELECT id FROM charging_transactions WHERE status = 'completed' AND billed_at IS NULL AND member_id IS NOT NULL AND anomalies IS NULL AND stopped_at < now() - interval '5 seconds' LIMIT 100`,
       );
       for (const row of rows) await billIfDue(row.id);
       return rows.length;
@@ -431,6 +545,9 @@ export function createCentralSystem(options: CentralSystemOptions): CentralSyste
     },
   };
 }
+
+/** The deduction reference (and stream message id) of a charging session. */
+export const chargingReference = (pileId: string, transactionId: number) => `charging:${pileId}:${transactionId}`;
 
 const insertSample = (db: Pool | PoolClient, pileId: string, connectorId: number, transactionId: number | null, reading: ReturnType<typeof readMeterValues>[number]) => {
   if (reading.energyWh === undefined && reading.powerW === undefined && reading.socPct === undefined) return Promise.resolve();

@@ -13,6 +13,18 @@ export const chargingConfigSchema = z.object({
   OCPP_CALL_TIMEOUT_MS: env.positiveInt(15_000),
   /** WebSocket keep-alive pings; a pile that stops answering is dropped and marked offline. */
   OCPP_PING_INTERVAL_MS: env.positiveInt(30_000),
+  /**
+   * Largest WebSocket frame a pile may send (bytes); a larger one closes the connection (1009).
+   * The largest legitimate 1.6J message, a StopTransaction with its transactionData or a
+   * MeterValues batch, is a few KiB.
+   */
+  OCPP_MAX_FRAME_BYTES: z.coerce.number().int().min(4096).max(1 << 24).default(64 * 1024),
+  /** A pile's timestamp further than this from the server's clock is replaced by the server's. */
+  OCPP_CLOCK_TOLERANCE_MS: env.positiveInt(5 * 60_000),
+  /** Billed energy may exceed the pile's rated power × the session's elapsed time by this factor. */
+  OCPP_ENERGY_MARGIN: z.coerce.number().min(1).max(2).default(1.1),
+  /** Connector ids a pile may use (1..this). */
+  OCPP_MAX_CONNECTORS: z.coerce.number().int().min(1).max(1000).default(64),
   /** ReserveNow is sent this long before a booked slot starts. */
   RESERVATION_LEAD_MS: env.durationMs(10 * 60_000),
   /** Bookings a member may hold at once (booked, reserved or charging); operators are not limited. */

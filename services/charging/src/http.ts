@@ -309,7 +309,7 @@ export function chargingRoutes(app: Express, ctx: ChargingApiContext): void {
   app.get(`${base}/transactions`, authenticate, async (req, res) => {
     const { rows } = await db.query(
       `SELECT id, pile_id AS "pileId", connector_id AS "connectorId", member_id AS "memberId", vehicle_id AS "vehicleId", started_at AS "startedAt",
-              stopped_at AS "stoppedAt", energy_wh::int AS "energyWh", amount_fen::int AS "amountFen", status, stop_reason AS "stopReason"
+              stopped_at AS "stoppedAt", energy_wh::float8 AS "energyWh", amount_fen::float8 AS "amountFen", status, stop_reason AS "stopReason", anomalies
        FROM charging_transactions WHERE ($1::uuid IS NULL OR member_id = $1) ORDER BY id DESC LIMIT 200`,
       [isAdmin(req) ? null : req.session!.memberId],
     );

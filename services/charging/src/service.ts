@@ -87,6 +87,9 @@ export async function startCharging(deps: ChargingDeps): Promise<RunningCharging
     heartbeatIntervalS: config.OCPP_HEARTBEAT_INTERVAL_S,
     pingIntervalMs: config.OCPP_PING_INTERVAL_MS,
     callTimeoutMs: config.OCPP_CALL_TIMEOUT_MS,
+    maxFrameBytes: config.OCPP_MAX_FRAME_BYTES,
+    maxConnectors: config.OCPP_MAX_CONNECTORS,
+    limits: { clockToleranceMs: config.OCPP_CLOCK_TOLERANCE_MS, energyMargin: config.OCPP_ENERGY_MARGIN },
     onChange,
     onBoot(pileId) {
       void (async () => {

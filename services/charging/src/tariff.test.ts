@@ -1,4 +1,5 @@
-import { bandAt, energyCostFen, parseTariffBands, tariffSpans, type Tariff } from './tariff';
+import fc from 'fast-check';
+import { bandAt, energyCostFen, energyCostMilliFen, parseTariffBands, priceAt, tariffSpans, type Tariff } from './tariff';
 
 const tariff: Tariff = {
   spans: parseTariffBands('valley:0-8,flat:8-10,peak:10-15,flat:15-18,peak:18-21,flat:21-23,valley:23-24'),
@@ -33,6 +34,41 @@ describe('tariff', () => {
     ['rounded to the fen', local(2), local(3), 1, 0],
   ])('%s', (_name, start, stop, wh, fen) => {
     expect(energyCostFen(tariff, start, stop, wh)).toBe(fen);
+  });
+
+  // The former implementation, walking hour by hour: the reference for small ranges.
+  const hourByHour = (startMs: number, stopMs: number, energyWh: number) => {
+    let milliFen = 0;
+    for (let at = startMs; at < stopMs; ) {
+      const nextHour = Math.floor((at + 8 * 3600_000) / 3600_000 + 1) * 3600_000 - 8 * 3600_000;
+      const end = Math.min(nextHour, stopMs);
+      milliFen += ((energyWh * (end - at)) / (stopMs - startMs)) * priceAt(tariff, at);
+      at = end;
+    }
+    return milliFen;
+  };
+
+  it('prices like the hour-by-hour sum on ranges up to ten days', () => {
+    const base = Date.parse('2026-01-01T00:00:00Z');
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 365 * 86_400_000 }), fc.integer({ min: 1, max: 10 * 86_400_000 }), fc.integer({ min: 1, max: 1_000_000 }), (offset, duration, wh) => {
+        const start = base + offset;
+        const exact = energyCostMilliFen(tariff, start, start + duration, wh);
+        expect(Math.abs(exact - hourByHour(start, start + duration, wh))).toBeLessThan(1e-6 * Math.max(1, exact));
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it('prices year 0 to year 9999 in well under a millisecond (no walk over the hours)', () => {
+    const from = Date.parse('0000-01-01T00:00:00Z');
+    const to = Date.parse('9999-12-31T23:59:59Z');
+    const started = process.hrtime.bigint();
+    for (let i = 0; i < 1000; i++) energyCostFen(tariff, from, to, 1_000_000);
+    expect(Number(process.hrtime.bigint() - started) / 1e6).toBeLessThan(50);
+    // A constant power over whole days costs the day's average price.
+    const average = (8 * 35 + 2 * 75 + 5 * 120 + 3 * 75 + 3 * 120 + 2 * 75 + 35) / 24;
+    expect(energyCostFen(tariff, local(0), local(24 * 1000), 1_000_000)).toBe(Math.round(average * 1000));
   });
 
   it.each([

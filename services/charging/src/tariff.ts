@@ -46,25 +46,45 @@ export function bandAt(tariff: Tariff, atMs: number): Band {
 
 export const priceAt = (tariff: Tariff, atMs: number): number => tariff.fenPerKwh[bandAt(tariff, atMs)];
 
-/**
- * The price of a charging session's energy. Piles report the meter at start and stop, so the
- * energy is spread evenly over the session and each part priced at its band (band edges are on
- * whole hours, so walking hour by hour is exact). Rounded to the nearest fen.
- */
-export function energyCostFen(tariff: Tariff, startMs: number, stopMs: number, energyWh: number): number {
-  if (energyWh <= 0) return 0;
-  if (stopMs <= startMs) return Math.round((energyWh * priceAt(tariff, startMs)) / 1000);
-  const duration = stopMs - startMs;
-  let milliFen = 0;
-  let at = startMs;
-  while (at < stopMs) {
-    const nextHour = Math.floor((at + SHANGHAI_OFFSET_MS) / HOUR_MS + 1) * HOUR_MS - SHANGHAI_OFFSET_MS;
-    const end = Math.min(nextHour, stopMs);
-    milliFen += (energyWh * (end - at) / duration) * priceAt(tariff, at);
-    at = end;
+const DAY_MS = 24 * HOUR_MS;
+
+/** Σ price × time (fen/kWh × ms) from local midnight to `msOfDay` into the day. O(bands). */
+function dayIntegral(tariff: Tariff, msOfDay: number): number {
+  let sum = 0;
+  for (const span of tariff.spans) {
+    const from = span.from * HOUR_MS;
+    if (msOfDay <= from) break;
+    sum += (Math.min(msOfDay, span.to * HOUR_MS) - from) * tariff.fenPerKwh[span.band];
   }
-  return Math.round(milliFen / 1000);
+  return sum;
 }
+
+/** Σ price × time (fen/kWh × ms) between two instants, whatever their distance: O(bands). */
+export function priceIntegral(tariff: Tariff, fromMs: number, toMs: number): number {
+  const local = (ms: number) => {
+    const shifted = ms + SHANGHAI_OFFSET_MS;
+    const day = Math.floor(shifted / DAY_MS);
+    return { day, within: shifted - day * DAY_MS };
+  };
+  const from = local(fromMs);
+  const to = local(toMs);
+  return (to.day - from.day) * dayIntegral(tariff, DAY_MS) + dayIntegral(tariff, to.within) - dayIntegral(tariff, from.within);
+}
+
+/**
+ * The price of a charging session's energy, unrounded, in thousandths of a fen. Piles report the
+ * meter at start and stop, so the energy is spread evenly over the session and each part priced
+ * at its band. Computed from the tariff's bands, not hour by hour: the cost does not depend on
+ * how far apart the times are.
+ */
+export function energyCostMilliFen(tariff: Tariff, startMs: number, stopMs: number, energyWh: number): number {
+  if (energyWh <= 0) return 0;
+  if (stopMs <= startMs) return energyWh * priceAt(tariff, startMs);
+  return energyWh * (priceIntegral(tariff, startMs, stopMs) / (stopMs - startMs));
+}
+
+/** energyCostMilliFen rounded to the nearest fen. */
+export const energyCostFen = (tariff: Tariff, startMs: number, stopMs: number, energyWh: number): number => Math.round(energyCostMilliFen(tariff, startMs, stopMs, energyWh) / 1000);
 
 /** A stretch of one band, in UTC. */
 export interface TariffSpan {

@@ -1,8 +1,9 @@
 import { computeFee, planAt, type PricingPlan } from '@evshare/app';
-import { bumpSyncVersion, deductionSubject, withTransaction, type Bus, type DeductionMessage, type KeyValueStore, type Logger, type Pool } from '@evshare/kit';
+import { bumpSyncVersion, deductionSubject, withTransaction, type Bus, type DeductionMessage, type KeyValueStore, type Logger, type Pool, type PoolClient } from '@evshare/kit';
 import type { TripRecord } from './protocol';
+import { assessTrip, DEFAULT_TRIP_LIMITS, distanceBoundM, type TripLimits } from './trip-bounds';
 
-export type TripOutcome = 'billed' | 'online-rental' | 'free' | 'unbillable' | 'duplicate';
+export type TripOutcome = 'billed' | 'online-rental' | 'free' | 'unbillable' | 'duplicate' | 'review';
 
 const PLAN_COLUMNS = `p.id, p.per_minute_fen AS "perMinuteFen", p.per_km_fen AS "perKmFen", p.daily_cap_fen AS "dailyCapFen",
   p.minimum_fen AS "minimumFen", p.reservation_fee_fen AS "reservationFeeFen", p.hold_minutes AS "holdMinutes",
@@ -19,20 +20,23 @@ export const tripReference = (tripId: string) => `trip:${tripId}`;
  * becomes an ended rental priced with the APP's fee rules under the plan in force when it
  * started, and its fee goes into the deduction outbox. After the commit the fee is published on
  * DEDUCTIONS with the reference as message id (the APP's outbox sweep retries a failed publish).
+ * The car's word is bounded first (trip-bounds.ts): a trip of a member who was not allowed on the
+ * car when it started, or beyond physics, goes to the operators' review queue instead.
  */
 export async function recordTrip(
-  deps: { db: Pool; bus: Bus; log: Logger; cache?: KeyValueStore; requestedBy: string },
+  deps: { db: Pool; bus: Bus; log: Logger; cache?: KeyValueStore; requestedBy: string; limits?: TripLimits },
   vin: string,
   trip: TripRecord,
 ): Promise<TripOutcome> {
   const { db, bus, log } = deps;
+  const limits = deps.limits ?? DEFAULT_TRIP_LIMITS;
   const result = await withTransaction(db, async (c) => {
     const { rows: cars } = await c.query<{ id: string; plate: string; stationId: string | null; homeStationId: string }>(
       'SELECT id, plate, station_id AS "stationId", home_station_id AS "homeStationId" FROM vehicles WHERE vin = $1',
       [vin],
     );
     const car = cars[0];
-    const { rows: members } = await c.query('SELECT 1 FROM members WHERE id = $1', [trip.memberId]);
+    const { rows: members } = await c.query<{ staff: boolean }>(`SELECT role = 'admin' AND status = 'active' AS staff FROM members WHERE id = $1`, [trip.memberId]);
     const outcomeWithoutBill: 'unbillable' | undefined = !car || members.length === 0 ? 'unbillable' : undefined;
     // A trip inside a rental of the member's on this car (unlocked again by card mid-rental) is
     // billed by that rental.
@@ -56,8 +60,41 @@ export async function recordTrip(
 
     const startedAt = new Date(trip.startedAt);
     const endedAt = new Date(trip.endedAt);
+    const anomalies = assessTrip(await tripReport(c, car.id, vin, members[0]!.staff, trip), limits);
     const { rows: plans } = await c.query<PricingPlan>(`SELECT ${PLAN_COLUMNS} FROM pricing_plans p WHERE p.valid_from <= $1`, [startedAt]);
     const plan = planAt(plans, startedAt);
+    if (anomalies.length > 0) {
+      const durationMs = endedAt.getTime() - startedAt.getTime();
+      const reportedDistanceM = Math.max(0, trip.endOdometerM - trip.startOdometerM);
+      const boundedDistanceM = Math.min(reportedDistanceM, distanceBoundM(durationMs, limits));
+      const priced = (ms: number, distanceM: number) => {
+        if (!plan) return 0;
+        try {
+          return computeFee(plan, { startedAt, endedAt: new Date(startedAt.getTime() + ms), distanceM, oneWay: null }).totalFen;
+        } catch {
+          // Beyond what the fee rules can price (an absurd distance): the operator sees the bounded fee.
+          return undefined;
+        }
+      };
+      const boundedFen = anomalies.includes('member-not-allowed') ? 0 : (priced(Math.min(durationMs, limits.maxDurationMs), boundedDistanceM) ?? 0);
+      await c.query(`UPDATE vehicle_trips SET outcome = 'review' WHERE trip_id = $1`, [trip.tripId]);
+      await c.query(
+        `INSERT INTO device_charge_reviews (kind, reference, device, member_id, reported, bound, reasons, reported_fen, bounded_fen)
+         VALUES ('trip', $1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (reference) DO NOTHING`,
+        [
+          tripReference(trip.tripId),
+          vin,
+          trip.memberId,
+          JSON.stringify(trip),
+          JSON.stringify({ topSpeedKmh: limits.topSpeedKmh, maxDistanceM: distanceBoundM(durationMs, limits), maxDurationMs: limits.maxDurationMs, maxAgeMs: limits.maxAgeMs, planId: plan?.id ?? null }),
+          anomalies,
+          priced(durationMs, reportedDistanceM) ?? boundedFen,
+          boundedFen,
+        ],
+      );
+      log.warn({ vin, tripId: trip.tripId, memberId: trip.memberId, anomalies }, 'trip held for review');
+      return { outcome: 'review' as const };
+    }
     if (!plan) {
       await c.query(`UPDATE vehicle_trips SET outcome = 'unbillable' WHERE trip_id = $1`, [trip.tripId]);
       return { outcome: 'unbillable' as const };
@@ -101,4 +138,32 @@ export async function recordTrip(
     if (deps.cache) await bumpSyncVersion(deps.cache, trip.memberId);
   }
   return result.outcome;
+}
+
+/**
+ * What the platform knows about a trip besides the car's word: whether the member held the car
+ * (a reservation or rental on it, or staff) when it started — the stored whitelist is only the
+ * current version, so the holds it is computed from are what is checked — and the odometer of the
+ * car's neighbouring trips.
+ */
+async function tripReport(c: PoolClient, vehicleId: string, vin: string, staff: boolean, trip: TripRecord) {
+  const { rows } = await c.query<{ held: boolean; previous: string | null; next: string | null }>(
+    `SELECT EXISTS (SELECT 1 FROM reservations WHERE vehicle_id = $1 AND member_id = $2 AND created_at <= $3 AND coalesce(ended_at, 'infinity') >= $3)
+         OR EXISTS (SELECT 1 FROM rentals WHERE vehicle_id = $1 AND member_id = $2 AND status IN ('unlocking', 'active', 'ended') AND started_at <= $3
+                    AND coalesce(ended_at, 'infinity') >= $3 AND unlock_command_id <> $5) AS held,
+            (SELECT max(end_odometer_m) FROM vehicle_trips WHERE vin = $4 AND started_at < $3 AND trip_id <> $5 AND outcome <> 'review') AS previous,
+            (SELECT min(start_odometer_m) FROM vehicle_trips WHERE vin = $4 AND started_at > $3 AND trip_id <> $5 AND outcome <> 'review') AS next`,
+    [vehicleId, trip.memberId, trip.startedAt, vin, trip.tripId],
+  );
+  const row = rows[0]!;
+  return {
+    startedAtMs: Date.parse(trip.startedAt),
+    endedAtMs: Date.parse(trip.endedAt),
+    startOdometerM: trip.startOdometerM,
+    endOdometerM: trip.endOdometerM,
+    receivedMs: Date.now(),
+    allowed: staff || row.held,
+    previousEndOdometerM: row.previous === null ? null : Number(row.previous),
+    nextStartOdometerM: row.next === null ? null : Number(row.next),
+  };
 }

@@ -7,6 +7,7 @@ import { memberListQuery, smsBody, smsQuery, statusBody } from '../wallet/admin'
 import { decisionBody, licenceBody } from '../wallet/licence';
 import { hostedCallbackSchema } from '../wallet/providers';
 import { fen, idempotencyKey, page } from '../wallet/schemas';
+import { reviewDecisionBody, reviewListQuery } from '../reviews';
 import { topUpBody } from '../wallet/topups';
 import type { DocsConfig, HeaderParam, JsonSchema, Operation } from './openapi';
 import { listOf } from './responses';
@@ -534,6 +535,40 @@ export function OPERATIONS(config: DocsConfig): Operation[] {
       access: 'admin',
       query: smsQuery,
       responses: [{ status: 200, description: 'Log entries', schema: listOf('SmsLogEntry') }],
+    },
+    {
+      method: 'get',
+      path: '/api/v1/admin/reviews',
+      tag: 'admin: wallet',
+      summary: 'Device-reported charges held for review (pending first, newest first)',
+      description:
+        'Charging sessions a pile reported beyond its rated power × elapsed time, with its meter going backwards or its clock off, and trips a car uploaded for a member not allowed on it or beyond physics or the plan. None is billed until decided.',
+      access: 'admin',
+      query: reviewListQuery,
+      responses: [{ status: 200, description: 'Review items', schema: listOf('DeviceChargeReview') }],
+    },
+    {
+      method: 'get',
+      path: '/api/v1/admin/reviews/{id}',
+      tag: 'admin: wallet',
+      summary: 'A review item',
+      access: 'admin',
+      params: idParam('review item'),
+      responses: [{ status: 200, description: 'The item', schema: 'DeviceChargeReview' }],
+      problems: { 404: 'No such review item' },
+    },
+    {
+      method: 'post',
+      path: '/api/v1/admin/reviews/{id}/decision',
+      tag: 'admin: wallet',
+      summary: 'Decide a review item: bill the reported charge, an adjusted amount, or nothing',
+      description:
+        'Billed through the deduction queue under the charge\'s own reference (`charging:<pileId>:<transactionId>`, `trip:<tripId>`) with `requestedBy` `admin:<operatorId>`, so the charge is billed at most once.',
+      access: 'admin',
+      params: idParam('review item'),
+      body: reviewDecisionBody(config.ADMIN_DEDUCTION_MAX_FEN),
+      responses: [{ status: 200, description: 'The decided item', schema: 'DeviceChargeReview' }],
+      problems: { 404: 'No such review item', 409: 'Already decided (`review-decided`)' },
     },
 
     // ---------------------------------------------------------------- operators: fleet, pricing, rentals

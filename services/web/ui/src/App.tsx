@@ -20,6 +20,7 @@ import { RentalsPage } from './pages/console/Rentals';
 import { SmsPage } from './pages/console/Sms';
 import { ClusterPage } from './pages/console/Cluster';
 import { PilesPage } from './pages/console/Piles';
+import { ReviewsPage } from './pages/console/Reviews';
 
 interface Route {
   path: string;
@@ -45,6 +46,7 @@ const CONSOLE_ROUTES: Route[] = [
   { path: '/console/members', title: 'nav.members', page: () => <MembersPage />, admin: true },
   { path: '/console/rentals', title: 'nav.rentals', page: () => <RentalsPage />, admin: true },
   { path: '/console/piles', title: 'nav.piles', page: () => <PilesPage />, admin: true },
+  { path: '/console/reviews', title: 'nav.reviews', page: () => <ReviewsPage />, admin: true },
   { path: '/console/sms', title: 'nav.sms', page: () => <SmsPage />, admin: true },
   { path: '/console/cluster', title: 'nav.cluster', page: () => <ClusterPage />, admin: true },
 ];

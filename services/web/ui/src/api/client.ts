@@ -2,6 +2,7 @@ import type {
   AdminMember,
   AvailableVehicle,
   Card,
+  DeviceChargeReview,
   ChargingReservation,
   ChargingTransaction,
   Pile,
@@ -131,6 +132,9 @@ export class Api {
   suspend = (id: string, reason: string) => this.request<unknown>('POST', `/api/v1/admin/members/${id}/suspend`, { body: { reason } });
   reactivate = (id: string) => this.request<unknown>('POST', `/api/v1/admin/members/${id}/reactivate`, { body: {} });
   memberLedger = (id: string) => this.request<Page<LedgerEntry>>('GET', `/api/v1/admin/members/${id}/ledger`, { query: { limit: 50 } });
+  reviews = (query: { status?: string; kind?: string }) => this.request<Page<DeviceChargeReview>>('GET', '/api/v1/admin/reviews', { query: { ...query, limit: 200 } });
+  decideReview = (id: string, body: { decision: 'approve' | 'waive' } | { decision: 'adjust'; amountFen: number }) =>
+    this.request<DeviceChargeReview>('POST', `/api/v1/admin/reviews/${id}/decision`, { body });
   sms = (phone?: string) => this.request<Page<SmsLogEntry>>('GET', '/api/v1/admin/sms', { query: { phone, limit: 100 } });
   createStation = (body: Omit<Station, 'id' | 'availableCars' | 'freeParking'>) => this.request<Station>('POST', '/api/v1/admin/stations', { body });
   updateStation = (id: string, body: Partial<Omit<Station, 'id' | 'availableCars' | 'freeParking'>>) => this.request<Station>('PATCH', `/api/v1/admin/stations/${id}`, { body });

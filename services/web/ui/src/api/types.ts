@@ -212,6 +212,25 @@ export interface Licence {
   rejectReason: string | null;
 }
 
+export interface DeviceChargeReview {
+  id: string;
+  kind: 'charging' | 'trip';
+  reference: string;
+  device: string;
+  memberId: string | null;
+  reported: Record<string, unknown>;
+  bound: Record<string, unknown>;
+  reasons: string[];
+  reportedFen: number;
+  boundedFen: number;
+  status: 'pending' | 'approved' | 'adjusted' | 'waived';
+  decidedFen: number | null;
+  decidedBy: string | null;
+  decidedAt: string | null;
+  note: string | null;
+  createdAt: string;
+}
+
 export interface SmsLogEntry {
   reference: string;
   memberId: string | null;
