@@ -84,6 +84,11 @@ spec:
               value: "0.0.0.0"
             - name: LOG_LEVEL
               value: {{ $root.Values.logLevel | quote }}
+            {{- if eq $root.Values.mode "production" }}
+            # Production is reached over TLS: the session cookie is never sent in clear.
+            - name: COOKIE_SECURE
+              value: "true"
+            {{- end }}
             # Before the service's own variables, so they can use $(POD_IP) (e.g. PUBLIC_URL).
             - name: POD_IP
               valueFrom:

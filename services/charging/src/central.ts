@@ -1,9 +1,10 @@
 import { RPCServer, createRPCError } from 'ocpp-rpc';
-import type { IncomingMessage } from 'node:http';
+import { STATUS_CODES, type IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import client from 'prom-client';
 import { deductionSubject, withTransaction, type Bus, type DeductionMessage, type Logger, type Metrics, type Pool, type PoolClient } from '@evshare/kit';
 import { verifyPilePassword } from './credentials';
+import { handshakeRefusal } from './handshake';
 import { pileStateOf, readMeterValues } from './meter';
 import { pileConnectedSubject, type LocalPiles } from './routing';
 import { energyCostFen, type Tariff } from './tariff';
@@ -406,7 +407,18 @@ export function createCentralSystem(options: CentralSystemOptions): CentralSyste
   server.on('upgradeAborted', (event: { identity?: string; error?: Error }) => log.debug({ pileId: event.identity, err: event.error?.message }, 'upgrade aborted'));
 
   return {
-    handleUpgrade: (request, socket, head) => void server.handleUpgrade(request, socket, head),
+    handleUpgrade(request, socket, head) {
+      const refusal = handshakeRefusal(request.url, OCPP_PATH);
+      if (refusal) {
+        rejectedHandshakes.inc({ reason: refusal.status === 400 ? 'identity' : 'path' });
+        refuseUpgrade(socket, refusal.status, refusal.message);
+        return;
+      }
+      server.handleUpgrade(request, socket, head).catch((error: unknown) => {
+        log.warn({ err: error }, 'pile upgrade failed');
+        refuseUpgrade(socket, 400, 'Bad request');
+      });
+    },
     has: (pileId) => sockets.has(pileId),
     connected: () => sockets.size,
     async call(pileId, method, params, timeoutMs) {
@@ -430,6 +442,12 @@ export function createCentralSystem(options: CentralSystemOptions): CentralSyste
       await server.close({ code: 1001, reason: 'Central system shutting down' });
     },
   };
+}
+
+function refuseUpgrade(socket: Socket, status: number, message: string): void {
+  socket.on('error', () => undefined);
+  if (socket.writable) socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: ${Buffer.byteLength(message)}\r\n\r\n${message}`);
+  socket.destroySoon();
 }
 
 const insertSample = (db: Pool | PoolClient, pileId: string, connectorId: number, transactionId: number | null, reading: ReturnType<typeof readMeterValues>[number]) => {

@@ -41,7 +41,7 @@ export interface RegistrationDeps {
   throttleStore: KeyValueStore;
   throttle: ReturnType<typeof createLoginThrottle>;
   currentSession: (req: Request) => Promise<SessionRecord>;
-  setSessionCookie: (res: Response, key: string) => void;
+  setSessionCookie: (req: Request, res: Response, key: string) => void;
   sessionView: (record: SessionRecord, key?: string) => Record<string, unknown>;
 }
 
@@ -116,7 +116,7 @@ export function mountRegistration(app: Express, deps: RegistrationDeps): void {
       throw error;
     }
     const { key, record } = await sessions.create({ memberId, role: 'member', address: req.ip ?? 'unknown' });
-    deps.setSessionCookie(res, key);
+    deps.setSessionCookie(req, res, key);
     req.log.info({ event: 'registered', memberId }, 'member registered');
     res.status(201).json(deps.sessionView(record, key));
   });
