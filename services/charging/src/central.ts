@@ -19,6 +19,8 @@ type ServerClient = Parameters<Parameters<RPCServer['on']>[1]>[0] & {
 };
 
 export const OCPP_PATH = '/ocpp';
+/** The largest message a pile may send (a long MeterValues fits many times over); larger closes with 1009. */
+export const MAX_PILE_MESSAGE_BYTES = 256 * 1024;
 export const PARKED_VEHICLE = { vendorId: 'evshare', messageId: 'ParkedVehicle' } as const;
 
 /** Why a station's plan may be out of date. */
@@ -108,6 +110,8 @@ export function createCentralSystem(options: CentralSystemOptions): CentralSyste
     callTimeoutMs: options.callTimeoutMs,
     pingIntervalMs: options.pingIntervalMs,
     deferPingsOnActivity: true,
+    // ws accepts 100 MiB messages by default; OCPP 1.6 calls are a few kilobytes.
+    wssOptions: { maxPayload: MAX_PILE_MESSAGE_BYTES },
   });
 
   server.auth((accept, reject, handshake) => {
@@ -408,7 +412,8 @@ export function createCentralSystem(options: CentralSystemOptions): CentralSyste
 
   return {
     handleUpgrade(request, socket, head) {
-      const refusal = handshakeRefusal(request.url, OCPP_PATH);
+      const protocols = request.headers['sec-websocket-protocol'];
+      const refusal = handshakeRefusal(request.url, Array.isArray(protocols) ? protocols.join(',') : protocols, OCPP_PATH);
       if (refusal) {
         rejectedHandshakes.inc({ reason: refusal.status === 400 ? 'identity' : 'path' });
         refuseUpgrade(socket, refusal.status, refusal.message);

@@ -21,6 +21,21 @@ describe('handshakeRefusal', () => {
     ['', 404],
     [undefined, 404],
   ])('%s → %s', (target, status) => {
-    expect(handshakeRefusal(target, '/ocpp')?.status).toBe(status);
+    expect(handshakeRefusal(target, 'ocpp1.6', '/ocpp')?.status).toBe(status);
+  });
+
+  it.each([
+    [undefined, undefined],
+    ['ocpp1.6', undefined],
+    ['ocpp1.6, ocpp2.0.1', undefined],
+    ['ocpp1.6,\tocpp2.0.1 ', undefined],
+    ['', 400],
+    [',', 400],
+    ['ocpp1.6,,ocpp2.0.1', 400],
+    ['ocpp1.6 ocpp2.0.1', 400],
+    ['ocpp1.6, ocpp1.6', 400],
+    ['ocpp(1.6)', 400],
+  ])('subprotocols %j → %s', (protocols, status) => {
+    expect(handshakeRefusal('/ocpp/CP-1', protocols, '/ocpp')?.status).toBe(status);
   });
 });
