@@ -234,7 +234,15 @@ export function createPushServer(options: PushServerOptions): PushServer {
     };
     socket.on('pong', seen);
     socket.on('ping', seen);
-    socket.on('message', (data, isBinary) => onMessage(conn, data, isBinary));
+    socket.on('message', (data, isBinary) => {
+      // A bug met by one client's frame ends that connection, not the service.
+      try {
+        onMessage(conn, data, isBinary);
+      } catch (error) {
+        log.error({ err: error, memberId: conn.session?.memberId }, 'push frame handling failed');
+        close(conn, CLOSE.internalError, 'internal error', 'client');
+      }
+    });
     socket.on('close', () => onSocketClosed(conn));
     // Oversized frames and protocol violations: ws closes the socket itself (1009, 1002).
     socket.on('error', (error) => log.debug({ err: error, memberId: conn.session?.memberId }, 'push socket error'));
