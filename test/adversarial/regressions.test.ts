@@ -65,6 +65,13 @@ describe.each(['in-process', 'processes'] as const)('internet edge attacks (%s)'
     const key = await login(gateway, platform.member.account, platform.member.password);
     expectProblem(await request(`${gateway}/api/v1/sync`, { headers: { cookie: `evs_session=${MALFORMED}; evs_session=${key}` } }), 401, 'unauthenticated');
     expect((await request(`${gateway}/api/v1/sync`, { headers: { cookie: `evs_session=${key}` } })).status).toBe(200);
+    // The same bytes in a path parameter are a client error too.
+    for (const path of [`/api/v1/charging/piles/${MALFORMED}`, `/api/v1/notifications/${MALFORMED}/read`, `/api/v1/auth/${MALFORMED}`]) {
+      const reply = await request(`${gateway}${path}`, { method: path.endsWith('/read') ? 'POST' : 'GET', headers: bearer(key) });
+      expect({ path, status: reply.status, type: reply.headers['content-type'] }).toEqual({ path, status: expect.any(Number), type: expect.stringMatching(/^application\/problem\+json/) });
+      expect(reply.status).toBeGreaterThanOrEqual(400);
+      expect(reply.status).toBeLessThan(500);
+    }
   });
 
   it('a cross-site request with the session cookie is refused (403 cross-site-request) and changes nothing', async () => {
