@@ -1,5 +1,5 @@
-import { AsyncLocalStorage } from 'node:async_hooks';
-import type { Logger } from '@evshare/kit';
+import { AsyncLocalStorage, AsyncResource } from 'node:async_hooks';
+import type { Bus, Logger } from '@evshare/kit';
 
 /**
  * Fault containment for the one-process stack (make run). In production every service is its own
@@ -37,6 +37,11 @@ export interface FaultDomains {
   supervise(name: string, start: (port: number) => Promise<Instance>): Promise<Supervised>;
   /** The service that owns the code running now, if any. */
   owner(): string | undefined;
+  /**
+   * The shared bus as one service sees it: a handler runs in the domain of the code that
+   * subscribed, not in the bus connection's (which no service owns).
+   */
+  bus(bus: Bus): Bus;
   /** Installs the process handlers (uncaughtException, unhandledRejection); returns their removal. */
   install(): () => void;
 }
@@ -66,6 +71,17 @@ export function createFaultDomains(log: Logger): FaultDomains {
 
   return {
     owner: () => storage.getStore(),
+
+    bus(bus) {
+      return new Proxy(bus, {
+        get(target, property) {
+          if (property === 'subscribe') return ((subject, handler, options) => target.subscribe(subject, AsyncResource.bind(handler), options)) satisfies Bus['subscribe'];
+          if (property === 'consume') return ((stream, durable, handler, options) => target.consume(stream, durable, AsyncResource.bind(handler), options)) satisfies Bus['consume'];
+          const value: unknown = Reflect.get(target, property);
+          return typeof value === 'function' ? value.bind(target) : value;
+        },
+      });
+    },
 
     install() {
       process.on('uncaughtException', onException);

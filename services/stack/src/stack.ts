@@ -83,19 +83,20 @@ export async function startInProcessStack(options: StackOptions): Promise<Stack>
     return { url: service.url, stop: () => service.stop() };
   };
   const at = (port: number) => ({ ...local, PORT: String(port) });
+  const bus = domains ? domains.bus(backends.bus) : backends.bus;
 
   const authSessions = sessionStore('auth');
   const auth = await launch('auth', (port) =>
-    startAuth({ config: parseConfig(authConfigSchema, at(port)), log: createLogger('auth', log.level), db, bus: backends.bus, sessions: authSessions, throttleStore: backends.sessions }),
+    startAuth({ config: parseConfig(authConfigSchema, at(port)), log: createLogger('auth', log.level), db, bus, sessions: authSessions, throttleStore: backends.sessions }),
   );
   const heartbeatSessions = sessionStore('heartbeat');
   const heartbeat = await launch('heartbeat', (port) =>
-    startHeartbeat({ config: parseConfig(heartbeatConfigSchema, at(port)), log: createLogger('heartbeat', log.level), bus: backends.bus, sessions: heartbeatSessions }),
+    startHeartbeat({ config: parseConfig(heartbeatConfigSchema, at(port)), log: createLogger('heartbeat', log.level), bus, sessions: heartbeatSessions }),
   );
   const billing = await launch('billing', (port) =>
-    startBilling({ config: parseConfig(billingConfigSchema, at(port)), log: createLogger('billing', log.level), db, bus: backends.bus, cache: backends.cache }),
+    startBilling({ config: parseConfig(billingConfigSchema, at(port)), log: createLogger('billing', log.level), db, bus, cache: backends.cache }),
   );
-  const sms = await launch('sms', (port) => startSms({ config: parseConfig(smsConfigSchema, at(port)), log: createLogger('sms', log.level), db, bus: backends.bus, store: backends.sessions }));
+  const sms = await launch('sms', (port) => startSms({ config: parseConfig(smsConfigSchema, at(port)), log: createLogger('sms', log.level), db, bus, store: backends.sessions }));
   // A restarted telematics service keeps its broker's port: the cars know it.
   let mqttUrl: string | undefined;
   const telematics =
@@ -106,7 +107,7 @@ export async function startInProcessStack(options: StackOptions): Promise<Stack>
             config: parseConfig(telematicsConfigSchema, { MQTT_PORT: '0', ...at(port), ...(mqttUrl ? { MQTT_PORT: new URL(mqttUrl).port } : {}) }),
             log: createLogger('telematics', log.level),
             db,
-            bus: backends.bus,
+            bus,
             cache: backends.cache,
           });
           mqttUrl = running.mqttUrl;
@@ -114,7 +115,7 @@ export async function startInProcessStack(options: StackOptions): Promise<Stack>
         });
   const chargingSessions = sessionStore('charging');
   const charging = await launch('charging', (port) =>
-    startCharging({ config: parseConfig(chargingConfigSchema, at(port)), log: createLogger('charging', log.level), db, bus: backends.bus, sessions: chargingSessions, cache: backends.cache }),
+    startCharging({ config: parseConfig(chargingConfigSchema, at(port)), log: createLogger('charging', log.level), db, bus, sessions: chargingSessions, cache: backends.cache }),
   );
   const apps = new Map<string, Part>();
   let counter = 0;
@@ -127,7 +128,7 @@ export async function startInProcessStack(options: StackOptions): Promise<Stack>
         config: parseConfig(appConfigSchema, { ...at(port), INSTANCE_ID: id }),
         log: createLogger('app', log.level).child({ instance: id }),
         db,
-        bus: backends.bus,
+        bus,
         sessions: appSessions,
         cache: backends.cache,
       }),
@@ -139,7 +140,7 @@ export async function startInProcessStack(options: StackOptions): Promise<Stack>
   const web = await launch('web', (port) => startWeb({ config: parseConfig(webConfigSchema, at(port)), log: createLogger('web', log.level) }));
   const gatewayEnv = { ...env, AUTH_UPSTREAMS: auth.url, PUSH_UPSTREAMS: heartbeat.url, CHARGING_UPSTREAMS: charging.url, WEB_UPSTREAM: web.url };
   const gateway = await launch('gateway', (port) =>
-    startGateway({ config: parseConfig(gatewayConfigSchema, { ...gatewayEnv, PORT: String(port || options.gatewayPort) }), log: createLogger('gateway', log.level), bus: backends.bus }),
+    startGateway({ config: parseConfig(gatewayConfigSchema, { ...gatewayEnv, PORT: String(port || options.gatewayPort) }), log: createLogger('gateway', log.level), bus }),
   );
   const uninstall = domains?.install();
 
