@@ -184,6 +184,13 @@ describe('production mode', () => {
     expect(Object.keys(secret.data!)).toEqual(['admin-bootstrap-password', 'membership-signing-key']);
   });
 
+  it('sends the session cookie over TLS only (Secure), unlike development mode', async () => {
+    const cookieSecure = (rendered: K8sObject[]) =>
+      find(rendered, 'Deployment', 'evs-evshare-auth').spec.template.spec.containers[0].env.find((e: { name: string }) => e.name === 'COOKIE_SECURE')?.value;
+    expect(cookieSecure(objects)).toBe('true');
+    expect(cookieSecure(await render({}))).toBeUndefined();
+  });
+
   it('supports Redis Sentinel and Redis Cluster', async () => {
     const sentinel = await render({ ...PRODUCTION_VALUES, external: { ...PRODUCTION_VALUES.external, redis: { sentinels: 's1:26379,s2:26379', sentinelName: 'mymaster' } } });
     const env = find(sentinel, 'Deployment', 'evs-evshare-auth').spec.template.spec.containers[0].env;

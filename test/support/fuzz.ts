@@ -40,6 +40,8 @@ export async function checkProperty<Ts extends [unknown, ...unknown[]]>(
   const details = await fc.check(property, {
     seed: settings.seed,
     numRuns: settings.numRuns,
+    // The report names what went wrong, not only the counterexample.
+    includeErrorInReport: true,
     ...(settings.timeLimitMs ? { interruptAfterTimeLimit: settings.timeLimitMs, markInterruptAsFailure: false } : {}),
   });
   const tried = details.numRuns;

@@ -87,6 +87,11 @@ spec:
             # Development shortcuts (top-ups without payment, the SMS outbox) follow the mode.
             - name: NODE_ENV
               value: {{ ternary "development" "production" (eq $root.Values.mode "development") }}
+            {{- if eq $root.Values.mode "production" }}
+            # Production is reached over TLS: the session cookie is never sent in clear.
+            - name: COOKIE_SECURE
+              value: "true"
+            {{- end }}
             # Before the service's own variables, so they can use $(POD_IP) (e.g. PUBLIC_URL).
             - name: POD_IP
               valueFrom:

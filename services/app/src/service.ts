@@ -48,6 +48,8 @@ const baseConfigSchema = z.object({
   /** The URL the balancer should forward to (announced on NATS); defaults to the listening URL. */
   PUBLIC_URL: env.optionalUrl(),
   TRUST_PROXY: z.string().default('loopback'),
+  /** Pages besides the request's own host whose requests may use the session cookie. */
+  ALLOWED_ORIGINS: env.list(),
   /** Requests this instance serves at once; the balancer queues beyond it. */
   MAX_CONCURRENCY: env.positiveInt(64),
   LOAD_REPORT_INTERVAL_MS: env.positiveInt(1000),
@@ -253,6 +255,7 @@ export async function startApp(deps: AppDeps): Promise<RunningService & { id: st
     metrics: createMetrics('app', config.INSTANCE_ID ?? config.POD_NAME),
     health,
     trustProxy: config.TRUST_PROXY,
+    allowedOrigins: config.ALLOWED_ORIGINS,
     responseHeaders: instanceHeader,
     hooks: { start: load.begin, end: load.end },
     routes,

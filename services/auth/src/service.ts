@@ -76,8 +76,10 @@ export async function startAuth(deps: AuthDeps): Promise<RunningService> {
     maxFailuresPerAddress: config.LOGIN_MAX_FAILURES_PER_ADDRESS,
   });
 
-  const setSessionCookie = (res: Response, key: string) => {
-    res.cookie(SESSION_COOKIE, key, { httpOnly: true, sameSite: 'lax', secure: config.COOKIE_SECURE, path: '/', maxAge: config.SESSION_TTL_MS });
+  // Secure whenever the member reached us over TLS (req.secure reads X-Forwarded-Proto from a
+  // trusted hop), and always with COOKIE_SECURE (the chart's production mode).
+  const setSessionCookie = (req: Request, res: Response, key: string) => {
+    res.cookie(SESSION_COOKIE, key, { httpOnly: true, sameSite: 'lax', secure: config.COOKIE_SECURE || req.secure, path: '/', maxAge: config.SESSION_TTL_MS });
   };
   const sessionView = (record: SessionRecord, key?: string) => ({
     ...(key ? { sessionKey: key } : {}),
@@ -126,7 +128,7 @@ export async function startAuth(deps: AuthDeps): Promise<RunningService> {
         if (now?.status !== 'active') throw problems.forbidden(`The account is ${now?.status ?? 'gone'}`);
         throw problems.badCredentials();
       }
-      setSessionCookie(res, key);
+      setSessionCookie(req, res, key);
       req.log.info({ event: 'login', memberId: member.id }, 'logged in');
       res.json(sessionView(record, key));
     });
@@ -157,7 +159,7 @@ export async function startAuth(deps: AuthDeps): Promise<RunningService> {
       // Every session, this one included, ends; the caller continues on a new key.
       await sessions.revokeMember(member.id, 'password-changed');
       const { key, record: fresh } = await sessions.create({ memberId: member.id, role: member.role, address });
-      setSessionCookie(res, key);
+      setSessionCookie(req, res, key);
       res.json(sessionView(fresh, key));
     });
 
@@ -169,6 +171,7 @@ export async function startAuth(deps: AuthDeps): Promise<RunningService> {
     metrics: createMetrics('auth', config.INSTANCE_ID),
     health,
     trustProxy: config.TRUST_PROXY,
+    allowedOrigins: config.ALLOWED_ORIGINS,
     routes,
   });
   const server = await listen(app, config.PORT, config.HOST);

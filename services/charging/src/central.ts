@@ -1,10 +1,11 @@
 import { RPCServer, createRPCError } from 'ocpp-rpc';
-import type { IncomingMessage } from 'node:http';
+import { STATUS_CODES, type IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import client from 'prom-client';
 import { deductionSubject, withTransaction, type Bus, type DeductionMessage, type Logger, type Metrics, type Pool, type PoolClient } from '@evshare/kit';
 import { verifyPilePassword } from './credentials';
 import { assessSession, clampTime, type SessionAnomaly, type SessionLimits } from './bounds';
+import { handshakeRefusal } from './handshake';
 import { METER_MAX_WH, pileStateOf, readMeterValues } from './meter';
 import { pileConnectedSubject, type LocalPiles } from './routing';
 import { energyCostFen, type Tariff } from './tariff';
@@ -520,7 +521,19 @@ export function createCentralSystem(options: CentralSystemOptions): CentralSyste
   server.on('upgradeAborted', (event: { identity?: string; error?: Error }) => log.debug({ pileId: event.identity, err: event.error?.message }, 'upgrade aborted'));
 
   return {
-    handleUpgrade: (request, socket, head) => void server.handleUpgrade(request, socket, head),
+    handleUpgrade(request, socket, head) {
+      const protocols = request.headers['sec-websocket-protocol'];
+      const refusal = handshakeRefusal(request.url, Array.isArray(protocols) ? protocols.join(',') : protocols, OCPP_PATH);
+      if (refusal) {
+        rejectedHandshakes.inc({ reason: refusal.status === 400 ? 'identity' : 'path' });
+        refuseUpgrade(socket, refusal.status, refusal.message);
+        return;
+      }
+      server.handleUpgrade(request, socket, head).catch((error: unknown) => {
+        log.warn({ err: error }, 'pile upgrade failed');
+        refuseUpgrade(socket, 400, 'Bad request');
+      });
+    },
     has: (pileId) => sockets.has(pileId),
     connected: () => sockets.size,
     async call(pileId, method, params, timeoutMs) {
@@ -548,6 +561,12 @@ export function createCentralSystem(options: CentralSystemOptions): CentralSyste
 
 /** The deduction reference (and stream message id) of a charging session. */
 export const chargingReference = (pileId: string, transactionId: number) => `charging:${pileId}:${transactionId}`;
+
+function refuseUpgrade(socket: Socket, status: number, message: string): void {
+  socket.on('error', () => undefined);
+  if (socket.writable) socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: ${Buffer.byteLength(message)}\r\n\r\n${message}`);
+  socket.destroySoon();
+}
 
 const insertSample = (db: Pool | PoolClient, pileId: string, connectorId: number, transactionId: number | null, reading: ReturnType<typeof readMeterValues>[number]) => {
   if (reading.energyWh === undefined && reading.powerW === undefined && reading.socPct === undefined) return Promise.resolve();

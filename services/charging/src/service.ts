@@ -145,6 +145,7 @@ export async function startCharging(deps: ChargingDeps): Promise<RunningCharging
     metrics,
     health,
     trustProxy: config.TRUST_PROXY,
+    allowedOrigins: config.ALLOWED_ORIGINS,
     routes: (express) =>
       chargingRoutes(express, {
         db,

@@ -13,6 +13,8 @@ export const MAX_CLIENT_FRAME_BYTES = 4 * 1024;
 export const CLOSE = {
   /** Shutdown or restart: reconnect (to another instance). */
   goingAway: 1001,
+  /** The server failed handling a frame: reconnect. */
+  internalError: 1011,
   /** The session store could not be asked: reconnect after a short backoff. */
   tryAgainLater: 1013,
   /** No, a wrong, an expired or a revoked session key: log in again, do not retry with the same key. */

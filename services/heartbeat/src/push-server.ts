@@ -234,7 +234,15 @@ export function createPushServer(options: PushServerOptions): PushServer {
     };
     socket.on('pong', seen);
     socket.on('ping', seen);
-    socket.on('message', (data, isBinary) => onMessage(conn, data, isBinary));
+    socket.on('message', (data, isBinary) => {
+      // A bug met by one client's frame ends that connection, not the service.
+      try {
+        onMessage(conn, data, isBinary);
+      } catch (error) {
+        log.error({ err: error, memberId: conn.session?.memberId }, 'push frame handling failed');
+        close(conn, CLOSE.internalError, 'internal error', 'client');
+      }
+    });
     socket.on('close', () => onSocketClosed(conn));
     // Oversized frames and protocol violations: ws closes the socket itself (1009, 1002).
     socket.on('error', (error) => log.debug({ err: error, memberId: conn.session?.memberId }, 'push socket error'));
@@ -287,16 +295,31 @@ export function createPushServer(options: PushServerOptions): PushServer {
   return {
     handleUpgrade(req, socket, head) {
       socket.on('error', (error) => log.debug({ err: error }, 'upgrade socket error'));
-      const path = (req.url ?? '/').split('?')[0] ?? '/';
-      if (path !== PUSH_PATH) {
-        rejectUpgrade(socket, problems.notFound(`No WebSocket endpoint at ${path.slice(0, 100)}`), path.slice(0, 100));
-        return;
+      // An upgrade listener that throws takes the process down: whatever the client sent, a failure
+      // here ends this one handshake.
+      try {
+        const path = (req.url ?? '/').split('?')[0] ?? '/';
+        if (path !== PUSH_PATH) {
+          rejectUpgrade(socket, problems.notFound(`No WebSocket endpoint at ${path.slice(0, 100)}`), path.slice(0, 100));
+          return;
+        }
+        if (stopping) {
+          rejectUpgrade(socket, problems.unavailable(1, 'This instance is shutting down; reconnect'), path);
+          return;
+        }
+        wss.handleUpgrade(req, socket, head, (ws) => {
+          try {
+            onConnection(ws, req);
+          } catch (error) {
+            log.error({ err: error }, 'push connection setup failed');
+            ws.terminate();
+          }
+        });
+      } catch (error) {
+        log.error({ err: error }, 'push upgrade failed');
+        if (socket.writable) rejectUpgrade(socket, problems.internal(), PUSH_PATH);
+        else socket.destroy();
       }
-      if (stopping) {
-        rejectUpgrade(socket, problems.unavailable(1, 'This instance is shutting down; reconnect'), path);
-        return;
-      }
-      wss.handleUpgrade(req, socket, head, (ws) => onConnection(ws, req));
     },
 
     deliver(memberId, notification) {

@@ -47,6 +47,8 @@ export function serviceEnv(service: string, port: number) {
     HOST: z.string().min(1).default('127.0.0.1'),
     LOG_LEVEL: env.logLevel(),
     INSTANCE_ID: z.string().default(`${service}-${os.hostname()}`),
+    /** Pages besides the request's own host whose requests may use the session cookie (comma-separated origins). */
+    ALLOWED_ORIGINS: env.list(),
   };
 }
 

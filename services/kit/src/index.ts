@@ -23,7 +23,7 @@ export { newSessionKey, hashSessionKey, isWellFormedSessionKey } from './session
 export { touchSession, type SessionRecord } from './session/record';
 export { createSessionStore, type SessionStore, type SessionStoreOptions } from './session/store';
 export { hashPassword, verifyPassword, PASSWORD_RULES } from './auth/password';
-export { sessionKeyFrom, SESSION_COOKIE } from './session/credentials';
+export { sessionKeyFrom, sessionCredentialFrom, sessionCookie, SESSION_COOKIE, type CredentialSource } from './session/credentials';
 export { runMain, serveStatus, serveWorker, type RunningService } from './service';
 export * from './bus/messages';
 export { syncVersionKey, ensureSyncVersion, bumpSyncVersion } from './member-sync';

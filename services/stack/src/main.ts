@@ -39,6 +39,7 @@ async function main(): Promise<void> {
     gatewayPort: config.GATEWAY_PORT,
     seed: 'demo' as const,
     simulators: config.SIMULATORS,
+    containFaults: true,
   };
   const stack = mode === 'processes' ? await startProcessStack(options) : await startInProcessStack(options);
   const autoscaler = config.AUTOSCALE

@@ -4,11 +4,12 @@ import { billingConfigSchema, startBilling } from '@evshare/billing';
 import { chargingConfigSchema, startCharging } from '@evshare/charging';
 import { gatewayConfigSchema, startGateway } from '@evshare/gateway';
 import { heartbeatConfigSchema, startHeartbeat } from '@evshare/heartbeat';
-import { connectBackends, createLogger, createSessionStore, parseConfig, type Backends, type Bus, type Logger, type Pool, type RunningService } from '@evshare/kit';
+import { connectBackends, createLogger, createSessionStore, parseConfig, type Backends, type Bus, type Logger, type Pool } from '@evshare/kit';
 import { migrateDatabase } from '@evshare/schema';
 import { smsConfigSchema, startSms } from '@evshare/sms';
 import { startTelematics, telematicsConfigSchema } from '@evshare/telematics';
 import { startWeb, webConfigSchema } from '@evshare/web';
+import { createFaultDomains, type Instance } from './containment';
 import { freePort, spawnService as spawnProcess, type ServiceProcess } from './processes';
 import { seedDemoFleet, seedDevelopmentAccounts } from './seed';
 import { startSimulators, type Simulators } from './simulators';
@@ -50,6 +51,11 @@ export interface StackOptions {
    * on the bus themselves (or run their own vehicle link); default true.
    */
   vehicleLink?: boolean;
+  /**
+   * In-process only: an error that escapes a service restarts that service instead of ending the
+   * process (make run). Off in tests, whose runner reports such errors itself.
+   */
+  containFaults?: boolean;
 }
 
 /**
@@ -68,72 +74,85 @@ export async function startInProcessStack(options: StackOptions): Promise<Stack>
   const sessionStore = (name: string) =>
     createSessionStore({ store: backends.sessions, bus: backends.bus, log: createLogger(name, log.level), ttlMs: authConfig.SESSION_TTL_MS });
 
-  const auth = await startAuth({
-    config: authConfig,
-    log: createLogger('auth', log.level),
-    db,
-    bus: backends.bus,
-    sessions: sessionStore('auth'),
-    throttleStore: backends.sessions,
-  });
-  const heartbeat = await startHeartbeat({
-    config: parseConfig(heartbeatConfigSchema, local),
-    log: createLogger('heartbeat', log.level),
-    bus: backends.bus,
-    sessions: sessionStore('heartbeat'),
-  });
-  const billing = await startBilling({
-    config: parseConfig(billingConfigSchema, local),
-    log: createLogger('billing', log.level),
-    db,
-    bus: backends.bus,
-    cache: backends.cache,
-  });
-  const sms = await startSms({ config: parseConfig(smsConfigSchema, local), log: createLogger('sms', log.level), db, bus: backends.bus, store: backends.sessions });
+  // With containFaults each service runs in its own fault domain and is restarted in place when
+  // an error escapes it; otherwise (tests) a start is a plain call.
+  const domains = options.containFaults ? createFaultDomains(log) : undefined;
+  const launch = async (name: string, start: (port: number) => Promise<Instance>): Promise<Part> => {
+    if (domains) return domains.supervise(name, start);
+    const service = await start(0);
+    return { url: service.url, stop: () => service.stop() };
+  };
+  const at = (port: number) => ({ ...local, PORT: String(port) });
+  const bus = domains ? domains.bus(backends.bus) : backends.bus;
+
+  const authSessions = sessionStore('auth');
+  const auth = await launch('auth', (port) =>
+    startAuth({ config: parseConfig(authConfigSchema, at(port)), log: createLogger('auth', log.level), db, bus, sessions: authSessions, throttleStore: backends.sessions }),
+  );
+  const heartbeatSessions = sessionStore('heartbeat');
+  const heartbeat = await launch('heartbeat', (port) =>
+    startHeartbeat({ config: parseConfig(heartbeatConfigSchema, at(port)), log: createLogger('heartbeat', log.level), bus, sessions: heartbeatSessions }),
+  );
+  const billing = await launch('billing', (port) =>
+    startBilling({ config: parseConfig(billingConfigSchema, at(port)), log: createLogger('billing', log.level), db, bus, cache: backends.cache }),
+  );
+  const sms = await launch('sms', (port) => startSms({ config: parseConfig(smsConfigSchema, at(port)), log: createLogger('sms', log.level), db, bus, store: backends.sessions }));
+  // A restarted telematics service keeps its broker's port: the cars know it.
+  let mqttUrl: string | undefined;
   const telematics =
     options.vehicleLink === false
       ? undefined
-      : await startTelematics({
-          config: parseConfig(telematicsConfigSchema, { MQTT_PORT: '0', ...local }),
-          log: createLogger('telematics', log.level),
-          db,
-          bus: backends.bus,
-          cache: backends.cache,
+      : await launch('telematics', async (port) => {
+          const running = await startTelematics({
+            config: parseConfig(telematicsConfigSchema, { MQTT_PORT: '0', ...at(port), ...(mqttUrl ? { MQTT_PORT: new URL(mqttUrl).port } : {}) }),
+            log: createLogger('telematics', log.level),
+            db,
+            bus,
+            cache: backends.cache,
+          });
+          mqttUrl = running.mqttUrl;
+          return running;
         });
-  const charging = await startCharging({
-    config: parseConfig(chargingConfigSchema, local),
-    log: createLogger('charging', log.level),
-    db,
-    bus: backends.bus,
-    sessions: sessionStore('charging'),
-    cache: backends.cache,
-  });
-  const apps = new Map<string, RunningService>();
+  const chargingSessions = sessionStore('charging');
+  const charging = await launch('charging', (port) =>
+    startCharging({ config: parseConfig(chargingConfigSchema, at(port)), log: createLogger('charging', log.level), db, bus, sessions: chargingSessions, cache: backends.cache }),
+  );
+  const apps = new Map<string, Part>();
   let counter = 0;
   const addApp = async () => {
     counter += 1;
     const id = `app-${counter}`;
-    const app = await startApp({
-      config: parseConfig(appConfigSchema, { ...local, INSTANCE_ID: id }),
-      log: createLogger('app', log.level).child({ instance: id }),
-      db,
-      bus: backends.bus,
-      sessions: sessionStore(id),
-      cache: backends.cache,
-    });
+    const appSessions = sessionStore(id);
+    const app = await launch(id, (port) =>
+      startApp({
+        config: parseConfig(appConfigSchema, { ...at(port), INSTANCE_ID: id }),
+        log: createLogger('app', log.level).child({ instance: id }),
+        db,
+        bus,
+        sessions: appSessions,
+        cache: backends.cache,
+      }),
+    );
     apps.set(id, app);
     return id;
   };
   for (let i = 0; i < options.appInstances; i++) await addApp();
-  const web = await startWeb({ config: parseConfig(webConfigSchema, local), log: createLogger('web', log.level) });
-  const gateway = await startGateway({
-    config: parseConfig(gatewayConfigSchema, { ...env, PORT: String(options.gatewayPort), AUTH_UPSTREAMS: auth.url, PUSH_UPSTREAMS: heartbeat.url, CHARGING_UPSTREAMS: charging.url, WEB_UPSTREAM: web.url }),
-    log: createLogger('gateway', log.level),
-    bus: backends.bus,
-  });
+  const web = await launch('web', (port) => startWeb({ config: parseConfig(webConfigSchema, at(port)), log: createLogger('web', log.level) }));
+  const gatewayEnv = { ...env, AUTH_UPSTREAMS: auth.url, PUSH_UPSTREAMS: heartbeat.url, CHARGING_UPSTREAMS: charging.url, WEB_UPSTREAM: web.url };
+  const gateway = await launch('gateway', (port) =>
+    startGateway({ config: parseConfig(gatewayConfigSchema, { ...gatewayEnv, PORT: String(port || options.gatewayPort) }), log: createLogger('gateway', log.level), bus }),
+  );
+  const uninstall = domains?.install();
 
   const fixed = { gateway, auth, heartbeat, billing, sms, charging, web, ...(telematics ? { telematics } : {}) };
-  return assemble('in-process', options, db, backends, fixed, telematics?.mqttUrl, apps, addApp);
+  const stack = await assemble('in-process', options, db, backends, fixed, mqttUrl, apps, addApp);
+  return {
+    ...stack,
+    async stop() {
+      await stack.stop();
+      uninstall?.();
+    },
+  };
 }
 
 /**

@@ -45,7 +45,7 @@ export interface RegistrationDeps {
   throttleStore: KeyValueStore;
   throttle: LoginThrottle;
   currentSession: (req: Request) => Promise<SessionRecord>;
-  setSessionCookie: (res: Response, key: string) => void;
+  setSessionCookie: (req: Request, res: Response, key: string) => void;
   sessionView: (record: SessionRecord, key?: string) => Record<string, unknown>;
 }
 
@@ -123,7 +123,7 @@ export function mountRegistration(app: Express, deps: RegistrationDeps): void {
       throw error;
     }
     const { key, record } = await sessions.create({ memberId, role: 'member', address: req.ip ?? 'unknown' });
-    deps.setSessionCookie(res, key);
+    deps.setSessionCookie(req, res, key);
     req.log.info({ event: 'registered', memberId }, 'member registered');
     res.status(201).json(deps.sessionView(record, key));
   });

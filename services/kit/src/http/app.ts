@@ -3,6 +3,7 @@ import express, { type ErrorRequestHandler, type Express, type NextFunction, typ
 import type { Logger } from '../logger';
 import type { Health } from './health';
 import type { Metrics } from './metrics';
+import { crossSiteRefusal } from './cross-site';
 import { Problem, problems } from './problem';
 
 declare global {
@@ -25,6 +26,11 @@ export interface HttpAppOptions {
   bodyLimit?: string;
   /** Express `trust proxy`: which hops may set X-Forwarded-For (the gateway, the ingress). */
   trustProxy?: boolean | string | number;
+  /**
+   * Pages (origins) that may send state-changing requests with the session cookie besides the
+   * request's own host (ALLOWED_ORIGINS); others are refused 403 cross-site-request.
+   */
+  allowedOrigins?: readonly string[];
   /** Headers put on every response, errors included (e.g. X-App-Instance); may be filled in later. */
   responseHeaders?: Record<string, string>;
   routes: (app: Express) => void;
@@ -58,6 +64,7 @@ export function createHttpApp(options: HttpAppOptions): Express {
   // Read at every request: a service may fill it in after listening (an id that names the port).
   const extraHeaders = options.responseHeaders ?? {};
 
+  const allowedOrigins = options.allowedOrigins ?? [];
   const bodyLimit = options.bodyLimit ?? '64kb';
   const jsonParser = express.json({ limit: bodyLimit, strict: true });
   const hooks = options.hooks;
@@ -98,6 +105,11 @@ export function createHttpApp(options: HttpAppOptions): Express {
     }
     if (req.method === 'GET' || req.method === 'HEAD') {
       next();
+      return;
+    }
+    const crossSite = crossSiteRefusal(req.method, req.headers, req.host, allowedOrigins);
+    if (crossSite) {
+      next(problems.crossSite(crossSite));
       return;
     }
     // A body sent as anything but JSON is refused rather than silently ignored.

@@ -56,6 +56,7 @@ export const problems = {
     new Problem(429, 'too-many-requests', 'Too many requests', detail, { retryAfterSeconds }),
   unavailable: (retryAfterSeconds: number, detail = 'The service is busy; try again shortly') =>
     new Problem(503, 'unavailable', 'Service unavailable', detail, { retryAfterSeconds }),
+  crossSite: (detail: string) => new Problem(403, 'cross-site-request', 'Cross-site request refused', detail),
   internal: () => new Problem(500, 'internal', 'Internal error', 'Something went wrong on our side; it has been logged'),
 };
 
