@@ -26,6 +26,8 @@ import { startTestPlatform, type TestPlatform } from '../support/platform';
  */
 
 const BATCH = 100;
+/** Each property runs FUZZ_SECONDS in a soak (`make fuzz`), a bounded number of cases otherwise. */
+const TEST_TIMEOUT_MS = ((Number(process.env.FUZZ_SECONDS) || 0) + 240) * 1000;
 const REQUEST_TIMEOUT_MS = 15_000;
 /** List every distinct failure at the end instead of stopping (and shrinking) at the first: for soaks. */
 const KEEP_GOING = process.env.FUZZ_KEEP_GOING === '1';
@@ -212,7 +214,7 @@ interface World {
 }
 
 /** A body for the operation: within the rules (hostile values), one field broken, or raw bytes. */
-function bodyFor(op: Op, world: World, ids: fc.Arbitrary<string>): fc.Arbitrary<{ body?: string | Buffer; contentType?: string; violation?: string; onlyViolation: boolean; parsed?: unknown }> {
+function bodyFor(op: Op, ids: fc.Arbitrary<string>, h: number): fc.Arbitrary<{ body?: string | Buffer; contentType?: string; violation?: string; onlyViolation: boolean; parsed?: unknown }> {
   const schema = op.body;
   const json = (value: unknown, violation?: string) => ({ body: JSON.stringify(value), contentType: 'application/json', violation, onlyViolation: true, parsed: value });
   const none = fc.constant({ onlyViolation: true });
@@ -225,7 +227,7 @@ function bodyFor(op: Op, world: World, ids: fc.Arbitrary<string>): fc.Arbitrary<
     fc.constant({ body: Buffer.from([0x7b, 0x22, 0xff, 0xfe, 0x22, 0x3a, 0x22, 0xc3, 0x28, 0x22, 0x7d]), contentType: 'application/json', onlyViolation: false }),
     fc.tuple(fc.constantFrom(...CONTENT_TYPES), fc.constantFrom('a=1&b=2', '{"a":1}', '<a/>')).map(([contentType, body]) => ({ body, contentType, onlyViolation: false })),
   );
-  if (!schema) return fc.oneof({ weight: 4, arbitrary: none }, { weight: 1, arbitrary: garbage }, { weight: 1, arbitrary: hostileJson.map((v) => ({ ...json(v), onlyViolation: false })) });
+  if (!schema) return fc.oneof({ weight: 4, arbitrary: none }, { weight: h, arbitrary: garbage }, { weight: h, arbitrary: hostileJson.map((v) => ({ ...json(v), onlyViolation: false })) });
 
   const valid = (hostile: boolean) => conformingValue(schema, { hostile, ids }) as fc.Arbitrary<Record<string, unknown>>;
   const properties = Object.keys(schema.properties ?? {});
@@ -269,15 +271,21 @@ function bodyFor(op: Op, world: World, ids: fc.Arbitrary<string>): fc.Arbitrary<
   return fc.oneof(
     // Within the rules, hostile values: the domain logic is reached.
     { weight: 5, arbitrary: valid(true).map((v) => json(v)) },
-    { weight: 6, arbitrary: fc.oneof(...mutations) },
-    { weight: 2, arbitrary: garbage },
+    { weight: 6 * h, arbitrary: fc.oneof(...mutations) },
+    { weight: 2 * h, arbitrary: garbage },
   );
 }
 
-/** Every request an attacker could make of one operation. */
-function caseFor(op: Op, world: World): fc.Arbitrary<Case> {
+/**
+ * Every request an attacker could make of one operation; with `valid`, only requests within the
+ * document's rules from the role the operation is for (hostile values, the right shape), so that
+ * every case reaches the domain logic.
+ */
+function caseFor(op: Op, world: World, valid = false): fc.Arbitrary<Case> {
+  // The weight of everything outside the rules.
+  const h = valid ? 0 : 1;
   const ownerRole: Role = op.access === 'admin' ? 'operator' : op.access === 'member' ? 'member' : 'nobody';
-  const role = fc.oneof({ weight: 7, arbitrary: fc.constant(ownerRole) }, { weight: 3, arbitrary: fc.constantFrom<Role>('nobody', 'member', 'operator') });
+  const role = fc.oneof({ weight: 7, arbitrary: fc.constant(ownerRole) }, { weight: 3 * h, arbitrary: fc.constantFrom<Role>('nobody', 'member', 'operator') });
   const ids = fc.oneof({ weight: 4, arbitrary: fc.constantFrom(...world.ids) }, { weight: 1, arbitrary: fc.uuid({ version: 4 }) }, { weight: 1, arbitrary: fc.constantFrom('00000000-0000-0000-0000-000000000000', 'ffffffff-ffff-ffff-ffff-ffffffffffff') });
 
   const pathParams = op.params.filter((p) => p.in === 'path');
@@ -287,7 +295,7 @@ function caseFor(op: Op, world: World): fc.Arbitrary<Case> {
   const pathValue = (p: Param) =>
     p.name === 'provider'
       ? fc.constantFrom('hosted', 'dev', 'alipay', 'HOSTED')
-      : fc.oneof({ weight: 5, arbitrary: (conformingValue(p.schema, { hostile: false, ids }) as fc.Arbitrary<string>).map((v) => ({ raw: encode(v), ok: true })) }, { weight: 2, arbitrary: hostilePathSegment.map((raw) => ({ raw, ok: false })) });
+      : fc.oneof({ weight: 5, arbitrary: (conformingValue(p.schema, { hostile: false, ids }) as fc.Arbitrary<string>).map((v) => ({ raw: encode(v), ok: true })) }, { weight: 2 * h, arbitrary: hostilePathSegment.map((raw) => ({ raw, ok: false })) });
   const path = fc.tuple(...pathParams.map((p) => pathValue(p).map((v) => (typeof v === 'string' ? { raw: v, ok: true } : v)))).map((values) => {
     let url = op.path;
     let violation: string | undefined;
@@ -311,11 +319,11 @@ function caseFor(op: Op, world: World): fc.Arbitrary<Case> {
     fc.oneof(
       { weight: 4, arbitrary: (conformingValue(p.schema, { hostile: true, ids }) as fc.Arbitrary<unknown>).map((v) => ({ pairs: [`${p.name}=${encode(String(v))}`], violation: undefined as string | undefined })) },
       { weight: p.required ? 0 : 2, arbitrary: fc.constant({ pairs: [] as string[], violation: undefined as string | undefined }) },
-      { weight: 2, arbitrary: hostileQueryValues.map((raw) => ({ pairs: [`${p.name}=${raw}`], violation: queryValueConforms(p.schema, raw) ? undefined : `query.${p.name}` })) },
-      { weight: 1, arbitrary: fc.constant({ pairs: [`${p.name}=a`, `${p.name}=b`], violation: `query.${p.name}` as string | undefined }) },
-      { weight: 1, arbitrary: fc.constant({ pairs: [`${p.name}[x]=1`], violation: undefined as string | undefined }) },
+      { weight: 2 * h, arbitrary: hostileQueryValues.map((raw) => ({ pairs: [`${p.name}=${raw}`], violation: queryValueConforms(p.schema, raw) ? undefined : `query.${p.name}` })) },
+      { weight: h, arbitrary: fc.constant({ pairs: [`${p.name}=a`, `${p.name}=b`], violation: `query.${p.name}` as string | undefined }) },
+      { weight: h, arbitrary: fc.constant({ pairs: [`${p.name}[x]=1`], violation: undefined as string | undefined }) },
     );
-  const extraQuery = fc.array(fc.constantFrom('__proto__[admin]=1', 'constructor[prototype][admin]=1', 'x=%E0%A4%A', '%=1', 'a[b][c][d][e][f][g]=1', `q=${'z'.repeat(4_000)}`, '&&&==', 'limit=1&limit=2'), { maxLength: 2 });
+  const extraQuery = fc.array(fc.constantFrom('__proto__[admin]=1', 'constructor[prototype][admin]=1', 'x=%E0%A4%A', '%=1', 'a[b][c][d][e][f][g]=1', `q=${'z'.repeat(4_000)}`, '&&&==', 'limit=1&limit=2'), { maxLength: 2 * h });
   const query = fc.tuple(fc.tuple(...queryParams.map(queryEntry)), extraQuery).map(([entries, extra]) => {
     const pairs = [...entries.flatMap((e) => e.pairs), ...extra];
     const violation = entries.find((e) => e.violation)?.violation;
@@ -325,13 +333,13 @@ function caseFor(op: Op, world: World): fc.Arbitrary<Case> {
   const headerEntry = (p: Param) =>
     fc.oneof(
       { weight: 5, arbitrary: (conformingValue(p.schema, { hostile: false, ids }) as fc.Arbitrary<string>).map((v) => ({ headers: [[p.name, v]] as Array<[string, string]>, violation: undefined as string | undefined })) },
-      { weight: p.required ? 1 : 2, arbitrary: fc.constant({ headers: [] as Array<[string, string]>, violation: p.required ? `header.${p.name.toLowerCase()}` : undefined }) },
+      { weight: p.required ? h : 2, arbitrary: fc.constant({ headers: [] as Array<[string, string]>, violation: p.required ? `header.${p.name.toLowerCase()}` : undefined }) },
       {
-        weight: 2,
+        weight: 2 * h,
         arbitrary: fc.constantFrom('', 'short', 'x'.repeat(300), 'bad key!', '%E0%A4%A', '../../x', 'ÿÿÿÿÿÿÿÿ').map((v) => ({ headers: [[p.name, v]] as Array<[string, string]>, violation: conforms(p.schema, v) ? undefined : `header.${p.name.toLowerCase()}` })),
       },
       // Repeated, the values arrive joined by ", ".
-      { weight: 1, arbitrary: fc.constant({ headers: [[p.name, 'key-aaaaaaaa'], [p.name, 'key-bbbbbbbb']] as Array<[string, string]>, violation: conforms(p.schema, 'key-aaaaaaaa, key-bbbbbbbb') ? undefined : `header.${p.name.toLowerCase()}` }) },
+      { weight: h, arbitrary: fc.constant({ headers: [[p.name, 'key-aaaaaaaa'], [p.name, 'key-bbbbbbbb']] as Array<[string, string]>, violation: conforms(p.schema, 'key-aaaaaaaa, key-bbbbbbbb') ? undefined : `header.${p.name.toLowerCase()}` }) },
     );
   const headers = fc.tuple(...headerParams.map(headerEntry)).map((entries) => ({
     headers: entries.flatMap((e) => e.headers),
@@ -345,13 +353,13 @@ function caseFor(op: Op, world: World): fc.Arbitrary<Case> {
       path,
       query,
       headers,
-      extra: fc.oneof({ weight: 3, arbitrary: fc.constant([] as Array<[string, string]>) }, { weight: 1, arbitrary: extraHeaders }),
-      body: bodyFor(op, world, ids),
+      extra: fc.oneof({ weight: 3, arbitrary: fc.constant([] as Array<[string, string]>) }, { weight: h, arbitrary: extraHeaders }),
+      body: bodyFor(op, ids, h),
       from: fc.integer({ min: 0, max: 60_000 }).map((i) => `127.3.${Math.floor(i / 250)}.${(i % 250) + 1}`),
-      method: fc.oneof({ weight: 30, arbitrary: fc.constant(op.method) }, { weight: 1, arbitrary: fc.constantFrom('PUT', 'DELETE', 'PATCH', 'OPTIONS', 'HEAD', 'POST', 'GET') }),
+      method: fc.oneof({ weight: 30, arbitrary: fc.constant(op.method) }, { weight: h, arbitrary: fc.constantFrom('PUT', 'DELETE', 'PATCH', 'OPTIONS', 'HEAD', 'POST', 'GET') }),
     })
     .chain((r) =>
-      (r.role === 'nobody' ? anonymousCredential : sessionCredential).map((credential): Case => {
+      (valid ? fc.constant<Credential>(r.role === 'nobody' ? { form: 'none' } : { form: 'bearer' }) : r.role === 'nobody' ? anonymousCredential : sessionCredential).map((credential): Case => {
         const parts = [
           { ok: r.path.ok, violation: r.path.violation },
           { ok: r.query.ok, violation: r.query.violation },
@@ -508,10 +516,16 @@ describe('the HTTP API under generated hostile requests', () => {
   }
 
   /** The canary: a member logs in, polls, reserves, rents, drives nowhere and returns. */
+  let canaryQueue = Promise.resolve();
+  /** One canary at a time (racing cases may reach a batch's end together). */
   async function checkCanary(): Promise<void> {
-    const t0 = performance.now();
-    await canaryOnce();
-    timing.canary += performance.now() - t0;
+    const run = canaryQueue.then(async () => {
+      const t0 = performance.now();
+      await canaryOnce();
+      timing.canary += performance.now() - t0;
+    });
+    canaryQueue = run.catch(() => undefined);
+    await run;
   }
   async function canaryOnce(): Promise<void> {
     canaryRuns += 1;
@@ -593,16 +607,22 @@ describe('the HTTP API under generated hostile requests', () => {
     );
   });
 
+  /** Sends the same case several times at once: racing requests must not meet as a 500. */
+  async function race(c: Case, copies: number): Promise<boolean> {
+    const answers = await Promise.all(Array.from({ length: copies }, () => attempt(c, true)));
+    return answers.every(Boolean);
+  }
+
   /** Sends one case as its role (a fresh session each time: fuzzed logouts end them) and judges it. */
-  async function attempt(c: Case): Promise<boolean> {
+  async function attempt(c: Case, concurrent = false): Promise<boolean> {
     const t0 = performance.now();
     const key = c.as === 'nobody' ? undefined : (keys[c.as] ??= await memberSession(c.as === 'operator' ? adminId : actorId, c.as === 'operator' ? 'admin' : 'member'));
     // These may end the session they were sent with: the next case gets a fresh one.
-    if (c.as !== 'nobody' && c.url.startsWith('/api/v1/auth/')) delete keys[c.as];
+    if (c.as !== 'nobody' && c.url.startsWith('/api/v1/auth/') && !concurrent) delete keys[c.as];
     timing.session += performance.now() - t0;
     const headers: Array<[string, string]> = [...credentialHeaders(c.credential, key), ...c.headers];
     if (c.contentType !== undefined && c.body !== undefined) headers.push(['content-type', c.contentType]);
-    sent += 1;
+    const n = ++sent;
     let answer: Answer;
     try {
       answer = await send(gateway, { method: c.method, url: c.url, headers, body: c.body, from: c.from });
@@ -622,7 +642,7 @@ describe('the HTTP API under generated hostile requests', () => {
       lastFailure = `${c.method} ${c.url.slice(0, 200)} as ${c.as} (${c.op}): ${wrong}`;
       throw new Error(lastFailure);
     }
-    if (sent % BATCH === 0) {
+    if (n % BATCH === 0) {
       try {
         await checkCanary();
       } catch (error) {
@@ -636,10 +656,30 @@ describe('the HTTP API under generated hostile requests', () => {
   it('every operation: no 5xx, no hang, a precise problem for bad input, nobody else’s data, and the canary still rents', async () => {
     const perOp = new Map(ops.map((op) => [op, caseFor(op, world)]));
     const arbitrary = fc.constantFrom(...ops).chain((op) => perOp.get(op)!);
-    await checkProperty('http-api: operations', 800, arbitrary, attempt).catch((error: Error) => {
+    await checkProperty('http-api: operations', 800, arbitrary, (c) => attempt(c)).catch((error: Error) => {
       throw new Error(`${error.message}\nLast failure: ${lastFailure}`);
     });
     await checkCanary();
     expect([...found.values()]).toEqual([]);
-  }, 600_000);
+  }, TEST_TIMEOUT_MS);
+
+  it('every operation, within the rules but with hostile values: no 5xx, nobody else’s data, and the canary still rents', async () => {
+    const perOp = new Map(ops.map((op) => [op, caseFor(op, world, true)]));
+    const arbitrary = fc.constantFrom(...ops).chain((op) => perOp.get(op)!);
+    await checkProperty('http-api: valid shapes, hostile values', 500, arbitrary, (c) => attempt(c)).catch((error: Error) => {
+      throw new Error(`${error.message}\nLast failure: ${lastFailure}`);
+    });
+    await checkCanary();
+    expect([...found.values()]).toEqual([]);
+  }, TEST_TIMEOUT_MS);
+
+  it('the same request within the rules, several at once: no 5xx from a race, and the canary still rents', async () => {
+    const perOp = new Map(ops.map((op) => [op, caseFor(op, world, true)]));
+    const arbitrary = fc.constantFrom(...ops).chain((op) => perOp.get(op)!);
+    await checkProperty('http-api: racing duplicates', 150, arbitrary, fc.integer({ min: 2, max: 5 }), race).catch((error: Error) => {
+      throw new Error(`${error.message}\nLast failure: ${lastFailure}`);
+    });
+    await checkCanary();
+    expect([...found.values()]).toEqual([]);
+  }, TEST_TIMEOUT_MS);
 });

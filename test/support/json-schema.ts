@@ -37,7 +37,7 @@ export function conforms(schema: Schema, value: unknown): boolean {
   if (schema.enum && !schema.enum.includes(value)) return false;
   switch (schema.type) {
     case undefined:
-      return true;
+      return !(JSON.stringify(value) ?? '').includes('\\u0000');
     case 'null':
       return value === null;
     case 'boolean':
@@ -53,7 +53,8 @@ export function conforms(schema: Schema, value: unknown): boolean {
       return true;
     }
     case 'string': {
-      if (typeof value !== 'string') return false;
+      // The platform's rule for all text (PostgreSQL cannot store it).
+      if (typeof value !== 'string' || value.includes('\u0000')) return false;
       // JSON Schema counts code points; zod counts UTF-16 units: accept what either accepts.
       const units = value.length;
       const points = [...value].length;
@@ -74,7 +75,8 @@ export function conforms(schema: Schema, value: unknown): boolean {
       const record = value as Record<string, unknown>;
       for (const name of schema.required ?? []) if (!Object.prototype.hasOwnProperty.call(record, name)) return false;
       for (const key of Object.keys(record)) {
-        const property = schema.properties?.[key];
+        if (key.includes('\u0000')) return false;
+        const property = schema.properties && Object.hasOwn(schema.properties, key) ? schema.properties[key] : undefined;
         if (property) {
           if (!conforms(property, record[key])) return false;
         } else if (schema.additionalProperties === false) return false;
@@ -95,7 +97,6 @@ const NASTY_STRINGS = [
   '${7*7}{{7*7}}',
   '\u202eevil',
   'zero\u200bwidth',
-  'nul\u0000byte',
   'lone \ud800 surrogate',
   '\udfff',
   '😀👍🏽‍',
@@ -110,12 +111,13 @@ const NASTY_STRINGS = [
 function boundedString(schema: Schema, hostile: boolean): fc.Arbitrary<string> {
   const minLength = schema.minLength ?? 0;
   const maxLength = Math.min(schema.maxLength ?? 200, 2_000);
-  const plain = fc.string({ minLength, maxLength: Math.min(maxLength, minLength + 30) });
+  const noNul = (s: string) => !s.includes('\u0000');
+  const plain = fc.string({ minLength, maxLength: Math.min(maxLength, minLength + 30) }).filter(noNul);
   if (!hostile) return plain;
   const fits = NASTY_STRINGS.filter((s) => s.length >= minLength && s.length <= maxLength);
   return fc.oneof(
     plain,
-    fc.string({ unit: 'binary', minLength, maxLength: Math.min(maxLength, minLength + 30) }),
+    fc.string({ unit: 'binary', minLength, maxLength: Math.min(maxLength, minLength + 30) }).filter(noNul),
     ...(fits.length ? [fc.constantFrom(...fits)] : []),
     fc.constant('x'.repeat(maxLength)),
     fc.constant('界'.repeat(maxLength)),
@@ -176,7 +178,8 @@ export function conformingValue(schema: Schema, options: ValueOptions): fc.Arbit
       if (schema.additionalProperties === false || schema.properties) return record;
       // A free-form object (e.g. a notification's `body`): any JSON, deep or wide.
       const deep = fc.integer({ min: 100, max: 1_500 }).map((depth) => ({ deep: JSON.parse('{"a":'.repeat(depth) + '1' + '}'.repeat(depth)) as unknown }));
-      return hostile ? fc.oneof(fc.dictionary(fc.string({ maxLength: 10 }), fc.jsonValue({ maxDepth: 4 }), { maxKeys: 5 }), deep) : fc.dictionary(fc.string({ maxLength: 10 }), fc.jsonValue({ maxDepth: 2 }), { maxKeys: 3 });
+      const free = (maxDepth: number, maxKeys: number) => fc.dictionary(fc.string({ maxLength: 10 }), fc.jsonValue({ maxDepth }), { maxKeys }).filter((v) => !JSON.stringify(v).includes('\\u0000'));
+      return hostile ? fc.oneof(free(4, 5), deep) : free(2, 3);
     }
     default:
       return fc.jsonValue({ maxDepth: 2 });
