@@ -1,4 +1,5 @@
 import http from 'node:http';
+import querystring from 'node:querystring';
 import fc from 'fast-check';
 import pg from 'pg';
 import { TEST_REDIS_URL, createMemoryBus, createRedisStore, createSessionStore, hashPassword, hashSessionKey, newSessionKey, type SessionStore } from '@evshare/kit';
@@ -181,12 +182,8 @@ const hostileQueryValues = fc.oneof(
 );
 
 function queryValueConforms(schema: Schema, encoded: string): boolean {
-  let value: string;
-  try {
-    value = decodeURIComponent(encoded);
-  } catch {
-    return false;
-  }
+  // As the services' query parser decodes: a malformed escape stays as it is.
+  const value = querystring.unescape(encoded);
   if (schema.anyOf) return schema.anyOf.some((s) => queryValueConforms(s, encoded));
   if (schema.type === 'integer' || schema.type === 'number') return value.trim() !== '' && conforms(schema, Number(value));
   return conforms(schema, value);
