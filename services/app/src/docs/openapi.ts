@@ -179,7 +179,7 @@ export function buildOpenApiDocument(config: DocsConfig): Record<string, unknown
       summary: 'Member and operator API of the evshare EV car-sharing platform',
       description: [
         'Authenticate with the session key from `POST /api/v1/auth/login` as `Authorization: Bearer <key>`, or the `evs_session` cookie it sets.',
-        'Operator endpoints (`/api/v1/admin/*`) need an operator session. Money is integer fen, times are ISO 8601 UTC, ids are UUIDs.',
+        'Operator endpoints (`/api/v1/admin/*`) need an operator session. Money is integer fen, times are ISO 8601 UTC, ids are UUIDs. No string in a body or query may contain a NUL character (U+0000).',
         'Every error is RFC 7807 `application/problem+json` with a stable `type` (`urn:evshare:problem:<kind>`).',
         'Operational endpoints (`/healthz`, `/readyz`, `/metrics`) are not part of this API and not described here. See docs/api.md.',
       ].join('\n\n'),

@@ -51,7 +51,8 @@ export const stationPatch = z.object(stationFields).partial().strict().refine(no
 const vehicleFields = {
   plate: z.string().trim().min(2, 'must be 2 to 16 characters').max(16, 'must be 2 to 16 characters'),
   model: z.string().trim().min(1, 'is required').max(100, 'must be at most 100 characters'),
-  batteryKwh: z.number().positive('must be positive').max(1000, 'must be at most 1000 kWh'),
+  // Stored to 0.01 kWh: anything smaller would round to 0.
+  batteryKwh: z.number().min(0.01, 'must be at least 0.01 kWh').max(1000, 'must be at most 1000 kWh'),
   ratedRangeKm: z.number().int('must be whole km').positive('must be positive').max(5000, 'must be at most 5000 km'),
   homeStationId: uuid,
 };

@@ -1,6 +1,6 @@
 import http from 'node:http';
 import { Writable } from 'node:stream';
-import { createHttpApp } from './app';
+import { createHttpApp, refuseNul } from './app';
 import { createHealth } from './health';
 import { createMetrics } from './metrics';
 import { listen, type RunningServer } from './server';
@@ -58,5 +58,25 @@ describe('createHttpApp request hooks', () => {
     await new Promise((resolve) => setTimeout(resolve, 100));
     expect(inflight).toBe(0);
     release();
+  });
+});
+
+describe('refuseNul', () => {
+  it.each([
+    ['a plain body', { displayName: 'Ann' }, undefined],
+    ['a NUL in a field', { displayName: 'A\u0000' }, 'body.displayName'],
+    ['a NUL in a nested field', { body: { note: ['ok', 'x\u0000'] } }, 'body.body.note.1'],
+    ['a NUL in a key', { ['k\u0000']: 1 }, 'body.k\u0000'],
+    ['a NUL as the whole body', '\u0000', 'body'],
+    ['numbers and nulls', { a: 1, b: null, c: [true] }, undefined],
+  ])('%s', (_name, value, field) => {
+    const problem = refuseNul(value, 'body');
+    expect(problem?.extra.invalidParams?.map((p) => p.name)[0]).toBe(field);
+    if (field) expect(problem?.status).toBe(400);
+  });
+
+  it('walks a body nested far deeper than the stack', () => {
+    const deep = JSON.parse('['.repeat(100_000) + '"\\u0000"' + ']'.repeat(100_000)) as unknown;
+    expect(refuseNul(deep, 'body')?.status).toBe(400);
   });
 });

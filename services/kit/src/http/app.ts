@@ -104,7 +104,7 @@ export function createHttpApp(options: HttpAppOptions): Express {
       return;
     }
     if (req.method === 'GET' || req.method === 'HEAD') {
-      next();
+      next(refuseNul(req.query, 'query'));
       return;
     }
     const crossSite = crossSiteRefusal(req.method, req.headers, req.host, allowedOrigins);
@@ -118,7 +118,7 @@ export function createHttpApp(options: HttpAppOptions): Express {
       next(problems.unsupportedMediaType());
       return;
     }
-    jsonParser(req, res, next);
+    jsonParser(req, res, (error?: unknown) => next(error ?? refuseNul(req.query, 'query') ?? refuseNul(req.body, 'body')));
   });
 
   const serveOperational = async (path: string, res: Response) => {
@@ -136,6 +136,28 @@ export function createHttpApp(options: HttpAppOptions): Express {
   });
   app.use(errorHandler(bodyLimit));
   return app;
+}
+
+/**
+ * A NUL character in any string or key of a parsed body or query, as a 400 naming where: no
+ * PostgreSQL text column can store one, so it must not get as far as a query. Walked without
+ * recursion, as a body may nest thousands of levels deep.
+ */
+export function refuseNul(value: unknown, where: string): Problem | undefined {
+  const pending: Array<[unknown, string]> = [[value, where]];
+  for (let next = pending.pop(); next; next = pending.pop()) {
+    const [item, path] = next;
+    if (typeof item === 'string') {
+      if (item.includes('\u0000')) return problems.validation([{ name: path, reason: 'must not contain a NUL character' }]);
+    } else if (typeof item === 'object' && item !== null) {
+      for (const [key, child] of Object.entries(item)) {
+        const at = `${path}.${key}`;
+        if (key.includes('\u0000')) return problems.validation([{ name: at, reason: 'must not contain a NUL character' }]);
+        pending.push([child, at]);
+      }
+    }
+  }
+  return undefined;
 }
 
 /** body-parser's error types mapped to precise problems. */
