@@ -113,7 +113,7 @@ describe('helm install, then helm upgrade, on the real API server', () => {
     // --skip-crds: the CRD is already installed above.
     await helm(['install', release, CHART, ...kubeconfig(), '--skip-crds']);
     const before = await secretData();
-    expect(Object.keys(before).sort()).toEqual(['admin-bootstrap-password', 'postgres-password', 'redis-password']);
+    expect(Object.keys(before).sort()).toEqual(['admin-bootstrap-password', 'membership-signing-key', 'postgres-password', 'redis-password']);
 
     // The operator scales the APP Deployment through the scale subresource.
     const scaled = await kube.request('PATCH', `${deploymentPath}/scale`, { spec: { replicas: 5 } }, 'application/merge-patch+json');

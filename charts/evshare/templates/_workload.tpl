@@ -87,8 +87,8 @@ spec:
             # Development shortcuts (top-ups without payment, the SMS outbox) follow the mode.
             - name: NODE_ENV
               value: {{ ternary "development" "production" (eq $root.Values.mode "development") }}
-            {{- if eq $root.Values.mode "production" }}
-            # Production is reached over TLS: the session cookie is never sent in clear.
+            {{- if and (eq $root.Values.mode "production") (eq $name "auth") }}
+            # Production is reached over TLS: the session cookie (set by auth) is never sent in clear.
             - name: COOKIE_SECURE
               value: "true"
             {{- end }}
