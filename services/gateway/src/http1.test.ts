@@ -80,6 +80,16 @@ describe('parseRequestHead', () => {
     ['a non-token field name', ['X(A): 1'], 400],
     ['a second Host', ['Host: other'], 400],
     ['an unknown expectation', ['Expect: magic'], 417],
+    // A proxy drops what Connection names: naming the framing would forward a body without it.
+    ['Connection naming Content-Length', ['Connection: keep-alive, content-length', 'Content-Length: 5'], 400],
+    ['Connection naming Transfer-Encoding', ['Connection: Transfer-Encoding', 'Transfer-Encoding: chunked'], 400],
+    ['Connection naming Host', ['Connection: host'], 400],
+    ['Connection naming X-Forwarded-For', ['Connection: close, X-Forwarded-For'], 400],
+    ['Connection naming X-Forwarded-Proto in a second field', ['Connection: keep-alive', 'Connection: x-forwarded-proto'], 400],
+    ['Connection naming Forwarded', ['Connection: Forwarded'], 400],
+    ['Connection naming X-Real-IP', ['Connection: x-real-ip'], 400],
+    ['Connection naming X-Request-Id', ['Connection: X-Request-ID'], 400],
+    ['an upgrade with a body', ['Connection: upgrade', 'Upgrade: websocket', 'Content-Length: 5'], 400],
   ])('refuses %s', (_name, lines, status) => {
     expect(refusal(() => parseRequestHead(head('POST /x HTTP/1.1', 'Host: h', ...lines)))?.status).toBe(status);
   });
@@ -122,7 +132,14 @@ describe('parseResponseHead', () => {
     [head('HTTP/1.1 204'), { status: 204, reason: '' }],
   ])('reads %j', (text, expected) => expect(parseResponseHead(text)).toMatchObject(expected));
 
+  it('accepts Connection options and names of ordinary fields', () => {
+    const parsed = parseRequestHead(head('GET / HTTP/1.1', 'Host: h', 'Connection: keep-alive, Upgrade, TE, X-Custom', 'TE: trailers'));
+    expect(parsed.keepAlive).toBe(true);
+  });
+
   it.each([
+    head('HTTP/1.1 200 OK', 'Connection: content-length', 'Content-Length: 2'),
+    head('HTTP/1.1 200 OK', 'Connection: transfer-encoding', 'Transfer-Encoding: chunked'),
     head('HTTP/1.1 20 OK'),
     head('HTTP/1.1 200 OK', 'Content-Length: 1', 'Transfer-Encoding: chunked'),
     head('HTTP/1.1 200 OK', 'Transfer-Encoding: gzip'),

@@ -206,6 +206,26 @@ function parseFields(text: string, from: number, status: number, response: boole
 /** Connection options that do not name a field. */
 const CONNECTION_OPTIONS = ['keep-alive', 'close', 'upgrade'];
 
+/**
+ * Fields a Connection header may not name. A proxy drops what Connection names (RFC 9110 7.6.1),
+ * so naming Content-Length would forward a body without its length: the next hop reads that body
+ * as a second request, whose answer goes to whoever uses the pooled connection next. Naming the
+ * routing or identity fields the gateway sets (Host, X-Forwarded-*, Forwarded, X-Real-IP,
+ * X-Request-Id) would strip what the next hop trusts. Such a message is refused, not repaired.
+ */
+const PROTECTED_FIELDS = new Set(['content-length', 'transfer-encoding', 'host', 'forwarded', 'x-real-ip', 'x-request-id']);
+
+/** The first token of a Connection value that names a protected field, if any. */
+export function protectedConnectionToken(connection: string): string | undefined {
+  // Almost always "keep-alive," or "close," (or nothing): no scan.
+  if (connection === '' || connection === 'keep-alive,' || connection === 'close,' || connection === 'Keep-Alive,') return undefined;
+  for (const token of connection.split(',')) {
+    const name = token.trim().toLowerCase();
+    if (PROTECTED_FIELDS.has(name) || name.startsWith('x-forwarded-')) return name;
+  }
+  return undefined;
+}
+
 /** Drops the lines of the fields a Connection value names (hop-by-hop by declaration, RFC 9110 7.6.1). */
 function withoutListed(lines: string, connection: string): string {
   // Almost always just "keep-alive" or "close": nothing to remove.
@@ -242,6 +262,8 @@ export function parseRequestHead(text: string): RequestHead {
     throw new HttpError(400, 'the request target must be a path');
   }
   const fields = parseFields(text, fieldsAt, 400, false);
+  const named = protectedConnectionToken(fields.connection);
+  if (named !== undefined) throw new HttpError(400, `Connection may not name ${named}`);
   if (minor === 1 && fields.host !== 1) throw new HttpError(400, fields.host === 0 ? 'missing Host' : 'repeated Host');
   let chunked = false;
   if (fields.transferEncoding !== undefined) {
@@ -256,6 +278,9 @@ export function parseRequestHead(text: string): RequestHead {
     expectContinue = minor === 1;
   }
   const keepAlive = minor === 1 ? !listsToken(fields.connection, 'close') : listsToken(fields.connection, 'keep-alive');
+  const upgrade = fields.upgrade && listsToken(fields.connection, 'upgrade');
+  // A handshake's bytes after the head belong to the tunnel, so a body would be read as frames.
+  if (upgrade && (chunked || fields.contentLength > 0)) throw new HttpError(400, 'an upgrade request has no body');
   return {
     method,
     target,
@@ -264,7 +289,7 @@ export function parseRequestHead(text: string): RequestHead {
     contentLength: fields.contentLength,
     chunked,
     keepAlive,
-    upgrade: fields.upgrade && listsToken(fields.connection, 'upgrade'),
+    upgrade,
     expectContinue,
   };
 }
@@ -280,6 +305,8 @@ export function parseResponseHead(text: string): ResponseHead {
   if (line === null) throw new HttpError(502, 'malformed status line from the upstream');
   const minor = Number(line[1]);
   const fields = parseFields(text, fieldsAt, 502, true);
+  const named = protectedConnectionToken(fields.connection);
+  if (named === 'content-length' || named === 'transfer-encoding') throw new HttpError(502, `Connection names ${named} in the upstream's answer`);
   let chunked = false;
   if (fields.transferEncoding !== undefined) {
     if (fields.contentLength >= 0) throw new HttpError(502, 'both Content-Length and Transfer-Encoding from the upstream');
