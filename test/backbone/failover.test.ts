@@ -57,7 +57,7 @@ describe('APP instance failure and shutdown', () => {
       poller.polls = 0;
     }
   };
-  const status = async () => (await request(`${platform.stack.gatewayUrl}/lb/status`)).json<{ instances: Array<{ id: string; health: string }> }>();
+  const status = async () => (await request(`${platform.stack.gatewayAdminUrl}/lb/status`)).json<{ instances: Array<{ id: string; health: string }> }>();
 
   it('loses no poll when an instance is killed, keeps every session, and re-admits the instance', async () => {
     await eventually(async () => expect((await status()).instances.filter((i) => i.health === 'up')).toHaveLength(3), 10_000);

@@ -17,6 +17,8 @@ import { startSimulators, type Simulators } from './simulators';
 export interface Stack {
   mode: 'in-process' | 'processes';
   gatewayUrl: string;
+  /** The gateway's operators' listener on loopback (/lb/status, /metrics); never the public port. */
+  gatewayAdminUrl: string;
   /** The MQTT broker the cars connect to (the telematics service's embedded one, or MQTT_URL). */
   mqttUrl?: string;
   /** The demo's simulated cars and piles, when started (StackOptions.simulators). */
@@ -41,6 +43,8 @@ export interface StackOptions {
   log: Logger;
   appInstances: number;
   gatewayPort: number;
+  /** The gateway's admin listener (ADMIN_PORT, on 127.0.0.1); 0 or unset: any free port. */
+  gatewayAdminPort?: number;
   /** What to seed: nothing, the development accounts, or those plus a demo fleet (make run). */
   seed: 'none' | 'accounts' | 'demo';
   /** Simulated terminals for every car and two charge points per station (make run). */
@@ -127,13 +131,13 @@ export async function startInProcessStack(options: StackOptions): Promise<Stack>
   for (let i = 0; i < options.appInstances; i++) await addApp();
   const web = await startWeb({ config: parseConfig(webConfigSchema, local), log: createLogger('web', log.level) });
   const gateway = await startGateway({
-    config: parseConfig(gatewayConfigSchema, { ...env, PORT: String(options.gatewayPort), AUTH_UPSTREAMS: auth.url, PUSH_UPSTREAMS: heartbeat.url, CHARGING_UPSTREAMS: charging.url, WEB_UPSTREAM: web.url }),
+    config: parseConfig(gatewayConfigSchema, { ...env, PORT: String(options.gatewayPort), ADMIN_PORT: String(options.gatewayAdminPort ?? 0), ADMIN_HOST: '127.0.0.1', AUTH_UPSTREAMS: auth.url, PUSH_UPSTREAMS: heartbeat.url, CHARGING_UPSTREAMS: charging.url, WEB_UPSTREAM: web.url }),
     log: createLogger('gateway', log.level),
     bus: backends.bus,
   });
 
   const fixed = { gateway, auth, heartbeat, billing, sms, charging, web, ...(telematics ? { telematics } : {}) };
-  return assemble('in-process', options, db, backends, fixed, telematics?.mqttUrl, apps, addApp);
+  return assemble('in-process', options, db, backends, fixed, gateway.adminUrl, telematics?.mqttUrl, apps, addApp);
 }
 
 /**
@@ -168,10 +172,11 @@ export async function startProcessStack(options: StackOptions): Promise<Stack> {
   };
   for (let i = 0; i < options.appInstances; i++) await addApp();
   const web = await spawnService('web', base, { onLine: forward });
-  const gateway = await spawnService('gateway', { ...base, AUTH_UPSTREAMS: auth.url, PUSH_UPSTREAMS: heartbeat.url, CHARGING_UPSTREAMS: charging.url, WEB_UPSTREAM: web.url }, { port: options.gatewayPort || undefined, onLine: forward });
+  const adminPort = options.gatewayAdminPort || (await freePort());
+  const gateway = await spawnService('gateway', { ...base, ADMIN_PORT: String(adminPort), ADMIN_HOST: '127.0.0.1', AUTH_UPSTREAMS: auth.url, PUSH_UPSTREAMS: heartbeat.url, CHARGING_UPSTREAMS: charging.url, WEB_UPSTREAM: web.url }, { port: options.gatewayPort || undefined, onLine: forward });
 
   const fixed = { gateway, auth, heartbeat, billing, sms, charging, web, ...(telematics ? { telematics } : {}) };
-  const stack = await assemble('processes', options, backends.db!, backends, fixed, mqttUrl, apps, addApp);
+  const stack = await assemble('processes', options, backends.db!, backends, fixed, `http://127.0.0.1:${adminPort}`, mqttUrl, apps, addApp);
   return { ...stack, process: (name) => (fixed as Record<string, ServiceProcess>)[name] ?? apps.get(name) };
 }
 
@@ -187,6 +192,7 @@ async function assemble(
   db: Pool,
   backends: Backends,
   fixed: { gateway: Part; auth: Part; heartbeat: Part; billing: Part; sms: Part; charging: Part; web: Part; telematics?: Part },
+  gatewayAdminUrl: string,
   mqttUrl: string | undefined,
   apps: Map<string, Part>,
   addApp: () => Promise<string>,
@@ -196,6 +202,7 @@ async function assemble(
   return {
     mode,
     gatewayUrl: fixed.gateway.url,
+    gatewayAdminUrl,
     ...(mqttUrl ? { mqttUrl } : {}),
     ...(simulators ? { simulators } : {}),
     bus: backends.bus,
