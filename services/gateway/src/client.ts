@@ -57,6 +57,8 @@ export class ClientConnection {
   /** Runs from a request's first byte (empty lines included) until its head is complete. */
   private headTimer: NodeJS.Timeout | undefined = undefined;
   private emptyLines = 0;
+  /** An answer's head was given (writeHead) and its end not yet (end). */
+  private answering = false;
   private paused = false;
   private pumping = false;
   private ended = false;
@@ -206,7 +208,15 @@ export class ClientConnection {
       } catch (error) {
         if (!(error instanceof HttpError)) throw error;
         this.buffer = null;
-        this.abort();
+        if (this.pendingHead !== null || this.answering) {
+          // Part of an answer is out: only a cut connection cannot be taken for a complete one.
+          this.abort();
+          return;
+        }
+        // The upstream got an unfinished request: it is dropped, and the client told why.
+        this.exchange = null;
+        exchange.clientClosed();
+        this.refuse(error);
         return;
       }
       if (at >= 0) {
@@ -252,6 +262,7 @@ export class ClientConnection {
    * syscall and one TCP segment per small answer.
    */
   writeHead(head: string, mustClose: boolean): void {
+    this.answering = true;
     // A body the client is still sending cannot be skipped reliably: the connection ends here.
     if (mustClose || !this.bodyDone || this.draining || this.ended) this.keepAlive = false;
     const connection = !this.keepAlive ? 'Connection: close\r\n\r\n' : this.minor === 0 ? 'Connection: keep-alive\r\n\r\n' : '\r\n';
@@ -280,6 +291,7 @@ export class ClientConnection {
       this.socket.write(this.pendingHead, 'latin1');
       this.pendingHead = null;
     }
+    this.answering = false;
     this.exchange = null;
     if (!this.keepAlive || this.finished || this.ended) {
       this.finish();

@@ -64,6 +64,7 @@ describe('parseRequestHead', () => {
   it.each([
     ['Content-Length with Transfer-Encoding', ['Content-Length: 5', 'Transfer-Encoding: chunked'], 400],
     ['two different lengths', ['Content-Length: 5', 'Content-Length: 6'], 400],
+    ['the same length twice', ['Content-Length: 5', 'content-length: 5'], 400],
     ['a length list', ['Content-Length: 5, 5'], 400],
     ['a signed length', ['Content-Length: +5'], 400],
     ['a hex length', ['Content-Length: 0x5'], 400],
@@ -75,6 +76,8 @@ describe('parseRequestHead', () => {
     ['a bare LF in a field', ['X-A: 1\nContent-Length: 5'], 400],
     ['a bare CR in a field', ['X-A: 1\rX'], 400],
     ['a NUL in a value', ['X-A: a\u0000b'], 400],
+    ['a control character in a value', ['X-A: a\u0001b'], 400],
+    ['DEL in a value', ['X-A: a\u007fb'], 400],
     ['a bare CR at the end of a value', ['X-A: a\r'], 400],
     ['an empty field name', [': x'], 400],
     ['a non-token field name', ['X(A): 1'], 400],
@@ -97,6 +100,7 @@ describe('parseRequestHead', () => {
   it.each([
     ['no Host in HTTP/1.1', head('GET / HTTP/1.1'), 400],
     ['Transfer-Encoding in HTTP/1.0', head('POST / HTTP/1.0', 'Transfer-Encoding: chunked'), 400],
+    ['two Hosts in HTTP/1.0', head('GET / HTTP/1.0', 'Host: a', 'Host: b'), 400],
     ['an absolute-form target', head('GET http://evil/ HTTP/1.1', 'Host: h'), 400],
     ['a space in the target', head('GET /a b HTTP/1.1', 'Host: h'), 400],
     ['a lower-case version', head('GET / http/1.1', 'Host: h'), 400],
