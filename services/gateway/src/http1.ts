@@ -179,8 +179,9 @@ function parseFields(text: string, from: number, status: number, response: boole
           const value = text.slice(valueStart, valueEnd);
           if (!DIGITS.test(value)) throw new HttpError(status, 'malformed Content-Length');
           const length = Number(value);
-          // Even an equal repetition is refused: llhttp (Node's parser, behind the gateway) refuses it.
-          if (fields.contentLength >= 0) throw new HttpError(status, fields.contentLength === length ? 'repeated Content-Length' : 'conflicting Content-Length');
+          // In a request even an equal repetition is refused: llhttp (Node's parser, behind the
+          // gateway) refuses it. An upstream's equal repetition is harmless: its length is rewritten.
+          if (fields.contentLength >= 0 && (!response || fields.contentLength !== length)) throw new HttpError(status, fields.contentLength === length ? 'repeated Content-Length' : 'conflicting Content-Length');
           fields.contentLength = length;
         }
         break;
