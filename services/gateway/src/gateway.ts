@@ -715,7 +715,7 @@ class Gateway {
     upstream.setTimeout(0);
     const finish = () => {
       upstream.destroy();
-      client.end();
+      lingerClose(client);
     };
     const hasBody = responseHasBody(method, response.status);
     client.write(`${clientHead(response.status, response.reason, response.fields)}\r\nConnection: close\r\n\r\n`, 'latin1');
@@ -745,7 +745,7 @@ class Gateway {
       if (scanner?.done || left === 0) finish();
     };
     upstream.on('data', pass);
-    upstream.once('end', () => client.end());
+    upstream.once('end', () => lingerClose(client));
     if (after.length > 0) pass(after);
   }
 
@@ -776,8 +776,6 @@ class Gateway {
     this.metrics.rejected.inc({ reason });
     socket.on('error', () => {});
     rawProblem(socket, problems.unavailable(this.config.RETRY_AFTER_S, detail), '');
-    // A client that never reads must not hold the socket.
-    socket.setTimeout(1000, () => socket.destroy());
   }
 
   private publishStatus(): void {
@@ -987,13 +985,27 @@ function shownUrl(host: string, port: number): string {
   return `http://${shown.includes(':') ? `[${shown}]` : shown}:${port}`;
 }
 
+/** How long a socket the gateway has ended may wait for the client's own close. */
+const LINGER_MS = 1000;
+
+/**
+ * Ends a raw socket (its last answer written) so that it cannot linger: what the client still
+ * sends is discarded, and a client that never closes its side is cut after LINGER_MS.
+ */
+function lingerClose(socket: net.Socket): void {
+  socket.end();
+  socket.resume();
+  socket.setTimeout(LINGER_MS, () => socket.destroy());
+}
+
 /** An RFC 7807 answer written on a raw socket that is no longer an HTTP connection. */
 function rawProblem(socket: net.Socket, problem: Problem, requestId: string): void {
   if (socket.destroyed) return;
   const body = JSON.stringify(problem.toJSON());
   const retryAfter = problem.extra.retryAfterSeconds === undefined ? '' : `Retry-After: ${problem.extra.retryAfterSeconds}\r\n`;
-  socket.end(
+  socket.write(
     `HTTP/1.1 ${problem.status} ${http.STATUS_CODES[problem.status]}\r\nContent-Type: application/problem+json\r\n` +
       `Content-Length: ${Buffer.byteLength(body)}\r\n${retryAfter}${requestId ? `X-Request-Id: ${requestId}\r\n` : ''}Connection: close\r\n\r\n${body}`,
   );
+  lingerClose(socket);
 }
