@@ -67,20 +67,13 @@ for (const c of "!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKL
  * A CR or LF that is not part of a CRLF, or a NUL. A bare line break is how a lenient server
  * behind a proxy can be made to see a field (say Transfer-Encoding) the proxy did not see, so
  * it is refused; found with indexOf, measured several times faster than a regular expression
- * over the head. Other control characters are refused in request heads (CONTROL).
+ * over the head. Other control characters are refused in request field values (parseFields).
  */
 function badLineBreak(text: string): boolean {
   for (let i = text.indexOf('\r'); i >= 0; i = text.indexOf('\r', i + 2)) if (text.charCodeAt(i + 1) !== 10) return true;
   for (let i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', i + 1)) if (text.charCodeAt(i - 1) !== 13) return true;
   return text.includes('\0');
 }
-
-/**
- * Control characters other than HTAB, CR and LF (those are checked by badLineBreak): never valid
- * in a request line or field (RFC 9110 5.5), refused here so that the gateway never forwards what
- * the server behind may read differently. One native scan over the head.
- */
-const CONTROL = /[\x01-\x08\x0b\x0c\x0e-\x1f\x7f]/;
 
 /** Index just past the blank line ending the head, or -1 while it is incomplete. */
 export function headEnd(buffer: Buffer, from = 0): number {
@@ -197,6 +190,14 @@ function parseFields(text: string, from: number, status: number, response: boole
     }
     const next = lineEnd + 2;
     if (!response) {
+      // Control characters other than HTAB are never valid in a value (RFC 9110 5.5); refused so
+      // that nothing is forwarded that the server behind may read differently. (Names are tokens,
+      // the request line is checked by its pattern, CR, LF and NUL by badLineBreak.) A loop:
+      // measured several times cheaper than a regular expression over the head.
+      for (let i = valueStart; i < valueEnd; i++) {
+        const c = text.charCodeAt(i);
+        if ((c < 32 && c !== 9) || c === 127) throw new HttpError(status, 'a control character in a header value');
+      }
       fields.headers.push(text.slice(start, colon), text.slice(valueStart, valueEnd));
     } else if (hopByHop) {
       if (start > passedFrom) fields.passed += text.slice(passedFrom, start);
@@ -257,7 +258,6 @@ function firstLine(text: string): [string, number] {
 /** Parses a request head (the text before the blank line, latin1). */
 export function parseRequestHead(text: string): RequestHead {
   if (badLineBreak(text)) throw new HttpError(400, 'CR or LF outside a line end, or NUL, in the request head');
-  if (CONTROL.test(text)) throw new HttpError(400, 'a control character in the request head');
   const [first, fieldsAt] = firstLine(text);
   const line = REQUEST_LINE.exec(first);
   if (line === null) {
