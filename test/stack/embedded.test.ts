@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import readline from 'node:readline';
 import { DEV_ACCOUNTS, freePort } from '@evshare/stack';
-import { bearer, login, request } from '../support/http';
+import { bearer, eventually, login, request } from '../support/http';
 
 const STACK_MAIN = path.resolve(__dirname, '..', '..', 'services', 'stack', 'dist', 'main.js');
 
@@ -94,8 +94,11 @@ describe('make run with the embedded default', () => {
     expect((await request(`${gateway}/lb/status`)).status).toBe(404);
     // The operators' console reads the balancer's view through the APP (the gateway publishes it on the bus).
     const admin = await login(gateway, DEV_ACCOUNTS.admin.account, DEV_ACCOUNTS.admin.password);
-    const view = (await request(`${gateway}/api/v1/admin/cluster/balancer`, { headers: bearer(admin) })).json<{ items: Array<{ status: { instances: Array<{ id: string }> } }> }>();
-    expect(view.items[0]!.status.instances.map((i) => i.id).sort()).toEqual(['app-1', 'app-2']);
+    // Published every 2 s: the first one may predate the instances' announcements.
+    await eventually(async () => {
+      const view = (await request(`${gateway}/api/v1/admin/cluster/balancer`, { headers: bearer(admin) })).json<{ items: Array<{ status: { instances: Array<{ id: string }> } }> }>();
+      expect(view.items[0]!.status.instances.map((i) => i.id).sort()).toEqual(['app-1', 'app-2']);
+    }, 10_000);
     expect((await request(`${gateway}/api/v1/admin/cluster/balancer`, { headers: bearer(key) })).status).toBe(403);
   });
 
