@@ -1,9 +1,8 @@
 import http from 'node:http';
 import net from 'node:net';
 import fc from 'fast-check';
-import { createMemoryBus } from '@evshare/kit';
 import { startGateway, gatewayConfigSchema, type RunningGateway } from '@evshare/gateway';
-import { parseConfig, createLogger } from '@evshare/kit';
+import { createLogger, createMemoryBus, parseConfig } from '@evshare/kit';
 import { checkProperty } from '../support/fuzz';
 
 /**

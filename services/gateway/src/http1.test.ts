@@ -55,6 +55,11 @@ describe('parseRequestHead', () => {
     expect(parseRequestHead(head(...lines)).keepAlive).toBe(keepAlive);
   });
 
+  it('accepts Connection options and names of ordinary fields', () => {
+    const parsed = parseRequestHead(head('GET / HTTP/1.1', 'Host: h', 'Connection: keep-alive, Upgrade, TE, X-Custom', 'TE: trailers'));
+    expect(parsed.keepAlive).toBe(true);
+  });
+
   it('accepts OPTIONS *', () => {
     expect(parseRequestHead(head('OPTIONS * HTTP/1.1', 'Host: h')).target).toBe('*');
   });
@@ -134,11 +139,6 @@ describe('parseResponseHead', () => {
     [head('HTTP/1.0 200 OK'), { minor: 0, keepAlive: false }],
     [head('HTTP/1.1 204'), { status: 204, reason: '' }],
   ])('reads %j', (text, expected) => expect(parseResponseHead(text)).toMatchObject(expected));
-
-  it('accepts Connection options and names of ordinary fields', () => {
-    const parsed = parseRequestHead(head('GET / HTTP/1.1', 'Host: h', 'Connection: keep-alive, Upgrade, TE, X-Custom', 'TE: trailers'));
-    expect(parsed.keepAlive).toBe(true);
-  });
 
   it.each([
     head('HTTP/1.1 200 OK', 'Connection: content-length', 'Content-Length: 2'),
