@@ -7,6 +7,7 @@
 #
 #   bash bench/gateway/run.sh            # BENCH_DURATION=10 BENCH_ROUNDS=3 BENCH_IDLE=10000
 #   BENCH_WRITE=0 bash bench/gateway/run.sh   # print only
+#   BENCH_APP=0 ...                      # bare backends only (no real APP instances)
 #   BENCH_PROFILE=1 ...                  # also CPU-profile the gateway (node --cpu-prof, into BENCH_PROFILE_DIR)
 #
 # Backends: bare node:http JSON servers, and, when services/app/dist/main.js is built and
@@ -144,7 +145,8 @@ start_gateway() {
   GP=$(free_port)
   local prof=()
   [ "${BENCH_PROFILE:-0}" = 1 ] && prof=(--cpu-prof --cpu-prof-dir "${BENCH_PROFILE_DIR:-/tmp/evshare-gateway-profiles}")
-  PORT=$GP APP_UPSTREAMS="http://127.0.0.1:$B1,http://127.0.0.1:$B2" LOG_LEVEL=error \
+  # ADMIN_PORT=0: the operators' listener on any free port (a gateway before it ignores the variable).
+  PORT=$GP ADMIN_PORT=0 APP_UPSTREAMS="http://127.0.0.1:$B1,http://127.0.0.1:$B2" LOG_LEVEL=error \
     node "${prof[@]}" services/gateway/dist/main.js & GW_PID=$!
   PIDS+=("$GW_PID")
   wait_http "http://127.0.0.1:$GP/readyz"
@@ -208,7 +210,7 @@ compare() { # kind path label
 median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 
 app_runnable() {
-  [ -f services/app/dist/main.js ] && command -v psql >/dev/null || return 1
+  [ "${BENCH_APP:-1}" = 1 ] && [ -f services/app/dist/main.js ] && command -v psql >/dev/null || return 1
   (exec 3<>/dev/tcp/127.0.0.1/5432 && exec 3<>/dev/tcp/127.0.0.1/6379 && exec 3<>/dev/tcp/127.0.0.1/4222) 2>/dev/null
 }
 

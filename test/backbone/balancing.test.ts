@@ -16,7 +16,7 @@ describe('the APP cluster behind the balancer', () => {
   const waitForInstances = async (count: number) => {
     const deadline = Date.now() + 10_000;
     for (;;) {
-      const status = (await request(`${platform.stack.gatewayUrl}/lb/status`)).json<{ instances: Array<{ health: string }> }>();
+      const status = (await request(`${platform.stack.gatewayAdminUrl}/lb/status`)).json<{ instances: Array<{ health: string }> }>();
       if (status.instances.filter((i) => i.health === 'up').length >= count) return;
       if (Date.now() > deadline) throw new Error(`only ${JSON.stringify(status.instances)}`);
       await new Promise((resolve) => setTimeout(resolve, 100));

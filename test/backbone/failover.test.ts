@@ -57,7 +57,21 @@ describe('APP instance failure and shutdown', () => {
       poller.polls = 0;
     }
   };
-  const status = async () => (await request(`${platform.stack.gatewayUrl}/lb/status`)).json<{ instances: Array<{ id: string; health: string }> }>();
+  const status = async () => (await request(`${platform.stack.gatewayAdminUrl}/lb/status`)).json<{ instances: Array<{ id: string; health: string }> }>();
+
+  it("shows operators the balancer's view through the APP (the gateway process publishes it on NATS), and nobody else", async () => {
+    expect((await request(`${platform.stack.gatewayUrl}/lb/status`)).status).toBe(404);
+    const admin = await login(platform.stack.gatewayUrl, platform.admin.account, platform.admin.password);
+    await eventually(async () => {
+      const view = await request(`${platform.stack.gatewayUrl}/api/v1/admin/cluster/balancer`, { headers: bearer(admin) });
+      expect(view.status).toBe(200);
+      const ids = view.json<{ items: Array<{ status: { instances: Array<{ id: string }> } }> }>().items[0]?.status.instances.map((i) => i.id).sort();
+      expect(ids).toEqual(['app-1', 'app-2', 'app-3']);
+    }, 10_000);
+    const member = pollers[0]!;
+    expect((await request(`${platform.stack.gatewayUrl}/api/v1/admin/cluster/balancer`, { headers: bearer(member.key), from: member.from })).status).toBe(403);
+    expect((await request(`${platform.stack.gatewayUrl}/api/v1/admin/cluster/balancer`)).status).toBe(401);
+  });
 
   it('loses no poll when an instance is killed, keeps every session, and re-admits the instance', async () => {
     await eventually(async () => expect((await status()).instances.filter((i) => i.health === 'up')).toHaveLength(3), 10_000);

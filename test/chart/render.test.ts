@@ -346,6 +346,23 @@ describe('entrypoints', () => {
     const appPolicy = find(objects, 'NetworkPolicy', 'evs-evshare-app');
     expect(appPolicy.spec.ingress[0].from).toEqual([{ podSelector: { matchLabels: { 'app.kubernetes.io/component': 'gateway', 'app.kubernetes.io/instance': 'evs', 'app.kubernetes.io/name': 'evshare' } } }]);
     expect(find(objects, 'NetworkPolicy', 'evs-evshare-gateway').spec.ingress).toEqual([{ ports: [{ port: 8080, protocol: 'TCP' }] }]);
+    // The operators' listener: a container port on the pod address, never in the Service.
+    expect(env).toMatchObject({ ADMIN_PORT: '8088', ADMIN_HOST: '0.0.0.0', TRUST_PROXY: 'false' });
+    expect(gateway.spec.template.spec.containers[0].ports).toContainEqual({ name: 'admin', containerPort: 8088, protocol: 'TCP' });
+    expect(find(objects, 'Service', 'evs-evshare-gateway').spec.ports.map((p: { port: number }) => p.port)).toEqual([8080]);
+    expect(gateway.spec.template.metadata.annotations['prometheus.io/port']).toBe('8088');
+    // The services behind trust exactly the one hop in front.
+    const auth = find(objects, 'Deployment', 'evs-evshare-auth').spec.template.spec.containers[0].env;
+    expect(auth).toContainEqual({ name: 'TRUST_PROXY', value: '1' });
+  });
+
+  it('gateway: only metricsPeers reach the admin port', async () => {
+    const monitoring = [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'monitoring' } } }];
+    const objects = await render({ entrypoint: 'gateway', networkPolicy: { metricsPeers: monitoring } });
+    expect(find(objects, 'NetworkPolicy', 'evs-evshare-gateway').spec.ingress).toEqual([
+      { ports: [{ port: 8080, protocol: 'TCP' }] },
+      { from: monitoring, ports: [{ port: 8088, protocol: 'TCP' }] },
+    ]);
   });
 
   it('a new service is one values entry: Deployment, Service, PDB, policy, route', async () => {

@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import readline from 'node:readline';
 import { DEV_ACCOUNTS, freePort } from '@evshare/stack';
-import { bearer, login, request } from '../support/http';
+import { bearer, eventually, login, request } from '../support/http';
 
 const STACK_MAIN = path.resolve(__dirname, '..', '..', 'services', 'stack', 'dist', 'main.js');
 
@@ -19,14 +19,17 @@ describe('make run with the embedded default', () => {
   let gateway: string;
   let output: string[] = [];
   let mqttPort: number;
+  let env: NodeJS.ProcessEnv;
+  const adminPort = () => env.GATEWAY_ADMIN_PORT;
 
   beforeAll(async () => {
     dir = mkdtempSync(path.join(os.tmpdir(), 'evshare-embedded-'));
     // As root, PostgreSQL runs as the postgres user, which must be able to reach the data directory.
     chmodSync(dir, 0o755);
-    const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: process.env.HOME, LOG_LEVEL: 'warn', EMBEDDED_DATA_DIR: dir };
+    env = { PATH: process.env.PATH, HOME: process.env.HOME, LOG_LEVEL: 'warn', EMBEDDED_DATA_DIR: dir };
     env.EMBEDDED_PG_PORT = String(await freePort());
     env.GATEWAY_PORT = String(await freePort());
+    env.GATEWAY_ADMIN_PORT = String(await freePort());
     mqttPort = await freePort();
     env.MQTT_PORT = String(mqttPort);
     child = spawn(process.execPath, [STACK_MAIN], { env, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -57,7 +60,7 @@ describe('make run with the embedded default', () => {
 
   it('prints the URLs and the development accounts', () => {
     const text = output.join('\n');
-    expect(text).toContain('/lb/status');
+    expect(text).toContain(`balancer status:        http://127.0.0.1:${adminPort()}/lb/status`);
     expect(text).toContain(`${DEV_ACCOUNTS.member.account} / ${DEV_ACCOUNTS.member.password}`);
     expect(text).toMatch(/app-1:\s+http/);
     expect(text).toMatch(/app-2:\s+http/);
@@ -86,8 +89,17 @@ describe('make run with the embedded default', () => {
     expect(first.json()).toMatchObject({ member: { displayName: DEV_ACCOUNTS.member.displayName } });
     const again = await request(`${gateway}/api/v1/sync`, { headers: { ...bearer(key), 'if-none-match': String(first.headers.etag) } });
     expect(again.status).toBe(304);
-    const status = (await request(`${gateway}/lb/status`)).json<{ instances: Array<{ id: string }> }>();
+    const status = (await request(`http://127.0.0.1:${adminPort()}/lb/status`)).json<{ instances: Array<{ id: string }> }>();
     expect(status.instances.map((i) => i.id).sort()).toEqual(['app-1', 'app-2']);
+    expect((await request(`${gateway}/lb/status`)).status).toBe(404);
+    // The operators' console reads the balancer's view through the APP (the gateway publishes it on the bus).
+    const admin = await login(gateway, DEV_ACCOUNTS.admin.account, DEV_ACCOUNTS.admin.password);
+    // Published every 2 s: the first one may predate the instances' announcements.
+    await eventually(async () => {
+      const view = (await request(`${gateway}/api/v1/admin/cluster/balancer`, { headers: bearer(admin) })).json<{ items: Array<{ status: { instances: Array<{ id: string }> } }> }>();
+      expect(view.items[0]!.status.instances.map((i) => i.id).sort()).toEqual(['app-1', 'app-2']);
+    }, 10_000);
+    expect((await request(`${gateway}/api/v1/admin/cluster/balancer`, { headers: bearer(key) })).status).toBe(403);
   });
 
   it('stops cleanly on Ctrl-C', async () => {

@@ -39,7 +39,7 @@ spec:
         {{- include "evshare.labels" $ctx | nindent 8 }}
       annotations:
         prometheus.io/scrape: "true"
-        prometheus.io/port: {{ $svc.port | quote }}
+        prometheus.io/port: {{ $svc.adminPort | default $svc.port | quote }}
         prometheus.io/path: /metrics
         {{- with $root.Values.podAnnotations }}
         {{- toYaml . | nindent 8 }}
@@ -74,6 +74,12 @@ spec:
             {{- range $svc.publicPorts }}
             - name: {{ .name }}
               containerPort: {{ .port }}
+              protocol: TCP
+            {{- end }}
+            {{- with $svc.adminPort }}
+            # Operators only: not in the Service, reachable as the NetworkPolicy allows.
+            - name: admin
+              containerPort: {{ . }}
               protocol: TCP
             {{- end }}
           env:

@@ -1,9 +1,15 @@
 import type { Express } from 'express';
-import { autoscaleDecisionSchema, SUBJECTS, type AutoscaleDecision } from '@evshare/kit';
+import { autoscaleDecisionSchema, gatewayStatusSchema, SUBJECTS, type AutoscaleDecision, type GatewayStatus } from '@evshare/kit';
 import type { AppContext, DomainHandle } from './service';
 
 /** How many scaling decisions an instance keeps for the console. */
 export const DECISIONS_KEPT = 50;
+
+/** A gateway not heard from for this long is left out of the balancer view (it publishes every 2 s). */
+export const GATEWAY_STATUS_MAX_AGE_MS = 10_000;
+
+/** Gateways the view keeps at once (a bound on what the bus can make an instance hold). */
+const GATEWAYS_KEPT = 32;
 
 /**
  * The operators' view of scaling: the decisions of the Kubernetes operator or the local
@@ -22,10 +28,38 @@ export function mountClusterAdmin(app: Express, context: AppContext): DomainHand
     decisions.unshift(parsed.data);
     if (decisions.length > DECISIONS_KEPT) decisions.length = DECISIONS_KEPT;
   });
+  // The balancer's view (each gateway's /lb/status), which the gateways serve only on their
+  // operators' listener: the console reads it here, behind the operator role.
+  const gateways = new Map<string, { message: GatewayStatus; heardAt: number }>();
+  const unsubscribeStatus = bus.subscribe(SUBJECTS.gatewayStatus, (data) => {
+    const parsed = gatewayStatusSchema.safeParse(data);
+    if (!parsed.success) {
+      log.debug({ issues: parsed.error.issues }, 'ignoring a malformed gateway status');
+      return;
+    }
+    const now = Date.now();
+    for (const [id, entry] of gateways) if (now - entry.heardAt > GATEWAY_STATUS_MAX_AGE_MS) gateways.delete(id);
+    if (!gateways.has(parsed.data.gateway) && gateways.size >= GATEWAYS_KEPT) return;
+    gateways.set(parsed.data.gateway, { message: parsed.data, heardAt: now });
+  });
 
   app.get('/api/v1/admin/cluster/decisions', authenticate, requireAdmin, (_req, res) => {
     res.json({ items: decisions });
   });
 
-  return { stop: unsubscribe };
+  app.get('/api/v1/admin/cluster/balancer', authenticate, requireAdmin, (_req, res) => {
+    const now = Date.now();
+    const items = [...gateways.values()]
+      .filter((entry) => now - entry.heardAt <= GATEWAY_STATUS_MAX_AGE_MS)
+      .sort((a, b) => b.heardAt - a.heardAt)
+      .map((entry) => entry.message);
+    res.json({ items });
+  });
+
+  return {
+    stop: () => {
+      unsubscribe();
+      unsubscribeStatus();
+    },
+  };
 }

@@ -7,7 +7,7 @@ describe('admission when every instance is at its concurrency limit', () => {
 
   async function setup(env: Record<string, string>): Promise<void> {
     ups = await Promise.all(['a', 'b'].map(startUpstream));
-    gw = await startTestGateway({ TRUST_FORWARDED: 'true', ...env });
+    gw = await startTestGateway({ TRUST_PROXY: 'loopback', ...env });
     for (const up of ups) {
       announce(gw.bus, up, 2);
       up.hold = true;
@@ -64,7 +64,7 @@ describe('admission when every instance is at its concurrency limit', () => {
     const replies = await Promise.all([...first, a1, a2, b1]);
     expect(replies.map((r) => r.status)).toEqual([200, 200, 200, 200, 200, 200, 200]);
     expect(gw.gateway.status().totals.rejected).toBe(2);
-    const metrics = (await call(gw.url, '/metrics')).text;
+    const metrics = (await call(gw.adminUrl, '/metrics')).text;
     expect(metrics).toMatch(/gateway_rejected_total\{reason="client-full"[^}]*\} 1/);
     expect(metrics).toMatch(/gateway_rejected_total\{reason="queue-full"[^}]*\} 1/);
   });

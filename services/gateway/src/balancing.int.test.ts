@@ -20,7 +20,7 @@ async function inParallel<T, R>(items: T[], limit: number, work: (item: T) => Pr
 
 async function startCluster(n: number, env: Record<string, string> = {}): Promise<{ gw: TestGateway; ups: TestUpstream[] }> {
   const ups = await Promise.all(Array.from({ length: n }, (_, i) => startUpstream(`app-${i + 1}`)));
-  const gw = await startTestGateway({ TRUST_FORWARDED: 'true', ...env });
+  const gw = await startTestGateway({ TRUST_PROXY: 'loopback', ...env });
   for (const up of ups) announce(gw.bus, up);
   await waitFor(() => gw.gateway.status().totals.available === n, 2000, `${n} instances`);
   return { gw, ups };
@@ -86,11 +86,11 @@ describe('bounded-load consistent hashing through the gateway', () => {
   });
 
   it('shows every instance in /lb/status', async () => {
-    const reply = await call(gw.url, '/lb/status');
+    const reply = await call(gw.adminUrl, '/lb/status');
     expect(reply.status).toBe(200);
     expect(reply.headers['content-type']).toBe('application/json');
     const status = reply.json();
-    expect(status.balancer).toEqual({ algorithm: 'consistent-hash-bounded-load', balanceFactor: 1.25, minLoad: 8, vnodes: 160, trustForwarded: true });
+    expect(status.balancer).toEqual({ algorithm: 'consistent-hash-bounded-load', balanceFactor: 1.25, minLoad: 8, vnodes: 160, trustProxy: 'loopback' });
     expect(status.instances).toHaveLength(3);
     for (const instance of status.instances) {
       expect(instance).toEqual({
@@ -120,7 +120,7 @@ describe('bounded-load consistent hashing through the gateway', () => {
 
 describe('client addresses as the gateway sees them (no X-Forwarded-For trusted)', () => {
   it('is sticky per real client address, bound to 127.0.0.x loopback addresses', async () => {
-    const { gw, ups } = await startCluster(2, { TRUST_FORWARDED: 'false' });
+    const { gw, ups } = await startCluster(2, { TRUST_PROXY: 'false' });
     try {
       const list = Array.from({ length: 30 }, (_, i) => `127.0.0.${i + 2}`);
       const served = await inParallel(list, 6, async (localAddress) => {
@@ -148,7 +148,7 @@ describe('membership from the bus', () => {
   let ups: TestUpstream[];
   beforeEach(async () => {
     ups = await Promise.all(['a', 'b'].map(startUpstream));
-    gw = await startTestGateway({ TRUST_FORWARDED: 'true' });
+    gw = await startTestGateway({ TRUST_PROXY: 'loopback' });
   });
   afterEach(async () => {
     await gw.stop();

@@ -23,6 +23,12 @@ export interface ClientLimits {
   bodyIdleMs: number;
 }
 
+/**
+ * Empty lines tolerated before a request line (RFC 9112 2.2 asks for at least one; some clients
+ * send a CRLF after a body). More is a client holding the connection with nothing: refused.
+ */
+const MAX_EMPTY_LINES = 4;
+
 /** Unread request bytes beyond this stop the socket reading (pipelined or not yet accepted bodies). */
 const HIGH_WATER = 64 * 1024;
 
@@ -48,7 +54,11 @@ export class ClientConnection {
   private bodyDone = true;
   private keepAlive = true;
   private minor = 1;
-  private headStartedAt = 0;
+  /** Runs from a request's first byte (empty lines included) until its head is complete. */
+  private headTimer: NodeJS.Timeout | undefined = undefined;
+  private emptyLines = 0;
+  /** An answer's head was given (writeHead) and its end not yet (end). */
+  private answering = false;
   private paused = false;
   private pumping = false;
   private ended = false;
@@ -122,10 +132,17 @@ export class ClientConnection {
     let buffer = this.buffer!;
     // A CRLF left between requests (some clients add one after a body) is ignored (RFC 9112 2.2).
     let start = 0;
-    while (start + 1 < buffer.length && buffer[start] === 13 && buffer[start + 1] === 10) start += 2;
+    while (start + 1 < buffer.length && buffer[start] === 13 && buffer[start + 1] === 10) {
+      start += 2;
+      if (++this.emptyLines > MAX_EMPTY_LINES) {
+        this.refuse(new HttpError(400, 'too many empty lines before the request line'));
+        return false;
+      }
+    }
     if (start > 0) {
       if (start === buffer.length) {
         this.buffer = null;
+        this.headStarted();
         return false;
       }
       buffer = this.buffer = buffer.subarray(start);
@@ -133,17 +150,16 @@ export class ClientConnection {
     const end = headEnd(buffer);
     if (end < 0 || end > MAX_HEAD_BYTES) {
       if (buffer.length > MAX_HEAD_BYTES) this.refuse(new HttpError(431, 'request head too large'));
-      else if (this.headStartedAt === 0) {
-        this.headStartedAt = Date.now();
-        this.setTimeout(this.limits.headersMs);
-      } else if (Date.now() - this.headStartedAt > this.limits.headersMs) {
-        this.refuse(new HttpError(408, 'request head too slow'));
-      }
+      else this.headStarted();
       return false;
     }
     const text = buffer.toString('latin1', 0, end - 4);
     this.buffer = end < buffer.length ? buffer.subarray(end) : null;
-    this.headStartedAt = 0;
+    if (this.headTimer !== undefined) {
+      clearTimeout(this.headTimer);
+      this.headTimer = undefined;
+    }
+    this.emptyLines = 0;
     let head: RequestHead;
     try {
       head = parseRequestHead(text);
@@ -167,6 +183,19 @@ export class ClientConnection {
     return true;
   }
 
+  /**
+   * A head has begun but is not complete: it must be complete within headersMs of its first
+   * byte, however slowly it trickles in (HAProxy's `timeout http-request`). The timer exists only
+   * for heads that do not arrive in one read, so the common request arms none.
+   */
+  private headStarted(): void {
+    if (this.headTimer !== undefined || this.finished) return;
+    this.headTimer = setTimeout(() => {
+      this.headTimer = undefined;
+      if (!this.finished && this.exchange === null) this.refuse(new HttpError(408, 'request head not complete in time'));
+    }, this.limits.headersMs);
+  }
+
   private readBody(): void {
     const exchange = this.exchange!;
     const buffer = this.buffer!;
@@ -179,7 +208,15 @@ export class ClientConnection {
       } catch (error) {
         if (!(error instanceof HttpError)) throw error;
         this.buffer = null;
-        this.abort();
+        if (this.pendingHead !== null || this.answering) {
+          // Part of an answer is out: only a cut connection cannot be taken for a complete one.
+          this.abort();
+          return;
+        }
+        // The upstream got an unfinished request: it is dropped, and the client told why.
+        this.exchange = null;
+        exchange.clientClosed();
+        this.refuse(error);
         return;
       }
       if (at >= 0) {
@@ -225,6 +262,7 @@ export class ClientConnection {
    * syscall and one TCP segment per small answer.
    */
   writeHead(head: string, mustClose: boolean): void {
+    this.answering = true;
     // A body the client is still sending cannot be skipped reliably: the connection ends here.
     if (mustClose || !this.bodyDone || this.draining || this.ended) this.keepAlive = false;
     const connection = !this.keepAlive ? 'Connection: close\r\n\r\n' : this.minor === 0 ? 'Connection: keep-alive\r\n\r\n' : '\r\n';
@@ -253,6 +291,7 @@ export class ClientConnection {
       this.socket.write(this.pendingHead, 'latin1');
       this.pendingHead = null;
     }
+    this.answering = false;
     this.exchange = null;
     if (!this.keepAlive || this.finished || this.ended) {
       this.finish();
@@ -313,6 +352,7 @@ export class ClientConnection {
   private finish(): void {
     if (this.finished) return;
     this.finished = true;
+    clearTimeout(this.headTimer);
     this.buffer = null;
     this.socket.end();
     // A client that never closes its side must not hold the socket.
@@ -338,6 +378,7 @@ export class ClientConnection {
 
   private closed(): void {
     this.finished = true;
+    clearTimeout(this.headTimer);
     const exchange = this.exchange;
     this.exchange = null;
     exchange?.clientClosed();

@@ -15,19 +15,25 @@ describe('gatewayConfigSchema', () => {
       RING_VNODES: 160,
       USE_REPORTED_LOAD: true,
       HEALTH_INTERVAL_MS: 1000,
-      TRUST_FORWARDED: false,
       QUEUE_MAX: 1024,
+      ADMIN_PORT: 8088,
+      ADMIN_HOST: '127.0.0.1',
+      MAX_CLIENT_CONNECTIONS: 16384,
+      HEADERS_TIMEOUT_MS: 15000,
+      WS_IDLE_TIMEOUT_MS: 600000,
     });
+    expect(parseConfig(gatewayConfigSchema, {}).TRUST_PROXY.none).toBe(true);
   });
 
   it('reads lists, numbers and booleans', () => {
     const config = parseConfig(gatewayConfigSchema, {
       AUTH_UPSTREAMS: 'http://127.0.0.1:8201, http://127.0.0.1:8202',
       BALANCE_FACTOR: '1.5',
-      TRUST_FORWARDED: 'yes',
+      TRUST_PROXY: '10.0.0.0/8',
       WEB_UPSTREAM: 'http://127.0.0.1:5173',
     });
-    expect(config).toMatchObject({ AUTH_UPSTREAMS: ['http://127.0.0.1:8201', 'http://127.0.0.1:8202'], BALANCE_FACTOR: 1.5, TRUST_FORWARDED: true });
+    expect(config).toMatchObject({ AUTH_UPSTREAMS: ['http://127.0.0.1:8201', 'http://127.0.0.1:8202'], BALANCE_FACTOR: 1.5 });
+    expect(config.TRUST_PROXY.trusts('10.1.1.1', 0)).toBe(true);
   });
 
   it.each([
@@ -36,7 +42,8 @@ describe('gatewayConfigSchema', () => {
     ['PORT', '70000'],
     ['WEB_UPSTREAM', 'not a url'],
     ['HEALTH_INTERVAL_MS', '5'],
-    ['TRUST_FORWARDED', 'maybe'],
+    ['TRUST_PROXY', 'maybe'],
+    ['MAX_CLIENT_CONNECTIONS', '0'],
     ['NATS_SUBJECT_PREFIX', 'no-dot'],
   ])('names %s when it is %j', (name, value) => {
     expect(() => parseConfig(gatewayConfigSchema, { [name]: value })).toThrow(ConfigError);

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { env, membershipKeyEnv, natsCredentialsEnv } from '@evshare/kit';
+import { parseTrustProxy } from './trust';
 
 /**
  * The gateway's environment. Every variable has a default so `make run` needs none; see
@@ -63,8 +64,37 @@ export const gatewayConfigSchema = z.object({
   UPSTREAM_IDLE_MS: env.positiveInt(3000),
   /** Idempotent requests with a body up to this size are buffered so they can be retried. */
   RETRY_BODY_LIMIT: z.coerce.number().int().min(0).default(64 * 1024),
-  /** Take the client address from X-Forwarded-For (only behind a proxy that sets it). */
-  TRUST_FORWARDED: env.bool(false),
+  /**
+   * Which hops in front may report the client in X-Forwarded-For, as express's `trust proxy`:
+   * false, a number of hops, or addresses/CIDR ranges (loopback, linklocal, uniquelocal). From an
+   * untrusted peer the gateway overwrites X-Forwarded-For; false for a gateway facing the internet.
+   */
+  TRUST_PROXY: z
+    .string()
+    .default('false')
+    .transform((value, ctx) => {
+      const trust = parseTrustProxy(value);
+      if (trust === undefined) {
+        ctx.addIssue({ code: 'custom', message: 'expected false, a number of hops, or addresses, CIDR ranges, loopback, linklocal, uniquelocal' });
+        return z.NEVER;
+      }
+      return trust;
+    }),
+  /**
+   * The operators' listener: /lb/status, /metrics, /healthz, /readyz. Never the public port: it
+   * shows pod addresses, upstream URLs and load. 127.0.0.1 by default; the chart binds the pod
+   * address and lets only APP and Prometheus in (NetworkPolicy).
+   */
+  ADMIN_PORT: env.port(8088),
+  ADMIN_HOST: z.string().min(1).default('127.0.0.1'),
+  /** Client connections held at once (tunnels included); a new one beyond this gets 503 and is closed. */
+  MAX_CLIENT_CONNECTIONS: env.positiveInt(16_384),
+  /** A request head must be complete this long after its first byte (HAProxy's `timeout http-request`). */
+  HEADERS_TIMEOUT_MS: env.positiveInt(15_000),
+  /** A WebSocket tunnel with no byte either way for this long is closed (both ends reconnect). */
+  WS_IDLE_TIMEOUT_MS: env.positiveInt(600_000),
+  /** How often the gateway publishes its /lb/status on NATS for the APP's operator console. */
+  STATUS_PUBLISH_MS: env.positiveInt(2000),
   SHUTDOWN_TIMEOUT_MS: env.positiveInt(10_000),
 });
 

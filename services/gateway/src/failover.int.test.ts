@@ -17,7 +17,7 @@ describe('failover while 50 clients poll', () => {
   it('never fails a GET, moves the dead instance clients, and brings them back after its restart', async () => {
     const ups = await Promise.all(['app-1', 'app-2', 'app-3'].map(startUpstream));
     // Members stay known across the outage (no load reports in this test), so probes re-admit.
-    const gw = await startTestGateway({ TRUST_FORWARDED: 'true', MEMBER_TIMEOUT_MS: '60000' });
+    const gw = await startTestGateway({ TRUST_PROXY: 'loopback', MEMBER_TIMEOUT_MS: '60000' });
     try {
       for (const up of ups) announce(gw.bus, up);
       await waitFor(() => gw.gateway.status().totals.available === 3);
@@ -85,7 +85,7 @@ describe('retry rules', () => {
   /** Two instances; requests from `address` go to `bad` first. */
   async function setup(env: Record<string, string> = {}): Promise<void> {
     [good, bad] = await Promise.all([startUpstream('good'), startUpstream('bad')]);
-    gw = await startTestGateway({ TRUST_FORWARDED: 'true', ...env });
+    gw = await startTestGateway({ TRUST_PROXY: 'loopback', ...env });
     announce(gw.bus, good);
     announce(gw.bus, bad);
     await waitFor(() => gw.gateway.status().totals.available === 2);
@@ -179,7 +179,7 @@ describe('retry rules', () => {
 describe('balancer decisions in /lb/status', () => {
   it('lists a join, an ejection by a failed request and the re-admission by probes, newest first with reasons', async () => {
     const [one, two] = await Promise.all([startUpstream('one'), startUpstream('two')]);
-    const gw = await startTestGateway({ TRUST_FORWARDED: 'true', MEMBER_TIMEOUT_MS: '60000' });
+    const gw = await startTestGateway({ TRUST_PROXY: 'loopback', MEMBER_TIMEOUT_MS: '60000' });
     try {
       announce(gw.bus, one);
       announce(gw.bus, two);

@@ -1,5 +1,6 @@
 import http from 'node:http';
 import net from 'node:net';
+import os from 'node:os';
 import { performance } from 'node:perf_hooks';
 import {
   appAnnouncementSchema,
@@ -11,6 +12,7 @@ import {
   problems,
   SUBJECTS,
   verifyMembership,
+  type GatewayStatus,
   type Bus,
   type Logger,
 } from '@evshare/kit';
@@ -20,7 +22,7 @@ import { AppCluster, type MembershipChange } from './cluster';
 import type { GatewayConfig } from './config';
 import { hash32 } from './hash';
 import { clientHead, fieldLines, forwardRequestHeaders, type RequestFacts } from './headers';
-import { ChunkedScanner, HttpError, type RequestHead, type ResponseHead } from './http1';
+import { ChunkedScanner, headEnd, HttpError, MAX_HEAD_BYTES, parseResponseHead, responseHasBody, type RequestHead, type ResponseHead } from './http1';
 import { registerGatewayMetrics } from './metrics';
 import { placeholderPage } from './placeholder';
 import { StaticPool } from './pool';
@@ -39,6 +41,8 @@ export interface GatewayDeps {
 export interface RunningGateway {
   url: string;
   port: number;
+  /** The operators' listener (/lb/status, /metrics, /healthz, /readyz). */
+  adminUrl: string;
   /** Stops accepting, lets in-flight requests finish (up to SHUTDOWN_TIMEOUT_MS), closes everything it opened. */
   stop(): Promise<void>;
   status(): LbStatus;
@@ -51,6 +55,9 @@ const POOL_TITLE: Record<PoolName, string> = { app: 'APP', auth: 'authentication
 
 /** Idle keep-alive connections kept per upstream. */
 const MAX_IDLE_PER_UPSTREAM = 512;
+
+/** Connections the operators' listener holds at once (Prometheus, the APP, a probe or two). */
+const MAX_ADMIN_CONNECTIONS = 64;
 
 
 const badGateway = (detail: string) => new Problem(502, 'bad-gateway', 'Bad gateway', detail);
@@ -187,6 +194,11 @@ class Gateway {
   private readonly health = createHealth();
   private readonly probing = new Map<Upstream, http.ClientRequest>();
   private readonly clients = new Set<ClientConnection>();
+  private readonly adminClients = new Set<ClientConnection>();
+  private readonly servers: net.Server[] = [];
+  private statusTimer: NodeJS.Timeout | undefined;
+  /** Names this gateway in its published status (host and public port). */
+  private id = '';
   private readonly tunnels = new Set<net.Socket>();
   private readonly unsubscribe: (() => void)[] = [];
   private timer: NodeJS.Timeout | undefined;
@@ -232,11 +244,16 @@ class Gateway {
   }
 
   async start(): Promise<RunningGateway> {
+    const config = this.config;
     // An idle client is kept 65 s (longer than the idle timeout of a load balancer in front) and
-    // at least as long as an answer may take; a request head must arrive within 15 s.
-    const limits = { keepAliveMs: Math.max(65_000, this.config.UPSTREAM_TIMEOUT_MS + 1000), headersMs: 15_000, bodyIdleMs: 60_000 };
+    // at least as long as an answer may take; a request head must arrive within HEADERS_TIMEOUT_MS.
+    const limits = { keepAliveMs: Math.max(65_000, config.UPSTREAM_TIMEOUT_MS + 1000), headersMs: config.HEADERS_TIMEOUT_MS, bodyIdleMs: 60_000 };
     // allowHalfOpen: the connection decides itself what a client's FIN means (ClientConnection).
     const server = net.createServer({ allowHalfOpen: true, noDelay: true }, (socket) => {
+      if (this.clients.size >= config.MAX_CLIENT_CONNECTIONS) {
+        this.refuseConnection(socket, 'client-connections', 'The gateway holds as many connections as it may; try again shortly');
+        return;
+      }
       const client = new ClientConnection(
         socket,
         limits,
@@ -246,16 +263,26 @@ class Gateway {
       this.clients.add(client);
       if (this.stopping) client.drain();
     });
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(this.config.PORT, this.config.HOST, () => {
-        server.off('error', reject);
-        resolve();
-      });
+    const admin = net.createServer({ allowHalfOpen: true, noDelay: true }, (socket) => {
+      if (this.adminClients.size >= MAX_ADMIN_CONNECTIONS) {
+        this.refuseConnection(socket, 'admin-connections', 'Too many connections to the admin listener');
+        return;
+      }
+      const client = new ClientConnection(
+        socket,
+        limits,
+        (conn, head) => this.adminRequest(conn, head),
+        (conn) => this.adminClients.delete(conn),
+      );
+      this.adminClients.add(client);
+      if (this.stopping) client.drain();
     });
-    const port = (server.address() as net.AddressInfo).port;
-    const shownHost = this.config.HOST === '0.0.0.0' || this.config.HOST === '::' ? '127.0.0.1' : this.config.HOST;
-    const url = `http://${shownHost.includes(':') ? `[${shownHost}]` : shownHost}:${port}`;
+    this.servers.push(server, admin);
+    const port = await listen(server, config.PORT, config.HOST);
+    const adminPort = await listen(admin, config.ADMIN_PORT, config.ADMIN_HOST);
+    const url = shownUrl(config.HOST, port);
+    const adminUrl = shownUrl(config.ADMIN_HOST, adminPort);
+    this.id = `${os.hostname()}:${port}`;
     const parsed = (schema: { safeParse(data: unknown): { success: boolean; data?: unknown } }, what: string, apply: (data: never) => void) => (data: unknown, subject: string) => {
       if (!verifyMembership(subject, data, this.config.MEMBERSHIP_SIGNING_KEY)) {
         this.log.warn({ subject }, 'ignored a membership message without a valid signature');
@@ -280,13 +307,18 @@ class Gateway {
       for (const up of this.allUpstreams()) UpstreamConnection.sweepIdle(up, idleMs, now);
     }, Math.max(100, Math.min(1000, idleMs / 4)));
     this.idleSweep.unref();
+    // The operators' console reads the balancer's view through the APP, which hears it here.
+    this.statusTimer = setInterval(() => this.publishStatus(), config.STATUS_PUBLISH_MS);
+    this.statusTimer.unref();
     this.tick();
-    this.log.info({ url, app: this.cluster.members.length, auth: this.config.AUTH_UPSTREAMS, push: this.config.PUSH_UPSTREAMS }, 'gateway listening');
+    this.publishStatus();
+    this.log.info({ url, adminUrl, app: this.cluster.members.length, auth: config.AUTH_UPSTREAMS, push: config.PUSH_UPSTREAMS }, 'gateway listening');
     return {
       url,
       port,
+      adminUrl,
       status: () => this.status(),
-      stop: () => (this.stopping ??= this.stop(server)),
+      stop: () => (this.stopping ??= this.stop()),
     };
   }
 
@@ -328,7 +360,10 @@ class Gateway {
     const query = target.indexOf('?');
     const path = query < 0 ? target : target.slice(0, query);
     if (path === '/lb' || path.startsWith('/lb/') || path === '/healthz' || path === '/readyz' || path === '/metrics') {
-      this.own(conn, head, path);
+      // The balancer's status and the metrics show pod addresses, upstream URLs and load: they
+      // are served on the admin listener only.
+      if (path === '/healthz' || path === '/readyz') this.own(conn, head, path);
+      else this.notPublic(conn, head, path);
       return;
     }
     if (this.pools.web) this.proxy(conn, head, 'web');
@@ -339,7 +374,7 @@ class Gateway {
 
   private proxy(conn: ClientConnection, head: RequestHead, pool: PoolName): void {
     const config = this.config;
-    const facts = forwardRequestHeaders(head.headers, { socketAddress: conn.address, trustForwarded: config.TRUST_FORWARDED, upgrade: false });
+    const facts = forwardRequestHeaders(head.headers, { socketAddress: conn.address, trust: config.TRUST_PROXY, upgrade: false });
     const hasBody = head.chunked || head.contentLength > 0;
     const retryable =
       (IDEMPOTENT.has(head.method) || facts.idempotencyKey) && (!hasBody || (!head.chunked && head.contentLength <= config.RETRY_BODY_LIMIT));
@@ -567,7 +602,7 @@ class Gateway {
         : !under(target, '/api') && !under(target, '/lb')
           ? this.pools.web
           : undefined;
-    const facts = forwardRequestHeaders(head.headers, { socketAddress: conn.address, trustForwarded: this.config.TRUST_FORWARDED, upgrade: true });
+    const facts = forwardRequestHeaders(head.headers, { socketAddress: conn.address, trust: this.config.TRUST_PROXY, upgrade: true });
     if (!pool) {
       conn.exchange = new LocalExchange();
       this.sendProblem(conn, problems.notFound(`No WebSocket endpoint at ${target.split('?')[0]}; the push channel is /push`), facts.requestId);
@@ -577,7 +612,12 @@ class Gateway {
     this.tunnel(conn.socket, head, facts, rest, pool, hash32(facts.client), undefined);
   }
 
-  /** Pipes the raw connection to an upstream; the handshake answer (101 or an error) comes from there. */
+  /**
+   * Sends the handshake to an upstream and pipes the two sockets only once the upstream answered
+   * 101: until then nothing the client sends goes on (bytes after the head would otherwise reach
+   * the upstream as a second request if it refused the upgrade), and any other answer is relayed
+   * as a plain HTTP answer that closes the connection.
+   */
   private tunnel(client: net.Socket, head: RequestHead, facts: RequestFacts, rest: Buffer | null, pool: StaticPool, hash: number, exclude: Upstream | undefined): void {
     const up = pool.pick(hash, exclude);
     if (!up) {
@@ -586,18 +626,66 @@ class Gateway {
       rawProblem(client, problems.unavailable(this.config.RETRY_AFTER_S, `No ${POOL_TITLE[pool.members[0]?.pool ?? 'push']} instance is available`), facts.requestId);
       return;
     }
+    // Held until the 101 (the socket buffers and applies backpressure meanwhile).
+    client.pause();
     const upstream = net.connect({ host: up.host, port: up.port, noDelay: true });
     const host = facts.hasHost ? '' : `Host: ${up.authority}\r\n`;
     upstream.write(`${head.method} ${up.prefix}${head.target} HTTP/1.1\r\n${host}${fieldLines(facts.headers)}\r\n`, 'latin1');
-    if (rest !== null) upstream.write(rest);
     let connected = false;
+    let answered = 0;
     up.inflight++;
     this.tunnels.add(client);
     const started = performance.now();
+    let received: Buffer | null = null;
+    const answer = (chunk: Buffer) => {
+      received = received === null ? chunk : Buffer.concat([received, chunk]);
+      const end = headEnd(received);
+      if (end < 0) {
+        if (received.length > MAX_HEAD_BYTES) refused(new HttpError(502, 'answer head too large'));
+        return;
+      }
+      upstream.off('data', answer);
+      let response: ResponseHead;
+      try {
+        response = parseResponseHead(received.toString('latin1', 0, end - 4));
+      } catch (error) {
+        refused(error instanceof HttpError ? error : new HttpError(502, String(error)));
+        return;
+      }
+      answered = response.status;
+      const after = received.subarray(end);
+      if (response.status === 101) {
+        // The handshake answer goes on as the upstream wrote it (its Upgrade and Connection fields).
+        client.write(received.subarray(0, end));
+        if (after.length > 0) client.write(after);
+        if (rest !== null) upstream.write(rest);
+        upstream.pipe(client);
+        client.pipe(upstream);
+        client.resume();
+        // Tunnel traffic goes through the client socket both ways, so its timeout is the tunnel's.
+        client.setTimeout(this.config.WS_IDLE_TIMEOUT_MS, () => client.destroy());
+        return;
+      }
+      this.relayRefusal(client, upstream, response, head.method, after);
+    };
+    const refused = (error: HttpError) => {
+      upstream.off('data', answer);
+      upstream.destroy();
+      if (up.health.responded(502, Date.now())) this.ejected(up);
+      answered = 502;
+      rawProblem(client, badGateway(`${up.id}: ${error.message}`), facts.requestId);
+    };
     upstream.once('connect', () => {
       connected = true;
-      upstream.pipe(client);
-      client.pipe(upstream);
+    });
+    upstream.on('data', answer);
+    // A handshake the upstream never answers ends like any request that gets no answer.
+    upstream.setTimeout(this.config.UPSTREAM_TIMEOUT_MS, () => {
+      if (answered === 0) {
+        answered = 504;
+        upstream.destroy();
+        rawProblem(client, gatewayTimeout(`${up.id} did not answer the upgrade within ${this.config.UPSTREAM_TIMEOUT_MS} ms`), facts.requestId);
+      }
     });
     upstream.once('error', (error: NodeJS.ErrnoException) => {
       if (connected) return;
@@ -614,8 +702,9 @@ class Gateway {
     });
     upstream.once('close', () => {
       up.inflight--;
-      up.record(connected ? 101 : 502, (performance.now() - started) / 1000);
-      if (connected) client.destroy();
+      up.record(connected ? answered || 502 : 502, (performance.now() - started) / 1000);
+      if (answered === 101) client.destroy();
+      else if (answered === 0 && connected) rawProblem(client, badGateway(`${up.id} closed the connection before answering the upgrade`), facts.requestId);
     });
     client.once('close', () => {
       this.tunnels.delete(client);
@@ -623,7 +712,81 @@ class Gateway {
     });
   }
 
+  /**
+   * The upstream answered the handshake with something other than 101: the answer goes to the
+   * client as plain HTTP, framed as the upstream framed it, and both connections close after it.
+   */
+  private relayRefusal(client: net.Socket, upstream: net.Socket, response: ResponseHead, method: string, after: Buffer): void {
+    upstream.setTimeout(0);
+    const finish = () => {
+      upstream.destroy();
+      lingerClose(client);
+    };
+    const hasBody = responseHasBody(method, response.status);
+    client.write(`${clientHead(response.status, response.reason, response.fields)}\r\nConnection: close\r\n\r\n`, 'latin1');
+    if (!hasBody || (!response.chunked && response.contentLength === 0)) {
+      finish();
+      return;
+    }
+    let left = response.chunked ? -1 : response.contentLength;
+    const scanner = response.chunked ? new ChunkedScanner(502) : null;
+    const pass = (chunk: Buffer) => {
+      let end = chunk.length;
+      try {
+        if (scanner !== null) {
+          const at = scanner.scan(chunk, 0, chunk.length);
+          if (at >= 0) end = at;
+        } else if (left >= 0) {
+          end = Math.min(left, chunk.length);
+          left -= end;
+        }
+      } catch {
+        // Broken framing: the client must not see a complete-looking answer.
+        upstream.destroy();
+        client.destroy();
+        return;
+      }
+      if (end > 0) client.write(end === chunk.length ? chunk : chunk.subarray(0, end));
+      if (scanner?.done || left === 0) finish();
+    };
+    upstream.on('data', pass);
+    upstream.once('end', () => lingerClose(client));
+    if (after.length > 0) pass(after);
+  }
+
   // ---------------------------------------------------------------- the gateway's own endpoints
+
+  /** The operators' listener: only the gateway's own endpoints, nothing is proxied. */
+  private adminRequest(conn: ClientConnection, head: RequestHead): void {
+    const query = head.target.indexOf('?');
+    const path = query < 0 ? head.target : head.target.slice(0, query);
+    if (head.upgrade || !(path === '/lb' || path.startsWith('/lb/') || path === '/healthz' || path === '/readyz' || path === '/metrics')) {
+      conn.exchange = new LocalExchange();
+      this.sendProblem(conn, problems.notFound(`The admin listener serves /lb/status, /metrics, /healthz and /readyz, not ${path}`));
+      return;
+    }
+    this.own(conn, head, path);
+  }
+
+  /** /lb/* and /metrics on the public port: they exist only on the admin listener. */
+  private notPublic(conn: ClientConnection, head: RequestHead, path: string): void {
+    conn.exchange = new LocalExchange();
+    this.kitMetrics.httpRequests.inc({ method: head.method, route: 'not-public', status: '404' });
+    this.sendProblem(conn, problems.notFound(`No endpoint at ${path}`));
+  }
+
+  /** A connection over a limit: a prompt 503 and the connection closed, before any request is read. */
+  private refuseConnection(socket: net.Socket, reason: string, detail: string): void {
+    this.rejected++;
+    this.metrics.rejected.inc({ reason });
+    socket.on('error', () => {});
+    rawProblem(socket, problems.unavailable(this.config.RETRY_AFTER_S, detail), '');
+  }
+
+  private publishStatus(): void {
+    const message: GatewayStatus = { gateway: this.id, at: new Date().toISOString(), status: this.status() as unknown as Record<string, unknown> };
+    this.bus.publish(SUBJECTS.gatewayStatus, message);
+  }
 
   private own(conn: ClientConnection, head: RequestHead, path: string): void {
     const local = new LocalExchange();
@@ -685,7 +848,7 @@ class Gateway {
         balanceFactor: config.BALANCE_FACTOR,
         minLoad: config.BALANCE_MIN_LOAD,
         vnodes: config.RING_VNODES,
-        trustForwarded: config.TRUST_FORWARDED,
+        trustProxy: config.TRUST_PROXY.text,
       },
       instances,
       totals: {
@@ -782,13 +945,15 @@ class Gateway {
     if (this.clients.size === 0) this.allClosed?.();
   }
 
-  private async stop(server: net.Server): Promise<void> {
+  private async stop(): Promise<void> {
     this.health.startDraining();
     clearInterval(this.timer);
     clearInterval(this.idleSweep);
+    clearInterval(this.statusTimer);
     for (const unsubscribe of this.unsubscribe.splice(0)) unsubscribe();
     for (const request of this.probing.values()) request.destroy();
-    server.close();
+    for (const server of this.servers) server.close();
+    for (const client of this.adminClients) client.drain();
     // WebSocket clients reconnect through another gateway; waiting for them would never end.
     for (const socket of this.tunnels) socket.destroy();
     // Idle keep-alive clients are closed now, busy ones after their answer.
@@ -802,10 +967,40 @@ class Gateway {
       clearTimeout(timer);
       for (const client of this.clients) client.abort();
     }
+    for (const client of this.adminClients) client.abort();
     for (const ex of this.queue.drain()) this.dequeued(ex);
     for (const up of this.allUpstreams()) up.close();
     this.log.info('gateway stopped');
   }
+}
+
+function listen(server: net.Server, port: number, host: string): Promise<number> {
+  return new Promise<number>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve((server.address() as net.AddressInfo).port);
+    });
+  });
+}
+
+/** The URL to reach a listener on `host` (a wildcard address is reached on loopback). */
+function shownUrl(host: string, port: number): string {
+  const shown = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;
+  return `http://${shown.includes(':') ? `[${shown}]` : shown}:${port}`;
+}
+
+/** How long a socket the gateway has ended may wait for the client's own close. */
+const LINGER_MS = 1000;
+
+/**
+ * Ends a raw socket (its last answer written) so that it cannot linger: what the client still
+ * sends is discarded, and a client that never closes its side is cut after LINGER_MS.
+ */
+function lingerClose(socket: net.Socket): void {
+  socket.end();
+  socket.resume();
+  socket.setTimeout(LINGER_MS, () => socket.destroy());
 }
 
 /** An RFC 7807 answer written on a raw socket that is no longer an HTTP connection. */
@@ -813,8 +1008,9 @@ function rawProblem(socket: net.Socket, problem: Problem, requestId: string): vo
   if (socket.destroyed) return;
   const body = JSON.stringify(problem.toJSON());
   const retryAfter = problem.extra.retryAfterSeconds === undefined ? '' : `Retry-After: ${problem.extra.retryAfterSeconds}\r\n`;
-  socket.end(
+  socket.write(
     `HTTP/1.1 ${problem.status} ${http.STATUS_CODES[problem.status]}\r\nContent-Type: application/problem+json\r\n` +
-      `Content-Length: ${Buffer.byteLength(body)}\r\n${retryAfter}X-Request-Id: ${requestId}\r\nConnection: close\r\n\r\n${body}`,
+      `Content-Length: ${Buffer.byteLength(body)}\r\n${retryAfter}${requestId ? `X-Request-Id: ${requestId}\r\n` : ''}Connection: close\r\n\r\n${body}`,
   );
+  lingerClose(socket);
 }

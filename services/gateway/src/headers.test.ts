@@ -1,6 +1,7 @@
 import { clientHead, fieldLines, forwardRequestHeaders, normalizeAddress } from './headers';
+import { parseTrustProxy } from './trust';
 
-const edge = { socketAddress: '198.51.100.9', trustForwarded: false, upgrade: false };
+const edge = { socketAddress: '198.51.100.9', trust: parseTrustProxy('false')!, upgrade: false };
 
 /** Header list as a name -> values map, names lower-cased, for readable expectations. */
 function asMap(flat: string[]): Record<string, string[]> {
@@ -26,14 +27,20 @@ describe('forwardRequestHeaders', () => {
     expect(facts).toMatchObject({ contentLength: -1, chunked: false, idempotencyKey: false });
   });
 
+  // The peer 198.51.100.9 is a proxy in front (trusted by address) or an internet client.
+  const proxy = parseTrustProxy('198.51.100.0/24')!;
   it.each([
-    ['untrusted: a forged X-Forwarded-For is replaced', false, ['X-Forwarded-For', '1.2.3.4'], '198.51.100.9', ['198.51.100.9']],
-    ['trusted: the first entry is the client, the peer is appended', true, ['X-Forwarded-For', '1.2.3.4, 10.0.0.1'], '1.2.3.4', ['1.2.3.4, 10.0.0.1, 198.51.100.9']],
-    ['trusted: repeated headers are joined', true, ['x-forwarded-for', '1.2.3.4', 'X-Forwarded-For', '5.6.7.8'], '1.2.3.4', ['1.2.3.4, 5.6.7.8, 198.51.100.9']],
-    ['trusted without the header: the peer', true, [], '198.51.100.9', ['198.51.100.9']],
-    ['trusted: IPv4-mapped addresses are normalized', true, ['X-Forwarded-For', '::ffff:10.1.2.3'], '10.1.2.3', ['::ffff:10.1.2.3, 198.51.100.9']],
-  ])('%s', (_name, trustForwarded, raw, client, forwardedFor) => {
-    const facts = forwardRequestHeaders(raw, { ...edge, trustForwarded });
+    ['untrusted peer: a forged X-Forwarded-For is overwritten', 'false', ['X-Forwarded-For', '1.2.3.4'], '198.51.100.9', ['198.51.100.9']],
+    ['trusted peer: the entry it added is the client, the peer is appended', '198.51.100.0/24', ['X-Forwarded-For', '1.2.3.4'], '1.2.3.4', ['1.2.3.4, 198.51.100.9']],
+    ['trusted peer: entries left of the first untrusted hop are dropped', '198.51.100.0/24', ['X-Forwarded-For', '6.6.6.6, 1.2.3.4'], '1.2.3.4', ['1.2.3.4, 198.51.100.9']],
+    ['trusted hops by CIDR are walked through', '198.51.100.0/24, 10.0.0.0/8', ['x-forwarded-for', '1.2.3.4', 'X-Forwarded-For', '10.0.0.7'], '1.2.3.4', ['1.2.3.4, 10.0.0.7, 198.51.100.9']],
+    ['one trusted hop: the rightmost entry is the client', '1', ['X-Forwarded-For', '6.6.6.6, 1.2.3.4'], '1.2.3.4', ['1.2.3.4, 198.51.100.9']],
+    ['two trusted hops', '2', ['X-Forwarded-For', '6.6.6.6, 1.2.3.4, 10.0.0.7'], '1.2.3.4', ['1.2.3.4, 10.0.0.7, 198.51.100.9']],
+    ['trusted without the header: the peer', '1', [], '198.51.100.9', ['198.51.100.9']],
+    ['trusted: a malformed entry ends the walk', '2', ['X-Forwarded-For', '1.2.3.4, bogus'], '198.51.100.9', ['198.51.100.9']],
+    ['trusted: IPv4-mapped addresses are normalized', '1', ['X-Forwarded-For', '::ffff:10.1.2.3'], '10.1.2.3', ['10.1.2.3, 198.51.100.9']],
+  ])('%s', (_name, trust, raw, client, forwardedFor) => {
+    const facts = forwardRequestHeaders(raw, { ...edge, trust: parseTrustProxy(trust)! });
     expect(facts.client).toBe(client);
     expect(asMap(facts.headers)['x-forwarded-for']).toEqual(forwardedFor);
   });
@@ -41,9 +48,9 @@ describe('forwardRequestHeaders', () => {
   it.each([
     [false, { 'x-forwarded-proto': ['http'], 'x-forwarded-host': ['gw'] }, undefined],
     [true, { 'x-forwarded-proto': ['https'], 'x-forwarded-host': ['public.example'] }, ['for=1.2.3.4']],
-  ])('trust=%s decides whether client-sent proto, host and Forwarded are believed', (trustForwarded, expected, forwarded) => {
+  ])('trusted peer=%s decides whether client-sent proto, host and Forwarded are believed', (trusted, expected, forwarded) => {
     const raw = ['Host', 'gw', 'X-Forwarded-Proto', 'https', 'X-Forwarded-Host', 'public.example', 'Forwarded', 'for=1.2.3.4', 'X-Real-IP', '1.2.3.4'];
-    const map = asMap(forwardRequestHeaders(raw, { ...edge, trustForwarded }).headers);
+    const map = asMap(forwardRequestHeaders(raw, { ...edge, trust: trusted ? proxy : edge.trust }).headers);
     expect(map).toMatchObject(expected);
     expect(map.forwarded).toEqual(forwarded);
   });
@@ -72,14 +79,21 @@ describe('forwardRequestHeaders', () => {
   });
 
   it.each([
-    [['Content-Length', '42'], { contentLength: 42, chunked: false, idempotencyKey: false }],
-    [['Transfer-Encoding', 'chunked'], { contentLength: -1, chunked: true, idempotencyKey: false }],
-    [['Content-Length', 'nope'], { contentLength: -1, chunked: false, idempotencyKey: false }],
-    [['Idempotency-Key', 'k1'], { contentLength: -1, chunked: false, idempotencyKey: true }],
-  ])('reads the body framing and idempotency of %j', (raw, expected) => {
+    [['Content-Length', '42'], { contentLength: 42, chunked: false, idempotencyKey: false }, ['Content-Length', '42']],
+    [['content-length', '42', 'Content-Length', '42'], { contentLength: 42, chunked: false, idempotencyKey: false }, ['Content-Length', '42']],
+    [['transfer-encoding', 'chunked'], { contentLength: -1, chunked: true, idempotencyKey: false }, ['Transfer-Encoding', 'chunked']],
+    [['Idempotency-Key', 'k1'], { contentLength: -1, chunked: false, idempotencyKey: true }, ['Idempotency-Key', 'k1']],
+  ])('writes the framing anew from what was parsed, and reads idempotency, of %j', (raw, expected, first) => {
     const facts = forwardRequestHeaders(raw, edge);
     expect(facts).toMatchObject(expected);
-    expect(facts.headers.slice(0, 2)).toEqual(raw);
+    expect(facts.headers.slice(0, 2)).toEqual(first);
+  });
+
+  it('adds its own fields after dropping what Connection names, so none of them can be named away', () => {
+    const raw = ['Connection', 'keep-alive, X-Custom', 'X-Custom', '1', 'Content-Length', '3'];
+    const map = asMap(forwardRequestHeaders(raw, edge).headers);
+    expect(map['x-custom']).toBeUndefined();
+    expect(map).toMatchObject({ 'content-length': ['3'], 'x-forwarded-for': ['198.51.100.9'] });
   });
 });
 

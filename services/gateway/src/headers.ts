@@ -1,4 +1,7 @@
 import { randomUUID } from 'node:crypto';
+import { forwardedChain, normalizeAddress, type TrustProxy } from './trust';
+
+export { normalizeAddress } from './trust';
 
 /**
  * What one pass over a request's raw headers tells the proxy, plus the header list to send
@@ -22,8 +25,8 @@ export interface RequestFacts {
 export interface ForwardOptions {
   /** The peer address of the client's TCP connection. */
   socketAddress: string;
-  /** Take the client from X-Forwarded-For (the gateway is behind a proxy that sets it). */
-  trustForwarded: boolean;
+  /** Which hops in front may report the client (TRUST_PROXY). */
+  trust: TrustProxy;
   /** Keep Connection/Upgrade (a WebSocket handshake passed through). */
   upgrade: boolean;
 }
@@ -78,7 +81,7 @@ function kindOf(name: string): Kind | undefined {
     case 16:
       return sameLower(name, 'x-forwarded-host') ? Kind.ForwardedHost : sameLower(name, 'proxy-connection') ? Kind.HopByHop : undefined;
     case 17:
-      // Transfer-Encoding is kept: the body is passed on with its chunked framing.
+      // Transfer-Encoding and Content-Length are written anew from the parsed framing.
       return sameLower(name, 'x-forwarded-proto') ? Kind.ForwardedProto : sameLower(name, 'transfer-encoding') ? Kind.TransferEncoding : undefined;
     case 19:
       return sameLower(name, 'proxy-authorization') ? Kind.HopByHop : undefined;
@@ -91,11 +94,6 @@ function kindOf(name: string): Kind | undefined {
 const CONNECTION_OPTIONS = new Set(['keep-alive', 'close', 'upgrade']);
 
 const REQUEST_ID = /^[\w.:@/+=-]{1,128}$/;
-
-/** `::ffff:10.0.0.1` (an IPv4 peer on a dual-stack socket) is 10.0.0.1. */
-export function normalizeAddress(address: string): string {
-  return address.startsWith('::ffff:') && address.includes('.') ? address.slice(7) : address;
-}
 
 /** Header names listed in a Connection header (hop-by-hop by declaration, RFC 9110 7.6.1). */
 function connectionListed(value: string): string[] {
@@ -117,13 +115,15 @@ function without(headers: string[], names: string[]): string[] {
 
 /**
  * Builds the upstream request headers: hop-by-hop headers stripped (and whatever Connection
- * names), X-Forwarded-For/-Proto/-Host set from what the gateway saw (client-sent values are
- * dropped unless trusted: the gateway is the edge, and a forged X-Forwarded-For would move a
- * client's stickiness and recorded address), X-Request-Id kept when well-formed, else generated.
+ * names), the framing written from what the parser read, X-Forwarded-For/-Proto/-Host set from
+ * what the gateway saw (client-sent values are dropped unless the peer is a trusted proxy: a
+ * forged X-Forwarded-For would move a client's stickiness and recorded address, and the services
+ * behind trust it), X-Request-Id kept when well-formed, else generated.
  */
 export function forwardRequestHeaders(raw: readonly string[], options: ForwardOptions): RequestFacts {
   const socketAddress = normalizeAddress(options.socketAddress);
-  const trust = options.trustForwarded;
+  // Only the peer's own trust decides whether its Forwarded fields are read at all.
+  const trust = !options.trust.none && options.trust.trusts(socketAddress, 0);
   const headers: string[] = [];
   let forwardedFor: string | undefined;
   let forwardedProto: string | undefined;
@@ -151,13 +151,12 @@ export function forwardRequestHeaders(raw: readonly string[], options: ForwardOp
       case Kind.Upgrade:
         upgrade = value;
         break;
+      // The framing is written below from what the parser read, never copied (item: smuggling).
       case Kind.TransferEncoding:
         chunked = true;
-        headers.push(name, value);
         break;
       case Kind.ContentLength:
         contentLength = Number(value);
-        headers.push(name, value);
         break;
       case Kind.ForwardedFor:
         forwardedFor = forwardedFor === undefined ? value : `${forwardedFor}, ${value}`;
@@ -185,25 +184,32 @@ export function forwardRequestHeaders(raw: readonly string[], options: ForwardOp
         break;
     }
   }
-  let client = socketAddress;
-  if (trust && forwardedFor !== undefined) {
-    const comma = forwardedFor.indexOf(',');
-    const first = (comma < 0 ? forwardedFor : forwardedFor.slice(0, comma)).trim();
-    if (first) client = normalizeAddress(first);
-    headers.push('X-Forwarded-For', `${forwardedFor}, ${socketAddress}`);
-  } else {
-    headers.push('X-Forwarded-For', socketAddress);
-  }
-  headers.push('X-Forwarded-Proto', trust && forwardedProto !== undefined ? forwardedProto : 'http');
-  const shownHost = trust && forwardedHost !== undefined ? forwardedHost : host;
-  if (shownHost !== undefined) headers.push('X-Forwarded-Host', shownHost);
-  if (requestId === undefined || !REQUEST_ID.test(requestId)) requestId = randomUUID();
-  headers.push('X-Request-Id', requestId);
-  if (options.upgrade && upgrade !== undefined) headers.push('Connection', 'Upgrade', 'Upgrade', upgrade);
+  // Fields the client's Connection names go before the gateway adds its own: the parser refused
+  // any Connection token naming a framing, routing or identity field (http1.ts), and whatever
+  // else it names is the client's own field, dropped here.
   const listed = connection === undefined ? [] : connectionListed(connection);
+  const out = listed.length === 0 ? headers : without(headers, listed);
+  if (chunked) out.push('Transfer-Encoding', 'chunked');
+  else if (contentLength >= 0) out.push('Content-Length', String(contentLength));
+  // From an untrusted peer X-Forwarded-For is overwritten; from a trusted one the part of the
+  // chain trusted hops vouch for is kept and the peer appended (trust.ts).
+  let client = socketAddress;
+  if (trust) {
+    const chain = forwardedChain(socketAddress, forwardedFor, options.trust);
+    client = chain.client;
+    out.push('X-Forwarded-For', chain.forwardedFor);
+  } else {
+    out.push('X-Forwarded-For', socketAddress);
+  }
+  out.push('X-Forwarded-Proto', trust && forwardedProto !== undefined ? forwardedProto : 'http');
+  const shownHost = trust && forwardedHost !== undefined ? forwardedHost : host;
+  if (shownHost !== undefined) out.push('X-Forwarded-Host', shownHost);
+  if (requestId === undefined || !REQUEST_ID.test(requestId)) requestId = randomUUID();
+  out.push('X-Request-Id', requestId);
+  if (options.upgrade && upgrade !== undefined) out.push('Connection', 'Upgrade', 'Upgrade', upgrade);
   return {
     client,
-    headers: listed.length === 0 ? headers : without(headers, listed),
+    headers: out,
     requestId,
     contentLength: Number.isSafeInteger(contentLength) ? contentLength : -1,
     chunked,

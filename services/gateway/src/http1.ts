@@ -6,7 +6,7 @@
  * costs about the same as HAProxy (docs/BENCHMARKS.md, "Gateway"). Forwarding raw means parsing
  * here, and a proxy that frames a request differently from the server behind it enables request
  * smuggling, so everything ambiguous is refused rather than guessed: Content-Length together with
- * Transfer-Encoding, differing or malformed lengths, codings other than chunked, obs-fold, bare
+ * Transfer-Encoding, repeated or malformed lengths, codings other than chunked, obs-fold, bare
  * CR or LF, NUL, a missing or repeated Host.
  */
 
@@ -67,8 +67,7 @@ for (const c of "!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKL
  * A CR or LF that is not part of a CRLF, or a NUL. A bare line break is how a lenient server
  * behind a proxy can be made to see a field (say Transfer-Encoding) the proxy did not see, so
  * it is refused; found with indexOf, measured several times faster than a regular expression
- * over the head. Other control characters cannot change the framing and are left to the
- * upstream's own parser (Node's refuses them).
+ * over the head. Other control characters are refused in request field values (parseFields).
  */
 function badLineBreak(text: string): boolean {
   for (let i = text.indexOf('\r'); i >= 0; i = text.indexOf('\r', i + 2)) if (text.charCodeAt(i + 1) !== 10) return true;
@@ -173,7 +172,9 @@ function parseFields(text: string, from: number, status: number, response: boole
           const value = text.slice(valueStart, valueEnd);
           if (!DIGITS.test(value)) throw new HttpError(status, 'malformed Content-Length');
           const length = Number(value);
-          if (fields.contentLength >= 0 && fields.contentLength !== length) throw new HttpError(status, 'conflicting Content-Length');
+          // In a request even an equal repetition is refused: llhttp (Node's parser, behind the
+          // gateway) refuses it. An upstream's equal repetition is harmless: its length is rewritten.
+          if (fields.contentLength >= 0 && (!response || fields.contentLength !== length)) throw new HttpError(status, fields.contentLength === length ? 'repeated Content-Length' : 'conflicting Content-Length');
           fields.contentLength = length;
         }
         break;
@@ -189,6 +190,14 @@ function parseFields(text: string, from: number, status: number, response: boole
     }
     const next = lineEnd + 2;
     if (!response) {
+      // Control characters other than HTAB are never valid in a value (RFC 9110 5.5); refused so
+      // that nothing is forwarded that the server behind may read differently. (Names are tokens,
+      // the request line is checked by its pattern, CR, LF and NUL by badLineBreak.) A loop:
+      // measured several times cheaper than a regular expression over the head.
+      for (let i = valueStart; i < valueEnd; i++) {
+        const c = text.charCodeAt(i);
+        if ((c < 32 && c !== 9) || c === 127) throw new HttpError(status, 'a control character in a header value');
+      }
       fields.headers.push(text.slice(start, colon), text.slice(valueStart, valueEnd));
     } else if (hopByHop) {
       if (start > passedFrom) fields.passed += text.slice(passedFrom, start);
@@ -205,6 +214,26 @@ function parseFields(text: string, from: number, status: number, response: boole
 
 /** Connection options that do not name a field. */
 const CONNECTION_OPTIONS = ['keep-alive', 'close', 'upgrade'];
+
+/**
+ * Fields a Connection header may not name. A proxy drops what Connection names (RFC 9110 7.6.1),
+ * so naming Content-Length would forward a body without its length: the next hop reads that body
+ * as a second request, whose answer goes to whoever uses the pooled connection next. Naming the
+ * routing or identity fields the gateway sets (Host, X-Forwarded-*, Forwarded, X-Real-IP,
+ * X-Request-Id) would strip what the next hop trusts. Such a message is refused, not repaired.
+ */
+const PROTECTED_FIELDS = new Set(['content-length', 'transfer-encoding', 'host', 'forwarded', 'x-real-ip', 'x-request-id']);
+
+/** The first token of a Connection value that names a protected field, if any. */
+export function protectedConnectionToken(connection: string): string | undefined {
+  // Almost always "keep-alive," or "close," (or nothing): no scan.
+  if (connection === '' || connection === 'keep-alive,' || connection === 'close,' || connection === 'Keep-Alive,') return undefined;
+  for (const token of connection.split(',')) {
+    const name = token.trim().toLowerCase();
+    if (PROTECTED_FIELDS.has(name) || name.startsWith('x-forwarded-')) return name;
+  }
+  return undefined;
+}
 
 /** Drops the lines of the fields a Connection value names (hop-by-hop by declaration, RFC 9110 7.6.1). */
 function withoutListed(lines: string, connection: string): string {
@@ -242,7 +271,10 @@ export function parseRequestHead(text: string): RequestHead {
     throw new HttpError(400, 'the request target must be a path');
   }
   const fields = parseFields(text, fieldsAt, 400, false);
-  if (minor === 1 && fields.host !== 1) throw new HttpError(400, fields.host === 0 ? 'missing Host' : 'repeated Host');
+  const named = protectedConnectionToken(fields.connection);
+  if (named !== undefined) throw new HttpError(400, `Connection may not name ${named}`);
+  // HTTP/1.0 may omit Host, but two are ambiguous in any version (the request goes on as 1.1).
+  if (fields.host > 1 || (minor === 1 && fields.host === 0)) throw new HttpError(400, fields.host === 0 ? 'missing Host' : 'repeated Host');
   let chunked = false;
   if (fields.transferEncoding !== undefined) {
     if (minor === 0) throw new HttpError(400, 'Transfer-Encoding in an HTTP/1.0 request');
@@ -256,6 +288,9 @@ export function parseRequestHead(text: string): RequestHead {
     expectContinue = minor === 1;
   }
   const keepAlive = minor === 1 ? !listsToken(fields.connection, 'close') : listsToken(fields.connection, 'keep-alive');
+  const upgrade = fields.upgrade && listsToken(fields.connection, 'upgrade');
+  // A handshake's bytes after the head belong to the tunnel, so a body would be read as frames.
+  if (upgrade && (chunked || fields.contentLength > 0)) throw new HttpError(400, 'an upgrade request has no body');
   return {
     method,
     target,
@@ -264,7 +299,7 @@ export function parseRequestHead(text: string): RequestHead {
     contentLength: fields.contentLength,
     chunked,
     keepAlive,
-    upgrade: fields.upgrade && listsToken(fields.connection, 'upgrade'),
+    upgrade,
     expectContinue,
   };
 }
@@ -280,6 +315,8 @@ export function parseResponseHead(text: string): ResponseHead {
   if (line === null) throw new HttpError(502, 'malformed status line from the upstream');
   const minor = Number(line[1]);
   const fields = parseFields(text, fieldsAt, 502, true);
+  const named = protectedConnectionToken(fields.connection);
+  if (named === 'content-length' || named === 'transfer-encoding') throw new HttpError(502, `Connection names ${named} in the upstream's answer`);
   let chunked = false;
   if (fields.transferEncoding !== undefined) {
     if (fields.contentLength >= 0) throw new HttpError(502, 'both Content-Length and Transfer-Encoding from the upstream');

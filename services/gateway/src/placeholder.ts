@@ -12,10 +12,9 @@ export const placeholderPage = `<!doctype html>
 <p>evshare &mdash; web UI arrives with the web issue.</p>
 <p>The gateway is running. Useful links:</p>
 <ul>
-<li><a href="/lb/status">/lb/status</a> &mdash; APP instances, their health, load and share of the hash ring</li>
-<li><a href="/metrics">/metrics</a> &mdash; Prometheus metrics</li>
 <li><a href="/readyz">/readyz</a> &mdash; readiness</li>
 </ul>
+<p>The balancer's status (<code>/lb/status</code>) and <code>/metrics</code> are on the gateway's admin listener (<code>ADMIN_PORT</code>, loopback by default), and in the operators' console.</p>
 <p>The member API is under <code>/api/v1/</code>, login under <code>/api/v1/auth/</code>, the push channel at <code>/push</code>.</p>
 </body>
 </html>

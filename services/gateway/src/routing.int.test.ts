@@ -65,7 +65,7 @@ describe('gateway routing and proxying', () => {
       expect(reply.status).toBe(200);
       expect(reply.headers['content-type']).toContain('text/html');
       expect(reply.text).toContain('web UI arrives with the web issue');
-      expect(reply.text).toContain('href="/lb/status"');
+      expect(reply.text).toContain('admin listener');
     }
     const post = await call(gw.url, '/', { method: 'POST' });
     expect(post.status).toBe(405);
@@ -85,7 +85,7 @@ describe('gateway routing and proxying', () => {
     const ready = await call(gw.url, '/readyz');
     expect(ready.status).toBe(200);
     expect(ready.json()).toMatchObject({ ready: true, appInstances: { known: 1, available: 1 } });
-    const metrics = await call(gw.url, '/metrics');
+    const metrics = await call(gw.adminUrl, '/metrics');
     expect(metrics.text).toMatch(/gateway_requests_total\{pool="app",upstream="app-1",status="200"[^}]*\} \d+/);
     expect(metrics.text).toMatch(/gateway_upstream_duration_seconds_bucket\{pool="app",upstream="app-1",le="\+Inf"/);
     expect(metrics.text).toContain('gateway_queue_length');

@@ -71,7 +71,7 @@ export interface LbStatus {
     /** BALANCE_MIN_LOAD: the lowest the bound goes. */
     minLoad: number;
     vnodes: number;
-    trustForwarded: boolean;
+    trustProxy: string;
   };
   instances: LbInstanceStatus[];
   totals: {

@@ -112,6 +112,7 @@ export async function startUpstream(id: string): Promise<TestUpstream> {
 export function testConfig(env: Record<string, string> = {}): GatewayConfig {
   return parseConfig(gatewayConfigSchema, {
     PORT: '0',
+    ADMIN_PORT: '0',
     LOG_LEVEL: 'silent',
     HEALTH_INTERVAL_MS: '100',
     HEALTH_TIMEOUT_MS: '200',
@@ -124,6 +125,8 @@ export interface TestGateway {
   gateway: RunningGateway;
   bus: Bus;
   url: string;
+  /** The operators' listener (/lb/status, /metrics). */
+  adminUrl: string;
   stop(): Promise<void>;
 }
 
@@ -133,6 +136,7 @@ export async function startTestGateway(env: Record<string, string> = {}, bus: Bu
     gateway,
     bus,
     url: gateway.url,
+    adminUrl: gateway.adminUrl,
     async stop() {
       await gateway.stop();
       await bus.close();

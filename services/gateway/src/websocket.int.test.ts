@@ -55,7 +55,7 @@ describe('WebSocket upgrade passthrough on /push', () => {
 
   beforeAll(async () => {
     push = await Promise.all(['push-1', 'push-2'].map((id) => startPushServer(id)));
-    gw = await startTestGateway({ TRUST_FORWARDED: 'true', PUSH_UPSTREAMS: push.map((p) => p.url).join(',') });
+    gw = await startTestGateway({ TRUST_PROXY: 'loopback', PUSH_UPSTREAMS: push.map((p) => p.url).join(',') });
   });
   afterAll(async () => {
     await gw.stop();
@@ -141,7 +141,7 @@ describe('WebSocket failover', () => {
     const alive = await startPushServer('alive');
     const dead = await startPushServer('dead');
     await dead.close();
-    const gw = await startTestGateway({ TRUST_FORWARDED: 'true', PUSH_UPSTREAMS: `${dead.url},${alive.url}` });
+    const gw = await startTestGateway({ TRUST_PROXY: 'loopback', PUSH_UPSTREAMS: `${dead.url},${alive.url}` });
     try {
       for (let i = 0; i < 6; i++) {
         const { ws, hello } = await open(`${gw.url.replace('http', 'ws')}/push`, { 'X-Forwarded-For': `192.0.2.${i}` });

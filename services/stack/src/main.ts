@@ -6,6 +6,8 @@ import { DEV_ACCOUNTS, startInProcessStack, startLocalAutoscaler, startProcessSt
 const stackConfigSchema = z.object({
   LOG_LEVEL: env.logLevel(),
   GATEWAY_PORT: env.port(8080),
+  /** The gateway's operators' listener (/lb/status, /metrics), on 127.0.0.1 only. */
+  GATEWAY_ADMIN_PORT: env.port(8088),
   APP_INSTANCES: env.positiveInt(2),
   REDIS_URL: env.optionalUrl(),
   NATS_URL: env.optionalUrl(),
@@ -37,6 +39,7 @@ async function main(): Promise<void> {
     log,
     appInstances: config.APP_INSTANCES,
     gatewayPort: config.GATEWAY_PORT,
+    gatewayAdminPort: config.GATEWAY_ADMIN_PORT,
     seed: 'demo' as const,
     simulators: config.SIMULATORS,
     containFaults: true,
@@ -57,7 +60,7 @@ async function main(): Promise<void> {
     '',
     `evshare is up (${stack.mode}; backends: ${realBackends ? 'real servers' : 'embedded where no URL is set'})`,
     `  web and API (gateway):  ${stack.gatewayUrl}/`,
-    `  balancer status:        ${stack.gatewayUrl}/lb/status`,
+    `  balancer status:        ${stack.gatewayAdminUrl}/lb/status (loopback only; operators' console: Cluster)`,
     `  push channel:           ${stack.gatewayUrl.replace('http', 'ws')}/push`,
     `  OCPP 1.6J (piles):      ${stack.gatewayUrl.replace('http', 'ws')}/ocpp/<chargePointId>`,
     `  MQTT (cars):            ${stack.mqttUrl ?? 'none'}`,

@@ -18,6 +18,8 @@ import { startSimulators, type Simulators } from './simulators';
 export interface Stack {
   mode: 'in-process' | 'processes';
   gatewayUrl: string;
+  /** The gateway's operators' listener on loopback (/lb/status, /metrics); never the public port. */
+  gatewayAdminUrl: string;
   /** The MQTT broker the cars connect to (the telematics service's embedded one, or MQTT_URL). */
   mqttUrl?: string;
   /** The demo's simulated cars and piles, when started (StackOptions.simulators). */
@@ -42,6 +44,8 @@ export interface StackOptions {
   log: Logger;
   appInstances: number;
   gatewayPort: number;
+  /** The gateway's admin listener (ADMIN_PORT, on 127.0.0.1); 0 or unset: any free port. */
+  gatewayAdminPort?: number;
   /** What to seed: nothing, the development accounts, or those plus a demo fleet (make run). */
   seed: 'none' | 'accounts' | 'demo';
   /** Simulated terminals for every car and two charge points per station (make run). */
@@ -138,14 +142,16 @@ export async function startInProcessStack(options: StackOptions): Promise<Stack>
   };
   for (let i = 0; i < options.appInstances; i++) await addApp();
   const web = await launch('web', (port) => startWeb({ config: parseConfig(webConfigSchema, at(port)), log: createLogger('web', log.level) }));
-  const gatewayEnv = { ...env, AUTH_UPSTREAMS: auth.url, PUSH_UPSTREAMS: heartbeat.url, CHARGING_UPSTREAMS: charging.url, WEB_UPSTREAM: web.url };
+  // A fixed admin port: a gateway restarted in place keeps the operators' address.
+  const gatewayAdminPort = options.gatewayAdminPort || (await freePort());
+  const gatewayEnv = { ...env, ADMIN_PORT: String(gatewayAdminPort), ADMIN_HOST: '127.0.0.1', AUTH_UPSTREAMS: auth.url, PUSH_UPSTREAMS: heartbeat.url, CHARGING_UPSTREAMS: charging.url, WEB_UPSTREAM: web.url };
   const gateway = await launch('gateway', (port) =>
     startGateway({ config: parseConfig(gatewayConfigSchema, { ...gatewayEnv, PORT: String(port || options.gatewayPort) }), log: createLogger('gateway', log.level), bus }),
   );
   const uninstall = domains?.install();
 
   const fixed = { gateway, auth, heartbeat, billing, sms, charging, web, ...(telematics ? { telematics } : {}) };
-  const stack = await assemble('in-process', options, db, backends, fixed, mqttUrl, apps, addApp);
+  const stack = await assemble('in-process', options, db, backends, fixed, `http://127.0.0.1:${gatewayAdminPort}`, mqttUrl, apps, addApp);
   return {
     ...stack,
     async stop() {
@@ -191,10 +197,11 @@ export async function startProcessStack(options: StackOptions): Promise<Stack> {
   };
   for (let i = 0; i < options.appInstances; i++) await addApp();
   const web = await spawnService('web', base, { onLine: forward });
-  const gateway = await spawnService('gateway', { ...base, AUTH_UPSTREAMS: auth.url, PUSH_UPSTREAMS: heartbeat.url, CHARGING_UPSTREAMS: charging.url, WEB_UPSTREAM: web.url }, { port: options.gatewayPort || undefined, onLine: forward });
+  const adminPort = options.gatewayAdminPort || (await freePort());
+  const gateway = await spawnService('gateway', { ...base, ADMIN_PORT: String(adminPort), ADMIN_HOST: '127.0.0.1', AUTH_UPSTREAMS: auth.url, PUSH_UPSTREAMS: heartbeat.url, CHARGING_UPSTREAMS: charging.url, WEB_UPSTREAM: web.url }, { port: options.gatewayPort || undefined, onLine: forward });
 
   const fixed = { gateway, auth, heartbeat, billing, sms, charging, web, ...(telematics ? { telematics } : {}) };
-  const stack = await assemble('processes', options, backends.db!, backends, fixed, mqttUrl, apps, addApp);
+  const stack = await assemble('processes', options, backends.db!, backends, fixed, `http://127.0.0.1:${adminPort}`, mqttUrl, apps, addApp);
   return { ...stack, process: (name) => (fixed as Record<string, ServiceProcess>)[name] ?? apps.get(name) };
 }
 
@@ -219,6 +226,7 @@ async function assemble(
   db: Pool,
   backends: Backends,
   fixed: { gateway: Part; auth: Part; heartbeat: Part; billing: Part; sms: Part; charging: Part; web: Part; telematics?: Part },
+  gatewayAdminUrl: string,
   mqttUrl: string | undefined,
   apps: Map<string, Part>,
   addApp: () => Promise<string>,
@@ -228,6 +236,7 @@ async function assemble(
   return {
     mode,
     gatewayUrl: fixed.gateway.url,
+    gatewayAdminUrl,
     ...(mqttUrl ? { mqttUrl } : {}),
     ...(simulators ? { simulators } : {}),
     bus: backends.bus,

@@ -706,6 +706,16 @@ export function OPERATIONS(config: DocsConfig): Operation[] {
       access: 'admin',
       responses: [{ status: 200, description: 'The decisions', schema: listOf('ScalingDecision') }],
     },
+    {
+      method: 'get',
+      path: '/api/v1/admin/cluster/balancer',
+      tag: 'admin: cluster',
+      summary: "Each gateway's balancer view (its /lb/status), most recently heard first",
+      description:
+        "The gateways serve /lb/status only on their operators' listener and publish it on the bus every 2 s; this instance keeps the last one of each gateway heard within 10 s. `status` is the gateway's /lb/status document (docs/gateway.md).",
+      access: 'admin',
+      responses: [{ status: 200, description: 'The gateways heard recently', schema: listOf('GatewayStatus') }],
+    },
 
     // ---------------------------------------------------------------- this document
     { method: 'get', path: '/api/docs', tag: 'docs', summary: 'This document as a readable page', access: 'public', responses: [{ status: 200, description: 'HTML', mediaType: 'text/html', schema: { type: 'string' } }] },

@@ -287,5 +287,10 @@ export const RESPONSE_SCHEMAS: Record<string, JsonSchema> = {
     },
     ['group'],
   ),
+  GatewayStatus: object({
+    gateway: { type: 'string', description: 'The gateway (host and public port)' },
+    at: time,
+    status: { type: 'object', description: "The gateway's GET /lb/status document (docs/gateway.md)" },
+  }),
   Queued: object({ reference: { type: 'string', description: 'The message reference (idempotency key of its effect)' }, duplicate: bool }, ['duplicate']),
 };

@@ -52,12 +52,12 @@ export const BUS_PERMISSIONS: Record<BusIdentity, BusGrant> = {
   }),
   app: grant({
     publish: [SUBJECTS.appAnnounce, SUBJECTS.appWithdraw, SUBJECTS.appLoadAll, SUBJECTS.pushMemberAll, SUBJECTS.sessionRevoked, VEHICLE_COMMAND],
-    subscribe: [SUBJECTS.appDiscover, SUBJECTS.sessionRevoked, SUBJECTS.autoscaleDecision, VEHICLE_ACK],
+    subscribe: [SUBJECTS.appDiscover, SUBJECTS.sessionRevoked, SUBJECTS.autoscaleDecision, SUBJECTS.gatewayStatus, VEHICLE_ACK],
     // Every fee and the operators' manual deductions and refunds; charging sessions are billed by charging.
     publishDurable: [...deductionKinds.filter((kind) => kind !== 'charging').map(deductionSubject), smsSubject('operator-notice')],
   }),
   gateway: grant({
-    publish: [SUBJECTS.appDiscover],
+    publish: [SUBJECTS.appDiscover, SUBJECTS.gatewayStatus],
     subscribe: [SUBJECTS.appAnnounce, SUBJECTS.appWithdraw, SUBJECTS.appLoadAll],
   }),
   heartbeat: grant({

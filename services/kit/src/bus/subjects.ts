@@ -20,6 +20,8 @@ export const SUBJECTS = {
   heartbeatOnline: 'heartbeat.online',
   /** A scaling decision of the operator or the local autoscaler, for the operators' console. */
   autoscaleDecision: 'autoscale.decision',
+  /** Each gateway's balancer view (its /lb/status), every few seconds, for the operators' console via the APP. */
+  gatewayStatus: 'gateway.status',
 } as const;
 
 export const appAnnouncementSchema = z.object({
@@ -91,3 +93,11 @@ export const autoscaleDecisionSchema = z.object({
   group: z.string().optional(),
 });
 export type AutoscaleDecision = z.infer<typeof autoscaleDecisionSchema>;
+
+/** A gateway's status message: `status` is its GET /lb/status (docs/gateway.md), passed on as is. */
+export const gatewayStatusSchema = z.object({
+  gateway: z.string().min(1).max(200),
+  at: z.string(),
+  status: z.record(z.string(), z.unknown()),
+});
+export type GatewayStatus = z.infer<typeof gatewayStatusSchema>;

@@ -1,6 +1,6 @@
 import http from 'node:http';
 import { Writable } from 'node:stream';
-import { createHttpApp, refuseNul } from './app';
+import { createHttpApp, refuseNul, trustProxySetting } from './app';
 import { createHealth } from './health';
 import { createMetrics } from './metrics';
 import { listen, type RunningServer } from './server';
@@ -78,5 +78,46 @@ describe('refuseNul', () => {
   it('walks a body nested far deeper than the stack', () => {
     const deep = JSON.parse('['.repeat(100_000) + '"\\u0000"' + ']'.repeat(100_000)) as unknown;
     expect(refuseNul(deep, 'body')?.status).toBe(400);
+  });
+});
+
+// Express reads a string `trust proxy` as addresses: "1" must reach it as one hop, and "true"
+// must not mean "every hop" (which would let a client choose its address).
+describe('trustProxySetting', () => {
+  it.each([
+    ['1', 1],
+    [' 2 ', 2],
+    ['true', 1],
+    [true, 1],
+    ['false', false],
+    [false, false],
+    ['loopback', 'loopback'],
+    ['loopback, 10.0.0.0/8', 'loopback, 10.0.0.0/8'],
+  ])('%j -> %j', (value, setting) => expect(trustProxySetting(value)).toEqual(setting));
+
+  it('makes req.ip the entry the one trusted hop added', async () => {
+    const silent = new Writable({ write: (_c, _e, done) => done() });
+    const app = createHttpApp({
+      log: createLogger('test', 'silent', silent),
+      metrics: createMetrics('test'),
+      health: createHealth(),
+      trustProxy: '1',
+      routes: (a) => a.get('/ip', (req, res) => res.json({ ip: req.ip })),
+    });
+    const server = await listen(app, 0);
+    try {
+      const body = await new Promise<string>((resolve, reject) => {
+        http
+          .get(`${server.url}/ip`, { headers: { 'x-forwarded-for': '6.6.6.6, 203.0.113.7' } }, (res) => {
+            let text = '';
+            res.on('data', (c: Buffer) => (text += c.toString()));
+            res.on('end', () => resolve(text));
+          })
+          .on('error', reject);
+      });
+      expect(JSON.parse(body)).toEqual({ ip: '203.0.113.7' });
+    } finally {
+      await server.close();
+    }
   });
 });

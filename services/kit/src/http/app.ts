@@ -40,6 +40,20 @@ export interface HttpAppOptions {
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
+/**
+ * TRUST_PROXY as express needs it: express reads any string as a list of addresses, so a number
+ * of hops ("1") must become a number, and "true" means one hop (express's `true` would trust
+ * every hop, letting a client choose its address with its own X-Forwarded-For).
+ */
+export function trustProxySetting(value: boolean | string | number): boolean | string | number {
+  if (value === true) return 1;
+  if (typeof value !== 'string') return value;
+  const text = value.trim().toLowerCase();
+  if (text === 'true') return 1;
+  if (text === 'false' || text === '') return false;
+  return /^\d{1,2}$/.test(text) ? Number(text) : value;
+}
+
 // An API answers JSON only, so the strictest browser policy costs nothing.
 const SECURITY_HEADERS: Record<string, string> = {
   'X-Content-Type-Options': 'nosniff',
@@ -59,7 +73,7 @@ export function createHttpApp(options: HttpAppOptions): Express {
   const app = express();
   app.disable('x-powered-by');
   app.disable('etag');
-  app.set('trust proxy', options.trustProxy ?? false);
+  app.set('trust proxy', trustProxySetting(options.trustProxy ?? false));
   const securityHeaders = new Map(Object.entries(SECURITY_HEADERS));
   // Read at every request: a service may fill it in after listening (an id that names the port).
   const extraHeaders = options.responseHeaders ?? {};

@@ -151,7 +151,13 @@ export class Api {
   endPlan = (id: string, validTo: string | null) => this.request<PricingPlan>('PATCH', `/api/v1/admin/pricing-plans/${id}`, { body: { validTo } });
   adminReservations = (status?: string) => this.request<Page<Reservation>>('GET', '/api/v1/admin/reservations', { query: { status, limit: 100 } });
   adminRentals = (status?: string) => this.request<Page<Rental>>('GET', '/api/v1/admin/rentals', { query: { status, limit: 100 } });
-  lbStatus = () => this.request<LbStatus>('GET', '/lb/status');
+  /** The balancer's view, through the APP (the gateways serve /lb/status only to operators' networks). */
+  lbStatus = async () => {
+    const page = await this.request<Page<{ gateway: string; at: string; status: LbStatus }>>('GET', '/api/v1/admin/cluster/balancer');
+    const newest = page.items[0];
+    if (!newest) throw new Error('No gateway has reported its status yet');
+    return newest.status;
+  };
   clusterDecisions = () => this.request<Page<ScalingDecision>>('GET', '/api/v1/admin/cluster/decisions');
 
   // ---- charging service
