@@ -67,7 +67,7 @@ describe('embedded broker under attack', () => {
     await client.write(connectPacket({ clientId: attacker, username: attacker, password: setup.secret(attacker) }));
     await client.until((r) => connackCode(r) !== undefined, 5_000);
     expect(connackCode(client.received())).toBe(0);
-    await client.write(publishPacket(vehicleTopic(setup.tm.topicRoot, attacker, 'telemetry'), Buffer.alloc(70_000, 0x20)));
+    void client.write(publishPacket(vehicleTopic(setup.tm.topicRoot, attacker, 'telemetry'), Buffer.alloc(70_000, 0x20)));
     await client.closed;
     expect(await refused('oversize')).toBe(before + 1);
     await canariesFine();
