@@ -67,7 +67,7 @@ export interface RawClient {
   received: () => Buffer;
   closed: Promise<void>;
   isClosed: () => boolean;
-  /** Writes, resolving once written or the connection closed (true when written). */
+  /** Writes, resolving once written (true), or the connection closed or the broker stopped reading for 3 s (false). */
   write(bytes: Buffer): Promise<boolean>;
   /** Resolves once `predicate` holds for what was received, or the connection closed, or the time passed. */
   until(predicate: (received: Buffer) => boolean, timeoutMs: number): Promise<void>;
@@ -102,7 +102,11 @@ export async function rawClient(port: number, host = '127.0.0.1'): Promise<RawCl
     write: (bytes) =>
       new Promise((resolve) => {
         if (isClosed || socket.destroyed) return resolve(false);
-        socket.write(bytes, (error) => resolve(!error));
+        const timer = setTimeout(() => resolve(false), 3_000);
+        socket.write(bytes, (error) => {
+          clearTimeout(timer);
+          resolve(!error);
+        });
       }),
     until: (predicate, timeoutMs) =>
       new Promise((resolve) => {

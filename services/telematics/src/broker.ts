@@ -30,7 +30,7 @@ export interface EmbeddedBrokerOptions {
   onRefused?: (reason: BrokerRefusal) => void;
 }
 
-export type BrokerRefusal = FrameRefusal | 'client-id' | 'publish' | 'subscribe';
+export type BrokerRefusal = FrameRefusal | 'protocol' | 'client-id' | 'publish' | 'subscribe';
 
 export interface EmbeddedBroker {
   url: string;
@@ -70,6 +70,8 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
   const limits = new WeakMap<Duplex, number>();
   const servicePassword = digest(service.password);
   const refused = (reason: BrokerRefusal) => options.onRefused?.(reason);
+  /** Errors already counted when they were raised. */
+  const counted = new WeakSet<Error>();
 
   const broker = createBroker({
     // MQTT 3.1.1 lets a broker refuse ids over 23 characters; the service's are longer.
@@ -116,7 +118,9 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
       // QoS 0 and 1 only; only the status is retained (the last will's topic).
       if (own && packet.qos <= 1 && (!packet.retain || target.channel === 'status')) return callback(null);
       refused('publish');
-      callback(new Error(`not allowed to publish to ${packet.topic}`));
+      const error = new Error(`not allowed to publish to ${packet.topic}`);
+      counted.add(error);
+      callback(error);
     },
     authorizeSubscribe(client, subscription, callback) {
       const identity = identities.get(client);
@@ -129,7 +133,16 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
       callback(null, null);
     },
   });
-  broker.on('clientError', (client, error) => log.debug({ client: client.id, err: error }, 'mqtt client error'));
+  // A malformed packet, a CONNECT too late, an unsupported protocol level or keepalive, a silent
+  // client: counted as `protocol`. Socket errors are the network's; refused credentials, client ids
+  // and publishes are counted where they are decided.
+  const onError = (client: Client, error: Error) => {
+    log.debug({ client: client.id, err: error }, 'mqtt client error');
+    const { code, errorCode } = error as { code?: string; errorCode?: number };
+    if (code === undefined && !counted.has(error) && (errorCode === undefined || errorCode === 1 || errorCode === 6)) refused('protocol');
+  };
+  broker.on('clientError', onError);
+  broker.on('connectionError', onError);
 
   const accept = (socket: net.Socket) => {
     socket.on('error', () => undefined);

@@ -22,6 +22,10 @@ describe('createFrameGuard', () => {
     ['a PUBLISH first', [packet(3, 10)], 'not-connect'],
     ['a five-byte remaining length', [Uint8Array.from([0x10, 0x80, 0x80, 0x80, 0x80, 0x01])], 'malformed'],
     ['an oversized PUBLISH after a CONNECT', [packet(1, 10), Uint8Array.from(header(3, 5000))], 'oversize'],
+    ['a second CONNECT', [packet(1, 10), packet(1, 10)], 'malformed'],
+    ["a server's packet (CONNACK) from the client", [packet(1, 10), packet(2, 2)], 'malformed'],
+    ['a reserved packet type', [packet(1, 10), Uint8Array.of(0x00, 0x80)], 'malformed'],
+    ['every client packet type after a CONNECT', [packet(1, 10), ...[3, 4, 5, 6, 7, 8, 10, 12, 14].map((t) => packet(t, 2))], undefined],
   ] as const)('%s', (_name, chunks, expected) => {
     const guard = createFrameGuard(() => 1024);
     expect(chunks.map((c) => guard.feed(c)).find((v) => v !== undefined)).toBe(expected);

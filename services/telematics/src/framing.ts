@@ -14,6 +14,12 @@ export interface FrameGuard {
 /** A remaining length is at most 4 bytes (MQTT 3.1.1 §2.2.3). */
 const MAX_LENGTH_BYTES = 4;
 const CONNECT = 1;
+/**
+ * What a client may send after its CONNECT: PUBLISH, PUBACK, PUBREC, PUBREL, PUBCOMP, SUBSCRIBE,
+ * UNSUBSCRIBE, PINGREQ, DISCONNECT. A second CONNECT, a server's packet or a reserved type closes
+ * the connection at its first byte instead of letting its length swallow what follows.
+ */
+const CLIENT_TYPES = new Set([3, 4, 5, 6, 7, 8, 10, 12, 14]);
 
 /** `limit()` is read at every packet header: the broker raises it once the client is authenticated. */
 export function createFrameGuard(limit: () => number): FrameGuard {
@@ -36,8 +42,10 @@ export function createFrameGuard(limit: () => number): FrameGuard {
         }
         const byte = chunk[i++]!;
         if (state === 'type') {
-          // The first packet must be CONNECT [MQTT-3.1.0-1].
-          if (packets++ === 0 && byte >> 4 !== CONNECT) return 'not-connect';
+          // The first packet must be CONNECT [MQTT-3.1.0-1], and only the first [MQTT-3.1.0-2].
+          if (packets++ === 0) {
+            if (byte >> 4 !== CONNECT) return 'not-connect';
+          } else if (!CLIENT_TYPES.has(byte >> 4)) return 'malformed';
           state = 'length';
           length = 0;
           multiplier = 1;
