@@ -4,10 +4,37 @@ import { provisionVehicleCredentials, type VehicleCredential } from '@evshare/te
 import { createTestDatabase, testEnvironment } from '../support/backends';
 import { startTestTelematics } from './support';
 
-/** A database with one station and `count` cars with terminal credentials, and the telematics service on it. */
-export async function startCarsAndTelematics(prefix: string, count: number, overrides: Record<string, string> = {}) {
+/**
+ * A database with one station and `count` cars with terminal credentials, and the telematics
+ * service on it; `broker`, given the credentials, starts an external broker and returns the
+ * service's settings for it.
+ */
+export async function startCarsAndTelematics(
+  prefix: string,
+  count: number,
+  overrides: Record<string, string> = {},
+  broker?: (credentials: VehicleCredential[]) => Promise<Record<string, string>>,
+) {
   const database = await createTestDatabase();
   const db = new pg.Pool({ connectionString: database.url, max: 3 });
+  try {
+    return await start(database, db, prefix, count, overrides, broker);
+  } catch (error) {
+    // A half-started fixture must not keep the test process alive.
+    await db.end();
+    await database.drop();
+    throw error;
+  }
+}
+
+async function start(
+  database: Awaited<ReturnType<typeof createTestDatabase>>,
+  db: pg.Pool,
+  prefix: string,
+  count: number,
+  overrides: Record<string, string>,
+  broker?: (credentials: VehicleCredential[]) => Promise<Record<string, string>>,
+) {
   await migrateDatabase(db);
   const { rows: stations } = await db.query<{ id: string }>(
     `INSERT INTO stations (name, lat, lng, geofence_radius_m, capacity, return_policy) VALUES ('Lujiazui', 31.2397, 121.4998, 150, 10, 'open') RETURNING id`,
@@ -22,8 +49,8 @@ export async function startCarsAndTelematics(prefix: string, count: number, over
     ids.push(rows[0]!.id);
   }
   const env = testEnvironment(database.url);
-  const tm = await startTestTelematics(env, overrides);
-  const credentials: VehicleCredential[] = await provisionVehicleCredentials(tm.db, vins);
+  const credentials: VehicleCredential[] = await provisionVehicleCredentials(db, vins);
+  const tm = await startTestTelematics(env, { ...overrides, ...(broker ? await broker(credentials) : {}) });
   return {
     db,
     env,
