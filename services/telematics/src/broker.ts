@@ -15,8 +15,12 @@ export interface EmbeddedBrokerOptions {
   db: Pool;
   log: Logger;
   topicRoot: string;
-  /** The telematics service's own credential: may publish and subscribe everywhere, over `connectInternal` only. */
-  service: { username: string; password: string };
+  /**
+   * The telematics service's own credential: may publish and subscribe everywhere. Over the
+   * network only when `network` (an operator-set password, for tools such as the benchmark);
+   * otherwise only over `connectInternal`.
+   */
+  service: { username: string; password: string; network: boolean };
   /** The cars' port speaks TLS with this certificate and key (PEM) when given. */
   tls?: { cert: Buffer; key: Buffer };
   /** Largest remaining length of a packet before the client is authenticated (its CONNECT). */
@@ -47,6 +51,8 @@ type Identity = { role: 'service' } | { role: 'vehicle'; vin: string };
 const VEHICLE_PUBLISHES = new Set(['telemetry', 'events', 'acks', 'status']);
 /** Cars must ping at least this often (seconds): an idle connection cannot be held for ever. */
 const KEEPALIVE_LIMIT_S = 600;
+/** The service's own packets (full whitelists) over the network. */
+const SERVICE_MAX_PACKET_BYTES = 16 * 1024 * 1024;
 
 const digest = (value: string | Buffer) => createHash('sha256').update(value).digest();
 
@@ -61,7 +67,7 @@ function errorWithCode(message: string, returnCode: number) {
  * announce at most `maxConnectBytes`, after it `maxPacketBytes`: bigger ones close the connection
  * from their header alone. The ACL keeps each car to its own topics (Mosquitto does the same in
  * production with `pattern` ACLs and `use_username_as_clientid`). The service itself connects
- * in memory, so its credential is worthless on the network.
+ * in memory; its credential is refused on the network unless the operator set one.
  */
 export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promise<EmbeddedBroker> {
   const { db, log, topicRoot, service } = options;
@@ -85,9 +91,10 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
       };
       const conn = client.conn as Duplex;
       if (!username || !password) return refuse();
-      if (internal.has(conn)) {
+      if (internal.has(conn) || (service.network && username === service.username)) {
         if (username !== service.username || !timingSafeEqual(digest(password), servicePassword)) return refuse();
         identities.set(client, { role: 'service' });
+        limits.set(conn, SERVICE_MAX_PACKET_BYTES);
         return done(null, true);
       }
       if (!VIN_PATTERN.test(username)) return refuse();

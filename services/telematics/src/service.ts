@@ -125,7 +125,7 @@ export async function startTelematics(deps: TelematicsDeps): Promise<TelematicsS
   await bus.ensureStreams([STREAMS.deductions]);
 
   // The broker: external, or embedded with per-car authentication.
-  const serviceCredential = { username: config.MQTT_USERNAME, password: config.MQTT_PASSWORD ?? randomBytes(32).toString('base64url') };
+  const serviceCredential = { username: config.MQTT_USERNAME, password: config.MQTT_PASSWORD ?? randomBytes(32).toString('base64url'), network: config.MQTT_PASSWORD !== undefined };
   if ((config.MQTT_TLS_CERT === undefined) !== (config.MQTT_TLS_KEY === undefined)) throw new Error('MQTT_TLS_CERT and MQTT_TLS_KEY go together');
   let broker: EmbeddedBroker | undefined;
   if (!config.MQTT_URL) {
