@@ -419,6 +419,20 @@ describe('devices and simulators', () => {
     expect(find(objects, 'NetworkPolicy', 'evs-evshare-telematics').spec.ingress).toContainEqual({ ports: [{ port: 1883, protocol: 'TCP' }] });
   });
 
+  it("mounts the cars' TLS certificate from a Secret for the telematics broker", async () => {
+    const tls = {
+      secretVolumes: [{ name: 'mqtt-tls', secretName: '{{ .Release.Name }}-mqtt-tls', mountPath: '/etc/evshare/mqtt-tls' }],
+      env: { MQTT_HOST: '0.0.0.0', MQTT_PORT: '8883', MQTT_TLS_CERT: '/etc/evshare/mqtt-tls/tls.crt', MQTT_TLS_KEY: '/etc/evshare/mqtt-tls/tls.key' },
+      publicPorts: [{ name: 'mqtts', port: 8883 }],
+    };
+    const objects = await render({ services: { telematics: tls } });
+    const pod = find(objects, 'Deployment', 'evs-evshare-telematics').spec.template.spec;
+    expect(pod.volumes).toContainEqual({ name: 'mqtt-tls', secret: { secretName: 'evs-mqtt-tls' } });
+    expect(pod.containers[0].volumeMounts).toContainEqual({ name: 'mqtt-tls', mountPath: '/etc/evshare/mqtt-tls', readOnly: true });
+    expect(envOf(objects, 'evs-evshare-telematics')).toMatchObject({ MQTT_TLS_CERT: '/etc/evshare/mqtt-tls/tls.crt', MQTT_PORT: '8883' });
+    await expect(render({ services: { telematics: { secretVolumes: [{ name: 'x', mountPath: 'relative' }] } } })).rejects.toThrow(/secretVolumes/);
+  });
+
   it('runs no simulator unless asked', async () => {
     const objects = await render({});
     expect(objects.filter((o) => o.kind === 'Deployment' && /-(vehicle|pile|member)-sim$/.test(o.metadata.name))).toEqual([]);

@@ -1,7 +1,6 @@
 import mqtt from 'mqtt';
 import WebSocket from 'ws';
-import { hashPassword } from '@evshare/kit';
-import { provisionVehicleCredentials, vehicleTopic, type VehicleCredential } from '@evshare/telematics';
+import { findAllowed, provisionVehicleCredentials, vehicleTopic, type VehicleCredential } from '@evshare/telematics';
 import { startVehicleFleet, type Fleet } from '../../sims/vehicle/src';
 import { eventually } from '../support/http';
 import { startRentalBench, type RentalBench } from '../rental/support';
@@ -59,12 +58,19 @@ describe('vehicle link (embedded broker)', () => {
   });
 
   it('the broker refuses a wrong secret, and a car cannot touch another car\'s topics', async () => {
-    const wrong = mqtt.connect(tm.service.mqttUrl, { username: carA.vin, password: 'not-the-secret', reconnectPeriod: 0 });
+    const wrong = mqtt.connect(tm.service.mqttUrl, { username: carA.vin, password: 'not-the-secret', clientId: carA.vin, reconnectPeriod: 0 });
     await expect(new Promise((resolve, reject) => wrong.once('connect', resolve).once('error', reject))).rejects.toThrow(/Bad username or password|Not authorized/i);
     wrong.end(true);
 
     const secret = credentials.find((c) => c.vin === carA.vin)!.secret;
-    const intruder = await mqtt.connectAsync(tm.service.mqttUrl, { username: carA.vin, password: secret, clientId: `intruder-${carA.vin}`, reconnectPeriod: 0 });
+    // With its own client id but the right secret, the terminal is refused (client id = VIN).
+    const renamed = mqtt.connect(tm.service.mqttUrl, { username: carA.vin, password: secret, clientId: `intruder-${carA.vin}`, reconnectPeriod: 0 });
+    await expect(new Promise((resolve, reject) => renamed.once('connect', resolve).once('error', reject))).rejects.toThrow(/Identifier rejected/i);
+    renamed.end(true);
+    // A car of its own (its VIN as client id) trying car B's topics.
+    const carX = await bench.createVehicle(station.id);
+    const [own] = await provisionVehicleCredentials(tm.db, [carX.vin]);
+    const intruder = await mqtt.connectAsync(tm.service.mqttUrl, { username: carX.vin, password: own!.secret, clientId: carX.vin, reconnectPeriod: 0 });
     // Another car's commands: the subscription is refused (SUBACK failure code).
     await expect(intruder.subscribeAsync(vehicleTopic(tm.topicRoot, carB.vin, 'commands'), { qos: 1 })).rejects.toThrow(/Subscribe error/);
     expect(intruder.connected).toBe(true);
@@ -136,28 +142,56 @@ describe('vehicle link (embedded broker)', () => {
     await eventually(() => expect(tm.service.isOnline(carA.vin)).toBe(true));
   });
 
-  it('deregistering staff removes them from every online car within 5 s and from an offline car at its next full sync', async () => {
-    const staffHash = await hashPassword('staff-password-1');
-    const { rows } = await bench.db.query<{ id: string }>(
-      `INSERT INTO members (username, display_name, password_hash, role) VALUES ($1, 'Service staff', $2, 'admin') RETURNING id`,
-      [`staff${Date.now().toString(36)}`, staffHash],
-    );
-    const staffId = rows[0]!.id;
-    await eventually(() => {
-      expect(listed(carA.vin)).toContain(staffId);
-      expect(listed(carB.vin)).toContain(staffId);
-    }, 5_000);
+  it("stolen terminal reveals operators: a car lists only its renters, and an operator only on the car granted, until validUntil", async () => {
+    const card = `0DE7AB${Date.now().toString(16).toUpperCase().slice(-8)}`;
+    expect((await bench.api('POST', '/api/v1/cards', bench.adminKey, { uid: card })).status).toBe(201);
+    const operatorsOn = (vin: string) => fleet.car(vin).whitelist.entries.filter((e) => e.role !== 'renter');
+    // Nobody asked for access: no car holds any operator's id or card.
+    await tm.service.fullSync();
+    for (const vin of [carA.vin, carB.vin]) {
+      expect(operatorsOn(vin)).toEqual([]);
+      expect(JSON.stringify((await whitelistOf(vin))?.entries ?? [])).not.toContain(card);
+    }
 
+    const granted = await bench.admin('POST', `/api/v1/admin/vehicles/${carA.id}/access`, { minutes: 30 });
+    expect(granted.status).toBe(201);
+    const grant = granted.json<{ vin: string; memberId: string; validUntil: string }>();
+    expect(grant.vin).toBe(carA.vin);
+    expect(Date.parse(grant.validUntil) - Date.now()).toBeGreaterThan(29 * 60_000);
+    await eventually(() => expect(operatorsOn(carA.vin)).toEqual([{ memberId: grant.memberId, cardUids: [card], role: 'operator', validUntil: grant.validUntil }]), 5_000);
+    expect(findAllowed(fleet.car(carA.vin).whitelist, { cardUid: card }, Date.now())?.memberId).toBe(grant.memberId);
+    expect(operatorsOn(carB.vin)).toEqual([]);
+    expect((await bench.admin('POST', `/api/v1/admin/vehicles/${carA.id}/access`, { minutes: 0 })).json<{ 'invalid-params': Array<{ name: string }> }>()['invalid-params'][0]!.name).toBe('body.minutes');
+    const [member] = await bench.createMembers(1);
+    expect((await bench.api('POST', `/api/v1/admin/vehicles/${carA.id}/access`, member!.key, {})).status).toBe(403);
+
+    // Ended by the operator: a delta removes it.
+    expect((await bench.admin('DELETE', `/api/v1/admin/vehicles/${carA.id}/access`)).status).toBe(204);
+    await eventually(() => expect(operatorsOn(carA.vin)).toEqual([]), 5_000);
+
+    // Ended by time (a grant written by any code path): the platform removes it from the online
+    // car, and the car that went offline refuses it on its own from validUntil.
+    const { rows } = await bench.db.query<{ validUntil: Date }>(
+      `INSERT INTO vehicle_operator_access (vehicle_id, member_id, valid_until) SELECT id, $2, now() + interval '3 seconds' FROM vehicles WHERE id = ANY($1::uuid[])
+       RETURNING valid_until AS "validUntil"`,
+      [[carA.id, carB.id], grant.memberId],
+    );
+    await eventually(() => {
+      expect(operatorsOn(carA.vin).map((e) => e.memberId)).toEqual([grant.memberId]);
+      expect(operatorsOn(carB.vin).map((e) => e.memberId)).toEqual([grant.memberId]);
+    }, 5_000);
     const offline = fleet.car(carA.vin);
     offline.goOffline();
     await eventually(() => expect(tm.service.isOnline(carA.vin)).toBe(false));
-    await bench.db.query(`UPDATE members SET status = 'deregistered' WHERE id = $1`, [staffId]);
-    await eventually(() => expect(listed(carB.vin)).not.toContain(staffId), 5_000);
-    expect((await whitelistOf(carA.vin))!.entries.map((e) => e.memberId)).not.toContain(staffId);
-    // The offline car still holds its old list (it decides locally) until it syncs.
-    expect(listed(carA.vin)).toContain(staffId);
+    await new Promise((resolve) => setTimeout(resolve, Math.max(0, rows[0]!.validUntil.getTime() - Date.now()) + 50));
+    expect(operatorsOn(carA.vin).map((e) => e.memberId)).toEqual([grant.memberId]);
+    expect(offline.localUnlock({ cardUid: card })).toBe(false);
+    expect(offline.localUnlock({ memberId: grant.memberId })).toBe(false);
+    expect(offline.locked).toBe(true);
+    await eventually(() => expect(operatorsOn(carB.vin)).toEqual([]), 5_000);
+    await eventually(async () => expect(JSON.stringify((await whitelistOf(carA.vin))!.entries)).not.toContain(grant.memberId), 5_000);
     await offline.connect();
-    await eventually(() => expect(listed(carA.vin)).not.toContain(staffId), 5_000);
+    await eventually(() => expect(operatorsOn(carA.vin)).toEqual([]), 5_000);
     expect(offline.whitelist.version).toBe((await whitelistOf(carA.vin))!.version);
   });
 
@@ -165,13 +199,14 @@ describe('vehicle link (embedded broker)', () => {
     const car = fleet.car(carB.vin);
     // As if it had missed deltas: an old version.
     car.whitelist = { version: 1, entries: [] };
-    const { rows } = await bench.db.query<{ id: string }>(
-      `INSERT INTO members (username, display_name, password_hash, role) VALUES ($1, 'Service staff 2', '!', 'admin') RETURNING id`,
-      [`staffb${Date.now().toString(36)}`],
+    const { rows } = await bench.db.query<{ memberId: string }>(
+      `INSERT INTO vehicle_operator_access (vehicle_id, member_id, valid_until) SELECT $1, id, now() + interval '10 minutes' FROM members WHERE role = 'admin' LIMIT 1
+       RETURNING member_id AS "memberId"`,
+      [carB.id],
     );
     await eventually(async () => {
       const stored = (await whitelistOf(carB.vin))!;
-      expect(stored.entries.map((e) => e.memberId)).toContain(rows[0]!.id);
+      expect(stored.entries.map((e) => e.memberId)).toContain(rows[0]!.memberId);
       expect(car.whitelist.version).toBe(stored.version);
       expect(listed(carB.vin)).toEqual(stored.entries.map((e) => e.memberId));
     }, 5_000);

@@ -20,7 +20,7 @@ export async function startTestTelematics(env: Record<string, string>, overrides
   const service: TelematicsService = await startTelematics({ config, log, db, bus });
   return {
     service,
-    topicRoot,
+    topicRoot: config.TELEMATICS_TOPIC_ROOT,
     db,
     bus,
     /** The sum of a metric's samples carrying these labels, from /metrics (0 when absent). */

@@ -155,10 +155,20 @@ spec:
           volumeMounts:
             - name: tmp
               mountPath: /tmp
+            {{- range $svc.secretVolumes }}
+            - name: {{ .name }}
+              mountPath: {{ .mountPath }}
+              readOnly: true
+            {{- end }}
       volumes:
         - name: tmp
           emptyDir:
             sizeLimit: 64Mi
+        {{- range $svc.secretVolumes }}
+        - name: {{ .name }}
+          secret:
+            secretName: {{ tpl .secretName $root }}
+        {{- end }}
 {{- if not $scaledByOperator }}
 ---
 apiVersion: v1

@@ -13,6 +13,17 @@ export const telematicsConfigSchema = z.object({
   /** The service's own MQTT credential. Embedded broker: a random password per start when unset. */
   MQTT_USERNAME: z.string().min(1).default('telematics'),
   MQTT_PASSWORD: z.string().min(1).optional(),
+  /** The embedded broker speaks TLS on MQTT_PORT with this certificate chain and key (PEM files; e.g. a mounted Secret). */
+  MQTT_TLS_CERT: z.string().min(1).optional(),
+  MQTT_TLS_KEY: z.string().min(1).optional(),
+  /** CA certificates (PEM file) the service trusts for an external `mqtts://` MQTT_URL, beside the system's. */
+  MQTT_TLS_CA: z.string().min(1).optional(),
+  /** Embedded broker: largest packet (remaining length) a client may announce before it is authenticated. */
+  MQTT_MAX_CONNECT_BYTES: env.positiveInt(4_096),
+  /** Embedded broker: largest packet an authenticated car may send (the biggest legitimate one, a trip, is under 1 KiB). */
+  MQTT_MAX_PACKET_BYTES: env.positiveInt(65_536),
+  /** Embedded broker: a connection whose CONNECT (and TLS handshake) has not arrived by then is closed. */
+  MQTT_CONNECT_TIMEOUT_MS: env.positiveInt(10_000),
   /** Topic prefix; a separate one per deployment (or test) on a shared broker. */
   TELEMATICS_TOPIC_ROOT: z.string().regex(/^[A-Za-z0-9_.-]+(\/[A-Za-z0-9_.-]+)*$/).default(DEFAULT_TOPIC_ROOT),
   /** Telemetry is written to the vehicles table in one statement per interval. */

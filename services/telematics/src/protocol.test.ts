@@ -35,4 +35,13 @@ describe('parsePayload', () => {
     expect(parsePayload(vehicleCommandSchema, Buffer.from(JSON.stringify({ ...base, action: 'self-destruct' })))).toEqual({ ok: false, reason: 'schema' });
     expect(parsePayload(vehicleCommandSchema, Buffer.from(JSON.stringify({ action: 'unlock' })))).toEqual({ ok: false, reason: 'schema' });
   });
+
+  it("an operator's whitelist entry must carry its end", () => {
+    const base = { commandId: '00000000-0000-4000-8000-000000000001', expiresAt: '2026-01-01T00:00:00.000Z', action: 'whitelist-full', version: 3 };
+    const operator = { memberId: '00000000-0000-4000-8000-00000000000a', cardUids: ['AAAA0001'], role: 'operator' };
+    const full = (entry: object) => Buffer.from(JSON.stringify({ ...base, entries: [entry] }));
+    expect(parsePayload(vehicleCommandSchema, full({ ...operator, validUntil: '2026-01-01T00:30:00.000Z' })).ok).toBe(true);
+    expect(parsePayload(vehicleCommandSchema, full(operator))).toEqual({ ok: false, reason: 'schema' });
+    expect(parsePayload(vehicleCommandSchema, full({ ...operator, role: 'staff', validUntil: '2026-01-01T00:30:00.000Z' }))).toEqual({ ok: false, reason: 'schema' });
+  });
 });

@@ -55,11 +55,15 @@ export const telemetrySchema = z.object({
 });
 export type Telemetry = z.infer<typeof telemetrySchema>;
 
-export const whitelistEntrySchema = z.object({
-  memberId: uuid,
-  cardUids: z.array(cardUidSchema).max(50),
-  role: z.enum(['renter', 'staff']),
-});
+/** An operator's entry is on one car for a limited time: the car itself refuses it after `validUntil`. */
+export const whitelistEntrySchema = z
+  .object({
+    memberId: uuid,
+    cardUids: z.array(cardUidSchema).max(50),
+    role: z.enum(['renter', 'operator']),
+    validUntil: isoTime.optional(),
+  })
+  .refine((e) => e.role !== 'operator' || e.validUntil !== undefined, { message: "an operator's entry needs validUntil", path: ['validUntil'] });
 
 export const whitelistDeltaSchema = z.object({
   baseVersion: z.number().int().min(0),

@@ -1,5 +1,6 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import mqtt, { type MqttClient } from 'mqtt';
+import { readFileSync } from 'node:fs';
+import mqtt, { MqttClient, type IClientOptions } from 'mqtt';
 import client from 'prom-client';
 import { z } from 'zod';
 import {
@@ -97,6 +98,12 @@ export async function startTelematics(deps: TelematicsDeps): Promise<TelematicsS
   const whitelistSent = new client.Counter({ name: 'telematics_whitelist_sent_total', help: 'Whitelist messages sent to cars, by kind', labelNames: ['kind'], registers });
   const tripsTotal = new client.Counter({ name: 'telematics_trips_total', help: 'Trip records received, by outcome', labelNames: ['outcome'], registers });
   const authFailures = new client.Counter({ name: 'telematics_auth_failures_total', help: 'MQTT connections refused for a bad credential (embedded broker)', registers });
+  const mqttRefused = new client.Counter({
+    name: 'telematics_mqtt_refused_total',
+    help: 'Embedded broker: connections closed or packets refused for breaking the rules, by reason',
+    labelNames: ['reason'],
+    registers,
+  });
   const flushSeconds = new client.Histogram({ name: 'telematics_flush_seconds', help: 'Time to write one batch of telemetry', buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5], registers });
   const cars = new Map<string, Car>();
   const car = (vin: string): Car => {
@@ -118,20 +125,38 @@ export async function startTelematics(deps: TelematicsDeps): Promise<TelematicsS
   await bus.ensureStreams([STREAMS.deductions], { createOnly: true });
 
   // The broker: external, or embedded with per-car authentication.
-  const serviceCredential = { username: config.MQTT_USERNAME, password: config.MQTT_PASSWORD ?? randomBytes(32).toString('base64url') };
+  const serviceCredential = { username: config.MQTT_USERNAME, password: config.MQTT_PASSWORD ?? randomBytes(32).toString('base64url'), network: config.MQTT_PASSWORD !== undefined };
+  if ((config.MQTT_TLS_CERT === undefined) !== (config.MQTT_TLS_KEY === undefined)) throw new Error('MQTT_TLS_CERT and MQTT_TLS_KEY go together');
   let broker: EmbeddedBroker | undefined;
   if (!config.MQTT_URL) {
-    broker = await startEmbeddedBroker({ port: config.MQTT_PORT, host: config.MQTT_HOST, db, log, topicRoot: root, service: serviceCredential, onAuthFailure: () => authFailures.inc() });
+    broker = await startEmbeddedBroker({
+      port: config.MQTT_PORT,
+      host: config.MQTT_HOST,
+      db,
+      log,
+      topicRoot: root,
+      service: serviceCredential,
+      ...(config.MQTT_TLS_CERT && config.MQTT_TLS_KEY ? { tls: { cert: readFileSync(config.MQTT_TLS_CERT), key: readFileSync(config.MQTT_TLS_KEY) } } : {}),
+      maxConnectBytes: config.MQTT_MAX_CONNECT_BYTES,
+      maxPacketBytes: config.MQTT_MAX_PACKET_BYTES,
+      connectTimeoutMs: config.MQTT_CONNECT_TIMEOUT_MS,
+      onAuthFailure: () => authFailures.inc(),
+      onRefused: (reason) => mqttRefused.inc({ reason }),
+    });
   }
   const mqttUrl = config.MQTT_URL ?? broker!.url;
   const useCredential = !config.MQTT_URL || config.MQTT_PASSWORD !== undefined;
-  const mq: MqttClient = mqtt.connect(mqttUrl, {
+  const clientOptions: IClientOptions = {
     clientId: `telematics-${randomBytes(6).toString('hex')}`,
     protocolVersion: 4,
     clean: true,
     reconnectPeriod: 1_000,
     ...(useCredential ? { username: serviceCredential.username, password: serviceCredential.password } : {}),
-  });
+    ...(config.MQTT_TLS_CA ? { ca: readFileSync(config.MQTT_TLS_CA) } : {}),
+  };
+  // With the embedded broker the service's own link stays in memory: nothing on the network speaks for it.
+  const embedded = broker;
+  const mq: MqttClient = embedded ? new MqttClient(() => embedded.connectInternal(), clientOptions) : mqtt.connect(mqttUrl, clientOptions);
   mq.on('error', (error) => (stopping ? log.debug : log.warn).call(log, { err: error }, 'mqtt client error'));
   health.addCheck('mqtt', async () => {
     if (!mq.connected) throw new Error('not connected to the MQTT broker');
@@ -202,23 +227,29 @@ export async function startTelematics(deps: TelematicsDeps): Promise<TelematicsS
     for (let i = 0; i < vehicleIds.length; i += RECOMPUTE_CHUNK) {
       const ids = vehicleIds.slice(i, i + RECOMPUTE_CHUNK);
       const { rows: vinRows } = await db.query<{ vin: string }>('SELECT vin FROM vehicles WHERE id = ANY($1::uuid[])', [ids]);
-      const { rows } = await db.query<AccessRow & { vin: string }>(
+      // Renters of the car, and operators with a live grant on this car only (still active admins).
+      const { rows } = await db.query<Omit<AccessRow, 'validUntil'> & { vin: string; validUntil: Date | null }>(
         `WITH cars AS (SELECT id, vin FROM vehicles WHERE id = ANY($1::uuid[])),
          holds AS (
            SELECT vehicle_id, member_id FROM reservations WHERE status = 'active' AND vehicle_id = ANY($1::uuid[])
            UNION SELECT vehicle_id, member_id FROM rentals WHERE status IN ('unlocking', 'active') AND vehicle_id = ANY($1::uuid[])
          ),
+         grants AS (
+           SELECT vehicle_id, member_id, max(valid_until) AS valid_until FROM vehicle_operator_access
+            WHERE vehicle_id = ANY($1::uuid[]) AND valid_until > now() GROUP BY vehicle_id, member_id
+         ),
          allowed AS (
-           SELECT c.vin, h.member_id, 'renter' AS role FROM cars c JOIN holds h ON h.vehicle_id = c.id
-           UNION ALL SELECT c.vin, m.id, 'staff' FROM cars c CROSS JOIN members m WHERE m.role = 'admin' AND m.status = 'active'
+           SELECT c.vin, h.member_id, 'renter' AS role, NULL::timestamptz AS valid_until FROM cars c JOIN holds h ON h.vehicle_id = c.id
+           UNION ALL SELECT c.vin, g.member_id, 'operator', g.valid_until FROM cars c JOIN grants g ON g.vehicle_id = c.id
+             JOIN members o ON o.id = g.member_id AND o.role = 'admin'
          )
-         SELECT a.vin, a.member_id AS "memberId", a.role, mc.uid AS "cardUid"
+         SELECT a.vin, a.member_id AS "memberId", a.role, mc.uid AS "cardUid", a.valid_until AS "validUntil"
            FROM allowed a JOIN members m ON m.id = a.member_id AND m.status = 'active'
            LEFT JOIN membership_cards mc ON mc.member_id = a.member_id`,
         [ids],
       );
       const byVin = new Map<string, AccessRow[]>(vinRows.map((r) => [r.vin, []]));
-      for (const row of rows) byVin.get(row.vin)?.push(row);
+      for (const row of rows) byVin.get(row.vin)?.push({ ...row, validUntil: row.validUntil?.toISOString() ?? null });
       const stored = await storedLists([...byVin.keys()]);
       const changes: Array<{ vin: string; version: number; entries: WhitelistEntry[]; delta: NonNullable<ReturnType<typeof diffWhitelist>> }> = [];
       for (const [vin, access] of byVin) {
@@ -253,6 +284,25 @@ export async function startTelematics(deps: TelematicsDeps): Promise<TelematicsS
     return rows.map((r) => r.id);
   }
 
+  // An operator's grant ends by itself: the cars whose grants just ended are recomputed then (the
+  // car also refuses the entry on its own from its validUntil).
+  let expiredUpTo = new Date();
+  let expiryTimer: NodeJS.Timeout | undefined;
+  async function planExpiry(): Promise<void> {
+    const { rows } = await db.query<{ next: Date | null }>('SELECT min(valid_until) AS next FROM vehicle_operator_access WHERE valid_until > $1', [expiredUpTo]);
+    clearTimeout(expiryTimer);
+    const next = rows[0]?.next;
+    if (!next || stopping) return;
+    expiryTimer = setTimeout(() => safely('operator access expiry', expire), Math.min(2 ** 31 - 1, Math.max(0, next.getTime() - Date.now()) + 20));
+  }
+  async function expire(): Promise<void> {
+    const upTo = new Date();
+    const { rows } = await db.query<{ id: string }>('SELECT DISTINCT vehicle_id AS id FROM vehicle_operator_access WHERE valid_until > $1 AND valid_until <= $2', [expiredUpTo, upTo]);
+    expiredUpTo = upTo;
+    for (const row of rows) schedule(row.id);
+    await planExpiry();
+  }
+
   // Changes are gathered for a short quiet time, then recomputed one run at a time.
   const pending = new Set<string>();
   let pendingAll = false;
@@ -271,6 +321,7 @@ export async function startTelematics(deps: TelematicsDeps): Promise<TelematicsS
       running = running.then(async () => {
         try {
           await recompute(all ? await allVehicleIds() : ids);
+          await planExpiry();
         } catch (error) {
           log.warn({ err: error }, 'whitelist recompute failed; retrying every car');
           setTimeout(() => schedule('*'), config.TELEMATICS_LISTEN_RETRY_MS).unref();
@@ -402,6 +453,7 @@ export async function startTelematics(deps: TelematicsDeps): Promise<TelematicsS
   });
   // Whatever changed while no telematics instance listened is caught up now.
   await recompute(await allVehicleIds());
+  await planExpiry();
   const fullSyncTimer = setInterval(() => safely('periodic full sync', fullSync), config.TELEMATICS_FULL_SYNC_INTERVAL_MS);
   const flushTimer = setInterval(() => {
     if (flushing) return;
@@ -456,6 +508,7 @@ export async function startTelematics(deps: TelematicsDeps): Promise<TelematicsS
         clearInterval(flushTimer);
         clearTimeout(debounce);
         await running;
+        clearTimeout(expiryTimer);
         await flushing;
         await flush().catch((error: unknown) => log.warn({ err: error }, 'last telemetry batch not written'));
         await listener.close();

@@ -10,8 +10,10 @@
 export interface WhitelistEntry {
   memberId: string;
   cardUids: string[];
-  /** renter: holds a reservation or rental on this car; staff: service staff, on every car. */
-  role: 'renter' | 'staff';
+  /** renter: holds a reservation or rental on this car; operator: granted access to this car for a while. */
+  role: 'renter' | 'operator';
+  /** An operator's entry: the car refuses it from then on, even offline (ISO-8601 UTC). */
+  validUntil?: string;
 }
 
 export interface Whitelist {
@@ -29,28 +31,36 @@ export interface WhitelistDelta {
 /** One row per (member, card) as SQL returns them; a member without cards has cardUid null. */
 export interface AccessRow {
   memberId: string;
-  role: 'renter' | 'staff';
+  role: 'renter' | 'operator';
   cardUid: string | null;
+  /** An operator's grant's end (ISO-8601 UTC); null for a renter. */
+  validUntil: string | null;
 }
 
-/** Sorted by member id, cards sorted and unique; a renter who is also staff is listed as renter. */
+/**
+ * Sorted by member id, cards sorted and unique; a renter who is also an operator is listed as
+ * renter (no end), an operator with two grants until the later end.
+ */
 export function normaliseEntries(entries: readonly WhitelistEntry[]): WhitelistEntry[] {
   const byMember = new Map<string, WhitelistEntry>();
   for (const entry of entries) {
     const seen = byMember.get(entry.memberId);
-    const cards = new Set([...(seen?.cardUids ?? []), ...entry.cardUids]);
-    const role = seen?.role === 'renter' || entry.role === 'renter' ? 'renter' : 'staff';
-    byMember.set(entry.memberId, { memberId: entry.memberId, cardUids: [...cards].sort(), role });
+    const cardUids = [...new Set([...(seen?.cardUids ?? []), ...entry.cardUids])].sort();
+    const renter = seen?.role === 'renter' || entry.role === 'renter';
+    const until = [seen?.validUntil, entry.validUntil].filter((t): t is string => t !== undefined).sort().at(-1);
+    byMember.set(entry.memberId, renter || until === undefined ? { memberId: entry.memberId, cardUids, role: 'renter' } : { memberId: entry.memberId, cardUids, role: 'operator', validUntil: until });
   }
   return [...byMember.values()].sort((a, b) => (a.memberId < b.memberId ? -1 : a.memberId > b.memberId ? 1 : 0));
 }
 
 export function entriesFromRows(rows: readonly AccessRow[]): WhitelistEntry[] {
-  return normaliseEntries(rows.map((r) => ({ memberId: r.memberId, role: r.role, cardUids: r.cardUid ? [r.cardUid] : [] })));
+  return normaliseEntries(
+    rows.map((r) => ({ memberId: r.memberId, role: r.role, cardUids: r.cardUid ? [r.cardUid] : [], ...(r.validUntil === null ? {} : { validUntil: r.validUntil }) })),
+  );
 }
 
 function sameEntry(a: WhitelistEntry, b: WhitelistEntry): boolean {
-  return a.role === b.role && a.cardUids.length === b.cardUids.length && a.cardUids.every((uid, i) => uid === b.cardUids[i]);
+  return a.role === b.role && a.validUntil === b.validUntil && a.cardUids.length === b.cardUids.length && a.cardUids.every((uid, i) => uid === b.cardUids[i]);
 }
 
 /** The delta from `current` to `next` (normalised entries), or undefined when nothing changed. */
@@ -84,8 +94,14 @@ export function applyFull(full: Whitelist): Whitelist {
 
 export type Credential = { cardUid: string } | { memberId: string };
 
-/** The entry that lets this card or app token (the member id) unlock the car, if any. */
-export function findAllowed(list: Whitelist, credential: Credential): WhitelistEntry | undefined {
-  if ('cardUid' in credential) return list.entries.find((e) => e.cardUids.includes(credential.cardUid));
-  return list.entries.find((e) => e.memberId === credential.memberId);
+/** Whether the entry still holds at `now` (ms): an operator's ends at its validUntil. */
+export function entryValid(entry: WhitelistEntry, now: number): boolean {
+  return entry.validUntil === undefined || Date.parse(entry.validUntil) > now;
+}
+
+/** The entry that lets this card or app token (the member id) unlock the car at `now` (ms), if any. */
+export function findAllowed(list: Whitelist, credential: Credential, now: number): WhitelistEntry | undefined {
+  const valid = list.entries.filter((e) => entryValid(e, now));
+  if ('cardUid' in credential) return valid.find((e) => e.cardUids.includes(credential.cardUid));
+  return valid.find((e) => e.memberId === credential.memberId);
 }

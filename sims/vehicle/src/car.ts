@@ -22,6 +22,8 @@ export interface SimCarOptions {
   /** Omitted for a broker that accepts anonymous clients (a local Mosquitto). */
   secret?: string;
   brokerUrl: string;
+  /** CA certificates (PEM) to trust for an `mqtts://` broker, beside the system's. */
+  ca?: Buffer;
   topicRoot: string;
   start: { lat: number; lng: number; socPct: number; odometerM: number };
   batteryKwh?: number;
@@ -100,12 +102,14 @@ export class SimCar {
   connect(): Promise<void> {
     if (this.client) return Promise.resolve();
     const client = mqtt.connect(this.options.brokerUrl, {
-      clientId: `car-${this.vin}`,
+      // The broker binds the client id to the credential: a car's is its VIN.
+      clientId: this.vin,
       protocolVersion: 4,
       clean: true,
       keepalive: 30,
       reconnectPeriod: 2_000,
       ...(this.options.secret === undefined ? {} : { username: this.vin, password: this.options.secret }),
+      ...(this.options.ca ? { ca: this.options.ca } : {}),
       will: { topic: this.topic('status'), payload: Buffer.from(JSON.stringify({ online: false })), qos: 1, retain: true },
     });
     this.client = client;
@@ -242,10 +246,11 @@ export class SimCar {
 
   /**
    * A card held to the reader or the app's token (the member id) sent over the short-range link:
-   * decided by the car alone from its whitelist. Granted: the doors unlock and a trip starts.
+   * decided by the car alone from its whitelist, by its own clock (an operator's entry past its
+   * validUntil no longer opens it, even offline). Granted: the doors unlock and a trip starts.
    */
   localUnlock(credential: Credential): boolean {
-    const entry = findAllowed(this.whitelist, credential);
+    const entry = findAllowed(this.whitelist, credential, this.now());
     const via = 'cardUid' in credential ? 'card' : 'app';
     if ('cardUid' in credential) this.publishEvent({ type: 'card-swipe', at: this.iso(), cardUid: credential.cardUid });
     this.publishEvent({

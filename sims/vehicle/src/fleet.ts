@@ -13,6 +13,8 @@ export const SHANGHAI_STATIONS = [
 
 export interface FleetOptions {
   brokerUrl: string;
+  /** CA certificates (PEM) to trust for an `mqtts://` broker. */
+  ca?: Buffer;
   seed: number | string;
   /** The cars' credentials (VIN and secret). */
   credentials?: VehicleCredential[];
@@ -59,6 +61,7 @@ export async function startVehicleFleet(options: FleetOptions): Promise<Fleet> {
       vin: credential.vin,
       ...(credential.secret === undefined ? {} : { secret: credential.secret }),
       brokerUrl: options.brokerUrl,
+      ...(options.ca ? { ca: options.ca } : {}),
       topicRoot: options.topicRoot ?? DEFAULT_TOPIC_ROOT,
       start: { lat: station.lat + (r.next() - 0.5) * 0.002, lng: station.lng + (r.next() - 0.5) * 0.002, socPct: 60 + r.int(40), odometerM: 1000 + r.int(50_000_000) },
       telemetryParkedMs: options.telemetryParkedMs ?? 10_000,

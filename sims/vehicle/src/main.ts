@@ -4,11 +4,12 @@ import { createLogger, createPool, serveStatus } from '@evshare/kit';
 import { DEFAULT_TOPIC_ROOT, provisionVehicleCredentials, type VehicleCredential } from '@evshare/telematics';
 import { startVehicleFleet, type Fleet } from './fleet';
 
-const USAGE = `usage: node sims/vehicle/dist/main.js [--count N] [--seed S] [--broker mqtt://host:port]
+const USAGE = `usage: node sims/vehicle/dist/main.js [--count N] [--seed S] [--broker mqtt://host:port | mqtts://host:port] [--ca ca.pem]
   [--credentials file.json | --provision] [--topic-root evshare/v1] [--duration seconds]
   [--trip-chance 0.002] [--offline-chance 0.001] [--telemetry-parked-ms 10000] [--telemetry-driving-ms 2000]
   [--status-port P]
 
+  --ca           CA certificates (PEM) to trust for an mqtts:// broker (default: MQTT_TLS_CA; else the system's)
   --status-port  serve /healthz, /readyz, /metrics and /status (the summary) on P (default: PORT; as a pod)
 
   --credentials  a JSON array of {vin, secret} (from provisionVehicleCredentials)
@@ -22,6 +23,7 @@ async function main(): Promise<void> {
       count: { type: 'string', default: '10' },
       seed: { type: 'string', default: '1' },
       broker: { type: 'string', default: process.env.MQTT_URL ?? 'mqtt://127.0.0.1:1884' },
+      ca: { type: 'string', default: process.env.MQTT_TLS_CA },
       credentials: { type: 'string' },
       provision: { type: 'boolean', default: false },
       retry: { type: 'string', default: '15' },
@@ -76,6 +78,7 @@ async function main(): Promise<void> {
   }
   const fleet = await startVehicleFleet({
     brokerUrl: values.broker,
+    ...(values.ca ? { ca: readFileSync(values.ca) } : {}),
     seed: values.seed,
     count,
     ...(credentials ? { credentials } : {}),

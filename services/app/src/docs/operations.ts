@@ -2,7 +2,7 @@ import { RENTAL_STATUSES, RESERVATION_STATUSES } from '../rental/model';
 import { z } from 'zod';
 import { PASSWORD_RULES } from '@evshare/kit';
 import { newMemberBody, notificationBody, profilePatch } from '../service';
-import { adminListQuery, cardBody, cardUid, historyQuery, planBody, planPatch, quoteQuery, rentalBody, reservationBody, returnBody, stationBody, stationPatch, uuid, vehicleBody, vehicleListQuery, vehicleCommandBody, vehiclePatch, vehicleStateBody } from '../rental/schemas';
+import { adminListQuery, cardBody, cardUid, historyQuery, planBody, planPatch, quoteQuery, rentalBody, reservationBody, returnBody, stationBody, stationPatch, uuid, vehicleAccessBody, vehicleBody, vehicleListQuery, vehicleCommandBody, vehiclePatch, vehicleStateBody } from '../rental/schemas';
 import { memberListQuery, smsBody, smsQuery, statusBody } from '../wallet/admin';
 import { decisionBody, licenceBody } from '../wallet/licence';
 import { hostedCallbackSchema } from '../wallet/providers';
@@ -654,6 +654,39 @@ export function OPERATIONS(config: DocsConfig): Operation[] {
         409: '`vehicle-busy` (a member holds it), `vehicle-offline` (no connection; not sent), `vehicle-refused` (the car said no)',
         504: 'The car did not acknowledge in time (`vehicle-timeout`); the command expires unexecuted',
       },
+    },
+    {
+      method: 'post',
+      path: '/api/v1/admin/vehicles/{id}/access',
+      tag: 'admin: fleet',
+      summary: "Get access to one car's terminal for a while (the operator's card and app token open it)",
+      description:
+        "Puts the calling operator on this car's whitelist only, until `validUntil` (`minutes`, default 30, at most 480). The platform removes the entry then, and the terminal refuses it from then on even offline (docs/vehicles.md). Asking again extends the access.",
+      access: 'admin',
+      params: idParam('car'),
+      body: vehicleAccessBody,
+      responses: [
+        {
+          status: 201,
+          description: 'Granted',
+          schema: {
+            type: 'object',
+            properties: { vehicleId: { type: 'string', format: 'uuid' }, vin: { type: 'string' }, memberId: { type: 'string', format: 'uuid' }, validUntil: { type: 'string', format: 'date-time' } },
+            required: ['vehicleId', 'vin', 'memberId', 'validUntil'],
+          },
+        },
+      ],
+      problems: { 404: 'No such car' },
+    },
+    {
+      method: 'delete',
+      path: '/api/v1/admin/vehicles/{id}/access',
+      tag: 'admin: fleet',
+      summary: "End the calling operator's access to this car now",
+      access: 'admin',
+      params: idParam('car'),
+      responses: [noContent('Ended (or there was none)')],
+      problems: { 404: 'No such car' },
     },
     { method: 'get', path: '/api/v1/admin/pricing-plans', tag: 'admin: pricing', summary: 'Every pricing plan, latest first', access: 'admin', responses: [{ status: 200, description: 'The plans', schema: listOf('PricingPlan') }] },
     {

@@ -3,7 +3,7 @@ import { Problem, problems, validate, withTransaction } from '@evshare/kit';
 import type { AppContext } from '../service';
 import type { RentalService } from './service';
 import { PLAN_COLUMNS, RENTAL_COLUMNS, RENTAL_STATUSES, RESERVATION_COLUMNS, RESERVATION_STATUSES, STATION_COLUMNS, VEHICLE_COLUMNS, type Plan, type Rental, type Reservation, type Station, type Vehicle } from './model';
-import { adminListQuery, planBody, planPatch, stationBody, stationPatch, uuid, vehicleBody, vehicleCommandBody, vehicleListQuery, vehiclePatch, vehicleStateBody } from './schemas';
+import { adminListQuery, planBody, planPatch, stationBody, stationPatch, uuid, vehicleAccessBody, vehicleBody, vehicleCommandBody, vehicleListQuery, vehiclePatch, vehicleStateBody } from './schemas';
 import { allowedTransitions, checkTransition } from './vehicle-state';
 
 const STATION_COLUMN_NAMES = { name: 'name', lat: 'lat', lng: 'lng', geofenceRadiusM: 'geofence_radius_m', capacity: 'capacity', returnPolicy: 'return_policy' } as const;
@@ -113,6 +113,26 @@ export function mountAdminRoutes(app: Express, ctx: AppContext, service: RentalS
     const id = validate(uuid, req.params.id, 'path.id');
     const { action } = validate(vehicleCommandBody, req.body, 'body');
     res.json(await service.commandVehicle(id, action));
+  });
+
+  // An operator's own access to one car: an entry on that car's whitelist only, which the
+  // platform removes and the terminal refuses after validUntil. No operator is on every car.
+  app.post('/api/v1/admin/vehicles/:id/access', ...admin, async (req, res) => {
+    const id = validate(uuid, req.params.id, 'path.id');
+    const { minutes } = validate(vehicleAccessBody, req.body ?? {}, 'body');
+    const car = await vehicle(id);
+    const memberId = req.session!.memberId;
+    const { rows } = await db.query<{ validUntil: Date }>(
+      `INSERT INTO vehicle_operator_access (vehicle_id, member_id, valid_until) VALUES ($1, $2, now() + make_interval(mins => $3)) RETURNING valid_until AS "validUntil"`,
+      [id, memberId, minutes],
+    );
+    res.status(201).json({ vehicleId: id, vin: car.vin, memberId, validUntil: rows[0]!.validUntil.toISOString() });
+  });
+  app.delete('/api/v1/admin/vehicles/:id/access', ...admin, async (req, res) => {
+    const id = validate(uuid, req.params.id, 'path.id');
+    await vehicle(id);
+    await db.query('UPDATE vehicle_operator_access SET valid_until = greatest(granted_at, now()) WHERE vehicle_id = $1 AND member_id = $2 AND valid_until > now()', [id, req.session!.memberId]);
+    res.status(204).end();
   });
 
   app.get('/api/v1/admin/pricing-plans', ...admin, async (_req, res) => {

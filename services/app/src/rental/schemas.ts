@@ -69,6 +69,10 @@ export const vehicleBody = z
   .strict();
 export const vehiclePatch = z.object(vehicleFields).partial().strict().refine(nonEmpty, { message: 'change at least one field' });
 export const vehicleCommandBody = z.object({ action: z.enum(['lock', 'unlock', 'immobilise'], 'must be "lock", "unlock" or "immobilise"') }).strict();
+/** An operator's access to one car's terminal, for this many minutes (docs/vehicles.md, "Operators' access"). */
+export const vehicleAccessBody = z
+  .object({ minutes: z.number('must be a number').int('must be an integer').min(1, 'must be at least 1').max(480, 'must be at most 480').default(30) })
+  .strict();
 export const vehicleStateBody = z.object({ state: z.enum(['available', 'maintenance', 'offline'], 'must be "available", "maintenance" or "offline"') }).strict();
 
 export const planBody = z
