@@ -44,7 +44,7 @@ bench: build
 ## The adversarial suites as a soak: every property runs for FUZZ_SECONDS (default 300) each.
 FUZZ_SECONDS ?= 300
 fuzz: build
-	FUZZ_SECONDS=$(FUZZ_SECONDS) npx jest --ci --selectProjects integration --testTimeout=$$(( ($(FUZZ_SECONDS) + 120) * 1000 * 20 )) test/adversarial
+	FUZZ_SECONDS=$(FUZZ_SECONDS) npx jest --ci --testTimeout=$$(( ($(FUZZ_SECONDS) + 120) * 1000 * 20 )) test/adversarial
 
 ## End-to-end on a kind cluster (needs Docker and kind).
 e2e:
@@ -52,7 +52,7 @@ e2e:
 
 ## The same end-to-end suite against the local stack.
 e2e-local: build
-	npx jest --selectProjects integration test/e2e
+	npx jest test/e2e
 
 clean:
 	rm -rf services/*/dist operator/dist sims/*/dist
