@@ -29,7 +29,7 @@ it('every service works with its own NATS user: balancing by announcements, a re
   const member = await login(gw, platform.member.account, platform.member.password);
   const admin = await login(gw, platform.admin.account, platform.admin.password);
   await eventually(async () => {
-    const status = (await request(`${gw}/lb/status`)).json<{ instances: Array<{ id: string }> }>();
+    const status = (await request(`${platform.stack.gatewayAdminUrl}/lb/status`)).json<{ instances: Array<{ id: string }> }>();
     expect(status.instances.map((i) => i.id).sort()).toEqual(platform.stack.appIds().sort());
   }, 15_000);
   const sync = await request(`${gw}/api/v1/sync`, { headers: bearer(member) });
@@ -49,6 +49,6 @@ it('every service works with its own NATS user: balancing by announcements, a re
   await anyone.flush();
   await new Promise((resolve) => setTimeout(resolve, 500));
   await anyone.close();
-  const ids = (await request(`${gw}/lb/status`)).json<{ instances: Array<{ id: string }> }>().instances.map((i) => i.id);
+  const ids = (await request(`${platform.stack.gatewayAdminUrl}/lb/status`)).json<{ instances: Array<{ id: string }> }>().instances.map((i) => i.id);
   expect(ids.sort()).toEqual(platform.stack.appIds().sort());
 }, 60_000);

@@ -23,7 +23,16 @@ export function fuzzSettings(defaultRuns: number): FuzzSettings {
   return { seed, numRuns: process.env.FUZZ_RUNS ? Number(process.env.FUZZ_RUNS) : defaultRuns };
 }
 
-/** Cases tried per property in this process, printed by the suites and summed by `make fuzz`. */
+/**
+ * A jest timeout for a test that runs `properties` properties: the bounded run's own budget, plus
+ * FUZZ_SECONDS for each property in a soak.
+ */
+export function fuzzTimeout(boundedMs: number, properties = 1): number {
+  const seconds = Number(process.env.FUZZ_SECONDS) || 0;
+  return boundedMs + properties * seconds * 1000;
+}
+
+/** Cases tried per property in this jest worker (a suite may print its own total; `make fuzz` sums the `fuzz:` lines). */
 export const casesTried = new Map<string, number>();
 
 /**

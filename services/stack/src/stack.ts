@@ -142,12 +142,18 @@ export async function startInProcessStack(options: StackOptions): Promise<Stack>
   };
   for (let i = 0; i < options.appInstances; i++) await addApp();
   const web = await launch('web', (port) => startWeb({ config: parseConfig(webConfigSchema, at(port)), log: createLogger('web', log.level) }));
-  // A fixed admin port: a gateway restarted in place keeps the operators' address.
-  const gatewayAdminPort = options.gatewayAdminPort || (await freePort());
-  const gatewayEnv = { ...env, ADMIN_PORT: String(gatewayAdminPort), ADMIN_HOST: '127.0.0.1', AUTH_UPSTREAMS: auth.url, PUSH_UPSTREAMS: heartbeat.url, CHARGING_UPSTREAMS: charging.url, WEB_UPSTREAM: web.url };
-  const gateway = await launch('gateway', (port) =>
-    startGateway({ config: parseConfig(gatewayConfigSchema, { ...gatewayEnv, PORT: String(port || options.gatewayPort) }), log: createLogger('gateway', log.level), bus }),
-  );
+  // The first gateway takes any free admin port; one restarted in place keeps it (the operators' address).
+  let gatewayAdminPort = options.gatewayAdminPort ?? 0;
+  const gatewayEnv = { ...env, ADMIN_HOST: '127.0.0.1', AUTH_UPSTREAMS: auth.url, PUSH_UPSTREAMS: heartbeat.url, CHARGING_UPSTREAMS: charging.url, WEB_UPSTREAM: web.url };
+  const gateway = await launch('gateway', async (port) => {
+    const running = await startGateway({
+      config: parseConfig(gatewayConfigSchema, { ...gatewayEnv, PORT: String(port || options.gatewayPort), ADMIN_PORT: String(gatewayAdminPort) }),
+      log: createLogger('gateway', log.level),
+      bus,
+    });
+    gatewayAdminPort = Number(new URL(running.adminUrl).port);
+    return running;
+  });
   const uninstall = domains?.install();
 
   const fixed = { gateway, auth, heartbeat, billing, sms, charging, web, ...(telematics ? { telematics } : {}) };
