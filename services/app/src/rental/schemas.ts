@@ -68,6 +68,7 @@ export const vehicleBody = z
   .strict();
 export const vehiclePatch = z.object(vehicleFields).partial().strict().refine(nonEmpty, { message: 'change at least one field' });
 export const vehicleCommandBody = z.object({ action: z.enum(['lock', 'unlock', 'immobilise'], 'must be "lock", "unlock" or "immobilise"') }).strict();
+export const memberCommandBody = z.object({ action: z.enum(['unlock', 'lock', 'locate'], 'must be "unlock", "lock" or "locate"') }).strict();
 export const vehicleStateBody = z.object({ state: z.enum(['available', 'maintenance', 'offline'], 'must be "available", "maintenance" or "offline"') }).strict();
 
 export const planBody = z
