@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { createLogger, env, exitOnSignals, loadConfig } from '@evshare/kit';
 import { DEFAULT_BEHAVIOR } from '@evshare/operator';
+import { relaunchInOwnProcessGroup } from './group';
 import { DEV_ACCOUNTS, startInProcessStack, startLocalAutoscaler, startProcessStack } from './index';
 
 const stackConfigSchema = z.object({
@@ -84,7 +85,9 @@ async function main(): Promise<void> {
   );
 }
 
-main().catch((error: unknown) => {
-  process.stderr.write(`stack: ${(error as Error).stack ?? String(error)}\n`);
-  process.exit(1);
-});
+if (!relaunchInOwnProcessGroup()) {
+  main().catch((error: unknown) => {
+    process.stderr.write(`stack: ${(error as Error).stack ?? String(error)}\n`);
+    process.exit(1);
+  });
+}
