@@ -20,6 +20,8 @@ const stackConfigSchema = z.object({
   AUTOSCALE_DOWN_WINDOW_S: z.coerce.number().int().min(0).default(60),
   /** Simulated terminals for the demo cars and charge points for the demo stations. */
   SIMULATORS: env.bool(true),
+  /** Rented simulated cars drive themselves once unlocked (off for a benchmark that moves them itself). */
+  SIMULATOR_AUTOPILOT: env.bool(true),
   /** The embedded MQTT broker's port (the vehicle simulator's default), unless MQTT_URL is set. */
   MQTT_PORT: env.port(1884),
 });
@@ -40,6 +42,7 @@ async function main(): Promise<void> {
     gatewayPort: config.GATEWAY_PORT,
     seed: 'demo' as const,
     simulators: config.SIMULATORS,
+    simulatorAutopilot: config.SIMULATOR_AUTOPILOT,
     containFaults: true,
   };
   const stack = mode === 'processes' ? await startProcessStack(options) : await startInProcessStack(options);

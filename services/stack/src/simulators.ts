@@ -21,7 +21,7 @@ export interface Simulators {
  * rental autopilot: a short trip, parked at the nearest station, doors closed, waiting for the
  * member's lock); the piles start no session on their own: nobody is billed for made-up use.
  */
-export async function startSimulators(options: { db: Pool; gatewayUrl: string; mqttUrl: string; log: Logger; seed?: number }): Promise<Simulators> {
+export async function startSimulators(options: { db: Pool; gatewayUrl: string; mqttUrl: string; log: Logger; seed?: number; autopilot?: boolean }): Promise<Simulators> {
   const { db, log } = options;
   const seed = options.seed ?? 1;
   const { rows: cars } = await db.query<{ vin: string; lat: number | null; lng: number | null; stationLat: number | null; stationLng: number | null }>(
@@ -39,7 +39,7 @@ export async function startSimulators(options: { db: Pool; gatewayUrl: string; m
     credentials: await provisionVehicleCredentials(db, cars.map((car) => car.vin)),
     seed,
     starts,
-    rentals: { stations, seed },
+    ...(options.autopilot === false ? {} : { rentals: { stations, seed } }),
     log: (line) => log.info({ sim: 'vehicle' }, line),
   });
   const credentials = [];
