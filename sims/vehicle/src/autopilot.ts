@@ -2,7 +2,7 @@ import { seededRandom } from '@evshare/kit';
 import type { SimCar } from './car';
 
 /**
- * The rented car's driver for the demo: once a member has unlocked the car over the vehicle link
+ * The rented car's driver for the demo: once the member renting the car has unlocked it over the vehicle link
  * (the app's unlock, not a local card unlock, which the random autopilot handles), somebody gets
  * in, drives a short way out, then to the nearest station, parks there with the doors closed and
  * the ignition off, and waits for the member to lock it. Odometer, position and charge change as
@@ -73,8 +73,9 @@ export function startRentalAutopilot(cars: readonly SimCar[], options: RentalAut
       const dtMs = tickMs * timeScale;
       switch (pilot.phase) {
         case 'parked':
-          // Unlocked over the link (a local unlock starts the car's own trip record instead).
-          if (!car.locked && !car.trip && !car.immobilised) {
+          // Unlocked over the link while a member holds it (its list names a renter; an operator's
+          // unlock of a free car moves nothing). A local unlock starts the car's own trip instead.
+          if (!car.locked && !car.trip && !car.immobilised && car.whitelist.entries.some((entry) => entry.role === 'renter')) {
             car.doorsOpen = true;
             car.sendTelemetry();
             pilot.phase = 'boarding';
