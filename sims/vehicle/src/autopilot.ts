@@ -71,6 +71,16 @@ export function startRentalAutopilot(cars: readonly SimCar[], options: RentalAut
     for (const pilot of pilots.values()) {
       const { car } = pilot;
       const dtMs = tickMs * timeScale;
+      // Locked on the way (the rental ended, or an operator's lock): the car stops where it is.
+      if (car.locked && (pilot.phase === 'boarding' || pilot.phase === 'outbound' || pilot.phase === 'inbound')) {
+        car.physics = { ...car.physics, speedKmh: 0 };
+        car.ignition = false;
+        car.doorsOpen = false;
+        pilot.phase = 'parked';
+        pilot.target = undefined;
+        car.sendTelemetry();
+        continue;
+      }
       switch (pilot.phase) {
         case 'parked':
           // Unlocked over the link while a member holds it (its list names a renter; an operator's
