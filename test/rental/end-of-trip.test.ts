@@ -58,14 +58,19 @@ describe('car control and the end of the trip', () => {
     expectProblem(await bench.api('POST', `/api/v1/rentals/${rental.id}/commands`, member.key, { action: 'unlock' }), 409, 'rental-not-active');
   });
 
-  it('a car that refuses or does not answer: vehicle-refused, vehicle-timeout, and nothing changes', async () => {
+  it('a car that refuses or does not answer: vehicle-refused, vehicle-timeout, a second command meanwhile vehicle-busy, and nothing changes', async () => {
     const { car, member, rental } = await rent();
     bench.carBehaviour.set(car.vin, 'refuse');
     const refused = await bench.api('POST', `/api/v1/rentals/${rental.id}/commands`, member.key, { action: 'unlock' });
     expectProblem(refused, 409, 'vehicle-refused');
     expect(refused.json<{ detail: string }>().detail).toMatch(/door actuator fault/);
     bench.carBehaviour.set(car.vin, 'silent');
-    expectProblem(await bench.api('POST', `/api/v1/rentals/${rental.id}/commands`, member.key, { action: 'locate' }), 504, 'vehicle-timeout');
+    // Two at once: the second is busy while the first waits for the car, which never answers.
+    const first = bench.api('POST', `/api/v1/rentals/${rental.id}/commands`, member.key, { action: 'locate' });
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expectProblem(await bench.api('POST', `/api/v1/rentals/${rental.id}/commands`, member.key, { action: 'lock' }), 409, 'vehicle-busy');
+    expectProblem(await first, 504, 'vehicle-timeout');
+    expect(commandsTo(car.vin, 'lock')).toEqual([]);
     expect(await status(rental.id, member.key)).toBe('active');
   });
 

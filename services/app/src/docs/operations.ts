@@ -307,7 +307,7 @@ export function OPERATIONS(config: DocsConfig): Operation[] {
       ],
       problems: {
         404: 'No such rental among yours',
-        409: '`rental-not-active`, `vehicle-offline` (no connection; not sent), `vehicle-refused` (the car said no)',
+        409: '`rental-not-active`, `vehicle-busy` (another command to the car is still waiting for its answer), `vehicle-offline` (no connection; not sent), `vehicle-refused` (the car said no)',
         504: 'The car did not acknowledge in time (`vehicle-timeout`); the command expires unexecuted',
       },
     },

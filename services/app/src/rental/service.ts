@@ -498,10 +498,19 @@ export function createRentalService(deps: RentalDeps) {
     const rental = rows[0];
     if (!rental || rental.memberId !== memberId) throw problems.notFound('No such rental');
     if (rental.status !== 'active') throw conflict('rental-not-active', `The rental is ${rental.status}; the car takes commands only during an active rental`, { current: rental.status });
-    const commandId = randomUUID();
-    const ack = await commander.send({ commandId, vin: rental.vin, action }, config.UNLOCK_ACK_TIMEOUT_MS);
-    if (!ack?.ok) throw commandProblem(ack, action, 'nothing changed; try again');
-    return { commandId, rentalId, action, ok: true };
+    // One command at a time per rental, across APP instances (a double tap, a horn held down).
+    const inFlight = `rental-command:${rentalId}`;
+    if (!(await cache.set(inFlight, '1', { onlyIfAbsent: true, ttlMs: config.UNLOCK_ACK_TIMEOUT_MS + 1_000 }))) {
+      throw conflict('vehicle-busy', 'Another command to the car is still waiting for its answer; try again in a moment');
+    }
+    try {
+      const commandId = randomUUID();
+      const ack = await commander.send({ commandId, vin: rental.vin, action }, config.UNLOCK_ACK_TIMEOUT_MS);
+      if (!ack?.ok) throw commandProblem(ack, action, 'nothing changed; try again');
+      return { commandId, rentalId, action, ok: true };
+    } finally {
+      await cache.del(inFlight);
+    }
   }
 
   return { reserve, cancelReservation, startRental, rentByCard, quoteReturn, returnRental, expireReservations, rollbackStuckUnlocks, republishOutbox, commandVehicle, commandRentedVehicle };
