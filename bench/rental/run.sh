@@ -53,7 +53,9 @@ node "$HERE/setup.js" "$DATABASE_URL" "$WORK" "$MEMBERS" "$PREFIX:"
 
 LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
 GW_PORT=$(node -e "const s=require('net').createServer().listen(0,'127.0.0.1',()=>{console.log(s.address().port);s.close()})")
-STACK_MODE=processes APP_INSTANCES=2 AUTOSCALE=false GATEWAY_PORT=$GW_PORT LOG_LEVEL=warn \
+# The driver moves the cars itself (no rental autopilot); EVSHARE_STACK_GROUP=1 keeps the services
+# children of $STACK_PID (no own-process-group relaunch: nobody presses Ctrl-C here).
+SIMULATOR_AUTOPILOT=false EVSHARE_STACK_GROUP=1 STACK_MODE=processes APP_INSTANCES=2 AUTOSCALE=false GATEWAY_PORT=$GW_PORT LOG_LEVEL=warn \
   REDIS_KEY_PREFIX="$PREFIX:" NATS_SUBJECT_PREFIX="$PREFIX." \
   node services/stack/dist/main.js >"$WORK/stack.log" 2>&1 &
 STACK_PID=$!

@@ -305,8 +305,8 @@ describe('one-way returns', () => {
     await driveTo(car.id, { lat: open.lat + 0.01, lng: open.lng });
     expectProblem(await bench.api('POST', `/api/v1/rentals/${rental.id}/return`, member.key, { stationId: open.id }), 409, 'outside-geofence');
     await driveTo(car.id, open);
-    await bench.reportVehicle(car.id, { doorsLocked: false });
-    expectProblem(await bench.api('POST', `/api/v1/rentals/${rental.id}/return`, member.key, { stationId: open.id }), 409, 'doors-unlocked');
+    await bench.reportVehicle(car.id, { doorsLocked: false, doorsOpen: true });
+    expectProblem(await bench.api('POST', `/api/v1/rentals/${rental.id}/return`, member.key, { stationId: open.id }), 409, 'doors-open');
   });
 
   it('to an open station with space: quoted, then ended with the one-way fee as its own deduction', async () => {

@@ -28,7 +28,7 @@ export interface RentalBench {
   db: pg.Pool;
   bus: Bus;
   adminKey: string;
-  /** Per VIN: how the car answers unlock commands (default: acknowledges). */
+  /** Per VIN: how the car answers commands (default: acknowledges). */
   carBehaviour: Map<string, 'ack' | 'refuse' | 'silent'>;
   commands: Array<{ vin: string; commandId: string; action: string; expiresAt: string }>;
   api(method: string, path: string, key: string | undefined, body?: unknown, from?: string): Promise<Reply>;
@@ -38,7 +38,10 @@ export interface RentalBench {
   createVehicle(stationId: string, body?: Record<string, unknown>): Promise<{ id: string; vin: string; plate: string }>;
   createPlan(body?: Record<string, unknown>): Promise<{ id: string }>;
   /** Stands in for the vehicle link: the car reports its position, odometer and doors. */
-  reportVehicle(vehicleId: string, report: { lat?: number; lng?: number; odometerM?: number; doorsLocked?: boolean; socPct?: number }): Promise<void>;
+  reportVehicle(
+    vehicleId: string,
+    report: { lat?: number; lng?: number; odometerM?: number; doorsLocked?: boolean; socPct?: number; doorsOpen?: boolean; ignition?: boolean; cableConnected?: boolean; reportedAt?: Date },
+  ): Promise<void>;
   /** Every deduction published on the platform's DEDUCTIONS stream, with its delivery count per reference. */
   deductions(): Promise<{ messages: DeductionMessage[]; stop(): Promise<void> }>;
   stop(): Promise<void>;
@@ -85,11 +88,16 @@ export async function startRentalBench(options: { appInstances?: number; env?: R
     const command = data as RentalBench['commands'][number];
     commands.push(command);
     // A car executes a command id once and ignores an expired command (the contract).
-    if (command.action !== 'unlock' || handled.has(command.commandId) || Date.parse(command.expiresAt) < Date.now()) return;
+    if (!['unlock', 'lock', 'locate', 'report'].includes(command.action) || handled.has(command.commandId) || Date.parse(command.expiresAt) < Date.now()) return;
     const behaviour = carBehaviour.get(command.vin) ?? 'ack';
     if (behaviour === 'silent') return;
     handled.add(command.commandId);
-    bus.publish(`vehicle.${command.vin}.ack`, behaviour === 'ack' ? { commandId: command.commandId, ok: true } : { commandId: command.commandId, ok: false, reason: 'door actuator fault' });
+    void (async () => {
+      // What the car's next report says after the command (the vehicle link would write it).
+      if (behaviour === 'ack' && command.action === 'report') await db.query('UPDATE vehicles SET reported_at = now() WHERE vin = $1', [command.vin]);
+      if (behaviour === 'ack' && command.action === 'lock') await db.query('UPDATE vehicles SET doors_locked = true, reported_at = now() WHERE vin = $1', [command.vin]);
+      bus.publish(`vehicle.${command.vin}.ack`, behaviour === 'ack' ? { commandId: command.commandId, ok: true } : { commandId: command.commandId, ok: false, reason: 'door actuator fault' });
+    })();
   });
   await bus.flush();
   const passwordHash = await hashPassword('rental-bench-password');
@@ -165,8 +173,10 @@ export async function startRentalBench(options: { appInstances?: number; env?: R
     async reportVehicle(vehicleId, report) {
       await db.query(
         `UPDATE vehicles SET lat = coalesce($2, lat), lng = coalesce($3, lng), odometer_m = coalesce($4, odometer_m),
-           doors_locked = coalesce($5, doors_locked), soc_pct = coalesce($6, soc_pct), reported_at = now() WHERE id = $1`,
-        [vehicleId, report.lat ?? null, report.lng ?? null, report.odometerM ?? null, report.doorsLocked ?? null, report.socPct ?? null],
+           doors_locked = coalesce($5, doors_locked), soc_pct = coalesce($6, soc_pct), doors_open = coalesce($7, doors_open),
+           ignition = coalesce($8, ignition), cable_connected = coalesce($9, cable_connected), reported_at = coalesce($10, now()) WHERE id = $1`,
+        [vehicleId, report.lat ?? null, report.lng ?? null, report.odometerM ?? null, report.doorsLocked ?? null, report.socPct ?? null,
+          report.doorsOpen ?? null, report.ignition ?? null, report.cableConnected ?? null, report.reportedAt ?? null],
       );
     },
     async deductions() {

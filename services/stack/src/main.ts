@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { createLogger, env, exitOnSignals, loadConfig } from '@evshare/kit';
 import { DEFAULT_BEHAVIOR } from '@evshare/operator';
+import { relaunchInOwnProcessGroup } from './group';
 import { DEV_ACCOUNTS, startInProcessStack, startLocalAutoscaler, startProcessStack } from './index';
 
 const stackConfigSchema = z.object({
@@ -21,6 +22,8 @@ const stackConfigSchema = z.object({
   AUTOSCALE_DOWN_WINDOW_S: z.coerce.number().int().min(0).default(60),
   /** Simulated terminals for the demo cars and charge points for the demo stations. */
   SIMULATORS: env.bool(true),
+  /** Rented simulated cars drive themselves once unlocked (off for a benchmark that moves them itself). */
+  SIMULATOR_AUTOPILOT: env.bool(true),
   /** The embedded MQTT broker's port (the vehicle simulator's default), unless MQTT_URL is set. */
   MQTT_PORT: env.port(1884),
 });
@@ -42,6 +45,7 @@ async function main(): Promise<void> {
     gatewayAdminPort: config.GATEWAY_ADMIN_PORT,
     seed: 'demo' as const,
     simulators: config.SIMULATORS,
+    simulatorAutopilot: config.SIMULATOR_AUTOPILOT,
     containFaults: true,
   };
   const stack = mode === 'processes' ? await startProcessStack(options) : await startInProcessStack(options);
@@ -87,7 +91,9 @@ async function main(): Promise<void> {
   );
 }
 
-main().catch((error: unknown) => {
-  process.stderr.write(`stack: ${(error as Error).stack ?? String(error)}\n`);
-  process.exit(1);
-});
+if (!relaunchInOwnProcessGroup()) {
+  main().catch((error: unknown) => {
+    process.stderr.write(`stack: ${(error as Error).stack ?? String(error)}\n`);
+    process.exit(1);
+  });
+}

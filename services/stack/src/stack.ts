@@ -50,6 +50,8 @@ export interface StackOptions {
   seed: 'none' | 'accounts' | 'demo';
   /** Simulated terminals for every car and two charge points per station (make run). */
   simulators?: boolean;
+  /** The simulated cars drive themselves once rented and unlocked (default true with simulators). */
+  simulatorAutopilot?: boolean;
   /**
    * false: no telematics service. For tests that answer the cars' side of the unlock contract
    * on the bus themselves (or run their own vehicle link); default true.
@@ -238,7 +240,7 @@ async function assemble(
   addApp: () => Promise<string>,
 ): Promise<Stack> {
   if (options.simulators && !mqttUrl) throw new Error('the simulators need the vehicle link (vehicleLink: false was given)');
-  const simulators = options.simulators && mqttUrl ? await startSimulators({ db, gatewayUrl: fixed.gateway.url, mqttUrl, log: options.log }) : undefined;
+  const simulators = options.simulators && mqttUrl ? await startSimulators({ db, gatewayUrl: fixed.gateway.url, mqttUrl, log: options.log, autopilot: options.simulatorAutopilot ?? true }) : undefined;
   return {
     mode,
     gatewayUrl: fixed.gateway.url,

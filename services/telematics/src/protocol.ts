@@ -111,7 +111,8 @@ export type VehicleEvent = z.infer<typeof vehicleEventSchema>;
 
 const commandBase = { commandId: uuid, expiresAt: isoTime };
 export const vehicleCommandSchema = z.discriminatedUnion('action', [
-  z.object({ ...commandBase, action: z.enum(['unlock', 'lock', 'immobilise']) }),
+  // locate: horn and lights (a member looking for the car); report: telemetry now (a fresh report before a return).
+  z.object({ ...commandBase, action: z.enum(['unlock', 'lock', 'immobilise', 'locate', 'report']) }),
   z.object({ ...commandBase, action: z.literal('whitelist-delta'), delta: whitelistDeltaSchema }),
   z.object({ ...commandBase, action: z.literal('whitelist-full'), version: z.number().int().min(0), entries: z.array(whitelistEntrySchema) }),
 ]);

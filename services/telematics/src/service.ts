@@ -57,7 +57,7 @@ export type TelematicsService = RunningService & {
 const busCommandSchema = z.object({
   commandId: z.string().uuid(),
   vin: z.string(),
-  action: z.enum(['unlock', 'lock', 'immobilise']),
+  action: z.enum(['unlock', 'lock', 'immobilise', 'locate', 'report']),
   expiresAt: z.string().datetime({ offset: true }),
 });
 

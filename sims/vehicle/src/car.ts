@@ -43,6 +43,8 @@ export interface CarCounters {
   tripsRecorded: number;
   tripsUploaded: number;
   offlinePeriods: number;
+  /** Horn and lights for a member looking for the car. */
+  locates: number;
 }
 
 interface ActiveTrip {
@@ -74,7 +76,7 @@ export class SimCar {
   readonly storedTrips: TripRecord[] = [];
   readonly counters: CarCounters = {
     telemetrySent: 0, commandsExecuted: 0, commandsRepeated: 0, commandsStale: 0, commandsInvalid: 0,
-    unlocksGranted: 0, unlocksRefused: 0, tripsRecorded: 0, tripsUploaded: 0, offlinePeriods: 0,
+    unlocksGranted: 0, unlocksRefused: 0, tripsRecorded: 0, tripsUploaded: 0, offlinePeriods: 0, locates: 0,
   };
   /** Every command executed, in order (for tests and the summary). */
   readonly executed: VehicleCommandMessage[] = [];
@@ -223,10 +225,18 @@ export class SimCar {
       case 'unlock':
         if (this.immobilised) return { commandId, ok: false, reason: 'immobilised' };
         this.locked = false;
+        this.sendTelemetry();
         return { commandId, ok: true };
       case 'lock':
         this.locked = true;
         this.doorsOpen = false;
+        this.sendTelemetry();
+        return { commandId, ok: true };
+      case 'locate':
+        this.counters.locates++;
+        return { commandId, ok: true };
+      case 'report':
+        this.sendTelemetry();
         return { commandId, ok: true };
       case 'immobilise':
         this.immobilised = true;

@@ -1,4 +1,5 @@
 import { DEFAULT_TOPIC_ROOT, type VehicleCredential } from '@evshare/telematics';
+import { startRentalAutopilot, type RentalAutopilotOptions } from './autopilot';
 import { SimCar, type CarCounters } from './car';
 import { seededRandom, type Random } from '@evshare/kit';
 
@@ -27,6 +28,10 @@ export interface FleetOptions {
   /** Random trips, charging and offline periods, one decision per car per tick. */
   autopilot?: { tickMs?: number; tripChance?: number; offlineChance?: number };
   log?: (line: string) => void;
+  /** Rented cars drive themselves once the member unlocked them (autopilot.ts); off unless given. */
+  rentals?: Omit<RentalAutopilotOptions, 'log'>;
+  /** Where each car starts, by VIN (the platform's record of it); otherwise near a Shanghai station. */
+  starts?: Record<string, { lat: number; lng: number }>;
 }
 
 export interface Fleet {
@@ -63,7 +68,7 @@ export async function startVehicleFleet(options: FleetOptions): Promise<Fleet> {
       brokerUrl: options.brokerUrl,
       ...(options.ca ? { ca: options.ca } : {}),
       topicRoot: options.topicRoot ?? DEFAULT_TOPIC_ROOT,
-      start: { lat: station.lat + (r.next() - 0.5) * 0.002, lng: station.lng + (r.next() - 0.5) * 0.002, socPct: 60 + r.int(40), odometerM: 1000 + r.int(50_000_000) },
+      start: { lat: station.lat + (r.next() - 0.5) * 0.002, lng: station.lng + (r.next() - 0.5) * 0.002, socPct: 60 + r.int(40), odometerM: 1000 + r.int(50_000_000), ...options.starts?.[credential.vin] },
       telemetryParkedMs: options.telemetryParkedMs ?? 10_000,
       telemetryDrivingMs: options.telemetryDrivingMs ?? 2_000,
     });
@@ -72,6 +77,7 @@ export async function startVehicleFleet(options: FleetOptions): Promise<Fleet> {
   const byVin = new Map(cars.map((car) => [car.vin, car]));
 
   const log = options.log ?? (() => undefined);
+  const rentals = options.rentals ? startRentalAutopilot(cars, { ...options.rentals, log }) : undefined;
   let autopilot: NodeJS.Timeout | undefined;
   if (options.autopilot) {
     const { tickMs = 1_000, tripChance = 0.002, offlineChance = 0.001 } = options.autopilot;
@@ -127,6 +133,7 @@ export async function startVehicleFleet(options: FleetOptions): Promise<Fleet> {
     },
     async stop() {
       clearInterval(autopilot);
+      rentals?.stop();
       await Promise.all(cars.map((car) => car.close()));
     },
   };

@@ -2,7 +2,7 @@ import { RENTAL_STATUSES, RESERVATION_STATUSES } from '../rental/model';
 import { z } from 'zod';
 import { PASSWORD_RULES } from '@evshare/kit';
 import { newMemberBody, notificationBody, profilePatch } from '../service';
-import { adminListQuery, cardBody, cardUid, historyQuery, planBody, planPatch, quoteQuery, rentalBody, reservationBody, returnBody, stationBody, stationPatch, uuid, vehicleAccessBody, vehicleBody, vehicleListQuery, vehicleCommandBody, vehiclePatch, vehicleStateBody } from '../rental/schemas';
+import { adminListQuery, cardBody, cardUid, historyQuery, memberCommandBody, planBody, planPatch, quoteQuery, rentalBody, reservationBody, returnBody, stationBody, stationPatch, uuid, vehicleAccessBody, vehicleBody, vehicleListQuery, vehicleCommandBody, vehiclePatch, vehicleStateBody } from '../rental/schemas';
 import { memberListQuery, smsBody, smsQuery, statusBody } from '../wallet/admin';
 import { decisionBody, licenceBody } from '../wallet/licence';
 import { hostedCallbackSchema } from '../wallet/providers';
@@ -273,13 +273,42 @@ export function OPERATIONS(config: DocsConfig): Operation[] {
       path: '/api/v1/rentals/{id}/return',
       tag: 'rentals',
       summary: 'Return the car at a station (the start station, or one-way at an open station)',
+      description:
+        'The end-of-trip flow: a car whose last report is older than `RETURN_REPORT_MAX_AGE_MS` is asked for a fresh one; position, doors, ignition and charge are checked; closed but unlocked doors are locked by the platform, and the rental ends once the car acknowledged the lock.',
       access: 'member',
       params: idParam('rental'),
       body: returnBody,
       responses: [{ status: 200, description: 'Returned; the rental with its bill', schema: 'Rental' }],
       problems: {
         404: 'No such rental among yours, or no such station',
-        409: '`rental-not-active`, or a refusal (`round-trip-station`, `station-full`, `doors-unlocked`, `position-unknown`, `outside-geofence`) with all of them in `refusals`',
+        409: '`rental-not-active`, a refusal (`round-trip-station`, `station-full`, `vehicle-not-reporting`, `doors-open`, `doors-unlocked`, `ignition-on`, `plug-in-required`, `position-unknown`, `outside-geofence`) with all of them in `refusals`, or the lock failed (`vehicle-offline`, `vehicle-refused`)',
+        504: 'The car did not acknowledge the lock in time (`vehicle-timeout`); the rental goes on',
+      },
+    },
+    {
+      method: 'post',
+      path: '/api/v1/rentals/{id}/commands',
+      tag: 'rentals',
+      summary: "Control the rented car: unlock, lock, locate (horn and lights); answers with the car's acknowledgement",
+      description: 'Only for the rental’s own member while it is active, through the vehicle link (docs/vehicles.md).',
+      access: 'member',
+      params: idParam('rental'),
+      body: memberCommandBody,
+      responses: [
+        {
+          status: 200,
+          description: 'The car executed it',
+          schema: {
+            type: 'object',
+            properties: { commandId: { type: 'string', format: 'uuid' }, rentalId: { type: 'string', format: 'uuid' }, action: { type: 'string', enum: ['unlock', 'lock', 'locate'] }, ok: { const: true } },
+            required: ['commandId', 'rentalId', 'action', 'ok'],
+          },
+        },
+      ],
+      problems: {
+        404: 'No such rental among yours',
+        409: '`rental-not-active`, `vehicle-busy` (another command to the car is still waiting for its answer), `vehicle-offline` (no connection; not sent), `vehicle-refused` (the car said no)',
+        504: 'The car did not acknowledge in time (`vehicle-timeout`); the command expires unexecuted',
       },
     },
     { method: 'get', path: '/api/v1/cards', tag: 'cards', summary: 'My membership cards', access: 'member', responses: [{ status: 200, description: 'The cards', schema: listOf('Card') }] },

@@ -199,7 +199,10 @@ export const RESPONSE_SCHEMAS: Record<string, JsonSchema> = {
     status: { type: 'string', enum: [...RENTAL_STATUSES] },
   }),
   ReturnRefusal: object({
-    reason: { type: 'string', enum: ['round-trip-station', 'station-full', 'doors-unlocked', 'position-unknown', 'outside-geofence'] },
+    reason: {
+      type: 'string',
+      enum: ['round-trip-station', 'station-full', 'vehicle-not-reporting', 'doors-open', 'doors-unlocked', 'ignition-on', 'plug-in-required', 'position-unknown', 'outside-geofence'],
+    },
     detail: str,
   }),
   ReturnQuote: object({

@@ -19,7 +19,8 @@ export const vehicleAckSubject = (vin: string) => `vehicle.${vin}.ack`;
 export interface VehicleCommand {
   commandId: string;
   vin: string;
-  action: 'unlock' | 'lock' | 'immobilise';
+  /** locate: horn and lights; report: the car sends its telemetry now. */
+  action: 'unlock' | 'lock' | 'immobilise' | 'locate' | 'report';
   expiresAt: string;
 }
 

@@ -7,6 +7,8 @@ export const rentalConfigSchema = z.object({
   UNLOCK_ACK_TIMEOUT_MS: env.positiveInt(10_000),
   /** The unlock command is re-sent (same command id) this often until acknowledged. */
   UNLOCK_RESEND_MS: env.positiveInt(2_000),
+  /** A return trusts the car's last report only this long; an older one is refreshed by asking the car. */
+  RETURN_REPORT_MAX_AGE_MS: env.positiveInt(30_000),
   /** How often each APP instance looks for expired reservations, stuck unlocks and unpublished fees. */
   RENTAL_SWEEP_INTERVAL_MS: env.positiveInt(1_000),
 });

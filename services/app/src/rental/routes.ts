@@ -3,7 +3,7 @@ import { problems, validate } from '@evshare/kit';
 import type { AppContext } from '../service';
 import { bindCard, listCards, unbindCard } from './cards';
 import { RENTAL_COLUMNS, RESERVATION_COLUMNS, STATION_COLUMNS, VEHICLE_COLUMNS, planInForce, publicVehicle, rentalSyncState, type Rental, type Reservation, type Station, type Vehicle } from './model';
-import { cardBody, cardUid, historyQuery, quoteQuery, rentalBody, reservationBody, returnBody, uuid } from './schemas';
+import { cardBody, cardUid, historyQuery, memberCommandBody, quoteQuery, rentalBody, reservationBody, returnBody, uuid } from './schemas';
 import type { RentalService } from './service';
 
 /** The member API of the rental business. Another member's resources answer 404, as if absent. */
@@ -91,6 +91,11 @@ export function mountMemberRoutes(app: Express, ctx: AppContext, service: Rental
     const rentalId = validate(uuid, req.params.id, 'path.id');
     const { stationId } = validate(returnBody, req.body, 'body');
     res.json(await service.returnRental(me(req), rentalId, stationId));
+  });
+  app.post('/api/v1/rentals/:id/commands', authenticate, async (req, res) => {
+    const rentalId = validate(uuid, req.params.id, 'path.id');
+    const { action } = validate(memberCommandBody, req.body, 'body');
+    res.json(await service.commandRentedVehicle(me(req), rentalId, action));
   });
 
   app.get('/api/v1/cards', authenticate, async (req, res) => {

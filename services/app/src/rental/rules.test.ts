@@ -60,7 +60,15 @@ describe('return rules', () => {
     ['to a full station', 'a', { ...open, parked: 3 }, atStation, ['station-full']],
     ['to an over-full station', 'a', { ...open, parked: 4 }, atStation, ['station-full']],
     ['to a station with no spaces at all', 'a', { ...open, capacity: 0, parked: 0 }, atStation, ['station-full']],
-    ['with a door open', 'a', open, { ...atStation, doorsLocked: false }, ['doors-unlocked']],
+    ['with the doors closed but not locked', 'a', open, { ...atStation, doorsLocked: false }, ['doors-unlocked']],
+    ['with a door open (open wins over unlocked)', 'a', open, { ...atStation, doorsLocked: false, doorsOpen: true }, ['doors-open']],
+    ['with the ignition on', 'a', open, { ...atStation, ignition: true }, ['ignition-on']],
+    ['ignition unknown (a car before the vehicle link)', 'a', open, { ...atStation, ignition: null }, []],
+    ['a stale report', 'a', open, { ...atStation, fresh: false }, ['vehicle-not-reporting']],
+    ['low charge, unplugged, at a station with piles', 'a', { ...open, hasPiles: true }, { ...atStation, socPct: 12, cableConnected: false }, ['plug-in-required']],
+    ['low charge, plugged in', 'a', { ...open, hasPiles: true }, { ...atStation, socPct: 12, cableConnected: true }, []],
+    ['low charge at a station without piles', 'a', open, { ...atStation, socPct: 12, cableConnected: false }, []],
+    ['at the plug-in threshold', 'a', { ...open, hasPiles: true }, { ...atStation, socPct: 20, cableConnected: false }, []],
     ['before the car reported a position', 'a', open, { lat: null, lng: null, doorsLocked: true }, ['position-unknown']],
     ['99 m away (inside 100 m)', 'a', open, { ...atStation, lat: 31.2304 + 99 / 111_195 }, []],
     ['101 m away (outside 100 m)', 'a', open, { ...atStation, lat: 31.2304 + 101 / 111_195 }, ['outside-geofence']],
@@ -70,7 +78,10 @@ describe('return rules', () => {
   });
 
   it('every refusal explains itself', () => {
-    for (const refusal of checkReturn('a', { ...roundTrip, parked: 3 }, { lat: 0, lng: 0, doorsLocked: false })) expect(refusal.detail.length).toBeGreaterThan(20);
+    const everything = { lat: 0, lng: 0, doorsLocked: false, doorsOpen: true, ignition: true, socPct: 5, cableConnected: false, fresh: false };
+    const refusals = checkReturn('a', { ...roundTrip, parked: 3, hasPiles: true }, everything);
+    expect(refusals.map((r) => r.reason)).toEqual(['round-trip-station', 'station-full', 'vehicle-not-reporting', 'doors-open', 'ignition-on', 'plug-in-required', 'outside-geofence']);
+    for (const refusal of refusals) expect(refusal.detail.length).toBeGreaterThan(20);
   });
 
   it('haversine distance', () => {

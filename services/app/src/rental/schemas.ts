@@ -73,6 +73,7 @@ export const vehicleCommandBody = z.object({ action: z.enum(['lock', 'unlock', '
 export const vehicleAccessBody = z
   .object({ minutes: z.number('must be a number').int('must be an integer').min(1, 'must be at least 1').max(480, 'must be at most 480').default(30) })
   .strict();
+export const memberCommandBody = z.object({ action: z.enum(['unlock', 'lock', 'locate'], 'must be "unlock", "lock" or "locate"') }).strict();
 export const vehicleStateBody = z.object({ state: z.enum(['available', 'maintenance', 'offline'], 'must be "available", "maintenance" or "offline"') }).strict();
 
 export const planBody = z

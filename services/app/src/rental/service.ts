@@ -12,7 +12,7 @@ import {
 } from '@evshare/kit';
 import type { MemberRepository } from '../members';
 import { notifyMember } from '../notifications';
-import { createVehicleCommander, type VehicleCommand } from './commands';
+import { createVehicleCommander, type VehicleAck, type VehicleCommand } from './commands';
 import type { RentalConfig } from './config';
 import { eligibilityRefusal, formatYuan, lockEligibility } from './eligibility';
 import {
@@ -28,7 +28,7 @@ import {
   type Vehicle,
 } from './model';
 import { computeFee, type FeeBreakdown } from './pricing';
-import { checkReturn, distanceM, type ReturnRefusal, type ReturnStation } from './return-rules';
+import { checkReturn, distanceM, type ReturnRefusal, type ReturnStation, type ReturningVehicle } from './return-rules';
 import { checkTransition, type VehicleState } from './vehicle-state';
 
 export interface RentalDeps {
@@ -64,6 +64,23 @@ const conflict = (slug: string, detail: string, extra: Record<string, unknown> =
 const busy = (detail: string) => conflict('member-busy', detail);
 const vehicleUnavailable = (vehicle: Pick<Vehicle, 'state' | 'plate'>) =>
   conflict('vehicle-unavailable', `The car ${vehicle.plate} is ${vehicle.state.replace('_', ' ')}, not available; choose another car`, { state: vehicle.state });
+
+/** What a member may ask of the car they rent. */
+export type MemberCarAction = 'unlock' | 'lock' | 'locate';
+
+/** How long to wait for the car's requested report to reach the database (telematics batches telemetry). */
+const REPORT_ARRIVAL_MS = 3_000;
+
+/**
+ * The problem for a command the car did not carry out (operators' and members' commands and the
+ * platform's lock at return share them); `outcome` says what it means for the member.
+ */
+function commandProblem(ack: VehicleAck | undefined, action: string, outcome = ''): Problem {
+  const then = outcome ? `; ${outcome}` : '';
+  if (!ack) return new Problem(504, 'vehicle-timeout', 'Gateway timeout', `The car did not acknowledge the ${action} command in time; it expires unexecuted${then}`);
+  if (ack.reason === 'offline') return conflict('vehicle-offline', `The car has no connection right now; the ${action} command was not sent${then}`);
+  return conflict('vehicle-refused', `The car refused the ${action} command${ack.reason ? `: ${ack.reason}` : ''}${then}`);
+}
 
 /** Unique-index violations are the constraints' last word on a race the locks did not see. */
 function fromUniqueViolation(error: unknown): never {
@@ -241,14 +258,15 @@ export function createRentalService(deps: RentalDeps) {
   }
 
   /** Reads (and in a transaction locks) what a return at `stationId` depends on, and prices it. */
-  async function prepareReturn(c: Queryable, memberId: string, rentalId: string, stationId: string, lock: boolean) {
+  async function prepareReturn(c: Queryable, memberId: string, rentalId: string, stationId: string, lock: boolean, view: Partial<ReturningVehicle> = {}) {
     const forUpdate = lock ? 'FOR UPDATE' : '';
     const { rows: rentals } = await c.query<Rental>(`SELECT ${RENTAL_COLUMNS} FROM rentals t WHERE t.id = $1 ${forUpdate}`, [rentalId]);
     const rental = rentals[0];
     if (!rental || rental.memberId !== memberId) throw problems.notFound('No such rental');
     if (rental.status !== 'active') throw conflict('rental-not-active', `The rental is ${rental.status}`, { current: rental.status });
     const { rows: stations } = await c.query<Omit<ReturnStation, 'parked'>>(
-      `SELECT id, name, lat, lng, geofence_radius_m AS "geofenceRadiusM", capacity, return_policy AS "returnPolicy" FROM stations WHERE id = $1 ${forUpdate}`,
+      `SELECT id, name, lat, lng, geofence_radius_m AS "geofenceRadiusM", capacity, return_policy AS "returnPolicy",
+              EXISTS (SELECT 1 FROM piles p WHERE p.station_id = s.id) AS "hasPiles" FROM stations s WHERE id = $1 ${forUpdate}`,
       [stationId],
     );
     if (!stations[0]) throw problems.notFound('No such station');
@@ -268,20 +286,66 @@ export function createRentalService(deps: RentalDeps) {
       distanceM: driven,
       oneWay: oneWay ? { stationDistanceM: Math.round(distanceM(starts[0]!, station)) } : null,
     });
-    return { rental, station, vehicle, price, endedAt, oneWay, refusals: checkReturn(rental.startStationId, station, vehicle) };
+    return { rental, station, vehicle, price, endedAt, oneWay, refusals: checkReturn(rental.startStationId, station, { ...vehicle, ...view }) };
   }
 
+  const isFresh = (vehicle: Pick<Vehicle, 'reportedAt'>) => vehicle.reportedAt !== null && Date.now() - vehicle.reportedAt.getTime() <= config.RETURN_REPORT_MAX_AGE_MS;
+  /** Closed doors are no obstacle: the return locks them. */
+  const lockableView = (vehicle: Vehicle): Partial<ReturningVehicle> => ({ doorsLocked: vehicle.doorsLocked || !vehicle.doorsOpen });
+  const refused = (refusals: ReturnRefusal[]) => {
+    const first = refusals[0];
+    return first ? new Problem(409, first.reason, 'The car cannot be returned here', first.detail, { reason: first.reason, refusals }) : undefined;
+  };
+
+  /** The quote assumes the return's own steps: an online car is asked for a fresh report, closed doors are locked. */
   async function quoteReturn(memberId: string, rentalId: string, stationId: string): Promise<ReturnQuote> {
-    const { rental, price, oneWay, refusals } = await prepareReturn(db, memberId, rentalId, stationId, false);
+    const { rows } = await db.query<Vehicle>(`SELECT ${VEHICLE_COLUMNS} FROM vehicles v JOIN rentals t ON t.vehicle_id = v.id WHERE t.id = $1`, [rentalId]);
+    const car = rows[0];
+    const view = car ? { ...lockableView(car), fresh: car.online || isFresh(car) } : {};
+    const { rental, price, oneWay, refusals } = await prepareReturn(db, memberId, rentalId, stationId, false, view);
     return { rentalId: rental.id, stationId, oneWay, price, refusals, canReturn: refusals.length === 0 };
+  }
+
+  /** The car's row once a report newer than `since` arrived, or undefined after REPORT_ARRIVAL_MS. */
+  async function reportAfter(vehicleId: string, since: number): Promise<Vehicle | undefined> {
+    for (const deadline = Date.now() + REPORT_ARRIVAL_MS; Date.now() < deadline; await new Promise((resolve) => setTimeout(resolve, 100))) {
+      const { rows } = await db.query<Vehicle>(`SELECT ${VEHICLE_COLUMNS} FROM vehicles v WHERE v.id = $1`, [vehicleId]);
+      if (rows[0]?.reportedAt && rows[0].reportedAt.getTime() >= since - 1_000) return rows[0];
+    }
+    return undefined;
+  }
+
+  /**
+   * The end-of-trip steps before the return's transaction: a car whose last report is older than
+   * RETURN_REPORT_MAX_AGE_MS is asked for a fresh one; if everything else allows the return and
+   * the doors are closed but unlocked, the car is locked and its acknowledgement awaited. No
+   * database connection is held while waiting for the car. Returns what the checks then assume.
+   */
+  async function endOfTrip(memberId: string, rentalId: string, stationId: string): Promise<Partial<ReturningVehicle>> {
+    const { rental, vehicle: read } = await prepareReturn(db, memberId, rentalId, stationId, false);
+    let vehicle: Vehicle | undefined = read;
+    if (!isFresh(vehicle)) {
+      const since = Date.now();
+      const ack = await commander.send({ commandId: randomUUID(), vin: read.vin, action: 'report' }, config.UNLOCK_ACK_TIMEOUT_MS);
+      vehicle = ack?.ok ? await reportAfter(read.id, since) : undefined;
+      if (!vehicle) return { fresh: false };
+    }
+    const problem = refused((await prepareReturn(db, memberId, rental.id, stationId, false, lockableView(vehicle))).refusals);
+    if (problem) throw problem;
+    if (vehicle.doorsLocked) return {};
+    const ack = await commander.send({ commandId: randomUUID(), vin: vehicle.vin, action: 'lock' }, config.UNLOCK_ACK_TIMEOUT_MS);
+    if (!ack?.ok) throw commandProblem(ack, 'lock', 'the car is not locked and the rental goes on; try again');
+    // The car's acknowledgement is its word that it is locked; its next report says so too.
+    return { doorsLocked: true };
   }
 
   /** Ends the rental after the end-of-trip checks, then asks billing for the fee (and the one-way fee). */
   async function returnRental(memberId: string, rentalId: string, stationId: string): Promise<Rental> {
+    const view = await endOfTrip(memberId, rentalId, stationId);
     const { ended, deductions } = await withTransaction(db, async (c) => {
-      const { rental, station, vehicle, price, endedAt, refusals } = await prepareReturn(c, memberId, rentalId, stationId, true);
-      const first = refusals[0];
-      if (first) throw new Problem(409, first.reason, 'The car cannot be returned here', first.detail, { reason: first.reason, refusals });
+      const { rental, station, vehicle, price, endedAt, refusals } = await prepareReturn(c, memberId, rentalId, stationId, true, view);
+      const problem = refused(refusals);
+      if (problem) throw problem;
       await transition(c, vehicle, 'available', station.id);
       const { rows } = await c.query<Rental>(
         `UPDATE rentals t SET status = 'ended', ended_at = $2, end_station_id = $3, end_odometer_m = $4, end_soc_pct = $5, price = $6, total_fen = $7
@@ -417,13 +481,38 @@ export function createRentalService(deps: RentalDeps) {
     }
     const commandId = randomUUID();
     const ack = await commander.send({ commandId, vin: vehicle.vin, action }, config.UNLOCK_ACK_TIMEOUT_MS);
-    if (!ack) throw new Problem(504, 'vehicle-timeout', 'Gateway timeout', `The car did not acknowledge the ${action} command in time; it expires unexecuted`);
-    if (!ack.ok && ack.reason === 'offline') throw conflict('vehicle-offline', `The car has no connection right now; the ${action} command was not sent`);
-    if (!ack.ok) throw conflict('vehicle-refused', `The car refused the ${action} command${ack.reason ? `: ${ack.reason}` : ''}`);
+    if (!ack?.ok) throw commandProblem(ack, action);
     log.info({ vehicleId, vin: vehicle.vin, action, commandId, requestedBy }, 'operator command acknowledged');
     return { commandId, vin: vehicle.vin, action, ok: true };
   }
 
-  return { reserve, cancelReservation, startRental, rentByCard, quoteReturn, returnRental, expireReservations, rollbackStuckUnlocks, republishOutbox, commandVehicle };
+  /**
+   * The renting member's own command to the car (unlock, lock, locate: horn and lights), only
+   * while their rental is active; another member's rental is indistinguishable from a missing one.
+   */
+  async function commandRentedVehicle(memberId: string, rentalId: string, action: MemberCarAction): Promise<{ commandId: string; rentalId: string; action: MemberCarAction; ok: true }> {
+    const { rows } = await db.query<{ memberId: string; status: string; vin: string }>(
+      `SELECT t.member_id AS "memberId", t.status, v.vin FROM rentals t JOIN vehicles v ON v.id = t.vehicle_id WHERE t.id = $1`,
+      [rentalId],
+    );
+    const rental = rows[0];
+    if (!rental || rental.memberId !== memberId) throw problems.notFound('No such rental');
+    if (rental.status !== 'active') throw conflict('rental-not-active', `The rental is ${rental.status}; the car takes commands only during an active rental`, { current: rental.status });
+    // One command at a time per rental, across APP instances (a double tap, a horn held down).
+    const inFlight = `rental-command:${rentalId}`;
+    if (!(await cache.set(inFlight, '1', { onlyIfAbsent: true, ttlMs: config.UNLOCK_ACK_TIMEOUT_MS + 1_000 }))) {
+      throw conflict('vehicle-busy', 'Another command to the car is still waiting for its answer; try again in a moment');
+    }
+    try {
+      const commandId = randomUUID();
+      const ack = await commander.send({ commandId, vin: rental.vin, action }, config.UNLOCK_ACK_TIMEOUT_MS);
+      if (!ack?.ok) throw commandProblem(ack, action, 'nothing changed; try again');
+      return { commandId, rentalId, action, ok: true };
+    } finally {
+      await cache.del(inFlight);
+    }
+  }
+
+  return { reserve, cancelReservation, startRental, rentByCard, quoteReturn, returnRental, expireReservations, rollbackStuckUnlocks, republishOutbox, commandVehicle, commandRentedVehicle };
 }
 export type RentalService = ReturnType<typeof createRentalService>;

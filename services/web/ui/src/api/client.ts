@@ -114,6 +114,8 @@ export class Api {
   rental = (id: string) => this.request<Rental>('GET', `/api/v1/rentals/${id}`);
   quote = (id: string, stationId: string) => this.request<ReturnQuote>('GET', `/api/v1/rentals/${id}/quote`, { query: { stationId } });
   returnCar = (id: string, stationId: string) => this.request<Rental>('POST', `/api/v1/rentals/${id}/return`, { body: { stationId } });
+  /** The renting member's own command to the car; answered with the car's acknowledgement. */
+  commandRentedCar = (id: string, action: CarAction) => this.request<{ commandId: string; action: CarAction; ok: true }>('POST', `/api/v1/rentals/${id}/commands`, { body: { action } });
   cards = () => this.request<Page<Card>>('GET', '/api/v1/cards');
   bindCard = (uid: string) => this.request<Card>('POST', '/api/v1/cards', { body: { uid } });
   unbindCard = (uid: string) => this.request<void>('DELETE', `/api/v1/cards/${encodeURIComponent(uid)}`);
@@ -187,5 +189,7 @@ export class Api {
     return { state: (await res.json()) as SyncState, etag: res.headers.get('etag') ?? '' };
   }
 }
+
+export type CarAction = 'unlock' | 'lock' | 'locate';
 
 export const api = new Api();

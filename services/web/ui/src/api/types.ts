@@ -154,7 +154,7 @@ export interface Rental {
 }
 
 export interface ReturnRefusal {
-  reason: 'round-trip-station' | 'station-full' | 'doors-unlocked' | 'position-unknown' | 'outside-geofence';
+  reason: 'round-trip-station' | 'station-full' | 'vehicle-not-reporting' | 'doors-open' | 'doors-unlocked' | 'ignition-on' | 'plug-in-required' | 'position-unknown' | 'outside-geofence';
   detail: string;
 }
 

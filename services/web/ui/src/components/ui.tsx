@@ -106,7 +106,7 @@ export function stateKey(state: string): MessageKey {
 }
 
 export function refusalKey(reason: string): MessageKey {
-  const known = ['round-trip-station', 'station-full', 'doors-unlocked', 'position-unknown', 'outside-geofence'];
+  const known = ['round-trip-station', 'station-full', 'vehicle-not-reporting', 'doors-open', 'doors-unlocked', 'ignition-on', 'plug-in-required', 'position-unknown', 'outside-geofence'];
   return (known.includes(reason) ? `refusal.${reason}` : 'refusal.other') as MessageKey;
 }
 

@@ -1,5 +1,5 @@
 import { useEffect, useState } from 'react';
-import { api } from '../../api/client';
+import { api, type CarAction } from '../../api/client';
 import type { FeeBreakdown, Rental } from '../../api/types';
 import { Link } from '../../components/Link';
 import { Countdown, Empty, Field, ProblemBox, Section, refusalKey, useAction, useLoad } from '../../components/ui';
@@ -53,18 +53,21 @@ export function TripPage() {
   const [ended, setEnded] = useState<Rental>();
   const [returnAt, setReturnAt] = useState('');
   const action = useAction();
+  const control = useAction();
+  const [controlled, setControlled] = useState<CarAction>();
   const carName = (id: string) => app.vehicles.get(id)?.plate ?? '';
 
   useEffect(() => {
     if (rental && !returnAt) setReturnAt(rental.startStationId);
   }, [rental, returnAt]);
-  const quote = useLoad(async () => (rental && returnAt ? api.quote(rental.id, returnAt) : undefined), [rental?.id, returnAt, app.version]);
-
   const [now, setNow] = useState(Date.now());
   useEffect(() => {
-    const timer = setInterval(() => setNow(Date.now()), 15_000);
+    const timer = setInterval(() => setNow(Date.now()), 5_000);
     return () => clearInterval(timer);
   }, []);
+  // The car's reports change the quote (it parks, its doors close) without a change of the member's
+  // own state, so the quote follows the clock and the car control as well.
+  const quote = useLoad(async () => (rental && returnAt ? api.quote(rental.id, returnAt) : undefined), [rental?.id, returnAt, app.version, now, controlled]);
 
   if (!app.sync) return <p className="loading">{t('app.loading')}</p>;
 
@@ -73,6 +76,11 @@ export function TripPage() {
   };
   const cancel = async () => {
     if (reservation && (await action.run(() => api.cancelReservation(reservation.id)))) app.refresh();
+  };
+  const command = async (what: CarAction) => {
+    if (!rental) return;
+    setControlled(undefined);
+    if (await control.run(() => api.commandRentedCar(rental.id, what))) setControlled(what);
   };
   const doReturn = async () => {
     if (!rental) return;
@@ -123,7 +131,23 @@ export function TripPage() {
             <dt>{t('trip.elapsed')}</dt>
             <dd>{duration(now - Date.parse(rental.startedAt))}</dd>
           </dl>
+          <h3>{t('trip.carControl')}</h3>
+          <div className="row" data-testid="car-control">
+            {(['unlock', 'lock', 'locate'] as const).map((what) => (
+              <button key={what} type="button" onClick={() => void command(what)} disabled={control.busy || action.busy}>
+                {t(what === 'unlock' ? 'trip.carUnlock' : what === 'lock' ? 'trip.carLock' : 'trip.carLocate')}
+              </button>
+            ))}
+          </div>
+          {control.busy && <p className="hint">{t('trip.carSending')}</p>}
+          {controlled && !control.busy && (
+            <p className="alert alert-ok" role="status" data-testid="car-control-done">
+              {t(`trip.carDone.${controlled}`)}
+            </p>
+          )}
+          <ProblemBox error={control.error} />
           <h3>{t('trip.returnTitle')}</h3>
+          <p className="hint">{t('trip.returnLocksNote')}</p>
           <Field
             label={t('field.returnStation')}
             name="returnStation"
@@ -143,8 +167,8 @@ export function TripPage() {
                   ))}
                 </ul>
               )}
-              <button type="button" className="primary" onClick={() => void doReturn()} disabled={action.busy || !quote.data.canReturn}>
-                {t('trip.confirmReturn')}
+              <button type="button" className="primary" onClick={() => void doReturn()} disabled={action.busy || control.busy || !quote.data.canReturn}>
+                {action.busy ? t('trip.returning') : t('trip.confirmReturn')}
               </button>
             </div>
           )}
