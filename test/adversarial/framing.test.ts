@@ -3,7 +3,7 @@ import net from 'node:net';
 import fc from 'fast-check';
 import { startGateway, gatewayConfigSchema, type RunningGateway } from '@evshare/gateway';
 import { createLogger, createMemoryBus, parseConfig } from '@evshare/kit';
-import { checkProperty } from '../support/fuzz';
+import { checkProperty, fuzzTimeout } from '../support/fuzz';
 
 /**
  * HTTP/1.1 framing at the internet edge: request smuggling and desync families, and generated
@@ -450,7 +450,7 @@ describe('HTTP/1.1 framing through the gateway (adversarial)', () => {
         return true;
       },
     );
-  }, 120_000);
+  }, fuzzTimeout(120_000));
 
   it('still serves normally after all of that (no crash, no stuck state)', async () => {
     behind.records.length = 0;

@@ -5,7 +5,7 @@ import pg from 'pg';
 import { TEST_REDIS_URL, createMemoryBus, createRedisStore, createSessionStore, hashPassword, hashSessionKey, newSessionKey, type SessionStore } from '@evshare/kit';
 import { provisionVehicleCredentials } from '@evshare/telematics';
 import { startVehicleFleet, type Fleet } from '../../sims/vehicle/src';
-import { casesTried, checkProperty } from '../support/fuzz';
+import { casesTried, checkProperty, fuzzTimeout } from '../support/fuzz';
 import { eventually, login, request } from '../support/http';
 import { conforms, conformingValue, type Schema } from '../support/json-schema';
 import { startTestPlatform, type TestPlatform } from '../support/platform';
@@ -28,7 +28,7 @@ import { startTestPlatform, type TestPlatform } from '../support/platform';
 
 const BATCH = 100;
 /** Each property runs FUZZ_SECONDS in a soak (`make fuzz`), a bounded number of cases otherwise. */
-const TEST_TIMEOUT_MS = ((Number(process.env.FUZZ_SECONDS) || 0) + 240) * 1000;
+const TEST_TIMEOUT_MS = fuzzTimeout(240_000);
 const REQUEST_TIMEOUT_MS = 15_000;
 /** List every distinct failure at the end instead of stopping (and shrinking) at the first: for soaks. */
 const KEEP_GOING = process.env.FUZZ_KEEP_GOING === '1';

@@ -3,11 +3,14 @@ import fc from 'fast-check';
 import { uniqueName } from '@evshare/kit';
 import { vehicleTopic, CHANNELS } from '@evshare/telematics';
 import { startVehicleFleet, type Fleet } from '../../sims/vehicle/src';
-import { checkProperty } from '../support/fuzz';
+import { checkProperty, fuzzTimeout } from '../support/fuzz';
 import { startMosquitto } from '../support/mosquitto';
 import { eventually } from '../support/http';
 import { connackCode, connectPacket, frame, publishPacket, rawClient, remainingLength, subscribePacket, type RawClient } from '../support/mqtt';
 import { startCarsAndTelematics } from '../vehicles/fixture';
+
+// Each test runs one property: FUZZ_SECONDS longer in a soak (make fuzz).
+jest.setTimeout(fuzzTimeout(60_000));
 
 /**
  * The MQTT vehicle link against hostile bytes (issue 11, item 6): anonymous clients before CONNECT,

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import WebSocket from 'ws';
 import type { RPCClient } from 'ocpp-rpc';
-import { checkProperty } from '../support/fuzz';
+import { checkProperty, fuzzTimeout } from '../support/fuzz';
 import { eventually, request } from '../support/http';
 import { nowIso, startChargingBench, type ChargingBench } from '../charging/support';
 
@@ -91,7 +91,7 @@ describe('adversarial: OCPP 1.6J central system', () => {
     } finally {
       ws.close();
     }
-  }, 90_000);
+  }, fuzzTimeout(90_000));
 
   it('closes a frame above the cap (1009) and keeps serving others', async () => {
     const { ws } = await openRaw();
@@ -220,7 +220,7 @@ describe('adversarial: OCPP 1.6J central system', () => {
     } finally {
       for (const client of clients) await client.close();
     }
-  }, 120_000);
+  }, fuzzTimeout(120_000));
 
   it('the seen attack as a fixed case: nothing billed for 899,999 kWh', async () => {
     const member = await bench.createMember();

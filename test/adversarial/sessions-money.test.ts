@@ -21,14 +21,14 @@ import fc from 'fast-check';
 import WebSocket from 'ws';
 import { createPool, type Pool } from '@evshare/kit';
 import { signCallback } from '../../services/app/src/wallet/providers';
-import { checkProperty } from '../support/fuzz';
+import { checkProperty, fuzzTimeout } from '../support/fuzz';
 import { bearer, eventually, login, request, type Reply } from '../support/http';
 import { startTestPlatform, type TestPlatform } from '../support/platform';
 
 /** The promise: a revoked key is dead on every instance and the push channel within 1 s. */
 const REVOCATION_BOUND_MS = 1000;
 
-jest.setTimeout(120_000);
+jest.setTimeout(fuzzTimeout(120_000));
 
 const HOSTED_KEY = 'fuzz-hosted-provider-key-0123456789';
 

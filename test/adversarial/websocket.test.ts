@@ -1,9 +1,12 @@
 import fc from 'fast-check';
 import { createCanary, exitedServices, type Canary } from '../support/canary';
-import { checkProperty } from '../support/fuzz';
+import { checkProperty, fuzzTimeout } from '../support/fuzz';
 import { login } from '../support/http';
 import { startTestPlatform, type TestPlatform } from '../support/platform';
 import { OPCODE, closeFrame, frame, rawUpgrade, send, untilClosed, upgradeHead } from '../support/raw-ws';
+
+// Each test runs one property: FUZZ_SECONDS longer in a soak (make fuzz).
+jest.setTimeout(fuzzTimeout(60_000));
 
 /**
  * An anonymous internet client against the WebSocket endpoints, through the gateway of the real

@@ -23,11 +23,11 @@ import { subjectMatches } from '../../services/kit/src/bus/subject-match';
 import { vehicleAckSubject, vehicleCommandSubject } from '../../services/app/src/rental/commands';
 import { pileCallSubject, pileConnectedSubject, replySubject } from '../../services/charging/src/routing';
 import { vehicleAlertSubject, vehicleEventSubject, vehicleStatusSubject } from '../../services/telematics/src/service';
-import { checkProperty } from '../support/fuzz';
+import { checkProperty, fuzzTimeout } from '../support/fuzz';
 import { eventually } from '../support/http';
 import { startAuthNatsServer, type AuthNatsServer } from '../support/nats-server';
 
-jest.setTimeout(60_000);
+jest.setTimeout(fuzzTimeout(60_000));
 
 let server: AuthNatsServer;
 let admin: NatsConnection;
