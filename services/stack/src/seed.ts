@@ -1,4 +1,5 @@
-import { hashPassword, type Logger, type Pool } from '@evshare/kit';
+import { bookEntry } from '@evshare/app';
+import { hashPassword, withTransaction, type Logger, type Pool } from '@evshare/kit';
 
 /** Development accounts, printed at start and listed in the README. Never seeded in a cluster. */
 export const DEV_ACCOUNTS = {
@@ -55,9 +56,13 @@ export async function seedDemoFleet(db: Pool, log: Logger): Promise<void> {
       );
     }
   }
-  await db.query(
-    `UPDATE members SET wallet_balance_fen = 20000, deposit_fen = 50000, licence_status = 'approved' WHERE phone = $1`,
-    [DEV_ACCOUNTS.member.account],
-  );
+  // The demo member's money goes through the ledger like anyone's (every balance is the sum of its
+  // ledger lines): a top-up of ¥700, ¥500 of it moved to the deposit.
+  const { rows } = await db.query<{ id: string }>(`UPDATE members SET licence_status = 'approved' WHERE phone = $1 RETURNING id`, [DEV_ACCOUNTS.member.account]);
+  const memberId = rows[0]!.id;
+  await withTransaction(db, async (tx) => {
+    await bookEntry(tx, { memberId, reference: 'seed:demo:top-up', kind: 'top-up', amountFen: 70000, description: 'Demo top-up (development seed)', requestedBy: 'seed' });
+    await bookEntry(tx, { memberId, reference: 'seed:demo:deposit', kind: 'deposit', amountFen: -50000, depositChangeFen: 50000, description: 'Moved to the deposit', requestedBy: 'seed' });
+  });
   log.info({ stations: ids.length, vehicles: n }, 'demo fleet seeded');
 }
