@@ -118,7 +118,9 @@ export function createHttpApp(options: HttpAppOptions): Express {
       return;
     }
     if (req.method === 'GET' || req.method === 'HEAD') {
-      next(refuseNul(req.query, 'query'));
+      // A NUL reaches a query only percent-encoded (the HTTP parser refuses the raw byte), so the
+      // hot path (the poll) parses no query string for this check.
+      next(req.url.includes('%00') ? refuseNul(req.query, 'query') : undefined);
       return;
     }
     const crossSite = crossSiteRefusal(req.method, req.headers, req.host, allowedOrigins);
@@ -132,7 +134,7 @@ export function createHttpApp(options: HttpAppOptions): Express {
       next(problems.unsupportedMediaType());
       return;
     }
-    jsonParser(req, res, (error?: unknown) => next(error ?? refuseNul(req.query, 'query') ?? refuseNul(req.body, 'body')));
+    jsonParser(req, res, (error?: unknown) => next(error ?? (req.url.includes('%00') ? refuseNul(req.query, 'query') : undefined) ?? refuseNul(req.body, 'body')));
   });
 
   const serveOperational = async (path: string, res: Response) => {
