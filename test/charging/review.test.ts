@@ -141,11 +141,13 @@ describe('charging: what a pile can bill', () => {
       expect(await transaction(start.transactionId)).toMatchObject({ status: 'completed', anomalies: reasons, billedAt: null });
       const item = await reviewOf(`charging:${pile.id}:${start.transactionId}`);
       expect(item?.reasons).toEqual(reasons);
-      // Waived: nothing is billed, ever.
-      expect((await admin('POST', `/api/v1/admin/reviews/${item!.id}/decision`, { decision: 'waive' })).json()).toMatchObject({ status: 'waived', decidedFen: 0 });
+      // Waived: nothing is charged, and the waiver is in the ledger under the operator's name.
+      const decided = await admin('POST', `/api/v1/admin/reviews/${item!.id}/decision`, { decision: 'waive' });
+      expect(decided.json()).toMatchObject({ status: 'waived', decidedFen: 0 });
       await bench.charging.tick();
+      await eventually(async () => expect(await ledger(member.id)).toEqual([{ reference: item!.reference, amount: 0, requestedBy: `admin:${bench.admin.id}` }]), 15_000, 100);
       await sleep(300);
-      expect(await ledger(member.id)).toEqual([]);
+      expect(await ledger(member.id)).toHaveLength(1);
     } finally {
       await client.close();
     }

@@ -92,7 +92,8 @@ export function mountReviews(app: Express, context: AppContext): void {
         body.note ?? null,
       ]);
       let message: DeductionMessage | undefined;
-      if (amountFen > 0 && item.memberId) {
+      // A waiver is booked too (0 fen, the operator named): every decision about money is in the ledger.
+      if (item.memberId) {
         message = {
           reference: item.reference,
           memberId: item.memberId,
