@@ -4,25 +4,12 @@
  * operator's suspension, on every instance and on the push channel, within 1 s; parallel password
  * guesses must not outrun the throttle.
  */
-import WebSocket from 'ws';
 import { bearer, clientAddress, eventually, login, request, type Reply } from '../support/http';
 import { startTestPlatform, type TestPlatform } from '../support/platform';
+import { openPush } from '../support/push';
 
 // Short enough that "long-lived" (more than twice the time to live) fits in a test.
 const SESSION_TTL_MS = 1500;
-
-async function openPush(gatewayUrl: string, key: string) {
-  const socket = new WebSocket(`${gatewayUrl.replace('http', 'ws')}/push`, { headers: { cookie: `evs_session=${key}` } });
-  const messages: Array<Record<string, unknown>> = [];
-  const closed = new Promise<{ code: number; at: number }>((resolve) => socket.once('close', (code) => resolve({ code, at: Date.now() })));
-  socket.on('message', (data) => messages.push(JSON.parse(String(data)) as Record<string, unknown>));
-  await new Promise<void>((resolve, reject) => {
-    socket.once('open', () => resolve());
-    socket.once('error', reject);
-  });
-  await eventually(() => expect(messages.some((m) => m.type === 'welcome')).toBe(true));
-  return { socket, closed };
-}
 
 describe('revocation reaches long-lived sessions', () => {
   let platform: TestPlatform;

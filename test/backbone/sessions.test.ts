@@ -1,20 +1,6 @@
-import WebSocket from 'ws';
 import { bearer, clientAddress, eventually, login, request, type Reply } from '../support/http';
 import { startTestPlatform, type TestPlatform } from '../support/platform';
-
-/** Opens the push channel through the gateway and collects what arrives. */
-async function openPush(gatewayUrl: string, key: string) {
-  const socket = new WebSocket(`${gatewayUrl.replace('http', 'ws')}/push`, { headers: { cookie: `evs_session=${key}` } });
-  const messages: Array<Record<string, unknown>> = [];
-  const closed = new Promise<{ code: number; at: number }>((resolve) => socket.once('close', (code) => resolve({ code, at: Date.now() })));
-  socket.on('message', (data) => messages.push(JSON.parse(String(data)) as Record<string, unknown>));
-  await new Promise<void>((resolve, reject) => {
-    socket.once('open', () => resolve());
-    socket.once('error', reject);
-  });
-  await eventually(() => expect(messages.some((m) => m.type === 'welcome')).toBe(true));
-  return { socket, messages, closed };
-}
+import { openPush } from '../support/push';
 
 describe('sessions, logout and the push channel', () => {
   let platform: TestPlatform;
