@@ -12,7 +12,7 @@
 //      BENCH_MEMBERS (M), BENCH_ACK_WAIT_MS (billing's ack wait in the kill phase),
 //      BENCH_ROUNDS, BENCH_VARIANTS ("build:processes,…"; builds: current, baseline),
 //      BENCH_BASELINE_MAIN (the baseline build's main.js), BENCH_PACED_RATES (deductions/s,
-//      comma-separated), BENCH_PACED_SECONDS, BENCH_OUT (result JSON).
+//      comma-separated), BENCH_PACED_SECONDS, BENCH_BILLING_NODE_ARGS, BENCH_OUT (result JSON).
 'use strict';
 const fs = require('node:fs');
 const { randomUUID } = require('node:crypto');
@@ -33,6 +33,9 @@ const VARIANTS = (process.env.BENCH_VARIANTS ?? 'baseline:1,current:1,current:2'
 });
 const PACED_RATES = (process.env.BENCH_PACED_RATES ?? '80,500,1000').split(',').map(Number);
 const PACED_SECONDS = Number(process.env.BENCH_PACED_SECONDS ?? 8);
+// Extra node flags for the billing processes, e.g. '--cpu-prof --cpu-prof-dir=/tmp/p' (profiles of
+// processes stopped with SIGTERM; NODE_OPTIONS may not carry --cpu-prof).
+const NODE_ARGS = (process.env.BENCH_BILLING_NODE_ARGS ?? '').split(' ').filter(Boolean);
 const MAINS = {
   current: path.join(__dirname, '../../services/billing/dist/main.js'),
   baseline: process.env.BENCH_BASELINE_MAIN ?? '',
@@ -62,7 +65,7 @@ const freePort = () =>
 /** A billing process from the given build, up when /healthz answers (as the stack's spawnService). */
 async function spawnBilling(main, env) {
   const port = await freePort();
-  const child = spawn(process.execPath, [main], { env: { ...process.env, ...env, PORT: String(port) }, stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(process.execPath, [...NODE_ARGS, main], { env: { ...process.env, ...env, PORT: String(port) }, stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr.on('data', (chunk) => (stderr = (stderr + chunk).slice(-4000)));
   const exited = new Promise((resolve) => child.once('exit', resolve));
