@@ -277,8 +277,9 @@ export async function createNatsBus(options: NatsBusOptions): Promise<Bus> {
         try {
           if (attempt > 0) await jsm.consumers.add(jsStream, config);
           const consumer = await js.consumers.get(jsStream, jsDurable);
-          // No more pulled than handled at once: JetStream starts the ack wait at delivery, so
-          // messages prefetched behind slow ones would time out and be redelivered for nothing.
+          // Pulls sized to what is handled at once (the client refills its buffer while the
+          // handlers run, so up to twice that is unacknowledged): JetStream starts the ack wait at
+          // delivery, so a deep prefetch behind slow handlers would time out and be redelivered.
           messages = await consumer.consume({ max_messages: concurrency, abort_on_missing_resource: true });
           if (stopped) messages.stop();
           for await (const m of messages) {
