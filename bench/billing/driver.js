@@ -1,23 +1,45 @@
 // @ts-check
 // The billing benchmark's driver: deductions published straight into the DEDUCTIONS stream
-// (JetStream, msgId = reference, as the APP instances publish them), then the billing service
-// started as its own process; measures deductions/s until the ledger holds them all and checks
-// exactly-once (count, one row per reference, sums, every member's balance). Twice: undisturbed,
-// and with the billing process SIGKILLed and restarted at 1/3 and 2/3 of the way.
+// (JetStream, msgId = reference, as the APP instances publish them), then billing processes
+// started; measures deductions/s until the ledger holds them all and checks exactly-once (count,
+// one row per reference, sums, every member's balance chain). For each variant (a billing build
+// and a number of processes on the shared durable), in alternating rounds: undisturbed; with
+// every billing process SIGKILLed and restarted at 1/3 and 2/3 of the way; and paced publishing
+// at fixed rates, timing each deduction from its publish to its ledger row.
 //
 // Env: DATABASE_URL, REDIS_URL, NATS_URL, BENCH_PREFIX (the run's prefix without separator),
-//      BENCH_DEDUCTIONS (K, per phase), BENCH_MEMBERS (M), BENCH_ACK_WAIT_MS (billing's ack wait
-//      in the kill phase), BENCH_OUT (result JSON).
+//      BENCH_DEDUCTIONS (K per phase), BENCH_BASELINE_DEDUCTIONS (K for the baseline build),
+//      BENCH_MEMBERS (M), BENCH_ACK_WAIT_MS (billing's ack wait in the kill phase),
+//      BENCH_ROUNDS, BENCH_VARIANTS ("build:processes,…"; builds: current, baseline),
+//      BENCH_BASELINE_MAIN (the baseline build's main.js), BENCH_PACED_RATES (deductions/s,
+//      comma-separated), BENCH_PACED_SECONDS, BENCH_BILLING_NODE_ARGS, BENCH_OUT (result JSON).
 'use strict';
 const fs = require('node:fs');
 const { randomUUID } = require('node:crypto');
 const { setTimeout: sleep } = require('node:timers/promises');
 const kit = require('../../services/kit/dist');
 const { migrateDatabase } = require('../../services/schema/dist');
-const { spawnService } = require('../../services/stack/dist/processes');
-const { summary, cpuSeconds } = require('../rental/common');
+const path = require('node:path');
+const { spawn } = require('node:child_process');
+const net = require('node:net');
+const { summary, cpuSeconds, percentile } = require('../rental/common');
 
-const K = Number(process.env.BENCH_DEDUCTIONS ?? 20_000);
+const K_CURRENT = Number(process.env.BENCH_DEDUCTIONS ?? 20_000);
+const K_BASELINE = Number(process.env.BENCH_BASELINE_DEDUCTIONS ?? 3_000);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const VARIANTS = (process.env.BENCH_VARIANTS ?? 'baseline:1,current:1,current:2').split(',').map((v) => {
+  const [build, processes] = v.split(':');
+  return { name: `${build} ×${processes}`, build, processes: Number(processes) };
+});
+const PACED_RATES = (process.env.BENCH_PACED_RATES ?? '80,500,1000').split(',').map(Number);
+const PACED_SECONDS = Number(process.env.BENCH_PACED_SECONDS ?? 8);
+// Extra node flags for the billing processes, e.g. '--cpu-prof --cpu-prof-dir=/tmp/p' (profiles of
+// processes stopped with SIGTERM; NODE_OPTIONS may not carry --cpu-prof).
+const NODE_ARGS = (process.env.BENCH_BILLING_NODE_ARGS ?? '').split(' ').filter(Boolean);
+const MAINS = {
+  current: path.join(__dirname, '../../services/billing/dist/main.js'),
+  baseline: process.env.BENCH_BASELINE_MAIN ?? '',
+};
 const M = Number(process.env.BENCH_MEMBERS ?? 1000);
 const PREFIX = process.env.BENCH_PREFIX ?? `benchbill${process.pid}`;
 const ACK_WAIT_MS = Number(process.env.BENCH_ACK_WAIT_MS ?? 5000);
@@ -29,6 +51,45 @@ const children = new Set();
 const killChildren = () => {
   for (const child of children) child.child.kill('SIGKILL');
 };
+
+const freePort = () =>
+  new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
+    });
+  });
+
+/** A billing process from the given build, up when /healthz answers (as the stack's spawnService). */
+async function spawnBilling(main, env) {
+  const port = await freePort();
+  const child = spawn(process.execPath, [...NODE_ARGS, main], { env: { ...process.env, ...env, PORT: String(port) }, stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (chunk) => (stderr = (stderr + chunk).slice(-4000)));
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  const url = `http://127.0.0.1:${port}`;
+  for (const deadline = Date.now() + 30_000; ; ) {
+    if (child.exitCode !== null) throw new Error(`billing exited with ${child.exitCode}: ${stderr}`);
+    try {
+      if ((await fetch(`${url}/healthz`, { signal: AbortSignal.timeout(500) })).ok) break;
+    } catch {
+      // not up yet
+    }
+    if (Date.now() > deadline) throw new Error(`billing did not start: ${stderr}`);
+    await sleep(50);
+  }
+  return {
+    child,
+    url,
+    exited,
+    async stop(signal) {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+      await exited;
+    },
+  };
+}
 process.on('exit', killChildren);
 for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => process.exit(130));
 
@@ -55,21 +116,23 @@ async function main() {
     HOST: '127.0.0.1',
   };
 
-  /** Publishes K deductions for the phase; returns their references and total. */
-  async function publish(phase) {
-    const messages = Array.from({ length: K }, (_, i) => {
-      const rentalId = randomUUID();
-      return {
-        reference: `rental:${rentalId}:rental`,
-        memberId: members[i % M].id,
-        kind: 'rental',
-        amountFen: 1 + Math.floor(Math.random() * 5000),
-        description: `Bench ${phase} ${i}`,
-        rentalId,
-        requestedBy: 'bench',
-        at: new Date().toISOString(),
-      };
-    });
+  const deduction = (phase, i) => {
+    const rentalId = randomUUID();
+    return {
+      reference: `rental:${rentalId}:rental`,
+      memberId: members[i % M].id,
+      kind: 'rental',
+      amountFen: 1 + Math.floor(Math.random() * 5000),
+      description: `Bench ${phase} ${i}`,
+      rentalId,
+      requestedBy: 'bench',
+      at: new Date().toISOString(),
+    };
+  };
+
+  /** Publishes k deductions for the phase. */
+  async function publish(phase, k) {
+    const messages = Array.from({ length: k }, (_, i) => deduction(phase, i));
     const started = performance.now();
     let next = 0;
     let duplicates = 0;
@@ -88,35 +151,48 @@ async function main() {
     for (const message of messages.slice(0, 100)) {
       if ((await bus.publishDurable(kit.deductionSubject('rental'), message, message.reference)).duplicate) republishedDuplicates += 1;
     }
-    return { messages, publishPerSecond: K / (publishMs / 1000), duplicates, republishedDuplicates };
+    return { messages, publishPerSecond: k / (publishMs / 1000), duplicates, republishedDuplicates };
   }
 
-  async function startBilling(extraEnv) {
+  /** The variant's billing processes, started together. */
+  async function startAll(variant, extraEnv) {
     const started = performance.now();
-    const service = await spawnService('billing', { ...env, ...extraEnv });
-    children.add(service);
-    void service.exited.then(() => children.delete(service));
-    return { service, startMs: performance.now() - started };
+    const services = await Promise.all(Array.from({ length: variant.processes }, () => spawnBilling(MAINS[variant.build], { ...env, ...extraEnv })));
+    for (const service of services) {
+      children.add(service);
+      void service.exited.then(() => children.delete(service));
+    }
+    return { services, startMs: performance.now() - started };
   }
+  const stopAll = (services, signal) => Promise.all(services.map((s) => s.stop(signal)));
 
   const countOf = async (references) =>
     Number((await db.query('SELECT count(*) AS n FROM ledger WHERE reference = ANY($1::text[])', [references])).rows[0].n);
 
-  async function metrics(service) {
-    try {
-      const text = await (await fetch(`${service.url}/metrics`, { signal: AbortSignal.timeout(2000) })).text();
-      const sum = (name) =>
-        text
-          .split('\n')
-          .filter((l) => l.startsWith(name))
-          .reduce((s, l) => s + Number(l.split(' ').at(-1)), 0);
-      return { applied: sum('billing_deductions_applied_total'), duplicate: sum('billing_deductions_duplicate_total'), failed: sum('billing_deductions_failed_total'), rejected: sum('billing_deductions_rejected_total') };
-    } catch {
-      return undefined;
+  async function metrics(services) {
+    const total = { applied: 0, duplicate: 0, failed: 0, rejected: 0, batches: 0 };
+    for (const service of services) {
+      try {
+        const text = await (await fetch(`${service.url}/metrics`, { signal: AbortSignal.timeout(2000) })).text();
+        const sum = (name) =>
+          text
+            .split('\n')
+            .filter((l) => l.startsWith(name))
+            .reduce((s, l) => s + Number(l.split(' ').at(-1)), 0);
+        total.applied += sum('billing_deductions_applied_total');
+        total.duplicate += sum('billing_deductions_duplicate_total');
+        total.failed += sum('billing_deductions_failed_total');
+        total.rejected += sum('billing_deductions_rejected_total');
+        total.batches += sum('billing_batch_deductions_count');
+      } catch {
+        return undefined;
+      }
     }
+    return total;
   }
 
   async function verify(messages) {
+    const k = messages.length;
     const references = messages.map((m) => m.reference);
     const expectedFen = messages.reduce((s, m) => s + m.amountFen, 0);
     const { rows: [row] } = await db.query(
@@ -143,88 +219,122 @@ async function main() {
         WHERE e.balance_after_fen <> e.before + e.amount_fen`,
       [INITIAL_BALANCE_FEN],
     );
-    const ok = row.rows === K && row.refs === K && Number(row.fen) === expectedFen && mismatched[0].n === 0 && balances.broken === 0 && chain.broken === 0;
+    const ok = row.rows === k && row.refs === k && Number(row.fen) === expectedFen && mismatched[0].n === 0 && balances.broken === 0 && chain.broken === 0;
     return { ok, rows: row.rows, distinctReferences: row.refs, ledgerFen: Number(row.fen), expectedFen, mismatchedAmounts: mismatched[0].n, brokenBalances: balances.broken, brokenChainEntries: chain.broken, spanMs: Number(row.span_ms) };
   }
 
-  /** Runs one phase: publish, start billing, optionally kill it at the given fractions, wait for K. */
-  async function phase(name, killAt, extraEnv) {
-    const { messages, publishPerSecond, duplicates, republishedDuplicates } = await publish(name);
+  /** One phase: publish k, start the variant's processes, optionally kill them all at the given fractions, wait for k. */
+  async function phase(name, variant, k, killAt, extraEnv) {
+    const { messages, publishPerSecond, republishedDuplicates } = await publish(name, k);
     const references = messages.map((m) => m.reference);
     const t0 = performance.now();
-    let { service, startMs } = await startBilling(extraEnv);
-    // CPU time of the billing processes of the phase (start-up included).
-    const cpuOf = (svc) => cpuSeconds(svc.child.pid) ?? 0;
+    let { services, startMs } = await startAll(variant, extraEnv);
+    const cpuOf = (list) => list.reduce((s, svc) => s + (cpuSeconds(svc.child.pid) ?? 0), 0);
     let cpu = 0;
     const kills = [];
     const samples = []; // [ms since t0, count]
     let count = 0;
     const pendingKills = [...killAt];
-    while (count < K && performance.now() - t0 < PHASE_TIMEOUT_MS) {
+    const duplicatesBeforeKills = [];
+    while (count < k && performance.now() - t0 < PHASE_TIMEOUT_MS) {
       await sleep(50);
       count = await countOf(references);
       samples.push([performance.now() - t0, count]);
-      if (pendingKills.length && count >= pendingKills[0] * K) {
+      if (pendingKills.length && count >= pendingKills[0] * k) {
         pendingKills.shift();
-        cpu += cpuOf(service);
-        const before = await metrics(service);
+        cpu += cpuOf(services);
+        const before = await metrics(services);
+        if (before) duplicatesBeforeKills.push(before.duplicate);
         const killedAt = performance.now();
-        await service.stop('SIGKILL');
-        const restarted = await startBilling(extraEnv);
-        service = restarted.service;
-        kills.push({ atCount: count, restartMs: performance.now() - killedAt, metricsBeforeKill: before });
+        await stopAll(services, 'SIGKILL');
+        services = (await startAll(variant, extraEnv)).services;
+        kills.push({ atCount: count, restartMs: performance.now() - killedAt });
       }
     }
     const elapsedMs = performance.now() - t0;
-    cpu += cpuOf(service);
-    const final = await metrics(service);
-    await service.stop('SIGTERM');
+    cpu += cpuOf(services);
+    const final = await metrics(services);
+    await stopAll(services, 'SIGTERM');
     const check = await verify(messages);
     // Steady rate: the middle 80 % of the count curve (no start-up, no tail).
-    const at = (fraction) => samples.find(([, n]) => n >= fraction * K)?.[0];
+    const at = (fraction) => samples.find(([, n]) => n >= fraction * k)?.[0];
     const t10 = at(0.1);
     const t90 = at(0.9);
-    const middleRate = t10 !== undefined && t90 !== undefined && t90 > t10 ? (0.8 * K) / ((t90 - t10) / 1000) : undefined;
-    const gaps = [];
-    for (let i = 1; i < samples.length; i++) if (samples[i][1] === samples[i - 1][1]) gaps.push(samples[i][0] - samples[i - 1][0]);
+    const middleRate = t10 !== undefined && t90 !== undefined && t90 > t10 ? (0.8 * k) / ((t90 - t10) / 1000) : undefined;
     return {
       name,
-      deductions: K,
-      members: M,
+      deductions: k,
       publishPerSecond,
-      publishDuplicates: duplicates,
       republishedDuplicates,
       firstStartMs: startMs,
       elapsedMs,
-      wallRate: K / (elapsedMs / 1000),
-      ledgerSpanRate: check.spanMs > 0 ? K / (check.spanMs / 1000) : undefined,
+      wallRate: k / (elapsedMs / 1000),
       middleRate,
       kills,
-      stalledMs: gaps.reduce((s, g) => s + g, 0),
       finalMetrics: final,
       billingCpuSeconds: cpu,
       check,
     };
   }
 
-  const results = [];
-  results.push(await phase('clean', [], {}));
-  results.push(await phase('kill', [1 / 3, 2 / 3], { BILLING_ACK_WAIT_MS: String(ACK_WAIT_MS) }));
-  // Latency of one deduction on an idle service: publish one, time until its ledger row.
-  const { service } = await startBilling({});
-  const single = [];
-  for (let i = 0; i < 50; i++) {
-    const rentalId = randomUUID();
-    const reference = `rental:${rentalId}:rental`;
-    const started = performance.now();
-    await bus.publishDurable(kit.deductionSubject('rental'), { reference, memberId: members[i % M].id, kind: 'rental', amountFen: 100, description: 'Bench single', rentalId, requestedBy: 'bench', at: new Date().toISOString() }, reference);
-    for (let j = 0; j < 2000 && (await countOf([reference])) === 0; j++) await sleep(1);
-    single.push(performance.now() - started);
+  /**
+   * Paced publishing at `rate`/s for PACED_SECONDS, billing running: each deduction is timed from
+   * its publish to its receipt event, which billing publishes right after the ledger row committed
+   * (a core subscription, so timing it costs the database nothing).
+   */
+  async function paced(variant, rate) {
+    const { services } = await startAll(variant, {});
+    const k = Math.round(rate * PACED_SECONDS);
+    const messages = Array.from({ length: k }, (_, i) => deduction(`paced${rate}`, i));
+    const publishedAt = new Map();
+    const seenAt = new Map();
+    const unsubscribe = bus.subscribe(kit.receiptSubject, (data) => {
+      const reference = data && typeof data === 'object' ? data.reference : undefined;
+      if (publishedAt.has(reference) && !seenAt.has(reference)) seenAt.set(reference, performance.now());
+    });
+    await bus.flush();
+    const t0 = performance.now();
+    const inflight = new Set();
+    for (let i = 0; i < k; i++) {
+      const due = t0 + (i * 1000) / rate;
+      const wait = due - performance.now();
+      if (wait > 1) await sleep(wait);
+      const m = messages[i];
+      publishedAt.set(m.reference, performance.now());
+      const p = bus.publishDurable(kit.deductionSubject('rental'), m, m.reference).finally(() => inflight.delete(p));
+      inflight.add(p);
+    }
+    await Promise.all(inflight);
+    const publishSeconds = (performance.now() - t0) / 1000;
+    const deadline = performance.now() + 120_000;
+    while (seenAt.size < k && performance.now() < deadline) await sleep(20);
+    unsubscribe();
+    await stopAll(services, 'SIGTERM');
+    const latencies = messages.filter((m) => seenAt.has(m.reference)).map((m) => seenAt.get(m.reference) - publishedAt.get(m.reference));
+    const check = await verify(messages);
+    return { rate, deductions: k, offeredRate: k / publishSeconds, seen: latencies.length, latencyMs: summary(latencies), p99: percentile(latencies, 99), p50: percentile(latencies, 50), ok: check.ok && latencies.length === k };
   }
-  await service.stop('SIGTERM');
-  const out = { phases: results, singleDeductionMs: summary(single), ackWaitMs: ACK_WAIT_MS };
+
+  const results = [];
+  for (let round = 1; round <= ROUNDS; round++) {
+    // Alternate the order, so no variant always runs first (or last) in a round.
+    const order = round % 2 === 1 ? VARIANTS : [...VARIANTS].reverse();
+    for (const variant of order) {
+      const k = variant.build === 'baseline' ? K_BASELINE : K_CURRENT;
+      const clean = await phase('clean', variant, k, [], {});
+      const killed = await phase('kill', variant, k, [1 / 3, 2 / 3], { BILLING_ACK_WAIT_MS: String(ACK_WAIT_MS) });
+      const pacedResults = [];
+      for (const rate of PACED_RATES) {
+        // A rate the variant cannot sustain would only measure its queue.
+        if (clean.middleRate !== undefined && rate > 0.8 * clean.middleRate) pacedResults.push({ rate, skipped: true });
+        else pacedResults.push(await paced(variant, rate));
+      }
+      results.push({ round, variant: variant.name, build: variant.build, processes: variant.processes, clean, kill: killed, paced: pacedResults });
+      console.error(`round ${round} ${variant.name}: clean ${Math.round(clean.middleRate ?? 0)}/s ok=${clean.check.ok}, kill ${Math.round(killed.wallRate)}/s ok=${killed.check.ok}, paced ${pacedResults.map((p) => (p.skipped ? `${p.rate}:skipped` : `${p.rate}:p99=${Math.round(p.p99)}ms`)).join(' ')}`);
+    }
+  }
+  const out = { results, ackWaitMs: ACK_WAIT_MS, members: M, rounds: ROUNDS, pacedSeconds: PACED_SECONDS, billingEnv: { BILLING_CONCURRENCY: process.env.BILLING_CONCURRENCY ?? '(default)', BILLING_BATCH_MAX: process.env.BILLING_BATCH_MAX ?? '(default)' } };
   fs.writeFileSync(process.env.BENCH_OUT ?? 'result.json', JSON.stringify(out, null, 2));
-  console.log(JSON.stringify(out, null, 2));
   await bus.close();
   await db.end();
 }

@@ -1,21 +1,30 @@
 #!/usr/bin/env bash
 # Billing benchmark: BENCH_DEDUCTIONS deductions for BENCH_MEMBERS members published straight into
-# the DEDUCTIONS stream (JetStream, msgId = reference), then the billing service started as its own
-# process on real PostgreSQL, Redis and NATS; deductions/s until the ledger holds them all, with an
-# exactly-once check (count, one row per reference, sums, balances). Then the same with the
-# billing process SIGKILLed and restarted at 1/3 and 2/3. Results go to docs/BENCHMARKS.md
-# ("Billing").
+# the DEDUCTIONS stream (JetStream, msgId = reference), then billing processes started on real
+# PostgreSQL, Redis and NATS; deductions/s until the ledger holds them all, with an exactly-once
+# check (count, one row per reference, sums, balance chains). Then the same with every billing
+# process SIGKILLed and restarted at 1/3 and 2/3, then paced publishing (BENCH_PACED_RATES) timing
+# publish → ledger row. Per variant (BENCH_VARIANTS: the current build and the baseline build of
+# BENCH_BASELINE_REF, 1 or more processes), BENCH_ROUNDS rounds in alternating order. Results go
+# to docs/BENCHMARKS.md ("Billing").
 #
-#   bash bench/billing/run.sh                  # BENCH_DEDUCTIONS=20000 BENCH_MEMBERS=1000 BENCH_ACK_WAIT_MS=5000
+#   bash bench/billing/run.sh                  # BENCH_DEDUCTIONS=20000 BENCH_BASELINE_DEDUCTIONS=3000 BENCH_MEMBERS=1000 BENCH_ROUNDS=3
 #   BENCH_WRITE=0 bash bench/billing/run.sh    # print only
+#   BENCH_VARIANTS=current:1,current:2 bash bench/billing/run.sh   # without the baseline
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 HERE="$ROOT/bench/billing"
 WRITE=${BENCH_WRITE:-1}
-export BENCH_DEDUCTIONS=${BENCH_DEDUCTIONS:-20000} BENCH_MEMBERS=${BENCH_MEMBERS:-1000} BENCH_ACK_WAIT_MS=${BENCH_ACK_WAIT_MS:-5000}
+export BENCH_DEDUCTIONS=${BENCH_DEDUCTIONS:-20000} BENCH_BASELINE_DEDUCTIONS=${BENCH_BASELINE_DEDUCTIONS:-3000} BENCH_MEMBERS=${BENCH_MEMBERS:-1000} BENCH_ACK_WAIT_MS=${BENCH_ACK_WAIT_MS:-5000}
+export BENCH_ROUNDS=${BENCH_ROUNDS:-3} BENCH_VARIANTS=${BENCH_VARIANTS:-baseline:1,current:1,current:2}
+export BENCH_PACED_RATES=${BENCH_PACED_RATES:-80,500,1000} BENCH_PACED_SECONDS=${BENCH_PACED_SECONDS:-8}
+# The baseline: the billing service before several deductions were in flight (one at a time).
+BASELINE_REF=${BENCH_BASELINE_REF:-2e9a8bf}
 WORK=$(mktemp -d /tmp/evshare-bench-billing.XXXXXX)
 PREFIX="benchbill$$"
+# Inside the tree (.evshare/ is ignored), so the baseline resolves @evshare/* from node_modules.
+BASELINE_DIR="$ROOT/.evshare/bench-billing-baseline-$$"
 DB="evshare_bench_billing_$$"
 PG=${BENCH_PG_URL:-postgres://postgres@127.0.0.1:5432}
 export REDIS_URL=${REDIS_URL:-redis://127.0.0.1:6379} NATS_URL=${NATS_URL:-nats://127.0.0.1:4222}
@@ -31,18 +40,25 @@ cleanup() {
   psql "$PG/postgres" -qc "DROP DATABASE IF EXISTS $DB WITH (FORCE)" >/dev/null 2>&1 || true
   redis-cli --scan --pattern "$PREFIX:*" | xargs -r redis-cli del >/dev/null || true
   node "$ROOT/bench/rental/common.js" delete-streams "$NATS_URL" "$PREFIX." >/dev/null || true
-  rm -rf "$WORK"
+  rm -rf "$WORK" "$BASELINE_DIR"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 cd "$ROOT"
 [ -f services/billing/dist/main.js ] || npx tsc -b
+if [[ "$BENCH_VARIANTS" == *baseline* ]]; then
+  mkdir -p "$BASELINE_DIR"
+  git archive "$BASELINE_REF" services/billing/src | tar -x -C "$BASELINE_DIR" --strip-components=2
+  printf '{"extends": "%s/tsconfig.base.json", "compilerOptions": {"rootDir": "src", "outDir": "dist", "composite": false, "declaration": false, "declarationMap": false}, "include": ["src"], "exclude": ["src/**/*.test.ts"]}\n' "$ROOT" >"$BASELINE_DIR/tsconfig.json"
+  npx tsc -p "$BASELINE_DIR/tsconfig.json"
+  export BENCH_BASELINE_MAIN="$BASELINE_DIR/dist/main.js"
+fi
 psql "$PG/postgres" -qc "DROP DATABASE IF EXISTS $DB WITH (FORCE)" -c "CREATE DATABASE $DB" >/dev/null
 export DATABASE_URL="$PG/$DB"
 
 LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
-BENCH_PREFIX="$PREFIX" BENCH_OUT="$WORK/result.json" node "$HERE/driver.js" >"$WORK/driver.log" 2>"$WORK/driver.err" &
+BENCH_PREFIX="$PREFIX" BENCH_OUT="$WORK/result.json" node "$HERE/driver.js" >"$WORK/driver.log" 2> >(tee "$WORK/driver.err" >&2) &
 DRIVER_PID=$!
 wait "$DRIVER_PID" || { echo "driver failed:" >&2; cat "$WORK/driver.err" >&2; exit 1; }
 DRIVER_PID=""
@@ -55,5 +71,5 @@ if [ "$WRITE" = 1 ]; then
     "$ROOT/bench/rental/common.js" "$ROOT/docs/BENCHMARKS.md" <<<"$SECTION"
   echo "written to docs/BENCHMARKS.md"
 fi
-node -e 'process.exit(require(process.argv[1]).phases.every((p) => p.check.ok) ? 0 : 1)' "$WORK/result.json" \
+node -e 'process.exit(require(process.argv[1]).results.every((r) => r.clean.check.ok && r.kill.check.ok && r.paced.every((p) => p.skipped || p.ok)) ? 0 : 1)' "$WORK/result.json" \
   || { echo "FAILED: exactly-once check (see above)" >&2; exit 1; }

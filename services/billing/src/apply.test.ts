@@ -1,4 +1,5 @@
-import { applyChange, applyDeduction, stateBefore, yuan } from './apply';
+import type { DeductionMessage } from '@evshare/kit';
+import { applyChange, applyDeduction, planLedger, stateBefore, yuan } from './apply';
 
 describe('applyDeduction', () => {
   it.each([
@@ -32,5 +33,54 @@ describe('yuan', () => {
     [-250, '-2.50'],
   ])('%i fen is %s', (fen, text) => {
     expect(yuan(fen)).toBe(text);
+  });
+});
+
+describe('planLedger', () => {
+  const A = '00000000-0000-4000-8000-00000000000a';
+  const B = '00000000-0000-4000-8000-00000000000b';
+  const U = '00000000-0000-4000-8000-0000000000ff';
+  const d = (memberId: string, reference: string, amountFen: number, kind: DeductionMessage['kind'] = 'rental'): DeductionMessage => ({
+    memberId,
+    reference,
+    kind,
+    amountFen,
+    description: reference,
+    requestedBy: 'test',
+    at: '2026-12-02T00:00:00.000Z',
+  });
+  const wallets = new Map([
+    [A, { balanceFen: 1_000, debtFen: 0 }],
+    [B, { balanceFen: -100, debtFen: 100 }],
+  ]);
+  const summary = (deductions: DeductionMessage[], existing: string[] = []) => {
+    const plan = planLedger(deductions, wallets, new Set(existing));
+    return {
+      outcomes: plan.outcomes.map((o) => (o.result === 'applied' ? `${o.entry.reference}:${o.entry.amountFen}>${o.entry.balanceAfterFen}/${o.entry.debtAfterFen}` : o.result)),
+      entries: plan.entries.map((e) => e.reference),
+      wallets: Object.fromEntries([...plan.wallets].map(([id, w]) => [id === A ? 'A' : 'B', [w.balanceFen, w.debtFen]])),
+    };
+  };
+
+  it.each([
+    ['one charge', [d(A, 'r1', 300)], [], { outcomes: ['r1:-300>700/0'], entries: ['r1'], wallets: { A: [700, 0] } }],
+    [
+      "one member's charges chain in order within the batch",
+      [d(A, 'r1', 300), d(A, 'r2', 500), d(A, 'r3', 400)],
+      [],
+      { outcomes: ['r1:-300>700/0', 'r2:-500>200/0', 'r3:-400>-200/200'], entries: ['r1', 'r2', 'r3'], wallets: { A: [-200, 200] } },
+    ],
+    [
+      'two members interleaved keep separate chains',
+      [d(A, 'r1', 100), d(B, 'r2', 50), d(A, 'r3', 100), d(B, 'r4', 200, 'refund')],
+      [],
+      { outcomes: ['r1:-100>900/0', 'r2:-50>-150/150', 'r3:-100>800/0', 'r4:200>50/0'], entries: ['r1', 'r2', 'r3', 'r4'], wallets: { A: [800, 0], B: [50, 0] } },
+    ],
+    ['a reference in the ledger already changes nothing', [d(A, 'old', 300), d(A, 'r1', 100)], ['old'], { outcomes: ['duplicate', 'r1:-100>900/0'], entries: ['r1'], wallets: { A: [900, 0] } }],
+    ['the same reference twice in one batch applies once', [d(A, 'r1', 300), d(A, 'r1', 300)], [], { outcomes: ['r1:-300>700/0', 'duplicate'], entries: ['r1'], wallets: { A: [700, 0] } }],
+    ['an unknown member is rejected, the rest applies', [d(U, 'r1', 300), d(B, 'r2', 100, 'refund')], [], { outcomes: ['unknown-member', 'r2:100>0/0'], entries: ['r2'], wallets: { B: [0, 0] } }],
+    ['only duplicates: nothing to write', [d(A, 'x', 1), d(B, 'y', 2)], ['x', 'y'], { outcomes: ['duplicate', 'duplicate'], entries: [], wallets: {} }],
+  ])('%s', (_name, deductions, existing, expected) => {
+    expect(summary(deductions, existing)).toEqual(expected);
   });
 });

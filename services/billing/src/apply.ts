@@ -49,3 +49,68 @@ export function yuan(fen: number): string {
   const abs = Math.abs(fen);
   return `${sign}${Math.floor(abs / 100)}.${String(abs % 100).padStart(2, '0')}`;
 }
+
+/** A ledger row a batch will insert, in the order its member's chain needs. */
+export interface PlannedEntry {
+  memberId: string;
+  reference: string;
+  kind: DeductionMessage['kind'];
+  amountFen: number;
+  balanceAfterFen: number;
+  debtAfterFen: number;
+  description: string;
+  rentalId: string | null;
+  requestedBy: string;
+}
+
+export type PlannedOutcome =
+  | { result: 'applied'; entry: PlannedEntry }
+  /** The reference is in the ledger already, or earlier in this batch: nothing changes. */
+  | { result: 'duplicate'; reference: string }
+  | { result: 'unknown-member' };
+
+export interface LedgerPlan {
+  /** One per deduction, in the same order. */
+  outcomes: PlannedOutcome[];
+  /** The entries to insert, in deduction order (so each member's chain follows the ledger ids). */
+  entries: PlannedEntry[];
+  /** The wallets the batch changed, after its last entry. */
+  wallets: Map<string, WalletState>;
+}
+
+/**
+ * Pure: several deductions applied one after another within one transaction, from the locked
+ * wallets and the references already in the ledger. Each member's entries chain on from the
+ * previous one (balance after = balance before + amount), in the deductions' order.
+ */
+export function planLedger(
+  deductions: readonly DeductionMessage[],
+  lockedWallets: ReadonlyMap<string, WalletState>,
+  existingReferences: ReadonlySet<string>,
+): LedgerPlan {
+  const wallets = new Map<string, WalletState>();
+  const seen = new Set(existingReferences);
+  const entries: PlannedEntry[] = [];
+  const outcomes = deductions.map((deduction): PlannedOutcome => {
+    const wallet = wallets.get(deduction.memberId) ?? lockedWallets.get(deduction.memberId);
+    if (!wallet) return { result: 'unknown-member' };
+    if (seen.has(deduction.reference)) return { result: 'duplicate', reference: deduction.reference };
+    seen.add(deduction.reference);
+    const change = applyDeduction(wallet.balanceFen, wallet.debtFen, deduction);
+    wallets.set(deduction.memberId, { balanceFen: change.balanceFen, debtFen: change.debtFen });
+    const entry: PlannedEntry = {
+      memberId: deduction.memberId,
+      reference: deduction.reference,
+      kind: deduction.kind,
+      amountFen: change.amountFen,
+      balanceAfterFen: change.balanceFen,
+      debtAfterFen: change.debtFen,
+      description: deduction.description,
+      rentalId: deduction.rentalId ?? null,
+      requestedBy: deduction.requestedBy,
+    };
+    entries.push(entry);
+    return { result: 'applied', entry };
+  });
+  return { outcomes, entries, wallets };
+}

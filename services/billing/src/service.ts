@@ -24,13 +24,18 @@ import {
   serveWorker,
   DURABLES,
 } from '@evshare/kit';
-import { applyDeduction, stateBefore, yuan } from './apply';
+import { planLedger, stateBefore, yuan, type PlannedEntry } from './apply';
+import { createDispatcher } from './dispatch';
 import { deterministicUuid, pushToMember } from './notify';
 
 export const billingConfigSchema = z.object({
   ...serviceEnv('billing', 8084),
   /** A deduction not acknowledged this long after delivery (a crashed instance) goes to another. */
   BILLING_ACK_WAIT_MS: env.positiveInt(30_000),
+  /** Transactions in flight per instance (each on its own database connection, so below DATABASE_POOL_SIZE). */
+  BILLING_CONCURRENCY: env.positiveInt(4),
+  /** Deductions applied in one transaction at most (one commit for all of them). */
+  BILLING_BATCH_MAX: env.positiveInt(32),
 });
 export type BillingConfig = z.infer<typeof billingConfigSchema>;
 
@@ -73,41 +78,125 @@ function receiptTitle(entry: LedgerEntry, locale: Contact['locale']): string {
   return locale === 'en' ? `Charged ¥${amount}` : `扣费 ¥${amount}`;
 }
 
+interface WalletRow {
+  id: string;
+  balanceFen: number;
+  debtFen: number;
+  phone: string | null;
+  locale: Contact['locale'];
+}
+
+/** The batch lost a race for a reference to a transaction of another member: read again and redo. */
+class ReferenceRace extends Error {}
+
+/** Deadlock and serialization failures: the transaction was rolled back and may simply run again. */
+const RETRYABLE_SQLSTATES = new Set(['40P01', '40001']);
+const ATTEMPTS = 3;
+
 /**
- * Applies one deduction in one transaction: the member row is locked, the ledger entry inserted
- * (its unique reference turns a redelivery into a no-op), the balance and debt updated, and the
- * receipt notice stored. A reference already in the ledger returns that entry as a duplicate.
+ * Applies several deductions in one transaction, one after another in the given order: the
+ * members' rows are locked (in id order, so two transactions never deadlock on each other), the
+ * references already in the ledger read, the entries planned (pure `planLedger`) and inserted
+ * (the unique reference still guards: a row another transaction won is a race, and the whole
+ * batch is redone), the balances and debts updated, the receipt notices stored. A reference
+ * already in the ledger returns that entry as a duplicate.
  */
-export async function applyDeductionInDatabase(db: Pool, message: DeductionMessage): Promise<Outcome> {
+async function applyBatch(db: Pool, deductions: readonly DeductionMessage[]): Promise<Outcome[]> {
   return withTransaction(db, async (tx) => {
-    const { rows: members } = await tx.query<{ balanceFen: number; debtFen: number; phone: string | null; locale: Contact['locale'] }>(
-      'SELECT wallet_balance_fen AS "balanceFen", debt_fen AS "debtFen", phone, locale FROM members WHERE id = $1 FOR UPDATE',
-      [message.memberId],
+    const memberIds = [...new Set(deductions.map((d) => d.memberId))];
+    const references = [...new Set(deductions.map((d) => d.reference))];
+    const { rows: members } = await tx.query<WalletRow>(
+      'SELECT id, wallet_balance_fen AS "balanceFen", debt_fen AS "debtFen", phone, locale FROM members WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE',
+      [memberIds],
     );
-    const member = members[0];
-    if (!member) return { result: 'unknown-member' };
-    const contact: Contact = { phone: member.phone, locale: member.locale };
-    const change = applyDeduction(member.balanceFen, member.debtFen, message);
-    const inserted = await tx.query<LedgerEntry>(
-      `INSERT INTO ledger (member_id, reference, kind, amount_fen, balance_after_fen, debt_after_fen, description, rental_id, requested_by)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (reference) DO NOTHING RETURNING ${ENTRY_COLUMNS}`,
-      [message.memberId, message.reference, message.kind, change.amountFen, change.balanceFen, change.debtFen, message.description, message.rentalId ?? null, message.requestedBy],
-    );
-    const entry = inserted.rows[0];
-    if (!entry) {
-      const { rows } = await tx.query<LedgerEntry>(`SELECT ${ENTRY_COLUMNS} FROM ledger WHERE reference = $1`, [message.reference]);
-      return { result: 'duplicate', entry: rows[0]!, contact };
+    const byId = new Map(members.map((m) => [m.id, m]));
+    const { rows: existing } = await tx.query<LedgerEntry>(`SELECT ${ENTRY_COLUMNS} FROM ledger WHERE reference = ANY($1::text[])`, [references]);
+    const plan = planLedger(deductions, byId, new Set(existing.map((e) => e.reference)));
+    const entries = new Map(existing.map((e) => [e.reference, e]));
+    if (plan.entries.length > 0) {
+      const column = <K extends keyof PlannedEntry>(key: K) => plan.entries.map((e) => e[key]);
+      const inserted = await tx.query<LedgerEntry>(
+        `INSERT INTO ledger (member_id, reference, kind, amount_fen, balance_after_fen, debt_after_fen, description, rental_id, requested_by)
+         SELECT member_id, reference, kind, amount_fen, balance_after_fen, debt_after_fen, description, rental_id, requested_by
+           FROM unnest($1::uuid[], $2::text[], $3::text[], $4::bigint[], $5::bigint[], $6::bigint[], $7::text[], $8::uuid[], $9::text[])
+                WITH ORDINALITY AS e(member_id, reference, kind, amount_fen, balance_after_fen, debt_after_fen, description, rental_id, requested_by, n)
+          ORDER BY n
+         ON CONFLICT (reference) DO NOTHING RETURNING ${ENTRY_COLUMNS}`,
+        [
+          column('memberId'),
+          column('reference'),
+          column('kind'),
+          column('amountFen'),
+          column('balanceAfterFen'),
+          column('debtAfterFen'),
+          column('description'),
+          column('rentalId'),
+          column('requestedBy'),
+        ],
+      );
+      if (inserted.rows.length !== plan.entries.length) throw new ReferenceRace('a reference of the batch was inserted meanwhile');
+      for (const entry of inserted.rows) entries.set(entry.reference, entry);
+      const wallets = [...plan.wallets];
+      await tx.query(
+        `UPDATE members m SET wallet_balance_fen = w.balance, debt_fen = w.debt, updated_at = now()
+           FROM unnest($1::uuid[], $2::bigint[], $3::bigint[]) AS w(id, balance, debt) WHERE m.id = w.id`,
+        [wallets.map(([id]) => id), wallets.map(([, w]) => w.balanceFen), wallets.map(([, w]) => w.debtFen)],
+      );
+      const notices = inserted.rows;
+      await tx.query(
+        `INSERT INTO notifications (id, member_id, kind, title, body)
+         SELECT id, member_id, 'receipt', title, body FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::jsonb[]) AS n(id, member_id, title, body)
+         ON CONFLICT (id) DO NOTHING`,
+        [
+          notices.map((e) => deterministicUuid(`receipt:${e.reference}`)),
+          notices.map((e) => e.memberId),
+          notices.map((e) => receiptTitle(e, byId.get(e.memberId)!.locale)),
+          notices.map((e) => JSON.stringify(receiptBody(e))),
+        ],
+      );
     }
-    await tx.query('UPDATE members SET wallet_balance_fen = $2, debt_fen = $3, updated_at = now() WHERE id = $1', [message.memberId, change.balanceFen, change.debtFen]);
-    await tx.query('INSERT INTO notifications (id, member_id, kind, title, body) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (id) DO NOTHING', [
-      deterministicUuid(`receipt:${entry.reference}`),
-      entry.memberId,
-      'receipt',
-      receiptTitle(entry, contact.locale),
-      JSON.stringify(receiptBody(entry)),
-    ]);
-    return { result: 'applied', entry, contact };
+    return plan.outcomes.map((planned, i): Outcome => {
+      if (planned.result === 'unknown-member') return planned;
+      const member = byId.get(deductions[i]!.memberId)!;
+      const entry = entries.get(planned.result === 'applied' ? planned.entry.reference : planned.reference)!;
+      return { result: planned.result, entry, contact: { phone: member.phone, locale: member.locale } };
+    });
   });
+}
+
+function retryable(error: unknown): boolean {
+  return error instanceof ReferenceRace || RETRYABLE_SQLSTATES.has((error as { code?: unknown } | undefined)?.code as string);
+}
+
+/**
+ * Applies deductions in as few transactions as possible: all in one, retried when it lost a race
+ * or a deadlock; if the batch still fails, each deduction alone, in order, so one deduction that
+ * cannot be written (or a database that is down) fails only itself.
+ */
+export async function applyDeductionsInDatabase(db: Pool, deductions: readonly DeductionMessage[]): Promise<Array<Outcome | { result: 'failed'; error: unknown }>> {
+  const attempt = async (batch: readonly DeductionMessage[]) => {
+    for (let n = 1; ; n++) {
+      try {
+        return await applyBatch(db, batch);
+      } catch (error) {
+        if (n >= ATTEMPTS || !retryable(error)) throw error;
+      }
+    }
+  };
+  try {
+    return await attempt(deductions);
+  } catch (error) {
+    if (deductions.length === 1) return [{ result: 'failed', error }];
+  }
+  const outcomes: Array<Outcome | { result: 'failed'; error: unknown }> = [];
+  for (const deduction of deductions) {
+    try {
+      outcomes.push((await attempt([deduction]))[0]!);
+    } catch (error) {
+      outcomes.push({ result: 'failed', error });
+    }
+  }
+  return outcomes;
 }
 
 function receiptBody(entry: LedgerEntry) {
@@ -129,6 +218,12 @@ export async function startBilling(deps: BillingDeps): Promise<RunningService> {
   const duplicates = counter('billing_deductions_duplicate_total', 'Deliveries of a deduction already in the ledger (acknowledged, no effect)');
   const failures = counter('billing_deductions_failed_total', 'Deliveries that failed and will be redelivered');
   const rejected = counter('billing_deductions_rejected_total', 'Deductions that can never apply (invalid, unknown member), by reason', ['reason']);
+  const batchSize = new client.Histogram({
+    name: 'billing_batch_deductions',
+    help: 'Deductions applied together in one transaction',
+    buckets: [1, 2, 4, 8, 16, 32, 64, 128],
+    registers: [metrics.registry],
+  });
 
   /** After the commit: receipt event, debt SMS, live push. Repeated for a duplicate, as they may not have happened. */
   const announce = async (entry: LedgerEntry, contact: Contact, fresh: boolean) => {
@@ -169,22 +264,12 @@ export async function startBilling(deps: BillingDeps): Promise<RunningService> {
     }
   };
 
-  const handle = async (message: DurableMessage) => {
-    const parsed = deductionMessageSchema.safeParse(message.data);
-    if (!parsed.success) {
-      // No redelivery can fix it: acknowledged, counted and logged for an operator.
-      rejected.inc({ reason: 'invalid' });
-      log.error({ seq: message.seq, subject: message.subject, issues: parsed.error.issues }, 'invalid deduction message dropped');
-      return;
-    }
-    const deduction = parsed.data;
-    let outcome: Outcome;
-    try {
-      outcome = await applyDeductionInDatabase(db, deduction);
-    } catch (error) {
+  /** What to do with one outcome; resolves to acknowledge, throws to have it redelivered. */
+  const finish = async (deduction: DeductionMessage, delivery: number, outcome: Outcome | { result: 'failed'; error: unknown }) => {
+    if (outcome.result === 'failed') {
       failures.inc();
-      log.warn({ err: error, reference: deduction.reference, delivery: message.deliveryCount }, 'deduction failed, will be redelivered');
-      throw error;
+      log.warn({ err: outcome.error, reference: deduction.reference, delivery }, 'deduction failed, will be redelivered');
+      throw outcome.error;
     }
     if (outcome.result === 'unknown-member') {
       rejected.inc({ reason: 'unknown-member' });
@@ -207,6 +292,66 @@ export async function startBilling(deps: BillingDeps): Promise<RunningService> {
     }
   };
 
-  const consumer = await bus.consume(STREAMS.deductions.name, BILLING_DURABLE, handle, { ackWaitMs: config.BILLING_ACK_WAIT_MS });
+  interface Job {
+    deduction: DeductionMessage;
+    delivery: number;
+    /** Acknowledge. */
+    resolve: () => void;
+    /** Redeliver. */
+    reject: (error: unknown) => void;
+  }
+  const concurrency = Math.max(1, Math.min(config.BILLING_CONCURRENCY, db.options.max - 1));
+  if (concurrency < config.BILLING_CONCURRENCY) {
+    log.warn({ requested: config.BILLING_CONCURRENCY, poolSize: db.options.max, concurrency }, 'BILLING_CONCURRENCY above the database pool (less one for health checks); reduced');
+  }
+  const dispatcher = createDispatcher<Job>({ keyOf: (job) => job.deduction.memberId, maxRunning: concurrency, maxBatch: config.BILLING_BATCH_MAX });
+
+  /** One batch: one transaction, then each member's announcements in order (members in parallel). */
+  const run = async (batch: Job[]) => {
+    batchSize.observe(batch.length);
+    try {
+      const outcomes = await applyDeductionsInDatabase(db, batch.map((job) => job.deduction));
+      const byMember = new Map<string, Array<[Job, (typeof outcomes)[number]]>>();
+      batch.forEach((job, i) => {
+        const list = byMember.get(job.deduction.memberId) ?? [];
+        list.push([job, outcomes[i]!]);
+        byMember.set(job.deduction.memberId, list);
+      });
+      await Promise.all(
+        [...byMember.values()].map(async (list) => {
+          for (const [job, outcome] of list) await finish(job.deduction, job.delivery, outcome).then(job.resolve, job.reject);
+        }),
+      );
+    } catch (error) {
+      // Not expected (every outcome is settled above); the deliveries must not hang meanwhile.
+      for (const job of batch) job.reject(error);
+    } finally {
+      dispatcher.done(batch);
+      pump();
+    }
+  };
+  const pump = () => {
+    for (let batch = dispatcher.take(); batch; batch = dispatcher.take()) void run(batch);
+  };
+
+  const handle = async (message: DurableMessage) => {
+    const parsed = deductionMessageSchema.safeParse(message.data);
+    if (!parsed.success) {
+      // No redelivery can fix it: acknowledged, counted and logged for an operator.
+      rejected.inc({ reason: 'invalid' });
+      log.error({ seq: message.seq, subject: message.subject, issues: parsed.error.issues }, 'invalid deduction message dropped');
+      return;
+    }
+    const done = new Promise<void>((resolve, reject) => dispatcher.enqueue({ deduction: parsed.data, delivery: message.deliveryCount, resolve, reject }));
+    pump();
+    await done;
+  };
+
+  // Up to BILLING_BATCH_MAX deductions for each of the transactions in flight are in hand, so a
+  // transaction that ends finds the next batch waiting.
+  const consumer = await bus.consume(STREAMS.deductions.name, BILLING_DURABLE, handle, {
+    ackWaitMs: config.BILLING_ACK_WAIT_MS,
+    concurrency: concurrency * config.BILLING_BATCH_MAX,
+  });
   return serveWorker('billing', { log, metrics, health, consumer, port: config.PORT, host: config.HOST });
 }

@@ -330,6 +330,23 @@ export function busContract(name: string, make: () => Promise<Bus>): void {
         await eventually(() => done === 6);
         expect(maxActive).toBe(1);
       });
+
+      it('hands one client up to `concurrency` messages at once, in stream order', async () => {
+        let active = 0;
+        let maxActive = 0;
+        const started: unknown[] = [];
+        const handler = async (m: DurableMessage) => {
+          started.push(m.data);
+          maxActive = Math.max(maxActive, ++active);
+          await new Promise((resolve) => setTimeout(resolve, 30));
+          active--;
+        };
+        for (let i = 0; i < 12; i++) await bus.publishDurable('jobs.parallel', i, `p${i}`);
+        await consume('JOBS', 'parallel', handler, { filterSubject: 'jobs.parallel', concurrency: 4, ackWaitMs: 2000 });
+        await eventually(() => started.length === 12 && active === 0);
+        expect(maxActive).toBe(4);
+        expect(started).toEqual([...Array(12).keys()]);
+      });
     });
 
     it('pings while open and rejects after close', async () => {

@@ -56,10 +56,11 @@ interface PendingDelivery {
 interface Client {
   handler: DurableHandler;
   onDeadLetter: ConsumeOptions['onDeadLetter'];
-  busy: boolean;
+  /** Messages handed to the handler at once, at most. */
+  concurrency: number;
   stopped: boolean;
-  /** Settles when the handler of the message being processed settles. */
-  inFlight: Promise<void> | undefined;
+  /** Each settles when the handler of a message being processed settles. */
+  inFlight: Set<Promise<void>>;
 }
 
 interface DurableState {
@@ -84,8 +85,8 @@ interface DurableState {
  * delivered asynchronously and at most once. Durable streams: JetStream semantics in memory
  * (limits retention: messages are kept until maxAgeMs, or for the process lifetime without
  * one), with durable consumers whose position, pending acks and redeliveries live as long as
- * the bus. One client handles one message at a time, so a durable delivers in stream order
- * except for redeliveries.
+ * the bus. One client handles `concurrency` messages at a time (default one), handed out in
+ * stream order except for redeliveries.
  */
 export function createMemoryBus(): Bus {
   const subscriptions = new Set<Subscription>();
@@ -291,7 +292,7 @@ export function createMemoryBus(): Bus {
     const { clients } = durable;
     for (let i = 0; i < clients.length; i++) {
       const client = clients[(durable.nextClient + i) % clients.length];
-      if (client && !client.busy) {
+      if (client && client.inFlight.size < client.concurrency) {
         durable.nextClient = (durable.nextClient + i + 1) % clients.length;
         return client;
       }
@@ -317,9 +318,8 @@ export function createMemoryBus(): Bus {
     const deliveryCount = ++entry.deliveryCount;
     entry.timer = startTimer(durable.ackWaitMs, () => markDue(durable, seq, entry));
     const message = toMessage(stored, deliveryCount);
-    client.busy = true;
     const handled = new Promise<void>((resolve) => setImmediate(resolve)).then(() => client.handler(message));
-    client.inFlight = handled.then(
+    const settled = handled.then(
       () => {
         // A late ack still counts, even after the message was handed to another client.
         if (durable.pending.get(seq) === entry) settle(durable, seq);
@@ -336,9 +336,9 @@ export function createMemoryBus(): Bus {
         }
       },
     );
-    void client.inFlight.then(() => {
-      client.busy = false;
-      client.inFlight = undefined;
+    client.inFlight.add(settled);
+    void settled.then(() => {
+      client.inFlight.delete(settled);
       pump(durable);
     });
   }
@@ -371,7 +371,8 @@ export function createMemoryBus(): Bus {
     durable.maxDeliver = options.maxDeliver !== undefined && options.maxDeliver > 0 ? options.maxDeliver : Infinity;
     durable.maxAckPending = options.maxAckPending ?? DEFAULT_MAX_ACK_PENDING;
 
-    const client: Client = { handler, onDeadLetter: options.onDeadLetter, busy: false, stopped: false, inFlight: undefined };
+    const concurrency = Math.max(1, Math.floor(options.concurrency ?? 1));
+    const client: Client = { handler, onDeadLetter: options.onDeadLetter, concurrency, stopped: false, inFlight: new Set() };
     durable.clients.push(client);
     pump(durable);
 
@@ -380,12 +381,11 @@ export function createMemoryBus(): Bus {
         if (client.stopped) return;
         client.stopped = true;
         durable.clients = durable.clients.filter((c) => c !== client);
-        // Give the message in hand until its ack wait to finish; after that it is redelivered
-        // to another client anyway, so waiting longer would only delay shutdown.
-        const inFlight = client.inFlight;
-        if (inFlight) {
+        // Give the messages in hand until their ack wait to finish; after that they are
+        // redelivered to another client anyway, so waiting longer would only delay shutdown.
+        if (client.inFlight.size > 0) {
           let timer: NodeJS.Timeout | undefined;
-          await Promise.race([inFlight, new Promise<void>((resolve) => (timer = setTimeout(resolve, durable.ackWaitMs)))]);
+          await Promise.race([Promise.all(client.inFlight), new Promise<void>((resolve) => (timer = setTimeout(resolve, durable.ackWaitMs)))]);
           clearTimeout(timer);
         }
       },

@@ -195,9 +195,10 @@ export async function createNatsBus(options: NatsBusOptions): Promise<Bus> {
     // Creates the durable, or updates it: the latest consume() sets its configuration.
     await jsm.consumers.add(jsStream, config);
 
+    const concurrency = Math.max(1, Math.floor(consumeOptions.concurrency ?? 1));
     let stopped = false;
     let messages: ConsumerMessages | undefined;
-    let inFlight: Promise<void> | undefined;
+    const inFlight = new Set<Promise<void>>();
     let pause: ReturnType<typeof delay> | undefined;
 
     function deadLetter(message: DurableMessage, error: unknown): void {
@@ -276,9 +277,10 @@ export async function createNatsBus(options: NatsBusOptions): Promise<Bus> {
         try {
           if (attempt > 0) await jsm.consumers.add(jsStream, config);
           const consumer = await js.consumers.get(jsStream, jsDurable);
-          // One message at a time: JetStream starts the ack wait at delivery, so messages
-          // prefetched behind a slow one would time out and be redelivered for nothing.
-          messages = await consumer.consume({ max_messages: 1, abort_on_missing_resource: true });
+          // Pulls sized to what is handled at once (the client refills its buffer while the
+          // handlers run, so up to twice that is unacknowledged): JetStream starts the ack wait at
+          // delivery, so a deep prefetch behind slow handlers would time out and be redelivered.
+          messages = await consumer.consume({ max_messages: concurrency, abort_on_missing_resource: true });
           if (stopped) messages.stop();
           for await (const m of messages) {
             attempt = 0;
@@ -287,9 +289,9 @@ export async function createNatsBus(options: NatsBusOptions): Promise<Bus> {
               m.nak();
               continue;
             }
-            inFlight = handle(m);
-            await inFlight;
-            inFlight = undefined;
+            const handled = handle(m).finally(() => inFlight.delete(handled));
+            inFlight.add(handled);
+            if (inFlight.size >= concurrency) await Promise.race(inFlight);
           }
         } catch (error) {
           // Retried below; consumers.add re-creates the durable if the server lost it.
@@ -311,11 +313,11 @@ export async function createNatsBus(options: NatsBusOptions): Promise<Bus> {
         pause?.cancel();
         messages?.stop();
         if (!nc.isClosed()) advisory.unsubscribe();
-        // Give the message in hand until its ack wait to finish; after that the server
-        // redelivers it to another client anyway.
-        if (inFlight) {
+        // Give the messages in hand until their ack wait to finish; after that the server
+        // redelivers them to another client anyway.
+        if (inFlight.size > 0) {
           const wait = delay(ackWaitMs);
-          await Promise.race([inFlight, wait.promise]);
+          await Promise.race([Promise.all(inFlight), wait.promise]);
           wait.cancel();
         }
       },

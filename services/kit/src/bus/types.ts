@@ -39,6 +39,13 @@ export interface ConsumeOptions {
   maxDeliver?: number;
   /** How many unacknowledged messages one consumer may hold. */
   maxAckPending?: number;
+  /**
+   * How many messages one client hands to the handler at once (default 1: one after another).
+   * Above 1 the handler runs concurrently, called in delivery order; it must keep whatever order
+   * it needs itself. On NATS the client also prefetches up to as many again, so the durable's
+   * maxAckPending should cover twice every client's concurrency.
+   */
+  concurrency?: number;
   /** Called when a message is given up after maxDeliver deliveries (dead letter). */
   onDeadLetter?: (message: DurableMessage, error: unknown) => void;
 }
