@@ -39,7 +39,11 @@ describe('the embedded stack contains a failing service', () => {
       ...testEnvironment(database.url, { LOG_LEVEL: 'warn' }),
       STACK_MODE: 'in-process',
       GATEWAY_PORT: '0',
+      GATEWAY_ADMIN_PORT: '0',
       MQTT_PORT: '0',
+      // The stack itself, not the parent that relaunches it in its own process group: the faults
+      // are injected into, and the signals sent to, the process that runs the services.
+      EVSHARE_STACK_GROUP: '1',
       APP_INSTANCES: '1',
       SIMULATORS: 'false',
       AUTOSCALE: 'false',

@@ -25,6 +25,7 @@ describe('Ctrl-C in the processes mode', () => {
         APP_INSTANCES: '1',
         AUTOSCALE: 'false',
         GATEWAY_PORT: String(await freePort()),
+        GATEWAY_ADMIN_PORT: String(await freePort()),
         MQTT_PORT: String(await freePort()),
       };
       const child = spawn(process.execPath, [STACK_MAIN], { env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });

@@ -1,4 +1,4 @@
-import pg from 'pg';
+import { createPool, type Pool } from '@evshare/kit';
 import { migrateDatabase } from '@evshare/schema';
 import { provisionVehicleCredentials, type VehicleCredential } from '@evshare/telematics';
 import { createTestDatabase, testEnvironment } from '../support/backends';
@@ -16,7 +16,7 @@ export async function startCarsAndTelematics(
   broker?: (credentials: VehicleCredential[]) => Promise<Record<string, string>>,
 ) {
   const database = await createTestDatabase();
-  const db = new pg.Pool({ connectionString: database.url, max: 3 });
+  const db = createPool(database.url, { max: 3 });
   try {
     return await start(database, db, prefix, count, overrides, broker);
   } catch (error) {
@@ -29,7 +29,7 @@ export async function startCarsAndTelematics(
 
 async function start(
   database: Awaited<ReturnType<typeof createTestDatabase>>,
-  db: pg.Pool,
+  db: Pool,
   prefix: string,
   count: number,
   overrides: Record<string, string>,

@@ -18,8 +18,11 @@ export function createPool(url: string, options: { max?: number; applicationName
     idleTimeoutMillis: 30_000,
   });
   // An idle connection the server ends (restart, failover) must not crash the process; the pool
-  // replaces it at the next checkout.
-  pool.on('error', (error) => options.log?.warn({ err: error }, 'idle database connection lost'));
+  // replaces it at the next checkout. After end() the pool's sockets may still be closing when the
+  // server goes away (the embedded server stops right after): nothing is lost then.
+  pool.on('error', (error) => {
+    if (!pool.ending) options.log?.warn({ err: error }, 'idle database connection lost');
+  });
   return pool;
 }
 
