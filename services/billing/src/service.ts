@@ -51,16 +51,8 @@ export interface BillingDeps {
 /** The durable consumer's name: every billing instance shares it, so each deduction goes to one. */
 export const BILLING_DURABLE = DURABLES.billing;
 
-interface LedgerEntry {
-  memberId: string;
-  reference: string;
-  kind: DeductionMessage['kind'];
-  amountFen: number;
-  balanceAfterFen: number;
-  debtAfterFen: number;
-  description: string;
-  createdAt: Date;
-}
+/** A ledger row as read back: what the batch planned, with the time it was booked. */
+type LedgerEntry = Omit<PlannedEntry, 'rentalId' | 'requestedBy'> & { createdAt: Date };
 
 interface Contact {
   phone: string | null;
