@@ -120,18 +120,27 @@ describe('charging: what a pile can bill', () => {
 
   const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-  it.each([
-    ['a stop in year 9999', { samples: [], meterStop: 130, timestamp: '9999-12-31T23:59:59Z' }, ['clock-skew']],
-    ['a stop in year 0', { samples: [], meterStop: 130, timestamp: '0000-01-01T00:00:00Z' }, ['clock-skew']],
-    ['a meter going backwards', { samples: [200], meterStop: 150, timestamp: undefined }, ['meter-backwards']],
-  ])('%s is not billed but held for review', async (_name, stop, reasons) => {
+  /** A member and a connected 350 kW pile (a second's energy stays inside its rating), closed after `use`. */
+  const withFastPile = async (use: (member: Awaited<ReturnType<ChargingBench['createMember']>>, pile: ChargingBench['piles'][number], client: ReturnType<ChargingBench['client']>) => Promise<void>) => {
     const member = await bench.createMember();
     const pile = bench.piles[3]!;
-    // A 350 kW charger for a second: the energy is inside its rating, only the named anomaly is left.
     await bench.db.query('UPDATE piles SET max_power_w = 350000 WHERE id = $1', [pile.id]);
     const client = bench.client(pile);
     await client.connect();
     try {
+      await use(member, pile, client);
+    } finally {
+      await client.close();
+    }
+  };
+
+  it.each([
+    ['a stop in year 9999', { samples: [], meterStop: 130, timestamp: '9999-12-31T23:59:59Z' }, ['clock-skew']],
+    ['a stop in year 0', { samples: [], meterStop: 130, timestamp: '0000-01-01T00:00:00Z' }, ['clock-skew']],
+    ['a meter going backwards', { samples: [200], meterStop: 150, timestamp: undefined }, ['meter-backwards']],
+  ])('%s is not billed but held for review', (_name, stop, reasons) =>
+    // Only the named anomaly is left: the energy is inside the pile's rating.
+    withFastPile(async (member, pile, client) => {
       const start = (await client.call('StartTransaction', { connectorId: 1, idTag: member.card, meterStart: 100, timestamp: nowIso() })) as { transactionId: number };
       await sleep(1_000);
       for (const value of stop.samples) {
@@ -148,18 +157,11 @@ describe('charging: what a pile can bill', () => {
       await eventually(async () => expect(await ledger(member.id)).toEqual([{ reference: item!.reference, amount: 0, requestedBy: `admin:${bench.admin.id}` }]), 15_000, 100);
       await sleep(300);
       expect(await ledger(member.id)).toHaveLength(1);
-    } finally {
-      await client.close();
-    }
-  });
+    }),
+  );
 
-  it('a start stamped in year 0 begins when the server received it, and is held for review', async () => {
-    const member = await bench.createMember();
-    const pile = bench.piles[3]!;
-    await bench.db.query('UPDATE piles SET max_power_w = 350000 WHERE id = $1', [pile.id]);
-    const client = bench.client(pile);
-    await client.connect();
-    try {
+  it('a start stamped in year 0 begins when the server received it, and is held for review', () =>
+    withFastPile(async (member, pile, client) => {
       const before = Date.now();
       const start = (await client.call('StartTransaction', { connectorId: 1, idTag: member.card, meterStart: 0, timestamp: '0000-01-01T00:00:00Z' })) as { transactionId: number };
       const { rows } = await bench.db.query<{ startedAt: Date }>('SELECT started_at AS "startedAt" FROM charging_transactions WHERE id = $1', [start.transactionId]);
@@ -167,10 +169,8 @@ describe('charging: what a pile can bill', () => {
       await sleep(500);
       await client.call('StopTransaction', { transactionId: start.transactionId, meterStop: 20, timestamp: nowIso() });
       expect((await reviewOf(`charging:${pile.id}:${start.transactionId}`))?.reasons).toEqual(['clock-skew']);
-    } finally {
-      await client.close();
-    }
-  });
+    }),
+  );
 
   it('refuses connectors, meters and ids no pile has with a CALLERROR, and stays up', async () => {
     const member = await bench.createMember();
