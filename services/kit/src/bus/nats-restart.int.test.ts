@@ -104,6 +104,8 @@ async function persisted(lastSeq: number, lastPayload: string): Promise<boolean>
   const streamDir = join(storeDir, 'jetstream', '$G', 'streams', 'RESTART');
   try {
     const state = await readFile(join(streamDir, 'obs', 'survivor', 'o.dat'));
+    // nats-server rewrites o.dat in place: a read can catch it empty while it is being written.
+    if (state.length < 2) return false;
     if (state[0] !== 22 || state[1] !== 2) throw new Error(`unknown consumer state format ${state.subarray(0, 2).toString('hex')}`);
     const numbers: number[] = [];
     for (let offset = 2, value = 0, shift = 0; offset < state.length && numbers.length < 5; offset++) {
