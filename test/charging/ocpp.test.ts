@@ -80,9 +80,12 @@ describe('charging: OCPP 1.6J central system', () => {
         expect(period.startPeriod % 900).toBe(0);
         expect(period.limit).toBeLessThanOrEqual(22_000);
       }
-      const plan = await bench.api('GET', `/api/v1/charging/piles/${pile.id}/plan`, bench.admin.key);
-      expect(plan.status).toBe(200);
-      expect(plan.json<{ sent: boolean; plan: { schedule: { pileId: string } } }>()).toMatchObject({ sent: true, plan: { schedule: { pileId: pile.id } } });
+      // The pile has the profile; the central system marks it sent once the pile's answer is in.
+      await eventually(async () => {
+        const plan = await bench.api('GET', `/api/v1/charging/piles/${pile.id}/plan`, bench.admin.key);
+        expect(plan.status).toBe(200);
+        expect(plan.json<{ sent: boolean; plan: { schedule: { pileId: string } } }>()).toMatchObject({ sent: true, plan: { schedule: { pileId: pile.id } } });
+      });
 
       await client.call('MeterValues', {
         connectorId: 1,

@@ -13,10 +13,14 @@ export interface E2eTarget {
   admin: { account: string; password: string };
   /** The APP instances currently serving (pod names in Kubernetes). */
   appInstances(): Promise<string[]>;
+  /** The most APP instances the autoscaler may run, where the target knows it. */
+  maxInstances?: number;
   /** Kills one APP instance abruptly (SIGKILL, or a pod deleted with no grace period). */
   kill(instance: string): Promise<void>;
   stop(): Promise<void>;
 }
+
+const LOCAL_MAX_INSTANCES = 4;
 
 export async function startTarget(): Promise<E2eTarget> {
   return process.env.EVSHARE_E2E_URL ? clusterTarget(process.env.EVSHARE_E2E_URL) : localTarget();
@@ -29,7 +33,7 @@ async function localTarget(): Promise<E2eTarget> {
     stack: platform.stack,
     log: createLogger('e2e-autoscaler', 'warn'),
     minReplicas: 2,
-    maxReplicas: 4,
+    maxReplicas: LOCAL_MAX_INSTANCES,
     target: { inflightPerPod: 4 },
     behavior: {
       scaleUp: { stabilizationWindowSeconds: 0, maxStepPods: 2, maxStepPercent: 100 },
@@ -41,6 +45,7 @@ async function localTarget(): Promise<E2eTarget> {
     url: platform.stack.gatewayUrl,
     admin: DEV_ACCOUNTS.admin,
     appInstances: async () => platform.stack.appIds(),
+    maxInstances: LOCAL_MAX_INSTANCES,
     async kill(instance) {
       await platform.stack.process!(instance)!.stop('SIGKILL');
       await platform.stack.removeApp(instance);
