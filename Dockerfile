@@ -2,7 +2,7 @@
 # One image for every evshare process; the argument picks it:
 #   docker run --rm ghcr.io/evshare/evshare gateway      (or auth, app, heartbeat, operator, ...)
 # The Helm chart runs each Deployment with its service name as the container's argument.
-ARG NODE_IMAGE=node:20-slim
+ARG NODE_IMAGE=node:24-bookworm-slim
 
 # The workspace manifests alone, so the dependency layers below are rebuilt only when a manifest
 # or the lockfile changes. Every workspace (package.json "workspaces") must be listed here;
@@ -10,6 +10,7 @@ ARG NODE_IMAGE=node:20-slim
 FROM ${NODE_IMAGE} AS manifests
 WORKDIR /src
 COPY package.json package-lock.json ./
+COPY services/api/package.json services/api/
 COPY services/app/package.json services/app/
 COPY services/auth/package.json services/auth/
 COPY services/billing/package.json services/billing/
@@ -17,6 +18,7 @@ COPY services/charging/package.json services/charging/
 COPY services/gateway/package.json services/gateway/
 COPY services/heartbeat/package.json services/heartbeat/
 COPY services/kit/package.json services/kit/
+COPY services/pricing/package.json services/pricing/
 COPY services/schema/package.json services/schema/
 COPY services/sms/package.json services/sms/
 COPY services/stack/package.json services/stack/

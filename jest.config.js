@@ -1,5 +1,9 @@
 // Unit tests (`*.test.ts`) need nothing running; integration tests (`*.int.test.ts` beside the
 // code, and everything under test/) talk to real Redis, NATS, PostgreSQL (and kube-apiserver).
+// Every route mounted by the kit's mountRoutes checks its answers against their declared schemas
+// in the tests (a wrong answer fails a test with 500 response-contract); never set in production.
+process.env.EVSHARE_CHECK_RESPONSES ??= '1';
+
 const transform = {
   '^.+\\.(t|j|mj)s$': ['@swc/jest', { jsc: { target: 'es2022', parser: { syntax: 'typescript' } }, module: { type: 'commonjs' } }],
 };
@@ -26,7 +30,8 @@ module.exports = {
       ...common,
       displayName: 'integration',
       testMatch: ['<rootDir>/**/src/**/*.int.test.ts', '<rootDir>/test/**/*.test.ts'],
-      testPathIgnorePatterns: ['/node_modules/', '/dist/'],
+      // The cluster side of the e2e suite needs a cluster (`make e2e-node`, `make e2e`).
+      testPathIgnorePatterns: ['/node_modules/', '/dist/', ...(process.env.EVSHARE_E2E_URL ? [] : ['/test/e2e/cluster\\.test\\.ts$'])],
     },
   ],
 };

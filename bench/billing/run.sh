@@ -14,6 +14,8 @@
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+# shellcheck source=../lib.sh
+source "$ROOT/bench/lib.sh"
 HERE="$ROOT/bench/billing"
 WRITE=${BENCH_WRITE:-1}
 export BENCH_DEDUCTIONS=${BENCH_DEDUCTIONS:-20000} BENCH_BASELINE_DEDUCTIONS=${BENCH_BASELINE_DEDUCTIONS:-3000} BENCH_MEMBERS=${BENCH_MEMBERS:-1000} BENCH_ACK_WAIT_MS=${BENCH_ACK_WAIT_MS:-5000}
@@ -21,13 +23,11 @@ export BENCH_ROUNDS=${BENCH_ROUNDS:-3} BENCH_VARIANTS=${BENCH_VARIANTS:-baseline
 export BENCH_PACED_RATES=${BENCH_PACED_RATES:-80,500,1000} BENCH_PACED_SECONDS=${BENCH_PACED_SECONDS:-8}
 # The baseline: the billing service before several deductions were in flight (one at a time).
 BASELINE_REF=${BENCH_BASELINE_REF:-2e9a8bf}
-WORK=$(mktemp -d /tmp/evshare-bench-billing.XXXXXX)
+WORK=$(bench_workdir billing)
 PREFIX="benchbill$$"
 # Inside the tree (.evshare/ is ignored), so the baseline resolves @evshare/* from node_modules.
 BASELINE_DIR="$ROOT/.evshare/bench-billing-baseline-$$"
 DB="evshare_bench_billing_$$"
-PG=${BENCH_PG_URL:-postgres://postgres@127.0.0.1:5432}
-export REDIS_URL=${REDIS_URL:-redis://127.0.0.1:6379} NATS_URL=${NATS_URL:-nats://127.0.0.1:4222}
 DRIVER_PID=""
 
 cleanup() {
@@ -37,9 +37,7 @@ cleanup() {
     kill "$DRIVER_PID" 2>/dev/null || true
   fi
   wait 2>/dev/null || true
-  psql "$PG/postgres" -qc "DROP DATABASE IF EXISTS $DB WITH (FORCE)" >/dev/null 2>&1 || true
-  redis-cli --scan --pattern "$PREFIX:*" | xargs -r redis-cli del >/dev/null || true
-  node "$ROOT/bench/rental/common.js" delete-streams "$NATS_URL" "$PREFIX." >/dev/null || true
+  bench_drop_backends "$DB" "$PREFIX"
   rm -rf "$WORK" "$BASELINE_DIR"
 }
 trap cleanup EXIT
@@ -54,10 +52,10 @@ if [[ "$BENCH_VARIANTS" == *baseline* ]]; then
   npx tsc -p "$BASELINE_DIR/tsconfig.json"
   export BENCH_BASELINE_MAIN="$BASELINE_DIR/dist/main.js"
 fi
-psql "$PG/postgres" -qc "DROP DATABASE IF EXISTS $DB WITH (FORCE)" -c "CREATE DATABASE $DB" >/dev/null
+bench_fresh_db "$DB"
 export DATABASE_URL="$PG/$DB"
 
-LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
+LOAD_BEFORE=$(bench_load)
 BENCH_PREFIX="$PREFIX" BENCH_OUT="$WORK/result.json" node "$HERE/driver.js" >"$WORK/driver.log" 2> >(tee "$WORK/driver.err" >&2) &
 DRIVER_PID=$!
 wait "$DRIVER_PID" || { echo "driver failed:" >&2; cat "$WORK/driver.err" >&2; exit 1; }
@@ -67,9 +65,7 @@ PSI=$(awk '/^some/ {sub("avg60=", "", $3); print $3}' /proc/pressure/cpu 2>/dev/
 SECTION=$(node "$HERE/report.js" "$WORK/result.json" "$LOAD_BEFORE" "$PSI")
 echo "$SECTION"
 if [ "$WRITE" = 1 ]; then
-  node -e 'require(process.argv[1]).writeSection(process.argv[2], "billing-bench", "Billing", require("fs").readFileSync(0, "utf8"))' \
-    "$ROOT/bench/rental/common.js" "$ROOT/docs/BENCHMARKS.md" <<<"$SECTION"
-  echo "written to docs/BENCHMARKS.md"
+  bench_write_section billing-bench "Billing" <<<"$SECTION"
 fi
 node -e 'process.exit(require(process.argv[1]).results.every((r) => r.clean.check.ok && r.kill.check.ok && r.paced.every((p) => p.skipped || p.ok)) ? 0 : 1)' "$WORK/result.json" \
   || { echo "FAILED: exactly-once check (see above)" >&2; exit 1; }

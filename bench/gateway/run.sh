@@ -9,6 +9,7 @@
 #   BENCH_WRITE=0 bash bench/gateway/run.sh   # print only
 #   BENCH_APP=0 ...                      # bare backends only (no real APP instances)
 #   BENCH_PROFILE=1 ...                  # also CPU-profile the gateway (node --cpu-prof, into BENCH_PROFILE_DIR)
+#   BENCH_BASELINE=/path/to/tree ...     # also the gateway built in another tree (e.g. a worktree of main), same run
 #
 # Backends: bare node:http JSON servers, and, when services/app/dist/main.js is built and
 # PostgreSQL, Redis and NATS answer, two real APP instances (unauthenticated GET /api/v1/sync,
@@ -141,16 +142,18 @@ EOF
   wait_http "http://127.0.0.1:$HP/readyz"
 }
 
-start_gateway() {
+start_gateway() { # [tree] -> GP GW_PID
+  local tree=${1:-$ROOT}
   GP=$(free_port)
   local prof=()
   [ "${BENCH_PROFILE:-0}" = 1 ] && prof=(--cpu-prof --cpu-prof-dir "${BENCH_PROFILE_DIR:-/tmp/evshare-gateway-profiles}")
   # ADMIN_PORT=0: the operators' listener on any free port (a gateway before it ignores the variable).
   PORT=$GP ADMIN_PORT=0 APP_UPSTREAMS="http://127.0.0.1:$B1,http://127.0.0.1:$B2" LOG_LEVEL=error \
-    node "${prof[@]}" services/gateway/dist/main.js & GW_PID=$!
+    node "${prof[@]}" "$tree/services/gateway/dist/main.js" & GW_PID=$!
   PIDS+=("$GW_PID")
   wait_http "http://127.0.0.1:$GP/readyz"
 }
+
 
 stop_all() {
   kill -INT "$GW_PID" 2>/dev/null || true
@@ -169,6 +172,12 @@ compare() { # kind path label
   start_haproxy
   start_gateway
   local names=(HAProxy gateway) ports=("$HP" "$GP") pids=("$(cat "$WORK/haproxy.pid")" "$GW_PID")
+  if [ -n "${BENCH_BASELINE:-}" ]; then
+    local gw=$GW_PID gp=$GP
+    start_gateway "$BENCH_BASELINE"
+    names+=("gateway (baseline)"); ports+=("$GP"); pids+=("$GW_PID")
+    GW_PID=$gw GP=$gp
+  fi
   if [ "$kind" = bare ]; then
     local NP
     NP=$(free_port)

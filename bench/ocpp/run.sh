@@ -11,16 +11,16 @@
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+# shellcheck source=../lib.sh
+source "$ROOT/bench/lib.sh"
 HERE="$ROOT/bench/ocpp"
 PILES=${BENCH_PILES:-2000}
 DURATION=${BENCH_DURATION:-60}
 INTERVAL=${BENCH_INTERVAL_S:-10}
 WRITE=${BENCH_WRITE:-1}
-WORK=$(mktemp -d /tmp/evshare-bench-ocpp.XXXXXX)
+WORK=$(bench_workdir ocpp)
 PREFIX="benchocpp$$"
 DB="evshare_bench_ocpp_$$"
-PG=${BENCH_PG_URL:-postgres://postgres@127.0.0.1:5432}
-export REDIS_URL=${REDIS_URL:-redis://127.0.0.1:6379} NATS_URL=${NATS_URL:-nats://127.0.0.1:4222}
 SERVICE_PID=""
 
 cleanup() {
@@ -30,9 +30,7 @@ cleanup() {
     kill -KILL "$SERVICE_PID" 2>/dev/null || true
   fi
   wait 2>/dev/null || true
-  psql "$PG/postgres" -qc "DROP DATABASE IF EXISTS $DB WITH (FORCE)" >/dev/null 2>&1 || true
-  redis-cli --scan --pattern "$PREFIX:*" | xargs -r redis-cli del >/dev/null || true
-  node "$ROOT/bench/rental/common.js" delete-streams "$NATS_URL" "$PREFIX." >/dev/null || true
+  bench_drop_backends "$DB" "$PREFIX"
   rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -40,13 +38,13 @@ trap 'exit 130' INT TERM
 
 cd "$ROOT"
 npx tsc -b services/charging sims/pile
-psql "$PG/postgres" -qc "DROP DATABASE IF EXISTS $DB WITH (FORCE)" -c "CREATE DATABASE $DB" >/dev/null
+bench_fresh_db "$DB"
 export DATABASE_URL="$PG/$DB"
 echo "provisioning $PILES piles"
 node "$HERE/setup.js" "$DATABASE_URL" "$WORK" "$PILES"
 
 PORT=$(node -e "const s=require('net').createServer().listen(0,'127.0.0.1',()=>{console.log(s.address().port);s.close()})")
-LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
+LOAD_BEFORE=$(bench_load)
 PORT=$PORT LOG_LEVEL=warn INSTANCE_ID=charging-bench DATABASE_POOL_SIZE=20 SMART_CHARGING_ENABLED=false \
   REDIS_KEY_PREFIX="$PREFIX:" NATS_SUBJECT_PREFIX="$PREFIX." \
   node services/charging/dist/main.js >"$WORK/charging.log" 2>&1 &
@@ -93,9 +91,7 @@ JS
 )
 echo "$SECTION"
 if [ "$WRITE" = 1 ]; then
-  node -e 'require(process.argv[1]).writeSection(process.argv[2], "ocpp-bench", "OCPP", require("fs").readFileSync(0, "utf8"))' \
-    "$ROOT/bench/rental/common.js" "$ROOT/docs/BENCHMARKS.md" <<<"$SECTION"
-  echo "written to docs/BENCHMARKS.md"
+  bench_write_section ocpp-bench "OCPP" <<<"$SECTION"
 fi
 node -e 'const r = require(process.argv[1]); process.exit(r.failed === 0 && r.errors === 0 && r.connectedServerSide === r.piles ? 0 : 1)' "$WORK/result.json" \
   || { echo "FAILED: not every pile connected, or calls failed" >&2; exit 1; }

@@ -11,22 +11,22 @@
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+# shellcheck source=../lib.sh
+source "$ROOT/bench/lib.sh"
 HERE="$ROOT/bench/planner"
 WRITE=${BENCH_WRITE:-1}
-WORK=$(mktemp -d /tmp/evshare-bench-planner.XXXXXX)
+WORK=$(bench_workdir planner)
 trap 'rm -rf "$WORK"' EXIT
 
 cd "$ROOT"
 npx tsc -p "$HERE/tsconfig.json" --outDir "$WORK/planner"
-LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
+LOAD_BEFORE=$(bench_load)
 node "$HERE/sim.js" "$WORK/planner" "$WORK/result.json"
 status=0
 SECTION=$(node "$HERE/report.js" "$WORK/result.json" "$LOAD_BEFORE") || status=$?
 echo "$SECTION"
 if [ "$WRITE" = 1 ]; then
-  node -e 'require(process.argv[1]).writeSection(process.argv[2], "planner-bench", "Charging planner", require("fs").readFileSync(0, "utf8"))' \
-    "$ROOT/bench/rental/common.js" "$ROOT/docs/BENCHMARKS.md" <<<"$SECTION"
-  echo "written to docs/BENCHMARKS.md"
+  bench_write_section planner-bench "Charging planner" <<<"$SECTION"
 fi
 [ "$status" = 0 ] || echo "FAILED: the planner missed its target (see above)" >&2
 exit "$status"

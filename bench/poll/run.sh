@@ -10,34 +10,32 @@
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+# shellcheck source=../lib.sh
+source "$ROOT/bench/lib.sh"
 HERE="$ROOT/bench/poll"
 DURATION=${BENCH_DURATION:-10}
 # Every case runs once per round, cases interleaved; the best round counts, so load from other
 # work on the machine hits the baseline and the poll alike.
 ROUNDS=${BENCH_ROUNDS:-3}
 WRITE=${BENCH_WRITE:-1}
-WORK=$(mktemp -d /tmp/evshare-bench-poll.XXXXXX)
+WORK=$(bench_workdir poll)
 PREFIX="benchpoll$$"
 DB="evshare_bench_poll"
 PIDS=()
 cleanup() {
   for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
   wait 2>/dev/null || true
-  redis-cli --scan --pattern "$PREFIX:*" | xargs -r redis-cli del >/dev/null
+  bench_drop_backends "" "$PREFIX"
   rm -rf "$WORK"
 }
 trap cleanup EXIT
 command -v wrk >/dev/null || { echo "missing wrk: apt-get install -y wrk" >&2; exit 1; }
 
 cd "$ROOT"
-export REDIS_URL=${REDIS_URL:-redis://127.0.0.1:6379} NATS_URL=${NATS_URL:-nats://127.0.0.1:4222}
-PG=${BENCH_PG_URL:-postgres://postgres@127.0.0.1:5432}
-psql "$PG/postgres" -qc "DROP DATABASE IF EXISTS $DB WITH (FORCE)" -c "CREATE DATABASE $DB" >/dev/null
+bench_fresh_db "$DB"
 export DATABASE_URL="$PG/$DB"
 node "$HERE/setup.js" "$DATABASE_URL" "$WORK" 1000 "$PREFIX:"
 
-free_port() { node -e "const s=require('net').createServer().listen(0,'127.0.0.1',()=>{console.log(s.address().port);s.close()})"; }
-wait_http() { for _ in $(seq 1 100); do curl -fs -o /dev/null "$1" && return 0; sleep 0.1; done; echo "no answer from $1" >&2; return 1; }
 run_wrk() { # url [script] -> "rps p50 p99 non2xx3xx"
   local script=()
   [ -n "${2:-}" ] && script=(-s "$2")

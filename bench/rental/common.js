@@ -1,6 +1,7 @@
 // @ts-check
-// Helpers shared by the rental and billing benchmarks (bench/rental, bench/billing): percentiles,
-// CPU time of processes, the section writer for docs/BENCHMARKS.md, and the NATS clean-up.
+// Helpers shared by the benchmark drivers (rental, billing, telematics, whitelist): percentiles, CPU
+// time of processes, the section writer for docs/BENCHMARKS.md, the NATS clean-up, a free port and
+// the bench fleet's seed.
 'use strict';
 const fs = require('node:fs');
 
@@ -64,7 +65,37 @@ async function deleteStreams(natsUrl, prefix) {
   return deleted;
 }
 
-module.exports = { percentile, summary, cpuSeconds, writeSection, deleteStreams };
+/** A free TCP port on 127.0.0.1. */
+function freePort() {
+  return new Promise((resolve) => {
+    const s = require('node:net')
+      .createServer()
+      .listen(0, '127.0.0.1', () => {
+        const port = /** @type {import('node:net').AddressInfo} */ (s.address()).port;
+        s.close(() => resolve(port));
+      });
+  });
+}
+
+/**
+ * Migrates the benchmark's database and seeds one open station with `cars` cars whose VINs are
+ * `vinPrefix` + a 12-digit number and plates `platePrefix` + that number; answers the station id.
+ * @param {import('pg').Pool} db
+ * @param {{ vinPrefix: string, platePrefix: string, cars: number }} fleet
+ */
+async function seedBenchFleet(db, { vinPrefix, platePrefix, cars }) {
+  const { migrateDatabase } = require(require('node:path').resolve(__dirname, '../../services/schema/dist'));
+  await migrateDatabase(db);
+  const { rows } = await db.query(`INSERT INTO stations (name, lat, lng, geofence_radius_m, capacity, return_policy) VALUES ('Bench', 31.23, 121.47, 500, 10000, 'open') RETURNING id`);
+  await db.query(
+    `INSERT INTO vehicles (vin, plate, model, battery_kwh, rated_range_km, home_station_id, station_id)
+     SELECT $3 || lpad(n::text, 12, '0'), $4 || n, 'Bench EV', 40, 350, $1, $1 FROM generate_series(0, $2 - 1) AS n`,
+    [rows[0].id, cars, vinPrefix, platePrefix],
+  );
+  return rows[0].id;
+}
+
+module.exports = { percentile, summary, cpuSeconds, writeSection, deleteStreams, freePort, seedBenchFleet };
 
 if (require.main === module && process.argv[2] === 'delete-streams') {
   deleteStreams(process.argv[3], process.argv[4]).then(

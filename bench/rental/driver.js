@@ -56,7 +56,8 @@ function call(method, path, key, body, target = TARGETS[0]) {
           } catch {
             json = undefined;
           }
-          resolve({ status: res.statusCode ?? 0, body: json, instance: String(res.headers['x-app-instance'] ?? '?'), ms: performance.now() - started });
+          const headers = res.headers;
+          resolve({ status: res.statusCode ?? 0, body: json, instance: String(headers['x-app-instance'] ?? '?'), ms: performance.now() - started, headers: { get: (name) => headers[name] ?? null } });
         });
         res.on('error', (error) => resolve({ status: 0, body: { error: String(error) }, instance: '?', ms: performance.now() - started }));
       },
@@ -65,6 +66,29 @@ function call(method, path, key, body, target = TARGETS[0]) {
     req.on('error', (error) => resolve({ status: 0, body: { error: String(error) }, instance: '?', ms: performance.now() - started }));
     req.end(payload);
   });
+}
+
+let retries = 0;
+/**
+ * `call` by the web UI's retry rule (the kit's withRetry): a shed answer (503 + Retry-After) is sent
+ * again after the time it names, a network failure only for an idempotent request. Resolves with
+ * the last answer; `ms` is that (admitted) request's own time.
+ */
+async function send(method, path, key, body, target) {
+  let last;
+  try {
+    return await kit.withRetry(
+      async () => {
+        last = await call(method, path, key, body, target);
+        if (last.status === 0) throw new Error(String(last.body?.error));
+        return last;
+      },
+      { method },
+      { onRetry: () => retries++ },
+    );
+  } catch {
+    return last;
+  }
 }
 
 async function main() {
@@ -94,13 +118,22 @@ async function main() {
   let lastId = 0;
   let watching = true;
   let polls = 0;
+  // Ledger ids come from a sequence, and concurrent billing transactions commit out of order: a
+  // row can appear below ids already read. Ids skipped over are read again until they appear or
+  // GAP_MS has passed (a rolled-back insert leaves a gap that never fills).
+  const GAP_MS = 2000;
+  const gaps = new Map(); // id -> when first found missing
   const watcher = (async () => {
     while (watching) {
-      const { rows } = await db.query('SELECT id, reference FROM ledger WHERE id > $1 ORDER BY id LIMIT 10000', [lastId]);
+      const from = gaps.size > 0 ? Math.min(...gaps.keys()) - 1 : lastId;
+      const { rows } = await db.query('SELECT id, reference FROM ledger WHERE id > $1 ORDER BY id LIMIT 10000', [from]);
       polls += 1;
       const now = performance.now();
       for (const row of rows) {
-        lastId = Number(row.id);
+        const id = Number(row.id);
+        if (id <= lastId && !gaps.delete(id)) continue;
+        if (lastId > 0) for (let missing = lastId + 1; missing < id; missing++) gaps.set(missing, now);
+        lastId = Math.max(lastId, id);
         seen.set(row.reference, now);
         const wake = waiters.get(row.reference);
         if (wake) {
@@ -108,6 +141,7 @@ async function main() {
           wake(now);
         }
       }
+      for (const [id, since] of gaps) if (now - since > GAP_MS) gaps.delete(id);
       if (rows.length < 10000) await sleep(LEDGER_POLL_MS);
     }
   })();
@@ -142,11 +176,11 @@ async function main() {
   };
   // Puts a member back to "nothing held" after an error (bounded: one cancel and one return).
   const recover = async (member) => {
-    const current = await call('GET', '/api/v1/sync', member.key, undefined, member.target);
+    const current = await send('GET', '/api/v1/sync', member.key, undefined, member.target);
     const state = current.body ?? {};
     const reservation = state.reservation;
-    if (reservation?.id) await call('DELETE', `/api/v1/reservations/${reservation.id}`, member.key, undefined, member.target);
-    if (state.rental?.id) await call('POST', `/api/v1/rentals/${state.rental.id}/return`, member.key, { stationId: member.stationId }, member.target);
+    if (reservation?.id) await send('DELETE', `/api/v1/reservations/${reservation.id}`, member.key, undefined, member.target);
+    if (state.rental?.id) await send('POST', `/api/v1/rentals/${state.rental.id}/return`, member.key, { stationId: member.stationId }, member.target);
     await sleep(100);
   };
 
@@ -154,14 +188,14 @@ async function main() {
     let odometer = 0;
     for (let i = 0; i < 1_000_000 && performance.now() < deadline; i++) {
       const t0 = performance.now();
-      const reserved = await call('POST', '/api/v1/reservations', member.key, { vehicleId: member.vehicleId }, member.target);
+      const reserved = await send('POST', '/api/v1/reservations', member.key, { vehicleId: member.vehicleId }, member.target);
       instances[reserved.instance] = (instances[reserved.instance] ?? 0) + 1;
       if (reserved.status !== 201) {
         fail(member, 'reserve', reserved);
         await recover(member);
         continue;
       }
-      const rented = await call('POST', '/api/v1/rentals', member.key, { reservationId: reserved.body.id }, member.target);
+      const rented = await send('POST', '/api/v1/rentals', member.key, { reservationId: reserved.body.id }, member.target);
       instances[rented.instance] = (instances[rented.instance] ?? 0) + 1;
       if (rented.status !== 201) {
         fail(member, 'rent', rented);
@@ -172,7 +206,7 @@ async function main() {
       odometer += Math.floor(Math.random() * 20_000);
       await db.query('UPDATE vehicles SET odometer_m = $2, reported_at = now() WHERE id = $1', [member.vehicleId, odometer]);
       const returnSent = performance.now();
-      const returned = await call('POST', `/api/v1/rentals/${rented.body.id}/return`, member.key, { stationId: member.stationId }, member.target);
+      const returned = await send('POST', `/api/v1/rentals/${rented.body.id}/return`, member.key, { stationId: member.stationId }, member.target);
       instances[returned.instance] = (instances[returned.instance] ?? 0) + 1;
       if (returned.status !== 200) {
         fail(member, 'return', returned);
@@ -286,6 +320,8 @@ async function main() {
     errors: errors.length,
     errorKinds: errors.reduce((acc, e) => ((acc[`${e.step} ${e.status} ${e.type}`] = (acc[`${e.step} ${e.status} ${e.type}`] ?? 0) + 1), acc), {}),
     billedTimeouts,
+    // Requests sent again by the retry rule (shed answers), all steps.
+    retries,
     returns: returnedRentals.length,
     check: { ...check, billed_fen: Number(check.billed_fen), ledger_fen: Number(check.ledger_fen), driver_fen: billedFenDriver },
     exactlyOnce,

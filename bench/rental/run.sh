@@ -12,16 +12,16 @@
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+# shellcheck source=../lib.sh
+source "$ROOT/bench/lib.sh"
 HERE="$ROOT/bench/rental"
 MEMBERS=${BENCH_MEMBERS:-50}
 DURATION=${BENCH_DURATION:-30}
 WARMUP=${BENCH_WARMUP:-5}
 WRITE=${BENCH_WRITE:-1}
-WORK=$(mktemp -d /tmp/evshare-bench-rental.XXXXXX)
+WORK=$(bench_workdir rental)
 PREFIX="benchrent$$"
 DB="evshare_bench_rental_$$"
-PG=${BENCH_PG_URL:-postgres://postgres@127.0.0.1:5432}
-export REDIS_URL=${REDIS_URL:-redis://127.0.0.1:6379} NATS_URL=${NATS_URL:-nats://127.0.0.1:4222}
 STACK_PID=""
 DRIVER_PID=""
 
@@ -37,9 +37,7 @@ cleanup() {
     for pid in $children; do kill -KILL "$pid" 2>/dev/null || true; done
   fi
   wait 2>/dev/null || true
-  psql "$PG/postgres" -qc "DROP DATABASE IF EXISTS $DB WITH (FORCE)" >/dev/null 2>&1 || true
-  redis-cli --scan --pattern "$PREFIX:*" | xargs -r redis-cli del >/dev/null || true
-  node "$HERE/common.js" delete-streams "$NATS_URL" "$PREFIX." >/dev/null || true
+  bench_drop_backends "$DB" "$PREFIX"
   rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -47,15 +45,18 @@ trap 'exit 130' INT TERM
 
 cd "$ROOT"
 [ -f services/stack/dist/main.js ] || npx tsc -b
-psql "$PG/postgres" -qc "DROP DATABASE IF EXISTS $DB WITH (FORCE)" -c "CREATE DATABASE $DB" >/dev/null
+bench_fresh_db "$DB"
 export DATABASE_URL="$PG/$DB"
 node "$HERE/setup.js" "$DATABASE_URL" "$WORK" "$MEMBERS" "$PREFIX:"
 
-LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
+LOAD_BEFORE=$(bench_load)
 GW_PORT=$(node -e "const s=require('net').createServer().listen(0,'127.0.0.1',()=>{console.log(s.address().port);s.close()})")
-# The driver moves the cars itself (no rental autopilot); EVSHARE_STACK_GROUP=1 keeps the services
+# The driver is the cars (it acknowledges their commands and writes their odometer), so the stack
+# runs neither simulated terminals (they took the bench's cars too, reported their own odometer
+# and doors, and billed trips the driver never drove) nor the vehicle link (it answers "offline"
+# for cars that never connect). EVSHARE_STACK_GROUP=1 keeps the services
 # children of $STACK_PID (no own-process-group relaunch: nobody presses Ctrl-C here).
-SIMULATOR_AUTOPILOT=false EVSHARE_STACK_GROUP=1 STACK_MODE=processes APP_INSTANCES=2 AUTOSCALE=false GATEWAY_PORT=$GW_PORT LOG_LEVEL=warn \
+VEHICLE_LINK=false SIMULATORS=false EVSHARE_STACK_GROUP=1 STACK_MODE=processes APP_INSTANCES=2 AUTOSCALE=false GATEWAY_PORT=$GW_PORT LOG_LEVEL=warn \
   REDIS_KEY_PREFIX="$PREFIX:" NATS_SUBJECT_PREFIX="$PREFIX." \
   node services/stack/dist/main.js >"$WORK/stack.log" 2>&1 &
 STACK_PID=$!
@@ -92,9 +93,7 @@ PSI=$(awk '/^some/ {sub("avg60=", "", $3); print $3}' /proc/pressure/cpu 2>/dev/
 SECTION=$(node "$HERE/report.js" "$WORK/result.json" "$DURATION" "$WARMUP" "$MEMBERS" "$LOAD_BEFORE" "$PSI")
 echo "$SECTION"
 if [ "$WRITE" = 1 ]; then
-  node -e 'require(process.argv[1]).writeSection(process.argv[2], "rental-bench", "Rental", require("fs").readFileSync(0, "utf8"))' \
-    "$HERE/common.js" "$ROOT/docs/BENCHMARKS.md" <<<"$SECTION"
-  echo "written to docs/BENCHMARKS.md"
+  bench_write_section rental-bench "Rental" <<<"$SECTION"
 fi
 node -e 'process.exit(require(process.argv[1]).exactlyOnce && require(process.argv[1]).errors === 0 ? 0 : 1)' "$WORK/result.json" \
   || { echo "FAILED: errors or exactly-once check (see above)" >&2; exit 1; }

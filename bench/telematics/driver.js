@@ -6,11 +6,10 @@
 'use strict';
 const { spawn } = require('node:child_process');
 const fs = require('node:fs');
-const net = require('node:net');
 const path = require('node:path');
 const pg = require('pg');
 const mqtt = require('mqtt');
-const { percentile, cpuSeconds } = require('../rental/common');
+const { percentile, cpuSeconds, freePort, seedBenchFleet } = require('../rental/common');
 
 const ROOT = path.resolve(__dirname, '../..');
 const CARS = Number(process.env.BENCH_CARS ?? 20000);
@@ -24,25 +23,9 @@ const ROOT_TOPIC = `bench/${process.env.BENCH_PREFIX}`;
 const vin = (n) => `LBNCH${String(n).padStart(12, '0')}`;
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-function freePort() {
-  return new Promise((resolve) => {
-    const s = net.createServer().listen(0, '127.0.0.1', () => {
-      const port = /** @type {net.AddressInfo} */ (s.address()).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
-
 async function main() {
   const db = new pg.Pool({ connectionString: process.env.DATABASE_URL, max: 2 });
-  const { migrateDatabase } = require(path.join(ROOT, 'services/schema/dist'));
-  await migrateDatabase(db);
-  const { rows: st } = await db.query(`INSERT INTO stations (name, lat, lng, geofence_radius_m, capacity, return_policy) VALUES ('Bench', 31.23, 121.47, 500, 10000, 'open') RETURNING id`);
-  await db.query(
-    `INSERT INTO vehicles (vin, plate, model, battery_kwh, rated_range_km, home_station_id, station_id)
-     SELECT 'LBNCH' || lpad(n::text, 12, '0'), 'B' || n, 'Bench EV', 40, 350, $1, $1 FROM generate_series(0, $2 - 1) AS n`,
-    [st[0].id, CARS],
-  );
+  await seedBenchFleet(db, { vinPrefix: 'LBNCH', platePrefix: 'B', cars: CARS });
 
   const port = await freePort();
   const mqttPort = await freePort();

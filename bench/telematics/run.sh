@@ -15,16 +15,16 @@
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+# shellcheck source=../lib.sh
+source "$ROOT/bench/lib.sh"
 HERE="$ROOT/bench/telematics"
 WRITE=${BENCH_WRITE:-1}
 export BENCH_CARS=${BENCH_CARS:-20000} BENCH_PERIOD_MS=${BENCH_PERIOD_MS:-10000} BENCH_SECONDS=${BENCH_SECONDS:-60}
 export BENCH_CONNECTIONS=${BENCH_CONNECTIONS:-10000}
 BROKERS=${BENCH_BROKERS:-mosquitto embedded}
-WORK=$(mktemp -d /tmp/evshare-bench-telematics.XXXXXX)
+WORK=$(bench_workdir telematics)
 export BENCH_PREFIX="benchtm$$"
 DB="evshare_bench_telematics_$$"
-PG=${BENCH_PG_URL:-postgres://postgres@127.0.0.1:5432}
-export REDIS_URL=${REDIS_URL:-redis://127.0.0.1:6379} NATS_URL=${NATS_URL:-nats://127.0.0.1:4222}
 DRIVER_PID=""
 
 cleanup() {
@@ -33,9 +33,7 @@ cleanup() {
     kill "$DRIVER_PID" 2>/dev/null || true
   fi
   wait 2>/dev/null || true
-  psql "$PG/postgres" -qc "DROP DATABASE IF EXISTS $DB WITH (FORCE)" >/dev/null 2>&1 || true
-  redis-cli --scan --pattern "$BENCH_PREFIX:*" | xargs -r redis-cli del >/dev/null || true
-  node "$ROOT/bench/rental/common.js" delete-streams "$NATS_URL" "$BENCH_PREFIX." >/dev/null || true
+  bench_drop_backends "$DB" "$BENCH_PREFIX"
   rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -44,11 +42,11 @@ trap 'exit 130' INT TERM
 cd "$ROOT"
 [ -f services/telematics/dist/main.js ] || npx tsc -b services/telematics
 export DATABASE_URL="$PG/$DB"
-LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
+LOAD_BEFORE=$(bench_load)
 RESULTS=()
 for BROKER in $BROKERS; do
   # A fresh database per broker: the driver creates the cars.
-  psql "$PG/postgres" -qc "DROP DATABASE IF EXISTS $DB WITH (FORCE)" -c "CREATE DATABASE $DB" >/dev/null 2>&1
+  bench_fresh_db "$DB"
   echo "broker $BROKER:" >&2
   BENCH_BROKER="$BROKER" BENCH_OUT="$WORK/result-$BROKER.json" node "$HERE/driver.js" >"$WORK/driver.log" 2>&1 &
   DRIVER_PID=$!
@@ -61,7 +59,5 @@ done
 SECTION=$(node "$HERE/report.js" "$LOAD_BEFORE" "${RESULTS[@]}")
 echo "$SECTION"
 if [ "$WRITE" = 1 ]; then
-  node -e 'require(process.argv[1]).writeSection(process.argv[2], "telematics-bench", "Telematics ingest", require("fs").readFileSync(0, "utf8"))' \
-    "$ROOT/bench/rental/common.js" "$ROOT/docs/BENCHMARKS.md" <<<"$SECTION"
-  echo "written to docs/BENCHMARKS.md"
+  bench_write_section telematics-bench "Telematics ingest" <<<"$SECTION"
 fi

@@ -1,11 +1,13 @@
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import { z } from 'zod';
-import { env, membershipKeyEnv, natsCredentialsEnv } from '@evshare/kit';
+import { ConfigError, env, isDevelopment, membershipKeyEnv, natsCredentialsEnv } from '@evshare/kit';
 
 /** The operator's environment (the chart sets these; KUBECONFIG or the in-cluster account gives API access). */
 export const operatorConfigSchema = z.object({
   NATS_URL: env.url(),
+  /** The image sets production; then unsigned load reports are refused (see below). */
+  NODE_ENV: env.nodeEnv(),
   /** The operator's NATS user (permissions: read load reports, publish scaling decisions). */
   ...natsCredentialsEnv,
   /** With it, only load reports signed with this key (shared with the APP pods) drive scaling. */
@@ -19,6 +21,12 @@ export const operatorConfigSchema = z.object({
   /** Where the Lease lives; defaults to the service account's namespace. */
   POD_NAMESPACE: z.string().optional(),
   LEASE_NAME: z.string().default('evshare-operator'),
+  /**
+   * Label selector of the AppServiceGroups this operator acts on (empty: all it can see). The
+   * chart sets its release's instance label, so two releases in one namespace each run their own
+   * leader (own Lease) on their own groups, with their own NATS.
+   */
+  GROUP_SELECTOR: z.string().default(''),
   METRICS_PORT: env.port(8080),
   METRICS_HOST: z.string().default('0.0.0.0'),
   LOG_LEVEL: env.logLevel(),
@@ -30,6 +38,16 @@ export const operatorConfigSchema = z.object({
 });
 
 export type OperatorConfig = z.infer<typeof operatorConfigSchema>;
+
+/**
+ * Load reports decide scaling and routing, so outside development only signed ones may count:
+ * without the key every report on the bus would be believed, so the operator refuses to start.
+ */
+export function requireSigningKeyInProduction(config: OperatorConfig): void {
+  if (config.MEMBERSHIP_SIGNING_KEY === undefined && !isDevelopment(config.NODE_ENV)) {
+    throw new ConfigError(`MEMBERSHIP_SIGNING_KEY: required outside development (NODE_ENV=${config.NODE_ENV ?? 'unset'}): load reports must be signed by the APP pods`);
+  }
+}
 
 const SERVICE_ACCOUNT_NAMESPACE = '/var/run/secrets/kubernetes.io/serviceaccount/namespace';
 

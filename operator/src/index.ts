@@ -15,6 +15,7 @@ export {
 } from './scaling/decision';
 export { createLoadStore, loadKey, isSignificantChange, type LoadStore } from './scaling/load';
 export { podDeletionCost, POD_DELETION_COST } from './scaling/deletion-cost';
+export { scaleUpLimit, scaleDownLimit, type ScaleEvent } from './scaling/policies';
 export { DEFAULT_BEHAVIOR, DEFAULT_AFFINITY, DEFAULT_MIN_REPLICAS, DEFAULT_SERVICE, resolveSpec } from './crd/defaults';
 export * from './crd/types';
 export { appServiceGroupCrd, appServiceGroupCrdYaml } from './crd/crd';

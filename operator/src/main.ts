@@ -1,12 +1,18 @@
 import { KubeConfig } from '@kubernetes/client-node';
-import { createLogger, createMetrics, createNatsBus, exitOnSignals, inboxPrefix, listen, loadConfig } from '@evshare/kit';
-import { leaseNamespace, operatorConfigSchema } from './config';
+import { createLogger, createMetrics, createNatsBus, inboxPrefix, listen, loadConfig, runProcess } from '@evshare/kit';
+import { leaseNamespace, operatorConfigSchema, requireSigningKeyInProduction } from './config';
 import { operatorHttpHandler } from './http';
 import { startOperator, type Operator } from './operator';
 
-async function main(): Promise<void> {
-  const config = loadConfig('evshare-operator', operatorConfigSchema);
-  const log = createLogger('operator', config.LOG_LEVEL);
+const config = loadConfig('evshare-operator', operatorConfigSchema);
+try {
+  requireSigningKeyInProduction(config);
+} catch (error) {
+  process.stderr.write(`evshare-operator: configuration error: ${(error as Error).message}\n`);
+  process.exit(2);
+}
+const log = createLogger('operator', config.LOG_LEVEL);
+void runProcess('operator', log, async () => {
   const { registry } = createMetrics('operator', config.POD_NAME);
   let operator: Operator | undefined;
   // Up before the caches sync, so the liveness probe does not kill a slow start.
@@ -31,22 +37,20 @@ async function main(): Promise<void> {
     namespace: config.WATCH_NAMESPACE || undefined,
     leaseNamespace: leaseNamespace(config),
     leaseName: config.LEASE_NAME,
+    groupSelector: config.GROUP_SELECTOR || undefined,
     evaluationIntervalMs: config.EVALUATION_INTERVAL_MS,
     loadStaleAfterMs: config.LOAD_STALE_AFTER_MS,
     leaseDurationMs: config.LEASE_DURATION_MS,
     renewDeadlineMs: config.RENEW_DEADLINE_MS,
     retryPeriodMs: config.RETRY_PERIOD_MS,
   });
-  log.info({ port: server.port, namespace: config.WATCH_NAMESPACE || '(all)', identity: config.POD_NAME }, 'operator started');
   const running = operator;
-  exitOnSignals(log, async () => {
-    await running.stop();
-    await bus.close();
-    await server.close();
-  });
-}
-
-main().catch((error: unknown) => {
-  process.stderr.write(`evshare-operator: ${(error as Error).stack ?? String(error)}\n`);
-  process.exit(1);
+  return {
+    details: { port: server.port, namespace: config.WATCH_NAMESPACE || '(all)', identity: config.POD_NAME },
+    async stop() {
+      await running.stop();
+      await bus.close();
+      await server.close();
+    },
+  };
 });

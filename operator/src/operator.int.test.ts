@@ -3,11 +3,14 @@
  * the real NATS server. One control plane for the file; every test has its own namespace, its
  * own operator instances and its own bus prefix. The controller-manager's ReplicaSets create
  * the APP pods (they stay Pending: there is no node), and the test plays the APP pods by
- * publishing load reports under their names.
+ * publishing load reports under their names. The operator runs as the chart's own ServiceAccount
+ * with the chart's Role (rendered by helm, token from the TokenRequest API), so a permission the
+ * chart forgets fails here; the test itself uses the admin token.
  */
 import { KubeConfig } from '@kubernetes/client-node';
 import { autoscaleDecisionSchema, createLogger, createNatsBus, SUBJECTS, TEST_NATS_URL, uniqueName, type AppLoad, type Bus } from '@evshare/kit';
 import { compactEtcd, startControlPlane, waitForValue as waitFor, type ControlPlane } from '../../test/k8s/control-plane';
+import { render, type K8sObject } from '../../test/chart/helm';
 import { apiRequest, createNamespace, kubeconfigYaml, TABLE } from '../../test/k8s/kubeconfig';
 import { startTcpProxy, type TcpProxy } from '../../test/k8s/tcp-proxy';
 import { appServiceGroupCrd } from './crd/crd';
@@ -18,7 +21,11 @@ jest.setTimeout(90_000);
 
 const log = createLogger('operator-int', process.env.TEST_LOG_LEVEL ?? 'silent');
 let cp: ControlPlane;
-let kubeConfig: KubeConfig;
+/** The chart's operator ServiceAccount, Role and RoleBinding (release "evs"), as helm renders them. */
+const OPERATOR_SA = 'evs-evshare-operator';
+let operatorRbac: K8sObject[];
+/** Per namespace: the token of the chart's operator ServiceAccount there. */
+const operatorTokens = new Map<string, string>();
 const operators: Operator[] = [];
 const buses: Bus[] = [];
 const proxies: TcpProxy[] = [];
@@ -27,8 +34,10 @@ const publishers: Array<{ stop(): void }> = [];
 beforeAll(async () => {
   // watchCache off: etcd compaction then turns an old resourceVersion into 410 Gone on watches.
   cp = await startControlPlane({ controllerManager: true, watchCache: false, crds: [appServiceGroupCrd()] });
-  kubeConfig = new KubeConfig();
-  kubeConfig.loadFromFile(cp.kubeconfigPath);
+  operatorRbac = (await render({}, { release: 'evs', namespace: 'placeholder' })).filter(
+    (o) => ['ServiceAccount', 'Role', 'RoleBinding'].includes(o.kind) && o.metadata.name === OPERATOR_SA,
+  );
+  expect(operatorRbac.map((o) => o.kind).sort()).toEqual(['Role', 'RoleBinding', 'ServiceAccount']);
   // Established is not quite served yet: wait for the resource itself.
   await waitFor('the CRD to be served', 15_000, async () => (await apiRequest(cp, 'GET', '/apis/evshare.io/v1alpha1/appservicegroups')).status === 200);
 }, 120_000);
@@ -54,7 +63,7 @@ async function bus(prefix: string): Promise<Bus> {
 
 async function operator(ns: string, prefix: string, identity: string, options: Partial<OperatorOptions> = {}): Promise<Operator> {
   const op = await startOperator({
-    kubeConfig,
+    kubeConfig: await operatorKubeConfig(ns, cp.server),
     bus: await bus(prefix),
     log: log.child({ identity }),
     identity,
@@ -70,16 +79,39 @@ async function operator(ns: string, prefix: string, identity: string, options: P
   return op;
 }
 
-async function kubeConfigThrough(proxy: TcpProxy): Promise<KubeConfig> {
+/** A kubeconfig for the chart's operator ServiceAccount in `ns`, reaching the API server at `server`. */
+async function operatorKubeConfig(ns: string, server: string): Promise<KubeConfig> {
   const { readFile } = await import('node:fs/promises');
+  const token = operatorTokens.get(ns);
+  if (!token) throw new Error(`no operator ServiceAccount in ${ns}: use setupNamespace()`);
   const kc = new KubeConfig();
-  kc.loadFromString(kubeconfigYaml({ server: proxy.server, token: cp.token, caData: await readFile(cp.caPath) }));
+  kc.loadFromString(kubeconfigYaml({ server, token, caData: await readFile(cp.caPath) }));
   return kc;
 }
+
+const kubeConfigThrough = (proxy: TcpProxy, ns: string) => operatorKubeConfig(ns, proxy.server);
+
+const RBAC_PATHS: Record<string, (ns: string) => string> = {
+  ServiceAccount: (ns) => `/api/v1/namespaces/${ns}/serviceaccounts`,
+  Role: (ns) => `/apis/rbac.authorization.k8s.io/v1/namespaces/${ns}/roles`,
+  RoleBinding: (ns) => `/apis/rbac.authorization.k8s.io/v1/namespaces/${ns}/rolebindings`,
+};
 
 async function setupNamespace(): Promise<{ ns: string; prefix: string }> {
   const ns = uniqueName('op');
   await createNamespace(cp, ns);
+  for (const object of operatorRbac) {
+    const body = JSON.parse(JSON.stringify(object).replaceAll('"placeholder"', JSON.stringify(ns))) as K8sObject;
+    const res = await apiRequest(cp, 'POST', RBAC_PATHS[object.kind]!(ns), body);
+    if (res.status !== 201) throw new Error(`creating ${object.kind} ${object.metadata.name}: ${res.status} ${JSON.stringify(res.body)}`);
+  }
+  const token = await apiRequest(cp, 'POST', `/api/v1/namespaces/${ns}/serviceaccounts/${OPERATOR_SA}/token`, {
+    apiVersion: 'authentication.k8s.io/v1',
+    kind: 'TokenRequest',
+    spec: { expirationSeconds: 3600 },
+  });
+  if (token.status !== 201) throw new Error(`requesting a token: ${token.status} ${JSON.stringify(token.body)}`);
+  operatorTokens.set(ns, token.body.status.token as string);
   return { ns, prefix: `${ns}.` };
 }
 
@@ -222,8 +254,22 @@ describe('AppServiceGroup CRD', () => {
       minReplicas: 1,
       target: { inflightPerPod: 8 },
       behavior: {
-        scaleUp: { stabilizationWindowSeconds: 0, maxStepPods: 4, maxStepPercent: 100 },
-        scaleDown: { stabilizationWindowSeconds: 60, maxStepPods: 1, maxStepPercent: 50 },
+        scaleUp: {
+          stabilizationWindowSeconds: 0,
+          selectPolicy: 'Max',
+          policies: [
+            { type: 'Pods', value: 4, periodSeconds: 15 },
+            { type: 'Percent', value: 100, periodSeconds: 15 },
+          ],
+        },
+        scaleDown: {
+          stabilizationWindowSeconds: 60,
+          selectPolicy: 'Max',
+          policies: [
+            { type: 'Pods', value: 1, periodSeconds: 15 },
+            { type: 'Percent', value: 50, periodSeconds: 15 },
+          ],
+        },
       },
       affinity: { mode: 'clientIP', timeoutSeconds: 10800, cookieName: 'EVSHARE_APP' },
       service: { port: 80, targetPort: 'http' },
@@ -251,7 +297,11 @@ describe('operator', () => {
     expect(service.metadata.ownerReferences).toEqual([owner]);
     expect(service.spec).toMatchObject({ selector: { app: 'app' }, sessionAffinity: 'None', ports: [{ name: 'http', port: 80, targetPort: 'http', protocol: 'TCP' }] });
     expect(service.metadata.managedFields.map((f: any) => f.manager)).toContain('evshare-operator');
-    const ingress = (await apiRequest(cp, 'GET', `/apis/networking.k8s.io/v1/namespaces/${ns}/ingresses/app`)).body;
+    // The Ingress is applied right after the Service.
+    const ingress = await waitFor('the Ingress', 5_000, async () => {
+      const res = await apiRequest(cp, 'GET', `/apis/networking.k8s.io/v1/namespaces/${ns}/ingresses/app`);
+      return res.status === 200 && res.body;
+    });
     expect(ingress.metadata.ownerReferences).toEqual([owner]);
     expect(ingress.metadata.annotations).toMatchObject({
       'haproxy-ingress.github.io/affinity': 'cookie',
@@ -295,7 +345,7 @@ describe('operator', () => {
       minReplicas: 2,
       maxReplicas: 6,
       target: { inflightPerPod: 10 },
-      behavior: { scaleDown: { stabilizationWindowSeconds: windowSeconds, maxStepPercent: 100 } },
+      behavior: { scaleDown: { stabilizationWindowSeconds: windowSeconds, policies: [{ type: 'Percent', value: 100, periodSeconds: 1 }] } },
     });
     await waitFor('two pods', 15_000, async () => (await livePods(ns, 'app')).length === 2);
     // Members per pod, by order of first sight: later pods hold more members.
@@ -373,7 +423,7 @@ describe('operator', () => {
     const proxy = await startTcpProxy(cp.server);
     proxies.push(proxy);
     // op-a reaches the API server through a proxy the test can cut.
-    const a = await operator(ns, prefix, 'op-a', { kubeConfig: await kubeConfigThrough(proxy) });
+    const a = await operator(ns, prefix, 'op-a', { kubeConfig: await kubeConfigThrough(proxy, ns) });
     await waitFor('op-a to lead', 5_000, async () => a.isLeader());
     const b = await operator(ns, prefix, 'op-b');
     await createGroup(ns, 'app', { deploymentName: 'app', minReplicas: 1, maxReplicas: 20, target: { inflightPerPod: 10 } });
@@ -384,15 +434,21 @@ describe('operator', () => {
     expect(b.isLeader()).toBe(false);
     expect((await scaleEvents(ns)).map((e) => e.reportingInstance)).toEqual(['op-a']);
 
-    // op-a loses the API server: it must stop acting before op-b may start (never two leaders).
+    // op-a's packets are silently dropped (no reset, no close: a partition): its renewals hang,
+    // and it must stop acting within the renew deadline, before op-b may start.
     const cutAt = Date.now();
-    proxy.pause();
+    proxy.blackhole();
     let both = 0;
+    let aStoppedAt: number | undefined;
     await waitFor('op-b to take over an expired lease', 10_000, async () => {
       if (a.isLeader() && b.isLeader()) both++;
+      if (!a.isLeader()) aStoppedAt ??= Date.now();
       return b.isLeader() && !a.isLeader();
     }, 20);
     expect(both).toBe(0);
+    // Renew deadline 2 s, counted from op-a's last renewal (before the cut), plus polling slack.
+    expect(aStoppedAt! - cutAt).toBeLessThanOrEqual(2_300);
+    process.stdout.write(`blackholed leader stopped acting after ${aStoppedAt! - cutAt} ms\n`);
     process.stdout.write(`lease expiry takeover: ${Date.now() - cutAt} ms\n`);
     const before = await replicasOf(ns, 'app');
     await load.set((_pod, pods) => ({ inflight: 60 / pods }));
@@ -417,7 +473,7 @@ describe('operator', () => {
     await createDeployment(ns, 'app', 1);
     const proxy = await startTcpProxy(cp.server);
     proxies.push(proxy);
-    const op = await operator(ns, prefix, 'op-a', { kubeConfig: await kubeConfigThrough(proxy) });
+    const op = await operator(ns, prefix, 'op-a', { kubeConfig: await kubeConfigThrough(proxy, ns) });
     await createGroup(ns, 'app', { deploymentName: 'app', maxReplicas: 3, target: { inflightPerPod: 10 } });
     await waitFor('the Service', 10_000, async () => (await apiRequest(cp, 'GET', `/api/v1/namespaces/${ns}/services/app`)).status === 200);
 
@@ -442,6 +498,39 @@ describe('operator', () => {
     proxy.resume();
     await waitFor('a relist after 410 Gone', 10_000, async () => op.informerStats().deployments!.relistsAfterGone > goneBefore);
     await waitFor('the Service of the late group', 15_000, async () => (await apiRequest(cp, 'GET', `/api/v1/namespaces/${ns}/services/late`)).status === 200);
+  });
+
+  it('refuses to scale a Deployment an HPA also scales (KEDA not installed), and scales once the HPA is gone', async () => {
+    const { ns, prefix } = await setupNamespace();
+    await createDeployment(ns, 'app', 1);
+    const hpa = await apiRequest(cp, 'POST', `/apis/autoscaling/v2/namespaces/${ns}/horizontalpodautoscalers`, {
+      apiVersion: 'autoscaling/v2',
+      kind: 'HorizontalPodAutoscaler',
+      metadata: { name: 'app-hpa' },
+      spec: { scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'app' }, minReplicas: 1, maxReplicas: 3, metrics: [{ type: 'Resource', resource: { name: 'cpu', target: { type: 'Utilization', averageUtilization: 80 } } }] },
+    });
+    expect(hpa.status).toBe(201);
+    await operator(ns, prefix, 'op-a');
+    await createGroup(ns, 'app', { deploymentName: 'app', maxReplicas: 4, target: { inflightPerPod: 10 } });
+    await waitFor('one pod', 15_000, async () => (await livePods(ns, 'app')).length === 1);
+    publishLoad(await bus(prefix), ns, 'app', (_pod, pods) => ({ inflight: 30 / pods }));
+    const refused = await waitFor('the ConflictingAutoscaler condition', 10_000, async () => {
+      const active = (await getGroup(ns, 'app')).status?.conditions?.find((c) => c.type === 'ScalingActive');
+      return active?.reason === 'ConflictingAutoscaler' ? active : undefined;
+    });
+    expect(refused.message).toContain('HorizontalPodAutoscaler app-hpa also scales Deployment app');
+    const warnings = await waitFor('the Warning event', 5_000, async () => {
+      const items = (await apiRequest(cp, 'GET', `/apis/events.k8s.io/v1/namespaces/${ns}/events`)).body.items as any[];
+      const found = items.filter((e) => e.type === 'Warning' && e.reason === 'ConflictingAutoscaler');
+      return found.length > 0 ? found : undefined;
+    });
+    expect(warnings).toHaveLength(1);
+    await new Promise((r) => setTimeout(r, 1_500));
+    expect(await replicasOf(ns, 'app')).toBe(1);
+    expect(await scaleEvents(ns)).toEqual([]);
+
+    expect((await apiRequest(cp, 'DELETE', `/apis/autoscaling/v2/namespaces/${ns}/horizontalpodautoscalers/app-hpa`)).status).toBe(200);
+    await waitFor('a scale-up once the HPA is gone', 10_000, async () => (await replicasOf(ns, 'app')) > 1);
   });
 
   it('deleting the group garbage-collects its Service and Ingress', async () => {

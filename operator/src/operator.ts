@@ -2,6 +2,7 @@ import type { KubeConfig } from '@kubernetes/client-node';
 import { SUBJECTS, type Bus, type Logger, type Registry } from '@evshare/kit';
 import { MANAGED_BY } from './affinity/manifests';
 import { reconcileGroup, type GroupState, type ReconcileContext } from './controller/group';
+import type { Autoscaler } from './controller/conflicts';
 import { createOperatorMetrics, registerInformerMetrics } from './controller/metrics';
 import { createWorkQueue, type WorkQueue } from './controller/workqueue';
 import { KIND, type AppServiceGroup } from './crd/types';
@@ -33,6 +34,8 @@ export interface OperatorOptions {
   namespace?: string;
   leaseNamespace: string;
   leaseName?: string;
+  /** Label selector of the AppServiceGroups to act on; undefined: all. */
+  groupSelector?: string;
   registry?: Registry;
   evaluationIntervalMs?: number;
   loadStaleAfterMs?: number;
@@ -54,7 +57,8 @@ export interface Operator {
 export async function startOperator(options: OperatorOptions): Promise<Operator> {
   const { kubeConfig, bus, log, identity, namespace } = options;
   const client = createKubeClient(kubeConfig);
-  const api = createKubeApi(client, identity);
+  // Reconciles run only while leading; every request they make ends before the renew deadline.
+  const api = createKubeApi(client, identity, () => election.remainingMs());
   const loads = createLoadStore(options.loadStaleAfterMs);
   const metrics = options.registry ? createOperatorMetrics(options.registry) : undefined;
   const states = new Map<string, GroupState>();
@@ -67,6 +71,7 @@ export async function startOperator(options: OperatorOptions): Promise<Operator>
   const groups: Informer<AppServiceGroup> = createInformer<AppServiceGroup>({
     ...common,
     resource: RESOURCES.appServiceGroups,
+    labelSelector: options.groupSelector,
     onEvent: (e) => enqueue(objectKey(e.object)),
   });
   const deployments: Informer<Deployment> = createInformer<Deployment>({
@@ -82,11 +87,18 @@ export async function startOperator(options: OperatorOptions): Promise<Operator>
   const managed = `app.kubernetes.io/managed-by=${MANAGED_BY}`;
   const services = createInformer<KubeObject>({ ...common, resource: RESOURCES.services, labelSelector: managed, onEvent: (e) => ownedObjectChanged('Service', e) });
   const ingresses = createInformer<KubeObject>({ ...common, resource: RESOURCES.ingresses, labelSelector: managed, onEvent: (e) => ownedObjectChanged('Ingress', e) });
-  const informers = { appServiceGroups: groups, deployments, pods, services, ingresses };
+  // Another autoscaler on a group's Deployment stops the operator from scaling it.
+  const autoscalerChanged = (e: InformerEvent<Autoscaler>) => {
+    const name = e.object.spec?.scaleTargetRef?.name;
+    if (name) groupsUsing({ metadata: { name, namespace: e.object.metadata.namespace } }).forEach(enqueue);
+  };
+  const hpas = createInformer<Autoscaler>({ ...common, resource: RESOURCES.horizontalPodAutoscalers, onEvent: autoscalerChanged });
+  const scaledObjects = createInformer<Autoscaler>({ ...common, resource: RESOURCES.scaledObjects, optional: true, onEvent: autoscalerChanged });
+  const informers = { appServiceGroups: groups, deployments, pods, services, ingresses, horizontalPodAutoscalers: hpas, scaledObjects };
   const informerStats = () => Object.fromEntries(Object.entries(informers).map(([name, informer]) => [name, { ...informer.stats }]));
   if (options.registry) registerInformerMetrics(options.registry, informerStats);
 
-  function groupsUsing(deployment: Deployment): string[] {
+  function groupsUsing(deployment: Pick<Deployment, 'metadata'>): string[] {
     return groups
       .list()
       .filter((g) => g.metadata.namespace === deployment.metadata.namespace && g.spec.deploymentName === deployment.metadata.name)
@@ -150,6 +162,7 @@ export async function startOperator(options: OperatorOptions): Promise<Operator>
     deployments,
     pods,
     ingresses,
+    autoscalers: { hpas, scaledObjects },
     loads,
     states,
     log,

@@ -184,6 +184,8 @@ const NOT_COMPARED = new Set([
   'forwarded',
   'x-real-ip',
   'x-request-id',
+  'x-request-deadline',
+  'x-request-timeout',
 ]);
 
 function comparable(record: Recorded, direct: Recorded): string[] {

@@ -77,12 +77,13 @@ type Credential =
   | { form: 'raw'; headers: Array<[string, string]> }
   | { form: 'bearer' | 'cookie' | 'bearer-lowercase' | 'bearer-padded' | 'cookie-after-bogus' | 'bogus-bearer-and-cookie' | 'both' };
 
-function opsOf(doc: { paths: Record<string, Record<string, { security?: unknown[]; parameters?: Param[]; requestBody?: { content: Record<string, { schema: Schema }> } }>> }): Op[] {
+function opsOf(doc: { paths: Record<string, Record<string, { tags: string[]; security?: unknown[]; parameters?: Param[]; requestBody?: { content: Record<string, { schema: Schema }> } }>> }): Op[] {
   const ops: Op[] = [];
   for (const [path, methods] of Object.entries(doc.paths)) {
     for (const [method, op] of Object.entries(methods)) {
       const open = Array.isArray(op.security) && op.security.length === 0;
-      const access: Access = open ? (path.includes('/payments/callback/') ? 'provider' : 'public') : path.startsWith('/api/v1/admin/') ? 'admin' : 'member';
+      // Operators' operations are tagged `admin: …` (the charging service's are not under /admin/).
+      const access: Access = open ? (path.includes('/payments/callback/') ? 'provider' : 'public') : op.tags[0]?.startsWith('admin') ? 'admin' : 'member';
       ops.push({ method: method.toUpperCase(), path, access, params: op.parameters ?? [], ...(op.requestBody ? { body: op.requestBody.content['application/json']!.schema } : {}) });
     }
   }
@@ -91,61 +92,6 @@ function opsOf(doc: { paths: Record<string, Record<string, { security?: unknown[
 
 /** Percent-encodes every byte but the unreserved ones; a lone surrogate goes as U+FFFD (encodeURIComponent throws). */
 const encode = (text: string) => [...Buffer.from(text, 'utf8')].map((b) => (/[A-Za-z0-9\-._~]/.test(String.fromCharCode(b)) ? String.fromCharCode(b) : `%${b.toString(16).toUpperCase().padStart(2, '0')}`)).join('');
-
-/**
- * The charging service's routes (services/charging/src/http.ts), which the gateway serves but the
- * document does not describe yet: stated here, in the document's form, so they are fuzzed too.
- */
-const PILE_ID: Schema = { type: 'string', pattern: '^[A-Za-z0-9_-]{1,48}$' };
-const UUID_SCHEMA: Schema = { type: 'string', format: 'uuid' };
-const DATE_TIME_SCHEMA: Schema = { type: 'string', format: 'date-time' };
-const pathParam = (name: string, schema: Schema): Param => ({ name, in: 'path', required: true, schema });
-const CHARGING_OPS: Op[] = [
-  { method: 'GET', path: '/api/v1/charging/piles', access: 'member', params: [{ name: 'stationId', in: 'query', required: false, schema: UUID_SCHEMA }] },
-  { method: 'GET', path: '/api/v1/charging/piles/{id}', access: 'admin', params: [pathParam('id', PILE_ID)] },
-  { method: 'POST', path: '/api/v1/charging/piles/{id}/availability', access: 'admin', params: [pathParam('id', PILE_ID)], body: { type: 'object', properties: { enabled: { type: 'boolean' } }, required: ['enabled'], additionalProperties: false } },
-  {
-    method: 'POST',
-    path: '/api/v1/charging/piles/{id}/remote-start',
-    access: 'member',
-    params: [pathParam('id', PILE_ID)],
-    body: { type: 'object', properties: { idTag: { type: 'string', minLength: 1, maxLength: 20 }, connectorId: { type: 'integer', exclusiveMinimum: 0, maximum: 2 ** 53 - 1 } }, additionalProperties: false },
-  },
-  { method: 'POST', path: '/api/v1/charging/piles/{id}/remote-stop', access: 'member', params: [pathParam('id', PILE_ID)], body: { type: 'object', properties: { transactionId: { type: 'integer', exclusiveMinimum: 0, maximum: 2 ** 53 - 1 } }, additionalProperties: false } },
-  {
-    method: 'POST',
-    path: '/api/v1/charging/piles/{id}/ocpp/{action}',
-    access: 'admin',
-    params: [pathParam('id', PILE_ID), pathParam('action', { type: 'string', enum: ['GetConfiguration', 'ChangeConfiguration', 'TriggerMessage', 'SetChargingProfile', 'ClearChargingProfile', 'UnlockConnector', 'Reset'] })],
-    body: { type: 'object', properties: { params: { type: 'object', additionalProperties: {} } }, additionalProperties: false },
-  },
-  { method: 'GET', path: '/api/v1/charging/piles/{id}/plan', access: 'admin', params: [pathParam('id', PILE_ID)] },
-  { method: 'GET', path: '/api/v1/charging/stations/{id}/plan', access: 'admin', params: [pathParam('id', UUID_SCHEMA)] },
-  { method: 'POST', path: '/api/v1/charging/stations/{id}/plan', access: 'admin', params: [pathParam('id', UUID_SCHEMA)] },
-  {
-    method: 'POST',
-    path: '/api/v1/charging/reservations',
-    access: 'member',
-    params: [],
-    body: {
-      type: 'object',
-      properties: {
-        pileId: PILE_ID,
-        slotStart: DATE_TIME_SCHEMA,
-        slotEnd: DATE_TIME_SCHEMA,
-        vehicleId: UUID_SCHEMA,
-        energyWh: { type: 'integer', exclusiveMinimum: 0, maximum: 200_000 },
-        connectorId: { type: 'integer', exclusiveMinimum: 0, maximum: 10 },
-        memberId: UUID_SCHEMA,
-      },
-      required: ['pileId', 'slotStart', 'slotEnd'],
-      additionalProperties: false,
-    },
-  },
-  { method: 'GET', path: '/api/v1/charging/reservations', access: 'member', params: [] },
-  { method: 'POST', path: '/api/v1/charging/reservations/{id}/cancel', access: 'member', params: [pathParam('id', UUID_SCHEMA)] },
-  { method: 'GET', path: '/api/v1/charging/transactions', access: 'member', params: [] },
-];
 
 const nest = (depth: number, leaf = '1') => JSON.parse('['.repeat(depth) + leaf + ']'.repeat(depth)) as unknown;
 
@@ -288,7 +234,10 @@ function bodyFor(op: Op, ids: fc.Arbitrary<string>, h: number): fc.Arbitrary<{ b
     hostileJson.map((v) => json(v, conforms(schema, v) ? undefined : 'body')),
     // An extra key, a prototype-pollution key among them.
     fc.tuple(valid(false), fc.oneof(fc.constantFrom(...PROTO_KEYS), fc.string({ minLength: 1, maxLength: 12 })), hostileJson).map(([base, key, value]) => {
-      const raw = JSON.stringify(base).replace(/^\{/, `{${JSON.stringify(key)}:${JSON.stringify(value) ?? 'null'},`).replace(/,\}$/, '}');
+      // Replaced by functions: a generated key like `$'` must not be read as a replacement pattern.
+      const raw = JSON.stringify(base)
+        .replace(/^\{/, () => `{${JSON.stringify(key)}:${JSON.stringify(value) ?? 'null'},`)
+        .replace(/,\}$/, '}');
       const parsed = JSON.parse(raw) as unknown;
       return { ...json(parsed, conforms(schema, parsed) ? undefined : 'body'), body: raw };
     }),
@@ -314,7 +263,7 @@ function bodyFor(op: Op, ids: fc.Arbitrary<string>, h: number): fc.Arbitrary<{ b
     // A duplicate key: JSON.parse keeps the last, the hostile one.
     mutations.push(
       fc.tuple(valid(false), field, hostileJson).map(([base, name, value]) => {
-        const raw = JSON.stringify(base).replace(/\}$/, `${Object.keys(base).length ? ',' : ''}${JSON.stringify(name)}:${JSON.stringify(value) ?? 'null'}}`);
+        const raw = JSON.stringify(base).replace(/\}$/, () => `${Object.keys(base).length ? ',' : ''}${JSON.stringify(name)}:${JSON.stringify(value) ?? 'null'}}`);
         const parsed = JSON.parse(raw) as unknown;
         return { ...json(parsed, conforms(schema, parsed) ? undefined : `body.${name}`), body: raw };
       }),
@@ -616,8 +565,8 @@ describe('the HTTP API under generated hostile requests', () => {
     setupKey = await memberSession(adminId, 'admin');
 
     const doc = (await request(`${gateway}/api/docs/openapi.json`)).json() as Parameters<typeof opsOf>[0];
-    ops = [...opsOf(doc), ...CHARGING_OPS];
-    expect(ops.filter((op) => op.path.startsWith('/api/v1/charging/'))).toEqual(CHARGING_OPS);
+    ops = opsOf(doc);
+    expect(ops.filter((op) => op.path.startsWith('/api/v1/charging/')).length).toBeGreaterThan(0);
 
     await created(api('POST', '/api/v1/admin/pricing-plans', setupKey, { name: 'Fuzz plan', perMinuteFen: 1, perKmFen: 1, depositFen: 10_000, validFrom: '2020-01-01T00:00:00Z' }));
     // The canary's station and car: ids the fuzzer never sees.

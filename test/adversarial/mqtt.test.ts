@@ -1,6 +1,6 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import fc from 'fast-check';
-import { uniqueName } from '@evshare/kit';
+import { SUBJECTS, uniqueName } from '@evshare/kit';
 import { vehicleTopic, CHANNELS } from '@evshare/telematics';
 import { startVehicleFleet, type Fleet } from '../../sims/vehicle/src';
 import { checkProperty, fuzzTimeout } from '../support/fuzz';
@@ -55,7 +55,7 @@ describe.each(['embedded', 'mosquitto'] as const)('adversarial: MQTT vehicle lin
     attacker = c;
     brokerUrl = mosquitto?.url ?? setup.tm.service.mqttUrl;
     port = Number(new URL(brokerUrl).port);
-    setup.tm.bus.subscribe('vehicle.*.status', (data) => {
+    setup.tm.bus.subscribe(SUBJECTS.vehicleStatusAll, (data) => {
       const status = data as { vin: string; online: boolean };
       if (!status.online && canaries.includes(status.vin)) canaryOffline.push(status.vin);
     });
@@ -90,9 +90,9 @@ describe.each(['embedded', 'mosquitto'] as const)('adversarial: MQTT vehicle lin
     car.driveDistance(10 + Math.floor(Math.random() * 500));
     car.sendTelemetry();
     const acks: unknown[] = [];
-    const stop = setup.tm.bus.subscribe(`vehicle.${canaries[1]}.ack`, (data) => acks.push(data));
+    const stop = setup.tm.bus.subscribe(SUBJECTS.vehicleAck(canaries[1]), (data) => acks.push(data));
     const command = { commandId: randomUUID(), vin: canaries[1], action: 'lock', expiresAt: new Date(Date.now() + 10_000).toISOString() };
-    setup.tm.bus.publish(`vehicle.${canaries[1]}.command`, command);
+    setup.tm.bus.publish(SUBJECTS.vehicleCommand(canaries[1]), command);
     const { rows: grant } = await setup.db.query<{ memberId: string }>(
       `WITH m AS (INSERT INTO members (username, display_name, password_hash, role) VALUES ($1, 'Operator', '!', 'admin') RETURNING id)
        INSERT INTO vehicle_operator_access (vehicle_id, member_id, valid_until) SELECT v.id, m.id, now() + interval '10 minutes' FROM vehicles v, m WHERE v.vin = $2

@@ -22,7 +22,7 @@ describe('adversarial: OCPP 1.6J central system', () => {
   beforeAll(async () => {
     bench = await startChargingBench({ piles: 3, env: { LOG_LEVEL: 'error' } });
     // DC fast chargers: in the few hundred milliseconds of a generated session they can deliver some Wh.
-    await bench.db.query('UPDATE piles SET max_power_w = $1 WHERE station_id = $2', [RATED_W, bench.stationId]);
+    for (const pile of bench.piles) expect((await bench.api('PATCH', `/api/v1/charging/piles/${pile.id}`, bench.admin.key, { maxPowerW: RATED_W })).status).toBe(200);
   }, 60_000);
   afterAll(async () => {
     await bench?.stop();

@@ -7,6 +7,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { connect } from 'nats';
+import { SUBJECTS } from '@evshare/kit';
 import { bearer, eventually, login, request } from '../support/http';
 import { startAuthNatsServer, type AuthNatsServer } from '../support/nats-server';
 import { startTestPlatform, type TestPlatform } from '../support/platform';
@@ -45,7 +46,7 @@ it('every service works with its own NATS user: balancing by announcements, a re
 
   // Even a NATS user allowed everything (the stack's) cannot add an instance without the key.
   const anyone = await connect({ servers: nats.url, user: nats.admin.user, pass: nats.admin.password });
-  anyone.publish('app.announce', JSON.stringify({ id: 'rogue', url: 'http://127.0.0.1:9', maxConcurrency: 1000, startedAt: new Date().toISOString() }));
+  anyone.publish(SUBJECTS.appAnnounce, JSON.stringify({ id: 'rogue', url: 'http://127.0.0.1:9', maxConcurrency: 1000, startedAt: new Date().toISOString() }));
   await anyone.flush();
   await new Promise((resolve) => setTimeout(resolve, 500));
   await anyone.close();

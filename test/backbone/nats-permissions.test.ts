@@ -10,9 +10,12 @@ import {
   BUS_IDENTITIES,
   BUS_PERMISSIONS,
   createNatsBus,
+  deductionSubject,
   DURABLES,
   inboxPrefix,
   natsPermissions,
+  receiptSubject,
+  smsSubject,
   streamsOf,
   STREAMS,
   SUBJECTS,
@@ -20,9 +23,6 @@ import {
   type BusIdentity,
 } from '@evshare/kit';
 import { subjectMatches } from '../../services/kit/src/bus/subject-match';
-import { vehicleAckSubject, vehicleCommandSubject } from '../../services/app/src/rental/commands';
-import { pileCallSubject, pileConnectedSubject, replySubject } from '../../services/charging/src/routing';
-import { vehicleAlertSubject, vehicleEventSubject, vehicleStatusSubject } from '../../services/telematics/src/service';
 import { checkProperty, fuzzTimeout } from '../support/fuzz';
 import { eventually } from '../support/http';
 import { startAuthNatsServer, type AuthNatsServer } from '../support/nats-server';
@@ -107,18 +107,18 @@ afterAll(async () => {
 
 describe('the subjects the services build', () => {
   it.each([
-    ['app', 'publish', vehicleCommandSubject('LSVAB123')],
-    ['telematics', 'subscribe', vehicleCommandSubject('LSVAB123')],
-    ['app', 'subscribe', vehicleAckSubject('LSVAB123')],
-    ['telematics', 'publish', vehicleAckSubject('LSVAB123')],
-    ['telematics', 'publish', vehicleStatusSubject('LSVAB123')],
-    ['telematics', 'publish', vehicleAlertSubject('LSVAB123')],
-    ['telematics', 'publish', vehicleEventSubject('LSVAB123')],
-    ['heartbeat', 'subscribe', vehicleStatusSubject('LSVAB123')],
-    ['charging', 'publish', pileCallSubject('CP-1')],
-    ['charging', 'publish', pileConnectedSubject('CP-1')],
-    ['charging', 'publish', replySubject('charging-7f9c.pod')],
-    ['charging', 'subscribe', replySubject('charging-7f9c.pod')],
+    ['app', 'publish', SUBJECTS.vehicleCommand('LSVAB123')],
+    ['telematics', 'subscribe', SUBJECTS.vehicleCommand('LSVAB123')],
+    ['app', 'subscribe', SUBJECTS.vehicleAck('LSVAB123')],
+    ['telematics', 'publish', SUBJECTS.vehicleAck('LSVAB123')],
+    ['telematics', 'publish', SUBJECTS.vehicleStatus('LSVAB123')],
+    ['telematics', 'publish', SUBJECTS.vehicleAlert('LSVAB123')],
+    ['telematics', 'publish', SUBJECTS.vehicleEvent('LSVAB123')],
+    ['heartbeat', 'subscribe', SUBJECTS.vehicleStatus('LSVAB123')],
+    ['charging', 'publish', SUBJECTS.pileCall('CP-1')],
+    ['charging', 'publish', SUBJECTS.pileConnected('CP-1')],
+    ['charging', 'publish', SUBJECTS.chargingReply('charging-7f9c.pod')],
+    ['charging', 'subscribe', SUBJECTS.chargingReply('charging-7f9c.pod')],
   ] as const)('%s may %s %s (the permissions match the builders)', (identity, direction, subject) => {
     expect(BUS_PERMISSIONS[identity][direction].some((pattern) => subjectMatches(pattern, subject))).toBe(true);
   });
@@ -180,9 +180,9 @@ describe('a compromised pod', () => {
     const c = await as(identity);
     await b0(STREAMS.deductions.name);
     const before = await streamMessages(STREAMS.deductions.name);
-    c.nc.publish('deduction.refund', JSON.stringify(deduction));
-    await refused(c, 'publish', 'deduction.refund');
-    await expect(c.nc.jetstream().publish('deduction.refund', JSON.stringify(deduction), { msgID: 'attack', timeout: 1_000 })).rejects.toBeDefined();
+    c.nc.publish(deductionSubject('refund'), JSON.stringify(deduction));
+    await refused(c, 'publish', deductionSubject('refund'));
+    await expect(c.nc.jetstream().publish(deductionSubject('refund'), JSON.stringify(deduction), { msgID: 'attack', timeout: 1_000 })).rejects.toBeDefined();
     expect(await streamMessages(STREAMS.deductions.name)).toBe(before);
   });
 
@@ -212,10 +212,10 @@ describe('a compromised pod', () => {
     c.nc.subscribe('_INBOX.>');
     c.nc.subscribe(`${inboxPrefix('billing')}.>`);
     c.nc.subscribe(`$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.${STREAMS.deductions.name}.${DURABLES.billing}`);
-    c.nc.subscribe('deduction.>');
+    c.nc.subscribe(STREAMS.deductions.subjects[0]!);
     await refused(c, 'subscription', '_INBOX.>');
     await refused(c, 'subscription', `${inboxPrefix('billing')}.>`);
-    await refused(c, 'subscription', 'deduction.>');
+    await refused(c, 'subscription', STREAMS.deductions.subjects[0]!);
     for (const subject of [
       `$JS.API.CONSUMER.MSG.NEXT.${STREAMS.deductions.name}.${DURABLES.billing}`,
       `$JS.API.CONSUMER.CREATE.${STREAMS.deductions.name}.spy`,
@@ -243,8 +243,8 @@ describe('a compromised pod', () => {
     sms.nc.subscribe(SUBJECTS.pushMemberAll);
     await refused(sms, 'subscription', SUBJECTS.pushMemberAll);
     const telematics = await as('telematics');
-    telematics.nc.publish(vehicleCommandSubject('LSVAB123'), JSON.stringify({ commandId: 'x', vin: 'LSVAB123', action: 'unlock' }));
-    await refused(telematics, 'publish', vehicleCommandSubject('LSVAB123'));
+    telematics.nc.publish(SUBJECTS.vehicleCommand('LSVAB123'), JSON.stringify({ commandId: 'x', vin: 'LSVAB123', action: 'unlock' }));
+    await refused(telematics, 'publish', SUBJECTS.vehicleCommand('LSVAB123'));
   });
 
   it('the server refuses exactly what the declared permissions leave out (generated subjects)', async () => {
@@ -252,7 +252,17 @@ describe('a compromised pod', () => {
     const patterns = [...new Set(BUS_IDENTITIES.flatMap((id) => natsPermissions(id).publish.allow))];
     const subjects = fc.oneof(
       fc.tuple(fc.constantFrom(...patterns), fc.stringMatching(/^[a-z0-9-]{1,8}$/)).map(([p, t]) => concrete(p, t)),
-      fc.constantFrom('deduction.refund', 'deduction.manual', 'app.announce', 'app.load.rogue', 'push.member.m1', '$JS.API.STREAM.DELETE.DEDUCTIONS', '$JS.API.STREAM.LIST', 'sms.debt', 'events.receipt'),
+      fc.constantFrom(
+        deductionSubject('refund'),
+        deductionSubject('manual'),
+        SUBJECTS.appAnnounce,
+        SUBJECTS.appLoad('rogue'),
+        SUBJECTS.pushMember('m1'),
+        '$JS.API.STREAM.DELETE.DEDUCTIONS',
+        '$JS.API.STREAM.LIST',
+        smsSubject('debt'),
+        receiptSubject,
+      ),
     );
     let n = 0;
     await checkProperty('nats publish permissions', 40, fc.constantFrom(...BUS_IDENTITIES), subjects, async (identity, subject) => {

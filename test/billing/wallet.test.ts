@@ -102,7 +102,10 @@ describe('wallet, top-ups, licence and operator actions', () => {
   });
 
   it('callbacks: unknown provider 404, malformed 400', async () => {
-    expectProblem(await callback({ paymentId: randomUUID() }, 'dev'), 404);
+    // The body is checked against the declared callback shape first, so a well-formed one.
+    const wellFormed = { paymentId: randomUUID(), providerRef: 'ref-1', amountFen: 100, status: 'succeeded', timestamp: Math.floor(Date.now() / 1000), sign: 'a'.repeat(64) };
+    expectProblem(await callback(wellFormed, 'dev'), 404);
+    expectProblem(await callback(wellFormed, 'nobody'), 404);
     expectProblem(await callback({ paymentId: 'x', amountFen: 1 }), 400, 'body.paymentId');
   });
 

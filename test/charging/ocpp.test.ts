@@ -26,7 +26,7 @@ describe('charging: OCPP 1.6J central system', () => {
   it('runs a full session: boot, parked car, authorize, start, profile followed, meter values, stop, billed once', async () => {
     const pile = bench.piles[0]!;
     // A DC fast charger: a few seconds of it deliver an energy worth a few fen.
-    await bench.db.query('UPDATE piles SET max_power_w = 350000 WHERE id = $1', [pile.id]);
+    expect((await bench.api('PATCH', `/api/v1/charging/piles/${pile.id}`, bench.admin.key, { maxPowerW: 350_000 })).status).toBe(200);
     const vehicle = bench.vehicles[0]!;
     const client = bench.client(pile);
     const profiles: Array<Record<string, any>> = [];

@@ -124,7 +124,7 @@ describe('charging: what a pile can bill', () => {
   const withFastPile = async (use: (member: Awaited<ReturnType<ChargingBench['createMember']>>, pile: ChargingBench['piles'][number], client: ReturnType<ChargingBench['client']>) => Promise<void>) => {
     const member = await bench.createMember();
     const pile = bench.piles[3]!;
-    await bench.db.query('UPDATE piles SET max_power_w = 350000 WHERE id = $1', [pile.id]);
+    expect((await bench.api('PATCH', `/api/v1/charging/piles/${pile.id}`, bench.admin.key, { maxPowerW: 350_000 })).status).toBe(200);
     const client = bench.client(pile);
     await client.connect();
     try {

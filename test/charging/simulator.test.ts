@@ -11,7 +11,7 @@ describe('charging: simulated piles under smart charging', () => {
   beforeAll(async () => {
     bench = await startChargingBench({ piles: 3, vehicles: 3 });
     // Three 7 kW piles under a 10 kW connection.
-    await bench.db.query('UPDATE stations SET charging_cap_w = 10000 WHERE id = $1', [bench.stationId]);
+    expect((await bench.api('PATCH', `/api/v1/charging/stations/${bench.stationId}/charging`, bench.admin.key, { chargingCapW: 10_000 })).status).toBe(200);
   }, 60_000);
   afterAll(async () => {
     await fleet?.stop();

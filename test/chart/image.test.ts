@@ -43,8 +43,8 @@ describe('Dockerfile', () => {
     }
   });
 
-  it('compiles with npm ci + tsc -b, installs production dependencies only in a node:20-slim runtime, runs as 10001', () => {
-    expect(instructions).toContain('ARG NODE_IMAGE=node:20-slim');
+  it('compiles with npm ci + tsc -b, installs production dependencies only in a Node 24 LTS (bookworm) runtime, runs as 10001', () => {
+    expect(instructions).toContain('ARG NODE_IMAGE=node:24-bookworm-slim');
     expect(dockerfile).toMatch(/^RUN npm ci --ignore-scripts/m);
     expect(dockerfile).toMatch(/^RUN npx tsc -b/m);
     expect(dockerfile).toMatch(/^RUN npm ci --omit=dev/m);

@@ -71,6 +71,15 @@ describe.each(MODES)('security invariants in %s mode', (_mode, values) => {
     for (const [owner, ...paths] of probed) expect([owner, ...paths]).toEqual([owner, '/healthz', '/healthz', '/readyz']);
   });
 
+  it('gives the operator a Lease and a group selector of its release (two releases in a namespace do not share a leader)', async () => {
+    const envOf = (all: typeof objects) =>
+      Object.fromEntries((find(all, 'Deployment', `${all === objects ? 'evs' : 'other'}-evshare-operator`).spec.template.spec.containers[0].env as Array<{ name: string; value?: string }>).map((e) => [e.name, e.value]));
+    const other = await render({}, { release: 'other' });
+    expect(envOf(objects)).toMatchObject({ LEASE_NAME: 'evs-evshare-operator', GROUP_SELECTOR: 'app.kubernetes.io/instance=evs', WATCH_NAMESPACE: 'evshare' });
+    expect(envOf(other)).toMatchObject({ LEASE_NAME: 'other-evshare-operator', GROUP_SELECTOR: 'app.kubernetes.io/instance=other' });
+    expect(find(objects, 'AppServiceGroup', 'evs-evshare-app').metadata.labels).toMatchObject({ 'app.kubernetes.io/instance': 'evs' });
+  });
+
   it('gives no pod a Kubernetes API token except the operator', () => {
     const withToken = podSpecs(objects)
       .filter(({ spec }) => spec.automountServiceAccountToken !== false)
@@ -82,7 +91,8 @@ describe.each(MODES)('security invariants in %s mode', (_mode, values) => {
     const violations: string[] = [];
     for (const { where, c } of containers()) {
       for (const e of c.env ?? []) {
-        if (/PASSWORD|SECRET|TOKEN|_KEY$/.test(e.name) && !e.valueFrom?.secretKeyRef) violations.push(`${where}: ${e.name} is not from a Secret`);
+        // PASSWORD_HASH_CONCURRENCY is a number of argon2 slots, not a password.
+        if (/PASSWORD(?!_HASH_CONCURRENCY$)|SECRET|TOKEN|_KEY$/.test(e.name) && !e.valueFrom?.secretKeyRef) violations.push(`${where}: ${e.name} is not from a Secret`);
         // A URL with credentials in plain text: scheme://user:password@host.
         if (typeof e.value === 'string' && /^[a-z]+:\/\/[^/@]*:[^/@]*@/.test(e.value)) violations.push(`${where}: ${e.name} has credentials`);
       }
@@ -266,7 +276,10 @@ describe('the APP group', () => {
   it('leaves replicas to the operator (no replicas field to undo its scaling on upgrade)', () => {
     const app = find(objects, 'Deployment', 'evs-evshare-app');
     expect(app.spec).not.toHaveProperty('replicas');
-    expect(find(objects, 'Deployment', 'evs-evshare-auth').spec.replicas).toBe(2);
+    const auth = find(objects, 'Deployment', 'evs-evshare-auth');
+    // Several auth pods share a login storm, each hashing as many at once as its CPU limit allows.
+    expect(auth.spec.replicas).toBe(3);
+    expect(auth.spec.template.spec.containers[0].env).toEqual(expect.arrayContaining([{ name: 'PASSWORD_HASH_CONCURRENCY', value: '1' }]));
     expect(objects.find((o) => o.kind === 'Service' && o.metadata.name === 'evs-evshare-app')).toBeUndefined();
   });
 

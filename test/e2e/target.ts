@@ -4,9 +4,15 @@ import { request } from '../support/http';
 import { startTestPlatform } from '../support/platform';
 
 /**
- * Where the end-to-end suite runs: a kind cluster (EVSHARE_E2E_URL points at its ingress; the
- * suite acts on pods through the Kubernetes API) or, by default, the local stack with every
- * service as its own process and the local autoscaler (`make e2e-local`, and CI).
+ * Where the end-to-end suite runs: a cluster (EVSHARE_E2E_URL points at its entry point; the
+ * suite acts on pods through the Kubernetes API): kind (`make e2e`, test/e2e/kind/run.sh) or the
+ * real one-node cluster started on this machine (`make e2e-node`, test/e2e/node/setup.ts), or,
+ * by default, the local stack with every service as its own process and the local autoscaler
+ * (`make e2e-local`, and CI).
+ *
+ * A cluster run reads EVSHARE_E2E_KUBECONFIG (default: the usual kubeconfig, with
+ * EVSHARE_E2E_KUBE_CONTEXT), EVSHARE_E2E_NAMESPACE, EVSHARE_E2E_RELEASE,
+ * EVSHARE_E2E_ADMIN_PASSWORD and EVSHARE_E2E_MAX_APP_REPLICAS.
  */
 export interface E2eTarget {
   url: string;
@@ -22,8 +28,25 @@ export interface E2eTarget {
 
 const LOCAL_MAX_INSTANCES = 4;
 
+/** Whether the suite runs on a cluster or on the local stack (which can give each client its own address). */
+export function targetKind(): 'cluster' | 'local' {
+  return process.env.EVSHARE_E2E_URL ? 'cluster' : 'local';
+}
+
 export async function startTarget(): Promise<E2eTarget> {
   return process.env.EVSHARE_E2E_URL ? clusterTarget(process.env.EVSHARE_E2E_URL) : localTarget();
+}
+
+/** The kubeconfig of a cluster run, as the suite's cluster-side tests load it. */
+export async function clusterConfig() {
+  const k8s = await import('@kubernetes/client-node');
+  const config = new k8s.KubeConfig();
+  if (process.env.EVSHARE_E2E_KUBECONFIG) config.loadFromFile(process.env.EVSHARE_E2E_KUBECONFIG);
+  else {
+    config.loadFromDefault();
+    if (process.env.EVSHARE_E2E_KUBE_CONTEXT) config.setCurrentContext(process.env.EVSHARE_E2E_KUBE_CONTEXT);
+  }
+  return { k8s, config };
 }
 
 async function localTarget(): Promise<E2eTarget> {
@@ -36,8 +59,22 @@ async function localTarget(): Promise<E2eTarget> {
     maxReplicas: LOCAL_MAX_INSTANCES,
     target: { inflightPerPod: 4 },
     behavior: {
-      scaleUp: { stabilizationWindowSeconds: 0, maxStepPods: 2, maxStepPercent: 100 },
-      scaleDown: { stabilizationWindowSeconds: 3, maxStepPods: 1, maxStepPercent: 50 },
+      scaleUp: {
+        stabilizationWindowSeconds: 0,
+        selectPolicy: 'Max',
+        policies: [
+          { type: 'Pods', value: 2, periodSeconds: 1 },
+          { type: 'Percent', value: 100, periodSeconds: 1 },
+        ],
+      },
+      scaleDown: {
+        stabilizationWindowSeconds: 3,
+        selectPolicy: 'Max',
+        policies: [
+          { type: 'Pods', value: 1, periodSeconds: 1 },
+          { type: 'Percent', value: 50, periodSeconds: 1 },
+        ],
+      },
     },
     intervalMs: 250,
   });
@@ -58,10 +95,7 @@ async function localTarget(): Promise<E2eTarget> {
 }
 
 async function clusterTarget(url: string): Promise<E2eTarget> {
-  const k8s = await import('@kubernetes/client-node');
-  const config = new k8s.KubeConfig();
-  config.loadFromDefault();
-  if (process.env.EVSHARE_E2E_KUBE_CONTEXT) config.setCurrentContext(process.env.EVSHARE_E2E_KUBE_CONTEXT);
+  const { k8s, config } = await clusterConfig();
   const core = config.makeApiClient(k8s.CoreV1Api);
   const namespace = process.env.EVSHARE_E2E_NAMESPACE ?? 'evshare';
   const release = process.env.EVSHARE_E2E_RELEASE ?? 'evshare';
@@ -69,6 +103,7 @@ async function clusterTarget(url: string): Promise<E2eTarget> {
   return {
     url: url.replace(/\/$/, ''),
     admin: { account: 'admin', password: process.env.EVSHARE_E2E_ADMIN_PASSWORD ?? '' },
+    ...(process.env.EVSHARE_E2E_MAX_APP_REPLICAS ? { maxInstances: Number(process.env.EVSHARE_E2E_MAX_APP_REPLICAS) } : {}),
     async appInstances() {
       const pods = await core.listNamespacedPod({ namespace, labelSelector: selector });
       return pods.items
@@ -79,7 +114,7 @@ async function clusterTarget(url: string): Promise<E2eTarget> {
       await core.deleteNamespacedPod({ name: instance, namespace, gracePeriodSeconds: 0 });
     },
     async stop() {
-      // The cluster belongs to run.sh.
+      // The cluster belongs to run.sh or to the node run's global setup.
     },
   };
 }

@@ -49,6 +49,16 @@ export interface ControlPlaneOptions {
   readyTimeoutMs?: number;
   kwok?: boolean;
   fakeNodes?: number;
+  /** The address the apiserver listens on and advertises (default 127.0.0.1); a real node's pods need a non-loopback one. */
+  bindAddress?: string;
+  /** The controller-manager's --controllers (default: the few the kwok tests need). */
+  controllers?: string;
+  /** kube-scheduler without kwok (a real node binds its own pods; default false). */
+  scheduler?: boolean;
+  /** More static tokens (a kubelet's system:node:<name>, kube-proxy's system:kube-proxy). */
+  tokens?: { token: string; user: string; groups?: string[] }[];
+  /** More kube-apiserver flags (e.g. its client certificate for the kubelet). */
+  apiserverArgs?: string[];
 }
 
 export interface ControlPlane {
@@ -70,7 +80,8 @@ export function toolsBinDir(): string {
   return path.join(process.env.EVSHARE_TOOLS_DIR ?? path.join(os.homedir(), '.cache', 'evshare-tools'), 'bin');
 }
 
-interface Component {
+/** A process of a test cluster, with its log file. */
+export interface Component {
   name: string;
   child: ChildProcess;
   logPath: string;
@@ -79,12 +90,19 @@ interface Component {
 
 export async function startControlPlane(options: ControlPlaneOptions = {}): Promise<ControlPlane> {
   const bin = toolsBinDir();
-  const needed = ['etcd', 'kube-apiserver', ...(options.controllerManager ? ['kube-controller-manager'] : []), ...(options.kwok ? ['kube-scheduler', 'kwok'] : [])];
+  const needed = [
+    'etcd',
+    'kube-apiserver',
+    ...(options.controllerManager ? ['kube-controller-manager'] : []),
+    ...(options.kwok || options.scheduler ? ['kube-scheduler'] : []),
+    ...(options.kwok ? ['kwok'] : []),
+  ];
   const missing = needed.filter((name) => !existsSync(path.join(bin, name)));
   if (missing.length > 0) {
     throw new Error(`missing ${missing.join(', ')} in ${bin}: run \`bash test/k8s/tools.sh\` first (it builds them from Go modules)`);
   }
   const readyTimeoutMs = options.readyTimeoutMs ?? 60_000;
+  const bindAddress = options.bindAddress ?? '127.0.0.1';
   const dir = await mkdtemp(path.join(os.tmpdir(), 'evshare-cp-'));
   const components: Component[] = [];
   const stop = async () => {
@@ -128,13 +146,14 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
     const tokens = path.join(pki, 'tokens.csv');
     await writeFile(saPub, publicKey);
     await writeFile(saKey, privateKey, { mode: 0o600 });
-    await writeFile(tokens, `${token},admin,admin,"system:masters"\n`, { mode: 0o600 });
+    const extraTokens = (options.tokens ?? []).map((t) => `${t.token},${t.user},${t.user}${t.groups?.length ? `,"${t.groups.join(',')}"` : ''}\n`);
+    await writeFile(tokens, [`${token},admin,admin,"system:masters"\n`, ...extraTokens].join(''), { mode: 0o600 });
     await waitFor(etcd, readyTimeoutMs, () => httpOk(`${etcdUrl}/health`));
 
     const apiserver = launch(dir, 'kube-apiserver', path.join(bin, 'kube-apiserver'), [
       `--etcd-servers=${etcdUrl}`,
-      '--bind-address=127.0.0.1',
-      '--advertise-address=127.0.0.1',
+      `--bind-address=${bindAddress}`,
+      `--advertise-address=${bindAddress}`,
       `--secure-port=${apiPort}`,
       `--cert-dir=${path.join(dir, 'serving')}`,
       `--token-auth-file=${tokens}`,
@@ -146,9 +165,10 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
       `--watch-cache=${options.watchCache ?? true}`,
       '--profiling=false',
       '--v=0',
+      ...(options.apiserverArgs ?? []),
     ]);
     components.push(apiserver);
-    const server = `https://127.0.0.1:${apiPort}`;
+    const server = `https://${bindAddress}:${apiPort}`;
     const caPath = path.join(dir, 'serving', 'apiserver.crt');
     await waitFor(apiserver, readyTimeoutMs, async () => existsSync(caPath) && (await readyz(server, token, await readFile(caPath))));
 
@@ -161,7 +181,7 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
         `--kubeconfig=${kubeconfigPath}`,
         '--leader-elect=false',
         '--secure-port=0',
-        '--controllers=garbage-collector-controller,deployment-controller,replicaset-controller,statefulset-controller,disruption-controller,serviceaccount-controller,serviceaccount-token-controller,namespace-controller',
+        `--controllers=${options.controllers ?? 'garbage-collector-controller,deployment-controller,replicaset-controller,statefulset-controller,disruption-controller,serviceaccount-controller,serviceaccount-token-controller,namespace-controller'}`,
         `--service-account-private-key-file=${saKey}`,
         `--root-ca-file=${caPath}`,
         '--use-service-account-credentials=false',
@@ -173,6 +193,7 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
       await waitFor(controllerManager, readyTimeoutMs, () => defaultServiceAccountExists(server, token, caPath));
     }
 
+    if (options.scheduler && !options.kwok) await startScheduler(dir, bin, kubeconfigPath, readyTimeoutMs, components);
     const nodes = options.kwok ? await startKwok(dir, bin, kubeconfigPath, { server, token, caPath }, options.fakeNodes ?? 2, readyTimeoutMs, components) : [];
 
     return { kubeconfigPath, server, token, caPath, etcdUrl, nodes, stop };
@@ -189,19 +210,7 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
  * reported every node Ready.
  */
 async function startKwok(dir: string, bin: string, kubeconfigPath: string, target: ApiTarget, count: number, timeoutMs: number, components: Component[]): Promise<string[]> {
-  const [schedulerPort] = await freePorts(1);
-  const scheduler = launch(dir, 'kube-scheduler', path.join(bin, 'kube-scheduler'), [
-    `--kubeconfig=${kubeconfigPath}`,
-    `--authentication-kubeconfig=${kubeconfigPath}`,
-    `--authorization-kubeconfig=${kubeconfigPath}`,
-    '--leader-elect=false',
-    '--bind-address=127.0.0.1',
-    `--secure-port=${schedulerPort}`,
-    `--cert-dir=${path.join(dir, 'scheduler')}`,
-    '--v=0',
-  ]);
-  components.push(scheduler);
-  await waitFor(scheduler, timeoutMs, () => httpsStatus(`https://127.0.0.1:${schedulerPort}/healthz`).then((status) => status === 200));
+  await startScheduler(dir, bin, kubeconfigPath, timeoutMs, components);
 
   // An explicit (empty) configuration keeps a developer's ~/.kwok/kwok.yaml out; with no Stage
   // given, kwok uses its default node and pod stages.
@@ -249,6 +258,22 @@ async function startKwok(dir: string, bin: string, kubeconfigPath: string, targe
   return nodes;
 }
 
+async function startScheduler(dir: string, bin: string, kubeconfigPath: string, timeoutMs: number, components: Component[]): Promise<void> {
+  const [schedulerPort] = await freePorts(1);
+  const scheduler = launch(dir, 'kube-scheduler', path.join(bin, 'kube-scheduler'), [
+    `--kubeconfig=${kubeconfigPath}`,
+    `--authentication-kubeconfig=${kubeconfigPath}`,
+    `--authorization-kubeconfig=${kubeconfigPath}`,
+    '--leader-elect=false',
+    '--bind-address=127.0.0.1',
+    `--secure-port=${schedulerPort}`,
+    `--cert-dir=${path.join(dir, 'scheduler')}`,
+    '--v=0',
+  ]);
+  components.push(scheduler);
+  await waitFor(scheduler, timeoutMs, () => httpsStatus(`https://127.0.0.1:${schedulerPort}/healthz`).then((status) => status === 200));
+}
+
 async function installCrd(target: ApiTarget, crd: object, timeoutMs: number): Promise<void> {
   const created = await apiRequest(target, 'POST', '/apis/apiextensions.k8s.io/v1/customresourcedefinitions', crd);
   if (created.status !== 201) throw new Error(`creating a CRD: ${created.status} ${JSON.stringify(created.body)}`);
@@ -263,7 +288,7 @@ async function installCrd(target: ApiTarget, crd: object, timeoutMs: number): Pr
   }
 }
 
-function launch(dir: string, name: string, binary: string, args: string[]): Component {
+export function launch(dir: string, name: string, binary: string, args: string[]): Component {
   const logPath = path.join(dir, `${name}.log`);
   const fd = openSync(logPath, 'a');
   const child = spawn(binary, args, { stdio: ['ignore', fd, fd] });
@@ -272,25 +297,31 @@ function launch(dir: string, name: string, binary: string, args: string[]): Comp
   return { name, child, logPath, exited };
 }
 
-async function stopComponent(component: Component): Promise<void> {
+/** SIGTERM, then SIGKILL after `graceMs`. */
+export async function stopComponent(component: Component, graceMs = 5_000): Promise<void> {
   if (component.child.exitCode !== null || component.child.signalCode !== null) return;
   component.child.kill('SIGTERM');
-  const timer = setTimeout(() => component.child.kill('SIGKILL'), 5_000);
+  const timer = setTimeout(() => component.child.kill('SIGKILL'), graceMs);
   await component.exited;
   clearTimeout(timer);
 }
 
 /** Polls `probe` until it answers true; fails early (with the log's tail) when the component exits. */
-async function waitFor(component: Component, timeoutMs: number, probe: () => Promise<boolean>): Promise<void> {
+export async function waitFor(component: Component, timeoutMs: number, probe: () => Promise<boolean>): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let exitCode: number | null | undefined;
   void component.exited.then((code) => (exitCode = code));
+  let last: unknown;
   while (Date.now() < deadline) {
     if (exitCode !== undefined) throw await componentError(component, `exited with code ${exitCode}`);
-    if (await probe().catch(() => false)) return;
+    try {
+      if (await probe()) return;
+    } catch (error) {
+      last = error;
+    }
     await new Promise((resolve) => setTimeout(resolve, 150));
   }
-  throw await componentError(component, `not ready within ${timeoutMs} ms`);
+  throw await componentError(component, `not ready within ${timeoutMs} ms${last ? ` (${(last as Error).message})` : ''}`);
 }
 
 async function componentError(component: Component, what: string): Promise<Error> {

@@ -119,7 +119,7 @@ describe('the operator with pods kwok makes ready', () => {
         // of reports mixes old and new shares. The bound keeps that from asking for a fifth pod.
         maxReplicas: 4,
         target: { inflightPerPod: 10 },
-        behavior: { scaleDown: { stabilizationWindowSeconds: 3, maxStepPercent: 100 } },
+        behavior: { scaleDown: { stabilizationWindowSeconds: 3, policies: [{ type: 'Percent', value: 100, periodSeconds: 1 }] } },
       },
     });
     expect(created.status).toBe(201);

@@ -5,6 +5,9 @@
  *   const proxy = await startTcpProxy(cp.server);   // proxy.server: https://127.0.0.1:<port>
  *   proxy.dropAll();                                // resets every open connection
  *   proxy.pause(); ...; proxy.resume();             // refuses connections meanwhile
+ *   proxy.blackhole(); ...; proxy.resume();         // silently drops every byte, both ways:
+ *                                                   // open connections stay open, new ones
+ *                                                   // are accepted and hang (as a partition)
  *   await proxy.close();
  *
  * TLS passes through untouched; the serving certificate is for 127.0.0.1, so it still verifies.
@@ -17,6 +20,8 @@ export interface TcpProxy {
   readonly connections: number;
   dropAll(): void;
   pause(): void;
+  blackhole(): void;
+  /** Ends pause or blackhole; connections that lost bytes to the blackhole are closed. */
   resume(): void;
   close(): Promise<void>;
 }
@@ -24,10 +29,18 @@ export interface TcpProxy {
 export async function startTcpProxy(upstream: string): Promise<TcpProxy> {
   const target = new URL(upstream);
   const pairs = new Set<[net.Socket, net.Socket]>();
+  /** Connections accepted during a blackhole: never connected upstream, their bytes dropped. */
+  const held = new Set<net.Socket>();
   let paused = false;
+  let blackholed = false;
   const listener = net.createServer((client) => {
     if (paused) {
       client.destroy();
+      return;
+    }
+    if (blackholed) {
+      held.add(client);
+      client.on('data', () => undefined).on('error', () => client.destroy()).on('close', () => held.delete(client));
       return;
     }
     const server = net.connect(Number(target.port), target.hostname);
@@ -40,8 +53,9 @@ export async function startTcpProxy(upstream: string): Promise<TcpProxy> {
     };
     client.on('error', end).on('close', end);
     server.on('error', end).on('close', end);
-    client.pipe(server);
-    server.pipe(client);
+    // Not pipe(): a blackhole must drop bytes, not buffer them for later.
+    client.on('data', (chunk) => blackholed || server.write(chunk));
+    server.on('data', (chunk) => blackholed || client.write(chunk));
   });
   await new Promise<void>((resolve) => listener.listen(0, '127.0.0.1', resolve));
   const port = (listener.address() as net.AddressInfo).port;
@@ -53,6 +67,8 @@ export async function startTcpProxy(upstream: string): Promise<TcpProxy> {
       server.destroy();
     }
     pairs.clear();
+    for (const client of held) client.destroy();
+    held.clear();
   };
   return {
     server: `${target.protocol}//127.0.0.1:${port}`,
@@ -65,7 +81,13 @@ export async function startTcpProxy(upstream: string): Promise<TcpProxy> {
       paused = true;
       dropAll();
     },
+    blackhole() {
+      blackholed = true;
+    },
     resume() {
+      // A TLS stream that lost bytes cannot go on; its client sees a closed connection.
+      if (blackholed) dropAll();
+      blackholed = false;
       paused = false;
     },
     close() {

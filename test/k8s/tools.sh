@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds the real Kubernetes tooling the chart and operator tests need (kube-apiserver,
-# kube-controller-manager, kube-scheduler, etcd, helm, and kwok for simulated nodes) from Go modules, since these machines have no Docker
-# engine. Binaries are cached outside the repository; a second run is a no-op.
+# kube-controller-manager, kube-scheduler, etcd, helm, kwok for simulated nodes, and for the real
+# one-node cluster kubelet, kube-proxy, kubectl, CoreDNS and crictl) from Go modules, since these machines
+# have no Docker engine. Binaries are cached outside the repository; a second run is a no-op.
 set -euo pipefail
 
 # Go lives in /usr/local/go on these machines, on PATH only for interactive shells.
@@ -11,6 +12,8 @@ command -v go >/dev/null || { echo "tools: the Go toolchain is needed to build t
 K8S_VERSION="${K8S_VERSION:-v1.34.4}"
 HELM_VERSION="${HELM_VERSION:-v3.16.4}"
 KWOK_VERSION="${KWOK_VERSION:-v0.7.0}"
+COREDNS_VERSION="${COREDNS_VERSION:-v1.15.0}"
+CRICTL_VERSION="${CRICTL_VERSION:-v1.34.0}"
 TOOLS_DIR="${EVSHARE_TOOLS_DIR:-$HOME/.cache/evshare-tools}"
 BIN="$TOOLS_DIR/bin"
 mkdir -p "$BIN"
@@ -36,8 +39,9 @@ fi
 # kubectl's skew warnings) compare it, and a plain `go install` leaves v0.0.0-master.
 stamped() { have "$1" "$K8S_VERSION" && [ "$("$BIN/$1" --version 2>/dev/null)" = "Kubernetes $K8S_VERSION" ]; }
 
-if ! stamped kube-apiserver || ! stamped kube-controller-manager || ! stamped kube-scheduler || ! have etcd "$K8S_VERSION"; then
-  echo "tools: building kube-apiserver, kube-controller-manager, kube-scheduler and etcd for $K8S_VERSION (first build is slow)" >&2
+# One wrapper module builds every k8s.io/kubernetes command: the control plane, etcd at the
+# version Kubernetes itself requires, and the node's kubelet, kube-proxy and kubectl.
+k8s_module() {
   mod="$TOOLS_DIR/k8s-$K8S_VERSION"
   mkdir -p "$mod/etcd"
   gomod="$(go mod download -json "k8s.io/kubernetes@$K8S_VERSION" | sed -n 's/.*"GoMod": "\(.*\)".*/\1/p')"
@@ -71,21 +75,50 @@ package tools
 import (
 	_ "k8s.io/kubernetes/cmd/kube-apiserver"
 	_ "k8s.io/kubernetes/cmd/kube-controller-manager"
+	_ "k8s.io/kubernetes/cmd/kube-proxy"
 	_ "k8s.io/kubernetes/cmd/kube-scheduler"
+	_ "k8s.io/kubernetes/cmd/kubectl"
+	_ "k8s.io/kubernetes/cmd/kubelet"
 )
 GO
-  (
-    cd "$mod"
-    # etcd comes at the version Kubernetes itself requires, so both share one dependency graph.
-    go mod tidy
-    k8s_minor="${K8S_VERSION#v1.}"; k8s_minor="${k8s_minor%%.*}"
-    ldflags="-s -X k8s.io/component-base/version.gitVersion=$K8S_VERSION -X k8s.io/component-base/version.gitMajor=1"
-    ldflags="$ldflags -X k8s.io/component-base/version.gitMinor=$k8s_minor -X k8s.io/component-base/version.gitTreeState=clean"
-    ldflags="$ldflags -X k8s.io/client-go/pkg/version.gitVersion=$K8S_VERSION"
-    GOBIN="$BIN" go install -ldflags="$ldflags" -trimpath \
-      k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager k8s.io/kubernetes/cmd/kube-scheduler ./etcd
-  )
+  (cd "$mod" && go mod tidy)
+}
+
+k8s_install() {
+  k8s_minor="${K8S_VERSION#v1.}"; k8s_minor="${k8s_minor%%.*}"
+  ldflags="-s -X k8s.io/component-base/version.gitVersion=$K8S_VERSION -X k8s.io/component-base/version.gitMajor=1"
+  ldflags="$ldflags -X k8s.io/component-base/version.gitMinor=$k8s_minor -X k8s.io/component-base/version.gitTreeState=clean"
+  ldflags="$ldflags -X k8s.io/client-go/pkg/version.gitVersion=$K8S_VERSION"
+  (cd "$mod" && GOBIN="$BIN" go install -ldflags="$ldflags" -trimpath "$@")
+}
+
+if ! stamped kube-apiserver || ! stamped kube-controller-manager || ! stamped kube-scheduler || ! have etcd "$K8S_VERSION"; then
+  echo "tools: building kube-apiserver, kube-controller-manager, kube-scheduler and etcd for $K8S_VERSION (first build is slow)" >&2
+  k8s_module
+  k8s_install k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager k8s.io/kubernetes/cmd/kube-scheduler ./etcd
   mark kube-apiserver "$K8S_VERSION"; mark kube-controller-manager "$K8S_VERSION"; mark kube-scheduler "$K8S_VERSION"; mark etcd "$K8S_VERSION"
+fi
+
+# The real node (test/k8s/node.ts). kubectl prints "Client Version: ..." rather than the plain line.
+if ! stamped kubelet || ! stamped kube-proxy || ! have kubectl "$K8S_VERSION"; then
+  echo "tools: building kubelet, kube-proxy and kubectl for $K8S_VERSION" >&2
+  [ -n "${mod:-}" ] || k8s_module
+  k8s_install k8s.io/kubernetes/cmd/kubelet k8s.io/kubernetes/cmd/kube-proxy k8s.io/kubernetes/cmd/kubectl
+  mark kubelet "$K8S_VERSION"; mark kube-proxy "$K8S_VERSION"; mark kubectl "$K8S_VERSION"
+fi
+
+# CoreDNS's go.mod has no replace directives. Without cgo it is a static binary.
+if ! have coredns "$COREDNS_VERSION"; then
+  echo "tools: building coredns $COREDNS_VERSION" >&2
+  CGO_ENABLED=0 GOBIN="$BIN" go install -ldflags=-s -trimpath "github.com/coredns/coredns@$COREDNS_VERSION"
+  mark coredns "$COREDNS_VERSION"
+fi
+
+# crictl takes a real node's pods down through the CRI (network teardown included) on the way out.
+if ! have crictl "$CRICTL_VERSION"; then
+  echo "tools: building crictl $CRICTL_VERSION" >&2
+  CGO_ENABLED=0 GOBIN="$BIN" go install -ldflags=-s -trimpath "sigs.k8s.io/cri-tools/cmd/crictl@$CRICTL_VERSION"
+  mark crictl "$CRICTL_VERSION"
 fi
 
 echo "$BIN"

@@ -183,7 +183,7 @@ describe('reserve, rent and return', () => {
     expect((await bench.api('POST', '/api/v1/rentals', member!.key, { vehicleId: car.id })).status).toBe(201);
   });
 
-  it('a car that refuses to unlock from a reservation: 409, the reservation reinstated', async () => {
+  it('a car that refuses to unlock from a reservation: 409, the reservation reinstated, and renting from it again works', async () => {
     const car = await bench.createVehicle(home.id);
     bench.carBehaviour.set(car.vin, 'refuse');
     const [member] = await bench.createMembers(1);
@@ -193,6 +193,12 @@ describe('reserve, rent and return', () => {
     expect(reply.json<{ detail: string }>().detail).toMatch(/door actuator fault/);
     expect((await bench.api('GET', '/api/v1/reservations/current', member!.key)).json()).toMatchObject({ reservation: { id: reservation.id, status: 'active' } });
     expect((await bench.admin('GET', `/api/v1/admin/vehicles/${car.id}`)).json()).toMatchObject({ state: 'reserved' });
+
+    // Trying again from the reinstated reservation: a second rental of it (the failed one stays on record).
+    bench.carBehaviour.delete(car.vin);
+    const again = await bench.api('POST', '/api/v1/rentals', member!.key, { reservationId: reservation.id });
+    expect(again.status).toBe(201);
+    expect(again.json()).toMatchObject({ reservationId: reservation.id, status: 'active' });
   });
 
   it.each([

@@ -1,6 +1,7 @@
 import pg from 'pg';
 import {
   STREAMS,
+  SUBJECTS,
   TEST_NATS_URL,
   TEST_REDIS_URL,
   createMemoryBus,
@@ -84,7 +85,7 @@ export async function startRentalBench(options: { appInstances?: number; env?: R
   const carBehaviour = new Map<string, 'ack' | 'refuse' | 'silent'>();
   const commands: RentalBench['commands'] = [];
   const handled = new Set<string>();
-  bus.subscribe('vehicle.*.command', (data) => {
+  bus.subscribe(SUBJECTS.vehicleCommandAll, (data) => {
     const command = data as RentalBench['commands'][number];
     commands.push(command);
     // A car executes a command id once and ignores an expired command (the contract).
@@ -96,7 +97,7 @@ export async function startRentalBench(options: { appInstances?: number; env?: R
       // What the car's next report says after the command (the vehicle link would write it).
       if (behaviour === 'ack' && command.action === 'report') await db.query('UPDATE vehicles SET reported_at = now() WHERE vin = $1', [command.vin]);
       if (behaviour === 'ack' && command.action === 'lock') await db.query('UPDATE vehicles SET doors_locked = true, reported_at = now() WHERE vin = $1', [command.vin]);
-      bus.publish(`vehicle.${command.vin}.ack`, behaviour === 'ack' ? { commandId: command.commandId, ok: true } : { commandId: command.commandId, ok: false, reason: 'door actuator fault' });
+      bus.publish(SUBJECTS.vehicleAck(command.vin), behaviour === 'ack' ? { commandId: command.commandId, ok: true } : { commandId: command.commandId, ok: false, reason: 'door actuator fault' });
     })();
   });
   await bus.flush();

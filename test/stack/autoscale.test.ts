@@ -23,8 +23,15 @@ describe('local autoscaling', () => {
       maxReplicas: 3,
       target: { inflightPerPod: 2 },
       behavior: {
-        scaleUp: { stabilizationWindowSeconds: 0, maxStepPods: 4, maxStepPercent: 100 },
-        scaleDown: { stabilizationWindowSeconds: 2, maxStepPods: 1, maxStepPercent: 50 },
+        scaleUp: { stabilizationWindowSeconds: 0, selectPolicy: 'Max', policies: [{ type: 'Pods', value: 4, periodSeconds: 1 }] },
+        scaleDown: {
+          stabilizationWindowSeconds: 2,
+          selectPolicy: 'Max',
+          policies: [
+            { type: 'Pods', value: 1, periodSeconds: 1 },
+            { type: 'Percent', value: 50, periodSeconds: 1 },
+          ],
+        },
       },
       intervalMs: 250,
     });

@@ -12,12 +12,12 @@ export interface TestPlatform {
 
 /** The whole platform on real backends, in this process or as separate processes. */
 export async function startTestPlatform(
-  options: { mode?: 'in-process' | 'processes'; appInstances?: number; env?: Record<string, string>; vehicleLink?: boolean } = {},
+  options: { mode?: 'in-process' | 'processes'; appInstances?: number; authInstances?: number; env?: Record<string, string>; vehicleLink?: boolean } = {},
 ): Promise<TestPlatform> {
   const database = await createTestDatabase();
   const env = testEnvironment(database.url, options.env);
   const log = createLogger('test-stack', env.LOG_LEVEL);
-  const stackOptions = { env: { ...process.env, ...env }, log, appInstances: options.appInstances ?? 2, gatewayPort: 0, seed: 'accounts' as const, vehicleLink: options.vehicleLink ?? true };
+  const stackOptions = { env: { ...process.env, ...env }, log, appInstances: options.appInstances ?? 2, gatewayPort: 0, seed: 'accounts' as const, vehicleLink: options.vehicleLink ?? true, authInstances: options.authInstances };
   const stack = options.mode === 'processes' ? await startProcessStack(stackOptions) : await startInProcessStack(stackOptions);
   return {
     stack,

@@ -1,6 +1,7 @@
+import { generateKeyPairSync } from 'node:crypto';
 import mqtt from 'mqtt';
 import WebSocket from 'ws';
-import { findAllowed, provisionVehicleCredentials, vehicleTopic, type VehicleCredential } from '@evshare/telematics';
+import { findAllowed, provisionVehicleCredentials, signAppKey, vehicleTopic, type VehicleCredential } from '@evshare/telematics';
 import { startVehicleFleet, type Fleet } from '../../sims/vehicle/src';
 import { eventually } from '../support/http';
 import { startRentalBench, type RentalBench } from '../rental/support';
@@ -18,6 +19,8 @@ describe('vehicle link (embedded broker)', () => {
   let station: { id: string };
   let carA: { id: string; vin: string };
   let carB: { id: string; vin: string };
+  /** The platform's app-key signing key; its public half is provisioned into the cars. */
+  const platformKey = generateKeyPairSync('ed25519');
 
   const whitelistOf = async (vin: string) =>
     (await bench.db.query<{ version: number; entries: Array<{ memberId: string }> }>('SELECT version, entries FROM vehicle_whitelists WHERE vin = $1', [vin])).rows[0];
@@ -35,7 +38,10 @@ describe('vehicle link (embedded broker)', () => {
     bench.carBehaviour.set(carB.vin, 'silent');
     tm = await startTestTelematics(bench.platform.env);
     credentials = await provisionVehicleCredentials(tm.db, [carA.vin, carB.vin]);
-    fleet = await startVehicleFleet({ brokerUrl: tm.service.mqttUrl, credentials, seed: 7, topicRoot: tm.topicRoot, telemetryParkedMs: 300, telemetryDrivingMs: 100 });
+    fleet = await startVehicleFleet({
+      brokerUrl: tm.service.mqttUrl, credentials, seed: 7, topicRoot: tm.topicRoot, telemetryParkedMs: 300, telemetryDrivingMs: 100,
+      platformKey: platformKey.publicKey.export({ type: 'spki', format: 'pem' }).toString(),
+    });
     await eventually(() => expect(tm.service.isOnline(carA.vin) && tm.service.isOnline(carB.vin)).toBe(true));
   }, 120_000);
 
@@ -186,7 +192,10 @@ describe('vehicle link (embedded broker)', () => {
     await new Promise((resolve) => setTimeout(resolve, Math.max(0, rows[0]!.validUntil.getTime() - Date.now()) + 50));
     expect(operatorsOn(carA.vin).map((e) => e.memberId)).toEqual([grant.memberId]);
     expect(offline.localUnlock({ cardUid: card })).toBe(false);
-    expect(offline.localUnlock({ memberId: grant.memberId })).toBe(false);
+    // Even a valid app key: the grant is over by the car's clock.
+    const appKey = signAppKey(platformKey.privateKey, { vin: carA.vin, memberId: grant.memberId, notBefore: new Date(Date.now() - 60_000), validitySeconds: 900 }).key;
+    expect(offline.localUnlock({ appKey })).toBe(false);
+    expect(['not-listed', 'held']).toContain(offline.lastRefusal);
     expect(offline.locked).toBe(true);
     await eventually(() => expect(operatorsOn(carB.vin)).toEqual([]), 5_000);
     await eventually(async () => expect(JSON.stringify((await whitelistOf(carA.vin))!.entries)).not.toContain(grant.memberId), 5_000);

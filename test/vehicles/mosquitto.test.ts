@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { migrateDatabase } from '@evshare/schema';
-import { vehicleAckSchema } from '../../services/app/src/rental/commands';
+import { SUBJECTS, vehicleAckSchema } from '@evshare/kit';
 import { startVehicleFleet, type Fleet } from '../../sims/vehicle/src';
 import { createTestDatabase, testEnvironment } from '../support/backends';
 import { eventually } from '../support/http';
@@ -35,7 +35,7 @@ describe('vehicle link (Mosquitto)', () => {
       ids.push(rows[0]!.id);
     }
     tm = await startTestTelematics(testEnvironment(database.url), { MQTT_URL: 'mqtt://127.0.0.1:1883' });
-    tm.bus.subscribe('vehicle.*.ack', (data) => acks.push(data));
+    tm.bus.subscribe(SUBJECTS.vehicleAckAll, (data) => acks.push(data));
     fleet = await startVehicleFleet({ brokerUrl: 'mqtt://127.0.0.1:1883', vins, seed: 3, topicRoot: tm.topicRoot, telemetryParkedMs: 200 });
     await eventually(() => expect(vins.every((vin) => tm.service.isOnline(vin))).toBe(true));
   }, 60_000);
@@ -77,20 +77,20 @@ describe('vehicle link (Mosquitto)', () => {
   it('commands: delivered and acknowledged once when online, refused at once as offline, dropped when expired', async () => {
     const car = fleet.car(vins[0]!);
     const unlock = { commandId: randomUUID(), vin: vins[0], action: 'unlock', expiresAt: new Date(Date.now() + 10_000).toISOString() };
-    tm.bus.publish(`vehicle.${vins[0]}.command`, unlock);
-    tm.bus.publish(`vehicle.${vins[0]}.command`, unlock);
+    tm.bus.publish(SUBJECTS.vehicleCommand(vins[0]!), unlock);
+    tm.bus.publish(SUBJECTS.vehicleCommand(vins[0]!), unlock);
     await eventually(() => expect(acks.filter((a) => vehicleAckSchema.parse(a).commandId === unlock.commandId)).toEqual([{ commandId: unlock.commandId, ok: true }, { commandId: unlock.commandId, ok: true }]));
     expect(car.executed.filter((c) => c.commandId === unlock.commandId)).toHaveLength(1);
     expect(car.counters.commandsRepeated).toBe(1);
 
     const expired = { ...unlock, commandId: randomUUID(), expiresAt: new Date(Date.now() - 1_000).toISOString() };
-    tm.bus.publish(`vehicle.${vins[0]}.command`, expired);
+    tm.bus.publish(SUBJECTS.vehicleCommand(vins[0]!), expired);
     await eventually(async () => expect(await tm.metric('telematics_commands_total', { outcome: 'expired' })).toBe(1));
 
     fleet.car(vins[1]!).goOffline();
     await eventually(() => expect(tm.service.isOnline(vins[1]!)).toBe(false));
     const toOffline = { ...unlock, vin: vins[1], commandId: randomUUID() };
-    tm.bus.publish(`vehicle.${vins[1]}.command`, toOffline);
+    tm.bus.publish(SUBJECTS.vehicleCommand(vins[1]!), toOffline);
     await eventually(() => expect(acks).toContainEqual({ commandId: toOffline.commandId, ok: false, reason: 'offline' }));
     expect(car.executed.map((c) => c.commandId)).not.toContain(expired.commandId);
   });

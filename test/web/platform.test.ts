@@ -302,7 +302,7 @@ describe('the web platform in a browser', () => {
       await db.query('INSERT INTO charging_plans (pile_id, station_id, planned_at, plan, sent) VALUES ($1, $2, now(), $3, true)', [
         pile.id,
         stations.north.id,
-        JSON.stringify({ schedule: { pileId: pile.id, vehicleId: pile.id, slots, energyWh, costFen: 0, deadline: null, meetsDeadline: true, shortfallWh: 0 }, unmet: [] }),
+        JSON.stringify({ schedule: { pileId: pile.id, vehicleId: pile.id, slots, energyWh, storedWh: energyWh, targetWh: energyWh, costFen: 0, deadline: null, meetsDeadline: true, shortfallWh: 0 }, unmet: [], profile: {} }),
       ]);
     }
     await operator.page.getByRole('combobox', { name: zh['col.station'], exact: true }).selectOption(stations.north.id);

@@ -181,9 +181,9 @@ describe('reconcileGroup', () => {
     expect(published).toHaveLength(1);
   });
 
-  it('sets pod deletion costs before a scale-down, lowest on the idlest pod', async () => {
+  it('sets pod deletion costs before a scale-down, lowest on the idlest pod, and scales only once the pods show them', async () => {
     const pods = [pod('app-a'), pod('app-b'), pod('app-c'), pod('app-d')];
-    const { ctx, calls, states, loads } = setup({ deployment: deployment(4), pods });
+    const { ctx, calls, states, loads, statuses } = setup({ deployment: deployment(4), pods });
     const state: GroupState = { ...newGroupState(), history: [{ at: NOW - 120_000, replicas: 4 }] };
     states.set(`${NS}/app`, state);
     loads.record(report('app-a', 1, 9), NOW);
@@ -191,8 +191,6 @@ describe('reconcileGroup', () => {
     loads.record(report('app-c', 0, 3), NOW);
     loads.record(report('app-d', 1, 1), NOW);
     await reconcileGroup(ctx, `${NS}/app`);
-    const scaleAt = calls.indexOf('scale app 2');
-    expect(scaleAt).toBeGreaterThan(-1);
     const annotations = calls.filter((c) => c.startsWith('annotate'));
     expect(annotations).toEqual([
       'annotate app-a {"controller.kubernetes.io/pod-deletion-cost":"901"}',
@@ -200,7 +198,100 @@ describe('reconcileGroup', () => {
       'annotate app-c {"controller.kubernetes.io/pod-deletion-cost":"300"}',
       'annotate app-d {"controller.kubernetes.io/pod-deletion-cost":"101"}',
     ]);
-    expect(Math.max(...annotations.map((a) => calls.indexOf(a)))).toBeLessThan(scaleAt);
+    // The pod cache does not show the costs yet: no scale-down.
+    expect(calls.filter((c) => c.startsWith('scale'))).toEqual([]);
+    expect(statuses.at(-1)!.conditions!.find((c) => c.type === 'ScalingActive')).toMatchObject({ reason: 'WaitingForDeletionCosts' });
+    // Loads move meanwhile; the costs already sent are what is waited for, not patched again.
+    loads.record(report('app-b', 3, 0), NOW);
+    for (const [p, cost] of [['app-a', '901'], ['app-b', '2'], ['app-c', '300']] as const) pods.find((x) => x.metadata.name === p)!.metadata.annotations = { 'controller.kubernetes.io/pod-deletion-cost': cost };
+    await reconcileGroup(ctx, `${NS}/app`);
+    expect(calls.filter((c) => c.startsWith('scale'))).toEqual([]);
+    pods[3]!.metadata.annotations = { 'controller.kubernetes.io/pod-deletion-cost': '101' };
+    await reconcileGroup(ctx, `${NS}/app`);
+    expect(calls.filter((c) => c.startsWith('scale'))).toEqual(['scale app 2']);
+    expect(calls.filter((c) => c.startsWith('annotate'))).toHaveLength(4);
+  });
+
+  it('scales down after the wait even if a pod never shows its cost', async () => {
+    const pods = [pod('app-a'), pod('app-b'), pod('app-c'), pod('app-d')];
+    const { ctx, calls, states, loads } = setup({ deployment: deployment(4), pods });
+    states.set(`${NS}/app`, { ...newGroupState(), history: [{ at: NOW - 120_000, replicas: 4 }] });
+    for (const p of pods) loads.record(report(p.metadata.name, 1), NOW);
+    await reconcileGroup(ctx, `${NS}/app`);
+    expect(calls.filter((c) => c.startsWith('scale'))).toEqual([]);
+    ctx.now = () => NOW + 10_001;
+    for (const p of pods) loads.record(report(p.metadata.name, 1), NOW + 10_001);
+    await reconcileGroup(ctx, `${NS}/app`);
+    expect(calls.filter((c) => c.startsWith('scale'))).toEqual(['scale app 2']);
+  });
+
+  it('leaves the replicas alone while the pause annotation is set, and says so', async () => {
+    const paused = group();
+    paused.metadata.annotations = { 'evshare.io/autoscaling-paused': 'true' };
+    const { ctx, calls, statuses, loads, groups } = setup({ group: paused });
+    loads.record(report('app-a', 30), NOW);
+    loads.record(report('app-b', 30), NOW);
+    await reconcileGroup(ctx, `${NS}/app`);
+    expect(calls.filter((c) => c.startsWith('scale'))).toEqual([]);
+    expect(calls).toContain('apply Service');
+    expect(statuses.at(-1)!.conditions!.find((c) => c.type === 'ScalingActive')).toMatchObject({ status: 'False', reason: 'Paused' });
+    groups[0] = group();
+    await reconcileGroup(ctx, `${NS}/app`);
+    expect(calls.filter((c) => c.startsWith('scale'))).toEqual(['scale app 6']);
+  });
+
+  it('sets the fallback replicas once the ready pods have been silent for afterSeconds', async () => {
+    const { ctx, calls, statuses, events } = setup({ group: group({ fallback: { replicas: 5, afterSeconds: 30 } }) });
+    await reconcileGroup(ctx, `${NS}/app`);
+    ctx.now = () => NOW + 29_000;
+    await reconcileGroup(ctx, `${NS}/app`);
+    expect(calls.filter((c) => c.startsWith('scale'))).toEqual([]);
+    ctx.now = () => NOW + 30_000;
+    await reconcileGroup(ctx, `${NS}/app`);
+    expect(calls.filter((c) => c.startsWith('scale'))).toEqual(['scale app 5']);
+    expect(events.at(-1)).toMatchObject({ type: 'Normal', reason: 'Fallback' });
+    expect(statuses.at(-1)!.conditions!.find((c) => c.type === 'ScalingActive')).toMatchObject({ status: 'False', reason: 'Fallback' });
+  });
+
+  it('limits scale-ups per policy period across reconciles', async () => {
+    const pods = Array.from({ length: 10 }, (_, i) => pod(`p${i}`));
+    const app = deployment(2);
+    const { ctx, calls, loads, statuses } = setup({ group: group({ maxReplicas: 30 }), deployment: app, pods });
+    for (const p of pods.slice(0, 2)) loads.record(report(p.metadata.name, 100), NOW);
+    await reconcileGroup(ctx, `${NS}/app`);
+    expect(calls.filter((c) => c.startsWith('scale'))).toEqual(['scale app 6']);
+    app.spec.replicas = 6;
+    ctx.now = () => NOW + 5_000;
+    for (const p of pods.slice(0, 6)) loads.record(report(p.metadata.name, 100), NOW + 5_000);
+    await reconcileGroup(ctx, `${NS}/app`);
+    expect(calls.filter((c) => c.startsWith('scale'))).toEqual(['scale app 6']);
+    expect(statuses.at(-1)!.conditions!.find((c) => c.type === 'ScalingLimited')).toMatchObject({ status: 'True', reason: 'ScaleUpPolicyLimit' });
+    ctx.now = () => NOW + 15_000;
+    for (const p of pods.slice(0, 6)) loads.record(report(p.metadata.name, 100), NOW + 15_000);
+    await reconcileGroup(ctx, `${NS}/app`);
+    expect(calls.filter((c) => c.startsWith('scale'))).toEqual(['scale app 6', 'scale app 12']);
+  });
+
+  it('refuses to scale a Deployment another autoscaler scales, with a condition and one Warning event', async () => {
+    const hpas = [{ metadata: { name: 'app-hpa', namespace: NS }, spec: { scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'app' } } }];
+    const scaledObjects = [{ metadata: { name: 'app-keda', namespace: NS }, spec: { scaleTargetRef: { name: 'app' } } }];
+    const { ctx, calls, statuses, loads } = setup();
+    ctx.autoscalers = { hpas: lookup(hpas), scaledObjects: lookup(scaledObjects) };
+    loads.record(report('app-a', 30), NOW);
+    loads.record(report('app-b', 30), NOW);
+    await reconcileGroup(ctx, `${NS}/app`);
+    await reconcileGroup(ctx, `${NS}/app`);
+    expect(calls.filter((c) => c.startsWith('scale') || c.startsWith('annotate'))).toEqual([]);
+    expect(calls.filter((c) => c.startsWith('event'))).toEqual(['event Warning ConflictingAutoscaler']);
+    const byType = Object.fromEntries(statuses.at(-1)!.conditions!.map((c) => [c.type, c]));
+    expect(byType.ScalingActive).toMatchObject({ status: 'False', reason: 'ConflictingAutoscaler' });
+    expect(byType.ScalingActive!.message).toContain('HorizontalPodAutoscaler app-hpa, ScaledObject app-keda also scales Deployment app');
+    expect(byType.Degraded).toMatchObject({ status: 'True', reason: 'ConflictingAutoscaler' });
+    // Once they are gone, the operator scales again.
+    hpas.length = 0;
+    scaledObjects.length = 0;
+    await reconcileGroup(ctx, `${NS}/app`);
+    expect(calls.filter((c) => c.startsWith('scale'))).toEqual(['scale app 6']);
   });
 
   it('marks ScalingLimited when the load wants more than maxReplicas', async () => {

@@ -9,7 +9,9 @@ import { matchesSelector, selectorString } from '../kube/selector';
 import { decideReplicas, type PodLoad, type Recommendation, type ScalingLimit } from '../scaling/decision';
 import { deletionCostPatches, POD_DELETION_COST } from '../scaling/deletion-cost';
 import type { LoadStore } from '../scaling/load';
+import type { ScaleEvent } from '../scaling/policies';
 import { setConditions, type ConditionInput } from './conditions';
+import { conflictingAutoscalers, type Autoscaler } from './conflicts';
 import type { OperatorMetrics } from './metrics';
 
 /**
@@ -17,14 +19,25 @@ import type { OperatorMetrics } from './metrics';
  * never at which event arrived, so running it twice changes nothing the second time):
  * 1. server-side-applies the Service and the Ingress (only when what they should be changed,
  *    or someone else touched them), and deletes an Ingress the spec no longer asks for;
- * 2. decides the replicas from the pods' fresh load reports; before a scale-down it sets each
- *    pod's deletion cost, then patches the Deployment's scale subresource and records an Event;
+ * 2. decides the replicas from the pods' fresh load reports (unless the group carries the pause
+ *    annotation); before a scale-down it sets each pod's deletion cost and waits until the pod
+ *    cache shows them (the ReplicaSet controller reads the same pods, and would otherwise pick
+ *    its victims by stale costs), then patches the Deployment's scale subresource and records
+ *    an Event;
  * 3. writes status and conditions through the status subresource when they changed (the load
  *    figure alone at most every statusLoadIntervalMs, to spare etcd).
  * A failure is reported in the status (Degraded) and then thrown, so the work queue retries.
  */
+export const PAUSE_ANNOTATION = 'evshare.io/autoscaling-paused';
+
 export interface GroupState {
   history: Recommendation[];
+  /** Scale changes still inside a scaling policy's period. */
+  events: ScaleEvent[];
+  /** Since when the ready pods have sent no load report (epoch ms); undefined while they do. */
+  silentSince?: number;
+  /** Deletion costs patched for a pending scale-down, not yet seen in the pod cache. */
+  pendingCosts?: { costs: Record<string, string>; until: number };
   /** What the owned objects were last applied as; undefined forces an apply. */
   appliedHash?: string;
   /** resourceVersion our last apply stored, per kind: a watch event carrying it is our own echo. */
@@ -47,6 +60,8 @@ export interface ReconcileContext {
   deployments: Lookup<Deployment>;
   pods: { list(): Pod[] };
   ingresses: Lookup<KubeObject>;
+  /** HPAs and KEDA ScaledObjects in the watched namespaces. */
+  autoscalers?: { hpas: { list(): Autoscaler[] }; scaledObjects: { list(): Autoscaler[] } };
   loads: LoadStore;
   states: Map<string, GroupState>;
   log: Logger;
@@ -58,6 +73,8 @@ export interface ReconcileContext {
   statusLoadIntervalMs?: number;
   /** How long a scale we sent overrides the cached replicas; default 10 s. */
   expectationTimeoutMs?: number;
+  /** How long a scale-down waits at most for the pod cache to show the new deletion costs; default 10 s. */
+  deletionCostWaitMs?: number;
 }
 
 interface Problem {
@@ -68,12 +85,17 @@ interface Problem {
 const LIMIT_REASONS: Record<ScalingLimit, string> = {
   maxReplicas: 'MaxReplicasReached',
   minReplicas: 'MinReplicasReached',
-  scaleUpStep: 'ScaleUpStepLimit',
-  scaleDownStep: 'ScaleDownStepLimit',
+  scaleUpPolicy: 'ScaleUpPolicyLimit',
+  scaleDownPolicy: 'ScaleDownPolicyLimit',
 };
 
 export function newGroupState(): GroupState {
-  return { history: [], appliedVersions: {}, lastStatusAt: 0, pods: [] };
+  return { history: [], events: [], appliedVersions: {}, lastStatusAt: 0, pods: [] };
+}
+
+/** `evshare.io/autoscaling-paused: "true"` (as KEDA's `autoscaling.keda.sh/paused`) stops scaling; the Service and Ingress are still kept. */
+export function isPaused(group: AppServiceGroup): boolean {
+  return group.metadata.annotations?.[PAUSE_ANNOTATION] === 'true';
 }
 
 export async function reconcileGroup(ctx: ReconcileContext, key: string): Promise<void> {
@@ -140,6 +162,21 @@ export async function reconcileGroup(ctx: ReconcileContext, key: string): Promis
   const pods = ctx.pods.list().filter((p) => p.metadata.namespace === namespace && !p.metadata.deletionTimestamp && matchesSelector(selector, p.metadata.labels));
   state.pods = pods.map((p) => p.metadata.name);
   const loads = ctx.loads.loadsOf(state.pods, now);
+  const readyReplicas = deployment.status?.readyReplicas ?? 0;
+  if (loads.length > 0 || readyReplicas === 0) state.silentSince = undefined;
+  else state.silentSince ??= now;
+  const paused = isPaused(group);
+  const rivals = ctx.autoscalers
+    ? conflictingAutoscalers(namespace, spec.deploymentName, { hpas: ctx.autoscalers.hpas.list(), scaledObjects: ctx.autoscalers.scaledObjects.list() })
+    : [];
+  // Not thrown like the problems: retrying would not help; the autoscaler's deletion requeues the group.
+  const conflict: Problem | undefined =
+    rivals.length > 0
+      ? {
+          reason: 'ConflictingAutoscaler',
+          message: `${rivals.join(', ')} also scales Deployment ${spec.deploymentName}; the operator leaves the replicas alone while another autoscaler sets them (delete it, or this AppServiceGroup)`,
+        }
+      : undefined;
   const decision = decideReplicas({
     currentReplicas: current,
     loads,
@@ -148,42 +185,65 @@ export async function reconcileGroup(ctx: ReconcileContext, key: string): Promis
     minReplicas: spec.minReplicas,
     maxReplicas: spec.maxReplicas,
     history: state.history,
+    events: state.events,
+    fallback: spec.fallback,
+    silentForMs: state.silentSince === undefined ? 0 : now - state.silentSince,
     now,
   });
   state.history = decision.history;
   let lastScaleTime = group.status?.lastScaleTime;
-  if (decision.desiredReplicas !== current) {
+  let waitingForCosts = false;
+  if (!paused && !conflict && decision.desiredReplicas !== current) {
     try {
-      if (decision.desiredReplicas < current) await setDeletionCosts(ctx, namespace, pods, loads);
-      await ctx.api.scaleDeployment(namespace, spec.deploymentName, decision.desiredReplicas);
-      ctx.log.info({ group: key, from: current, to: decision.desiredReplicas, reason: decision.reason }, decision.message);
-      ctx.metrics?.scaleOperations.inc({ namespace, group: name, direction: decision.desiredReplicas > current ? 'up' : 'down' });
-      const published: AutoscaleDecision = { from: current, to: decision.desiredReplicas, reason: decision.reason, message: decision.message, at: new Date(now).toISOString(), group: key };
-      ctx.bus?.publish(SUBJECTS.autoscaleDecision, published);
-      state.expected = { replicas: decision.desiredReplicas, until: now + (ctx.expectationTimeoutMs ?? 10_000) };
-      current = decision.desiredReplicas;
-      lastScaleTime = new Date(now).toISOString();
-      await recordEvent(ctx, { group, type: 'Normal', reason: decision.reason, action: 'Scale', note: decision.message });
+      const scalingDown = decision.desiredReplicas < current;
+      waitingForCosts = scalingDown && (await deletionCostsPending(ctx, state, namespace, pods, loads, now));
+      if (!waitingForCosts) {
+        await ctx.api.scaleDeployment(namespace, spec.deploymentName, decision.desiredReplicas);
+        state.pendingCosts = undefined;
+        state.events = decision.events;
+        ctx.log.info({ group: key, from: current, to: decision.desiredReplicas, reason: decision.reason }, decision.message);
+        ctx.metrics?.scaleOperations.inc({ namespace, group: name, direction: decision.desiredReplicas > current ? 'up' : 'down' });
+        const published: AutoscaleDecision = { from: current, to: decision.desiredReplicas, reason: decision.reason, message: decision.message, at: new Date(now).toISOString(), group: key };
+        ctx.bus?.publish(SUBJECTS.autoscaleDecision, published);
+        state.expected = { replicas: decision.desiredReplicas, until: now + (ctx.expectationTimeoutMs ?? 10_000) };
+        current = decision.desiredReplicas;
+        lastScaleTime = new Date(now).toISOString();
+        await recordEvent(ctx, { group, type: 'Normal', reason: decision.reason, action: 'Scale', note: decision.message });
+      }
     } catch (error) {
       problems.push({ reason: 'ScaleFailed', message: `scaling Deployment ${spec.deploymentName} to ${decision.desiredReplicas} failed: ${(error as Error).message}` });
     }
+  } else {
+    state.pendingCosts = undefined;
   }
 
   // 3. Status.
-  const readyReplicas = deployment.status?.readyReplicas ?? 0;
   const inflight = decision.metrics.find((m) => m.metric === 'inflight');
   const owned = spec.ingress ? `Service and Ingress ${name}` : `Service ${name}`;
   const ownedFailed = problems.find((p) => p.reason === 'ApplyFailed' || p.reason === 'SelectorUnsupported');
-  const degraded = problems[0] ?? (readyReplicas > 0 && decision.reportingPods === 0 ? { reason: 'LoadReportsMissing', message: `${readyReplicas} pods are ready but none reports its load on NATS; scaling by load is paused` } : undefined);
+  const degraded = problems[0] ?? conflict ?? (readyReplicas > 0 && decision.reportingPods === 0 ? { reason: 'LoadReportsMissing', message: `${readyReplicas} pods are ready but none reports its load on NATS; scaling by load is paused` } : undefined);
   const conditions: ConditionInput[] = [
     ownedFailed
       ? { type: 'Ready', status: 'False', reason: 'OwnedObjectsNotApplied', message: ownedFailed.message }
       : readyReplicas < 1
         ? { type: 'Ready', status: 'False', reason: 'NoReadyPods', message: `Deployment ${spec.deploymentName} has no ready pod` }
         : { type: 'Ready', status: 'True', reason: 'Ready', message: `${readyReplicas}/${current} pods ready behind ${owned}` },
-    decision.reportingPods > 0
-      ? { type: 'ScalingActive', status: 'True', reason: 'LoadReported', message: `${decision.reportingPods} of ${pods.length} pods report their load` }
-      : { type: 'ScalingActive', status: 'False', reason: 'NoLoadReports', message: `no fresh load report from the ${pods.length} pods of Deployment ${spec.deploymentName}` },
+    conflict
+      ? { type: 'ScalingActive', status: 'False', ...conflict }
+      : paused
+      ? { type: 'ScalingActive', status: 'False', reason: 'Paused', message: `the ${PAUSE_ANNOTATION} annotation is "true"; the replicas are left as they are` }
+      : decision.reportingPods > 0
+        ? {
+            type: 'ScalingActive',
+            status: 'True',
+            reason: waitingForCosts ? 'WaitingForDeletionCosts' : 'LoadReported',
+            message: waitingForCosts
+              ? `scale-down to ${decision.desiredReplicas} waits until the pods show their new deletion costs`
+              : `${decision.reportingPods} of ${pods.length} pods report their load`,
+          }
+        : decision.reason === 'Fallback'
+          ? { type: 'ScalingActive', status: 'False', reason: 'Fallback', message: decision.message }
+          : { type: 'ScalingActive', status: 'False', reason: 'NoLoadReports', message: `no fresh load report from the ${pods.length} pods of Deployment ${spec.deploymentName}` },
     decision.limitedBy
       ? { type: 'ScalingLimited', status: 'True', reason: LIMIT_REASONS[decision.limitedBy], message: decision.message }
       : { type: 'ScalingLimited', status: 'False', reason: 'DesiredWithinRange', message: `desired replicas within ${spec.minReplicas}..${spec.maxReplicas}` },
@@ -214,7 +274,8 @@ export async function reconcileGroup(ctx: ReconcileContext, key: string): Promis
     await warnOnce(ctx, group, state, problems[0]!.reason, 'Reconcile', problems[0]!.message);
     throw new Error(problems.map((p) => p.message).join('; '));
   }
-  state.lastWarning = undefined;
+  if (conflict) await warnOnce(ctx, group, state, conflict.reason, 'Reconcile', conflict.message);
+  else state.lastWarning = undefined;
 }
 
 /** The status fields a reconcile without a Deployment does not know anew. */
@@ -244,14 +305,29 @@ function normalize(status: AppServiceGroupStatus): AppServiceGroupStatus {
   return JSON.parse(JSON.stringify(status)) as AppServiceGroupStatus;
 }
 
-async function setDeletionCosts(ctx: ReconcileContext, namespace: string, pods: Pod[], loads: PodLoad[]): Promise<void> {
+/**
+ * True while the scale-down must wait: the pods' deletion costs are patched once (as they
+ * stand at that moment, so changing loads do not restart the wait) and the scale-down goes
+ * ahead when the pod cache shows every one of them, or after 10 s (a pod that refused the
+ * patch only loses its say in which pod goes first).
+ */
+async function deletionCostsPending(ctx: ReconcileContext, state: GroupState, namespace: string, pods: Pod[], loads: PodLoad[], now: number): Promise<boolean> {
+  const pending = state.pendingCosts;
+  if (pending) {
+    if (now > pending.until) return false;
+    return pods.some((p) => p.metadata.name in pending.costs && p.metadata.annotations?.[POD_DELETION_COST] !== pending.costs[p.metadata.name]);
+  }
   const patches = deletionCostPatches(
     pods.map((p) => ({ name: p.metadata.name, annotations: p.metadata.annotations })),
     new Map(loads.map((l) => [l.pod, l])),
   );
+  if (patches.length === 0) return false;
   const results = await Promise.allSettled(patches.map((p) => ctx.api.annotatePod(namespace, p.pod, { [POD_DELETION_COST]: String(p.cost) })));
-  // A pod that vanished or refused the patch only loses its say in which pod goes first.
   results.forEach((r, i) => r.status === 'rejected' && ctx.log.warn({ err: r.reason, pod: `${namespace}/${patches[i]!.pod}` }, 'could not set the pod deletion cost'));
+  const costs = Object.fromEntries(patches.filter((_, i) => results[i]!.status === 'fulfilled').map((p) => [p.pod, String(p.cost)]));
+  if (Object.keys(costs).length === 0) return false;
+  state.pendingCosts = { costs, until: now + (ctx.deletionCostWaitMs ?? 10_000) };
+  return true;
 }
 
 async function recordEvent(ctx: ReconcileContext, event: GroupEvent): Promise<void> {

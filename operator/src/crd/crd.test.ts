@@ -12,7 +12,7 @@ describe('AppServiceGroup CRD', () => {
     const crd = appServiceGroupCrd() as any;
     const behavior = crd.spec.versions[0].schema.openAPIV3Schema.properties.spec.properties.behavior.properties;
     expect(behavior.scaleDown.properties.stabilizationWindowSeconds.default).toBe(DEFAULT_BEHAVIOR.scaleDown.stabilizationWindowSeconds);
-    expect(behavior.scaleUp.properties.maxStepPods.default).toBe(DEFAULT_BEHAVIOR.scaleUp.maxStepPods);
+    expect(behavior.scaleUp.properties.policies.default).toEqual(DEFAULT_BEHAVIOR.scaleUp.policies);
   });
 
   it('has the printer columns kubectl shows', () => {

@@ -1,5 +1,5 @@
 import yaml from 'js-yaml';
-import { DEFAULT_AFFINITY, DEFAULT_BEHAVIOR, DEFAULT_INGRESS_PATH, DEFAULT_MIN_REPLICAS, DEFAULT_SERVICE } from './defaults';
+import { DEFAULT_AFFINITY, DEFAULT_BEHAVIOR, DEFAULT_FALLBACK_AFTER_SECONDS, DEFAULT_INGRESS_PATH, DEFAULT_MIN_REPLICAS, DEFAULT_SERVICE } from './defaults';
 import { API_GROUP, API_VERSION, KIND, PLURAL, SHORT_NAMES, SINGULAR, type ScalingRules } from './types';
 
 /**
@@ -35,20 +35,27 @@ function scalingRules(direction: 'up' | 'down', defaults: ScalingRules): Schema 
             ? 'Scale up only to the smallest recommendation of this window (0: at once).'
             : 'Scale down only to the largest recommendation of this window.',
       },
-      maxStepPods: {
-        type: 'integer',
-        format: 'int32',
-        minimum: 1,
-        default: defaults.maxStepPods,
-        description: 'One decision changes the replicas by at most the larger of maxStepPods and maxStepPercent.',
+      selectPolicy: {
+        type: 'string',
+        enum: ['Max', 'Min', 'Disabled'],
+        default: defaults.selectPolicy,
+        description: `Max: the policy allowing the biggest change wins; Min: the smallest; Disabled: never scale ${direction}.`,
       },
-      maxStepPercent: {
-        type: 'integer',
-        format: 'int32',
-        minimum: 0,
-        maximum: 1000,
-        default: defaults.maxStepPercent,
-        description: 'Percent of the current replicas one decision may add or remove.',
+      policies: {
+        type: 'array',
+        'x-kubernetes-list-type': 'atomic',
+        maxItems: 10,
+        default: defaults.policies,
+        description: 'As the HPA: each bounds the change within its last periodSeconds, counting the scale events already made in that period.',
+        items: {
+          type: 'object',
+          required: ['type', 'value', 'periodSeconds'],
+          properties: {
+            type: { type: 'string', enum: ['Pods', 'Percent'] },
+            value: { type: 'integer', format: 'int32', minimum: 1, description: 'Pods, or percent of the replicas at the start of the period.' },
+            periodSeconds: { type: 'integer', format: 'int32', minimum: 1, maximum: 1800 },
+          },
+        },
       },
     },
   };
@@ -102,8 +109,17 @@ const spec: Schema = {
     behavior: {
       type: 'object',
       default: {},
-      description: 'Stabilization windows and step limits (defaults: up at once, down after 60 s).',
+      description: 'Stabilization windows and scaling policies per period, as the HPA v2 behavior (defaults: up at once, down after 60 s).',
       properties: { scaleUp: scalingRules('up', DEFAULT_BEHAVIOR.scaleUp), scaleDown: scalingRules('down', DEFAULT_BEHAVIOR.scaleDown) },
+    },
+    fallback: {
+      type: 'object',
+      description: 'As KEDA\'s fallback: when ready pods send no load report for afterSeconds, set the replicas to this count (within min..max). Without it the replicas stay as they are.',
+      required: ['replicas'],
+      properties: {
+        replicas: { type: 'integer', format: 'int32', minimum: 1 },
+        afterSeconds: { type: 'integer', format: 'int32', minimum: 1, maximum: 3600, default: DEFAULT_FALLBACK_AFTER_SECONDS },
+      },
     },
     affinity: {
       type: 'object',

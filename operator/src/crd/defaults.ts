@@ -3,15 +3,32 @@ import type { AffinitySpec, AppServiceGroupSpec, ResolvedSpec, ScalingBehavior, 
 /**
  * The defaults, in one place: the CRD schema publishes them (so `kubectl get -o yaml` shows the
  * effective values) and `resolveSpec` applies them to objects that bypassed the schema.
- * Scale-up is immediate and may double (or add 4 pods) per decision; scale-down waits for a
- * 60 s window of lower recommendations and removes at most half per decision.
+ * Scale-up is immediate and may double (or add 4 pods, whichever is more) per 15 s, the HPA's
+ * own default; scale-down waits for a 60 s window of lower recommendations and then removes at
+ * most half (at least one pod) per 15 s.
  */
 export const DEFAULT_MIN_REPLICAS = 1;
 
 export const DEFAULT_BEHAVIOR: ScalingBehavior = {
-  scaleUp: { stabilizationWindowSeconds: 0, maxStepPods: 4, maxStepPercent: 100 },
-  scaleDown: { stabilizationWindowSeconds: 60, maxStepPods: 1, maxStepPercent: 50 },
+  scaleUp: {
+    stabilizationWindowSeconds: 0,
+    selectPolicy: 'Max',
+    policies: [
+      { type: 'Pods', value: 4, periodSeconds: 15 },
+      { type: 'Percent', value: 100, periodSeconds: 15 },
+    ],
+  },
+  scaleDown: {
+    stabilizationWindowSeconds: 60,
+    selectPolicy: 'Max',
+    policies: [
+      { type: 'Pods', value: 1, periodSeconds: 15 },
+      { type: 'Percent', value: 50, periodSeconds: 15 },
+    ],
+  },
 };
+
+export const DEFAULT_FALLBACK_AFTER_SECONDS = 30;
 
 /** Three hours is the Service ClientIP default in Kubernetes too. */
 export const DEFAULT_AFFINITY: AffinitySpec = { mode: 'clientIP', timeoutSeconds: 10_800, cookieName: 'EVSHARE_APP' };
@@ -30,6 +47,7 @@ export function resolveSpec(spec: AppServiceGroupSpec): ResolvedSpec {
       scaleUp: { ...DEFAULT_BEHAVIOR.scaleUp, ...spec.behavior?.scaleUp },
       scaleDown: { ...DEFAULT_BEHAVIOR.scaleDown, ...spec.behavior?.scaleDown },
     },
+    fallback: spec.fallback ? { afterSeconds: DEFAULT_FALLBACK_AFTER_SECONDS, ...spec.fallback } : null,
     affinity: { ...DEFAULT_AFFINITY, ...spec.affinity },
     service: { ...DEFAULT_SERVICE, ...spec.service },
     ingress: spec.ingress ? { path: DEFAULT_INGRESS_PATH, ...spec.ingress } : null,

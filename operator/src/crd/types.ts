@@ -20,12 +20,27 @@ export interface LoadTarget {
   eventLoopUtilization?: number;
 }
 
+/** As the HPA v2 `HPAScalingPolicy`: at most `value` pods (or percent) per `periodSeconds`. */
+export interface ScalingPolicy {
+  type: 'Pods' | 'Percent';
+  value: number;
+  periodSeconds: number;
+}
+
+/** Max: the policy allowing the biggest change wins; Min: the smallest; Disabled: no change this way. */
+export type SelectPolicy = 'Max' | 'Min' | 'Disabled';
+
 export interface ScalingRules {
   /** Recommendations of this long ago still count (up: the smallest wins, down: the largest). */
   stabilizationWindowSeconds: number;
-  /** One decision changes the replicas by at most the larger of these two. */
-  maxStepPods: number;
-  maxStepPercent: number;
+  selectPolicy: SelectPolicy;
+  policies: ScalingPolicy[];
+}
+
+/** KEDA-style: when the ready pods have sent no load report for this long, run this many. */
+export interface FallbackSpec {
+  replicas: number;
+  afterSeconds: number;
 }
 
 export interface ScalingBehavior {
@@ -61,6 +76,7 @@ export interface AppServiceGroupSpec {
   maxReplicas: number;
   target: LoadTarget;
   behavior?: { scaleUp?: Partial<ScalingRules>; scaleDown?: Partial<ScalingRules> };
+  fallback?: { replicas: number; afterSeconds?: number };
   affinity?: Partial<AffinitySpec>;
   service?: Partial<ServicePortSpec>;
   ingress?: Partial<IngressSpec> & { controller: IngressControllerFlavour };
@@ -73,6 +89,7 @@ export interface ResolvedSpec {
   maxReplicas: number;
   target: LoadTarget;
   behavior: ScalingBehavior;
+  fallback: FallbackSpec | null;
   affinity: AffinitySpec;
   service: ServicePortSpec;
   ingress: IngressSpec | null;

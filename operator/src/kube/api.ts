@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import type { Manifest } from '../affinity/manifests';
 import { GROUP_API_VERSION, KIND, type AppServiceGroup, type AppServiceGroupStatus } from '../crd/types';
-import { microTime } from '../leader/election';
 import { isNotFound, PATCH_TYPES, type KubeClient } from './client';
 import { RESOURCES, resourcePath, type Resource } from './resources';
+import { microTime } from './time';
 
 /**
  * The writes the operator makes, as one narrow interface: the reconcile logic is tested with
@@ -48,7 +48,16 @@ const STATUS_FIELDS: ReadonlyArray<keyof AppServiceGroupStatus> = [
 
 const KINDS: Record<string, Resource> = { Service: RESOURCES.services, Ingress: RESOURCES.ingresses };
 
-export function createKubeApi(client: KubeClient, reportingInstance: string): KubeApi {
+/**
+ * `budgetMs` bounds every request (the leader's remaining renew deadline, so nothing it sends
+ * can land after another instance may have taken over); at 0 nothing is sent.
+ */
+export function createKubeApi(client: KubeClient, reportingInstance: string, budgetMs: () => number = () => 30_000): KubeApi {
+  const bounded = (what: string): number => {
+    const left = budgetMs();
+    if (left <= 0) throw new Error(`not sending ${what}: this instance no longer leads`);
+    return left;
+  };
   return {
     async apply(manifest) {
       const resource = KINDS[manifest.kind];
@@ -57,13 +66,13 @@ export function createKubeApi(client: KubeClient, reportingInstance: string): Ku
         'PATCH',
         resourcePath(resource, manifest.metadata.namespace, manifest.metadata.name),
         // force: the operator owns these objects; a field someone else set is taken back.
-        { query: { fieldManager: FIELD_MANAGER, force: true }, body: manifest, contentType: PATCH_TYPES.apply },
+        { query: { fieldManager: FIELD_MANAGER, force: true }, body: manifest, contentType: PATCH_TYPES.apply, timeoutMs: bounded(`apply ${manifest.kind}`) },
       );
       return stored.metadata.resourceVersion;
     },
     async delete(kind, namespace, name) {
       try {
-        await client.request('DELETE', resourcePath(KINDS[kind]!, namespace, name));
+        await client.request('DELETE', resourcePath(KINDS[kind]!, namespace, name), { timeoutMs: bounded(`delete ${kind}`) });
       } catch (error) {
         if (!isNotFound(error)) throw error;
       }
@@ -73,6 +82,7 @@ export function createKubeApi(client: KubeClient, reportingInstance: string): Ku
         query: { fieldManager: FIELD_MANAGER },
         body: { spec: { replicas } },
         contentType: PATCH_TYPES.merge,
+        timeoutMs: bounded('a scale'),
       });
     },
     async annotatePod(namespace, name, annotations) {
@@ -80,6 +90,7 @@ export function createKubeApi(client: KubeClient, reportingInstance: string): Ku
         query: { fieldManager: FIELD_MANAGER },
         body: { metadata: { annotations } },
         contentType: PATCH_TYPES.merge,
+        timeoutMs: bounded('a pod annotation'),
       });
     },
     async writeStatus(namespace, name, status) {
@@ -90,11 +101,13 @@ export function createKubeApi(client: KubeClient, reportingInstance: string): Ku
         query: { fieldManager: FIELD_MANAGER },
         body: { status: body },
         contentType: PATCH_TYPES.merge,
+        timeoutMs: bounded('a status'),
       });
     },
     async recordEvent({ group, type, reason, action, note }) {
       const namespace = group.metadata.namespace!;
       await client.request('POST', resourcePath(RESOURCES.events, namespace), {
+        timeoutMs: bounded('an event'),
         body: {
           apiVersion: 'events.k8s.io/v1',
           kind: 'Event',

@@ -33,6 +33,7 @@ export interface RequestOptions {
   body?: unknown;
   /** Default application/json; patches need their own (see PATCH_TYPES). */
   contentType?: string;
+  /** The whole request, connection and TLS handshake included (not an idle timeout). */
   timeoutMs?: number;
 }
 
@@ -95,12 +96,20 @@ export function createKubeClient(kc: KubeConfig, defaultTimeoutMs = 30_000): Kub
       const headers: Record<string, string> = payload === undefined ? {} : { 'content-type': options.contentType ?? 'application/json', 'content-length': String(Buffer.byteLength(payload)) };
       const init = await requestOptions(method, headers);
       const target = url(path, options.query);
-      return new Promise<T>((resolve, reject) => {
+      const timeoutMs = options.timeoutMs ?? defaultTimeoutMs;
+      return new Promise<T>((resolve, rejectOnce) => {
+        // A connection that silently drops packets never errors: only a deadline ends the request.
+        const deadline = setTimeout(() => req.destroy(new Error(`${method} ${target.pathname}: no answer within ${timeoutMs} ms`)), timeoutMs);
+        const reject = (error: unknown) => {
+          clearTimeout(deadline);
+          rejectOnce(error);
+        };
         const req = transport.request(target, init, (res) => {
           const chunks: Buffer[] = [];
           res.on('data', (chunk: Buffer) => chunks.push(chunk));
           res.on('error', reject);
           res.on('end', () => {
+            clearTimeout(deadline);
             const text = Buffer.concat(chunks).toString('utf8');
             const status = res.statusCode ?? 0;
             if (status >= 400) return reject(errorFrom(status, text, `${method} ${target.pathname}`));
@@ -111,7 +120,6 @@ export function createKubeClient(kc: KubeConfig, defaultTimeoutMs = 30_000): Kub
             }
           });
         });
-        req.setTimeout(options.timeoutMs ?? defaultTimeoutMs, () => req.destroy(new Error(`${method} ${target.pathname}: no answer within ${options.timeoutMs ?? defaultTimeoutMs} ms`)));
         req.on('error', reject);
         if (payload !== undefined) req.write(payload);
         req.end();

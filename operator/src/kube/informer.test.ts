@@ -14,9 +14,13 @@ interface FakeWatch {
 function fakeClient() {
   let state: { resourceVersion: string; items: KubeObject[] } = { resourceVersion: '1', items: [] };
   let failLists = 0;
+  let served = true;
+  let listCalls = 0;
   const watches: FakeWatch[] = [];
   const client: KubeClient = {
     async request(_method, _path, options) {
+      listCalls++;
+      if (!served) throw new KubeApiError(404, 'NotFound', 'the server could not find the requested resource');
       if (failLists > 0) {
         failLists--;
         throw new Error('connection refused');
@@ -48,6 +52,12 @@ function fakeClient() {
     failNextLists(n: number) {
       failLists = n;
     },
+    setServed(value: boolean) {
+      served = value;
+    },
+    get listCalls() {
+      return listCalls;
+    },
   };
 }
 
@@ -63,7 +73,7 @@ async function until(check: () => boolean, what: string, timeoutMs = 2_000): Pro
 }
 
 describe('informer', () => {
-  function setup() {
+  function setup(optional = false) {
     const fake = fakeClient();
     const events: Array<InformerEvent<KubeObject>> = [];
     const informer = createInformer<KubeObject>({
@@ -74,6 +84,7 @@ describe('informer', () => {
       onEvent: (e) => events.push(e),
       backoff: { initialMs: 10, maxMs: 40 },
       watchTimeoutSeconds: 60,
+      optional,
     });
     return { fake, events, informer };
   }
@@ -152,6 +163,34 @@ describe('informer', () => {
     fake.failNextLists(1000);
     informer.start();
     await expect(informer.waitForSync(100)).rejects.toThrow(/pods in ns not synced within 100 ms: connection refused/);
+    informer.stop();
+  });
+
+  it('an optional resource the server does not serve syncs empty, and is listed again until it appears', async () => {
+    const { fake, events, informer } = setup(true);
+    fake.setServed(false);
+    informer.start();
+    await informer.waitForSync(1_000);
+    expect(informer.list()).toEqual([]);
+    await until(() => fake.listCalls >= 3, 'more list attempts');
+    expect(informer.stats.errors).toBe(0);
+    fake.setState({ resourceVersion: '7', items: [obj('so', '7')] });
+    fake.setServed(true);
+    await until(() => fake.watches.length === 1, 'a watch once it is served');
+    expect(informer.list().map((o) => o.metadata.name)).toEqual(['so']);
+    // Its CRD goes away: what was cached goes with it.
+    fake.setServed(false);
+    fake.watches[0]!.end(new KubeApiError(404, 'NotFound', 'gone'));
+    await until(() => informer.list().length === 0, 'the cache emptied');
+    expect(events.map((e) => `${e.type}:${e.object.metadata.name}`)).toEqual(['added:so', 'deleted:so']);
+    informer.stop();
+  });
+
+  it('a required resource that is not served never syncs', async () => {
+    const { fake, informer } = setup();
+    fake.setServed(false);
+    informer.start();
+    await expect(informer.waitForSync(100)).rejects.toThrow(/not synced within 100 ms: the server could not find/);
     informer.stop();
   });
 

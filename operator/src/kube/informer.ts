@@ -1,5 +1,5 @@
 import type { Logger } from '@evshare/kit';
-import { isGone, KubeApiError, type KubeClient, type WatchHandle } from './client';
+import { isGone, isNotFound, KubeApiError, type KubeClient, type WatchHandle } from './client';
 import { objectKey, resourcePath, type KubeObject, type Resource } from './resources';
 
 /**
@@ -26,6 +26,12 @@ export interface InformerOptions<T extends KubeObject> {
   /** Server-side watch timeout; default a random 300-600 s so many watches do not restart together. */
   watchTimeoutSeconds?: number;
   pageSize?: number;
+  /**
+   * A resource the cluster may not serve (a CRD of another project, e.g. KEDA's): a 404 on the
+   * list counts as an empty, synced cache, and the list is tried again every backoff maximum
+   * until the resource appears.
+   */
+  optional?: boolean;
 }
 
 export interface InformerStats {
@@ -101,10 +107,22 @@ export function createInformer<T extends KubeObject>(options: InformerOptions<T>
       else if (previous.metadata.resourceVersion !== item.metadata.resourceVersion) emit({ type: 'updated', object: item, previous });
     }
     resourceVersion = version;
-    if (!synced) {
-      synced = true;
-      syncWaiters.splice(0).forEach((resolve) => resolve());
+    markSynced();
+  }
+
+  function markSynced(): void {
+    if (synced) return;
+    synced = true;
+    syncWaiters.splice(0).forEach((resolve) => resolve());
+  }
+
+  /** The resource is not served: nothing of it exists (any cached object went with its CRD). */
+  function absent(): void {
+    for (const [key, previous] of cache) {
+      cache.delete(key);
+      emit({ type: 'deleted', object: previous });
     }
+    markSynced();
   }
 
   /** Resolves with the number of events seen when the server ends the watch; rejects on errors. */
@@ -189,6 +207,12 @@ export function createInformer<T extends KubeObject>(options: InformerOptions<T>
           stats.relistsAfterGone++;
           log.info({ resource: what, resourceVersion }, 'resourceVersion expired (410 Gone), listing again');
           needList = true;
+          continue;
+        }
+        if (options.optional && isNotFound(error)) {
+          absent();
+          needList = true;
+          await sleep(maxMs);
           continue;
         }
         stats.errors++;

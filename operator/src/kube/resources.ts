@@ -16,6 +16,8 @@ export const RESOURCES = {
   ingresses: { group: 'networking.k8s.io', version: 'v1', plural: 'ingresses' },
   leases: { group: 'coordination.k8s.io', version: 'v1', plural: 'leases' },
   events: { group: 'events.k8s.io', version: 'v1', plural: 'events' },
+  horizontalPodAutoscalers: { group: 'autoscaling', version: 'v2', plural: 'horizontalpodautoscalers' },
+  scaledObjects: { group: 'keda.sh', version: 'v1alpha1', plural: 'scaledobjects' },
 } as const satisfies Record<string, Resource>;
 
 /** Collection path (no name) or object path; namespace undefined means all namespaces. */

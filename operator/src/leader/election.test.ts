@@ -1,4 +1,4 @@
-import { heldSpec, mayAcquire, microTime, observe } from './election';
+import { heldSpec, mayAcquire, observe } from './election';
 
 describe('lease rules', () => {
   const spec = { holderIdentity: 'op-a', leaseDurationSeconds: 15, renewTime: '2026-01-01T00:00:00.000000Z', acquireTime: '2026-01-01T00:00:00.000000Z', leaseTransitions: 2 };
@@ -33,9 +33,5 @@ describe('lease rules', () => {
     expect(heldSpec(spec, 'op-b', now, 15)).toMatchObject({ holderIdentity: 'op-b', acquireTime: '2026-01-01T00:00:05.123000Z', leaseTransitions: 3 });
     expect(heldSpec({ ...spec, holderIdentity: '' }, 'op-b', now, 15).leaseTransitions).toBe(3);
     expect(heldSpec(undefined, 'op-b', now, 15).leaseTransitions).toBe(0);
-  });
-
-  it('writes MicroTime with six fractional digits', () => {
-    expect(microTime(Date.parse('2026-03-04T05:06:07.089Z'))).toBe('2026-03-04T05:06:07.089000Z');
   });
 });

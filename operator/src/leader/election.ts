@@ -1,6 +1,7 @@
 import type { Logger } from '@evshare/kit';
 import { isConflict, isNotFound, type KubeClient } from '../kube/client';
 import { RESOURCES, resourcePath } from '../kube/resources';
+import { microTime } from '../kube/time';
 
 /**
  * Leader election on a coordination.k8s.io/v1 Lease, with client-go's rules:
@@ -9,7 +10,11 @@ import { RESOURCES, resourcePath } from '../kube/resources';
  *   (so clock skew between pods does not matter);
  * - every write carries the lease's resourceVersion, so of two candidates only one wins;
  * - the leader renews every retryPeriod and stops acting if it could not renew for
- *   renewDeadline (shorter than leaseDuration, so it has stopped before anyone else may start);
+ *   renewDeadline (shorter than leaseDuration, so it has stopped before anyone else may start):
+ *   a timer ends the leadership at the deadline even while a renewal hangs on a connection that
+ *   drops packets, every lease request is bounded by what is left of the deadline, and the
+ *   deadline counts from when a successful renewal was sent, not from when its answer came;
+ * - `remainingMs()` tells the leader's other requests how long they may take (0: not leading);
  * - on stop the leader releases the lease, and a standby takes over within one retryPeriod.
  */
 export interface LeaseSpec {
@@ -53,11 +58,6 @@ export function heldSpec(spec: LeaseSpec | undefined, identity: string, now: num
   };
 }
 
-/** MicroTime: RFC 3339 with exactly six fractional digits, as the API server requires. */
-export function microTime(ms: number): string {
-  return new Date(ms).toISOString().replace(/\.(\d{3})Z$/, '.$1000Z');
-}
-
 export interface LeaderElectionOptions {
   client: KubeClient;
   namespace: string;
@@ -73,6 +73,8 @@ export interface LeaderElectionOptions {
 
 export interface LeaderElection {
   isLeader(): boolean;
+  /** What is left of the renew deadline (ms); 0 when not leading. */
+  remainingMs(): number;
   /** Stops campaigning; a leader releases the lease first. */
   stop(): Promise<void>;
 }
@@ -100,20 +102,25 @@ export function startLeaderElection(options: LeaderElectionOptions): LeaderElect
   let lastRenew = 0;
   let stopped = false;
   let timer: NodeJS.Timeout | undefined;
+  let deadlineTimer: NodeJS.Timeout | undefined;
   let round: Promise<void> = Promise.resolve();
+
+  const remainingMs = () => (leading ? Math.max(0, lastRenew + renewDeadlineMs - Date.now()) : 0);
+  /** A leader's lease request may take what is left of its deadline; a candidate's, a renew deadline. */
+  const timeoutMs = () => (leading ? Math.max(1, remainingMs()) : renewDeadlineMs);
 
   async function tryAcquireOrRenew(): Promise<boolean> {
     const now = Date.now();
     let lease: Lease | undefined;
     try {
-      lease = await client.request<Lease>('GET', path);
+      lease = await client.request<Lease>('GET', path, { timeoutMs: timeoutMs() });
     } catch (error) {
       if (!isNotFound(error)) throw error;
     }
     if (!lease) {
       const created: Lease = { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: { name, namespace }, spec: heldSpec(undefined, identity, now, leaseSeconds) };
       try {
-        await client.request('POST', collection, { body: created });
+        await client.request('POST', collection, { body: created, timeoutMs: timeoutMs() });
       } catch (error) {
         if (isConflict(error)) return false;
         throw error;
@@ -125,7 +132,7 @@ export function startLeaderElection(options: LeaderElectionOptions): LeaderElect
     if (!mayAcquire(observation, lease.spec, identity, now)) return false;
     const spec = heldSpec(lease.spec, identity, now, leaseSeconds);
     try {
-      await client.request('PUT', path, { body: { ...lease, spec } });
+      await client.request('PUT', path, { body: { ...lease, spec }, timeoutMs: timeoutMs() });
     } catch (error) {
       if (isConflict(error)) return false;
       throw error;
@@ -135,6 +142,7 @@ export function startLeaderElection(options: LeaderElectionOptions): LeaderElect
   }
 
   function setLeading(next: boolean): void {
+    if (!next) clearTimeout(deadlineTimer);
     if (next === leading) return;
     leading = next;
     log.info({ identity, lease: `${namespace}/${name}` }, next ? 'became the leader' : 'stopped leading');
@@ -142,17 +150,34 @@ export function startLeaderElection(options: LeaderElectionOptions): LeaderElect
     else options.onStoppedLeading();
   }
 
+  function armDeadline(): void {
+    clearTimeout(deadlineTimer);
+    deadlineTimer = setTimeout(() => {
+      if (leading && Date.now() - lastRenew >= renewDeadlineMs) {
+        log.warn({ identity, renewDeadlineMs }, 'could not renew the lease within the renew deadline');
+        setLeading(false);
+      }
+    }, lastRenew + renewDeadlineMs - Date.now());
+  }
+
   async function campaign(): Promise<void> {
+    const sentAt = Date.now();
     try {
       if (await tryAcquireOrRenew()) {
-        lastRenew = Date.now();
-        setLeading(true);
+        // An answer that comes after the deadline it would grant is too late to act on.
+        if (Date.now() - sentAt < renewDeadlineMs) {
+          lastRenew = sentAt;
+          setLeading(true);
+          armDeadline();
+        } else if (leading) {
+          setLeading(false);
+        }
       } else if (leading) {
         setLeading(false);
       }
     } catch (error) {
       log.warn({ err: error, identity }, 'lease request failed');
-      if (leading && Date.now() - lastRenew > renewDeadlineMs) setLeading(false);
+      if (leading && Date.now() - lastRenew >= renewDeadlineMs) setLeading(false);
     }
   }
 
@@ -167,9 +192,11 @@ export function startLeaderElection(options: LeaderElectionOptions): LeaderElect
 
   return {
     isLeader: () => leading,
+    remainingMs,
     async stop() {
       stopped = true;
       clearTimeout(timer);
+      clearTimeout(deadlineTimer);
       await round;
       if (!leading) return;
       setLeading(false);

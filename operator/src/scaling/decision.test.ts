@@ -1,6 +1,7 @@
 import type { AppLoad } from '@evshare/kit';
 import { DEFAULT_BEHAVIOR } from '../crd/defaults';
 import type { LoadTarget } from '../crd/types';
+import { type ScaleEvent } from './policies';
 import { decideReplicas, type PodLoad, type Recommendation, type ScalingDecision, type ScalingInput } from './decision';
 import { createLoadStore } from './load';
 
@@ -35,14 +36,32 @@ describe('decideReplicas', () => {
     ['10% under target is within tolerance', { loads: pods(9, 9, 9, 9) }, { desired: 4, reason: 'WithinTolerance' }],
     ['twice the target doubles at once', { loads: pods(20, 20, 20, 20) }, { desired: 8, reason: 'ScaleUp', limitedBy: null, recommended: 8 }],
     ['uneven load counts by its mean', { loads: pods(0, 0, 30, 30) }, { desired: 6, reason: 'ScaleUp', recommended: 6 }],
-    ['a big step is limited to max(4 pods, 100%)', { currentReplicas: 2, loads: pods(50, 50) }, { desired: 6, reason: 'ScaleUp', limitedBy: 'scaleUpStep', recommended: 10 }],
+    ['a big step is limited to max(4 pods, 100%) per period', { currentReplicas: 2, loads: pods(50, 50) }, { desired: 6, reason: 'ScaleUp', limitedBy: 'scaleUpPolicy', recommended: 10 }],
+    ['a scale-up earlier in the period counts against the policy', { currentReplicas: 6, loads: pods(50, 50, 50, 50, 50, 50), events: [{ at: NOW - 5_000, change: 4 }] }, { desired: 6, reason: 'ScaleUpStabilizing', limitedBy: 'scaleUpPolicy', recommended: 30 }],
+    ['a scale-up a period ago no longer counts', { currentReplicas: 6, loads: pods(50, 50, 50, 50, 50, 50), events: [{ at: NOW - 15_000, change: 4 }] }, { desired: 12, reason: 'ScaleUp', limitedBy: 'scaleUpPolicy' }],
+    [
+      'selectPolicy Disabled never scales up',
+      { loads: pods(50, 50, 50, 50), behavior: { ...DEFAULT_BEHAVIOR, scaleUp: { ...DEFAULT_BEHAVIOR.scaleUp, selectPolicy: 'Disabled' } } },
+      { desired: 4, reason: 'ScaleUpStabilizing', limitedBy: 'scaleUpPolicy' },
+    ],
+    [
+      'selectPolicy Disabled still lifts to minReplicas',
+      { currentReplicas: 1, minReplicas: 3, loads: pods(50), behavior: { ...DEFAULT_BEHAVIOR, scaleUp: { ...DEFAULT_BEHAVIOR.scaleUp, selectPolicy: 'Disabled' } } },
+      { desired: 3, reason: 'ScaleUp', limitedBy: 'minReplicas' },
+    ],
+    ['no reports for the fallback time set the fallback replicas', { loads: [], fallback: { replicas: 6, afterSeconds: 30 }, silentForMs: 30_000 }, { desired: 6, reason: 'Fallback', limitedBy: null }],
+    ['the fallback may also scale down', { currentReplicas: 9, loads: [], fallback: { replicas: 3, afterSeconds: 30 }, silentForMs: 60_000 }, { desired: 3, reason: 'Fallback' }],
+    ['the fallback stays within maxReplicas', { loads: [], fallback: { replicas: 50, afterSeconds: 30 }, silentForMs: 60_000 }, { desired: 20, reason: 'Fallback', limitedBy: 'maxReplicas' }],
+    ['a shorter silence keeps the replicas', { loads: [], fallback: { replicas: 6, afterSeconds: 30 }, silentForMs: 29_000 }, { desired: 4, reason: 'NoLoadReports' }],
+    ['with reports the fallback does not apply', { loads: pods(10, 10, 10, 10), fallback: { replicas: 6, afterSeconds: 30 }, silentForMs: 60_000 }, { desired: 4, reason: 'WithinTolerance' }],
     ['maxReplicas caps a scale-up', { loads: pods(50, 50, 50, 50), maxReplicas: 6 }, { desired: 6, reason: 'ScaleUp', limitedBy: 'maxReplicas' }],
     ['at maxReplicas under overload', { currentReplicas: 6, loads: pods(50, 50, 50, 50, 50, 50), maxReplicas: 6 }, { desired: 6, reason: 'AtMaxReplicas', limitedBy: 'maxReplicas' }],
     ['no reports keep the replicas', { loads: [] }, { desired: 4, reason: 'NoLoadReports', limitedBy: null }],
     ['no reports still lift to minReplicas', { currentReplicas: 0, loads: [], minReplicas: 2 }, { desired: 2, reason: 'ScaleUp', limitedBy: 'minReplicas' }],
     ['replicas above maxReplicas come down without reports', { currentReplicas: 9, loads: [], maxReplicas: 5 }, { desired: 5, reason: 'ScaleDown', limitedBy: 'maxReplicas' }],
     ['low load with an empty history waits (a new leader does not scale down at once)', { loads: pods(2, 2, 2, 2), history: [] }, { desired: 4, reason: 'ScaleDownStabilizing', recommended: 1 }],
-    ['low load after the window scales down by at most half', { loads: pods(2, 2, 2, 2) }, { desired: 2, reason: 'ScaleDown', limitedBy: 'scaleDownStep', recommended: 1 }],
+    ['low load after the window scales down by at most half', { loads: pods(2, 2, 2, 2) }, { desired: 2, reason: 'ScaleDown', limitedBy: 'scaleDownPolicy', recommended: 1 }],
+    ['a scale-down earlier in the period counts against the policy', { currentReplicas: 2, loads: pods(1, 1), events: [{ at: NOW - 10_000, change: -2 }] }, { desired: 2, reason: 'ScaleDownStabilizing', limitedBy: 'scaleDownPolicy' }],
     ['scale-down goes only to the highest recommendation in the window', { loads: pods(2, 2, 2, 2), history: [old(8, 70), old(3, 30)] }, { desired: 3, reason: 'ScaleDown', limitedBy: null }],
     ['a recent high recommendation holds the replicas', { loads: pods(2, 2, 2, 2), history: [old(4, 59)] }, { desired: 4, reason: 'ScaleDownStabilizing' }],
     ['minReplicas stops a scale-down', { currentReplicas: 2, loads: pods(0, 0), minReplicas: 2 }, { desired: 2, reason: 'AtMinReplicas', limitedBy: 'minReplicas', recommended: 0 }],
@@ -109,6 +128,7 @@ describe('decideReplicas over simulated time', () => {
     const startupSeconds = 3;
     let replicas = options.start ?? 4;
     let history: Recommendation[] = [];
+    let events: ScaleEvent[] = [];
     let next = 0;
     let pods = Array.from({ length: replicas }, () => ({ name: `app-${next++}`, startedAt: -100 }));
     const trace: Trace = { replicas: [], changes: [] };
@@ -127,9 +147,11 @@ describe('decideReplicas over simulated time', () => {
         minReplicas: 2,
         maxReplicas: 30,
         history,
+        events,
         now,
       });
       history = decision.history;
+      events = decision.events;
       if (decision.desiredReplicas !== replicas) {
         trace.changes.push({ t, from: replicas, to: decision.desiredReplicas });
         if (decision.desiredReplicas > replicas) {
@@ -167,13 +189,15 @@ describe('decideReplicas over simulated time', () => {
     }
   });
 
-  it('a load step reaches a scale-up decision with the first report and settles without overshoot', () => {
+  it('a load step reaches a scale-up decision with the first report and settles within one policy period, without overshoot', () => {
     const trace = simulate(400, (t) => (t < 100 ? 40 : 120), { noise: 0.1 });
     const first = trace.changes[0]!;
     expect(first.t).toBe(100);
     expect(first.to).toBeGreaterThan(4);
     const settledAt = trace.changes.find((c) => c.to >= 12)!.t;
-    expect(settledAt - 100).toBeLessThanOrEqual(5);
+    // 4 -> 8 at once (100% per 15 s), the rest when the first step leaves the 15 s period.
+    expect(first.to).toBe(8);
+    expect(settledAt - 100).toBeLessThanOrEqual(16);
     expect(Math.max(...trace.replicas)).toBeLessThanOrEqual(14);
     expect(trace.replicas.at(-1)).toBeGreaterThanOrEqual(12);
     expect(flaps(trace, 60)).toBe(0);
@@ -196,7 +220,9 @@ describe('decideReplicas over simulated time', () => {
     const downs = trace.changes.filter((c) => c.to < c.from);
     // The window counts from the last high recommendation (t = 99, or later while smoothing decays).
     expect(downs[0]!.t - 99).toBeGreaterThanOrEqual(60);
-    expect(downs.at(-1)!.t - downs[0]!.t).toBeLessThanOrEqual(5);
+    // At most half per 15 s: 12 -> 6, then 6 -> 5 one period later.
+    expect(downs.map((c) => c.to)).toEqual([6, 5]);
+    expect(downs[1]!.t - downs[0]!.t).toBe(15);
     expect(Math.min(...trace.replicas)).toBeGreaterThanOrEqual(4);
     expect(trace.changes.some((c) => c.to > c.from)).toBe(false);
   });

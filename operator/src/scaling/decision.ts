@@ -1,4 +1,5 @@
-import type { LoadTarget, ScalingBehavior } from '../crd/types';
+import type { FallbackSpec, LoadTarget, ScalingBehavior } from '../crd/types';
+import { pruneEvents, scaleDownLimit, scaleUpLimit, withScale, type ScaleEvent } from './policies';
 
 /**
  * The scaling decision, pure (no clock, no I/O): the operator and the local actuator of
@@ -15,9 +16,12 @@ import type { LoadTarget, ScalingBehavior } from '../crd/types';
  *    scale-up window (0 s by default: at once), down only to the largest recommendation within
  *    the scale-down window (60 s by default). An empty history counts as "current replicas
  *    recommended now", so a restarted or newly elected operator does not scale down at once.
- * 3. Step limits: one decision moves by at most the larger of maxStepPods and maxStepPercent
- *    of the current replicas.
+ * 3. Scaling policies per period (`./policies.ts`, as the HPA v2 behavior): the scale events of
+ *    each policy's last periodSeconds count against it, so one-second decisions cannot add up
+ *    to more than a policy allows.
  * 4. Bounds: minReplicas..maxReplicas always win.
+ * Without reports, a fallback (as KEDA's) sets its replica count once the ready pods have been
+ * silent for its afterSeconds, bypassing windows and policies (they need load to mean anything).
  */
 export const DEFAULT_TOLERANCE = 0.1;
 
@@ -48,6 +52,11 @@ export interface ScalingInput {
   maxReplicas: number;
   /** The history returned by the previous decision ([] the first time). */
   history: readonly Recommendation[];
+  /** The scale events returned by the previous decision ([] the first time). */
+  events?: readonly ScaleEvent[];
+  fallback?: FallbackSpec | null;
+  /** How long the group's ready pods have sent no load report (0 while any reports). */
+  silentForMs?: number;
   /** Epoch milliseconds. */
   now: number;
   tolerance?: number;
@@ -63,7 +72,7 @@ export interface MetricReading {
   replicas: number;
 }
 
-export type ScalingLimit = 'minReplicas' | 'maxReplicas' | 'scaleUpStep' | 'scaleDownStep';
+export type ScalingLimit = 'minReplicas' | 'maxReplicas' | 'scaleUpPolicy' | 'scaleDownPolicy';
 
 export type ScalingReason =
   | 'ScaleUp'
@@ -73,7 +82,8 @@ export type ScalingReason =
   | 'ScaleDownStabilizing'
   | 'AtMaxReplicas'
   | 'AtMinReplicas'
-  | 'NoLoadReports';
+  | 'NoLoadReports'
+  | 'Fallback';
 
 export interface ScalingDecision {
   desiredReplicas: number;
@@ -85,6 +95,8 @@ export interface ScalingDecision {
   metrics: MetricReading[];
   reportingPods: number;
   history: Recommendation[];
+  /** The scale events still inside a policy period, with this decision's change if any. */
+  events: ScaleEvent[];
 }
 
 const METRICS: ReadonlyArray<{ metric: MetricName; target: (t: LoadTarget) => number | undefined; value: (l: PodLoad) => number }> = [
@@ -119,19 +131,22 @@ export function decideReplicas(input: ScalingInput): ScalingDecision {
   // Without reports there is no recommendation to remember; the bounds below still apply.
   const history = metrics.length === 0 ? kept : [...kept, { at: now, replicas: recommended }];
 
-  let desired = stabilized;
+  const prunedEvents = pruneEvents(input.events ?? [], behavior.scaleUp, behavior.scaleDown, now);
+  const fallback = input.fallback;
+  const fallingBack = metrics.length === 0 && !!fallback && (input.silentForMs ?? 0) >= fallback.afterSeconds * 1000;
+  let desired = fallingBack ? fallback.replicas : stabilized;
   let limitedBy: ScalingLimit | null = null;
-  if (stabilized > current) {
-    const step = Math.max(behavior.scaleUp.maxStepPods, Math.ceil((current * behavior.scaleUp.maxStepPercent) / 100));
-    if (stabilized > current + step) {
-      desired = current + step;
-      limitedBy = 'scaleUpStep';
+  if (!fallingBack && desired > current) {
+    const limit = scaleUpLimit(current, prunedEvents, behavior.scaleUp, now);
+    if (desired > limit) {
+      desired = limit;
+      limitedBy = 'scaleUpPolicy';
     }
-  } else if (stabilized < current) {
-    const step = Math.max(behavior.scaleDown.maxStepPods, Math.floor((current * behavior.scaleDown.maxStepPercent) / 100));
-    if (stabilized < current - step) {
-      desired = current - step;
-      limitedBy = 'scaleDownStep';
+  } else if (!fallingBack && desired < current) {
+    const limit = scaleDownLimit(current, prunedEvents, behavior.scaleDown, now);
+    if (desired < limit) {
+      desired = limit;
+      limitedBy = 'scaleDownPolicy';
     }
   }
   if (desired > maxReplicas || (recommended > maxReplicas && desired === maxReplicas)) {
@@ -142,16 +157,17 @@ export function decideReplicas(input: ScalingInput): ScalingDecision {
     limitedBy = 'minReplicas';
   }
 
-  const reason = reasonFor(current, desired, recommended, limitedBy, metrics.length > 0);
+  const reason = fallingBack && desired !== current ? 'Fallback' : reasonFor(current, desired, recommended, limitedBy, metrics.length > 0);
   return {
     desiredReplicas: desired,
     recommendedReplicas: recommended,
     reason,
-    message: messageFor(reason, current, desired, recommended, limitedBy, metrics, reporting.length, behavior),
+    message: messageFor(reason, current, desired, recommended, limitedBy, metrics, reporting.length, behavior, fallback?.afterSeconds ?? 0),
     limitedBy,
     metrics,
     reportingPods: reporting.length,
     history,
+    events: withScale(prunedEvents, now, current, desired),
   };
 }
 
@@ -200,7 +216,9 @@ function messageFor(
   metrics: MetricReading[],
   reportingPods: number,
   behavior: ScalingBehavior,
+  fallbackAfter: number,
 ): string {
+  if (reason === 'Fallback') return `no fresh load reports for ${fallbackAfter}s or more; fallback: ${current} -> ${desired} replicas${limitedBy ? ` (limited by ${limitedBy})` : ''}`;
   if (metrics.length === 0) {
     return reason === 'NoLoadReports' ? `no fresh load reports; keeping ${desired} replicas` : `no fresh load reports; ${current} -> ${desired} replicas (limited by ${limitedBy})`;
   }

@@ -1,6 +1,6 @@
-import type { Express } from 'express';
-import { autoscaleDecisionSchema, gatewayStatusSchema, SUBJECTS, type AutoscaleDecision, type GatewayStatus } from '@evshare/kit';
-import type { AppContext, DomainHandle } from './service';
+import { autoscaleDecisionSchema, gatewayStatusSchema, route, SUBJECTS, type AutoscaleDecision, type GatewayStatus } from '@evshare/kit';
+import { clusterOperations } from '@evshare/api';
+import type { AppContext, DomainMount } from './context';
 
 /** How many scaling decisions an instance keeps for the console. */
 export const DECISIONS_KEPT = 50;
@@ -16,8 +16,8 @@ const GATEWAYS_KEPT = 32;
  * autoscaler, heard on the bus. Kept in memory by each instance since it started (a console
  * aid, not a record: the Kubernetes Events and the logs are the record).
  */
-export function mountClusterAdmin(app: Express, context: AppContext): DomainHandle {
-  const { bus, log, authenticate, requireAdmin } = context;
+export function mountClusterAdmin(context: AppContext): DomainMount {
+  const { bus, log } = context;
   const decisions: AutoscaleDecision[] = [];
   const unsubscribe = bus.subscribe(SUBJECTS.autoscaleDecision, (data) => {
     const parsed = autoscaleDecisionSchema.safeParse(data);
@@ -43,20 +43,20 @@ export function mountClusterAdmin(app: Express, context: AppContext): DomainHand
     gateways.set(parsed.data.gateway, { message: parsed.data, heardAt: now });
   });
 
-  app.get('/api/v1/admin/cluster/decisions', authenticate, requireAdmin, (_req, res) => {
-    res.json({ items: decisions });
-  });
-
-  app.get('/api/v1/admin/cluster/balancer', authenticate, requireAdmin, (_req, res) => {
-    const now = Date.now();
-    const items = [...gateways.values()]
-      .filter((entry) => now - entry.heardAt <= GATEWAY_STATUS_MAX_AGE_MS)
-      .sort((a, b) => b.heardAt - a.heardAt)
-      .map((entry) => entry.message);
-    res.json({ items });
-  });
-
   return {
+    routes: [
+      route(clusterOperations.decisions, (_input, _req, res) => {
+        res.json({ items: decisions });
+      }),
+      route(clusterOperations.balancer, (_input, _req, res) => {
+        const now = Date.now();
+        const items = [...gateways.values()]
+          .filter((entry) => now - entry.heardAt <= GATEWAY_STATUS_MAX_AGE_MS)
+          .sort((a, b) => b.heardAt - a.heardAt)
+          .map((entry) => entry.message);
+        res.json({ items });
+      }),
+    ],
     stop: () => {
       unsubscribe();
       unsubscribeStatus();

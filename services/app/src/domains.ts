@@ -1,5 +1,4 @@
-import type { Express } from 'express';
-import type { AppContext, DomainHandle } from './service';
+import type { AppContext, DomainMount } from './context';
 import { mountWallet } from './wallet';
 import { mountRental } from './rental';
 import { mountDocs } from './docs';
@@ -7,10 +6,4 @@ import { mountClusterAdmin } from './cluster';
 import { mountReviews } from './reviews';
 
 /** The business domains that add their routes to the member and operator API, one entry each. */
-export const DOMAINS: Array<(app: Express, context: AppContext) => DomainHandle | void> = [
-  mountWallet,
-  mountRental,
-  mountClusterAdmin,
-  mountReviews,
-  mountDocs,
-];
+export const DOMAINS: Array<(context: AppContext) => DomainMount> = [mountWallet, mountRental, mountClusterAdmin, mountReviews, mountDocs];

@@ -1,7 +1,12 @@
+import os from 'node:os';
+import client from 'prom-client';
 import { z } from 'zod';
 import type { Express, Request, Response } from 'express';
 import {
+  Admission,
   PASSWORD_RULES,
+  Shed,
+  admissionSettings,
   SESSION_COOKIE,
   createHealth,
   createHttpApp,
@@ -21,7 +26,9 @@ import {
   type SessionRecord,
   type SessionStore,
   serviceEnv,
+  sessionGuard,
 } from '@evshare/kit';
+import { loginBody, passwordBody } from '@evshare/api';
 import { createLoginThrottle } from './throttle';
 import { findCredentials, findCredentialsById, setPasswordHash } from './members';
 import { mountRegistration, registrationConfigShape } from './registration';
@@ -29,12 +36,17 @@ import { mountRegistration, registrationConfigShape } from './registration';
 export const authConfigSchema = z.object({
   ...serviceEnv('auth', 8081),
   /** Which proxies may set X-Forwarded-For (express `trust proxy`): the gateway or ingress. */
-  TRUST_PROXY: z.string().default('loopback'),
+  TRUST_PROXY: env.trustProxy('loopback'),
   SESSION_TTL_MS: env.durationMs(30 * 60_000),
   COOKIE_SECURE: env.bool(false),
   LOGIN_WINDOW_MS: env.durationMs(15 * 60_000),
   LOGIN_MAX_FAILURES_PER_ACCOUNT: env.positiveInt(10),
   LOGIN_MAX_FAILURES_PER_ADDRESS: env.positiveInt(50),
+  /**
+   * argon2id checks run at once (each ~20-40 ms of one core and 19 MiB); more logins wait, bounded
+   * by their deadline. Default: the cores this process may use.
+   */
+  PASSWORD_HASH_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(() => os.availableParallelism()),
   ADMIN_BOOTSTRAP_PASSWORD: z.string().min(PASSWORD_RULES.minLength).optional(),
   ...registrationConfigShape,
 });
@@ -50,17 +62,6 @@ export interface AuthDeps {
   throttleStore: KeyValueStore;
 }
 
-const password = z.string().min(1, 'is required').max(PASSWORD_RULES.maxLength, `must be at most ${PASSWORD_RULES.maxLength} characters`);
-const newPassword = z
-  .string()
-  .min(PASSWORD_RULES.minLength, `must be at least ${PASSWORD_RULES.minLength} characters`)
-  .max(PASSWORD_RULES.maxLength, `must be at most ${PASSWORD_RULES.maxLength} characters`);
-export const loginBody = z.object({ account: z.string().trim().min(1, 'is required').max(64, 'must be at most 64 characters'), password }).strict();
-export const passwordBody = z
-  .object({ currentPassword: password, newPassword })
-  .strict()
-  .refine((b) => b.currentPassword !== b.newPassword, { message: 'must differ from the current password', path: ['newPassword'] });
-
 /** The member authentication service: login, logout, password change (patent claim 3). */
 export async function startAuth(deps: AuthDeps): Promise<RunningService> {
   const { config, log, db, sessions } = deps;
@@ -70,6 +71,44 @@ export async function startAuth(deps: AuthDeps): Promise<RunningService> {
   });
   health.addCheck('sessions', () => deps.throttleStore.ping());
   health.addCheck('bus', () => deps.bus.ping());
+  const metrics = createMetrics('auth', config.INSTANCE_ID);
+  const hashesStarted = new client.Counter({
+    name: 'password_hashes_started_total',
+    help: 'argon2id computations started (login, password change, registration, decoys included)',
+    registers: [metrics.registry],
+  });
+  // The argon2 work in a bounded number of slots, with the same queue-by-time rule as requests:
+  // under a login storm a login waits only while it can still be answered before its deadline,
+  // and no hash is started for a client that has gone.
+  const hashSlots = new Admission({
+    slots: config.PASSWORD_HASH_CONCURRENCY,
+    initialServiceMs: 30,
+    onAdmitted: (waitedMs) => metrics.admissionWait.labels('auth-hash').observe(waitedMs / 1000),
+    onShed: (reason) => metrics.admissionShed.labels('auth-hash', reason).inc(),
+  });
+  /** Runs `work` (which hashes) in a slot; a request that cannot get one in time gets 503 + Retry-After. */
+  const inHashSlot = async <T>(req: Request, work: () => Promise<T>): Promise<T> => {
+    let ticket;
+    try {
+      ticket = await hashSlots.admit(req.deadline, req.gone);
+    } catch (error) {
+      if (error instanceof Shed) throw problems.unavailable(error.retryAfterSeconds, 'Logins are at capacity; try again after the time in Retry-After');
+      throw error;
+    }
+    try {
+      return await work();
+    } finally {
+      ticket.release();
+    }
+  };
+  const verify = (passwordHash: string | undefined, plain: string) => {
+    hashesStarted.inc();
+    return verifyPassword(passwordHash, plain);
+  };
+  const hash = (plain: string) => {
+    hashesStarted.inc();
+    return hashPassword(plain);
+  };
   const throttle = createLoginThrottle(deps.throttleStore, {
     windowMs: config.LOGIN_WINDOW_MS,
     maxFailuresPerAccount: config.LOGIN_MAX_FAILURES_PER_ACCOUNT,
@@ -91,27 +130,25 @@ export async function startAuth(deps: AuthDeps): Promise<RunningService> {
     expiresAt: new Date(record.lastAccessAt + config.SESSION_TTL_MS).toISOString(),
     apps: record.apps,
   });
-  const currentSession = async (req: Request) => {
-    const key = sessionKeyFrom(req.headers);
-    if (!key) throw problems.unauthenticated();
-    const record = await sessions.resolve(key, { address: req.ip });
-    if (!record) throw problems.unauthenticated('The session is unknown or has expired; log in again');
-    return record;
-  };
+  const currentSession = sessionGuard({ sessions }).resolve;
 
   const routes = (app: Express) => {
     app.post('/api/v1/auth/login', async (req, res) => {
       const body = validate(loginBody, req.body, 'body');
       const address = req.ip ?? 'unknown';
-      // Counted before the (deliberately slow) verification: parallel guesses cannot all pass.
-      const attempt = await throttle.attempt(body.account, address);
-      if (!attempt.allowed) throw problems.tooManyRequests(attempt.retryAfterSeconds, 'Too many failed logins; wait before trying again');
-      const member = await findCredentials(db, body.account);
-      if (!(await verifyPassword(member?.passwordHash, body.password)) || !member) {
-        req.log.info({ event: 'login.failed' }, 'login failed');
-        throw problems.badCredentials();
-      }
-      await attempt.succeeded();
+      // The slot first: a login shed for capacity was never a guess, so it counts for no throttle.
+      const member = await inHashSlot(req, async () => {
+        // Counted before the (deliberately slow) verification: parallel guesses cannot all pass.
+        const attempt = await throttle.attempt(body.account, address);
+        if (!attempt.allowed) throw problems.tooManyRequests(attempt.retryAfterSeconds, 'Too many failed logins; wait before trying again');
+        const found = await findCredentials(db, body.account);
+        if (!(await verify(found?.passwordHash, body.password)) || !found) {
+          req.log.info({ event: 'login.failed' }, 'login failed');
+          throw problems.badCredentials();
+        }
+        await attempt.succeeded();
+        return found;
+      });
       if (member.status !== 'active') throw problems.forbidden(`The account is ${member.status}`);
       // A session key presented before login is never reused: it is ended and a new one issued.
       const previous = sessionKeyFrom(req.headers);
@@ -148,14 +185,17 @@ export async function startAuth(deps: AuthDeps): Promise<RunningService> {
       const record = await currentSession(req);
       const body = validate(passwordBody, req.body, 'body');
       const address = req.ip ?? 'unknown';
-      const attempt = await throttle.attempt(record.memberId, address);
-      if (!attempt.allowed) throw problems.tooManyRequests(attempt.retryAfterSeconds);
-      const member = await findCredentialsById(db, record.memberId);
-      if (!member || !(await verifyPassword(member.passwordHash, body.currentPassword))) {
-        throw problems.validation([{ name: 'body.currentPassword', reason: 'is wrong' }]);
-      }
-      await attempt.succeeded();
-      await setPasswordHash(db, member.id, await hashPassword(body.newPassword));
+      const member = await inHashSlot(req, async () => {
+        const attempt = await throttle.attempt(record.memberId, address);
+        if (!attempt.allowed) throw problems.tooManyRequests(attempt.retryAfterSeconds);
+        const found = await findCredentialsById(db, record.memberId);
+        if (!found || !(await verify(found.passwordHash, body.currentPassword))) {
+          throw problems.validation([{ name: 'body.currentPassword', reason: 'is wrong' }]);
+        }
+        await attempt.succeeded();
+        return found;
+      });
+      await setPasswordHash(db, member.id, await inHashSlot(req, () => hash(body.newPassword)));
       // Every session, this one included, ends; the caller continues on a new key.
       await sessions.revokeMember(member.id, 'password-changed');
       const { key, record: fresh } = await sessions.create({ memberId: member.id, role: member.role, address });
@@ -163,12 +203,13 @@ export async function startAuth(deps: AuthDeps): Promise<RunningService> {
       res.json(sessionView(fresh, key));
     });
 
-    mountRegistration(app, { config, db, bus: deps.bus, sessions, throttleStore: deps.throttleStore, throttle, currentSession, setSessionCookie, sessionView });
+    mountRegistration(app, { config, inHashSlot, hash, verify, db, bus: deps.bus, sessions, throttleStore: deps.throttleStore, throttle, currentSession, setSessionCookie, sessionView });
   };
 
   const app = createHttpApp({
     log,
-    metrics: createMetrics('auth', config.INSTANCE_ID),
+    admission: admissionSettings('auth', config),
+    metrics,
     health,
     trustProxy: config.TRUST_PROXY,
     allowedOrigins: config.ALLOWED_ORIGINS,

@@ -4,7 +4,7 @@ import { parseTariffBands } from './tariff';
 
 export const chargingConfigSchema = z.object({
   ...serviceEnv('charging', 8087),
-  TRUST_PROXY: z.string().default('loopback'),
+  TRUST_PROXY: env.trustProxy('loopback'),
   /** Sliding session expiry; must equal the auth service's. */
   SESSION_TTL_MS: env.durationMs(30 * 60_000),
   /** Heartbeat interval the piles are told in BootNotification. */
@@ -44,6 +44,12 @@ export const chargingConfigSchema = z.object({
   STATION_CAP_DEFAULT_W: env.positiveInt(60_000),
   /** Ambient temperature when the station row has none (°C). */
   AMBIENT_DEFAULT_C: env.number(20),
+  /** How often the stations' weather feeds are read (docs/charging.md, "Ambient temperature"). */
+  AMBIENT_FEED_INTERVAL_MS: env.positiveInt(10 * 60_000),
+  /** A feed answering slower than this is skipped until the next round; the last reading stays. */
+  AMBIENT_FEED_TIMEOUT_MS: env.positiveInt(5_000),
+  /** Plain-HTTP feeds (a cluster-local weather proxy, tests); by default only https is accepted. */
+  AMBIENT_FEED_ALLOW_HTTP: env.bool(false),
   /** The plan's horizon in 15-minute slots; a car with no booking is filled cheaply within it. */
   SMART_CHARGING_HORIZON_SLOTS: env.positiveInt(96),
   /** Battery capacity for a car the platform does not know (kWh). */

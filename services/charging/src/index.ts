@@ -5,4 +5,4 @@ export { hashPilePassword, verifyPilePassword, newPilePassword } from './credent
 export { energyCostFen, bandAt, parseTariffBands, toPlannerTariff, type Tariff, type Band, type BandSpan } from './tariff';
 export { profileFromSchedule, SMART_PROFILE_ID } from './profile';
 export { PARKED_VEHICLE, OCPP_PATH } from './central';
-export { pileCallSubject, replySubject, PileCallError } from './routing';
+export { PileCallError } from './routing';

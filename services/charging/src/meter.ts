@@ -1,16 +1,11 @@
+import type { MeterValue } from './ocpp16';
+
 /** One instant of a MeterValues report, reduced to what the platform keeps. */
 export interface MeterReading {
   at: string;
   energyWh?: number;
   powerW?: number;
   socPct?: number;
-}
-
-interface SampledValue {
-  value: string;
-  measurand?: string;
-  unit?: string;
-  phase?: string;
 }
 
 /** Largest energy register a meter can hold (Wh): a terawatt-hour, far inside 2^53 and bigint. */
@@ -31,7 +26,7 @@ export interface ReadingClock {
  * (a negative or beyond-terawatt-hour register, a power beyond a gigawatt), are ignored; a
  * timestamp far from the server's clock becomes the server's time.
  */
-export function readMeterValues(meterValue: Array<{ timestamp: string; sampledValue: SampledValue[] }>, clock: ReadingClock): MeterReading[] {
+export function readMeterValues(meterValue: MeterValue[], clock: ReadingClock): MeterReading[] {
   return meterValue.map(({ timestamp, sampledValue }) => {
     const reported = Date.parse(timestamp);
     const at = Number.isFinite(reported) && Math.abs(reported - clock.nowMs) <= clock.toleranceMs ? reported : clock.nowMs;

@@ -1,27 +1,12 @@
 import { randomUUID } from 'node:crypto';
-import { z } from 'zod';
-import type { Bus, Logger } from '@evshare/kit';
+import { SUBJECTS, pileCallSchema, pileConnectedSchema, pileOfSubject, pileReplySchema, type Bus, type Logger, type PileCall, type PileReply } from '@evshare/kit';
 
 /**
  * Calls from the platform to a pile reach the charging instance holding its WebSocket, wherever
- * the caller runs (core NATS, request/reply correlated by id):
- *
- *   charging.pile.<pileId>.call        {id, replyTo, method, params, timeoutMs}
- *   charging.reply.<instanceId>        {id, ok, result | code, message}
- *   charging.pile.<pileId>.connected   {instanceId}  (another instance drops a stale socket)
- *
- * Every instance subscribes to all pile calls and answers only for the piles it holds; the
- * caller learns from the piles table which instance that is, so a call to an offline pile fails
- * at once instead of timing out.
+ * the caller runs (the contract: kit/bus/contracts/charging.ts). Every instance subscribes to all
+ * pile calls and answers only for the piles it holds; the caller learns from the piles table which
+ * instance that is, so a call to an offline pile fails at once instead of timing out.
  */
-export const pileCallSubject = (pileId: string) => `charging.pile.${pileId}.call`;
-export const pileConnectedSubject = (pileId: string) => `charging.pile.${pileId}.connected`;
-export const replySubject = (instanceId: string) => `charging.reply.${instanceId.replace(/[^A-Za-z0-9_-]/g, '_')}`;
-
-const callSchema = z.object({ id: z.string(), replyTo: z.string(), method: z.string(), params: z.unknown(), timeoutMs: z.number().int().positive() });
-const replySchema = z.object({ id: z.string(), ok: z.boolean(), result: z.unknown().optional(), code: z.string().optional(), message: z.string().optional() });
-const connectedSchema = z.object({ instanceId: z.string() });
-
 /** The pile's answer was a CALLERROR, or it could not be reached. */
 export class PileCallError extends Error {
   constructor(
@@ -47,7 +32,7 @@ export interface PileRouter {
 export function createPileRouter(options: { bus: Bus; log: Logger; instanceId: string; local: LocalPiles; timeoutMs: number }): PileRouter {
   const { bus, log, instanceId, local, timeoutMs } = options;
   const pending = new Map<string, { resolve(value: unknown): void; reject(error: Error): void; timer: NodeJS.Timeout }>();
-  const ownReplies = replySubject(instanceId);
+  const ownReplies = SUBJECTS.chargingReply(instanceId);
 
   const toError = (error: unknown) => {
     const code = (error as { rpcErrorCode?: string }).rpcErrorCode ?? (error instanceof PileCallError ? error.code : 'Timeout');
@@ -55,18 +40,18 @@ export function createPileRouter(options: { bus: Bus; log: Logger; instanceId: s
   };
 
   const unsubscribers = [
-    bus.subscribe('charging.pile.*.call', (data, subject) => {
-      const parsed = callSchema.safeParse(data);
-      const pileId = subject.split('.')[2]!;
-      if (!parsed.success || !local.has(pileId)) return;
+    bus.subscribe(SUBJECTS.pileCallAll, (data, subject) => {
+      const parsed = pileCallSchema.safeParse(data);
+      const pileId = pileOfSubject(subject);
+      if (!parsed.success || pileId === undefined || !local.has(pileId)) return;
       const { id, replyTo, method, params } = parsed.data;
       local.call(pileId, method, params, parsed.data.timeoutMs).then(
-        (result) => bus.publish(replyTo, { id, ok: true, result }),
-        (error: unknown) => bus.publish(replyTo, { id, ok: false, ...toError(error) }),
+        (result) => bus.publish(replyTo, { id, ok: true, result } satisfies PileReply),
+        (error: unknown) => bus.publish(replyTo, { id, ok: false, ...toError(error) } satisfies PileReply),
       );
     }),
     bus.subscribe(ownReplies, (data) => {
-      const parsed = replySchema.safeParse(data);
+      const parsed = pileReplySchema.safeParse(data);
       if (!parsed.success) return;
       const waiter = pending.get(parsed.data.id);
       if (!waiter) return;
@@ -75,10 +60,10 @@ export function createPileRouter(options: { bus: Bus; log: Logger; instanceId: s
       if (parsed.data.ok) waiter.resolve(parsed.data.result);
       else waiter.reject(new PileCallError(parsed.data.code ?? 'GenericError', parsed.data.message ?? 'call failed'));
     }),
-    bus.subscribe('charging.pile.*.connected', (data, subject) => {
-      const parsed = connectedSchema.safeParse(data);
-      const pileId = subject.split('.')[2]!;
-      if (!parsed.success || parsed.data.instanceId === instanceId || !local.has(pileId)) return;
+    bus.subscribe(SUBJECTS.pileConnectedAll, (data, subject) => {
+      const parsed = pileConnectedSchema.safeParse(data);
+      const pileId = pileOfSubject(subject);
+      if (!parsed.success || pileId === undefined || parsed.data.instanceId === instanceId || !local.has(pileId)) return;
       log.info({ pileId, instance: parsed.data.instanceId }, 'pile reconnected to another instance; closing the stale socket');
       local.drop(pileId);
     }),
@@ -102,7 +87,7 @@ export function createPileRouter(options: { bus: Bus; log: Logger; instanceId: s
           reject(new PileCallError('Timeout', `pile ${pileId} did not answer ${method} within ${timeoutMs} ms`));
         }, timeoutMs + 500);
         pending.set(id, { resolve, reject, timer });
-        bus.publish(pileCallSubject(pileId), { id, replyTo: ownReplies, method, params, timeoutMs });
+        bus.publish(SUBJECTS.pileCall(pileId), { id, replyTo: ownReplies, method, params, timeoutMs } satisfies PileCall);
       });
     },
     stop() {

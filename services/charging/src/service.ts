@@ -1,4 +1,5 @@
 import {
+  admissionSettings,
   createHealth,
   createHttpApp,
   createMemoryStore,
@@ -13,9 +14,11 @@ import {
   type RunningService,
   type SessionStore,
 } from '@evshare/kit';
+import { createAmbientFeeds } from './ambient';
 import { createCentralSystem, OCPP_PATH } from './central';
 import type { ChargingConfig } from './config';
 import { chargingRoutes } from './http';
+import { createChargingRepository } from './repository';
 import { createReservationJob } from './reservations';
 import { createPileRouter } from './routing';
 import { createSmartCharging } from './smart';
@@ -64,15 +67,12 @@ export async function startCharging(deps: ChargingDeps): Promise<RunningCharging
   };
 
   // Piles this instance held before a crash are not connected any more.
-  await db.query(`UPDATE piles SET state = 'offline', instance_id = NULL, updated_at = now() WHERE instance_id = $1`, [instanceId]);
+  const repo = createChargingRepository(db);
+  await repo.releaseInstance(instanceId);
 
-  const holderOf = async (pileId: string) => {
-    const { rows } = await db.query<{ instanceId: string | null }>('SELECT instance_id AS "instanceId" FROM piles WHERE id = $1', [pileId]);
-    return rows[0]?.instanceId ?? null;
-  };
   // Late-bound: the router needs the central system's sockets, and the central system the planner.
   let smart: ReturnType<typeof createSmartCharging> | undefined;
-  const callPile = async (pileId: string, method: string, params: unknown) => router.call(pileId, await holderOf(pileId), method, params);
+  const callPile = async (pileId: string, method: string, params: unknown) => router.call(pileId, await repo.holderOf(pileId), method, params);
   const onChange = (stationId: string, reason: string) => {
     if (config.SMART_CHARGING_ENABLED) smart?.schedule(stationId, reason);
   };
@@ -93,8 +93,7 @@ export async function startCharging(deps: ChargingDeps): Promise<RunningCharging
     onChange,
     onBoot(pileId) {
       void (async () => {
-        const { rows } = await db.query<{ enabled: boolean; stationId: string }>('SELECT enabled, station_id AS "stationId" FROM piles WHERE id = $1', [pileId]);
-        const pile = rows[0];
+        const pile = await repo.pileSwitch(pileId);
         if (!pile) return;
         // The operator's switch outlives the pile's own memory.
         if (!pile.enabled) await callPile(pileId, 'ChangeAvailability', { connectorId: 0, type: 'Inoperative' });
@@ -142,6 +141,7 @@ export async function startCharging(deps: ChargingDeps): Promise<RunningCharging
 
   const app = createHttpApp({
     log,
+    admission: admissionSettings('charging', config),
     metrics,
     health,
     trustProxy: config.TRUST_PROXY,
@@ -158,6 +158,7 @@ export async function startCharging(deps: ChargingDeps): Promise<RunningCharging
         defaultCapW: config.STATION_CAP_DEFAULT_W,
         horizonSlots: config.SMART_CHARGING_HORIZON_SLOTS,
         bookingLimits: { perMember: config.CHARGING_BOOKINGS_PER_MEMBER, horizonMs: config.CHARGING_BOOKING_HORIZON_MS },
+        allowHttpFeeds: config.AMBIENT_FEED_ALLOW_HTTP,
       }),
   });
   const server = await listen(app, config.PORT, config.HOST);
@@ -184,6 +185,20 @@ export async function startCharging(deps: ChargingDeps): Promise<RunningCharging
         ticking = false;
       });
   }, config.CHARGING_TICK_MS);
+  const feeds = createAmbientFeeds({ db, log, intervalMs: config.AMBIENT_FEED_INTERVAL_MS, timeoutMs: config.AMBIENT_FEED_TIMEOUT_MS, onChange: (stationId) => onChange(stationId, 'ambient') });
+  let polling = false;
+  const pollFeeds = () => {
+    if (polling) return;
+    polling = true;
+    feeds
+      .poll()
+      .catch((error: unknown) => log.error({ err: error }, 'weather feed round failed'))
+      .finally(() => {
+        polling = false;
+      });
+  };
+  // A feed is due once per AMBIENT_FEED_INTERVAL_MS; looking every tick reads a new feed promptly.
+  const feedTimer = setInterval(pollFeeds, Math.min(config.CHARGING_TICK_MS, config.AMBIENT_FEED_INTERVAL_MS));
   const planner = setInterval(() => {
     if (config.SMART_CHARGING_ENABLED) smart!.planAll().catch((error: unknown) => log.error({ err: error }, 'periodic planning failed'));
   }, config.SMART_CHARGING_INTERVAL_MS);
@@ -201,6 +216,7 @@ export async function startCharging(deps: ChargingDeps): Promise<RunningCharging
       health.startDraining();
       clearInterval(ticker);
       clearInterval(planner);
+      clearInterval(feedTimer);
       await vehicleAccess?.close();
       await smart!.stop();
       router.stop();
@@ -208,8 +224,8 @@ export async function startCharging(deps: ChargingDeps): Promise<RunningCharging
       await server.close();
       // Best effort: a pile that reconnects anywhere rewrites its state, so a database already
       // gone at shutdown must not fail the stop.
-      await db
-        .query(`UPDATE piles SET state = 'offline', instance_id = NULL, updated_at = now() WHERE instance_id = $1`, [instanceId])
+      await repo
+        .releaseInstance(instanceId)
         .catch((error: unknown) => log.warn({ err: error }, 'could not mark this instance\'s piles offline'));
       if (!deps.sessions) sessions.close();
     },

@@ -1,6 +1,6 @@
 import type net from 'node:net';
+import { normalizeAddress } from '@evshare/kit';
 import { ChunkedScanner, headEnd, HttpError, MAX_HEAD_BYTES, parseRequestHead, type RequestHead } from './http1';
-import { normalizeAddress } from './headers';
 
 /** What a client connection drives while one request is being answered. */
 export interface ClientExchange {

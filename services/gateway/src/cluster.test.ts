@@ -186,3 +186,45 @@ describe('AppCluster load', () => {
     for (const share of shares) expect(share).toBeGreaterThan(0.15);
   });
 });
+
+describe('AppCluster panic mode', () => {
+  type Down = 'up' | 'timeout' | 'refused';
+  it.each<[string, Down[], boolean, string[]]>([
+    ['all pass', ['up', 'up', 'up', 'up'], false, ['a', 'b', 'c', 'd']],
+    ['half pass: no panic', ['up', 'up', 'timeout', 'timeout'], false, ['a', 'b']],
+    ['fewer than half pass: every live one not proven gone', ['up', 'timeout', 'timeout', 'timeout'], true, ['a', 'b', 'c', 'd']],
+    ['all time out (a starved machine)', ['timeout', 'timeout', 'timeout', 'timeout'], true, ['a', 'b', 'c', 'd']],
+    ['refused ones stay out', ['timeout', 'refused', 'refused', 'timeout'], true, ['a', 'd']],
+    ['all refused: nothing to take', ['refused', 'refused', 'refused', 'refused'], true, []],
+  ])('%s', (_name, states, panic, picked) => {
+    const { c } = cluster();
+    const ids = ['a', 'b', 'c', 'd'];
+    ids.forEach((id, i) => c.announce(announcement(id, 9000 + i), 0));
+    ids.forEach((id, i) => {
+      const member = c.get(id)!;
+      for (let k = 0; k < policy.fall && states[i] === 'timeout'; k++) member.health.probeFailed('no answer', 1, true);
+      if (states[i] === 'refused') member.health.connectionFailed('ECONNREFUSED', 1);
+    });
+    const seen = new Set<string>();
+    for (let i = 0; i < 2000; i++) {
+      const choice = c.pick(hash32(`10.0.${i >> 8}.${i & 255}`));
+      if (choice !== undefined && choice !== ALL_BUSY) seen.add(choice.id);
+    }
+    expect(c.panic).toBe(panic);
+    expect([...seen].sort()).toEqual(picked);
+  });
+
+  it('ends when the checks pass again', () => {
+    const { c } = cluster();
+    c.announce(announcement('a', 9000), 0);
+    const member = c.get('a')!;
+    for (let k = 0; k < policy.fall; k++) member.health.probeFailed('no answer', 1, true);
+    c.checkPanic();
+    expect(c.panic).toBe(true);
+    expect(member.available).toBe(true);
+    for (let k = 0; k < policy.rise; k++) member.health.probeSucceeded(2);
+    c.checkPanic();
+    expect(c.panic).toBe(false);
+    expect(member.healthIgnored).toBe(false);
+  });
+});

@@ -15,6 +15,8 @@ export interface ClusterOptions {
   memberTimeoutMs: number;
   create(id: string, url: string, source: MemberSource, capacity: number, now: number): Upstream;
   onChange(change: MembershipChange, member: Upstream, reason: string): void;
+  /** The panic mode (see AppCluster.pick) started or ended. */
+  onPanic?(panic: boolean, healthy: number, live: number): void;
 }
 
 /**
@@ -35,6 +37,8 @@ export class AppCluster {
   private readonly byId = new Map<string, Upstream>();
   private readonly withdrawnAt = new Map<string, number>();
   private ring: HashRing<Upstream>;
+  /** Fewer than half of the live members pass their checks: every live one is taken (Envoy's panic threshold). */
+  panic = false;
 
   constructor(private readonly options: ClusterOptions) {
     this.ring = new HashRing<Upstream>([], [], options.vnodes);
@@ -50,7 +54,30 @@ export class AppCluster {
 
   /** Places a request for the client whose address hashes to `hash` (see HashRing.pick). */
   pick(hash: number, exclude?: Upstream): Upstream | typeof ALL_BUSY | undefined {
+    this.checkPanic();
     return this.ring.pick(hash, this.options.balanceFactor, exclude, this.options.minBound);
+  }
+
+  /**
+   * Health checks that fail for most instances at once say more about the checker (a starved
+   * machine, a network partition of the probes) than about the instances: when fewer than half of
+   * the live (announced, not draining, not withdrawn) members pass, the checks are ignored and
+   * every live member is taken, as Envoy does below its panic threshold. A member that really is
+   * gone then fails its requests, which are retried on another one.
+   */
+  checkPanic(): void {
+    let live = 0;
+    let healthy = 0;
+    for (const member of this.ring.members) {
+      if (member.draining || member.removed) continue;
+      live++;
+      if (member.health.state === 'up') healthy++;
+    }
+    const panic = healthy * 2 < live;
+    if (panic === this.panic) return;
+    this.panic = panic;
+    for (const member of this.ring.members) member.healthIgnored = panic;
+    this.options.onPanic?.(panic, healthy, live);
   }
 
   /** Some available instance is below its concurrency limit (a queued request can go). */
@@ -161,7 +188,7 @@ export class AppCluster {
 
   private remove(member: Upstream, reason: string): void {
     this.byId.delete(member.id);
-    member.removed = true;
+    member.retire();
     // Requests still running on it finish; the last one closes its connections.
     if (member.inflight === 0) member.close();
     this.rebuild();
@@ -170,6 +197,7 @@ export class AppCluster {
 
   private rebuild(): void {
     const members = [...this.byId.values()];
+    for (const member of members) member.healthIgnored = this.panic;
     this.ring = new HashRing(
       members,
       members.map((m) => m.id),

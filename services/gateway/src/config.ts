@@ -1,6 +1,5 @@
 import { z } from 'zod';
 import { env, membershipKeyEnv, natsCredentialsEnv } from '@evshare/kit';
-import { parseTrustProxy } from './trust';
 
 /**
  * The gateway's environment. Every variable has a default so `make run` needs none; see
@@ -52,6 +51,11 @@ export const gatewayConfigSchema = z.object({
   QUEUE_MAX: z.coerce.number().int().min(0).default(1024),
   QUEUE_PER_CLIENT: env.positiveInt(16),
   QUEUE_TIMEOUT_MS: env.durationMs(5000),
+  /**
+   * The longest a request may take end to end: a client's X-Request-Timeout is clamped to it, and
+   * the deadline (X-Request-Deadline, epoch ms) sent to the services is at most this far ahead.
+   */
+  GATEWAY_REQUEST_BUDGET_MS: env.positiveInt(10_000),
   /** Retry-After (seconds) sent with 503 answers. */
   RETRY_AFTER_S: env.positiveInt(1),
   /** No byte from the upstream for this long answers 504. */
@@ -65,21 +69,12 @@ export const gatewayConfigSchema = z.object({
   /** Idempotent requests with a body up to this size are buffered so they can be retried. */
   RETRY_BODY_LIMIT: z.coerce.number().int().min(0).default(64 * 1024),
   /**
-   * Which hops in front may report the client in X-Forwarded-For, as express's `trust proxy`:
-   * false, a number of hops, or addresses/CIDR ranges (loopback, linklocal, uniquelocal). From an
-   * untrusted peer the gateway overwrites X-Forwarded-For; false for a gateway facing the internet.
+   * Which hops in front may report the client in X-Forwarded-For, read as every service reads it
+   * (the kit's TRUST_PROXY): false, true (one hop), a number of hops, or addresses/CIDR ranges
+   * (loopback, linklocal, uniquelocal). From an untrusted peer the gateway overwrites
+   * X-Forwarded-For; false for a gateway facing the internet.
    */
-  TRUST_PROXY: z
-    .string()
-    .default('false')
-    .transform((value, ctx) => {
-      const trust = parseTrustProxy(value);
-      if (trust === undefined) {
-        ctx.addIssue({ code: 'custom', message: 'expected false, a number of hops, or addresses, CIDR ranges, loopback, linklocal, uniquelocal' });
-        return z.NEVER;
-      }
-      return trust;
-    }),
+  TRUST_PROXY: env.trustProxy('false'),
   /**
    * The operators' listener: /lb/status, /metrics, /healthz, /readyz. Never the public port: it
    * shows pod addresses, upstream URLs and load. 127.0.0.1 by default; the chart binds the pod
@@ -89,6 +84,13 @@ export const gatewayConfigSchema = z.object({
   ADMIN_HOST: z.string().min(1).default('127.0.0.1'),
   /** Client connections held at once (tunnels included); a new one beyond this gets 503 and is closed. */
   MAX_CLIENT_CONNECTIONS: env.positiveInt(16_384),
+  /**
+   * The listening socket's queue of connections the kernel has completed and the gateway not yet
+   * accepted (capped by net.core.somaxconn). Node's default of 511 overflows when a thousand
+   * clients connect at once on a busy machine, and an overflowed queue drops handshakes that the
+   * kernel then answers with resets; HAProxy sizes it by maxconn.
+   */
+  LISTEN_BACKLOG: env.positiveInt(4096),
   /** A request head must be complete this long after its first byte (HAProxy's `timeout http-request`). */
   HEADERS_TIMEOUT_MS: env.positiveInt(15_000),
   /** A WebSocket tunnel with no byte either way for this long is closed (both ends reconnect). */

@@ -1,5 +1,5 @@
-import { clientHead, fieldLines, forwardRequestHeaders, normalizeAddress } from './headers';
-import { parseTrustProxy } from './trust';
+import { clientHead, fieldLines, forwardRequestHeaders } from './headers';
+import { parseTrustProxy } from '@evshare/kit';
 
 const edge = { socketAddress: '198.51.100.9', trust: parseTrustProxy('false')!, upgrade: false };
 
@@ -112,13 +112,4 @@ describe('fieldLines', () => {
   it('writes one CRLF-terminated line per field', () => {
     expect(fieldLines(['Host', 'h', 'X-A', ''])).toBe('Host: h\r\nX-A: \r\n');
   });
-});
-
-describe('normalizeAddress', () => {
-  it.each([
-    ['::ffff:127.0.0.1', '127.0.0.1'],
-    ['127.0.0.1', '127.0.0.1'],
-    ['::1', '::1'],
-    ['2001:db8::1', '2001:db8::1'],
-  ])('%s -> %s', (input, output) => expect(normalizeAddress(input)).toBe(output));
 });

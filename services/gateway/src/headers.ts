@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { forwardedChain, normalizeAddress, type TrustProxy } from './trust';
-
-export { normalizeAddress } from './trust';
+import { normalizeAddress, type TrustProxy } from '@evshare/kit';
+import { forwardedChain } from './trust';
 
 /**
  * What one pass over a request's raw headers tells the proxy, plus the header list to send
@@ -20,6 +19,10 @@ export interface RequestFacts {
   idempotencyKey: boolean;
   /** The client sent a Host field (an HTTP/1.0 client may not; the upstream needs one). */
   hasHost: boolean;
+  /** X-Request-Timeout as sent (its values joined when repeated), never forwarded: the gateway sends a deadline instead. */
+  timeout: string | undefined;
+  /** X-Request-Deadline from a trusted proxy in front; from anyone else it is dropped. */
+  deadline: string | undefined;
 }
 
 export interface ForwardOptions {
@@ -45,6 +48,8 @@ const enum Kind {
   RequestId,
   IdempotencyKey,
   Host,
+  RequestTimeout,
+  RequestDeadline,
 }
 
 /** `name` equals `lower` (a lower-case literal) ignoring ASCII case, without a lower-cased copy. */
@@ -82,7 +87,15 @@ function kindOf(name: string): Kind | undefined {
       return sameLower(name, 'x-forwarded-host') ? Kind.ForwardedHost : sameLower(name, 'proxy-connection') ? Kind.HopByHop : undefined;
     case 17:
       // Transfer-Encoding and Content-Length are written anew from the parsed framing.
-      return sameLower(name, 'x-forwarded-proto') ? Kind.ForwardedProto : sameLower(name, 'transfer-encoding') ? Kind.TransferEncoding : undefined;
+      return sameLower(name, 'x-forwarded-proto')
+        ? Kind.ForwardedProto
+        : sameLower(name, 'transfer-encoding')
+          ? Kind.TransferEncoding
+          : sameLower(name, 'x-request-timeout')
+            ? Kind.RequestTimeout
+            : undefined;
+    case 18:
+      return sameLower(name, 'x-request-deadline') ? Kind.RequestDeadline : undefined;
     case 19:
       return sameLower(name, 'proxy-authorization') ? Kind.HopByHop : undefined;
     default:
@@ -135,6 +148,8 @@ export function forwardRequestHeaders(raw: readonly string[], options: ForwardOp
   let contentLength = -1;
   let chunked = false;
   let idempotencyKey = false;
+  let timeout: string | undefined;
+  let deadline: string | undefined;
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i]!;
     const value = raw[i + 1]!;
@@ -182,6 +197,12 @@ export function forwardRequestHeaders(raw: readonly string[], options: ForwardOp
         host = value;
         headers.push(name, value);
         break;
+      case Kind.RequestTimeout:
+        timeout = timeout === undefined ? value : `${timeout},${value}`;
+        break;
+      case Kind.RequestDeadline:
+        if (trust) deadline = deadline === undefined ? value : `${deadline},${value}`;
+        break;
     }
   }
   // Fields the client's Connection names go before the gateway adds its own: the parser refused
@@ -215,6 +236,8 @@ export function forwardRequestHeaders(raw: readonly string[], options: ForwardOp
     chunked,
     idempotencyKey,
     hasHost: host !== undefined,
+    timeout,
+    deadline,
   };
 }
 

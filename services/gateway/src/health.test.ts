@@ -2,10 +2,10 @@ import { HealthTracker, type HealthState } from './health';
 
 const policy = { fall: 3, rise: 2, ejectAfter5xx: 5 };
 
-type Event = 'ok' | 'fail' | 'conn' | 200 | 404 | 500 | 503;
+type Event = 'ok' | 'fail' | 'timeout' | 'conn' | 'shed' | 200 | 404 | 500 | 503;
 
 /** Feeds events to a fresh tracker and records the state after each. */
-function run(events: Event[], start: HealthState = 'up'): { states: HealthState[]; changes: boolean[]; reason: string } {
+function run(events: Event[], start: HealthState = 'up'): { states: HealthState[]; changes: boolean[]; reason: string; dead: boolean } {
   const tracker = new HealthTracker(policy, 0, 'test', start);
   const states: HealthState[] = [];
   const changes: boolean[] = [];
@@ -15,13 +15,17 @@ function run(events: Event[], start: HealthState = 'up'): { states: HealthState[
         ? tracker.probeSucceeded(t)
         : event === 'fail'
           ? tracker.probeFailed('503', t)
-          : event === 'conn'
-            ? tracker.connectionFailed('ECONNREFUSED', t)
-            : tracker.responded(event, t);
+          : event === 'timeout'
+            ? tracker.probeFailed('no answer', t, true)
+            : event === 'conn'
+              ? tracker.connectionFailed('ECONNREFUSED', t)
+              : event === 'shed'
+                ? tracker.responded(503, t, true)
+                : tracker.responded(event, t);
     states.push(tracker.state);
     changes.push(changed);
   });
-  return { states, changes, reason: tracker.reason };
+  return { states, changes, reason: tracker.reason, dead: tracker.dead };
 }
 
 describe('HealthTracker', () => {
@@ -37,8 +41,21 @@ describe('HealthTracker', () => {
     ['does not count 4xx as failures', [404, 404, 404, 404, 404, 404], 'up', ['up', 'up', 'up', 'up', 'up', 'up']],
     ['is re-admitted only by probes after an ejection', ['conn', 200, 200, 'ok', 'ok'], 'up', ['down', 'down', 'down', 'down', 'up']],
     ['ignores traffic answers while down', [500, 200], 'down', ['down', 'down']],
+    ['does not count 503 + Retry-After (shedding) towards an ejection', ['shed', 'shed', 'shed', 'shed', 'shed', 'shed'], 'up', ['up', 'up', 'up', 'up', 'up', 'up']],
+    ['neither clears the 5xx count with shedding', [500, 500, 'shed', 500, 500, 500], 'up', ['up', 'up', 'up', 'up', 'up', 'down']],
+    ['goes down after `fall` timed-out probes', ['timeout', 'timeout', 'timeout'], 'up', ['up', 'up', 'down']],
   ])('%s', (_name, events, start, expected) => {
     expect(run(events, start).states).toEqual(expected);
+  });
+
+  it.each<[string, Event[], boolean]>([
+    ['timed-out probes are not proof of death', ['timeout', 'timeout', 'timeout'], false],
+    ['a refused connection is', ['timeout', 'timeout', 'timeout', 'conn'], true],
+    ['a probe answered with an error is', ['fail', 'fail', 'fail'], true],
+    ['a 5xx burst is', [500, 500, 500, 500, 500], true],
+    ['a good probe clears it', ['conn', 'ok'], false],
+  ])('dead: %s', (_name, events, dead) => {
+    expect(run(events).dead).toBe(dead);
   });
 
   it('reports a change exactly when the state flips, with a reason', () => {

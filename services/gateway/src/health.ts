@@ -26,6 +26,12 @@ export class HealthTracker {
   reason: string;
   /** When the state last changed (ms, caller's clock). */
   since: number;
+  /**
+   * The last failure proved the instance gone (a refused or reset fresh connection, a 5xx burst,
+   * a probe answered with an error), as opposed to a probe that only timed out, which a starved
+   * machine causes as well. The cluster's panic mode takes only instances not proven gone.
+   */
+  dead = false;
   private goodProbes = 0;
   private badProbes = 0;
   private serverErrors = 0;
@@ -43,13 +49,16 @@ export class HealthTracker {
 
   probeSucceeded(now: number): boolean {
     this.badProbes = 0;
+    this.dead = false;
     if (this.state === 'up') return false;
     if (++this.goodProbes < this.policy.rise) return false;
     return this.set('up', `${this.policy.rise} good probe${this.policy.rise > 1 ? 's' : ''}`, now);
   }
 
-  probeFailed(why: string, now: number): boolean {
+  /** `timedOut`: no answer in time, which is not proof of death (see `dead`). */
+  probeFailed(why: string, now: number, timedOut = false): boolean {
     this.goodProbes = 0;
+    this.dead = !timedOut;
     if (this.state === 'down') {
       this.reason = `probe: ${why}`;
       return false;
@@ -60,17 +69,24 @@ export class HealthTracker {
 
   connectionFailed(why: string, now: number): boolean {
     this.goodProbes = 0;
+    this.dead = true;
     if (this.state === 'down') return false;
     return this.set('down', `ejected: ${why}`, now);
   }
 
-  /** Every answer from the upstream (status code), for the 5xx burst detector. */
-  responded(status: number, now: number): boolean {
+  /**
+   * Every answer from the upstream (status code), for the 5xx burst detector. `shed` is a 503 with
+   * Retry-After: the instance is alive and refusing work it cannot do in time, which neither
+   * counts towards an ejection nor clears the count.
+   */
+  responded(status: number, now: number, shed = false): boolean {
+    if (shed) return false;
     if (status < 500) {
       this.serverErrors = 0;
       return false;
     }
     if (this.state === 'down' || ++this.serverErrors < this.policy.ejectAfter5xx) return false;
+    this.dead = true;
     return this.set('down', `ejected: ${this.serverErrors} consecutive 5xx`, now);
   }
 
@@ -81,6 +97,7 @@ export class HealthTracker {
 
   private set(state: HealthState, reason: string, now: number): boolean {
     const changed = state !== this.state;
+    if (state === 'up') this.dead = false;
     this.state = state;
     this.reason = reason;
     if (changed) this.since = now;

@@ -1,12 +1,14 @@
-import { createLogger, createMemoryBus, createNatsBus, exitOnSignals, inboxPrefix, loadConfig } from '@evshare/kit';
+import { createLogger, createMemoryBus, createNatsBus, inboxPrefix, loadConfig, runProcess } from '@evshare/kit';
 import { gatewayConfigSchema } from './config';
 import { startGateway } from './gateway';
 
-/** The gateway alone in its process: configuration, logger, NATS, the gateway, SIGTERM. */
-async function main(): Promise<void> {
-  const config = loadConfig('gateway', gatewayConfigSchema);
-  const log = createLogger('gateway', config.LOG_LEVEL);
-  try {
+// The gateway alone in its process: configuration, logger, NATS, the gateway, SIGTERM.
+const config = loadConfig('gateway', gatewayConfigSchema);
+const log = createLogger('gateway', config.LOG_LEVEL);
+void runProcess(
+  'gateway',
+  log,
+  async () => {
     const bus = config.NATS_URL
       ? await createNatsBus({
           url: config.NATS_URL,
@@ -18,19 +20,12 @@ async function main(): Promise<void> {
       : createMemoryBus();
     if (!config.NATS_URL) log.warn('NATS_URL is not set: no APP instance can announce itself, only APP_UPSTREAMS are used');
     const gateway = await startGateway({ config, log, bus });
-    exitOnSignals(
-      log,
-      async () => {
+    return {
+      async stop() {
         await gateway.stop();
         await bus.close();
       },
-      config.SHUTDOWN_TIMEOUT_MS + 5_000,
-    );
-  } catch (error) {
-    log.fatal({ err: error }, 'gateway failed to start');
-    log.flush();
-    setTimeout(() => process.exit(1), 100);
-  }
-}
-
-void main();
+    };
+  },
+  config.SHUTDOWN_TIMEOUT_MS + 5_000,
+);

@@ -72,6 +72,8 @@ export interface LbStatus {
     minLoad: number;
     vnodes: number;
     trustProxy: string;
+    /** Fewer than half of the live APP instances pass their checks: every live one is taken. */
+    panic: boolean;
   };
   instances: LbInstanceStatus[];
   totals: {

@@ -28,6 +28,10 @@ export interface TestUpstream {
   maxInflight: number;
   /** What /readyz answers. */
   ready: boolean;
+  /** /readyz answers this late (ms): a starved instance that still serves requests. */
+  probeDelayMs: number;
+  /** Requests whose client closed before the answer was written. */
+  abandoned: number;
   /** Replaces the default answer (JSON with the id) for non-/readyz requests. */
   handler: ((req: http.IncomingMessage, res: http.ServerResponse, body: string) => void) | undefined;
   /** While true, requests wait until release() (to saturate instances). */
@@ -52,6 +56,8 @@ export async function startUpstream(id: string): Promise<TestUpstream> {
     inflight: 0,
     maxInflight: 0,
     ready: true,
+    probeDelayMs: 0,
+    abandoned: 0,
     handler: undefined,
     hold: false,
     release() {
@@ -70,7 +76,6 @@ export async function startUpstream(id: string): Promise<TestUpstream> {
     },
   };
   const answer = (req: http.IncomingMessage, res: http.ServerResponse, body: string) => {
-    res.once('close', () => up.inflight--);
     if (up.handler) {
       up.handler(req, res, body);
       return;
@@ -82,7 +87,11 @@ export async function startUpstream(id: string): Promise<TestUpstream> {
   const listenOn = async (port: number) => {
     server = http.createServer((req, res) => {
       if (req.url === '/readyz') {
-        res.writeHead(up.ready ? 200 : 503, { 'content-type': 'application/json' }).end('{}');
+        const ready = () => {
+          if (!res.destroyed) res.writeHead(up.ready ? 200 : 503, { 'content-type': 'application/json' }).end('{}');
+        };
+        if (up.probeDelayMs > 0) setTimeout(ready, up.probeDelayMs);
+        else ready();
         return;
       }
       const chunks: Buffer[] = [];
@@ -91,6 +100,10 @@ export async function startUpstream(id: string): Promise<TestUpstream> {
         const body = Buffer.concat(chunks).toString();
         up.seen.push({ method: req.method!, url: req.url!, headers: req.headers, body });
         up.inflight++;
+        res.once('close', () => {
+          up.inflight--;
+          if (!res.writableEnded) up.abandoned++;
+        });
         up.maxInflight = Math.max(up.maxInflight, up.inflight);
         if (up.hold) held.push(() => answer(req, res, body));
         else answer(req, res, body);

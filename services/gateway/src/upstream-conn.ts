@@ -1,6 +1,5 @@
 import net from 'node:net';
 import { ChunkedScanner, headEnd, HttpError, MAX_HEAD_BYTES, parseResponseHead, responseHasBody, type ResponseHead } from './http1';
-import type { Upstream } from './upstream';
 
 /** How the body of an upstream answer is delimited. */
 export enum Framing {
@@ -32,9 +31,53 @@ const enum State {
 }
 
 /**
- * One keep-alive TCP connection to an upstream, carrying one request at a time. Idle ones wait
- * in their upstream's pool (LIFO, so the warmest are reused and the rest time out).
+ * The keep-alive connections to one upstream address (each upstream owns one): the idle ones in
+ * LIFO order, so the warmest are reused and the rest time out, and every open one.
  */
+export class ConnectionPool {
+  /** Idle keep-alive connections, most recently used last. */
+  readonly idle: UpstreamConnection[] = [];
+  /** Every open connection, idle or busy. */
+  readonly open = new Set<UpstreamConnection>();
+  /** No connection goes back to the pool any more (its upstream was removed). */
+  retired = false;
+
+  constructor(
+    readonly host: string,
+    readonly port: number,
+  ) {}
+
+  /** A pooled connection, or a new one. */
+  acquire(timeoutMs: number): UpstreamConnection {
+    const pooled = this.idle.pop();
+    if (pooled !== undefined) {
+      pooled.reused = true;
+      return pooled;
+    }
+    return new UpstreamConnection(this, timeoutMs);
+  }
+
+  /**
+   * Closes pooled connections idle for longer than `idleMs`, the oldest first (they sit at the
+   * bottom of the LIFO pool). Keeping this below the upstream's own keep-alive timeout avoids
+   * sending a request on a connection the server is closing.
+   */
+  sweepIdle(idleMs: number, now: number): void {
+    const idle = this.idle;
+    let stale = 0;
+    while (stale < idle.length && now - idle[stale]!.idleSince > idleMs) stale++;
+    if (stale === 0) return;
+    for (const connection of idle.splice(0, stale)) connection.destroy();
+  }
+
+  /** Retires the pool and closes every connection, busy ones included. */
+  close(): void {
+    this.retired = true;
+    for (const connection of this.open) connection.destroy();
+  }
+}
+
+/** One keep-alive TCP connection to an upstream, carrying one request at a time. */
 export class UpstreamConnection {
   readonly socket: net.Socket;
   /** Taken from the pool (it carried a request before): a reset may just mean the server closed it. */
@@ -54,42 +97,19 @@ export class UpstreamConnection {
   idleSince = 0;
 
   constructor(
-    readonly upstream: Upstream,
+    private readonly pool: ConnectionPool,
     timeoutMs: number,
   ) {
-    this.socket = net.connect({ host: upstream.host, port: upstream.port, noDelay: true });
+    this.socket = net.connect({ host: pool.host, port: pool.port, noDelay: true });
     // One inactivity timeout for the connection's whole life: re-arming a timer per request costs
     // more than the request's own parsing. Idle connections are closed by sweepIdle() instead.
     this.socket.setTimeout(timeoutMs);
-    upstream.connections.add(this);
+    pool.open.add(this);
     this.socket.on('data', (chunk: Buffer) => this.received(chunk));
     this.socket.on('error', (error: NodeJS.ErrnoException) => (this.error ??= error));
     this.socket.on('close', () => this.closed());
     this.socket.on('timeout', () => this.timedOut());
     this.socket.on('drain', () => this.exchange?.upstreamDrained());
-  }
-
-  /** A pooled connection, or a new one. */
-  static acquire(upstream: Upstream, timeoutMs: number): UpstreamConnection {
-    const pooled = upstream.idle.pop();
-    if (pooled !== undefined) {
-      pooled.reused = true;
-      return pooled;
-    }
-    return new UpstreamConnection(upstream, timeoutMs);
-  }
-
-  /**
-   * Closes pooled connections idle for longer than `idleMs`, the oldest first (they sit at the
-   * bottom of the LIFO pool). Keeping this below the upstream's own keep-alive timeout avoids
-   * sending a request on a connection the server is closing.
-   */
-  static sweepIdle(upstream: Upstream, idleMs: number, now: number): void {
-    const idle = upstream.idle;
-    let stale = 0;
-    while (stale < idle.length && now - idle[stale]!.idleSince > idleMs) stale++;
-    if (stale === 0) return;
-    for (const connection of idle.splice(0, stale)) connection.destroy();
   }
 
   /** Sends a request head (complete, with its blank line) and, when known, its whole body. */
@@ -127,12 +147,12 @@ export class UpstreamConnection {
     this.exchange = null;
     this.state = State.Idle;
     this.socket.resume();
-    if (!reusable || this.upstream.removed || this.upstream.idle.length >= maxIdle || this.socket.destroyed) {
+    if (!reusable || this.pool.retired || this.pool.idle.length >= maxIdle || this.socket.destroyed) {
       this.destroy();
       return;
     }
     this.idleSince = Date.now();
-    this.upstream.idle.push(this);
+    this.pool.idle.push(this);
   }
 
   destroy(): void {
@@ -229,9 +249,9 @@ export class UpstreamConnection {
   }
 
   private closed(): void {
-    this.upstream.connections.delete(this);
-    const idleAt = this.upstream.idle.indexOf(this);
-    if (idleAt >= 0) this.upstream.idle.splice(idleAt, 1);
+    this.pool.open.delete(this);
+    const idleAt = this.pool.idle.indexOf(this);
+    if (idleAt >= 0) this.pool.idle.splice(idleAt, 1);
     const exchange = this.exchange;
     if (exchange === null) return;
     this.exchange = null;

@@ -1,7 +1,7 @@
 import type { AppLoad } from '@evshare/kit';
 import { HealthTracker, type HealthPolicy } from './health';
 import type { Slot } from './ring';
-import type { UpstreamConnection } from './upstream-conn';
+import { ConnectionPool } from './upstream-conn';
 
 export type PoolName = 'app' | 'auth' | 'push' | 'charging' | 'web';
 
@@ -38,16 +38,18 @@ export class Upstream implements Slot {
   readonly authority: string;
   /** Path of the base URL without its trailing slash, prepended to every request path. */
   readonly prefix: string;
-  /** Idle keep-alive connections, most recently used last. */
-  readonly idle: UpstreamConnection[] = [];
-  /** Every open connection, idle or busy. */
-  readonly connections = new Set<UpstreamConnection>();
+  readonly connections: ConnectionPool;
   readonly health: HealthTracker;
   source: MemberSource;
   /** A static-list entry (or the announced instance that replaced one): never forgotten. */
   pinned: boolean;
   capacity: number;
   draining = false;
+  /** In the cluster's panic mode: taken although its health says down (see AppCluster.pick). */
+  healthIgnored = false;
+  /** When it last sent an answer head to real traffic (Date.now()); a slow probe then means load, not death. */
+  lastAnsweredAt = 0;
+  /** Out of the membership; in-flight requests finish, their connections are not reused. */
   removed = false;
   /** Requests (and WebSocket tunnels) this gateway has open on it. */
   inflight = 0;
@@ -75,6 +77,7 @@ export class Upstream implements Slot {
     this.port = parsed.port ? Number(parsed.port) : 80;
     this.authority = parsed.host;
     this.prefix = parsed.pathname.replace(/\/+$/, '');
+    this.connections = new ConnectionPool(this.host, this.port);
     this.source = options.source ?? 'static';
     this.pinned = this.source === 'static';
     this.capacity = options.capacity;
@@ -83,7 +86,7 @@ export class Upstream implements Slot {
   }
 
   get available(): boolean {
-    return this.health.state === 'up' && !this.draining && !this.removed;
+    return (this.health.state === 'up' || (this.healthIgnored && !this.health.dead)) && !this.draining && !this.removed;
   }
 
   get load(): number {
@@ -100,9 +103,15 @@ export class Upstream implements Slot {
     this.latencySum += seconds;
   }
 
+  /** Takes it out of the membership: requests still running on it finish, no connection is reused. */
+  retire(): void {
+    this.removed = true;
+    this.connections.retired = true;
+  }
+
   /** Closes its connections (idle ones now; the caller only does this when none is busy, or at shutdown). */
   close(): void {
-    this.removed = true;
-    for (const connection of this.connections) connection.destroy();
+    this.retire();
+    this.connections.close();
   }
 }

@@ -16,8 +16,9 @@ import {
   type KeyValueStore,
   type PushNotification,
   type SessionStore,
+  type OnlineReport,
 } from '@evshare/kit';
-import { heartbeatConfigSchema, startHeartbeat, type HeartbeatService, type OnlineReport } from './service';
+import { heartbeatConfigSchema, startHeartbeat, type HeartbeatService } from './service';
 import { clientPool, type Client } from './test-client';
 
 const INTERVAL_MS = 200;

@@ -2,12 +2,12 @@ import { STATUS_CODES, type IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { performance } from 'node:perf_hooks';
 import { WebSocket, WebSocketServer, type RawData } from 'ws';
-import { problems, Problem, sessionKeyFrom, type Logger, type PushNotification, type SessionStore } from '@evshare/kit';
+import { Admission, DEADLINE_HEADER, problems, Problem, requestDeadline, sessionKeyFrom, Shed, type Logger, type PushNotification, type SessionStore, type Ticket, type TrustProxy } from '@evshare/kit';
 import { livenessAction, sweepIntervalMs, type LivenessState } from './liveness';
 import { CLOSE, encodeFrame, MAX_CLIENT_FRAME_BYTES, parseClientFrame, type FrameError, type ServerFrame } from './protocol';
 import { fullBucket, takeToken, type Bucket, type RateLimit } from './rate-limit';
 import { ConnectionRegistry } from './registry';
-import { clientAddress, originAllowed, type TrustProxy } from './request';
+import { clientAddress, originAllowed } from './request';
 
 export const PUSH_PATH = '/push';
 
@@ -32,6 +32,11 @@ export interface PushServerOptions {
   rateLimit: RateLimit;
   /** Why each connection ended (metrics). */
   onClosed?: (cause: CloseCause) => void;
+  /**
+   * The services' admission rule for the handshake (the upgrade and the session lookup): a bounded
+   * number at once, the rest queued while their deadline allows, else 503 + Retry-After.
+   */
+  admission: { admission: Admission; deadlineCapMs: number };
 }
 
 export interface PushServer {
@@ -215,7 +220,7 @@ export function createPushServer(options: PushServerOptions): PushServer {
     else void heartbeat(conn, session);
   }
 
-  function onConnection(socket: WebSocket, req: IncomingMessage): void {
+  function onConnection(socket: WebSocket, req: IncomingMessage, ticket: Ticket): void {
     const now = performance.now();
     const conn: Connection = {
       socket,
@@ -249,13 +254,17 @@ export function createPushServer(options: PushServerOptions): PushServer {
 
     conn.authTimer = setTimeout(() => close(conn, CLOSE.unauthenticated, `not authenticated within ${options.authTimeoutMs} ms`, 'unauthenticated'), options.authTimeoutMs);
     const key = sessionKeyFrom(req.headers);
-    if (key === undefined) return;
+    if (key === undefined) {
+      ticket.release();
+      return;
+    }
     const fromCookie = !req.headers.authorization?.startsWith('Bearer ');
-    if (fromCookie && !originAllowed(req.headers, options.allowedOrigins, options.trustProxy(req.socket.remoteAddress ?? '', 0))) {
+    if (fromCookie && !originAllowed(req.headers, options.allowedOrigins, options.trustProxy.trusts(req.socket.remoteAddress ?? '', 0))) {
+      ticket.release();
       close(conn, CLOSE.forbiddenOrigin, 'the session cookie is not accepted from this origin', 'forbidden-origin');
       return;
     }
-    void authenticate(conn, key);
+    void authenticate(conn, key).finally(() => ticket.release());
   }
 
   function sweep(): void {
@@ -285,9 +294,10 @@ export function createPushServer(options: PushServerOptions): PushServer {
 
   function rejectUpgrade(socket: Duplex, problem: Problem, path: string): void {
     const body = JSON.stringify(problem.toJSON(path));
+    const retryAfter = problem.extra.retryAfterSeconds === undefined ? '' : `Retry-After: ${problem.extra.retryAfterSeconds}\r\n`;
     socket.once('finish', () => socket.destroy());
     socket.end(
-      `HTTP/1.1 ${problem.status} ${STATUS_CODES[problem.status] ?? ''}\r\nConnection: close\r\n` +
+      `HTTP/1.1 ${problem.status} ${STATUS_CODES[problem.status] ?? ''}\r\nConnection: close\r\n${retryAfter}` +
         `Content-Type: application/problem+json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
     );
   }
@@ -307,14 +317,33 @@ export function createPushServer(options: PushServerOptions): PushServer {
           rejectUpgrade(socket, problems.unavailable(1, 'This instance is shutting down; reconnect'), path);
           return;
         }
-        wss.handleUpgrade(req, socket, head, (ws) => {
-          try {
-            onConnection(ws, req);
-          } catch (error) {
-            log.error({ err: error }, 'push connection setup failed');
-            ws.terminate();
-          }
-        });
+        const { admission, deadlineCapMs } = options.admission;
+        const deadline = requestDeadline(req.headers[DEADLINE_HEADER], { now: Date.now(), capMs: deadlineCapMs, trusted: options.trustProxy.trusts(req.socket.remoteAddress ?? '', 0) });
+        admission.admit(deadline, () => socket.destroyed).then(
+          (ticket) => {
+            if (socket.destroyed) {
+              ticket.release();
+              return;
+            }
+            wss.handleUpgrade(req, socket, head, (ws) => {
+              try {
+                onConnection(ws, req, ticket);
+              } catch (error) {
+                ticket.release();
+                log.error({ err: error }, 'push connection setup failed');
+                ws.terminate();
+              }
+            });
+          },
+          (error: unknown) => {
+            if (error instanceof Shed) {
+              if (error.reason !== 'abandoned') rejectUpgrade(socket, problems.unavailable(error.retryAfterSeconds, 'The push service is at capacity; reconnect after the time in Retry-After'), path);
+            } else {
+              log.error({ err: error }, 'push admission failed');
+              socket.destroy();
+            }
+          },
+        );
       } catch (error) {
         log.error({ err: error }, 'push upgrade failed');
         if (socket.writable) rejectUpgrade(socket, problems.internal(), PUSH_PATH);

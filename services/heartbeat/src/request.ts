@@ -1,31 +1,10 @@
 import type { IncomingHttpHeaders } from 'node:http';
-import { compile } from 'proxy-addr';
+import type { TrustProxy } from '@evshare/kit';
 
 /**
  * What the push service reads from an upgrade request besides the session key: the member's
  * address and whether a browser's cookie may be used from the page's origin.
  */
-
-/** Whether the hop at `hop` (0: the peer of the socket) may set X-Forwarded-For. */
-export type TrustProxy = (address: string, hop: number) => boolean;
-
-/**
- * TRUST_PROXY, as express's `trust proxy` reads it (the other services use that setting): `false`
- * or 0 trusts no proxy; `true` or n trusts that many hops in front (the gateway or the ingress is
- * one); otherwise a comma-separated list of addresses, CIDR ranges and the names loopback,
- * linklocal, uniquelocal. Undefined when the value is none of these.
- */
-export function parseTrustProxy(value: string): TrustProxy | undefined {
-  const v = value.trim().toLowerCase();
-  if (v === 'false' || v === 'no') return () => false;
-  if (v === 'true' || v === 'yes') return (_address, hop) => hop < 1;
-  if (/^\d{1,2}$/.test(v)) return (_address, hop) => hop < Number(v);
-  try {
-    return compile(v.split(',').map((part) => part.trim()).filter(Boolean));
-  } catch {
-    return undefined;
-  }
-}
 
 /**
  * The client address, computed as express computes `req.ip`: walking from the socket towards the
@@ -43,7 +22,7 @@ export function clientAddress(socketAddress: string | undefined, forwardedFor: s
       .reverse(),
   ];
   let hop = 0;
-  while (hop < chain.length - 1 && trust(chain[hop] ?? '', hop)) hop++;
+  while (hop < chain.length - 1 && trust.trusts(chain[hop] ?? '', hop)) hop++;
   return chain[hop] ?? '';
 }
 

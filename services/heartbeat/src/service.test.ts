@@ -1,3 +1,4 @@
+import WebSocket from 'ws';
 import { createLogger, createMemoryBus, newSessionKey, parseConfig, type Bus, type SessionRecord, type SessionStore } from '@evshare/kit';
 import { heartbeatConfigSchema, startHeartbeat, type HeartbeatService } from './service';
 import { clientPool } from './test-client';
@@ -80,5 +81,28 @@ describe('heartbeat sessions', () => {
     await (await pool.connect(direct.url, { headers })).ofType('welcome');
     await (await pool.connect(proxied.url, { headers })).ofType('welcome');
     expect(resolve.mock.calls.map(([, access]) => access?.address)).toEqual(['127.0.0.1', '203.0.113.9']);
+  });
+});
+
+describe('heartbeat under overload', () => {
+  it('sheds a handshake it cannot finish before its deadline with 503 + Retry-After, by the same rule as HTTP', async () => {
+    let answer: (value: SessionRecord | null) => void = () => undefined;
+    // The first handshake holds the only slot: its session lookup does not answer until released.
+    const service = await start(() => new Promise((resolve) => (answer = resolve)), { ADMISSION_SLOTS: '1', REQUEST_DEADLINE_MS: '300' });
+    const holder = pool.connect(service.url, bearer());
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const refused = await new Promise<{ status: number; retryAfter?: string }>((resolve, reject) => {
+      const ws = new WebSocket(`${service.url.replace(/^http/, 'ws')}/push`, bearer());
+      ws.on('unexpected-response', (_req, res) => {
+        resolve({ status: res.statusCode ?? 0, retryAfter: res.headers['retry-after'] });
+        ws.terminate();
+      });
+      ws.on('open', () => reject(new Error('upgraded')));
+      ws.on('error', () => undefined);
+    });
+    expect(refused.status).toBe(503);
+    expect(Number(refused.retryAfter)).toBeGreaterThanOrEqual(1);
+    answer(record());
+    await (await holder).ofType('welcome');
   });
 });

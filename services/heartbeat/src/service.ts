@@ -2,6 +2,9 @@ import os from 'node:os';
 import client from 'prom-client';
 import { z } from 'zod';
 import {
+  Admission,
+  admissionEnv,
+  admissionSettings,
   createHealth,
   createHttpApp,
   createMetrics,
@@ -14,10 +17,10 @@ import {
   type Logger,
   type RunningService,
   type SessionStore,
+  type OnlineReport,
 } from '@evshare/kit';
 import { createPushServer, PUSH_PATH, type CloseCause } from './push-server';
 import { watchVehicles } from './vehicles';
-import { parseTrustProxy } from './request';
 
 export const heartbeatConfigSchema = z.object({
   PORT: env.port(8083),
@@ -34,6 +37,7 @@ export const heartbeatConfigSchema = z.object({
   AUTH_TIMEOUT_MS: env.positiveInt(5_000),
   MAX_CONNECTIONS_PER_MEMBER: env.positiveInt(10),
   ONLINE_REPORT_INTERVAL_MS: env.positiveInt(5_000),
+  ...admissionEnv,
   /** The sessions' sliding expiry; must equal the auth service's, since a heartbeat rewrites it. */
   SESSION_TTL_MS: env.durationMs(30 * 60_000),
   /** A connection whose client sends no ping frames has its session looked up again this often. */
@@ -41,22 +45,8 @@ export const heartbeatConfigSchema = z.object({
   /** Frames per second a client may send, and the burst above it. */
   CLIENT_FRAMES_PER_SECOND: env.positiveInt(5),
   CLIENT_FRAME_BURST: env.positiveInt(20),
-  /**
-   * Which proxies may set X-Forwarded-For: false, true (one hop; express's `true` would trust every
-   * hop, letting a client pick its address), a number of hops, or addresses,
-   * CIDR ranges and loopback/linklocal/uniquelocal as for express's `trust proxy`.
-   */
-  TRUST_PROXY: z
-    .string()
-    .default('loopback')
-    .transform((value, ctx) => {
-      const trust = parseTrustProxy(value);
-      if (trust === undefined) {
-        ctx.addIssue({ code: 'custom', message: 'expected true, false, a number of hops, or addresses, CIDR ranges, loopback, linklocal, uniquelocal' });
-        return z.NEVER;
-      }
-      return trust;
-    }),
+  /** Which proxies may set X-Forwarded-For (the kit's TRUST_PROXY: false, true for one hop, a number of hops, addresses and CIDR ranges). */
+  TRUST_PROXY: env.trustProxy('loopback'),
   /** Origins whose pages may use the session cookie; empty: only the host the request was sent to. */
   ALLOWED_ORIGINS: env.list(),
   /** How long stop() waits for clients to answer the close frame before cutting them off. */
@@ -64,13 +54,6 @@ export const heartbeatConfigSchema = z.object({
 });
 
 export type HeartbeatConfig = z.infer<typeof heartbeatConfigSchema>;
-
-export interface OnlineReport {
-  instance: string;
-  members: number;
-  connections: number;
-  at: string;
-}
 
 export type HeartbeatService = RunningService & { online(): { members: number; connections: number } };
 
@@ -109,6 +92,15 @@ export async function startHeartbeat(deps: { config: HeartbeatConfig; log: Logge
     allowedOrigins: config.ALLOWED_ORIGINS,
     rateLimit: { ratePerSecond: config.CLIENT_FRAMES_PER_SECOND, burst: config.CLIENT_FRAME_BURST },
     onClosed: (cause: CloseCause) => closedTotal.inc({ cause }),
+    // The same rule as every HTTP request (kit admission): its own slots, the same metrics, tier "heartbeat-upgrade".
+    admission: {
+      deadlineCapMs: config.REQUEST_DEADLINE_MS,
+      admission: new Admission({
+        slots: config.ADMISSION_SLOTS,
+        onAdmitted: (waitedMs) => metrics.admissionWait.labels('heartbeat-upgrade').observe(waitedMs / 1000),
+        onShed: (reason) => metrics.admissionShed.labels('heartbeat-upgrade', reason).inc(),
+      }),
+    },
   });
 
   new client.Gauge({
@@ -134,6 +126,8 @@ export async function startHeartbeat(deps: { config: HeartbeatConfig; log: Logge
     log,
     metrics,
     health,
+    trustProxy: config.TRUST_PROXY,
+    admission: admissionSettings('heartbeat', config),
     routes: (routes) => {
       routes.get('/online', (_req, res) => {
         res.json(report());

@@ -1,18 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import client from 'prom-client';
-import { z } from 'zod';
-import type { Bus, Logger, Metrics, PushNotification } from '@evshare/kit';
+import { SUBJECTS, vehicleAlertSchema, vehicleStatusEventSchema, type Bus, type Logger, type Metrics, type PushNotification, type VehicleAlert } from '@evshare/kit';
 import type { PushServer } from './push-server';
-
-/** Published by the telematics service (docs/vehicles.md): vehicle.<vin>.status and vehicle.<vin>.alert. */
-export const vehicleStatusEventSchema = z.object({ vin: z.string(), online: z.boolean(), at: z.string() });
-export const vehicleAlertSchema = z.object({
-  vin: z.string(),
-  kind: z.enum(['offline', 'low-charge', 'door-open-after-return']),
-  at: z.string(),
-  socPct: z.number().optional(),
-});
-export type VehicleAlert = z.infer<typeof vehicleAlertSchema>;
 
 const TITLES: Record<VehicleAlert['kind'], (a: VehicleAlert) => string> = {
   offline: (a) => `Car ${a.vin} went offline / 车辆离线`,
@@ -43,11 +32,11 @@ export function watchVehicles(deps: { bus: Bus; log: Logger; metrics: Metrics; p
     },
   });
   const alerts = new client.Counter({ name: 'heartbeat_vehicle_alerts_total', help: 'Car alerts pushed to operators, by kind', labelNames: ['kind'], registers: [metrics.registry] });
-  const stopStatus = bus.subscribe('vehicle.*.status', (data) => {
+  const stopStatus = bus.subscribe(SUBJECTS.vehicleStatusAll, (data) => {
     const parsed = vehicleStatusEventSchema.safeParse(data);
     if (parsed.success) online.set(parsed.data.vin, parsed.data.online);
   });
-  const stopAlerts = bus.subscribe('vehicle.*.alert', (data, subject) => {
+  const stopAlerts = bus.subscribe(SUBJECTS.vehicleAlertAll, (data, subject) => {
     const parsed = vehicleAlertSchema.safeParse(data);
     if (!parsed.success) {
       log.warn({ subject }, 'invalid vehicle alert dropped');

@@ -1,5 +1,6 @@
 import os from 'node:os';
 import { z } from 'zod';
+import { parseTrustProxy } from './http/trust-proxy';
 
 /** A configuration value that is wrong or missing; its message names the variable. */
 export class ConfigError extends Error {}
@@ -49,7 +50,25 @@ export function serviceEnv(service: string, port: number) {
     INSTANCE_ID: z.string().default(`${service}-${os.hostname()}`),
     /** Pages besides the request's own host whose requests may use the session cookie (comma-separated origins). */
     ALLOWED_ORIGINS: env.list(),
+    ...admissionEnv,
   };
+}
+
+/** Admission by queue time (kit/http/admission.ts), in every service that serves HTTP. */
+export const admissionEnv = {
+  /**
+   * The longest a request is worked on, whatever deadline it carries (X-Request-Deadline can only
+   * shorten it); below the gateway's 30 s UPSTREAM_TIMEOUT_MS, so a request dropped at its deadline
+   * is answered 503 before the gateway gives up with a 504.
+   */
+  REQUEST_DEADLINE_MS: z.coerce.number().int().min(100).max(600_000).default(25_000),
+  /** Requests served at once; more wait in a queue bounded by time (the deadline), not length. */
+  ADMISSION_SLOTS: z.coerce.number().int().min(1).max(100_000).default(256),
+};
+
+/** The admission settings (createHttpApp's `admission`) of a service's configuration. */
+export function admissionSettings(tier: string, config: { REQUEST_DEADLINE_MS: number; ADMISSION_SLOTS: number }) {
+  return { tier, slots: config.ADMISSION_SLOTS, deadlineCapMs: config.REQUEST_DEADLINE_MS };
 }
 
 /**
@@ -82,4 +101,17 @@ export const env = {
       .string()
       .default('')
       .transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean)),
+  /** TRUST_PROXY (http/trust-proxy.ts): a number of hops, or addresses and CIDR ranges. */
+  trustProxy: (fallback: string) =>
+    z
+      .string()
+      .default(fallback)
+      .transform((value, ctx) => {
+        const trust = parseTrustProxy(value);
+        if (trust === undefined) {
+          ctx.addIssue({ code: 'custom', message: 'expected false, true (one hop), a number of hops, or addresses, CIDR ranges, loopback, linklocal, uniquelocal' });
+          return z.NEVER;
+        }
+        return trust;
+      }),
 };

@@ -18,6 +18,41 @@ export interface RunningService {
   stop(): Promise<void>;
 }
 
+/** What a process's main starts: something to stop on SIGTERM, and what to log once it runs. */
+export interface StartedProcess {
+  stop(): Promise<void>;
+  /** Logged with "<name> listening" (e.g. the url); a process that logs its own start leaves it out. */
+  details?: Record<string, unknown>;
+}
+
+/**
+ * The tail of every process's main: start, log that it listens, stop on SIGTERM or SIGINT (within
+ * shutdownTimeoutMs, else exit anyway); a start that throws is logged and exits 1.
+ *
+ * Signals are handled from the first moment, not once start returns: a start may announce that it
+ * is up (the stack prints "Press Ctrl-C to stop.") before it returns, and a signal in that window
+ * would otherwise kill the process by the default action, leaving its children behind. A signal
+ * during start stops what started once it is up.
+ */
+export async function runProcess(name: string, log: Logger, start: () => Promise<StartedProcess>, shutdownTimeoutMs?: number): Promise<void> {
+  let starting: Promise<StartedProcess> | undefined;
+  exitOnSignals(
+    log,
+    // A start that fails rejects here too, so the exit is 1 either way.
+    async () => (await starting)?.stop(),
+    shutdownTimeoutMs,
+  );
+  try {
+    starting = start();
+    const started = await starting;
+    if (started.details) log.info(started.details, `${name} listening`);
+  } catch (error) {
+    log.fatal({ err: error }, `${name} failed to start`);
+    log.flush();
+    setTimeout(() => process.exit(1), 100);
+  }
+}
+
 /**
  * The whole of a service's main: configuration (exit 2 with one line on a bad value), logger,
  * connections, the service, and SIGTERM handling. Each main is this call and nothing else.
@@ -30,23 +65,22 @@ export async function runMain<S extends z.ZodObject<z.ZodRawShape>>(
 ): Promise<void> {
   const config = loadConfig(name, schema);
   const log = createLogger(name, String((config as { LOG_LEVEL?: unknown }).LOG_LEVEL ?? 'info'));
-  try {
-    const backends = await connectBackends({ service: name, log, database: options.database });
-    const service = await start({ config, log, backends });
-    log.info({ url: service.url, embedded: backends.embedded }, `${name} listening`);
-    exitOnSignals(
-      log,
-      async () => {
-        await service.stop();
-        await backends.close();
-      },
-      options.shutdownTimeoutMs,
-    );
-  } catch (error) {
-    log.fatal({ err: error }, `${name} failed to start`);
-    log.flush();
-    setTimeout(() => process.exit(1), 100);
-  }
+  await runProcess(
+    name,
+    log,
+    async () => {
+      const backends = await connectBackends({ service: name, log, database: options.database });
+      const service = await start({ config, log, backends });
+      return {
+        details: { url: service.url, embedded: backends.embedded },
+        async stop() {
+          await service.stop();
+          await backends.close();
+        },
+      };
+    },
+    options.shutdownTimeoutMs,
+  );
 }
 
 /**

@@ -7,6 +7,7 @@ import {
   podDeletionCost,
   type LoadTarget,
   type Recommendation,
+  type ScaleEvent,
   type ScalingBehavior,
   type ScalingDecision,
 } from '@evshare/operator';
@@ -23,9 +24,6 @@ export interface LocalAutoscalerOptions {
   intervalMs?: number;
 }
 
-/** Each decision is published here (autoscaleDecisionSchema) for the operators' console. */
-export const AUTOSCALE_SUBJECT = SUBJECTS.autoscaleDecision;
-
 /**
  * The local actuator: the operator's scaling decision, acting on APP instances of this machine
  * instead of a Deployment. It reads the same load reports, starts instances on a scale-up and, on
@@ -37,6 +35,7 @@ export function startLocalAutoscaler(options: LocalAutoscalerOptions) {
   const behavior = options.behavior ?? DEFAULT_BEHAVIOR;
   const loads = createLoadStore();
   let history: Recommendation[] = [];
+  let events: ScaleEvent[] = [];
   let acting = false;
   let last: ScalingDecision | undefined;
 
@@ -56,14 +55,16 @@ export function startLocalAutoscaler(options: LocalAutoscalerOptions) {
         minReplicas: options.minReplicas,
         maxReplicas: options.maxReplicas,
         history,
+        events,
         now,
       });
       history = decision.history;
+      events = decision.events;
       last = decision;
       if (decision.desiredReplicas === ids.length) return;
       log.info({ from: ids.length, to: decision.desiredReplicas, reason: decision.reason }, decision.message);
       const published: AutoscaleDecision = { from: ids.length, to: decision.desiredReplicas, reason: decision.reason, message: decision.message, at: new Date(now).toISOString() };
-      bus.publish(AUTOSCALE_SUBJECT, published);
+      bus.publish(SUBJECTS.autoscaleDecision, published);
       for (let n = ids.length; n < decision.desiredReplicas; n++) await stack.addApp();
       if (decision.desiredReplicas < ids.length) {
         const cost = new Map(fresh.map((l) => [l.pod, podDeletionCost(l)]));

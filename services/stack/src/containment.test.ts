@@ -1,4 +1,4 @@
-import { createLogger, createMemoryBus } from '@evshare/kit';
+import { SUBJECTS, createLogger, createMemoryBus } from '@evshare/kit';
 import { createFaultDomains } from './containment';
 
 const instance = (port: number) => ({ url: `http://127.0.0.1:${port}`, port, stop: async () => undefined });
@@ -27,16 +27,16 @@ describe('fault domains', () => {
     const shared = createMemoryBus();
     const owners: Record<string, Array<string | undefined>> = { viaView: [], direct: [] };
     await domains.supervise('sms', async () => {
-      domains.bus(shared).subscribe('t.view', () => void owners.viaView!.push(domains.owner()));
-      shared.subscribe('t.direct', () => void owners.direct!.push(domains.owner()));
+      domains.bus(shared).subscribe(SUBJECTS.appDiscover, () => void owners.viaView!.push(domains.owner()));
+      shared.subscribe(SUBJECTS.heartbeatOnline, () => void owners.direct!.push(domains.owner()));
       return instance(4101);
     });
     await domains.supervise('auth', async () => {
-      shared.publish('t.view', {});
-      shared.publish('t.direct', {});
+      shared.publish(SUBJECTS.appDiscover, {});
+      shared.publish(SUBJECTS.heartbeatOnline, {});
       return instance(4102);
     });
-    shared.publish('t.view', {});
+    shared.publish(SUBJECTS.appDiscover, {});
     await nextTurn();
     // Without the view the handler runs wherever the message came from: the publisher's domain.
     expect(owners).toEqual({ viaView: ['sms', 'sms'], direct: ['auth'] });

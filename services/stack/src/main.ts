@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { createLogger, env, exitOnSignals, loadConfig } from '@evshare/kit';
+import { createLogger, env, loadConfig, runProcess, type Logger, type StartedProcess } from '@evshare/kit';
 import { DEFAULT_BEHAVIOR } from '@evshare/operator';
 import { relaunchInOwnProcessGroup } from './group';
 import { DEV_ACCOUNTS, startInProcessStack, startLocalAutoscaler, startProcessStack } from './index';
@@ -10,6 +10,10 @@ const stackConfigSchema = z.object({
   /** The gateway's operators' listener (/lb/status, /metrics), on 127.0.0.1 only. */
   GATEWAY_ADMIN_PORT: env.port(8088),
   APP_INSTANCES: env.positiveInt(2),
+  /** Processes mode: auth instances behind the gateway (a login storm's argon2 work spreads over them). */
+  AUTH_INSTANCES: env.positiveInt(2),
+  /** Processes mode: heartbeat instances (push sockets) behind the gateway. */
+  HEARTBEAT_INSTANCES: env.positiveInt(1),
   REDIS_URL: env.optionalUrl(),
   NATS_URL: env.optionalUrl(),
   DATABASE_URL: env.optionalUrl(),
@@ -22,6 +26,11 @@ const stackConfigSchema = z.object({
   AUTOSCALE_DOWN_WINDOW_S: z.coerce.number().int().min(0).default(60),
   /** Simulated terminals for the demo cars and charge points for the demo stations. */
   SIMULATORS: env.bool(true),
+  /**
+   * The telematics service (cars over MQTT). Off for a benchmark whose driver answers the cars'
+   * commands on the bus itself: the link would answer "offline" for cars that never connect.
+   */
+  VEHICLE_LINK: env.bool(true),
   /** Rented simulated cars drive themselves once unlocked (off for a benchmark that moves them itself). */
   SIMULATOR_AUTOPILOT: env.bool(true),
   /** The embedded MQTT broker's port (the vehicle simulator's default), unless MQTT_URL is set. */
@@ -29,9 +38,7 @@ const stackConfigSchema = z.object({
 });
 
 /** `make run`: the whole platform on this machine, embedded backends unless the URLs are set. */
-async function main(): Promise<void> {
-  const config = loadConfig('stack', stackConfigSchema);
-  const log = createLogger('stack', config.LOG_LEVEL);
+async function start(config: z.infer<typeof stackConfigSchema>, log: Logger): Promise<StartedProcess> {
   const realBackends = Boolean(config.REDIS_URL && config.NATS_URL && config.DATABASE_URL);
   const mode = config.STACK_MODE === 'auto' ? (realBackends ? 'processes' : 'in-process') : config.STACK_MODE;
   if (mode === 'processes' && !realBackends) throw new Error('STACK_MODE=processes needs REDIS_URL, NATS_URL and DATABASE_URL');
@@ -41,10 +48,13 @@ async function main(): Promise<void> {
     env: { NODE_ENV: 'development', ...process.env, MQTT_PORT: String(config.MQTT_PORT) },
     log,
     appInstances: config.APP_INSTANCES,
+    authInstances: config.AUTH_INSTANCES,
+    heartbeatInstances: config.HEARTBEAT_INSTANCES,
     gatewayPort: config.GATEWAY_PORT,
     gatewayAdminPort: config.GATEWAY_ADMIN_PORT,
     seed: 'demo' as const,
-    simulators: config.SIMULATORS,
+    simulators: config.SIMULATORS && config.VEHICLE_LINK,
+    vehicleLink: config.VEHICLE_LINK,
     simulatorAutopilot: config.SIMULATOR_AUTOPILOT,
     containFaults: true,
   };
@@ -81,19 +91,16 @@ async function main(): Promise<void> {
     '',
   ];
   process.stdout.write(lines.join('\n'));
-  exitOnSignals(
-    log,
-    async () => {
+  return {
+    async stop() {
       autoscaler?.stop();
       await stack.stop();
     },
-    30_000,
-  );
+  };
 }
 
 if (!relaunchInOwnProcessGroup()) {
-  main().catch((error: unknown) => {
-    process.stderr.write(`stack: ${(error as Error).stack ?? String(error)}\n`);
-    process.exit(1);
-  });
+  const config = loadConfig('stack', stackConfigSchema);
+  const log = createLogger('stack', config.LOG_LEVEL);
+  void runProcess('stack', log, () => start(config, log), 30_000);
 }

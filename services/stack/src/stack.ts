@@ -43,6 +43,13 @@ export interface StackOptions {
   env: NodeJS.ProcessEnv;
   log: Logger;
   appInstances: number;
+  /**
+   * Processes mode: auth and heartbeat instances behind the gateway (default 1 each). Several
+   * auth instances spread the argon2 work of a login storm; several heartbeat instances the push
+   * sockets (a process may hold 20,000 open files here).
+   */
+  authInstances?: number;
+  heartbeatInstances?: number;
   gatewayPort: number;
   /** The gateway's admin listener (ADMIN_PORT, on 127.0.0.1); 0 or unset: any free port. */
   gatewayAdminPort?: number;
@@ -187,8 +194,18 @@ export async function startProcessStack(options: StackOptions): Promise<Stack> {
   const { NATS_USER: _user, NATS_PASSWORD: _password, ...shared } = env;
   const base = { ...shared, HOST: '127.0.0.1' };
   const spawnService: typeof spawnProcess = (name, serviceEnv, spawnOptions) => spawnProcess(name, { ...serviceEnv, ...natsUserOf(name, env) }, spawnOptions);
-  const auth = await spawnService('auth', base, { onLine: forward });
-  const heartbeat = await spawnService('heartbeat', base, { onLine: forward });
+  // The first of each keeps the plain name (`auth`, `heartbeat`); the others are auth-2, heartbeat-2, …
+  const replicas = async (name: 'auth' | 'heartbeat', count: number) => {
+    const parts: Record<string, ServiceProcess> = {};
+    for (let i = 1; i <= Math.max(1, count); i++) {
+      const id = i === 1 ? name : `${name}-${i}`;
+      parts[id] = await spawnService(name, { ...base, INSTANCE_ID: id }, { onLine: forward });
+    }
+    return parts;
+  };
+  const auths = await replicas('auth', options.authInstances ?? 1);
+  const heartbeats = await replicas('heartbeat', options.heartbeatInstances ?? 1);
+  const upstreams = (parts: Record<string, ServiceProcess>) => Object.values(parts).map((part) => part.url).join(',');
   const billing = await spawnService('billing', base, { onLine: forward });
   const sms = await spawnService('sms', base, { onLine: forward });
   // The embedded broker's port must be known here: the simulated cars connect to it.
@@ -206,9 +223,13 @@ export async function startProcessStack(options: StackOptions): Promise<Stack> {
   for (let i = 0; i < options.appInstances; i++) await addApp();
   const web = await spawnService('web', base, { onLine: forward });
   const adminPort = options.gatewayAdminPort || (await freePort());
-  const gateway = await spawnService('gateway', { ...base, ADMIN_PORT: String(adminPort), ADMIN_HOST: '127.0.0.1', AUTH_UPSTREAMS: auth.url, PUSH_UPSTREAMS: heartbeat.url, CHARGING_UPSTREAMS: charging.url, WEB_UPSTREAM: web.url }, { port: options.gatewayPort || undefined, onLine: forward });
+  const gateway = await spawnService(
+    'gateway',
+    { ...base, ADMIN_PORT: String(adminPort), ADMIN_HOST: '127.0.0.1', AUTH_UPSTREAMS: upstreams(auths), PUSH_UPSTREAMS: upstreams(heartbeats), CHARGING_UPSTREAMS: charging.url, WEB_UPSTREAM: web.url },
+    { port: options.gatewayPort || undefined, onLine: forward },
+  );
 
-  const fixed = { gateway, auth, heartbeat, billing, sms, charging, web, ...(telematics ? { telematics } : {}) };
+  const fixed = { ...auths, ...heartbeats, gateway, auth: auths.auth!, heartbeat: heartbeats.heartbeat!, billing, sms, charging, web, ...(telematics ? { telematics } : {}) };
   const stack = await assemble('processes', options, backends.db!, backends, fixed, `http://127.0.0.1:${adminPort}`, mqttUrl, apps, addApp);
   return { ...stack, process: (name) => (fixed as Record<string, ServiceProcess>)[name] ?? apps.get(name) };
 }
@@ -233,7 +254,7 @@ async function assemble(
   options: StackOptions,
   db: Pool,
   backends: Backends,
-  fixed: { gateway: Part; auth: Part; heartbeat: Part; billing: Part; sms: Part; charging: Part; web: Part; telematics?: Part },
+  fixed: { gateway: Part; auth: Part; heartbeat: Part; billing: Part; sms: Part; charging: Part; web: Part; telematics?: Part; [replica: string]: Part | undefined },
   gatewayAdminUrl: string,
   mqttUrl: string | undefined,
   apps: Map<string, Part>,
@@ -266,7 +287,7 @@ async function assemble(
       await fixed.gateway.stop();
       await Promise.all([...apps.values()].map((app) => app.stop()));
       const { gateway: _, ...rest } = fixed;
-      await Promise.all(Object.values(rest).map((part) => part.stop()));
+      await Promise.all(Object.values(rest).map((part) => part?.stop()));
       await backends.close();
     },
   };

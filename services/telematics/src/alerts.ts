@@ -1,8 +1,10 @@
+import type { VehicleAlert } from '@evshare/kit';
+
 /**
  * Operator alerts raised from a car's reports, edge-triggered: an alert is raised when its
  * condition starts, not at every report while it lasts. Pure.
  */
-export type AlertKind = 'offline' | 'low-charge' | 'door-open-after-return';
+export type AlertKind = VehicleAlert['kind'];
 
 export interface AlertMemory {
   lowCharge: boolean;

@@ -3,8 +3,7 @@ import tls from 'node:tls';
 import type { Duplex } from 'node:stream';
 import { timingSafeEqual, createHash } from 'node:crypto';
 import { createBroker, type Client } from 'aedes';
-import type { Logger, Pool } from '@evshare/kit';
-import { verifyVehicleSecret } from './credentials';
+import { LISTEN_BACKLOG, verifyVehicleSecret, type Logger, type Pool } from '@evshare/kit';
 import { createFrameGuard, type FrameRefusal } from './framing';
 import { parseTopic, vehicleTopic, VIN_PATTERN } from './protocol';
 import { guardedStream, memoryPair } from './streams';
@@ -165,7 +164,8 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
   server.on('tlsClientError', (error: Error) => log.debug({ err: error }, 'mqtt tls handshake failed'));
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(options.port, options.host, () => {
+    // A thousand cars reconnect together after an outage: the kit's backlog, not Node's 511.
+    server.listen({ port: options.port, host: options.host, backlog: LISTEN_BACKLOG }, () => {
       server.off('error', reject);
       resolve();
     });

@@ -32,6 +32,12 @@ export const telematicsConfigSchema = z.object({
   TELEMATICS_WHITELIST_DEBOUNCE_MS: env.positiveInt(200),
   /** Every online car gets its full whitelist this often (and at every (re)connect). */
   TELEMATICS_FULL_SYNC_INTERVAL_MS: env.positiveInt(300_000),
+  /** Every online car gets the full fleet list (every eligible member, in pages) this often, besides at (re)connect and on a version mismatch. */
+  TELEMATICS_FLEET_FULL_SYNC_INTERVAL_MS: env.positiveInt(3_600_000),
+  /** Every member's eligibility is recomputed this often (what no notification announces, e.g. a plan's validity running out). */
+  TELEMATICS_FLEET_RECHECK_MS: env.positiveInt(60_000),
+  /** Largest entries part of a fleet-list delta or page: one MQTT packet, under the broker's 64 KiB packet limit. */
+  TELEMATICS_FLEET_PAGE_BYTES: env.positiveInt(48 * 1024),
   /** How long a whitelist command stays valid for the car. */
   TELEMATICS_COMMAND_TTL_MS: env.positiveInt(60_000),
   /** A car reporting less charge than this raises a low-charge alert. */

@@ -52,6 +52,8 @@ export const telemetrySchema = z.object({
   cableConnected: z.boolean(),
   /** The version of the whitelist the car holds; a stale one gets a full sync. */
   whitelistVersion: z.number().int().min(0).optional(),
+  /** The version of the fleet list (every eligible member) the car holds. */
+  fleetVersion: z.number().int().min(0).optional(),
 });
 export type Telemetry = z.infer<typeof telemetrySchema>;
 
@@ -69,6 +71,16 @@ export const whitelistDeltaSchema = z.object({
   baseVersion: z.number().int().min(0),
   version: z.number().int().min(1),
   add: z.array(whitelistEntrySchema),
+  remove: z.array(uuid),
+});
+
+/** `<member id, base64url of its 16 bytes>[:<card>,<card>…]`, at most 50 cards (fleet-list.ts). */
+export const fleetEntrySchema = z.string().regex(/^[A-Za-z0-9_-]{21}[AQgw](:[0-9A-F]{8,20}(,[0-9A-F]{8,20}){0,49})?$/);
+
+export const fleetDeltaSchema = z.object({
+  baseVersion: z.number().int().min(0),
+  version: z.number().int().min(1),
+  add: z.array(fleetEntrySchema),
   remove: z.array(uuid),
 });
 
@@ -115,6 +127,17 @@ export const vehicleCommandSchema = z.discriminatedUnion('action', [
   z.object({ ...commandBase, action: z.enum(['unlock', 'lock', 'immobilise', 'locate', 'report']) }),
   z.object({ ...commandBase, action: z.literal('whitelist-delta'), delta: whitelistDeltaSchema }),
   z.object({ ...commandBase, action: z.literal('whitelist-full'), version: z.number().int().min(0), entries: z.array(whitelistEntrySchema) }),
+  // The fleet list: the same delta goes to every car; the full list comes in pages.
+  z.object({ ...commandBase, action: z.literal('fleet-delta'), delta: fleetDeltaSchema }),
+  // A page whose part is not below parts is refused by the car (collectPage).
+  z.object({
+    ...commandBase,
+    action: z.literal('fleet-full'),
+    version: z.number().int().min(0),
+    part: z.number().int().min(0),
+    parts: z.number().int().min(1).max(10_000),
+    entries: z.array(fleetEntrySchema),
+  }),
 ]);
 export type VehicleCommandMessage = z.infer<typeof vehicleCommandSchema>;
 
@@ -123,6 +146,7 @@ export const vehicleAckMessageSchema = z.object({
   ok: z.boolean(),
   reason: z.string().max(200).optional(),
   whitelistVersion: z.number().int().min(0).optional(),
+  fleetVersion: z.number().int().min(0).optional(),
 });
 export type VehicleAckMessage = z.infer<typeof vehicleAckMessageSchema>;
 

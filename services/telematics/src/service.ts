@@ -5,6 +5,9 @@ import client from 'prom-client';
 import { z } from 'zod';
 import {
   STREAMS,
+  SUBJECTS,
+  vehicleCommandSchema,
+  vinOfSubject,
   createHealth,
   createHttpApp,
   createMetrics,
@@ -15,6 +18,10 @@ import {
   type Logger,
   type Pool,
   type RunningService,
+  type VehicleAck,
+  type VehicleAlert,
+  type VehicleEventMessage,
+  type VehicleStatusEvent,
 } from '@evshare/kit';
 import { evaluateAlerts, type AlertKind, type AlertMemory } from './alerts';
 import { startEmbeddedBroker, type EmbeddedBroker } from './broker';
@@ -32,6 +39,7 @@ import {
   type TripRecord,
   type VehicleCommandMessage,
 } from './protocol';
+import { createFleetSync } from './fleet-sync';
 import { recordTrip } from './trips';
 import { diffWhitelist, entriesFromRows, type AccessRow, type Whitelist, type WhitelistEntry } from './whitelist';
 
@@ -49,21 +57,11 @@ export type TelematicsService = RunningService & {
   mqttUrl: string;
   /** Whether the car's last status said online. */
   isOnline(vin: string): boolean;
-  /** Recomputes every car's whitelist and sends each online car its full list now. */
+  /** Recomputes every car's whitelist and the fleet list, and sends each online car both in full now. */
   fullSync(): Promise<void>;
+  /** The fleet list's version and size (every eligible member). */
+  fleetList(): { version: number; members: number };
 };
-
-/** Platform → telematics, core NATS (docs/rental.md "The unlock contract"). */
-const busCommandSchema = z.object({
-  commandId: z.string().uuid(),
-  vin: z.string(),
-  action: z.enum(['unlock', 'lock', 'immobilise', 'locate', 'report']),
-  expiresAt: z.string().datetime({ offset: true }),
-});
-
-export const vehicleStatusSubject = (vin: string) => `vehicle.${vin}.status`;
-export const vehicleAlertSubject = (vin: string) => `vehicle.${vin}.alert`;
-export const vehicleEventSubject = (vin: string) => `vehicle.${vin}.event`;
 
 /** A car reporting a stale whitelist version is repaired at most this often. */
 const REPAIR_INTERVAL_MS = 30_000;
@@ -77,6 +75,7 @@ interface Car {
   /** The version stored for the car, when known. */
   whitelistVersion?: number;
   lastRepairAt: number;
+  lastFleetRepairAt: number;
   alerts?: AlertMemory;
 }
 
@@ -108,7 +107,7 @@ export async function startTelematics(deps: TelematicsDeps): Promise<TelematicsS
   const cars = new Map<string, Car>();
   const car = (vin: string): Car => {
     let c = cars.get(vin);
-    if (!c) cars.set(vin, (c = { online: false, lastRepairAt: 0 }));
+    if (!c) cars.set(vin, (c = { online: false, lastRepairAt: 0, lastFleetRepairAt: 0 }));
     return c;
   };
   new client.Gauge({
@@ -177,8 +176,8 @@ export async function startTelematics(deps: TelematicsDeps): Promise<TelematicsS
   // ---- Telemetry: the latest report per car, written in one statement per interval.
   let buffer = new Map<string, Telemetry>();
   let flushing: Promise<void> | undefined;
-  const raiseAlert = (vin: string, kind: AlertKind, detail: Record<string, unknown>) =>
-    bus.publish(vehicleAlertSubject(vin), { vin, kind, at: new Date().toISOString(), ...detail });
+  const raiseAlert = (vin: string, kind: AlertKind, detail: Pick<VehicleAlert, 'socPct'>) =>
+    bus.publish(SUBJECTS.vehicleAlert(vin), { vin, kind, at: new Date().toISOString(), ...detail } satisfies VehicleAlert);
   async function flush(): Promise<void> {
     if (buffer.size === 0) return;
     const batch = [...buffer.entries()].sort(([a], [b]) => (a < b ? -1 : 1));
@@ -331,10 +330,25 @@ export async function startTelematics(deps: TelematicsDeps): Promise<TelematicsS
   };
   let stopping = false;
 
+  const onlineVins = () => [...cars.entries()].filter(([, c]) => c.online).map(([vin]) => vin);
+  const fleet = createFleetSync({
+    db,
+    log,
+    send: sendCommand,
+    online: onlineVins,
+    expiresAt: expiry,
+    pageBytes: config.TELEMATICS_FLEET_PAGE_BYTES,
+    debounceMs: config.TELEMATICS_WHITELIST_DEBOUNCE_MS,
+    onSent: (kind, count) => whitelistSent.inc({ kind }, count),
+  });
+
   async function fullSync(): Promise<void> {
     await running;
     await recompute(await allVehicleIds());
-    await sendFull([...cars.entries()].filter(([, c]) => c.online).map(([vin]) => vin));
+    await fleet.recompute();
+    const online = onlineVins();
+    await sendFull(online);
+    await fleet.sendFull(online);
   }
 
   /**
@@ -375,10 +389,13 @@ export async function startTelematics(deps: TelematicsDeps): Promise<TelematicsS
       const c = car(vin);
       const wasOnline = c.online;
       c.online = parsed.value.online;
-      bus.publish(vehicleStatusSubject(vin), { vin, online: c.online, at: new Date().toISOString() });
+      bus.publish(SUBJECTS.vehicleStatus(vin), { vin, online: c.online, at: new Date().toISOString() } satisfies VehicleStatusEvent);
       safely('status update', () => db.query('UPDATE vehicles SET online = $2, last_seen_at = now() WHERE vin = $1', [vin, c.online]));
       // A car says online only when it (re)connects: it gets its full list every time.
-      if (c.online) safely('whitelist sync on connect', () => sendFull([vin]));
+      if (c.online) {
+        safely('whitelist sync on connect', () => sendFull([vin]));
+        safely('fleet list sync on connect', () => fleet.sendFull([vin]));
+      }
       if (!c.online && wasOnline) raiseAlert(vin, 'offline', {});
       return;
     }
@@ -393,16 +410,29 @@ export async function startTelematics(deps: TelematicsDeps): Promise<TelematicsS
         c.lastRepairAt = Date.now();
         safely('whitelist repair', () => sendFull([vin]));
       }
+      const fleetReported = parsed.value.fleetVersion;
+      if (c.online && fleetReported !== undefined && fleetReported !== fleet.version && Date.now() - c.lastFleetRepairAt > REPAIR_INTERVAL_MS) {
+        c.lastFleetRepairAt = Date.now();
+        safely('fleet list repair', () => fleet.sendFull([vin]));
+      }
       return;
     }
     if (channel === 'acks') {
       const parsed = parsePayload(vehicleAckMessageSchema, payload);
       if (!parsed.ok) return void rejected.inc({ reason: parsed.reason });
       received.inc({ channel });
-      const { commandId, ok, reason } = parsed.value;
-      bus.publish(`vehicle.${vin}.ack`, { commandId, ok, ...(reason === undefined ? {} : { reason }) });
-      // A car that could not apply a delta (it missed one) gets the whole list.
-      if (!ok && reason === 'version-mismatch') safely('whitelist repair', () => sendFull([vin]));
+      const { commandId, ok, reason, fleetVersion } = parsed.value;
+      bus.publish(SUBJECTS.vehicleAck(vin), { commandId, ok, ...(reason === undefined ? {} : { reason }) } satisfies VehicleAck);
+      // A car that could not apply a delta (it missed one) gets the whole list: the fleet list
+      // when its ack names the fleet version (one repair per interval: deltas keep coming).
+      if (!ok && reason === 'version-mismatch') {
+        const c = car(vin);
+        if (fleetVersion === undefined) safely('whitelist repair', () => sendFull([vin]));
+        else if (Date.now() - c.lastFleetRepairAt > REPAIR_INTERVAL_MS) {
+          c.lastFleetRepairAt = Date.now();
+          safely('fleet list repair', () => fleet.sendFull([vin]));
+        }
+      }
       return;
     }
     const parsed = parsePayload(vehicleEventSchema, payload);
@@ -410,7 +440,7 @@ export async function startTelematics(deps: TelematicsDeps): Promise<TelematicsS
     received.inc({ channel });
     const event = parsed.value;
     if (event.type === 'trip') void billTrip(vin, event.trip);
-    else bus.publish(vehicleEventSubject(vin), { vin, ...event });
+    else bus.publish(SUBJECTS.vehicleEvent(vin), { vin, ...event } satisfies VehicleEventMessage);
   }
   mq.on('message', (topic, payload) => {
     try {
@@ -448,13 +478,28 @@ export async function startTelematics(deps: TelematicsDeps): Promise<TelematicsS
     onNotification: schedule,
     onReconnect: () => schedule('*'),
   });
+  const memberListener = await listenForNotifications(db, {
+    channel: 'member_access',
+    log,
+    retryMs: config.TELEMATICS_LISTEN_RETRY_MS,
+    onNotification: fleet.schedule,
+    onReconnect: () => fleet.schedule('*'),
+  });
   health.addCheck('listener', async () => {
-    if (!listener.listening()) throw new Error('not listening for whitelist changes');
+    if (!listener.listening() || !memberListener.listening()) throw new Error('not listening for whitelist changes');
   });
   // Whatever changed while no telematics instance listened is caught up now.
   await recompute(await allVehicleIds());
   await planExpiry();
-  const fullSyncTimer = setInterval(() => safely('periodic full sync', fullSync), config.TELEMATICS_FULL_SYNC_INTERVAL_MS);
+  await fleet.load();
+  await fleet.recompute();
+  const fullSyncTimer = setInterval(() => safely('periodic full sync', async () => {
+    await running;
+    await recompute(await allVehicleIds());
+    await sendFull(onlineVins());
+  }), config.TELEMATICS_FULL_SYNC_INTERVAL_MS);
+  const fleetFullSyncTimer = setInterval(() => safely('periodic fleet list sync', () => fleet.sendFull(onlineVins())), config.TELEMATICS_FLEET_FULL_SYNC_INTERVAL_MS);
+  const fleetRecheckTimer = setInterval(() => safely('fleet list recheck', () => fleet.recompute()), config.TELEMATICS_FLEET_RECHECK_MS);
   const flushTimer = setInterval(() => {
     if (flushing) return;
     flushing = flush()
@@ -464,10 +509,10 @@ export async function startTelematics(deps: TelematicsDeps): Promise<TelematicsS
 
   // ---- Commands from the platform (one telematics instance per command: queue group).
   const stopCommands = bus.subscribe(
-    'vehicle.*.command',
+    SUBJECTS.vehicleCommandAll,
     (data, subject) => {
-      const parsed = busCommandSchema.safeParse(data);
-      const vin = subject.split('.').at(-2);
+      const parsed = vehicleCommandSchema.safeParse(data);
+      const vin = vinOfSubject(subject);
       if (!parsed.success || parsed.data.vin !== vin) {
         commandsTotal.inc({ outcome: 'invalid' });
         return;
@@ -479,7 +524,7 @@ export async function startTelematics(deps: TelematicsDeps): Promise<TelematicsS
       }
       if (!cars.get(vin)?.online) {
         commandsTotal.inc({ outcome: 'offline' });
-        bus.publish(`vehicle.${vin}.ack`, { commandId, ok: false, reason: 'offline' });
+        bus.publish(SUBJECTS.vehicleAck(vin), { commandId, ok: false, reason: 'offline' } satisfies VehicleAck);
         return;
       }
       commandsTotal.inc({ outcome: 'sent' });
@@ -499,19 +544,24 @@ export async function startTelematics(deps: TelematicsDeps): Promise<TelematicsS
     mqttUrl,
     isOnline: (vin) => cars.get(vin)?.online ?? false,
     fullSync,
+    fleetList: () => ({ version: fleet.version, members: fleet.size }),
     stop() {
       stopped ??= (async () => {
         stopping = true;
         health.startDraining();
         stopCommands();
         clearInterval(fullSyncTimer);
+        clearInterval(fleetFullSyncTimer);
+        clearInterval(fleetRecheckTimer);
         clearInterval(flushTimer);
         clearTimeout(debounce);
         await running;
         clearTimeout(expiryTimer);
         await flushing;
         await flush().catch((error: unknown) => log.warn({ err: error }, 'last telemetry batch not written'));
+        await fleet.stop();
         await listener.close();
+        await memberListener.close();
         await new Promise<void>((resolve) => mq.end(false, {}, () => resolve()));
         await broker?.close();
         await server.close();

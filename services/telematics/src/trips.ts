@@ -1,14 +1,9 @@
-import { computeFee, planAt, type PricingPlan } from '@evshare/app';
+import { computeFee, PLAN_COLUMNS, planAt, type PlanRow } from '@evshare/pricing';
 import { bumpSyncVersion, deductionSubject, withTransaction, type Bus, type DeductionMessage, type KeyValueStore, type Logger, type Pool, type PoolClient } from '@evshare/kit';
 import type { TripRecord } from './protocol';
 import { assessTrip, DEFAULT_TRIP_LIMITS, distanceBoundM, type TripLimits } from './trip-bounds';
 
 export type TripOutcome = 'billed' | 'online-rental' | 'free' | 'unbillable' | 'duplicate' | 'review';
-
-const PLAN_COLUMNS = `p.id, p.per_minute_fen AS "perMinuteFen", p.per_km_fen AS "perKmFen", p.daily_cap_fen AS "dailyCapFen",
-  p.minimum_fen AS "minimumFen", p.reservation_fee_fen AS "reservationFeeFen", p.hold_minutes AS "holdMinutes",
-  p.one_way_fee_fen AS "oneWayFeeFen", p.one_way_per_km_fen AS "oneWayPerKmFen", p.deposit_fen AS "depositFen",
-  p.valid_from AS "validFrom", p.valid_to AS "validTo"`;
 
 /** The DEDUCTIONS reference (and stream message id) of an offline trip's fee. */
 export const tripReference = (tripId: string) => `trip:${tripId}`;
@@ -17,7 +12,7 @@ export const tripReference = (tripId: string) => `trip:${tripId}`;
  * Bills a trip a car recorded, exactly once however often it is uploaded. In one transaction: the
  * trip is inserted under its id (a repeat changes nothing and stops here); a trip the platform
  * made inside a rental of the member's on that car is billed by the rental's return; any other
- * becomes an ended rental priced with the APP's fee rules under the plan in force when it
+ * becomes an ended rental priced with the rental rules (@evshare/pricing) under the plan in force when it
  * started, and its fee goes into the deduction outbox. After the commit the fee is published on
  * DEDUCTIONS with the reference as message id (the APP's outbox sweep retries a failed publish).
  * The car's word is bounded first (trip-bounds.ts): a trip of a member who was not allowed on the
@@ -61,7 +56,7 @@ export async function recordTrip(
     const startedAt = new Date(trip.startedAt);
     const endedAt = new Date(trip.endedAt);
     const anomalies = assessTrip(await tripReport(c, car.id, vin, members[0]!.staff, trip), limits);
-    const { rows: plans } = await c.query<PricingPlan>(`SELECT ${PLAN_COLUMNS} FROM pricing_plans p WHERE p.valid_from <= $1`, [startedAt]);
+    const { rows: plans } = await c.query<PlanRow>(`SELECT ${PLAN_COLUMNS} FROM pricing_plans p WHERE p.valid_from <= $1`, [startedAt]);
     const plan = planAt(plans, startedAt);
     if (anomalies.length > 0) {
       const durationMs = endedAt.getTime() - startedAt.getTime();
@@ -142,7 +137,7 @@ export async function recordTrip(
 
 /**
  * What the platform knows about a trip besides the car's word: whether the member held the car
- * (a reservation or rental on it, or staff) when it started — the stored whitelist is only the
+ * (a reservation or rental on it, or staff) or was on the fleet list (a walk-up) when it started — the stored whitelist is only the
  * current version, so the holds it is computed from are what is checked — and the odometer of the
  * car's neighbouring trips.
  */
@@ -150,7 +145,8 @@ async function tripReport(c: PoolClient, vehicleId: string, vin: string, staff: 
   const { rows } = await c.query<{ held: boolean; previous: string | null; next: string | null }>(
     `SELECT EXISTS (SELECT 1 FROM reservations WHERE vehicle_id = $1 AND member_id = $2 AND created_at <= $3 AND coalesce(ended_at, 'infinity') >= $3)
          OR EXISTS (SELECT 1 FROM rentals WHERE vehicle_id = $1 AND member_id = $2 AND status IN ('unlocking', 'active', 'ended') AND started_at <= $3
-                    AND coalesce(ended_at, 'infinity') >= $3 AND unlock_command_id <> $5) AS held,
+                    AND coalesce(ended_at, 'infinity') >= $3 AND unlock_command_id <> $5)
+         OR EXISTS (SELECT 1 FROM fleet_whitelist WHERE member_id = $2 AND listed_at <= $3) AS held,
             (SELECT max(end_odometer_m) FROM vehicle_trips WHERE vin = $4 AND started_at < $3 AND trip_id <> $5 AND outcome <> 'review') AS previous,
             (SELECT min(start_odometer_m) FROM vehicle_trips WHERE vin = $4 AND started_at > $3 AND trip_id <> $5 AND outcome <> 'review') AS next`,
     [vehicleId, trip.memberId, trip.startedAt, vin, trip.tripId],

@@ -3,7 +3,7 @@ import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { z } from 'zod';
-import { createHealth, createHttpApp, createMetrics, listen, serviceEnv, type Logger, type RunningService } from '@evshare/kit';
+import { admissionSettings, createHealth, createHttpApp, createMetrics, env, listen, serviceEnv, type Logger, type RunningService } from '@evshare/kit';
 
 /** Where `vite build` writes the UI (services/web/dist/public), from src/ under jest or dist/ when compiled. */
 const DEFAULT_PUBLIC_DIR = path.resolve(__dirname, '..', 'dist', 'public');
@@ -13,7 +13,7 @@ export const webConfigSchema = z.object({
   /** The built UI (index.html and assets/). */
   PUBLIC_DIR: z.string().min(1).default(DEFAULT_PUBLIC_DIR),
   /** Express `trust proxy` for the request log's client address: the gateway or ingress in front. */
-  TRUST_PROXY: z.string().default('loopback'),
+  TRUST_PROXY: env.trustProxy('loopback'),
 });
 export type WebConfig = z.infer<typeof webConfigSchema>;
 
@@ -53,13 +53,13 @@ export async function startWeb(deps: { config: WebConfig; log: Logger }): Promis
     await stat(indexFile);
   });
   const metrics = createMetrics('web', config.INSTANCE_ID);
-  const trustProxy = config.TRUST_PROXY === 'true' ? 1 : config.TRUST_PROXY === 'false' ? false : config.TRUST_PROXY;
 
   const app = createHttpApp({
     log,
+    admission: admissionSettings('web', config),
     metrics,
     health,
-    trustProxy,
+    trustProxy: config.TRUST_PROXY,
     routes: (app) => {
       app.use((_req: Request, res: Response, next: NextFunction) => {
         // Replaces the API's "default-src 'none'" set by the kit: this service serves a page.

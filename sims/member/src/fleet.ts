@@ -1,5 +1,5 @@
 import http from 'node:http';
-import { SESSION_COOKIE, seededRandom } from '@evshare/kit';
+import { SESSION_COOKIE, seededRandom, withRetry } from '@evshare/kit';
 import { applyPollReply, cookieHeader, isLoopbackTarget, keepCookies, memberAddress, nextPollDelay, pollHeaders, startOffset, type PollState } from './poll';
 import { createStatsRecorder, type MemberFleetStats } from './stats';
 
@@ -129,7 +129,10 @@ export function startMemberFleet(options: MemberFleetOptions): MemberFleet {
     await sleep(startOffset(index, count, ramp));
     while (running) {
       if (!state.sessionKey) {
-        const reply = await send(client, 'POST', '/api/v1/auth/login', {}, { account: account.account, password: account.password }).catch(() => undefined);
+        // The web UI's retry rule: a shed login (503 + Retry-After) is sent again after the time it names, jittered.
+        const reply = await withRetry(() => send(client, 'POST', '/api/v1/auth/login', {}, { account: account.account, password: account.password }).then(answer), { method: 'POST' }, { sleep, random, onRetry: () => recorder.counts.loginRetries++ })
+          .then((a) => a.reply)
+          .catch(() => undefined);
         recorder.counts.logins++;
         const key = reply?.status === 200 ? sessionKeyOf(reply.body) : undefined;
         if (!key) {
@@ -148,7 +151,7 @@ export function startMemberFleet(options: MemberFleetOptions): MemberFleet {
       const polls = Array.from({ length: burst }, async () => {
         const started = performance.now();
         try {
-          const reply = await send(client, 'GET', '/api/v1/sync', pollHeaders(state));
+          const reply = (await withRetry(() => send(client, 'GET', '/api/v1/sync', pollHeaders(state)).then(answer), { method: 'GET' }, { sleep, random })).reply;
           const etag = typeof reply.headers.etag === 'string' ? reply.headers.etag : undefined;
           const pollAfterMs = reply.status === 200 ? (JSON.parse(reply.body) as { pollAfterMs?: unknown }).pollAfterMs : undefined;
           const next = applyPollReply(state, { status: reply.status, etag, pollAfterMs });
@@ -186,6 +189,15 @@ export function startMemberFleet(options: MemberFleetOptions): MemberFleet {
       for (const agent of agents) agent.destroy();
     },
   };
+}
+
+/** A reply as the kit's retry rule reads it. */
+function answer(reply: Reply) {
+  const header = (name: string) => {
+    const value = reply.headers[name];
+    return Array.isArray(value) ? (value[0] ?? null) : (value ?? null);
+  };
+  return { status: reply.status, headers: { get: header }, reply };
 }
 
 function sessionKeyOf(body: string): string | undefined {

@@ -18,6 +18,8 @@ export interface MemberFleetStats {
   errors: number;
   logins: number;
   loginFailures: number;
+  /** Logins sent again after a shed answer (503 + Retry-After), within one login. */
+  loginRetries: number;
   browses: number;
   /** Over the most recent requests (a bounded window). */
   latencyMs: { p50: number; p95: number; p99: number; max: number };
@@ -27,7 +29,7 @@ export interface MemberFleetStats {
 
 /** Counters and a bounded latency window; a reply is recorded once, whatever its kind. */
 export function createStatsRecorder(window = 4096) {
-  const counts = { requests: 0, ok: 0, notModified: 0, unauthorized: 0, errors: 0, logins: 0, loginFailures: 0, browses: 0 };
+  const counts = { requests: 0, ok: 0, notModified: 0, unauthorized: 0, errors: 0, logins: 0, loginFailures: 0, loginRetries: 0, browses: 0 };
   const latencies: number[] = [];
   const instances: Record<string, number> = {};
   let next = 0;

@@ -1,13 +1,20 @@
-import { createHash } from 'node:crypto';
+import { createHash, type KeyObject } from 'node:crypto';
 import mqtt, { type MqttClient } from 'mqtt';
 import {
   applyDelta,
+  applyFleetDelta,
   applyFull,
-  findAllowed,
+  appKeyPublicKey,
+  collectPage,
+  decideUnlock,
+  emptyFleetList,
   parsePayload,
   vehicleCommandSchema,
   vehicleTopic,
+  verifyAppKey,
   type Credential,
+  type FleetAssembly,
+  type FleetList,
   type Telemetry,
   type TripRecord,
   type VehicleCommandMessage,
@@ -30,7 +37,12 @@ export interface SimCarOptions {
   telemetryParkedMs: number;
   telemetryDrivingMs: number;
   now?: () => number;
+  /** The platform's Ed25519 public key (PEM or key), provisioned into the terminal: it verifies app keys offline. Without it app keys are refused. */
+  platformKey?: string | KeyObject;
 }
+
+/** What is presented at the car: a membership card, or the app's signed key for this car. */
+export type TerminalCredential = { cardUid: string } | { appKey: string };
 
 export interface CarCounters {
   telemetrySent: number;
@@ -70,7 +82,11 @@ export class SimCar {
   ignition = false;
   cableConnected = false;
   immobilised = false;
+  /** The car's own list: its renter, operators granted this car. */
   whitelist: Whitelist = { version: 0, entries: [] };
+  /** The fleet list: every member eligible to rent, with their cards. */
+  fleet: FleetList = emptyFleetList();
+  private fleetAssembly: FleetAssembly | undefined;
   trip: ActiveTrip | undefined;
   /** Trips not yet accepted by the broker (recorded offline, or in flight). */
   readonly storedTrips: TripRecord[] = [];
@@ -85,10 +101,14 @@ export class SimCar {
   private telemetryTimer: NodeJS.Timeout | undefined;
   private tripSerial = 0;
   private readonly now: () => number;
+  private readonly platformKey: KeyObject | undefined;
+  /** Why the last local unlock was refused (a key's refusal or the lists' decision). */
+  lastRefusal: string | undefined;
 
   constructor(private readonly options: SimCarOptions) {
     this.vin = options.vin;
     this.now = options.now ?? Date.now;
+    this.platformKey = options.platformKey === undefined ? undefined : appKeyPublicKey(options.platformKey);
     this.physics = { ...options.start, speedKmh: 0, batteryKwh: options.batteryKwh ?? 42.5, whPerKm: 130 };
   }
 
@@ -178,6 +198,7 @@ export class SimCar {
       ignition: this.ignition,
       cableConnected: this.cableConnected,
       whitelistVersion: this.whitelist.version,
+      fleetVersion: this.fleet.version,
     };
   }
 
@@ -251,26 +272,55 @@ export class SimCar {
       case 'whitelist-full':
         this.whitelist = applyFull({ version: command.version, entries: command.entries });
         return { commandId, ok: true, whitelistVersion: this.whitelist.version };
+      case 'fleet-delta': {
+        const result = applyFleetDelta(this.fleet, command.delta);
+        if (!result.ok) return { commandId, ok: false, reason: result.reason, fleetVersion: this.fleet.version };
+        this.fleet = result.list;
+        return { commandId, ok: true, fleetVersion: this.fleet.version };
+      }
+      case 'fleet-full': {
+        const { assembly, complete, refused } = collectPage(this.fleetAssembly, command);
+        if (refused) return { commandId, ok: false, reason: refused };
+        this.fleetAssembly = assembly;
+        if (complete) this.fleet = complete;
+        return { commandId, ok: true, fleetVersion: this.fleet.version };
+      }
     }
   }
 
   /**
-   * A card held to the reader or the app's token (the member id) sent over the short-range link:
-   * decided by the car alone from its whitelist, by its own clock (an operator's entry past its
-   * validUntil no longer opens it, even offline). Granted: the doors unlock and a trip starts.
+   * A card held to the reader or the app's key (app-key.ts, signed by the platform) sent over the
+   * short-range link:
+   * decided by the car alone from its lists (decideUnlock: its own renter and operators, else
+   * any member on the fleet list when nobody holds the car), by its own clock (an operator's
+   * entry past its validUntil no longer opens it, even offline). Granted: the doors unlock and a
+   * trip starts.
    */
-  localUnlock(credential: Credential): boolean {
-    const entry = findAllowed(this.whitelist, credential, this.now());
+  localUnlock(credential: TerminalCredential): boolean {
     const via = 'cardUid' in credential ? 'card' : 'app';
     if ('cardUid' in credential) this.publishEvent({ type: 'card-swipe', at: this.iso(), cardUid: credential.cardUid });
+    // An app key opens nothing by itself: once its signature, car and window check out, its member
+    // is decided on like a card's.
+    let verified: Credential | undefined;
+    if ('cardUid' in credential) verified = credential;
+    else if (!this.platformKey) this.lastRefusal = 'no-platform-key';
+    else {
+      const key = verifyAppKey(this.platformKey, credential.appKey, { vin: this.vin, nowMs: this.now() });
+      if (key.ok) verified = { memberId: key.claims.mid };
+      else this.lastRefusal = key.reason;
+    }
+    const decision = verified ? decideUnlock({ car: this.whitelist, fleet: this.fleet, ...(this.trip ? { tripMemberId: this.trip.memberId } : {}) }, verified, this.now()) : undefined;
+    const entry = decision?.granted ? { memberId: decision.memberId } : undefined;
+    if (decision && !decision.granted) this.lastRefusal = decision.reason;
     this.publishEvent({
       type: 'local-unlock', at: this.iso(), granted: Boolean(entry), via,
-      ...('cardUid' in credential ? { cardUid: credential.cardUid } : { memberId: credential.memberId }),
+      ...('cardUid' in credential ? { cardUid: credential.cardUid } : verified && 'memberId' in verified ? { memberId: verified.memberId } : {}),
     });
     if (!entry) {
       this.counters.unlocksRefused++;
       return false;
     }
+    this.lastRefusal = undefined;
     this.counters.unlocksGranted++;
     this.locked = false;
     if (!this.trip) {

@@ -8,6 +8,7 @@ export interface Ack {
   ok: boolean;
   reason?: string;
   whitelistVersion?: number;
+  fleetVersion?: number;
 }
 
 export type Decision = { kind: 'execute' } | { kind: 'repeat'; ack: Ack } | { kind: 'stale'; ack: Ack };

@@ -30,6 +30,8 @@ export interface FleetOptions {
   log?: (line: string) => void;
   /** Rented cars drive themselves once the member unlocked them (autopilot.ts); off unless given. */
   rentals?: Omit<RentalAutopilotOptions, 'log'>;
+  /** The platform's app-key public key (PEM), provisioned into every terminal. */
+  platformKey?: string;
   /** Where each car starts, by VIN (the platform's record of it); otherwise near a Shanghai station. */
   starts?: Record<string, { lat: number; lng: number }>;
 }
@@ -71,6 +73,7 @@ export async function startVehicleFleet(options: FleetOptions): Promise<Fleet> {
       start: { lat: station.lat + (r.next() - 0.5) * 0.002, lng: station.lng + (r.next() - 0.5) * 0.002, socPct: 60 + r.int(40), odometerM: 1000 + r.int(50_000_000), ...options.starts?.[credential.vin] },
       telemetryParkedMs: options.telemetryParkedMs ?? 10_000,
       telemetryDrivingMs: options.telemetryDrivingMs ?? 2_000,
+      ...(options.platformKey === undefined ? {} : { platformKey: options.platformKey }),
     });
   });
   await Promise.all(cars.map((car) => car.connect()));
@@ -100,15 +103,17 @@ export async function startVehicleFleet(options: FleetOptions): Promise<Fleet> {
           }
         } else if (car.physics.socPct < 80) car.chargeFor(tickMs, 7);
         else car.cableConnected = false;
-        // Someone on the car's list walks up and holds their card (or phone) to it.
-        const entry = car.whitelist.entries[p.random.int(Math.max(1, car.whitelist.entries.length))];
+        // Someone on the car's lists walks up and holds their card to it (app keys come from the
+        // platform, which the simulator is not).
+        const holders = [...car.whitelist.entries.map((e) => [e.memberId, e.cardUids] as const), ...car.fleet.members].filter(([, cards]) => cards.length > 0);
+        const entry = holders[p.random.int(Math.max(1, holders.length))];
         if (!car.trip && entry && p.random.next() < tripChance) {
-          const card = entry.cardUids[0];
-          if (car.localUnlock(card ? { cardUid: card } : { memberId: entry.memberId })) {
+          const [memberId, cards] = entry;
+          if (car.localUnlock({ cardUid: cards[0]! })) {
             car.cableConnected = false;
             p.heading = p.random.next() * 2 * Math.PI;
             p.ticksLeft = 20 + p.random.int(100);
-            log(`${car.vin} unlocked locally for ${entry.memberId}`);
+            log(`${car.vin} unlocked locally for ${memberId}`);
           }
         }
       }

@@ -1,4 +1,4 @@
-export { SimCar, tripId, type SimCarOptions, type CarCounters } from './car';
+export { SimCar, tripId, type SimCarOptions, type CarCounters, type TerminalCredential } from './car';
 export { startVehicleFleet, simulatedVin, SHANGHAI_STATIONS, type Fleet, type FleetOptions } from './fleet';
 export { CommandLedger, type Ack, type Decision } from './commands';
 export { drive, charge, type Physics } from './model';

@@ -10,7 +10,8 @@
 #      for the rollout and the operator
 #   5. run the e2e suite (test/e2e) against the ingress; its scaling test drives the load with the
 #      simulated member apps (sims/member), members created through the admin API
-#   6. delete the cluster, unless KEEP_CLUSTER=1
+#   6. delete the cluster if this run created it, unless KEEP_CLUSTER=1 (a cluster that was there
+#      before is never deleted)
 set -euo pipefail
 cd "$(dirname "$0")/../../.."
 
@@ -26,6 +27,10 @@ RELEASE=evshare
 # The host port cluster.yaml maps to the ingress controller's port 80.
 URL="http://127.0.0.1:8480"
 WAIT="${E2E_WAIT:-300s}"
+# The suite waits 120 s for the scale-down after its load: the window must be well inside that
+# (the chart's default is 120 s).
+SCALE_DOWN_WINDOW="${E2E_SCALE_DOWN_WINDOW:-20}"
+MAX_APP_REPLICAS="${E2E_MAX_APP_REPLICAS:-4}"
 
 say() { printf '\ne2e: %s\n' "$*"; }
 fail() { printf 'e2e: %s\n' "$*" >&2; exit 1; }
@@ -54,7 +59,9 @@ diagnose() {
 cleanup() {
   local status=$?
   [ "$status" -eq 0 ] || diagnose
-  if [ "${KEEP_CLUSTER:-0}" = 1 ]; then
+  if [ "$CREATED" != 1 ]; then
+    say "leaving cluster $CLUSTER as it was found (this run did not create it)"
+  elif [ "${KEEP_CLUSTER:-0}" = 1 ]; then
     say "keeping the cluster: kubectl --context $CONTEXT -n $NAMESPACE get pods; kind delete cluster --name $CLUSTER"
   else
     say "deleting the cluster"
@@ -63,17 +70,21 @@ cleanup() {
   exit "$status"
 }
 
+CREATED=0
+trap cleanup EXIT
 if kind get clusters 2>/dev/null | grep -qx "$CLUSTER"; then
   say "reusing kind cluster $CLUSTER"
 else
   say "creating kind cluster $CLUSTER"
+  CREATED=1
   kind create cluster --name "$CLUSTER" --config test/e2e/kind/cluster.yaml --wait 180s ${KIND_NODE_IMAGE:+--image "$KIND_NODE_IMAGE"}
 fi
-trap cleanup EXIT
 
 say "building $IMAGE_REPOSITORY:$IMAGE_TAG"
 docker build -t "$IMAGE_REPOSITORY:$IMAGE_TAG" .
-kind load docker-image "$IMAGE_REPOSITORY:$IMAGE_TAG" --name "$CLUSTER"
+# A second tag of the same image: the suite's `helm upgrade` to it rolls every Deployment.
+docker tag "$IMAGE_REPOSITORY:$IMAGE_TAG" "$IMAGE_REPOSITORY:$IMAGE_TAG-next"
+kind load docker-image "$IMAGE_REPOSITORY:$IMAGE_TAG" "$IMAGE_REPOSITORY:$IMAGE_TAG-next" --name "$CLUSTER"
 
 say "installing the ingress controller ($INGRESS)"
 if [ "$INGRESS" = nginx ]; then
@@ -108,6 +119,8 @@ helm --kube-context "$CONTEXT" upgrade --install "$RELEASE" charts/evshare \
   --set ingress.className="$CLASS" --set ingress.controller="$CONTROLLER" \
   --set-json "networkPolicy.ingressControllerPeers=[{\"namespaceSelector\":{\"matchLabels\":{\"kubernetes.io/metadata.name\":\"$INGRESS_NAMESPACE\"}}}]" \
   --set services.vehicle-sim.enabled=true --set services.pile-sim.enabled=true \
+  --set appServiceGroup.maxReplicas="$MAX_APP_REPLICAS" \
+  --set appServiceGroup.behavior.scaleDown.stabilizationWindowSeconds="$SCALE_DOWN_WINDOW" \
   --wait --timeout 10m
 
 say "waiting for the operator to scale the APP group and publish its Ingress"
@@ -132,4 +145,6 @@ EVSHARE_E2E_KUBE_CONTEXT="$CONTEXT" \
 EVSHARE_E2E_NAMESPACE="$NAMESPACE" \
 EVSHARE_E2E_RELEASE="$RELEASE" \
 EVSHARE_E2E_ADMIN_PASSWORD="$(k -n "$NAMESPACE" get secret "$RELEASE"-secrets -o jsonpath='{.data.admin-bootstrap-password}' | base64 -d)" \
+EVSHARE_E2E_MAX_APP_REPLICAS="$MAX_APP_REPLICAS" \
+EVSHARE_E2E_NEXT_IMAGE_TAG="$IMAGE_TAG-next" \
   npx jest --selectProjects integration test/e2e

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { JsonSchema } from './openapi';
+import type { JsonSchema } from '@evshare/kit';
 
 interface Parameter {
   name: string;

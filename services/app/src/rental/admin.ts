@@ -1,9 +1,8 @@
-import type { Express } from 'express';
-import { Problem, problems, validate, withTransaction } from '@evshare/kit';
-import type { AppContext } from '../service';
+import { Problem, problems, provisionVehicleCredentials, route, withTransaction, type Route } from '@evshare/kit';
+import { rentalAdminOperations as ops } from '@evshare/api';
+import type { AppContext } from '../context';
 import type { RentalService } from './service';
-import { PLAN_COLUMNS, RENTAL_COLUMNS, RENTAL_STATUSES, RESERVATION_COLUMNS, RESERVATION_STATUSES, STATION_COLUMNS, VEHICLE_COLUMNS, type Plan, type Rental, type Reservation, type Station, type Vehicle } from './model';
-import { adminListQuery, planBody, planPatch, stationBody, stationPatch, uuid, vehicleAccessBody, vehicleBody, vehicleCommandBody, vehicleListQuery, vehiclePatch, vehicleStateBody } from './schemas';
+import { PLAN_COLUMNS, RENTAL_COLUMNS, RESERVATION_COLUMNS, STATION_COLUMNS, VEHICLE_COLUMNS, type Plan, type Rental, type Reservation, type Station, type Vehicle } from './model';
 import { allowedTransitions, checkTransition } from './vehicle-state';
 
 const STATION_COLUMN_NAMES = { name: 'name', lat: 'lat', lng: 'lng', geofenceRadiusM: 'geofence_radius_m', capacity: 'capacity', returnPolicy: 'return_policy' } as const;
@@ -26,9 +25,8 @@ function fromConstraint(error: unknown): never {
 }
 
 /** Rental publishing for operators (the patent's web administrator side): stations, cars, prices. */
-export function mountAdminRoutes(app: Express, ctx: AppContext, service: RentalService): void {
-  const { db, authenticate, requireAdmin } = ctx;
-  const admin = [authenticate, requireAdmin] as const;
+export function adminRentalRoutes(ctx: AppContext, service: RentalService): Route[] {
+  const { db } = ctx;
 
   const station = async (id: string) => {
     const { rows } = await db.query<Station>(`SELECT ${STATION_COLUMNS} FROM stations s WHERE s.id = $1`, [id]);
@@ -41,143 +39,142 @@ export function mountAdminRoutes(app: Express, ctx: AppContext, service: RentalS
     return rows[0];
   };
 
-  app.post('/api/v1/admin/stations', ...admin, async (req, res) => {
-    const body = validate(stationBody, req.body, 'body');
-    const { rows } = await db.query<{ id: string }>(
-      'INSERT INTO stations (name, lat, lng, geofence_radius_m, capacity, return_policy) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id',
-      [body.name, body.lat, body.lng, body.geofenceRadiusM, body.capacity, body.returnPolicy],
-    );
-    res.status(201).location(`/api/v1/stations/${rows[0]!.id}`).json(await station(rows[0]!.id));
-  });
-  app.patch('/api/v1/admin/stations/:id', ...admin, async (req, res) => {
-    const id = validate(uuid, req.params.id, 'path.id');
-    const { sql, values } = setClause(validate(stationPatch, req.body, 'body'), STATION_COLUMN_NAMES);
-    const { rowCount } = await db.query(`UPDATE stations SET ${sql}, updated_at = now() WHERE id = $1`, [id, ...values]);
-    if (!rowCount) throw problems.notFound('No such station');
-    res.json(await station(id));
-  });
+  return [
+    route(ops.createStation, async ({ body }, _req, res) => {
+      const { rows } = await db.query<{ id: string }>(
+        'INSERT INTO stations (name, lat, lng, geofence_radius_m, capacity, return_policy) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id',
+        [body.name, body.lat, body.lng, body.geofenceRadiusM, body.capacity, body.returnPolicy],
+      );
+      res.status(201).location(`/api/v1/stations/${rows[0]!.id}`).json(await station(rows[0]!.id));
+    }),
+    route(ops.updateStation, async ({ params: { id }, body }, _req, res) => {
+      const { sql, values } = setClause(body, STATION_COLUMN_NAMES);
+      const { rowCount } = await db.query(`UPDATE stations SET ${sql}, updated_at = now() WHERE id = $1`, [id, ...values]);
+      if (!rowCount) throw problems.notFound('No such station');
+      res.json(await station(id));
+    }),
 
-  app.get('/api/v1/admin/vehicles', ...admin, async (req, res) => {
-    const { stationId, state } = validate(vehicleListQuery, req.query, 'query');
-    const { rows } = await db.query<Vehicle>(
-      `SELECT ${VEHICLE_COLUMNS} FROM vehicles v WHERE ($1::uuid IS NULL OR v.station_id = $1) AND ($2::text IS NULL OR v.state = $2) ORDER BY v.plate`,
-      [stationId ?? null, state ?? null],
-    );
-    res.json({ items: rows });
-  });
-  app.get('/api/v1/admin/vehicles/:id', ...admin, async (req, res) => {
-    res.json(await vehicle(validate(uuid, req.params.id, 'path.id')));
-  });
-  app.post('/api/v1/admin/vehicles', ...admin, async (req, res) => {
-    const body = validate(vehicleBody, req.body, 'body');
-    // A new car stands at its station's coordinates until its terminal reports.
-    const { rows } = await db
-      .query<{ id: string }>(
-        `INSERT INTO vehicles (vin, plate, model, battery_kwh, rated_range_km, home_station_id, station_id, lat, lng, soc_pct, odometer_m, state)
-         SELECT $1, $2, $3, $4, $5, $6, s.id, s.lat, s.lng, $8, $9, $10 FROM stations s WHERE s.id = $7
-         RETURNING id`,
-        [body.vin, body.plate, body.model, body.batteryKwh, body.ratedRangeKm, body.homeStationId, body.stationId ?? body.homeStationId, body.socPct, body.odometerM, body.state],
-      )
-      .catch(fromConstraint);
-    if (!rows[0]) throw problems.validation([{ name: body.stationId ? 'body.stationId' : 'body.homeStationId', reason: 'no such station' }]);
-    res.status(201).location(`/api/v1/admin/vehicles/${rows[0].id}`).json(await vehicle(rows[0].id));
-  });
-  app.patch('/api/v1/admin/vehicles/:id', ...admin, async (req, res) => {
-    const id = validate(uuid, req.params.id, 'path.id');
-    const { sql, values } = setClause(validate(vehiclePatch, req.body, 'body'), VEHICLE_COLUMN_NAMES);
-    const { rowCount } = await db.query(`UPDATE vehicles SET ${sql}, version = version + 1, updated_at = now() WHERE id = $1`, [id, ...values]).catch(fromConstraint);
-    if (!rowCount) throw problems.notFound('No such car');
-    res.json(await vehicle(id));
-  });
-  // Out of service (maintenance, offline) and back; the state machine decides what is allowed.
-  app.post('/api/v1/admin/vehicles/:id/state', ...admin, async (req, res) => {
-    const id = validate(uuid, req.params.id, 'path.id');
-    const { state } = validate(vehicleStateBody, req.body, 'body');
-    await withTransaction(db, async (c) => {
-      const { rows } = await c.query<Vehicle>(`SELECT ${VEHICLE_COLUMNS} FROM vehicles v WHERE v.id = $1 FOR UPDATE`, [id]);
-      const current = rows[0];
-      if (!current) throw problems.notFound('No such car');
-      // Reserved and in use belong to a member's reservation or rental, which must end first.
-      if (current.state === 'reserved' || current.state === 'in_use') {
-        throw problems.conflict('vehicle-busy', `The car is ${current.state.replace('_', ' ')} by a member; it can be taken out of service once that ends`);
-      }
-      const check = checkTransition(current.state, state);
-      if (!check.ok) throw new Problem(409, check.reason, 'Conflict', check.detail, { state: current.state, allowed: allowedTransitions(current.state) });
-      await c.query('UPDATE vehicles SET state = $2, version = version + 1, updated_at = now() WHERE id = $1', [id, state]);
-    });
-    res.json(await vehicle(id));
-  });
+    route(ops.vehicles, async ({ query: { stationId, state } }, _req, res) => {
+      const { rows } = await db.query<Vehicle>(
+        `SELECT ${VEHICLE_COLUMNS} FROM vehicles v WHERE ($1::uuid IS NULL OR v.station_id = $1) AND ($2::text IS NULL OR v.state = $2) ORDER BY v.plate`,
+        [stationId ?? null, state ?? null],
+      );
+      res.json({ items: rows });
+    }),
+    route(ops.vehicle, async ({ params }, _req, res) => {
+      res.json(await vehicle(params.id));
+    }),
+    route(ops.createVehicle, async ({ body }, _req, res) => {
+      // A new car stands at its station's coordinates until its terminal reports.
+      const { rows } = await db
+        .query<{ id: string }>(
+          `INSERT INTO vehicles (vin, plate, model, battery_kwh, rated_range_km, home_station_id, station_id, lat, lng, soc_pct, odometer_m, state)
+           SELECT $1, $2, $3, $4, $5, $6, s.id, s.lat, s.lng, $8, $9, $10 FROM stations s WHERE s.id = $7
+           RETURNING id`,
+          [body.vin, body.plate, body.model, body.batteryKwh, body.ratedRangeKm, body.homeStationId, body.stationId ?? body.homeStationId, body.socPct, body.odometerM, body.state],
+        )
+        .catch(fromConstraint);
+      if (!rows[0]) throw problems.validation([{ name: body.stationId ? 'body.stationId' : 'body.homeStationId', reason: 'no such station' }]);
+      res.status(201).location(`/api/v1/admin/vehicles/${rows[0].id}`).json(await vehicle(rows[0].id));
+    }),
+    route(ops.updateVehicle, async ({ params: { id }, body }, _req, res) => {
+      const { sql, values } = setClause(body, VEHICLE_COLUMN_NAMES);
+      const { rowCount } = await db.query(`UPDATE vehicles SET ${sql}, version = version + 1, updated_at = now() WHERE id = $1`, [id, ...values]).catch(fromConstraint);
+      if (!rowCount) throw problems.notFound('No such car');
+      res.json(await vehicle(id));
+    }),
+    // Out of service (maintenance, offline) and back; the state machine decides what is allowed.
+    route(ops.vehicleState, async ({ params: { id }, body: { state } }, _req, res) => {
+      await withTransaction(db, async (c) => {
+        const { rows } = await c.query<Vehicle>(`SELECT ${VEHICLE_COLUMNS} FROM vehicles v WHERE v.id = $1 FOR UPDATE`, [id]);
+        const current = rows[0];
+        if (!current) throw problems.notFound('No such car');
+        // Reserved and in use belong to a member's reservation or rental, which must end first.
+        if (current.state === 'reserved' || current.state === 'in_use') {
+          throw problems.conflict('vehicle-busy', `The car is ${current.state.replace('_', ' ')} by a member; it can be taken out of service once that ends`);
+        }
+        const check = checkTransition(current.state, state);
+        if (!check.ok) throw new Problem(409, check.reason, 'Conflict', check.detail, { state: current.state, allowed: allowedTransitions(current.state) });
+        await c.query('UPDATE vehicles SET state = $2, version = version + 1, updated_at = now() WHERE id = $1', [id, state]);
+      });
+      res.json(await vehicle(id));
+    }),
 
-  // Remote commands through the vehicle link; the answer is the car's acknowledgement.
-  app.post('/api/v1/admin/vehicles/:id/commands', ...admin, async (req, res) => {
-    const id = validate(uuid, req.params.id, 'path.id');
-    const { action } = validate(vehicleCommandBody, req.body, 'body');
-    res.json(await service.commandVehicle(id, action));
-  });
+    // The car terminal's MQTT credential (username = VIN): issuing again replaces it, so this is
+    // also the rotation. The secret is answered once; only its SHA-256 is stored.
+    route(ops.issueCredential, async ({ params: { id } }, _req, res) => {
+      const car = await vehicle(id);
+      const [issued] = await provisionVehicleCredentials(db, [car.vin]);
+      if (!issued) throw problems.notFound('No such car');
+      res.status(201).json({ vehicleId: id, vin: issued.vin, secret: issued.secret });
+    }),
+    route(ops.credential, async ({ params: { id } }, _req, res) => {
+      const car = await vehicle(id);
+      const { rows } = await db.query<{ issuedAt: Date }>('SELECT created_at AS "issuedAt" FROM vehicle_credentials WHERE vin = $1', [car.vin]);
+      res.json({ vehicleId: id, vin: car.vin, issuedAt: rows[0]?.issuedAt.toISOString() ?? null });
+    }),
 
-  // An operator's own access to one car: an entry on that car's whitelist only, which the
-  // platform removes and the terminal refuses after validUntil. No operator is on every car.
-  app.post('/api/v1/admin/vehicles/:id/access', ...admin, async (req, res) => {
-    const id = validate(uuid, req.params.id, 'path.id');
-    const { minutes } = validate(vehicleAccessBody, req.body ?? {}, 'body');
-    const car = await vehicle(id);
-    const memberId = req.session!.memberId;
-    const { rows } = await db.query<{ validUntil: Date }>(
-      `INSERT INTO vehicle_operator_access (vehicle_id, member_id, valid_until) VALUES ($1, $2, now() + make_interval(mins => $3)) RETURNING valid_until AS "validUntil"`,
-      [id, memberId, minutes],
-    );
-    res.status(201).json({ vehicleId: id, vin: car.vin, memberId, validUntil: rows[0]!.validUntil.toISOString() });
-  });
-  app.delete('/api/v1/admin/vehicles/:id/access', ...admin, async (req, res) => {
-    const id = validate(uuid, req.params.id, 'path.id');
-    await vehicle(id);
-    await db.query('UPDATE vehicle_operator_access SET valid_until = greatest(granted_at, now()) WHERE vehicle_id = $1 AND member_id = $2 AND valid_until > now()', [id, req.session!.memberId]);
-    res.status(204).end();
-  });
+    // Remote commands through the vehicle link; the answer is the car's acknowledgement.
+    route(ops.vehicleCommand, async ({ params: { id }, body: { action } }, _req, res) => {
+      res.json(await service.commandVehicle(id, action));
+    }),
 
-  app.get('/api/v1/admin/pricing-plans', ...admin, async (_req, res) => {
-    const { rows } = await db.query<Plan>(`SELECT ${PLAN_COLUMNS} FROM pricing_plans p ORDER BY p.valid_from DESC`);
-    res.json({ items: rows });
-  });
-  app.post('/api/v1/admin/pricing-plans', ...admin, async (req, res) => {
-    const p = validate(planBody, req.body, 'body');
-    const { rows } = await db.query<Plan>(
-      `INSERT INTO pricing_plans AS p (name, per_minute_fen, per_km_fen, daily_cap_fen, minimum_fen, reservation_fee_fen, hold_minutes,
-         one_way_fee_fen, one_way_per_km_fen, deposit_fen, valid_from, valid_to, published_by)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING ${PLAN_COLUMNS}`,
-      [p.name, p.perMinuteFen, p.perKmFen, p.dailyCapFen, p.minimumFen, p.reservationFeeFen, p.holdMinutes, p.oneWayFeeFen, p.oneWayPerKmFen, p.depositFen, p.validFrom, p.validTo, req.session!.memberId],
-    );
-    res.status(201).json(rows[0]);
-  });
-  // Prices are immutable (rentals keep the plan they started under); only the end of validity moves.
-  app.patch('/api/v1/admin/pricing-plans/:id', ...admin, async (req, res) => {
-    const id = validate(uuid, req.params.id, 'path.id');
-    const { validTo } = validate(planPatch, req.body, 'body');
-    const { rows: found } = await db.query<{ validFrom: Date }>('SELECT valid_from AS "validFrom" FROM pricing_plans WHERE id = $1', [id]);
-    if (!found[0]) throw problems.notFound('No such pricing plan');
-    if (validTo !== null && Date.parse(validTo) <= found[0].validFrom.getTime()) throw problems.validation([{ name: 'body.validTo', reason: 'must be after validFrom' }]);
-    const { rows } = await db.query<Plan>(`UPDATE pricing_plans p SET valid_to = $2 WHERE p.id = $1 RETURNING ${PLAN_COLUMNS}`, [id, validTo]);
-    res.json(rows[0]);
-  });
+    // An operator's own access to one car: an entry on that car's whitelist only, which the
+    // platform removes and the terminal refuses after validUntil. No operator is on every car.
+    route(ops.grantAccess, async ({ params: { id }, body: { minutes }, session }, _req, res) => {
+      const car = await vehicle(id);
+      const memberId = session.memberId;
+      const { rows } = await db.query<{ validUntil: Date }>(
+        `INSERT INTO vehicle_operator_access (vehicle_id, member_id, valid_until) VALUES ($1, $2, now() + make_interval(mins => $3)) RETURNING valid_until AS "validUntil"`,
+        [id, memberId, minutes],
+      );
+      res.status(201).json({ vehicleId: id, vin: car.vin, memberId, validUntil: rows[0]!.validUntil.toISOString() });
+    }),
+    route(ops.endAccess, async ({ params: { id }, session }, _req, res) => {
+      await vehicle(id);
+      await db.query('UPDATE vehicle_operator_access SET valid_until = greatest(granted_at, now()) WHERE vehicle_id = $1 AND member_id = $2 AND valid_until > now()', [id, session.memberId]);
+      res.status(204).end();
+    }),
 
-  app.get('/api/v1/admin/reservations', ...admin, async (req, res) => {
-    const q = validate(adminListQuery(RESERVATION_STATUSES), req.query, 'query');
-    const { rows } = await db.query<Reservation>(
-      `SELECT ${RESERVATION_COLUMNS} FROM reservations r
-        WHERE ($1::text IS NULL OR r.status = $1) AND ($2::uuid IS NULL OR r.member_id = $2) AND ($3::uuid IS NULL OR r.vehicle_id = $3)
-        ORDER BY r.created_at DESC LIMIT $4`,
-      [q.status ?? null, q.memberId ?? null, q.vehicleId ?? null, q.limit],
-    );
-    res.json({ items: rows });
-  });
-  app.get('/api/v1/admin/rentals', ...admin, async (req, res) => {
-    const q = validate(adminListQuery(RENTAL_STATUSES), req.query, 'query');
-    const { rows } = await db.query<Rental>(
-      `SELECT ${RENTAL_COLUMNS} FROM rentals t
-        WHERE ($1::text IS NULL OR t.status = $1) AND ($2::uuid IS NULL OR t.member_id = $2) AND ($3::uuid IS NULL OR t.vehicle_id = $3)
-        ORDER BY t.started_at DESC LIMIT $4`,
-      [q.status ?? null, q.memberId ?? null, q.vehicleId ?? null, q.limit],
-    );
-    res.json({ items: rows });
-  });
+    route(ops.plans, async (_input, _req, res) => {
+      const { rows } = await db.query<Plan>(`SELECT ${PLAN_COLUMNS} FROM pricing_plans p ORDER BY p.valid_from DESC`);
+      res.json({ items: rows });
+    }),
+    route(ops.publishPlan, async ({ body: p, session }, _req, res) => {
+      const { rows } = await db.query<Plan>(
+        `INSERT INTO pricing_plans AS p (name, per_minute_fen, per_km_fen, daily_cap_fen, minimum_fen, reservation_fee_fen, hold_minutes,
+           one_way_fee_fen, one_way_per_km_fen, deposit_fen, valid_from, valid_to, published_by)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING ${PLAN_COLUMNS}`,
+        [p.name, p.perMinuteFen, p.perKmFen, p.dailyCapFen, p.minimumFen, p.reservationFeeFen, p.holdMinutes, p.oneWayFeeFen, p.oneWayPerKmFen, p.depositFen, p.validFrom, p.validTo, session.memberId],
+      );
+      res.status(201).json(rows[0]);
+    }),
+    // Prices are immutable (rentals keep the plan they started under); only the end of validity moves.
+    route(ops.updatePlan, async ({ params: { id }, body: { validTo } }, _req, res) => {
+      const { rows: found } = await db.query<{ validFrom: Date }>('SELECT valid_from AS "validFrom" FROM pricing_plans WHERE id = $1', [id]);
+      if (!found[0]) throw problems.notFound('No such pricing plan');
+      if (validTo !== null && Date.parse(validTo) <= found[0].validFrom.getTime()) throw problems.validation([{ name: 'body.validTo', reason: 'must be after validFrom' }]);
+      const { rows } = await db.query<Plan>(`UPDATE pricing_plans p SET valid_to = $2 WHERE p.id = $1 RETURNING ${PLAN_COLUMNS}`, [id, validTo]);
+      res.json(rows[0]);
+    }),
+
+    route(ops.reservations, async ({ query: q }, _req, res) => {
+      const { rows } = await db.query<Reservation>(
+        `SELECT ${RESERVATION_COLUMNS} FROM reservations r
+          WHERE ($1::text IS NULL OR r.status = $1) AND ($2::uuid IS NULL OR r.member_id = $2) AND ($3::uuid IS NULL OR r.vehicle_id = $3)
+          ORDER BY r.created_at DESC LIMIT $4`,
+        [q.status ?? null, q.memberId ?? null, q.vehicleId ?? null, q.limit],
+      );
+      res.json({ items: rows });
+    }),
+    route(ops.rentals, async ({ query: q }, _req, res) => {
+      const { rows } = await db.query<Rental>(
+        `SELECT ${RENTAL_COLUMNS} FROM rentals t
+          WHERE ($1::text IS NULL OR t.status = $1) AND ($2::uuid IS NULL OR t.member_id = $2) AND ($3::uuid IS NULL OR t.vehicle_id = $3)
+          ORDER BY t.started_at DESC LIMIT $4`,
+        [q.status ?? null, q.memberId ?? null, q.vehicleId ?? null, q.limit],
+      );
+      res.json({ items: rows });
+    }),
+  ];
 }

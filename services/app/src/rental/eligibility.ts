@@ -6,9 +6,11 @@ export interface Eligibility {
   walletBalanceFen: number;
   depositFen: number;
   licenceStatus: 'unverified' | 'pending' | 'approved' | 'rejected';
+  /** The licence's last valid day (YYYY-MM-DD), or null when none was given. */
+  licenceExpiresOn: string | null;
 }
 
-export type EligibilityReason = 'member-not-active' | 'negative-balance' | 'licence-not-approved' | 'deposit-insufficient';
+export type EligibilityReason = 'member-not-active' | 'negative-balance' | 'licence-not-approved' | 'licence-expired' | 'deposit-insufficient';
 
 /**
  * Reads the member's eligibility and locks the member row until the transaction ends, so one
@@ -18,15 +20,20 @@ export type EligibilityReason = 'member-not-active' | 'negative-balance' | 'lice
  */
 export async function lockEligibility(db: Queryable, memberId: string): Promise<Eligibility | undefined> {
   const { rows } = await db.query<Eligibility>(
-    `SELECT status, wallet_balance_fen AS "walletBalanceFen", deposit_fen AS "depositFen", licence_status AS "licenceStatus"
+    `SELECT status, wallet_balance_fen AS "walletBalanceFen", deposit_fen AS "depositFen", licence_status AS "licenceStatus",
+            to_char(licence_expires_on, 'YYYY-MM-DD') AS "licenceExpiresOn"
        FROM members WHERE id = $1 FOR NO KEY UPDATE`,
     [memberId],
   );
   return rows[0];
 }
 
-/** Why the member may not rent now, or undefined when they may. */
-export function eligibilityRefusal(member: Eligibility, requiredDepositFen: number): { reason: EligibilityReason; detail: string } | undefined {
+/**
+ * Why the member may not rent now, or undefined when they may. `today` is the UTC date
+ * (YYYY-MM-DD): an approved licence stops counting the day after its expiry, at every reservation
+ * and rental start (the same day boundary as the cars' fleet list, docs/vehicles.md).
+ */
+export function eligibilityRefusal(member: Eligibility, requiredDepositFen: number, today: string): { reason: EligibilityReason; detail: string } | undefined {
   if (member.status !== 'active') return { reason: 'member-not-active', detail: `The account is ${member.status}; only active accounts can rent` };
   if (member.walletBalanceFen < 0) {
     return { reason: 'negative-balance', detail: `The wallet balance is ${formatYuan(member.walletBalanceFen)}; top up to settle it before renting` };
@@ -34,6 +41,10 @@ export function eligibilityRefusal(member: Eligibility, requiredDepositFen: numb
   if (member.licenceStatus !== 'approved') {
     const state = { unverified: 'has not been submitted', pending: 'is waiting for verification', rejected: 'was rejected' }[member.licenceStatus];
     return { reason: 'licence-not-approved', detail: `Your driving licence ${state}; renting needs an approved licence` };
+  }
+  // ISO dates compare as strings.
+  if (member.licenceExpiresOn !== null && member.licenceExpiresOn < today) {
+    return { reason: 'licence-expired', detail: `Your driving licence expired on ${member.licenceExpiresOn}; submit the renewed licence to rent again` };
   }
   if (member.depositFen < requiredDepositFen) {
     return { reason: 'deposit-insufficient', detail: `The deposit is ${formatYuan(member.depositFen)}; renting needs ${formatYuan(requiredDepositFen)}` };

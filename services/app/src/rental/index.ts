@@ -1,7 +1,6 @@
-import type { Express } from 'express';
-import type { AppContext, DomainHandle } from '../service';
-import { mountAdminRoutes } from './admin';
-import { mountMemberRoutes } from './routes';
+import type { AppContext, DomainMount } from '../context';
+import { adminRentalRoutes } from './admin';
+import { memberRentalRoutes } from './routes';
 import { createRentalService } from './service';
 import { startRentalSweep } from './worker';
 
@@ -13,7 +12,7 @@ export { createRentalService, type RentalService } from './service';
  * The rental business (claim 7): stations, cars, prices, cards, reservations, rentals. Mounted
  * by the APP service (domains.ts); starts the sweep that expires reservations on this instance.
  */
-export function mountRental(app: Express, ctx: AppContext): DomainHandle {
+export function mountRental(ctx: AppContext): DomainMount {
   const { config } = ctx;
   const service = createRentalService({
     db: ctx.db,
@@ -24,7 +23,8 @@ export function mountRental(app: Express, ctx: AppContext): DomainHandle {
     config,
     requestedBy: `app:${ctx.config.INSTANCE_ID ?? ctx.config.POD_NAME ?? 'app'}`,
   });
-  mountMemberRoutes(app, ctx, service);
-  mountAdminRoutes(app, ctx, service);
-  return { stop: startRentalSweep(service, ctx.db, ctx.log.child({ domain: 'rental' }), config.RENTAL_SWEEP_INTERVAL_MS) };
+  return {
+    routes: [...memberRentalRoutes(ctx, service), ...adminRentalRoutes(ctx, service)],
+    stop: startRentalSweep(service, ctx.db, ctx.log.child({ domain: 'rental' }), config.RENTAL_SWEEP_INTERVAL_MS),
+  };
 }

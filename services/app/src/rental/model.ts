@@ -1,12 +1,10 @@
 import type { Pool, PoolClient } from '@evshare/kit';
-import type { FeeBreakdown, PricingPlan } from './pricing';
-import { planAt } from './pricing';
+import type { RENTAL_STATUSES, RESERVATION_STATUSES } from '@evshare/api';
+import { PLAN_COLUMNS, planAt, type FeeBreakdown, type PlanRow as Plan } from '@evshare/pricing';
 import type { VehicleState } from './vehicle-state';
 
-/** The statuses the schema allows (0002_rental.sql), for types, filters and the API document. */
-export const RESERVATION_STATUSES = ['active', 'converted', 'cancelled', 'expired'] as const;
+/** The statuses the schema allows (0002_rental.sql); the API's schemas list them. */
 export type ReservationStatus = (typeof RESERVATION_STATUSES)[number];
-export const RENTAL_STATUSES = ['unlocking', 'active', 'ended', 'failed'] as const;
 export type RentalStatus = (typeof RENTAL_STATUSES)[number];
 
 /** A pool or a client inside a transaction. */
@@ -78,12 +76,7 @@ export function publicVehicle(v: Vehicle) {
   };
 }
 
-export const PLAN_COLUMNS = `p.id, p.name, p.per_minute_fen AS "perMinuteFen", p.per_km_fen AS "perKmFen", p.daily_cap_fen AS "dailyCapFen",
-  p.minimum_fen AS "minimumFen", p.reservation_fee_fen AS "reservationFeeFen", p.hold_minutes AS "holdMinutes",
-  p.one_way_fee_fen AS "oneWayFeeFen", p.one_way_per_km_fen AS "oneWayPerKmFen", p.deposit_fen AS "depositFen",
-  p.valid_from AS "validFrom", p.valid_to AS "validTo", p.published_by AS "publishedBy", p.created_at AS "createdAt"`;
-
-export type Plan = PricingPlan & { name: string; publishedBy: string | null; createdAt: Date };
+export { PLAN_COLUMNS, type PlanRow as Plan } from '@evshare/pricing';
 
 /** The plan in force at the database's current time (the rule itself is `planAt`). */
 export async function planInForce(db: Queryable): Promise<Plan | undefined> {

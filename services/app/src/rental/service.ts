@@ -9,10 +9,12 @@ import {
   type KeyValueStore,
   type Logger,
   type Pool,
+  type VehicleAck,
+  type VehicleCommand,
 } from '@evshare/kit';
 import type { MemberRepository } from '../members';
 import { notifyMember } from '../notifications';
-import { createVehicleCommander, type VehicleAck, type VehicleCommand } from './commands';
+import { createVehicleCommander } from './commands';
 import type { RentalConfig } from './config';
 import { eligibilityRefusal, formatYuan, lockEligibility } from './eligibility';
 import {
@@ -27,7 +29,7 @@ import {
   type Reservation,
   type Vehicle,
 } from './model';
-import { computeFee, type FeeBreakdown } from './pricing';
+import { computeFee, type FeeBreakdown } from '@evshare/pricing';
 import { checkReturn, distanceM, type ReturnRefusal, type ReturnStation, type ReturningVehicle } from './return-rules';
 import { checkTransition, type VehicleState } from './vehicle-state';
 
@@ -129,7 +131,7 @@ export function createRentalService(deps: RentalDeps) {
     );
     const hold = rows[0]!;
     if (hold.rentalId) throw busy('You already have a rental in progress; return the car first');
-    const refusal = eligibilityRefusal(member, plan.depositFen);
+    const refusal = eligibilityRefusal(member, plan.depositFen, new Date().toISOString().slice(0, 10));
     if (refusal) throw new Problem(403, refusal.reason, 'Not allowed to rent', refusal.detail, { reason: refusal.reason });
     return { plan, hold };
   }

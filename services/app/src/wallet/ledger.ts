@@ -1,5 +1,4 @@
-import { validate, type Pool, type PoolClient } from '@evshare/kit';
-import { page } from './schemas';
+import type { Pool, PoolClient } from '@evshare/kit';
 
 export interface WalletView {
   balanceFen: number;
@@ -62,8 +61,7 @@ export async function walletOf(context: { db: Pool }, memberId: string): Promise
   return rows[0];
 }
 
-export async function ledgerPage(context: { db: Pool }, memberId: string, query: unknown): Promise<{ items: LedgerView[]; nextBefore: number | null }> {
-  const { limit, before } = validate(page, query, 'query');
+export async function ledgerPage(context: { db: Pool }, memberId: string, { limit, before }: { limit: number; before?: number }): Promise<{ items: LedgerView[]; nextBefore: number | null }> {
   const { rows } = await context.db.query<LedgerView>(
     `SELECT ${LEDGER_COLUMNS} FROM ledger WHERE member_id = $1 AND ($2::bigint IS NULL OR id < $2) ORDER BY id DESC LIMIT $3`,
     [memberId, before ?? null, limit + 1],

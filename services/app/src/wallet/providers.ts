@@ -1,6 +1,6 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import { z } from 'zod';
 import { ConfigError } from '@evshare/kit';
+import { hostedCallbackBody } from '@evshare/api';
 import type { WalletConfig } from './config';
 
 /** A payment to start with a provider. */
@@ -62,18 +62,6 @@ export function signCallback(key: string, fields: Record<string, string | number
   return createHmac('sha256', key).update(canonical).digest('hex');
 }
 
-export const hostedCallbackSchema = z
-  .object({
-    paymentId: z.string().uuid('must be a UUID'),
-    providerRef: z.string().regex(/^[A-Za-z0-9_.:-]{1,100}$/, 'must be 1 to 100 letters, digits or _.:-'),
-    amountFen: z.number().int('must be an integer (fen)').positive('must be positive'),
-    status: z.enum(['succeeded', 'failed']),
-    /** Unix seconds when the provider signed it. */
-    timestamp: z.number().int().positive(),
-    sign: z.string().regex(/^[0-9a-f]{64}$/, 'must be 64 hex digits'),
-  })
-  .strict();
-
 /** A hosted payment page with a signed asynchronous callback: the shape of a real provider. */
 export function createHostedTopUpProvider(options: { url: string; signingKey: string }): TopUpProvider {
   return {
@@ -85,7 +73,7 @@ export function createHostedTopUpProvider(options: { url: string; signingKey: st
       return { status: 'pending', next: { url: next.toString() } };
     },
     verifyCallback(body, now) {
-      const parsed = hostedCallbackSchema.parse(body);
+      const parsed = hostedCallbackBody.parse(body);
       const { sign, ...fields } = parsed;
       const expected = Buffer.from(signCallback(options.signingKey, fields), 'hex');
       if (!timingSafeEqual(expected, Buffer.from(sign, 'hex'))) return undefined;

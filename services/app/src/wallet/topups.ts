@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import { z } from 'zod';
 import { Problem, problems, withTransaction, type Pool } from '@evshare/kit';
 import { bookEntry } from './ledger';
 import type { CallbackResult, TopUpProvider } from './providers';
@@ -26,18 +25,6 @@ const PAYMENT_COLUMNS = `id, member_id AS "memberId", provider, provider_ref AS 
   to_char(completed_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS "completedAt"`;
 
 const view = ({ memberId: _m, providerRef: _r, idempotencyKey: _k, ...rest }: PaymentRow, next?: { url: string }): PaymentView => ({ ...rest, ...(next ? { next } : {}) });
-
-export const topUpBody = (providers: string[], maxFen: number) =>
-  z
-    .object({
-      amountFen: z
-        .number({ error: 'must be a number of fen' })
-        .int('must be a whole number of fen')
-        .min(1, 'must be at least 1 fen')
-        .max(maxFen, `must be at most ${maxFen} fen`),
-      provider: z.enum(providers as [string, ...string[]], { error: providers.length ? `must be one of: ${providers.join(', ')}` : 'no top-up provider is enabled (PAYMENT_PROVIDERS)' }),
-    })
-    .strict();
 
 /**
  * Completes a payment from a provider's confirmation, in one transaction: the payment row is the

@@ -2,15 +2,12 @@ import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import type { Express, Request, Response } from 'express';
 import {
-  PASSWORD_RULES,
   Problem,
   SESSION_COOKIE,
   env,
-  hashPassword,
   problems,
   smsSubject,
   validate,
-  verifyPassword,
   type Bus,
   type KeyValueStore,
   type Pool,
@@ -18,6 +15,7 @@ import {
   type SessionStore,
   type SmsMessage,
 } from '@evshare/kit';
+import { codeBody, deregisterBody, registerBody } from '@evshare/api';
 import type { LoginThrottle } from '../throttle';
 import { findCredentialsById } from '../members';
 import { createCodeStore } from './codes';
@@ -44,27 +42,16 @@ export interface RegistrationDeps {
   /** The login-state database (codes and their counters live there). */
   throttleStore: KeyValueStore;
   throttle: LoginThrottle;
+  /** Runs password work in one of the bounded argon2 slots, or refuses 503 when none frees in time. */
+  inHashSlot: <T>(req: Request, work: () => Promise<T>) => Promise<T>;
+  /** hashPassword and verifyPassword, counted. */
+  hash: (password: string) => Promise<string>;
+  verify: (passwordHash: string | undefined, password: string) => Promise<boolean>;
   currentSession: (req: Request) => Promise<SessionRecord>;
   setSessionCookie: (req: Request, res: Response, key: string) => void;
   sessionView: (record: SessionRecord, key?: string) => Record<string, unknown>;
 }
 
-const phone = z.string().regex(/^\+?[0-9]{6,15}$/, 'must be 6 to 15 digits, optionally starting with +');
-const locale = z.enum(['zh-CN', 'en']);
-export const codeBody = z.object({ phone, locale: locale.default('zh-CN') }).strict();
-export const registerBody = z
-  .object({
-    phone,
-    code: z.string().regex(/^[0-9]{6}$/, 'must be the 6 digits sent by SMS'),
-    password: z
-      .string()
-      .min(PASSWORD_RULES.minLength, `must be at least ${PASSWORD_RULES.minLength} characters`)
-      .max(PASSWORD_RULES.maxLength, `must be at most ${PASSWORD_RULES.maxLength} characters`),
-    displayName: z.string().trim().min(1, 'is required').max(64, 'must be at most 64 characters'),
-    locale: locale.default('zh-CN'),
-  })
-  .strict();
-export const deregisterBody = z.object({ password: z.string().min(1, 'is required').max(PASSWORD_RULES.maxLength) }).strict();
 
 /** Member self-service in the authentication service: register by SMS code, deregister (patent claim 7). */
 export function mountRegistration(app: Express, deps: RegistrationDeps): void {
@@ -103,19 +90,23 @@ export function mountRegistration(app: Express, deps: RegistrationDeps): void {
 
   app.post('/api/v1/auth/register', async (req, res) => {
     const body = validate(registerBody, req.body, 'body');
-    const verdict = await codes.verify(body.phone, body.code);
-    if (!verdict.ok) {
-      if (verdict.reason === 'expired') throw new Problem(400, 'verification-code-expired', 'No valid code', 'There is no valid code for this phone; request a new one');
-      throw new Problem(400, 'verification-code-wrong', 'Wrong code', `The code is wrong; ${verdict.attemptsLeft} attempts left`, {
-        invalidParams: [{ name: 'body.code', reason: 'is wrong' }],
-        attemptsLeft: verdict.attemptsLeft,
-      });
-    }
+    // The slot before the code: a registration shed for capacity has not used up its code.
+    const passwordHash = await deps.inHashSlot(req, async () => {
+      const verdict = await codes.verify(body.phone, body.code);
+      if (!verdict.ok) {
+        if (verdict.reason === 'expired') throw new Problem(400, 'verification-code-expired', 'No valid code', 'There is no valid code for this phone; request a new one');
+        throw new Problem(400, 'verification-code-wrong', 'Wrong code', `The code is wrong; ${verdict.attemptsLeft} attempts left`, {
+          invalidParams: [{ name: 'body.code', reason: 'is wrong' }],
+          attemptsLeft: verdict.attemptsLeft,
+        });
+      }
+      return deps.hash(body.password);
+    });
     let memberId: string;
     try {
       const { rows } = await db.query<{ id: string }>(
         `INSERT INTO members (phone, display_name, password_hash, role, status, locale) VALUES ($1, $2, $3, 'member', 'active', $4) RETURNING id`,
-        [body.phone, body.displayName, await hashPassword(body.password), body.locale],
+        [body.phone, body.displayName, passwordHash, body.locale],
       );
       memberId = rows[0]!.id;
     } catch (error) {
@@ -132,13 +123,16 @@ export function mountRegistration(app: Express, deps: RegistrationDeps): void {
     const session = await deps.currentSession(req);
     const body = validate(deregisterBody, req.body, 'body');
     const address = req.ip ?? 'unknown';
-    const attempt = await deps.throttle.attempt(session.memberId, address);
-    if (!attempt.allowed) throw problems.tooManyRequests(attempt.retryAfterSeconds);
-    const member = await findCredentialsById(db, session.memberId);
-    if (!member || !(await verifyPassword(member.passwordHash, body.password))) {
-      throw problems.validation([{ name: 'body.password', reason: 'is wrong' }]);
-    }
-    await attempt.succeeded();
+    const member = await deps.inHashSlot(req, async () => {
+      const attempt = await deps.throttle.attempt(session.memberId, address);
+      if (!attempt.allowed) throw problems.tooManyRequests(attempt.retryAfterSeconds);
+      const found = await findCredentialsById(db, session.memberId);
+      if (!found || !(await deps.verify(found.passwordHash, body.password))) {
+        throw problems.validation([{ name: 'body.password', reason: 'is wrong' }]);
+      }
+      await attempt.succeeded();
+      return found;
+    });
     if (member.role === 'admin') throw problems.forbidden('Operator accounts are closed by another operator, not deregistered');
     await deregister(db, member.id);
     await sessions.revokeMember(member.id, 'logout');

@@ -1,4 +1,4 @@
-import { deductionKinds, deductionSubject, receiptSubject, smsSubject } from './messages';
+import { deductionKinds, deductionSubject, receiptSubject, smsSubject } from './contracts';
 import { STREAMS, DURABLES } from './streams';
 import { SUBJECTS } from './subjects';
 import type { StreamDefinition } from './types';
@@ -31,17 +31,6 @@ export interface BusGrant {
   owns: StreamDefinition[];
 }
 
-// Subjects of services outside the kit (their builders live there; test/backbone/nats-permissions
-// checks that the builders' subjects match these patterns).
-const VEHICLE_COMMAND = 'vehicle.*.command';
-const VEHICLE_ACK = 'vehicle.*.ack';
-const VEHICLE_STATUS = 'vehicle.*.status';
-const VEHICLE_ALERT = 'vehicle.*.alert';
-const VEHICLE_EVENT = 'vehicle.*.event';
-const PILE_CALL = 'charging.pile.*.call';
-const PILE_CONNECTED = 'charging.pile.*.connected';
-const CHARGING_REPLY = 'charging.reply.*';
-
 const grant = (g: Partial<BusGrant>): BusGrant => ({ publish: [], subscribe: [], publishDurable: [], consume: [], owns: [], ...g });
 
 export const BUS_PERMISSIONS: Record<BusIdentity, BusGrant> = {
@@ -51,8 +40,8 @@ export const BUS_PERMISSIONS: Record<BusIdentity, BusGrant> = {
     publishDurable: [smsSubject('verification-code')],
   }),
   app: grant({
-    publish: [SUBJECTS.appAnnounce, SUBJECTS.appWithdraw, SUBJECTS.appLoadAll, SUBJECTS.pushMemberAll, SUBJECTS.sessionRevoked, VEHICLE_COMMAND],
-    subscribe: [SUBJECTS.appDiscover, SUBJECTS.sessionRevoked, SUBJECTS.autoscaleDecision, SUBJECTS.gatewayStatus, VEHICLE_ACK],
+    publish: [SUBJECTS.appAnnounce, SUBJECTS.appWithdraw, SUBJECTS.appLoadAll, SUBJECTS.pushMemberAll, SUBJECTS.sessionRevoked, SUBJECTS.vehicleCommandAll],
+    subscribe: [SUBJECTS.appDiscover, SUBJECTS.sessionRevoked, SUBJECTS.autoscaleDecision, SUBJECTS.gatewayStatus, SUBJECTS.vehicleAckAll],
     // Every fee and the operators' manual deductions and refunds; charging sessions are billed by charging.
     publishDurable: [...deductionKinds.filter((kind) => kind !== 'charging').map(deductionSubject), smsSubject('operator-notice')],
   }),
@@ -62,7 +51,7 @@ export const BUS_PERMISSIONS: Record<BusIdentity, BusGrant> = {
   }),
   heartbeat: grant({
     publish: [SUBJECTS.heartbeatOnline],
-    subscribe: [SUBJECTS.pushMemberAll, SUBJECTS.sessionRevoked, VEHICLE_STATUS, VEHICLE_ALERT],
+    subscribe: [SUBJECTS.pushMemberAll, SUBJECTS.sessionRevoked, SUBJECTS.vehicleStatusAll, SUBJECTS.vehicleAlertAll],
   }),
   billing: grant({
     publish: [SUBJECTS.pushMemberAll],
@@ -75,14 +64,14 @@ export const BUS_PERMISSIONS: Record<BusIdentity, BusGrant> = {
     owns: [STREAMS.sms],
   }),
   telematics: grant({
-    publish: [VEHICLE_STATUS, VEHICLE_ALERT, VEHICLE_EVENT, VEHICLE_ACK],
-    subscribe: [VEHICLE_COMMAND],
+    publish: [SUBJECTS.vehicleStatusAll, SUBJECTS.vehicleAlertAll, SUBJECTS.vehicleEventAll, SUBJECTS.vehicleAckAll],
+    subscribe: [SUBJECTS.vehicleCommandAll],
     // A finished trip's fee; a device-facing pod may not refund or charge anything else.
     publishDurable: [deductionSubject('rental')],
   }),
   charging: grant({
-    publish: [PILE_CALL, PILE_CONNECTED, CHARGING_REPLY],
-    subscribe: [PILE_CALL, PILE_CONNECTED, CHARGING_REPLY, SUBJECTS.sessionRevoked],
+    publish: [SUBJECTS.pileCallAll, SUBJECTS.pileConnectedAll, SUBJECTS.chargingReplyAll],
+    subscribe: [SUBJECTS.pileCallAll, SUBJECTS.pileConnectedAll, SUBJECTS.chargingReplyAll, SUBJECTS.sessionRevoked],
     publishDurable: [deductionSubject('charging')],
   }),
   operator: grant({

@@ -1,6 +1,7 @@
 import http from 'node:http';
 import { Writable } from 'node:stream';
-import { createHttpApp, refuseNul, trustProxySetting } from './app';
+import { createHttpApp, refuseNul } from './app';
+import { parseTrustProxy } from './trust-proxy';
 import { createHealth } from './health';
 import { createMetrics } from './metrics';
 import { listen, type RunningServer } from './server';
@@ -81,27 +82,22 @@ describe('refuseNul', () => {
   });
 });
 
-// Express reads a string `trust proxy` as addresses: "1" must reach it as one hop, and "true"
-// must not mean "every hop" (which would let a client choose its address).
-describe('trustProxySetting', () => {
+describe('trust proxy', () => {
+  // One reading of TRUST_PROXY (trust-proxy.ts) reaches express: "true" is one hop, not every hop.
   it.each([
-    ['1', 1],
-    [' 2 ', 2],
-    ['true', 1],
-    [true, 1],
-    ['false', false],
-    [false, false],
-    ['loopback', 'loopback'],
-    ['loopback, 10.0.0.0/8', 'loopback, 10.0.0.0/8'],
-  ])('%j -> %j', (value, setting) => expect(trustProxySetting(value)).toEqual(setting));
-
-  it('makes req.ip the entry the one trusted hop added', async () => {
+    ['1', '203.0.113.7'],
+    ['true', '203.0.113.7'],
+    ['2', '6.6.6.6'],
+    ['false', '127.0.0.1'],
+    ['loopback', '203.0.113.7'],
+    ['10.0.0.0/8', '127.0.0.1'],
+  ])('with TRUST_PROXY=%j req.ip is %s', async (setting, ip) => {
     const silent = new Writable({ write: (_c, _e, done) => done() });
     const app = createHttpApp({
       log: createLogger('test', 'silent', silent),
       metrics: createMetrics('test'),
       health: createHealth(),
-      trustProxy: '1',
+      trustProxy: parseTrustProxy(setting),
       routes: (a) => a.get('/ip', (req, res) => res.json({ ip: req.ip })),
     });
     const server = await listen(app, 0);
@@ -115,9 +111,68 @@ describe('trustProxySetting', () => {
           })
           .on('error', reject);
       });
-      expect(JSON.parse(body)).toEqual({ ip: '203.0.113.7' });
+      expect(JSON.parse(body)).toEqual({ ip });
     } finally {
       await server.close();
     }
+  });
+});
+
+// Admission by queue time over real HTTP: a request that cannot be served before its deadline is
+// refused at once with 503 + Retry-After, and one whose client left while it waited never runs.
+describe('createHttpApp admission', () => {
+  let server: RunningServer;
+  let ran = 0;
+  let release: () => void = () => undefined;
+
+  beforeAll(async () => {
+    const silent = new Writable({ write: (_c, _e, done) => done() });
+    const app = createHttpApp({
+      log: createLogger('test', 'silent', silent),
+      metrics: createMetrics('test'),
+      health: createHealth(),
+      trustProxy: parseTrustProxy('loopback'),
+      admission: { tier: 'test', slots: 1, deadlineCapMs: 30_000 },
+      routes: (a) => {
+        a.get('/held', async (_req, res) => {
+          ran++;
+          await new Promise<void>((resolve) => (release = resolve));
+          res.json({ ok: true });
+        });
+      },
+    });
+    server = await listen(app, 0);
+  });
+  afterAll(() => server.close(1000));
+
+  const settle = () => new Promise((resolve) => setTimeout(resolve, 50));
+
+  it('refuses at once, with Retry-After, what would wait past its deadline', async () => {
+    const holder = fetch(`${server.url}/held`);
+    await settle();
+    const started = Date.now();
+    const refused = await fetch(`${server.url}/held`, { headers: { 'X-Request-Deadline': String(Date.now() + 5) } });
+    expect(refused.status).toBe(503);
+    expect(refused.headers.get('content-type')).toContain('application/problem+json');
+    expect(Number(refused.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+    expect(Date.now() - started).toBeLessThan(1000);
+    release();
+    expect((await holder).status).toBe(200);
+  });
+
+  it('drops without work a queued request whose client went away', async () => {
+    const before = ran;
+    const holder = fetch(`${server.url}/held`);
+    await settle();
+    const abort = new AbortController();
+    const queued = fetch(`${server.url}/held`, { signal: abort.signal }).catch(() => 'aborted');
+    await settle();
+    abort.abort();
+    expect(await queued).toBe('aborted');
+    await settle();
+    release();
+    expect((await holder).status).toBe(200);
+    await settle();
+    expect(ran).toBe(before + 1);
   });
 });

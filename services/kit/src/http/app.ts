@@ -4,7 +4,9 @@ import type { Logger } from '../logger';
 import type { Health } from './health';
 import type { Metrics } from './metrics';
 import { crossSiteRefusal } from './cross-site';
+import { Admission, DEADLINE_HEADER, Shed, requestDeadline } from './admission';
 import { Problem, problems } from './problem';
+import { expressTrustProxy, type TrustProxy } from './trust-proxy';
 
 declare global {
   // eslint-disable-next-line @typescript-eslint/no-namespace
@@ -14,6 +16,10 @@ declare global {
       id: string;
       /** The service logger bound to this request's id. */
       log: Logger;
+      /** When the answer stops being useful (epoch ms): X-Request-Deadline from a trusted hop, capped by REQUEST_DEADLINE_MS. */
+      deadline: number;
+      /** The client closed the connection before the answer: further work on it is wasted. */
+      gone(): boolean;
     }
   }
 }
@@ -24,8 +30,8 @@ export interface HttpAppOptions {
   health: Health;
   /** Largest JSON body accepted, e.g. '64kb'. */
   bodyLimit?: string;
-  /** Express `trust proxy`: which hops may set X-Forwarded-For (the gateway, the ingress). */
-  trustProxy?: boolean | string | number;
+  /** Which hops may set X-Forwarded-For (the gateway, the ingress): TRUST_PROXY read by env.trustProxy. Nobody when absent. */
+  trustProxy?: TrustProxy;
   /**
    * Pages (origins) that may send state-changing requests with the session cookie besides the
    * request's own host (ALLOWED_ORIGINS); others are refused 403 cross-site-request.
@@ -33,26 +39,28 @@ export interface HttpAppOptions {
   allowedOrigins?: readonly string[];
   /** Headers put on every response, errors included (e.g. X-App-Instance); may be filled in later. */
   responseHeaders?: Record<string, string>;
+  /**
+   * Admission by queue time (admission.ts): how many requests run at once, and the longest a
+   * request may take (REQUEST_DEADLINE_MS) whatever deadline it carries. The operational
+   * endpoints are never queued.
+   */
+  admission?: AdmissionSettings;
   routes: (app: Express) => void;
   /** Called at the start and the end (with its duration) of every request, e.g. for load reports. */
   hooks?: { start(): void; end(ms: number): void };
 }
 
-const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
-
-/**
- * TRUST_PROXY as express needs it: express reads any string as a list of addresses, so a number
- * of hops ("1") must become a number, and "true" means one hop (express's `true` would trust
- * every hop, letting a client choose its address with its own X-Forwarded-For).
- */
-export function trustProxySetting(value: boolean | string | number): boolean | string | number {
-  if (value === true) return 1;
-  if (typeof value !== 'string') return value;
-  const text = value.trim().toLowerCase();
-  if (text === 'true') return 1;
-  if (text === 'false' || text === '') return false;
-  return /^\d{1,2}$/.test(text) ? Number(text) : value;
+export interface AdmissionSettings {
+  /** The tier named in the metrics (the service). */
+  tier: string;
+  slots: number;
+  deadlineCapMs: number;
 }
+
+/** A service that does not say: generous slots (most requests wait on I/O), and 25 s (REQUEST_DEADLINE_MS). */
+const DEFAULT_ADMISSION: AdmissionSettings = { tier: 'http', slots: 256, deadlineCapMs: 25_000 };
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
 // An API answers JSON only, so the strictest browser policy costs nothing.
 const SECURITY_HEADERS: Record<string, string> = {
@@ -73,7 +81,7 @@ export function createHttpApp(options: HttpAppOptions): Express {
   const app = express();
   app.disable('x-powered-by');
   app.disable('etag');
-  app.set('trust proxy', trustProxySetting(options.trustProxy ?? false));
+  app.set('trust proxy', options.trustProxy ? expressTrustProxy(options.trustProxy) : false);
   const securityHeaders = new Map(Object.entries(SECURITY_HEADERS));
   // Read at every request: a service may fill it in after listening (an id that names the port).
   const extraHeaders = options.responseHeaders ?? {};
@@ -82,6 +90,15 @@ export function createHttpApp(options: HttpAppOptions): Express {
   const bodyLimit = options.bodyLimit ?? '64kb';
   const jsonParser = express.json({ limit: bodyLimit, strict: true });
   const hooks = options.hooks;
+  const admissionSettings = options.admission ?? DEFAULT_ADMISSION;
+  const { tier } = admissionSettings;
+  const admission = new Admission({
+    slots: admissionSettings.slots,
+    onAdmitted: (waitedMs) => metrics.admissionWait.labels(tier).observe(waitedMs / 1000),
+    onShed: (reason) => metrics.admissionShed.labels(tier, reason).inc(),
+  });
+  // Compiled by express from `trust proxy`: whether the connecting hop may speak for the client.
+  const trusted = (req: Request) => (app.get('trust proxy fn') as (address: string, hop: number) => boolean)(req.socket.remoteAddress ?? '', 0);
   // The request logger is made on first use: most requests (the periodic poll) never log.
   Object.defineProperty(app.request, 'log', {
     configurable: true,
@@ -101,22 +118,45 @@ export function createHttpApp(options: HttpAppOptions): Express {
     res.setHeader('X-Request-Id', req.id);
     const started = performance.now();
     hooks?.start();
+    let closed = false;
+    req.gone = () => closed && !res.writableFinished;
     // 'close' comes for every request, also one the client abandoned before the answer, so the
     // in-flight count cannot leak; such a request is recorded as 499 (client closed request).
     res.once('close', () => {
+      closed = true;
       const ms = performance.now() - started;
       hooks?.end(ms);
       const status = res.writableFinished ? String(res.statusCode) : '499';
       const route = req.route?.path ? `${req.baseUrl}${String(req.route.path)}` : res.statusCode === 404 ? 'unmatched' : req.baseUrl || 'unmatched';
       metrics.httpRequests.labels(req.method, route, status).inc();
       metrics.httpDuration.labels(req.method, route, status).observe(ms / 1000);
-      const level = res.statusCode >= 500 ? 'error' : res.statusCode >= 400 || status === '499' ? 'info' : 'debug';
+      // A 503 is capacity shed on purpose (admission, draining), not a fault: a storm of them must not flood the error log.
+      const level = res.statusCode >= 500 && res.statusCode !== 503 ? 'error' : res.statusCode >= 400 || status === '499' ? 'info' : 'debug';
       if (log.isLevelEnabled(level)) req.log[level]({ method: req.method, url: req.originalUrl, status: Number(status), ms: Math.round(ms * 10) / 10 }, 'request');
     });
     if (req.method === 'GET' && (req.url === '/healthz' || req.url === '/readyz' || req.url === '/metrics')) {
       void serveOperational(req.url, res).catch(next);
       return;
     }
+    req.deadline = requestDeadline(req.headers[DEADLINE_HEADER], { now: Date.now(), capMs: admissionSettings.deadlineCapMs, trusted: trusted(req) });
+    admission.admit(req.deadline, req.gone).then(
+      (ticket) => {
+        if (closed) {
+          ticket.release();
+          return;
+        }
+        res.once('close', () => ticket.release());
+        admitted(req, res, next);
+      },
+      (error: unknown) => {
+        if (error instanceof Shed && error.reason === 'abandoned') return;
+        next(error instanceof Shed ? problems.unavailable(error.retryAfterSeconds, 'The service is at capacity; try again after the time in Retry-After') : error);
+      },
+    );
+  });
+
+  /** What an admitted request goes through before its route. */
+  const admitted = (req: Request, res: Response, next: NextFunction) => {
     if (req.method === 'GET' || req.method === 'HEAD') {
       // A NUL reaches a query only percent-encoded (the HTTP parser refuses the raw byte), so the
       // hot path (the poll) parses no query string for this check.
@@ -135,7 +175,7 @@ export function createHttpApp(options: HttpAppOptions): Express {
       return;
     }
     jsonParser(req, res, (error?: unknown) => next(error ?? (req.url.includes('%00') ? refuseNul(req.query, 'query') : undefined) ?? refuseNul(req.body, 'body')));
-  });
+  };
 
   const serveOperational = async (path: string, res: Response) => {
     if (path === '/healthz') res.json({ status: 'ok' });

@@ -6,6 +6,10 @@ export interface Metrics {
   registry: client.Registry;
   httpRequests: client.Counter<'method' | 'route' | 'status'>;
   httpDuration: client.Histogram<'method' | 'route' | 'status'>;
+  /** Time a request waited for an admission slot (see admission.ts), per tier. */
+  admissionWait: client.Histogram<'tier'>;
+  /** Requests refused (full) or dropped without work (expired, abandoned), per tier. */
+  admissionShed: client.Counter<'tier' | 'reason'>;
 }
 
 /**
@@ -29,5 +33,18 @@ export function createMetrics(service: string, instance?: string): Metrics {
     buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
     registers: [registry],
   });
-  return { registry, httpRequests, httpDuration };
+  const admissionWait = new client.Histogram({
+    name: 'admission_queue_seconds',
+    help: 'Time a request waited in the admission queue before it was served, by tier',
+    labelNames: ['tier'] as const,
+    buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    registers: [registry],
+  });
+  const admissionShed = new client.Counter({
+    name: 'admission_shed_total',
+    help: 'Requests shed by admission, by tier and reason (full: refused at once; expired, abandoned: dropped without work)',
+    labelNames: ['tier', 'reason'] as const,
+    registers: [registry],
+  });
+  return { registry, httpRequests, httpDuration, admissionWait, admissionShed };
 }

@@ -11,13 +11,19 @@ export interface RunningServer {
   close(timeoutMs?: number): Promise<void>;
 }
 
+/**
+ * Handshakes the kernel completes ahead of accept (capped by net.core.somaxconn): Node's default
+ * 511 overflows when a fleet or a crowd reconnects at once, and the kernel resets what it dropped.
+ */
+export const LISTEN_BACKLOG = 4096;
+
 /** Listens on host:port (port 0 = any free port) and resolves once listening. */
 export async function listen(handler: Express | http.RequestListener, port: number, host = '127.0.0.1'): Promise<RunningServer> {
   // Idle keep-alive outlives the usual 60 s balancer idle timeout, so the balancer closes first.
   const server = http.createServer({ keepAliveTimeout: 65_000, headersTimeout: 20_000, requestTimeout: 60_000 }, handler);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(port, host, () => {
+    server.listen({ port, host, backlog: LISTEN_BACKLOG }, () => {
       server.off('error', reject);
       resolve();
     });

@@ -1,5 +1,6 @@
 import type { Bus } from '../bus/types';
-import { SUBJECTS, sessionRevokedSchema, type SessionRevoked } from '../bus/subjects';
+import { sessionRevokedSchema, type SessionRevoked } from '../bus/contracts';
+import { SUBJECTS } from '../bus/subjects';
 import type { Logger } from '../logger';
 import type { KeyValueStore } from '../store/types';
 import { hashSessionKey, isWellFormedSessionKey, newSessionKey } from './key';

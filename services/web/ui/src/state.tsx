@@ -1,7 +1,7 @@
 import { createContext, useCallback, useContext, useEffect, useRef, useState, type ReactNode } from 'react';
 import { api, ApiError } from './api/client';
 import { LiveChannel, type LiveStatus } from './api/live';
-import type { AvailableVehicle, Notification, Session, SyncState } from './api/types';
+import type { AvailableVehicle, Notification, Session, SyncState } from '@evshare/api/schemas';
 
 /** Client-side routes: the path is the page; history API, no hash. */
 export function useRoute(): [string, (to: string) => void] {

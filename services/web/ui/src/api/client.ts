@@ -1,5 +1,8 @@
+// The platform's one client retry rule (Retry-After honoured with jitter, bounded attempts, only
+// idempotent requests resent after a failure that may have done work); a module with no imports.
+import { withRetry } from '../../../../kit/src/http/retry';
 import type {
-  AdminMember,
+  MemberSummary as AdminMember,
   AvailableVehicle,
   Card,
   DeviceChargeReview,
@@ -8,6 +11,8 @@ import type {
   Pile,
   PilePlan,
   StationPlan,
+  StationCharging,
+  AmbientSource,
   LbStatus,
   ScalingDecision,
   LedgerEntry,
@@ -27,7 +32,7 @@ import type {
   Vehicle,
   VehicleState,
   Wallet,
-} from './types';
+} from '@evshare/api/schemas';
 
 export interface InvalidParam {
   name: string;
@@ -66,7 +71,8 @@ export class Api {
     if (options.body !== undefined) headers['content-type'] = 'application/json';
     let res: Response;
     try {
-      res = await fetch(url, { method, headers, credentials: 'same-origin', body: options.body === undefined ? undefined : JSON.stringify(options.body) });
+      const body = options.body === undefined ? undefined : JSON.stringify(options.body);
+      res = await withRetry(() => fetch(url, { method, headers, credentials: 'same-origin', body }), { method, headers });
     } catch (error) {
       throw new ApiError(0, 'network', (error as Error).message);
     }
@@ -170,13 +176,20 @@ export class Api {
   chargingSessions = () => this.request<Page<ChargingTransaction>>('GET', '/api/v1/charging/transactions');
   setPileEnabled = (id: string, enabled: boolean) => this.request<{ pileStatus: string }>('POST', `/api/v1/charging/piles/${encodeURIComponent(id)}/availability`, { body: { enabled } });
   stationPlan = (stationId: string) => this.request<StationPlan>('GET', `/api/v1/charging/stations/${stationId}/plan`);
+  /** Operator onboarding: the pile's password and the car's secret are answered only by these calls. */
+  registerPile = (body: { id: string; stationId: string; maxPowerW: number }) => this.request<{ id: string; stationId: string; maxPowerW: number; password: string }>('POST', '/api/v1/charging/piles', { body });
+  rotatePilePassword = (id: string) => this.request<{ id: string; password: string }>('POST', `/api/v1/charging/piles/${encodeURIComponent(id)}/password`);
+  stationCharging = (stationId: string) => this.request<StationCharging>('GET', `/api/v1/charging/stations/${stationId}/charging`);
+  setStationCharging = (stationId: string, body: { chargingCapW?: number | null; ambient?: AmbientSource }) => this.request<StationCharging>('PATCH', `/api/v1/charging/stations/${stationId}/charging`, { body });
+  issueVehicleCredential = (vehicleId: string) => this.request<{ vehicleId: string; vin: string; secret: string }>('POST', `/api/v1/admin/vehicles/${vehicleId}/credential`);
   planStation = (stationId: string) => this.request<unknown>('POST', `/api/v1/charging/stations/${stationId}/plan`, { body: {} });
 
   /** The periodic poll with its validator: `undefined` when nothing changed (304). */
   async sync(etag: string | undefined): Promise<{ state: SyncState; etag: string } | undefined> {
     let res: Response;
     try {
-      res = await fetch('/api/v1/sync', { credentials: 'same-origin', headers: etag ? { 'if-none-match': etag, accept: 'application/json' } : { accept: 'application/json' }, cache: 'no-store' });
+      const headers: Record<string, string> = etag ? { 'if-none-match': etag, accept: 'application/json' } : { accept: 'application/json' };
+      res = await withRetry(() => fetch('/api/v1/sync', { credentials: 'same-origin', headers, cache: 'no-store' }), { method: 'GET', headers });
     } catch (error) {
       throw new ApiError(0, 'network', (error as Error).message);
     }

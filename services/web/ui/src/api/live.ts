@@ -1,5 +1,5 @@
 import { ApiError, type Api } from './client';
-import type { Notification, SyncState } from './types';
+import type { Notification, SyncState } from '@evshare/api/schemas';
 
 /** How fresh the page is: push connected, push down but the poll answers, or neither. */
 export type LiveStatus = 'connecting' | 'push' | 'poll' | 'offline';

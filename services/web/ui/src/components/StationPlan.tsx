@@ -1,5 +1,5 @@
 import type { KeyboardEvent } from 'react';
-import type { Station, Vehicle } from '../api/types';
+import type { Station, Vehicle, VehicleState } from '@evshare/api/schemas';
 import { useI18n } from '../i18n';
 
 /** Data (station names), not UI text: `translate` is not in React's SVG attribute types. */
@@ -37,7 +37,8 @@ export function projector(points: Array<{ lat: number; lng: number }>): (lat: nu
   return (lat, lng) => ({ x: WIDTH / 2 + (lng * k - cx) * scale, y: HEIGHT / 2 - (lat - cy) * scale });
 }
 
-const VEHICLE_COLOURS: Record<string, string> = {
+/** One colour per car state: keyed by the API's states, so a new state fails the type check until it has one. */
+const VEHICLE_COLOURS: Record<VehicleState, string> = {
   available: '#0a7d5a',
   reserved: '#b26a00',
   in_use: '#1f5fbf',

@@ -1,4 +1,4 @@
-import type { Notification } from '../api/types';
+import type { Notification } from '@evshare/api/schemas';
 import type { I18n, MessageKey } from '../i18n';
 import { DICTIONARIES } from '../i18n/messages';
 

@@ -1,6 +1,6 @@
 import { useEffect, useRef, useState } from 'react';
 import { api } from '../../api/client';
-import type { LbEvent, LbStatus, ScalingDecision } from '../../api/types';
+import type { LbEvent, LbStatus, ScalingDecision } from '@evshare/api/schemas';
 import { DataTable } from '../../components/DataTable';
 import { Empty, ProblemBox, Section } from '../../components/ui';
 import { useI18n, type MessageKey } from '../../i18n';

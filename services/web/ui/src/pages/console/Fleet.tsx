@@ -1,11 +1,13 @@
 import { useEffect, useState, type FormEvent } from 'react';
 import { api } from '../../api/client';
-import { VEHICLE_STATES, type Vehicle } from '../../api/types';
+import type { Vehicle, VehicleState } from '@evshare/api/schemas';
 import { StationPlan, VEHICLE_COLOURS } from '../../components/StationPlan';
 import { DataTable } from '../../components/DataTable';
 import { Charge, Empty, Field, ProblemBox, Section, stateKey, useAction, useFieldErrors, useLoad } from '../../components/ui';
 import { useI18n } from '../../i18n';
 
+// Every state the API knows, in the legend's order.
+const VEHICLE_STATES = Object.keys(VEHICLE_COLOURS) as VehicleState[];
 const LOW_CHARGE_PCT = 20;
 /** A car that has not reported for this long is shown as silent. */
 const STALE_REPORT_MS = 10 * 60_000;

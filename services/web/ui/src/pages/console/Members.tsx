@@ -1,6 +1,6 @@
 import { useState, type FormEvent } from 'react';
 import { api } from '../../api/client';
-import type { AdminMember } from '../../api/types';
+import type { MemberSummary as AdminMember } from '@evshare/api/schemas';
 import { ledgerKindText } from '../../components/notes';
 import { Empty, Field, ProblemBox, Section, useAction, useLoad } from '../../components/ui';
 import { useI18n } from '../../i18n';

@@ -1,6 +1,6 @@
 import { useEffect, useId, useRef, useState } from 'react';
 import { api } from '../../api/client';
-import type { StationPlan, TariffBand } from '../../api/types';
+import type { StationPlan, TariffBand } from '@evshare/api/schemas';
 import { DataTable, type Column } from '../../components/DataTable';
 import { Charge, Empty, Field, ProblemBox, Section, useAction, useLoad } from '../../components/ui';
 import { useI18n, type MessageKey } from '../../i18n';

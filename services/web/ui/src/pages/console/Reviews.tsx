@@ -1,6 +1,6 @@
 import { useState } from 'react';
 import { api } from '../../api/client';
-import type { DeviceChargeReview } from '../../api/types';
+import type { DeviceChargeReview } from '@evshare/api/schemas';
 import { DataTable } from '../../components/DataTable';
 import { Field, ProblemBox, Section, useAction, useLoad } from '../../components/ui';
 import { useI18n, type MessageKey } from '../../i18n';

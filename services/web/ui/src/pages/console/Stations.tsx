@@ -1,6 +1,6 @@
 import { useState, type FormEvent } from 'react';
 import { api } from '../../api/client';
-import type { Station } from '../../api/types';
+import type { Station } from '@evshare/api/schemas';
 import { StationPlan } from '../../components/StationPlan';
 import { DataTable } from '../../components/DataTable';
 import { Field, ProblemBox, Section, useAction, useFieldErrors, useLoad } from '../../components/ui';

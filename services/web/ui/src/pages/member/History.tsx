@@ -1,6 +1,6 @@
 import { useState } from 'react';
 import { api } from '../../api/client';
-import type { Reservation } from '../../api/types';
+import type { Reservation } from '@evshare/api/schemas';
 import { DataTable } from '../../components/DataTable';
 import { Empty, ProblemBox, Section, useAction, useLoad } from '../../components/ui';
 import { useI18n, type MessageKey } from '../../i18n';

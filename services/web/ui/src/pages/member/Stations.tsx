@@ -1,6 +1,6 @@
 import { useEffect, useState } from 'react';
 import { api } from '../../api/client';
-import type { AvailableVehicle } from '../../api/types';
+import type { AvailableVehicle } from '@evshare/api/schemas';
 import { Link } from '../../components/Link';
 import { StationPlan } from '../../components/StationPlan';
 import { Charge, Empty, ProblemBox, Section, useAction, useLoad } from '../../components/ui';

@@ -1,6 +1,6 @@
 import { useEffect, useState } from 'react';
 import { api, type CarAction } from '../../api/client';
-import type { FeeBreakdown, Rental } from '../../api/types';
+import type { FeeBreakdown, Rental } from '@evshare/api/schemas';
 import { Link } from '../../components/Link';
 import { Countdown, Empty, Field, ProblemBox, Section, refusalKey, useAction, useLoad } from '../../components/ui';
 import { useI18n } from '../../i18n';

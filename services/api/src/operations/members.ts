@@ -1,0 +1,90 @@
+import { z } from 'zod';
+import { op } from '../operation';
+import { idParams, listOf } from '../schemas/common';
+import { member, newMemberBody, notification, notificationBody, profilePatch, sessionRecord } from '../schemas/members';
+import { syncState } from '../schemas/sync';
+
+export const membersOperations = {
+  sync: op({
+    method: 'get',
+    path: '/api/v1/sync',
+    tags: ['sync'],
+    summary: 'The periodic poll: profile, unread notifications, current reservation and rental',
+    description: 'Send the last `ETag` as `If-None-Match`; an unchanged state answers 304 without a body. Poll again after `pollAfterMs`.',
+    access: 'member',
+    headers: { 'If-None-Match': { description: 'The ETag of the last answer', schema: z.string() } },
+    responses: {
+      200: { description: 'The state', schema: syncState, headers: { ETag: { description: '`"<memberId>.<version>"`' } } },
+      304: { description: 'Nothing changed since the ETag' },
+    },
+  }),
+  me: op({ method: 'get', path: '/api/v1/me', tags: ['members'], summary: 'My profile', access: 'member', responses: { 200: { description: 'The profile', schema: member } }, problems: { 404: 'No such member (`not-found`)' } }),
+  updateMe: op({
+    method: 'patch',
+    path: '/api/v1/me',
+    tags: ['members'],
+    summary: 'Change my display name',
+    access: 'member',
+    body: profilePatch,
+    responses: { 200: { description: 'The profile', schema: member } },
+  }),
+  notifications: op({
+    method: 'get',
+    path: '/api/v1/notifications',
+    tags: ['notifications'],
+    summary: 'My unread notifications, newest first',
+    access: 'member',
+    responses: { 200: { description: 'Up to 50', schema: listOf(notification) } },
+  }),
+  readNotification: op({
+    method: 'post',
+    path: '/api/v1/notifications/{id}/read',
+    tags: ['notifications'],
+    summary: 'Mark a notification read',
+    access: 'member',
+    params: idParams('notification'),
+    responses: { 204: { description: 'Read' } },
+    problems: { 404: 'No such notification among yours (`not-found`)' },
+  }),
+  createMember: op({
+    method: 'post',
+    path: '/api/v1/admin/members',
+    tags: ['admin: members'],
+    summary: 'Create an account (member or operator)',
+    description: 'Give `phone`, `username` or both.',
+    access: 'operator',
+    body: newMemberBody,
+    responses: { 201: { description: 'Created (Location: the member)', schema: member } },
+    problems: { 409: 'The phone or username is taken (`account-exists`)' },
+  }),
+  member: op({
+    method: 'get',
+    path: '/api/v1/admin/members/{id}',
+    tags: ['admin: members'],
+    summary: 'A member',
+    access: 'operator',
+    params: idParams('member'),
+    responses: { 200: { description: 'The member', schema: member } },
+    problems: { 404: 'No such member' },
+  }),
+  memberSessions: op({
+    method: 'get',
+    path: '/api/v1/admin/members/{id}/sessions',
+    tags: ['admin: members'],
+    summary: "A member's live sessions",
+    access: 'operator',
+    params: idParams('member'),
+    responses: { 200: { description: 'The sessions', schema: listOf(sessionRecord) } },
+  }),
+  notifyMember: op({
+    method: 'post',
+    path: '/api/v1/admin/members/{id}/notifications',
+    tags: ['admin: members'],
+    summary: 'Send a member a notification',
+    access: 'operator',
+    params: idParams('member'),
+    body: notificationBody,
+    responses: { 201: { description: 'Stored and pushed', schema: notification } },
+    problems: { 404: 'No such member' },
+  }),
+};

@@ -1,0 +1,141 @@
+import { decideUnlock, provisionVehicleCredentials } from '@evshare/telematics';
+import { startVehicleFleet, type Fleet } from '../../sims/vehicle/src';
+import { eventually } from '../support/http';
+import { startRentalBench, type RentalBench } from '../rental/support';
+import { startTestTelematics } from './support';
+
+/**
+ * Claim 7's registration: every member eligible to rent is on every car's terminal with their
+ * cards (the fleet list), and leaves every car when suspended, in debt or with an expired licence,
+ * each change one delta for every car. Real NATS, PostgreSQL, Redis; embedded broker.
+ */
+describe('the fleet list (every eligible member on every car)', () => {
+  let bench: RentalBench;
+  let tm: Awaited<ReturnType<typeof startTestTelematics>>;
+  let fleet: Fleet;
+  let vins: string[];
+
+  const onEveryCar = (memberId: string, cards: string[]) => {
+    for (const vin of vins) expect(fleet.car(vin).fleet.members.get(memberId)).toEqual(cards);
+  };
+  const onNoCar = (memberId: string) => {
+    for (const vin of vins) expect(fleet.car(vin).fleet.members.has(memberId)).toBe(false);
+  };
+  /** What the car itself decides for this card now (no side effects). */
+  const carDecides = (vin: string, cardUid: string) => decideUnlock({ car: fleet.car(vin).whitelist, fleet: fleet.car(vin).fleet }, { cardUid }, Date.now());
+  const card = (prefix: string) => `${prefix}${Date.now().toString(16).toUpperCase().slice(-8)}`;
+
+  beforeAll(async () => {
+    bench = await startRentalBench({ appInstances: 1 });
+    const station = await bench.createStation();
+    await bench.createPlan();
+    const cars = [await bench.createVehicle(station.id), await bench.createVehicle(station.id), await bench.createVehicle(station.id)];
+    vins = cars.map((c) => c.vin);
+    for (const vin of vins) bench.carBehaviour.set(vin, 'silent');
+    tm = await startTestTelematics(bench.platform.env);
+    fleet = await startVehicleFleet({ brokerUrl: tm.service.mqttUrl, credentials: await provisionVehicleCredentials(tm.db, vins), seed: 12, topicRoot: tm.topicRoot, telemetryParkedMs: 300 });
+    await eventually(() => expect(vins.every((vin) => tm.service.isOnline(vin))).toBe(true));
+  }, 120_000);
+
+  afterAll(async () => {
+    await fleet?.stop();
+    await tm?.stop();
+    await bench?.stop();
+  });
+
+  it('a registered, eligible member with a card is on every car within 5 s, one delta per car; ineligible members are on none', async () => {
+    const [member] = await bench.createMembers(1);
+    const [unverified] = await bench.createMembers(1, { licence: 'pending' });
+    const [noDeposit] = await bench.createMembers(1, { depositFen: 0 });
+    await eventually(() => onEveryCar(member!.id, []), 5_000);
+    const deltasBefore = await tm.metric('telematics_whitelist_sent_total', { kind: 'fleet-delta' });
+    const uid = card('F1EE7A');
+    const bound = Date.now();
+    expect((await bench.api('POST', '/api/v1/cards', member!.key, { uid })).status).toBe(201);
+    await eventually(() => onEveryCar(member!.id, [uid]), 5_000);
+    expect(Date.now() - bound).toBeLessThan(5_000);
+    expect(await tm.metric('telematics_whitelist_sent_total', { kind: 'fleet-delta' })).toBe(deltasBefore + vins.length);
+    const versions = new Set(vins.map((vin) => fleet.car(vin).fleet.version));
+    expect([...versions]).toEqual([tm.service.fleetList().version]);
+    // The plan asks for a deposit (the bench's plan); members without it, or without an approved licence, are not listed.
+    onNoCar(unverified!.id);
+    onNoCar(noDeposit!.id);
+    // The car decides alone: this card opens any free car, even with the signal cut.
+    const car = fleet.car(vins[0]!);
+    car.goOffline();
+    await eventually(() => expect(tm.service.isOnline(vins[0]!)).toBe(false));
+    expect(carDecides(vins[0]!, uid)).toEqual({ granted: true, memberId: member!.id, source: 'fleet' });
+    await car.connect();
+    await eventually(() => expect(tm.service.isOnline(vins[0]!)).toBe(true));
+  });
+
+  it('suspension, debt and an expired licence take the member off every car within 5 s (the car refuses the card); reactivation puts them back', async () => {
+    const [suspended, indebted, expired] = await bench.createMembers(3);
+    const uids = [card('5A5B00'), card('DEB700'), card('E4B100')];
+    for (const [i, m] of [suspended, indebted, expired].entries()) expect((await bench.api('POST', '/api/v1/cards', m!.key, { uid: uids[i] })).status).toBe(201);
+    await eventually(() => {
+      onEveryCar(suspended!.id, [uids[0]!]);
+      onEveryCar(indebted!.id, [uids[1]!]);
+      onEveryCar(expired!.id, [uids[2]!]);
+    }, 5_000);
+
+    let changed = Date.now();
+    expect((await bench.admin('POST', `/api/v1/admin/members/${suspended!.id}/suspend`, { reason: 'test' })).status).toBe(200);
+    await eventually(() => onNoCar(suspended!.id), 5_000);
+    expect(Date.now() - changed).toBeLessThan(5_000);
+    for (const vin of vins) expect(carDecides(vin, uids[0]!)).toEqual({ granted: false, reason: 'not-listed' });
+
+    // A charge beyond the balance: the member is in debt (billing applies it from DEDUCTIONS).
+    changed = Date.now();
+    expect((await bench.admin('POST', `/api/v1/admin/members/${indebted!.id}/deductions`, { kind: 'manual', amountFen: 20_000, description: 'test debt' })).status).toBe(202);
+    await eventually(() => onNoCar(indebted!.id), 5_000);
+    expect(Date.now() - changed).toBeLessThan(5_000);
+
+    // The licence's expiry day is behind us (as when midnight passes; the date is what any code path writes).
+    changed = Date.now();
+    await bench.db.query(`UPDATE members SET licence_expires_on = current_date - 1 WHERE id = $1`, [expired!.id]);
+    await eventually(() => onNoCar(expired!.id), 5_000);
+    expect(Date.now() - changed).toBeLessThan(5_000);
+    for (const vin of vins) expect(carDecides(vin, uids[2]!).granted).toBe(false);
+
+    expect((await bench.admin('POST', `/api/v1/admin/members/${suspended!.id}/reactivate`, {})).status).toBe(200);
+    await eventually(() => onEveryCar(suspended!.id, [uids[0]!]), 5_000);
+  });
+
+  it('a car that missed deltas while offline gets the whole list (in pages) at reconnect', async () => {
+    const car = fleet.car(vins[1]!);
+    car.goOffline();
+    await eventually(() => expect(tm.service.isOnline(vins[1]!)).toBe(false));
+    const joined = await bench.createMembers(5);
+    await eventually(() => expect(fleet.car(vins[0]!).fleet.members.has(joined[4]!.id)).toBe(true), 5_000);
+    expect(car.fleet.members.has(joined[4]!.id)).toBe(false);
+    await car.connect();
+    await eventually(() => {
+      expect(car.fleet.version).toBe(tm.service.fleetList().version);
+      for (const m of joined) expect(car.fleet.members.has(m.id)).toBe(true);
+    }, 5_000);
+    expect(car.fleet.members.size).toBe(tm.service.fleetList().members);
+  });
+
+  it('a listed member walks up to a free car with its signal cut, opens it by card; the uploaded trip is billed once', async () => {
+    const [member] = await bench.createMembers(1);
+    const uid = card('AA1C00');
+    expect((await bench.api('POST', '/api/v1/cards', member!.key, { uid })).status).toBe(201);
+    await eventually(() => onEveryCar(member!.id, [uid]), 5_000);
+    const car = fleet.car(vins[2]!);
+    car.goOffline();
+    await eventually(() => expect(tm.service.isOnline(vins[2]!)).toBe(false));
+    expect(car.localUnlock({ cardUid: uid })).toBe(true);
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    car.driveDistance(30);
+    const trip = car.endTrip()!;
+    expect(trip).toMatchObject({ memberId: member!.id, cardUid: uid, offline: true });
+    await car.connect();
+    const ledger = async () => (await bench.db.query<{ amountFen: number }>('SELECT amount_fen AS "amountFen" FROM ledger WHERE reference = $1', [`trip:${trip.tripId}`])).rows;
+    await eventually(async () => expect(await ledger()).toHaveLength(1), 10_000);
+    await car.reupload(trip);
+    await eventually(async () => expect(await tm.metric('telematics_trips_total', { outcome: 'duplicate' })).toBe(1));
+    expect(await ledger()).toHaveLength(1);
+    expect(await tm.metric('telematics_trips_total', { outcome: 'review' })).toBe(0);
+  });
+});
