@@ -70,7 +70,7 @@ async function spawnBilling(main, env) {
   child.stderr.on('data', (chunk) => (stderr = (stderr + chunk).slice(-4000)));
   const exited = new Promise((resolve) => child.once('exit', resolve));
   const url = `http://127.0.0.1:${port}`;
-  for (const deadline = Date.now() + 30_000; ; ) {
+  for (const deadline = Date.now() + 30_000; ;) {
     if (child.exitCode !== null) throw new Error(`billing exited with ${child.exitCode}: ${stderr}`);
     try {
       if ((await fetch(`${url}/healthz`, { signal: AbortSignal.timeout(500) })).ok) break;
@@ -166,8 +166,7 @@ async function main() {
   }
   const stopAll = (services, signal) => Promise.all(services.map((s) => s.stop(signal)));
 
-  const countOf = async (references) =>
-    Number((await db.query('SELECT count(*) AS n FROM ledger WHERE reference = ANY($1::text[])', [references])).rows[0].n);
+  const countOf = async (references) => Number((await db.query('SELECT count(*) AS n FROM ledger WHERE reference = ANY($1::text[])', [references])).rows[0].n);
 
   async function metrics(services) {
     const total = { applied: 0, duplicate: 0, failed: 0, rejected: 0, batches: 0 };
@@ -195,7 +194,9 @@ async function main() {
     const k = messages.length;
     const references = messages.map((m) => m.reference);
     const expectedFen = messages.reduce((s, m) => s + m.amountFen, 0);
-    const { rows: [row] } = await db.query(
+    const {
+      rows: [row],
+    } = await db.query(
       `SELECT count(*)::int AS rows, count(DISTINCT reference)::int AS refs, coalesce(-sum(amount_fen), 0)::bigint AS fen,
               extract(epoch FROM max(created_at) - min(created_at)) * 1000 AS span_ms
          FROM ledger WHERE reference = ANY($1::text[])`,
@@ -207,20 +208,34 @@ async function main() {
     );
     // Every member: initial balance plus all their entries equals the balance, and the chain of
     // balance_after values is unbroken (each entry's balance = previous balance + amount).
-    const { rows: [balances] } = await db.query(
+    const {
+      rows: [balances],
+    } = await db.query(
       `SELECT count(*) FILTER (WHERE m.wallet_balance_fen <> $1 + coalesce(s.total, 0))::int AS broken
          FROM members m LEFT JOIN (SELECT member_id, sum(amount_fen) AS total FROM ledger GROUP BY member_id) s ON s.member_id = m.id
         WHERE m.username LIKE 'bill%'`,
       [INITIAL_BALANCE_FEN],
     );
-    const { rows: [chain] } = await db.query(
+    const {
+      rows: [chain],
+    } = await db.query(
       `SELECT count(*)::int AS broken FROM (
          SELECT balance_after_fen, amount_fen, lag(balance_after_fen, 1, $1::bigint) OVER (PARTITION BY member_id ORDER BY id) AS before FROM ledger) e
         WHERE e.balance_after_fen <> e.before + e.amount_fen`,
       [INITIAL_BALANCE_FEN],
     );
     const ok = row.rows === k && row.refs === k && Number(row.fen) === expectedFen && mismatched[0].n === 0 && balances.broken === 0 && chain.broken === 0;
-    return { ok, rows: row.rows, distinctReferences: row.refs, ledgerFen: Number(row.fen), expectedFen, mismatchedAmounts: mismatched[0].n, brokenBalances: balances.broken, brokenChainEntries: chain.broken, spanMs: Number(row.span_ms) };
+    return {
+      ok,
+      rows: row.rows,
+      distinctReferences: row.refs,
+      ledgerFen: Number(row.fen),
+      expectedFen,
+      mismatchedAmounts: mismatched[0].n,
+      brokenBalances: balances.broken,
+      brokenChainEntries: chain.broken,
+      spanMs: Number(row.span_ms),
+    };
   }
 
   /** One phase: publish k, start the variant's processes, optionally kill them all at the given fractions, wait for k. */
@@ -312,7 +327,16 @@ async function main() {
     await stopAll(services, 'SIGTERM');
     const latencies = messages.filter((m) => seenAt.has(m.reference)).map((m) => seenAt.get(m.reference) - publishedAt.get(m.reference));
     const check = await verify(messages);
-    return { rate, deductions: k, offeredRate: k / publishSeconds, seen: latencies.length, latencyMs: summary(latencies), p99: percentile(latencies, 99), p50: percentile(latencies, 50), ok: check.ok && latencies.length === k };
+    return {
+      rate,
+      deductions: k,
+      offeredRate: k / publishSeconds,
+      seen: latencies.length,
+      latencyMs: summary(latencies),
+      p99: percentile(latencies, 99),
+      p50: percentile(latencies, 50),
+      ok: check.ok && latencies.length === k,
+    };
   }
 
   const results = [];
@@ -330,10 +354,19 @@ async function main() {
         else pacedResults.push(await paced(variant, rate));
       }
       results.push({ round, variant: variant.name, build: variant.build, processes: variant.processes, clean, kill: killed, paced: pacedResults });
-      console.error(`round ${round} ${variant.name}: clean ${Math.round(clean.middleRate ?? 0)}/s ok=${clean.check.ok}, kill ${Math.round(killed.wallRate)}/s ok=${killed.check.ok}, paced ${pacedResults.map((p) => (p.skipped ? `${p.rate}:skipped` : `${p.rate}:p99=${Math.round(p.p99)}ms`)).join(' ')}`);
+      console.error(
+        `round ${round} ${variant.name}: clean ${Math.round(clean.middleRate ?? 0)}/s ok=${clean.check.ok}, kill ${Math.round(killed.wallRate)}/s ok=${killed.check.ok}, paced ${pacedResults.map((p) => (p.skipped ? `${p.rate}:skipped` : `${p.rate}:p99=${Math.round(p.p99)}ms`)).join(' ')}`,
+      );
     }
   }
-  const out = { results, ackWaitMs: ACK_WAIT_MS, members: M, rounds: ROUNDS, pacedSeconds: PACED_SECONDS, billingEnv: { BILLING_CONCURRENCY: process.env.BILLING_CONCURRENCY ?? '(default)', BILLING_BATCH_MAX: process.env.BILLING_BATCH_MAX ?? '(default)' } };
+  const out = {
+    results,
+    ackWaitMs: ACK_WAIT_MS,
+    members: M,
+    rounds: ROUNDS,
+    pacedSeconds: PACED_SECONDS,
+    billingEnv: { BILLING_CONCURRENCY: process.env.BILLING_CONCURRENCY ?? '(default)', BILLING_BATCH_MAX: process.env.BILLING_BATCH_MAX ?? '(default)' },
+  };
   fs.writeFileSync(process.env.BENCH_OUT ?? 'result.json', JSON.stringify(out, null, 2));
   await bus.close();
   await db.end();

@@ -42,14 +42,21 @@ const lines = [
         .join(' | ')} | ${exact(x) ? 'yes' : '**NO**'} |`,
   ),
   '',
-  '| variant | median undisturbed deductions/s (range) | median with kills | ' + rates.map((x) => `median p99 ms at ${x}/s`).join(' | ') + ' | exactly once, all rounds |',
+  '| variant | median undisturbed deductions/s (range) | median with kills | ' +
+    rates.map((x) => `median p99 ms at ${x}/s`).join(' | ') +
+    ' | exactly once, all rounds |',
   `| --- | ---: | ---: | ${rates.map(() => '---:').join(' | ')} | --- |`,
   ...variants.map((v) => {
     const xs = of(v);
     return `| ${v} | ${spread(xs.map((x) => x.clean.middleRate))} | ${spread(xs.map((x) => x.kill.wallRate))} | ${rates
       .map((rate) => {
         const ps = xs.map((x) => x.paced.find((p) => p.rate === rate)).filter((p) => p && !p.skipped);
-        return ps.length ? spread(ps.map((p) => p.p99), ms) : 'skipped';
+        return ps.length
+          ? spread(
+              ps.map((p) => p.p99),
+              ms,
+            )
+          : 'skipped';
       })
       .join(' | ')} | ${xs.every(exact) ? '**yes**' : '**NO**'} |`;
   }),
@@ -71,7 +78,8 @@ for (const [a, b] of pairs) {
   const text = ratio(a, b);
   if (text) lines.push(`- Undisturbed rate, ${a} / ${b}, within each round: median ${text}.`);
 }
-for (const x of r.results.filter((y) => !exact(y))) lines.push(`- **FAILED** exactly-once in round ${x.round}, ${x.variant}: ${JSON.stringify({ clean: x.clean.check, kill: x.kill.check })}`);
+for (const x of r.results.filter((y) => !exact(y)))
+  lines.push(`- **FAILED** exactly-once in round ${x.round}, ${x.variant}: ${JSON.stringify({ clean: x.clean.check, kill: x.kill.check })}`);
 const allKills = r.results.map((x) => x.kill);
 lines.push(
   `- Exactly-once checks per phase: ledger rows = deductions published, one row per reference, every amount equal to its message, the ledger sum equal to the published fees, every member's balance = initial + entries and every entry's balance after = the previous one's + its amount. Duplicates counted by the last processes of the kill phases (deliveries of deductions committed but not acked when killed): ${allKills.map((k) => k.finalMetrics?.duplicate ?? '?').join(', ')}; restart after SIGKILL (to /healthz): median ${f0(median(allKills.flatMap((k) => k.kills.map((kk) => kk.restartMs))))} ms.`,

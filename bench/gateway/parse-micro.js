@@ -6,8 +6,13 @@ const dir = process.argv[2];
 const http1 = require(`${dir}/services/gateway/dist/http1.js`);
 const headers = require(`${dir}/services/gateway/dist/headers.js`);
 let trust;
-try { trust = require(`${dir}/services/gateway/dist/trust.js`).parseTrustProxy('false'); } catch { trust = undefined; }
-const head = 'GET /api/v1/sync HTTP/1.1\r\nHost: 127.0.0.1:8080\r\nUser-Agent: evshare-member/1.0\r\nAccept: application/json\r\nAuthorization: Bearer 0123456789abcdef0123456789abcdef\r\nIf-None-Match: "v1-42"\r\nConnection: keep-alive';
+try {
+  trust = require(`${dir}/services/gateway/dist/trust.js`).parseTrustProxy('false');
+} catch {
+  trust = undefined;
+}
+const head =
+  'GET /api/v1/sync HTTP/1.1\r\nHost: 127.0.0.1:8080\r\nUser-Agent: evshare-member/1.0\r\nAccept: application/json\r\nAuthorization: Bearer 0123456789abcdef0123456789abcdef\r\nIf-None-Match: "v1-42"\r\nConnection: keep-alive';
 const options = trust ? { socketAddress: '127.0.0.1', trust, upgrade: false } : { socketAddress: '127.0.0.1', trustForwarded: false, upgrade: false };
 const N = 400000;
 let sink = 0;

@@ -26,7 +26,13 @@ function send(index) {
     const body = JSON.stringify({ account: account(index), password: PASSWORD });
     const req = http.request(
       target,
-      { method: 'POST', agent: false, localAddress: sourceAddress(index), timeout: TIMEOUT_MS, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } },
+      {
+        method: 'POST',
+        agent: false,
+        localAddress: sourceAddress(index),
+        timeout: TIMEOUT_MS,
+        headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
+      },
       (res) => {
         res.resume();
         res.on('end', () => {

@@ -35,11 +35,18 @@ const lines = [
   '',
   `- **${ok} of ${storm} got in** (${failed} did not), the last after **${seconds.toFixed(1)} s**; half were in after ${at(0.5)} s, 90 % after ${at(0.9)} s, 99 % after ${at(0.99)} s.`,
   `- Goodput **${goodput.toFixed(1)} logins/s = ${((100 * goodput) / capacityRate).toFixed(0)} % of the unloaded capacity** (goal: at least 90 %).`,
-  `- Answers seen by the members: ${Object.entries(statuses).map(([k, v]) => `${k}: ${v}`).join(', ')} (${attempts} sends in all, ${(attempts / Math.max(1, ok)).toFixed(1)} per member)${bad.length ? `; **not 200 or 503: ${bad.map(([k, v]) => `${k} ${v}`).join(', ')}**` : '; no 502, no reset, no timeout'}.`,
+  `- Answers seen by the members: ${Object.entries(statuses)
+    .map(([k, v]) => `${k}: ${v}`)
+    .join(
+      ', ',
+    )} (${attempts} sends in all, ${(attempts / Math.max(1, ok)).toFixed(1)} per member)${bad.length ? `; **not 200 or 503: ${bad.map(([k, v]) => `${k} ${v}`).join(', ')}**` : '; no 502, no reset, no timeout'}.`,
   `- argon2id hashes started during the storm: **${hashes}** for ${ok} successful logins; requests shed by auth's admission (HTTP and argon2 slots; refused at once, expired or abandoned in the queue): ${shed}.`,
   '',
   ...(Math.abs(rate(before) - rate(after)) > 0.3 * capacityRate
-    ? [`**The two capacity runs differ by more than 30 %** (the machine's load changed under the run), so the ratio above is not a reliable measure of goodput; only a quiet machine gives one.`, '']
+    ? [
+        `**The two capacity runs differ by more than 30 %** (the machine's load changed under the run), so the ratio above is not a reliable measure of goodput; only a quiet machine gives one.`,
+        '',
+      ]
     : []),
   `Why it takes this long: every login needs one argon2id verification (19 MiB, 2 passes), which is CPU-bound, so the tier admits only as many as its slots verify (${capacityRate.toFixed(0)}/s at the mean measured capacity, which would take ${(Number(storm) / capacityRate).toFixed(0)} s for ${storm} members); the rest is the shed members' waiting out their jittered Retry-After (the queue holds only what can be verified before the 25 s deadline (REQUEST_DEADLINE_MS)), plus the CPU the load generator and the gateway take from the same two cores.`,
 ];

@@ -19,7 +19,13 @@ const band = (s, name) => `${((100 * s.byBand[name]) / s.energyWh).toFixed(0)} %
 const row = (label, s, vs) =>
   `| ${label} | ${n0(s.costFen)} | ${kwh(s.energyWh)} | ${perKwh(s)} | ${vs} | ${s.met}/${s.deadlines} (${feasibleMet(s)}/${feasible.size}) | ${shortKwh(s)} | ${band(s, 'valley')} / ${band(s, 'flat')} / ${band(s, 'peak')} | ${kwh(s.peakW)} |`;
 const fmtBand = (b) => `${String(Math.floor(b.fromMinute / 60)).padStart(2, '0')}–${String(Math.floor(b.toMinute / 60)).padStart(2, '0')}`;
-const bands = ['valley', 'flat', 'peak'].map((name) => `${name} ${r.tariff.bands.filter((b) => b.name === name).map(fmtBand).join(', ')} at ${r.tariff.bands.find((b) => b.name === name).fenPerKwh} fen/kWh`);
+const bands = ['valley', 'flat', 'peak'].map(
+  (name) =>
+    `${name} ${r.tariff.bands
+      .filter((b) => b.name === name)
+      .map(fmtBand)
+      .join(', ')} at ${r.tariff.bands.find((b) => b.name === name).fenPerKwh} fen/kWh`,
+);
 const t500 = r.timing.find((t) => t.cars === 500);
 const t100 = r.timing.find((t) => t.cars === 100);
 const ok = planner.costFen <= 0.75 * uncontrolled.costFen && feasibleMet(planner) === feasible.size;
@@ -51,10 +57,25 @@ const lines = [
     const rows = r.seeds.map((x) => {
       const ok = new Set(x.feasibility.feasibleAlone);
       const met = (st) => st.metIds.filter((id) => ok.has(id)).length;
-      return { seed: x.seed, ok: ok.size, together: x.feasibility.feasibleTogether, ours: met(x.planner), unc: met(x.uncontrolled), flat: met(x.flat), saving: (100 * (x.uncontrolled.costFen - x.planner.costFen)) / x.uncontrolled.costFen };
+      return {
+        seed: x.seed,
+        ok: ok.size,
+        together: x.feasibility.feasibleTogether,
+        ours: met(x.planner),
+        unc: met(x.uncontrolled),
+        flat: met(x.flat),
+        saving: (100 * (x.uncontrolled.costFen - x.planner.costFen)) / x.uncontrolled.costFen,
+      };
     });
     const savings = rows.map((x) => x.saving);
-    return `Other fleets (BENCH_SEEDS ${rows.map((x) => x.seed).join(' ')}, same cap): ours ${Math.min(...savings).toFixed(0)}–${Math.max(...savings).toFixed(0)} % cheaper than uncontrolled; feasible deadlines met: ours ${rows.map((x) => `${x.ours}/${x.ok}`).join(', ')}; uncontrolled ${rows.map((x) => `${x.unc}/${x.ok}`).join(', ')}; flat limit ${rows.map((x) => `${x.flat}/${x.ok}`).join(', ')} (feasible together: ${rows.every((x) => x.together) ? 'all' : rows.filter((x) => !x.together).map((x) => x.seed).join(' ') + ' not'}).`;
+    return `Other fleets (BENCH_SEEDS ${rows.map((x) => x.seed).join(' ')}, same cap): ours ${Math.min(...savings).toFixed(0)}–${Math.max(...savings).toFixed(0)} % cheaper than uncontrolled; feasible deadlines met: ours ${rows.map((x) => `${x.ours}/${x.ok}`).join(', ')}; uncontrolled ${rows.map((x) => `${x.unc}/${x.ok}`).join(', ')}; flat limit ${rows.map((x) => `${x.flat}/${x.ok}`).join(', ')} (feasible together: ${
+      rows.every((x) => x.together)
+        ? 'all'
+        : rows
+            .filter((x) => !x.together)
+            .map((x) => x.seed)
+            .join(' ') + ' not'
+    }).`;
   })(),
   '',
   `Planner run time (\`planCharging\`, one plan, ${t500.slots} slots = 36 h, cap ${kwh(t500.capW)} kW against ${kwh(t500.sumMaxPowerW)} kW of car power, 90 % of the cars with a departure): **500 cars: median ${t500.medianMs.toFixed(0)} ms, max ${t500.maxMs.toFixed(0)} ms** over ${t500.runs} runs after a warm-up; 100 cars: median ${t100.medianMs.toFixed(1)} ms. In the day's replay: ${planner.planMsMean.toFixed(1)} ms per plan on average, ${planner.planMsMax.toFixed(0)} ms at most.`,

@@ -37,7 +37,8 @@ function scenario(seed, count) {
     const socPct = Math.round(10 + rand() * 50);
     const roll = rand();
     let departure = null;
-    if (roll < 0.15) departure = Math.min(arrival + 8 + Math.floor(rand() * 12), SIM_SLOTS); // same evening: 2-5 h later
+    if (roll < 0.15)
+      departure = Math.min(arrival + 8 + Math.floor(rand() * 12), SIM_SLOTS); // same evening: 2-5 h later
     else if (roll < 0.9) departure = Math.max(arrival + 12, localSlot(6, 2)) + Math.floor(rand() * (localSlot(21, 2) - localSlot(6, 2)));
     const distanceKm = 40 + Math.floor(rand() * 220);
     const neededWh = departure === null ? null : Math.min(Math.round(distanceKm * 150), capacityWh);
@@ -168,7 +169,9 @@ function timing(count, runs) {
       capacityWh: [40_000, 50_000, 60_000, 75_000][Math.floor(rand() * 4)],
       maxPowerW: roll < 0.6 ? 7_000 : roll < 0.9 ? 11_000 : 22_000,
       minPowerW: roll < 0.6 ? 1_380 : 4_140,
-      ...(rand() < 0.9 ? { departure: new Date(start + (8 + Math.floor(rand() * 136)) * SLOT_MS).toISOString(), neededWh: 6_000 + Math.floor(rand() * 30_000) } : {}),
+      ...(rand() < 0.9
+        ? { departure: new Date(start + (8 + Math.floor(rand() * 136)) * SLOT_MS).toISOString(), neededWh: 6_000 + Math.floor(rand() * 30_000) }
+        : {}),
     };
   });
   const input = { start: new Date(start).toISOString(), horizonSlots: 144, stationCapW: count * 2_500, ambientC: AMBIENT_C, tariff: SHANGHAI_LIKE, cars };
@@ -181,7 +184,16 @@ function timing(count, runs) {
     ms.push(Number(process.hrtime.bigint() - t0) / 1e6);
   }
   ms.sort((a, b) => a - b);
-  return { cars: count, slots: 144, capW: input.stationCapW, runs, medianMs: ms[Math.floor(runs / 2)], maxMs: ms[runs - 1], unmet: result.unmet.length, sumMaxPowerW: cars.reduce((a, c) => a + c.maxPowerW, 0) };
+  return {
+    cars: count,
+    slots: 144,
+    capW: input.stationCapW,
+    runs,
+    medianMs: ms[Math.floor(runs / 2)],
+    maxMs: ms[runs - 1],
+    unmet: result.unmet.length,
+    sumMaxPowerW: cars.reduce((a, c) => a + c.maxPowerW, 0),
+  };
 }
 
 const brief = ({ costFen, energyWh, met, metIds, deadlines, missed }) => ({ costFen, energyWh, met, metIds, deadlines, missed });
@@ -210,15 +222,19 @@ const result = {
     flat: brief(replay(cars, planner.planFlatLimit, capW)),
   })),
   // Other fleets (other seeds) at the standard cap.
-  seeds: (process.env.BENCH_SEEDS ?? '1 2 3 4 5 6 7 8').split(/\s+/).filter(Boolean).map(Number).map((seed) => {
-    const fleet = scenario(seed, CARS);
-    return {
-      seed,
-      feasibility: offlineFeasibility(fleet),
-      planner: brief(replay(fleet, planner.planCharging)),
-      uncontrolled: brief(replay(fleet, planner.planUncontrolled)),
-      flat: brief(replay(fleet, planner.planFlatLimit)),
-    };
-  }),
+  seeds: (process.env.BENCH_SEEDS ?? '1 2 3 4 5 6 7 8')
+    .split(/\s+/)
+    .filter(Boolean)
+    .map(Number)
+    .map((seed) => {
+      const fleet = scenario(seed, CARS);
+      return {
+        seed,
+        feasibility: offlineFeasibility(fleet),
+        planner: brief(replay(fleet, planner.planCharging)),
+        uncontrolled: brief(replay(fleet, planner.planUncontrolled)),
+        flat: brief(replay(fleet, planner.planFlatLimit)),
+      };
+    }),
 };
 fs.writeFileSync(out, JSON.stringify(result, null, 2));

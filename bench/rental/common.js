@@ -86,7 +86,9 @@ function freePort() {
 async function seedBenchFleet(db, { vinPrefix, platePrefix, cars }) {
   const { migrateDatabase } = require(require('node:path').resolve(__dirname, '../../services/schema/dist'));
   await migrateDatabase(db);
-  const { rows } = await db.query(`INSERT INTO stations (name, lat, lng, geofence_radius_m, capacity, return_policy) VALUES ('Bench', 31.23, 121.47, 500, 10000, 'open') RETURNING id`);
+  const { rows } = await db.query(
+    `INSERT INTO stations (name, lat, lng, geofence_radius_m, capacity, return_policy) VALUES ('Bench', 31.23, 121.47, 500, 10000, 'open') RETURNING id`,
+  );
   await db.query(
     `INSERT INTO vehicles (vin, plate, model, battery_kwh, rated_range_km, home_station_id, station_id)
      SELECT $3 || lpad(n::text, 12, '0'), $4 || n, 'Bench EV', 40, 350, $1, $1 FROM generate_series(0, $2 - 1) AS n`,

@@ -57,7 +57,13 @@ function call(method, path, key, body, target = TARGETS[0]) {
             json = undefined;
           }
           const headers = res.headers;
-          resolve({ status: res.statusCode ?? 0, body: json, instance: String(headers['x-app-instance'] ?? '?'), ms: performance.now() - started, headers: { get: (name) => headers[name] ?? null } });
+          resolve({
+            status: res.statusCode ?? 0,
+            body: json,
+            instance: String(headers['x-app-instance'] ?? '?'),
+            ms: performance.now() - started,
+            headers: { get: (name) => headers[name] ?? null },
+          });
         });
         res.on('error', (error) => resolve({ status: 0, body: { error: String(error) }, instance: '?', ms: performance.now() - started }));
       },
@@ -236,7 +242,12 @@ async function main() {
     }
   };
 
-  const pids = Object.fromEntries((process.env.BENCH_PIDS ?? '').split(',').filter(Boolean).map((kv) => kv.split('=')));
+  const pids = Object.fromEntries(
+    (process.env.BENCH_PIDS ?? '')
+      .split(',')
+      .filter(Boolean)
+      .map((kv) => kv.split('=')),
+  );
   const cpuAtStart = {};
   let cpuTimer;
   // CPU time of each process over the measured window (sampled when the window opens).
@@ -264,7 +275,9 @@ async function main() {
   await watcher;
 
   // Exactly-once: every returned rental has one ledger row, the amounts match the bills.
-  const { rows: [check] } = await db.query(
+  const {
+    rows: [check],
+  } = await db.query(
     `WITH r AS (SELECT id, total_fen FROM rentals WHERE id = ANY($1::uuid[]))
      SELECT (SELECT count(*) FROM r)::int AS rentals,
             (SELECT count(*) FROM rentals WHERE status = 'ended' AND member_id = ANY($2::uuid[]))::int AS ended,
@@ -288,7 +301,12 @@ async function main() {
   if (process.env.BILLING_URL) {
     try {
       const text = await (await fetch(`${process.env.BILLING_URL}/metrics`)).text();
-      for (const name of ['billing_deductions_applied_total', 'billing_deductions_duplicate_total', 'billing_deductions_failed_total', 'billing_deductions_rejected_total']) {
+      for (const name of [
+        'billing_deductions_applied_total',
+        'billing_deductions_duplicate_total',
+        'billing_deductions_failed_total',
+        'billing_deductions_rejected_total',
+      ]) {
         billingMetrics[name] = text
           .split('\n')
           .filter((l) => l.startsWith(name))

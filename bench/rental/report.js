@@ -28,7 +28,13 @@ const lines = [
   '',
   `Platform: \`services/stack\` with STACK_MODE=processes, APP_INSTANCES=2, AUTOSCALE=false, LOG_LEVEL=warn (gateway, auth, heartbeat, billing, SMS and 2 APP processes; default pools: 10 database connections per process). ${members} members, each with its own car (10 stations), loop through the gateway: reserve, rent from the reservation (the driver acknowledges the unlock command on NATS at once), the car reports 0–20 km driven (one SQL update, not timed), return, then wait until the billing service's ledger row \`rental:<id>:rental\` is there (the driver polls the ledger every 5 ms). Closed loop: the next rental starts when the previous one is billed. ${warmup} s of warm-up, then ${duration} s measured.`,
   '',
-  `**${r.rentalsPerSecond.toFixed(1)} rentals/s** sustained (reserve → rent → return → deduction applied; ${r.completedInWindow} complete rentals in ${duration} s), errors: **${r.errors}**${r.errors ? ` (${Object.entries(r.errorKinds).map(([k, v]) => `${k}: ${v}`).join('; ')})` : ''}.`,
+  `**${r.rentalsPerSecond.toFixed(1)} rentals/s** sustained (reserve → rent → return → deduction applied; ${r.completedInWindow} complete rentals in ${duration} s), errors: **${r.errors}**${
+    r.errors
+      ? ` (${Object.entries(r.errorKinds)
+          .map(([k, v]) => `${k}: ${v}`)
+          .join('; ')})`
+      : ''
+  }.`,
   '',
   '| step | n | p50 ms | p99 ms | max ms |',
   '| --- | ---: | ---: | ---: | ---: |',
@@ -36,7 +42,10 @@ const lines = [
   row('rent, incl. unlock and ack (`POST /api/v1/rentals`)', r.steps.rent),
   row('return, with the bill (`POST /api/v1/rentals/:id/return`)', r.steps.return),
   row('return and deduction applied: return sent → ledger row seen by the driver', r.steps.billed),
-  row('deduction applied, in the database: return transaction began (`rentals.ended_at`) → billing transaction began (`ledger.created_at`), all rentals', r.billedDbSide),
+  row(
+    'deduction applied, in the database: return transaction began (`rentals.ended_at`) → billing transaction began (`ledger.created_at`), all rentals',
+    r.billedDbSide,
+  ),
   row('whole rental (reserve sent → ledger row seen)', r.steps.rental),
   '',
   `Exactly once (all ${r.returns} returns of the run, warm-up included): ${r.exactlyOnce ? '**passed**' : '**FAILED**'} — ${c.ledger_rows} ledger rows for ${c.ended} ended rentals, ${c.distinct_refs} distinct references of ${c.all_rows} rows, ${c.matched} rows matching their rental's bill, ledger sum ${c.ledger_fen} fen = sum of bills ${c.billed_fen} fen (driver's sum of returned \`totalFen\`: ${c.driver_fen}), ${c.broken_balances} members whose balance differs from the initial balance plus their entries, ${c.unpublished} unpublished outbox rows.` +
@@ -44,6 +53,10 @@ const lines = [
       ? ` Billing service counters: ${r.billingMetrics.billing_deductions_applied_total} applied, ${r.billingMetrics.billing_deductions_duplicate_total} duplicates, ${r.billingMetrics.billing_deductions_failed_total} failed, ${r.billingMetrics.billing_deductions_rejected_total} rejected.`
       : ''),
   '',
-  `Requests by APP instance (\`X-App-Instance\`): ${Object.entries(r.instances).map(([k, v]) => `${k} ${v}`).join(', ')}. Unlock commands received by the cars: ${r.unlockCommands} (${r.unlockResends} resends). CPU used in the measured window (100 % = one core): ${cpu}. CPU time of the platform's processes per complete rental: ${cpuPerRental}.`,
+  `Requests by APP instance (\`X-App-Instance\`): ${Object.entries(r.instances)
+    .map(([k, v]) => `${k} ${v}`)
+    .join(
+      ', ',
+    )}. Unlock commands received by the cars: ${r.unlockCommands} (${r.unlockResends} resends). CPU used in the measured window (100 % = one core): ${cpu}. CPU time of the platform's processes per complete rental: ${cpuPerRental}.`,
 ];
 process.stdout.write(`${lines.join('\n')}\n`);

@@ -45,7 +45,10 @@ async function main() {
   const stopService = () => service.kill('SIGTERM');
   process.on('exit', stopService);
   for (let i = 0; ; i++) {
-    const ok = await fetch(`http://127.0.0.1:${port}/readyz`).then((r) => r.ok, () => false);
+    const ok = await fetch(`http://127.0.0.1:${port}/readyz`).then(
+      (r) => r.ok,
+      () => false,
+    );
     if (ok) break;
     if (i > 300) throw new Error('telematics did not become ready');
     await sleep(100);
@@ -56,7 +59,12 @@ async function main() {
   // topic. Embedded broker: with the service's credential (a car's own credential allows one car).
   const clients = await Promise.all(
     Array.from({ length: CONNECTIONS }, (_, i) =>
-      mqtt.connectAsync(brokerUrl, { clientId: `bench-${process.pid}-${i}`, protocolVersion: 4, clean: true, ...(BROKER === 'mosquitto' ? {} : { username: 'telematics', password }) }),
+      mqtt.connectAsync(brokerUrl, {
+        clientId: `bench-${process.pid}-${i}`,
+        protocolVersion: 4,
+        clean: true,
+        ...(BROKER === 'mosquitto' ? {} : { username: 'telematics', password }),
+      }),
     ),
   );
   const lastSent = new Float64Array(CARS);
@@ -83,7 +91,18 @@ async function main() {
         const n = next % CARS;
         const t = Date.now();
         odometer[n] += 100;
-        const payload = JSON.stringify({ at: new Date(t).toISOString(), lat: 31.23 + (n % 100) / 1e4, lng: 121.47, speedKmh: 0, socPct: 80, odometerM: 1000 + odometer[n], doorsOpen: false, locked: true, ignition: false, cableConnected: false });
+        const payload = JSON.stringify({
+          at: new Date(t).toISOString(),
+          lat: 31.23 + (n % 100) / 1e4,
+          lng: 121.47,
+          speedKmh: 0,
+          socPct: 80,
+          odometerM: 1000 + odometer[n],
+          doorsOpen: false,
+          locked: true,
+          ignition: false,
+          cableConnected: false,
+        });
         clients[n % CONNECTIONS].publish(`${ROOT_TOPIC}/vehicles/${vin(n)}/telemetry`, payload, { qos: 0 });
         lastSent[n] = t;
         published++;
@@ -98,7 +117,10 @@ async function main() {
   const poller = (async () => {
     while (measuring) {
       const t0 = Date.now();
-      const { rows } = await db.query(`SELECT vin, (extract(epoch FROM reported_at) * 1000)::float8 AS at FROM vehicles WHERE vin = ANY($1) AND reported_at IS NOT NULL`, [sampleVins]);
+      const { rows } = await db.query(
+        `SELECT vin, (extract(epoch FROM reported_at) * 1000)::float8 AS at FROM vehicles WHERE vin = ANY($1) AND reported_at IS NOT NULL`,
+        [sampleVins],
+      );
       const t = Date.now();
       for (const row of rows) {
         if (row.at > seen.get(row.vin)) {
@@ -110,7 +132,10 @@ async function main() {
     }
   })();
 
-  const progress = setInterval(() => process.stderr.write(`  ${((Date.now() - start) / 1000).toFixed(0)} s: ${published} published, ${delays.length} sampled deliveries\n`), 10_000);
+  const progress = setInterval(
+    () => process.stderr.write(`  ${((Date.now() - start) / 1000).toFixed(0)} s: ${published} published, ${delays.length} sampled deliveries\n`),
+    10_000,
+  );
   await publisher;
   await sleep(3000); // the last messages land
   measuring = false;
@@ -120,7 +145,11 @@ async function main() {
   const serviceCpu = cpuSeconds(service.pid) - startedCpu;
   const rss = Number(fs.readFileSync(`/proc/${service.pid}/status`, 'utf8').match(/VmRSS:\s+(\d+)/)?.[1] ?? 0) / 1024;
   const metrics = await fetch(`http://127.0.0.1:${port}/metrics`).then((r) => r.text());
-  const metric = (name) => metrics.split('\n').filter((l) => l.startsWith(name)).reduce((s, l) => s + Number(l.split(' ').at(-1)), 0);
+  const metric = (name) =>
+    metrics
+      .split('\n')
+      .filter((l) => l.startsWith(name))
+      .reduce((s, l) => s + Number(l.split(' ').at(-1)), 0);
 
   // Nothing lost: every car's row holds the last message it sent.
   const { rows: final } = await db.query(`SELECT vin, (extract(epoch FROM reported_at) * 1000)::float8 AS at FROM vehicles`);

@@ -44,7 +44,13 @@ async function main() {
   const service = spawn(process.execPath, [path.join(ROOT, 'services/telematics/dist/main.js')], { env, stdio: ['ignore', 'inherit', 'inherit'] });
   process.on('exit', () => service.kill('SIGTERM'));
   for (let i = 0; ; i++) {
-    if (await fetch(`http://127.0.0.1:${port}/readyz`).then((r) => r.ok, () => false)) break;
+    if (
+      await fetch(`http://127.0.0.1:${port}/readyz`).then(
+        (r) => r.ok,
+        () => false,
+      )
+    )
+      break;
     if (i > 1200) throw new Error('telematics did not become ready');
     await sleep(100);
   }
@@ -59,7 +65,10 @@ async function main() {
   const connectStart = Date.now();
   for (const car of cars) {
     const client = mqtt.connect(BROKER, {
-      clientId: car.vin, protocolVersion: 4, clean: true, reconnectPeriod: 0,
+      clientId: car.vin,
+      protocolVersion: 4,
+      clean: true,
+      reconnectPeriod: 0,
       will: { topic: `${ROOT_TOPIC}/vehicles/${car.vin}/status`, payload: Buffer.from('{"online":false}'), qos: 1, retain: true },
     });
     client.on('message', (_topic, payload) => {
@@ -82,7 +91,8 @@ async function main() {
     clients.push(client);
   }
   for (let i = 0; cars.some((c) => !c.complete); i++) {
-    if (i % 50 === 0) process.stderr.write(`  full list at ${cars.filter((c) => c.complete).length}/${CARS} cars after ${((Date.now() - connectStart) / 1000).toFixed(1)} s\n`);
+    if (i % 50 === 0)
+      process.stderr.write(`  full list at ${cars.filter((c) => c.complete).length}/${CARS} cars after ${((Date.now() - connectStart) / 1000).toFixed(1)} s\n`);
     if (Date.now() - connectStart > 600_000) throw new Error('not every car got the full list in 10 min');
     await sleep(100);
   }
@@ -132,7 +142,12 @@ async function main() {
     `| **bytes per member** (full list / members) | **${(c0.fullBytes / MEMBERS).toFixed(1)}** |`,
     `| **full sync of every car** (all ${n0(CARS)} connect at once → the last has every page) | **${ms(fullSyncMs)}** (${n0((c0.fullBytes * CARS) / 2 ** 20)} MiB in all; telematics CPU ${fullCpu.toFixed(1)} s) |`,
     `| **member change → its delta at every one of ${n0(CARS)} cars** (${CHANGES} suspensions, from the commit) | **p50 ${ms(percentile(delays, 50))}, max ${ms(percentile(delays, 100))}** |`,
-    `| deltas sent (one per car per change) | ${n0(metrics.split('\n').filter((l) => l.startsWith('telematics_whitelist_sent_total{') && l.includes('kind="fleet-delta"')).reduce((s, l) => s + Number(l.split(' ').at(-1)), 0))} |`,
+    `| deltas sent (one per car per change) | ${n0(
+      metrics
+        .split('\n')
+        .filter((l) => l.startsWith('telematics_whitelist_sent_total{') && l.includes('kind="fleet-delta"'))
+        .reduce((s, l) => s + Number(l.split(' ').at(-1)), 0),
+    )} |`,
     `| telematics RSS at the end | ${n0(rss)} MiB |`,
   ];
   fs.writeFileSync(process.env.BENCH_OUT, `${lines.join('\n')}\n`);

@@ -4,7 +4,13 @@ import { leaseNamespace, operatorConfigSchema, requireSigningKeyInProduction } f
 describe('operator config', () => {
   it('needs only NATS_URL and has sane defaults', () => {
     const config = parseConfig(operatorConfigSchema, { NATS_URL: 'nats://nats:4222' });
-    expect(config).toMatchObject({ METRICS_PORT: 8080, EVALUATION_INTERVAL_MS: 1000, LEASE_DURATION_MS: 15000, LEASE_NAME: 'evshare-operator', NATS_PREFIX: '' });
+    expect(config).toMatchObject({
+      METRICS_PORT: 8080,
+      EVALUATION_INTERVAL_MS: 1000,
+      LEASE_DURATION_MS: 15000,
+      LEASE_NAME: 'evshare-operator',
+      NATS_PREFIX: '',
+    });
     expect(config.WATCH_NAMESPACE).toBeUndefined();
   });
 

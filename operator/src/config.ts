@@ -45,7 +45,9 @@ export type OperatorConfig = z.infer<typeof operatorConfigSchema>;
  */
 export function requireSigningKeyInProduction(config: OperatorConfig): void {
   if (config.MEMBERSHIP_SIGNING_KEY === undefined && !isDevelopment(config.NODE_ENV)) {
-    throw new ConfigError(`MEMBERSHIP_SIGNING_KEY: required outside development (NODE_ENV=${config.NODE_ENV ?? 'unset'}): load reports must be signed by the APP pods`);
+    throw new ConfigError(
+      `MEMBERSHIP_SIGNING_KEY: required outside development (NODE_ENV=${config.NODE_ENV ?? 'unset'}): load reports must be signed by the APP pods`,
+    );
   }
 }
 

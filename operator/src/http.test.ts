@@ -10,7 +10,10 @@ describe('operator HTTP port', () => {
     const { registry } = createMetrics('operator');
     createOperatorMetrics(registry).leader.set(1);
     registerInformerMetrics(registry, () => ({ pods: { lists: 2, watches: 5, relistsAfterGone: 1, errors: 3 } }));
-    server = await listen(operatorHttpHandler(registry, () => ready), 0);
+    server = await listen(
+      operatorHttpHandler(registry, () => ready),
+      0,
+    );
   });
   afterAll(() => server.close());
 

@@ -16,7 +16,11 @@ void runProcess('operator', log, async () => {
   const { registry } = createMetrics('operator', config.POD_NAME);
   let operator: Operator | undefined;
   // Up before the caches sync, so the liveness probe does not kill a slow start.
-  const server = await listen(operatorHttpHandler(registry, () => operator !== undefined), config.METRICS_PORT, config.METRICS_HOST);
+  const server = await listen(
+    operatorHttpHandler(registry, () => operator !== undefined),
+    config.METRICS_PORT,
+    config.METRICS_HOST,
+  );
   const kubeConfig = new KubeConfig();
   // KUBECONFIG, then ~/.kube/config, then the in-cluster service account.
   kubeConfig.loadFromDefault();

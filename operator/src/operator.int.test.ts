@@ -125,7 +125,10 @@ async function createDeployment(ns: string, name: string, replicas: number): Pro
       selector: { matchLabels: { app: name } },
       template: {
         metadata: { labels: { app: name } },
-        spec: { automountServiceAccountToken: false, containers: [{ name: 'app', image: 'example.invalid/evshare:test', ports: [{ name: 'http', containerPort: 8080 }] }] },
+        spec: {
+          automountServiceAccountToken: false,
+          containers: [{ name: 'app', image: 'example.invalid/evshare:test', ports: [{ name: 'http', containerPort: 8080 }] }],
+        },
       },
     },
   });
@@ -143,12 +146,16 @@ async function createGroup(ns: string, name: string, spec: AppServiceGroupSpec):
   return res.body;
 }
 
-const getGroup = async (ns: string, name: string) => (await apiRequest<AppServiceGroup>(cp, 'GET', `/apis/evshare.io/v1alpha1/namespaces/${ns}/appservicegroups/${name}`)).body;
-const replicasOf = async (ns: string, name: string) => (await apiRequest(cp, 'GET', `/apis/apps/v1/namespaces/${ns}/deployments/${name}`)).body.spec.replicas as number;
+const getGroup = async (ns: string, name: string) =>
+  (await apiRequest<AppServiceGroup>(cp, 'GET', `/apis/evshare.io/v1alpha1/namespaces/${ns}/appservicegroups/${name}`)).body;
+const replicasOf = async (ns: string, name: string) =>
+  (await apiRequest(cp, 'GET', `/apis/apps/v1/namespaces/${ns}/deployments/${name}`)).body.spec.replicas as number;
 
 async function livePods(ns: string, app: string): Promise<Array<{ name: string; annotations: Record<string, string> }>> {
   const res = await apiRequest(cp, 'GET', `/api/v1/namespaces/${ns}/pods?labelSelector=app%3D${app}`);
-  return (res.body.items as any[]).filter((p) => !p.metadata.deletionTimestamp).map((p) => ({ name: p.metadata.name, annotations: p.metadata.annotations ?? {} }));
+  return (res.body.items as any[])
+    .filter((p) => !p.metadata.deletionTimestamp)
+    .map((p) => ({ name: p.metadata.name, annotations: p.metadata.annotations ?? {} }));
 }
 
 async function scaleEvents(ns: string): Promise<any[]> {
@@ -293,9 +300,20 @@ describe('operator', () => {
       const res = await apiRequest(cp, 'GET', `/api/v1/namespaces/${ns}/services/app`);
       return res.status === 200 && res.body;
     });
-    const owner = { apiVersion: 'evshare.io/v1alpha1', kind: 'AppServiceGroup', name: 'app', uid: group.metadata.uid, controller: true, blockOwnerDeletion: true };
+    const owner = {
+      apiVersion: 'evshare.io/v1alpha1',
+      kind: 'AppServiceGroup',
+      name: 'app',
+      uid: group.metadata.uid,
+      controller: true,
+      blockOwnerDeletion: true,
+    };
     expect(service.metadata.ownerReferences).toEqual([owner]);
-    expect(service.spec).toMatchObject({ selector: { app: 'app' }, sessionAffinity: 'None', ports: [{ name: 'http', port: 80, targetPort: 'http', protocol: 'TCP' }] });
+    expect(service.spec).toMatchObject({
+      selector: { app: 'app' },
+      sessionAffinity: 'None',
+      ports: [{ name: 'http', port: 80, targetPort: 'http', protocol: 'TCP' }],
+    });
     expect(service.metadata.managedFields.map((f: any) => f.manager)).toContain('evshare-operator');
     // The Ingress is applied right after the Service.
     const ingress = await waitFor('the Ingress', 5_000, async () => {
@@ -352,7 +370,9 @@ describe('operator', () => {
     const members = new Map<string, number>();
     const membersOf = (pod: string) => members.get(pod) ?? (members.set(pod, (members.size + 1) * 10), members.get(pod)!);
     // The total in flight is what the test sets; the pods share it evenly.
-    const total = (inflight: number): LoadOf => (pod, pods) => ({ inflight: inflight / pods, activeMembers: membersOf(pod) });
+    const total =
+      (inflight: number): LoadOf =>
+      (pod, pods) => ({ inflight: inflight / pods, activeMembers: membersOf(pod) });
     const load = publishLoad(await bus(prefix), ns, 'app', total(18));
     await waitFor('load reported in status', 10_000, async () => {
       const g = await getGroup(ns, 'app');
@@ -399,14 +419,23 @@ describe('operator', () => {
 
     // Deletion costs were set, so the ReplicaSet kept the two pods with the most members.
     const survivors = await livePods(ns, 'app');
-    const expected = [...members.entries()].sort((a, b) => b[1] - a[1]).slice(0, 2).map(([pod]) => pod).sort();
+    const expected = [...members.entries()]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, 2)
+      .map(([pod]) => pod)
+      .sort();
     expect(survivors.map((p) => p.name).sort()).toEqual(expected);
     for (const pod of survivors) expect(Number(pod.annotations['controller.kubernetes.io/pod-deletion-cost'])).toBe(membersOf(pod.name) * 100 + 1);
 
     // Every scale decision is an Event with its reason, and the table kubectl prints is filled.
     const events = await scaleEvents(ns);
     expect(events.map((e) => e.reason)).toEqual(expect.arrayContaining(['ScaleUp', 'ScaleDown']));
-    expect(events.find((e) => e.reason === 'ScaleUp')).toMatchObject({ type: 'Normal', reportingController: 'evshare.io/operator', reportingInstance: 'op-a', regarding: { kind: 'AppServiceGroup', name: 'app' } });
+    expect(events.find((e) => e.reason === 'ScaleUp')).toMatchObject({
+      type: 'Normal',
+      reportingController: 'evshare.io/operator',
+      reportingInstance: 'op-a',
+      regarding: { kind: 'AppServiceGroup', name: 'app' },
+    });
     const table = (await apiRequest(cp, 'GET', `/apis/evshare.io/v1alpha1/namespaces/${ns}/appservicegroups`, undefined, undefined, TABLE)).body;
     // Priority-0 columns are what `kubectl get` prints; the others come with `-o wide`.
     const columns: Array<{ name: string; priority: number }> = table.columnDefinitions;
@@ -440,11 +469,16 @@ describe('operator', () => {
     proxy.blackhole();
     let both = 0;
     let aStoppedAt: number | undefined;
-    await waitFor('op-b to take over an expired lease', 10_000, async () => {
-      if (a.isLeader() && b.isLeader()) both++;
-      if (!a.isLeader()) aStoppedAt ??= Date.now();
-      return b.isLeader() && !a.isLeader();
-    }, 20);
+    await waitFor(
+      'op-b to take over an expired lease',
+      10_000,
+      async () => {
+        if (a.isLeader() && b.isLeader()) both++;
+        if (!a.isLeader()) aStoppedAt ??= Date.now();
+        return b.isLeader() && !a.isLeader();
+      },
+      20,
+    );
     expect(both).toBe(0);
     // Renew deadline 2 s, counted from op-a's last renewal (before the cut), plus polling slack.
     expect(aStoppedAt! - cutAt).toBeLessThanOrEqual(2_300);
@@ -481,8 +515,18 @@ describe('operator', () => {
     const errorsBefore = op.informerStats().appServiceGroups!.errors;
     proxy.dropAll();
     await waitFor('the group watch to notice', 5_000, async () => op.informerStats().appServiceGroups!.errors > errorsBefore);
-    await apiRequest(cp, 'PATCH', `/apis/evshare.io/v1alpha1/namespaces/${ns}/appservicegroups/app`, { spec: { affinity: { mode: 'cookie' } } }, 'application/merge-patch+json');
-    await waitFor('the change after the dropped watch', 10_000, async () => (await apiRequest(cp, 'GET', `/api/v1/namespaces/${ns}/services/app`)).body.spec.sessionAffinity === 'None');
+    await apiRequest(
+      cp,
+      'PATCH',
+      `/apis/evshare.io/v1alpha1/namespaces/${ns}/appservicegroups/app`,
+      { spec: { affinity: { mode: 'cookie' } } },
+      'application/merge-patch+json',
+    );
+    await waitFor(
+      'the change after the dropped watch',
+      10_000,
+      async () => (await apiRequest(cp, 'GET', `/api/v1/namespaces/${ns}/services/app`)).body.spec.sessionAffinity === 'None',
+    );
 
     // 410 Gone: a group waits for its Deployment; while the operator is cut off the Deployment
     // is created and etcd compacts its history, so the operator's resourceVersions are too old
@@ -507,7 +551,12 @@ describe('operator', () => {
       apiVersion: 'autoscaling/v2',
       kind: 'HorizontalPodAutoscaler',
       metadata: { name: 'app-hpa' },
-      spec: { scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'app' }, minReplicas: 1, maxReplicas: 3, metrics: [{ type: 'Resource', resource: { name: 'cpu', target: { type: 'Utilization', averageUtilization: 80 } } }] },
+      spec: {
+        scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'app' },
+        minReplicas: 1,
+        maxReplicas: 3,
+        metrics: [{ type: 'Resource', resource: { name: 'cpu', target: { type: 'Utilization', averageUtilization: 80 } } }],
+      },
     });
     expect(hpa.status).toBe(201);
     await operator(ns, prefix, 'op-a');

@@ -85,8 +85,18 @@ export async function startOperator(options: OperatorOptions): Promise<Operator>
     onEvent: (e) => groupsOfPod(e.object).forEach(enqueue),
   });
   const managed = `app.kubernetes.io/managed-by=${MANAGED_BY}`;
-  const services = createInformer<KubeObject>({ ...common, resource: RESOURCES.services, labelSelector: managed, onEvent: (e) => ownedObjectChanged('Service', e) });
-  const ingresses = createInformer<KubeObject>({ ...common, resource: RESOURCES.ingresses, labelSelector: managed, onEvent: (e) => ownedObjectChanged('Ingress', e) });
+  const services = createInformer<KubeObject>({
+    ...common,
+    resource: RESOURCES.services,
+    labelSelector: managed,
+    onEvent: (e) => ownedObjectChanged('Service', e),
+  });
+  const ingresses = createInformer<KubeObject>({
+    ...common,
+    resource: RESOURCES.ingresses,
+    labelSelector: managed,
+    onEvent: (e) => ownedObjectChanged('Ingress', e),
+  });
   // Another autoscaler on a group's Deployment stops the operator from scaling it.
   const autoscalerChanged = (e: InformerEvent<Autoscaler>) => {
     const name = e.object.spec?.scaleTargetRef?.name;

@@ -248,7 +248,8 @@ async function violation(message: Buffer): Promise<string | undefined> {
   const forwarded = [...behind.records];
   const parsed = [...direct.records];
   const list = (records: Recorded[]) => records.map((r) => `${r.method} ${r.url.slice(0, 60)}`).join(', ');
-  if (forwarded.length > parsed.length) return `the gateway forwarded ${forwarded.length} requests (${list(forwarded)}) where the backend's parser reads ${parsed.length} (${list(parsed)})`;
+  if (forwarded.length > parsed.length)
+    return `the gateway forwarded ${forwarded.length} requests (${list(forwarded)}) where the backend's parser reads ${parsed.length} (${list(parsed)})`;
   for (let i = 0; i < forwarded.length; i++) {
     const got = forwarded[i]!;
     const want = parsed[i]!;
@@ -277,7 +278,10 @@ async function violation(message: Buffer): Promise<string | undefined> {
 }
 
 const crlf = (...lines: string[]) => `${lines.join('\r\n')}\r\n\r\n`;
-const post = (...fields: string[]) => (body: string) => `${crlf('POST /api/v1/rentals HTTP/1.1', 'Host: gw', ...fields)}${body}`;
+const post =
+  (...fields: string[]) =>
+  (body: string) =>
+    `${crlf('POST /api/v1/rentals HTTP/1.1', 'Host: gw', ...fields)}${body}`;
 const smuggled = 'GET /api/v1/admin HTTP/1.1\r\nHost: gw\r\nX-Forwarded-For: 6.6.6.6\r\n\r\n';
 
 /** The known families, each as a complete message (the sentinel follows). */
@@ -403,7 +407,9 @@ function mutate(message: string, mutations: Mutation[]): Buffer {
   let bytes = Buffer.from(message, 'latin1');
   for (const m of mutations) {
     const text = bytes.toString('latin1');
-    const lineStarts = [0, ...[...text.matchAll(/\r\n/g)].map((match) => match.index! + 2)].filter((i) => i < text.indexOf('\r\n\r\n') + 2 || text.indexOf('\r\n\r\n') < 0);
+    const lineStarts = [0, ...[...text.matchAll(/\r\n/g)].map((match) => match.index! + 2)].filter(
+      (i) => i < text.indexOf('\r\n\r\n') + 2 || text.indexOf('\r\n\r\n') < 0,
+    );
     switch (m.kind) {
       case 'byte':
         if (bytes.length > 0) {
@@ -440,19 +446,23 @@ describe('HTTP/1.1 framing through the gateway (adversarial)', () => {
     expect(await violation(Buffer.from(message, 'latin1'))).toBeUndefined();
   });
 
-  it('generated mutations of those messages: refused, or forwarded exactly as the backend parses them', async () => {
-    await checkProperty(
-      'gateway framing mutations',
-      500,
-      fc.constantFrom(...FAMILIES.map(([, message]) => message)),
-      fc.array(mutation, { minLength: 1, maxLength: 3 }),
-      async (message, mutations) => {
-        const problem = await violation(mutate(message, mutations));
-        if (problem !== undefined) throw new Error(problem);
-        return true;
-      },
-    );
-  }, fuzzTimeout(120_000));
+  it(
+    'generated mutations of those messages: refused, or forwarded exactly as the backend parses them',
+    async () => {
+      await checkProperty(
+        'gateway framing mutations',
+        500,
+        fc.constantFrom(...FAMILIES.map(([, message]) => message)),
+        fc.array(mutation, { minLength: 1, maxLength: 3 }),
+        async (message, mutations) => {
+          const problem = await violation(mutate(message, mutations));
+          if (problem !== undefined) throw new Error(problem);
+          return true;
+        },
+      );
+    },
+    fuzzTimeout(120_000),
+  );
 
   it('still serves normally after all of that (no crash, no stuck state)', async () => {
     behind.records.length = 0;

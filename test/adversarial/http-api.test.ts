@@ -2,7 +2,16 @@ import http from 'node:http';
 import querystring from 'node:querystring';
 import fc from 'fast-check';
 import pg from 'pg';
-import { TEST_REDIS_URL, createMemoryBus, createRedisStore, createSessionStore, hashPassword, hashSessionKey, newSessionKey, type SessionStore } from '@evshare/kit';
+import {
+  TEST_REDIS_URL,
+  createMemoryBus,
+  createRedisStore,
+  createSessionStore,
+  hashPassword,
+  hashSessionKey,
+  newSessionKey,
+  type SessionStore,
+} from '@evshare/kit';
 import { provisionVehicleCredentials } from '@evshare/telematics';
 import { startVehicleFleet, type Fleet } from '../../sims/vehicle/src';
 import { casesTried, checkProperty, fuzzTimeout } from '../support/fuzz';
@@ -77,31 +86,79 @@ type Credential =
   | { form: 'raw'; headers: Array<[string, string]> }
   | { form: 'bearer' | 'cookie' | 'bearer-lowercase' | 'bearer-padded' | 'cookie-after-bogus' | 'bogus-bearer-and-cookie' | 'both' };
 
-function opsOf(doc: { paths: Record<string, Record<string, { tags: string[]; security?: unknown[]; parameters?: Param[]; requestBody?: { content: Record<string, { schema: Schema }> } }>> }): Op[] {
+function opsOf(doc: {
+  paths: Record<
+    string,
+    Record<string, { tags: string[]; security?: unknown[]; parameters?: Param[]; requestBody?: { content: Record<string, { schema: Schema }> } }>
+  >;
+}): Op[] {
   const ops: Op[] = [];
   for (const [path, methods] of Object.entries(doc.paths)) {
     for (const [method, op] of Object.entries(methods)) {
       const open = Array.isArray(op.security) && op.security.length === 0;
       // Operators' operations are tagged `admin: …` (the charging service's are not under /admin/).
       const access: Access = open ? (path.includes('/payments/callback/') ? 'provider' : 'public') : op.tags[0]?.startsWith('admin') ? 'admin' : 'member';
-      ops.push({ method: method.toUpperCase(), path, access, params: op.parameters ?? [], ...(op.requestBody ? { body: op.requestBody.content['application/json']!.schema } : {}) });
+      ops.push({
+        method: method.toUpperCase(),
+        path,
+        access,
+        params: op.parameters ?? [],
+        ...(op.requestBody ? { body: op.requestBody.content['application/json']!.schema } : {}),
+      });
     }
   }
   return ops;
 }
 
 /** Percent-encodes every byte but the unreserved ones; a lone surrogate goes as U+FFFD (encodeURIComponent throws). */
-const encode = (text: string) => [...Buffer.from(text, 'utf8')].map((b) => (/[A-Za-z0-9\-._~]/.test(String.fromCharCode(b)) ? String.fromCharCode(b) : `%${b.toString(16).toUpperCase().padStart(2, '0')}`)).join('');
+const encode = (text: string) =>
+  [...Buffer.from(text, 'utf8')]
+    .map((b) => (/[A-Za-z0-9\-._~]/.test(String.fromCharCode(b)) ? String.fromCharCode(b) : `%${b.toString(16).toUpperCase().padStart(2, '0')}`))
+    .join('');
 
 const nest = (depth: number, leaf = '1') => JSON.parse('['.repeat(depth) + leaf + ']'.repeat(depth)) as unknown;
 
 /** JSON values of the wrong type, size or sign for almost any field. */
 const hostileJson: fc.Arbitrary<unknown> = fc.oneof(
   fc.constantFrom<unknown>(
-    null, true, false, 0, -1, -0.5, 1.5, 2 ** 31, 2 ** 53 + 2, -(2 ** 63), 1e308, -1e308, 5e-324,
-    '', ' ', 'NaN', 'Infinity', '-1', '1.5', '1e400', '0x10', '١٢٣', 'null', 'true', '[]', '{}',
-    '\u0000', 'lone \ud800', '%E0%A4%A', "' OR 1=1 --", 'x'.repeat(5_000), [], [1, 2], [[[]]], {}, { a: 1 },
-    JSON.parse('{"__proto__": {"admin": true}}'), { constructor: { prototype: { admin: true } } },
+    null,
+    true,
+    false,
+    0,
+    -1,
+    -0.5,
+    1.5,
+    2 ** 31,
+    2 ** 53 + 2,
+    -(2 ** 63),
+    1e308,
+    -1e308,
+    5e-324,
+    '',
+    ' ',
+    'NaN',
+    'Infinity',
+    '-1',
+    '1.5',
+    '1e400',
+    '0x10',
+    '١٢٣',
+    'null',
+    'true',
+    '[]',
+    '{}',
+    '\u0000',
+    'lone \ud800',
+    '%E0%A4%A',
+    "' OR 1=1 --",
+    'x'.repeat(5_000),
+    [],
+    [1, 2],
+    [[[]]],
+    {},
+    { a: 1 },
+    JSON.parse('{"__proto__": {"admin": true}}'),
+    { constructor: { prototype: { admin: true } } },
   ),
   fc.constant(null).map(() => nest(2_000)),
   fc.string({ unit: 'binary', maxLength: 40 }),
@@ -114,7 +171,28 @@ const PROTO_KEYS = ['__proto__', 'constructor', 'prototype'] as const;
 
 /** Path segment values that are not what any route expects, some deliberately mis-encoded. */
 const hostilePathSegment = fc.oneof(
-  fc.constantFrom('%E0%A4%A', '%', '%00', '%C0%AF', '%FF', '%2e%2e', '%2F', '..', '.', 'null', 'undefined', '-1', '0', '1.5', '1e400', 'NaN', '__proto__', 'constructor', 'prototype', 'x'.repeat(3_000)),
+  fc.constantFrom(
+    '%E0%A4%A',
+    '%',
+    '%00',
+    '%C0%AF',
+    '%FF',
+    '%2e%2e',
+    '%2F',
+    '..',
+    '.',
+    'null',
+    'undefined',
+    '-1',
+    '0',
+    '1.5',
+    '1e400',
+    'NaN',
+    '__proto__',
+    'constructor',
+    'prototype',
+    'x'.repeat(3_000),
+  ),
   fc.string({ unit: 'binary', minLength: 1, maxLength: 40 }).map(encode),
   fc.uuid().map((id) => `${id}%20`),
   fc.uuid().map((id) => `${id}x`),
@@ -123,7 +201,25 @@ const hostilePathSegment = fc.oneof(
 
 /** Query values as they go on the wire (already encoded), and whether a schema could accept them. */
 const hostileQueryValues = fc.oneof(
-  fc.constantFrom('', 'NaN', 'abc', '-1', '0', '1.5', '1e400', '-1e400', '99999999999999999999', '0x10', '%E0%A4%A', '%', 'null', 'true', '__proto__', '2099-13-45T99:99:99Z', 'x'.repeat(3_000)),
+  fc.constantFrom(
+    '',
+    'NaN',
+    'abc',
+    '-1',
+    '0',
+    '1.5',
+    '1e400',
+    '-1e400',
+    '99999999999999999999',
+    '0x10',
+    '%E0%A4%A',
+    '%',
+    'null',
+    'true',
+    '__proto__',
+    '2099-13-45T99:99:99Z',
+    'x'.repeat(3_000),
+  ),
   fc.string({ unit: 'binary', maxLength: 30 }).map(encode),
 );
 
@@ -151,7 +247,10 @@ const anonymousCredential: fc.Arbitrary<Credential> = fc.oneof(
         [['authorization', 'Basic YWRtaW46ZXZzaGFyZS1hZG1pbg==']],
         [['authorization', 'Token abc']],
         [['authorization', 'Digest username="admin"']],
-        [['authorization', 'Bearer a'], ['authorization', 'Bearer b']],
+        [
+          ['authorization', 'Bearer a'],
+          ['authorization', 'Bearer b'],
+        ],
         [['cookie', 'evs_session=%E0%A4%A']],
         [['cookie', 'evs_session=%']],
         [['cookie', 'evs_session=%ZZ']],
@@ -160,7 +259,10 @@ const anonymousCredential: fc.Arbitrary<Credential> = fc.oneof(
         [['cookie', '=evs_session']],
         [['cookie', `evs_session=${newSessionKey()}`]],
         [['cookie', 'evs_session=a; evs_session=b']],
-        [['cookie', 'evs_session=a'], ['cookie', 'evs_session=%E0%A4%A']],
+        [
+          ['cookie', 'evs_session=a'],
+          ['cookie', 'evs_session=%E0%A4%A'],
+        ],
         [['cookie', `evs_session=${'c'.repeat(7_000)}`]],
         [['cookie', Array.from({ length: 300 }, (_, i) => `c${i}=v`).join('; ')]],
         [['cookie', ';;;;=;=;==']],
@@ -173,7 +275,16 @@ const anonymousCredential: fc.Arbitrary<Credential> = fc.oneof(
 const sessionCredential: fc.Arbitrary<Credential> = fc.oneof(
   { weight: 6, arbitrary: fc.constant<Credential>({ form: 'bearer' }) },
   { weight: 2, arbitrary: fc.constant<Credential>({ form: 'cookie' }) },
-  { weight: 2, arbitrary: fc.constantFrom<Credential>({ form: 'bearer-lowercase' }, { form: 'bearer-padded' }, { form: 'cookie-after-bogus' }, { form: 'bogus-bearer-and-cookie' }, { form: 'both' }) },
+  {
+    weight: 2,
+    arbitrary: fc.constantFrom<Credential>(
+      { form: 'bearer-lowercase' },
+      { form: 'bearer-padded' },
+      { form: 'cookie-after-bogus' },
+      { form: 'bogus-bearer-and-cookie' },
+      { form: 'both' },
+    ),
+  },
 );
 
 /** Other headers a hostile client sends along. */
@@ -199,12 +310,25 @@ const extraHeaders: fc.Arbitrary<Array<[string, string]>> = fc.array(
       ['x-session-member-id', '00000000-0000-0000-0000-000000000000'],
       ['x-oversized', 'v'.repeat(8_000)],
     ),
-    fc.tuple(fc.stringMatching(/^[a-z][a-z0-9-]{0,20}$/), fc.string({ maxLength: 50 }).map((s) => s.replace(/[^\x20-\x7e]/g, ''))),
+    fc.tuple(
+      fc.stringMatching(/^[a-z][a-z0-9-]{0,20}$/),
+      fc.string({ maxLength: 50 }).map((s) => s.replace(/[^\x20-\x7e]/g, '')),
+    ),
   ),
   { maxLength: 3 },
 );
 
-const CONTENT_TYPES = ['text/plain', 'application/x-www-form-urlencoded', 'multipart/form-data; boundary=x', 'application/json; charset=utf-16', 'application/json; charset=latin1', 'application/xml', 'application/merge-patch+json', 'APPLICATION/JSON', ''];
+const CONTENT_TYPES = [
+  'text/plain',
+  'application/x-www-form-urlencoded',
+  'multipart/form-data; boundary=x',
+  'application/json; charset=utf-16',
+  'application/json; charset=latin1',
+  'application/xml',
+  'application/merge-patch+json',
+  'APPLICATION/JSON',
+  '',
+];
 
 interface World {
   ids: string[];
@@ -212,9 +336,19 @@ interface World {
 }
 
 /** A body for the operation: within the rules (hostile values), one field broken, or raw bytes. */
-function bodyFor(op: Op, ids: fc.Arbitrary<string>, h: number): fc.Arbitrary<{ body?: string | Buffer; contentType?: string; violation?: string; onlyViolation: boolean; parsed?: unknown }> {
+function bodyFor(
+  op: Op,
+  ids: fc.Arbitrary<string>,
+  h: number,
+): fc.Arbitrary<{ body?: string | Buffer; contentType?: string; violation?: string; onlyViolation: boolean; parsed?: unknown }> {
   const schema = op.body;
-  const json = (value: unknown, violation?: string) => ({ body: JSON.stringify(value), contentType: 'application/json', violation, onlyViolation: true, parsed: value });
+  const json = (value: unknown, violation?: string) => ({
+    body: JSON.stringify(value),
+    contentType: 'application/json',
+    violation,
+    onlyViolation: true,
+    parsed: value,
+  });
   const none = fc.constant({ onlyViolation: true });
   const garbage = fc.oneof(
     fc.constant({ body: '', contentType: 'application/json', onlyViolation: false }),
@@ -222,10 +356,21 @@ function bodyFor(op: Op, ids: fc.Arbitrary<string>, h: number): fc.Arbitrary<{ b
     fc.constant({ body: 'null', contentType: 'application/json', onlyViolation: false }),
     fc.constant({ body: JSON.stringify({ pad: 'x'.repeat(70_000) }), contentType: 'application/json', onlyViolation: false }),
     fc.constant({ body: '['.repeat(30_000) + ']'.repeat(30_000), contentType: 'application/json', onlyViolation: false }),
-    fc.constant({ body: Buffer.from([0x7b, 0x22, 0xff, 0xfe, 0x22, 0x3a, 0x22, 0xc3, 0x28, 0x22, 0x7d]), contentType: 'application/json', onlyViolation: false }),
-    fc.tuple(fc.constantFrom(...CONTENT_TYPES), fc.constantFrom('a=1&b=2', '{"a":1}', '<a/>')).map(([contentType, body]) => ({ body, contentType, onlyViolation: false })),
+    fc.constant({
+      body: Buffer.from([0x7b, 0x22, 0xff, 0xfe, 0x22, 0x3a, 0x22, 0xc3, 0x28, 0x22, 0x7d]),
+      contentType: 'application/json',
+      onlyViolation: false,
+    }),
+    fc
+      .tuple(fc.constantFrom(...CONTENT_TYPES), fc.constantFrom('a=1&b=2', '{"a":1}', '<a/>'))
+      .map(([contentType, body]) => ({ body, contentType, onlyViolation: false })),
   );
-  if (!schema) return fc.oneof({ weight: 4, arbitrary: none }, { weight: h, arbitrary: garbage }, { weight: h, arbitrary: hostileJson.map((v) => ({ ...json(v), onlyViolation: false })) });
+  if (!schema)
+    return fc.oneof(
+      { weight: 4, arbitrary: none },
+      { weight: h, arbitrary: garbage },
+      { weight: h, arbitrary: hostileJson.map((v) => ({ ...json(v), onlyViolation: false })) },
+    );
 
   const valid = (hostile: boolean) => conformingValue(schema, { hostile, ids }) as fc.Arbitrary<Record<string, unknown>>;
   const properties = Object.keys(schema.properties ?? {});
@@ -263,7 +408,10 @@ function bodyFor(op: Op, ids: fc.Arbitrary<string>, h: number): fc.Arbitrary<{ b
     // A duplicate key: JSON.parse keeps the last, the hostile one.
     mutations.push(
       fc.tuple(valid(false), field, hostileJson).map(([base, name, value]) => {
-        const raw = JSON.stringify(base).replace(/\}$/, () => `${Object.keys(base).length ? ',' : ''}${JSON.stringify(name)}:${JSON.stringify(value) ?? 'null'}}`);
+        const raw = JSON.stringify(base).replace(
+          /\}$/,
+          () => `${Object.keys(base).length ? ',' : ''}${JSON.stringify(name)}:${JSON.stringify(value) ?? 'null'}}`,
+        );
         const parsed = JSON.parse(raw) as unknown;
         return { ...json(parsed, conforms(schema, parsed) ? undefined : `body.${name}`), body: raw };
       }),
@@ -287,7 +435,11 @@ function caseFor(op: Op, world: World, valid = false): fc.Arbitrary<Case> {
   const h = valid ? 0 : 1;
   const ownerRole: Role = op.access === 'admin' ? 'operator' : op.access === 'member' ? 'member' : 'nobody';
   const role = fc.oneof({ weight: 7, arbitrary: fc.constant(ownerRole) }, { weight: 3 * h, arbitrary: fc.constantFrom<Role>('nobody', 'member', 'operator') });
-  const ids = fc.oneof({ weight: 4, arbitrary: fc.constantFrom(...world.ids) }, { weight: 1, arbitrary: fc.uuid({ version: 4 }) }, { weight: 1, arbitrary: fc.constantFrom('00000000-0000-0000-0000-000000000000', 'ffffffff-ffff-ffff-ffff-ffffffffffff') });
+  const ids = fc.oneof(
+    { weight: 4, arbitrary: fc.constantFrom(...world.ids) },
+    { weight: 1, arbitrary: fc.uuid({ version: 4 }) },
+    { weight: 1, arbitrary: fc.constantFrom('00000000-0000-0000-0000-000000000000', 'ffffffff-ffff-ffff-ffff-ffffffffffff') },
+  );
 
   const pathParams = op.params.filter((p) => p.in === 'path');
   const queryParams = op.params.filter((p) => p.in === 'query');
@@ -296,7 +448,10 @@ function caseFor(op: Op, world: World, valid = false): fc.Arbitrary<Case> {
   const pathValue = (p: Param) =>
     p.name === 'provider'
       ? fc.constantFrom('hosted', 'dev', 'alipay', 'HOSTED')
-      : fc.oneof({ weight: 5, arbitrary: (conformingValue(p.schema, { hostile: false, ids }) as fc.Arbitrary<string>).map((v) => ({ raw: encode(v), ok: true })) }, { weight: 2 * h, arbitrary: hostilePathSegment.map((raw) => ({ raw, ok: false })) });
+      : fc.oneof(
+          { weight: 5, arbitrary: (conformingValue(p.schema, { hostile: false, ids }) as fc.Arbitrary<string>).map((v) => ({ raw: encode(v), ok: true })) },
+          { weight: 2 * h, arbitrary: hostilePathSegment.map((raw) => ({ raw, ok: false })) },
+        );
   const path = fc.tuple(...pathParams.map((p) => pathValue(p).map((v) => (typeof v === 'string' ? { raw: v, ok: true } : v)))).map((values) => {
     let url = op.path;
     let violation: string | undefined;
@@ -318,30 +473,79 @@ function caseFor(op: Op, world: World, valid = false): fc.Arbitrary<Case> {
 
   const queryEntry = (p: Param) =>
     fc.oneof(
-      { weight: 4, arbitrary: (conformingValue(p.schema, { hostile: true, ids }) as fc.Arbitrary<unknown>).map((v) => ({ pairs: [`${p.name}=${encode(String(v))}`], violation: undefined as string | undefined })) },
+      {
+        weight: 4,
+        arbitrary: (conformingValue(p.schema, { hostile: true, ids }) as fc.Arbitrary<unknown>).map((v) => ({
+          pairs: [`${p.name}=${encode(String(v))}`],
+          violation: undefined as string | undefined,
+        })),
+      },
       { weight: p.required ? 0 : 2, arbitrary: fc.constant({ pairs: [] as string[], violation: undefined as string | undefined }) },
-      { weight: 2 * h, arbitrary: hostileQueryValues.map((raw) => ({ pairs: [`${p.name}=${raw}`], violation: queryValueConforms(p.schema, raw) ? undefined : `query.${p.name}` })) },
+      {
+        weight: 2 * h,
+        arbitrary: hostileQueryValues.map((raw) => ({
+          pairs: [`${p.name}=${raw}`],
+          violation: queryValueConforms(p.schema, raw) ? undefined : `query.${p.name}`,
+        })),
+      },
       { weight: h, arbitrary: fc.constant({ pairs: [`${p.name}=a`, `${p.name}=b`], violation: `query.${p.name}` as string | undefined }) },
       { weight: h, arbitrary: fc.constant({ pairs: [`${p.name}[x]=1`], violation: undefined as string | undefined }) },
     );
-  const extraQuery = fc.array(fc.constantFrom('__proto__[admin]=1', 'constructor[prototype][admin]=1', 'x=%E0%A4%A', '%=1', 'a[b][c][d][e][f][g]=1', `q=${'z'.repeat(4_000)}`, '&&&==', 'limit=1&limit=2'), { maxLength: 2 * h });
+  const extraQuery = fc.array(
+    fc.constantFrom(
+      '__proto__[admin]=1',
+      'constructor[prototype][admin]=1',
+      'x=%E0%A4%A',
+      '%=1',
+      'a[b][c][d][e][f][g]=1',
+      `q=${'z'.repeat(4_000)}`,
+      '&&&==',
+      'limit=1&limit=2',
+    ),
+    { maxLength: 2 * h },
+  );
   const query = fc.tuple(fc.tuple(...queryParams.map(queryEntry)), extraQuery).map(([entries, extra]) => {
     const pairs = [...entries.flatMap((e) => e.pairs), ...extra];
     const violating = entries.filter((e) => e.violation);
     // With two bad values the service may name either: such a case names no single field.
-    return { query: pairs.length ? `?${pairs.join('&')}` : '', violation: violating[0]?.violation, several: violating.length > 1, ok: violating.length === 0 && extra.length === 0 };
+    return {
+      query: pairs.length ? `?${pairs.join('&')}` : '',
+      violation: violating[0]?.violation,
+      several: violating.length > 1,
+      ok: violating.length === 0 && extra.length === 0,
+    };
   });
 
   const headerEntry = (p: Param) =>
     fc.oneof(
-      { weight: 5, arbitrary: (conformingValue(p.schema, { hostile: false, ids }) as fc.Arbitrary<string>).map((v) => ({ headers: [[p.name, v]] as Array<[string, string]>, violation: undefined as string | undefined })) },
-      { weight: p.required ? h : 2, arbitrary: fc.constant({ headers: [] as Array<[string, string]>, violation: p.required ? `header.${p.name.toLowerCase()}` : undefined }) },
+      {
+        weight: 5,
+        arbitrary: (conformingValue(p.schema, { hostile: false, ids }) as fc.Arbitrary<string>).map((v) => ({
+          headers: [[p.name, v]] as Array<[string, string]>,
+          violation: undefined as string | undefined,
+        })),
+      },
+      {
+        weight: p.required ? h : 2,
+        arbitrary: fc.constant({ headers: [] as Array<[string, string]>, violation: p.required ? `header.${p.name.toLowerCase()}` : undefined }),
+      },
       {
         weight: 2 * h,
-        arbitrary: fc.constantFrom('', 'short', 'x'.repeat(300), 'bad key!', '%E0%A4%A', '../../x', 'ÿÿÿÿÿÿÿÿ').map((v) => ({ headers: [[p.name, v]] as Array<[string, string]>, violation: conforms(p.schema, v) ? undefined : `header.${p.name.toLowerCase()}` })),
+        arbitrary: fc
+          .constantFrom('', 'short', 'x'.repeat(300), 'bad key!', '%E0%A4%A', '../../x', 'ÿÿÿÿÿÿÿÿ')
+          .map((v) => ({ headers: [[p.name, v]] as Array<[string, string]>, violation: conforms(p.schema, v) ? undefined : `header.${p.name.toLowerCase()}` })),
       },
       // Repeated, the values arrive joined by ", ".
-      { weight: h, arbitrary: fc.constant({ headers: [[p.name, 'key-aaaaaaaa'], [p.name, 'key-bbbbbbbb']] as Array<[string, string]>, violation: conforms(p.schema, 'key-aaaaaaaa, key-bbbbbbbb') ? undefined : `header.${p.name.toLowerCase()}` }) },
+      {
+        weight: h,
+        arbitrary: fc.constant({
+          headers: [
+            [p.name, 'key-aaaaaaaa'],
+            [p.name, 'key-bbbbbbbb'],
+          ] as Array<[string, string]>,
+          violation: conforms(p.schema, 'key-aaaaaaaa, key-bbbbbbbb') ? undefined : `header.${p.name.toLowerCase()}`,
+        }),
+      },
     );
   const headers = fc.tuple(...headerParams.map(headerEntry)).map((entries) => ({
     headers: entries.flatMap((e) => e.headers),
@@ -359,10 +563,18 @@ function caseFor(op: Op, world: World, valid = false): fc.Arbitrary<Case> {
       extra: fc.oneof({ weight: 3, arbitrary: fc.constant([] as Array<[string, string]>) }, { weight: h, arbitrary: extraHeaders }),
       body: bodyFor(op, ids, h),
       from: fc.integer({ min: 0, max: 60_000 }).map((i) => `127.3.${Math.floor(i / 250)}.${(i % 250) + 1}`),
-      method: fc.oneof({ weight: 30, arbitrary: fc.constant(op.method) }, { weight: h, arbitrary: fc.constantFrom('PUT', 'DELETE', 'PATCH', 'OPTIONS', 'HEAD', 'POST', 'GET') }),
+      method: fc.oneof(
+        { weight: 30, arbitrary: fc.constant(op.method) },
+        { weight: h, arbitrary: fc.constantFrom('PUT', 'DELETE', 'PATCH', 'OPTIONS', 'HEAD', 'POST', 'GET') },
+      ),
     })
     .chain((r) =>
-      (valid ? fc.constant<Credential>(r.role === 'nobody' ? { form: 'none' } : { form: 'bearer' }) : r.role === 'nobody' ? anonymousCredential : sessionCredential).map((credential): Case => {
+      (valid
+        ? fc.constant<Credential>(r.role === 'nobody' ? { form: 'none' } : { form: 'bearer' })
+        : r.role === 'nobody'
+          ? anonymousCredential
+          : sessionCredential
+      ).map((credential): Case => {
         const parts = [
           { ok: r.path.ok, violation: r.path.violation },
           { ok: r.query.ok, violation: r.query.violation },
@@ -441,20 +653,28 @@ function credentialHeaders(credential: Credential, key: string | undefined): Arr
     case 'cookie-after-bogus':
       return [['cookie', `evs_session=${newSessionKey()}; evs_session=${key}`]];
     case 'bogus-bearer-and-cookie':
-      return [['authorization', `Bearer ${newSessionKey()}`], ['cookie', `evs_session=${key}`]];
+      return [
+        ['authorization', `Bearer ${newSessionKey()}`],
+        ['cookie', `evs_session=${key}`],
+      ];
     case 'both':
-      return [['authorization', `Bearer ${key}`], ['cookie', `evs_session=${key}`]];
+      return [
+        ['authorization', `Bearer ${key}`],
+        ['cookie', `evs_session=${key}`],
+      ];
   }
 }
 
 /** What must hold for every answer to every case; returns the reason it does not. */
 function judge(c: Case, answer: Answer): string | undefined {
   if (answer.status >= 500) return `a ${answer.status} for client input: ${answer.body.slice(0, 300)}`;
-  if (answer.status >= 200 && answer.status < 300 && c.violation && c.method === c.op.split(' ')[0]) return `accepted (${answer.status}) although ${c.violation} breaks the document's rules: ${answer.body.slice(0, 200)}`;
+  if (answer.status >= 200 && answer.status < 300 && c.violation && c.method === c.op.split(' ')[0])
+    return `accepted (${answer.status}) although ${c.violation} breaks the document's rules: ${answer.body.slice(0, 200)}`;
   if (answer.status >= 200 && answer.status < 300 && c.othersThing) return `served another member's resource (${answer.status}): ${answer.body.slice(0, 200)}`;
   if (answer.status < 400) return undefined;
   if (c.method === 'HEAD') return undefined;
-  if (!/^application\/problem\+json/.test(String(answer.headers['content-type']))) return `a ${answer.status} as ${answer.headers['content-type']}, not problem+json: ${answer.body.slice(0, 200)}`;
+  if (!/^application\/problem\+json/.test(String(answer.headers['content-type'])))
+    return `a ${answer.status} as ${answer.headers['content-type']}, not problem+json: ${answer.body.slice(0, 200)}`;
   let problem: { type?: unknown; status?: unknown; title?: unknown; 'invalid-params'?: unknown };
   try {
     problem = JSON.parse(answer.body) as typeof problem;
@@ -501,7 +721,12 @@ describe('the HTTP API under generated hostile requests', () => {
   const statuses = new Map<number, number>();
 
   const api = async (method: string, path: string, key: string, body?: unknown, extra: Record<string, string> = {}) =>
-    request(`${gateway}${path}`, { method, headers: { authorization: `Bearer ${key}`, ...extra }, ...(body === undefined ? {} : { body }), timeoutMs: REQUEST_TIMEOUT_MS });
+    request(`${gateway}${path}`, {
+      method,
+      headers: { authorization: `Bearer ${key}`, ...extra },
+      ...(body === undefined ? {} : { body }),
+      timeoutMs: REQUEST_TIMEOUT_MS,
+    });
   const created = async (reply: Promise<{ status: number; body: string; json<T>(): T }>) => {
     const r = await reply;
     if (r.status !== 201) throw new Error(`setup: expected 201, got ${r.status}: ${r.body}`);
@@ -541,14 +766,19 @@ describe('the HTTP API under generated hostile requests', () => {
     const car = fleet!.car(canary.vin);
     car.endTrip();
     car.sendTelemetry();
-    await eventually(async () => {
-      const returned = await api('POST', `/api/v1/rentals/${rental.id}/return`, key, { stationId: canary.stationId });
-      if (returned.status !== 200) throw new Error(`canary: return ${returned.status} ${returned.body}`);
-    }, 10_000, 200);
+    await eventually(
+      async () => {
+        const returned = await api('POST', `/api/v1/rentals/${rental.id}/return`, key, { stationId: canary.stationId });
+        if (returned.status !== 200) throw new Error(`canary: return ${returned.status} ${returned.body}`);
+      },
+      10_000,
+      200,
+    );
     if (platform.stack.process) {
       for (const name of Object.keys(platform.stack.urls())) {
         const child = platform.stack.process(name)?.child;
-        if (child && (child.exitCode !== null || child.signalCode !== null)) throw new Error(`the ${name} process exited (${child.exitCode ?? child.signalCode})`);
+        if (child && (child.exitCode !== null || child.signalCode !== null))
+          throw new Error(`the ${name} process exited (${child.exitCode ?? child.signalCode})`);
       }
     }
     // The actor stays able to rent: a licence it submitted is approved again.
@@ -568,30 +798,100 @@ describe('the HTTP API under generated hostile requests', () => {
     ops = opsOf(doc);
     expect(ops.filter((op) => op.path.startsWith('/api/v1/charging/')).length).toBeGreaterThan(0);
 
-    await created(api('POST', '/api/v1/admin/pricing-plans', setupKey, { name: 'Fuzz plan', perMinuteFen: 1, perKmFen: 1, depositFen: 10_000, validFrom: '2020-01-01T00:00:00Z' }));
+    await created(
+      api('POST', '/api/v1/admin/pricing-plans', setupKey, {
+        name: 'Fuzz plan',
+        perMinuteFen: 1,
+        perKmFen: 1,
+        depositFen: 10_000,
+        validFrom: '2020-01-01T00:00:00Z',
+      }),
+    );
     // The canary's station and car: ids the fuzzer never sees.
-    canary.stationId = (await created(api('POST', '/api/v1/admin/stations', setupKey, { name: 'Canary', lat: 31.2304, lng: 121.4737, geofenceRadiusM: 800, capacity: 5, returnPolicy: 'round-trip' }))).id;
+    canary.stationId = (
+      await created(
+        api('POST', '/api/v1/admin/stations', setupKey, {
+          name: 'Canary',
+          lat: 31.2304,
+          lng: 121.4737,
+          geofenceRadiusM: 800,
+          capacity: 5,
+          returnPolicy: 'round-trip',
+        }),
+      )
+    ).id;
     canary.vin = 'LCANARY0000000001';
-    await created(api('POST', '/api/v1/admin/vehicles', setupKey, { vin: canary.vin, plate: '沪A·CANRY', model: 'Canary EV', batteryKwh: 50, ratedRangeKm: 400, homeStationId: canary.stationId }));
-    fleet = await startVehicleFleet({ brokerUrl: platform.stack.mqttUrl!, credentials: await provisionVehicleCredentials(db, [canary.vin]), seed: 1, telemetryParkedMs: 300, telemetryDrivingMs: 200 });
-    await eventually(async () => {
-      const { rows } = await db.query<{ online: boolean }>('SELECT online FROM vehicles WHERE vin = $1', [canary.vin]);
-      expect(rows[0]?.online).toBe(true);
-    }, 15_000, 100);
+    await created(
+      api('POST', '/api/v1/admin/vehicles', setupKey, {
+        vin: canary.vin,
+        plate: '沪A·CANRY',
+        model: 'Canary EV',
+        batteryKwh: 50,
+        ratedRangeKm: 400,
+        homeStationId: canary.stationId,
+      }),
+    );
+    fleet = await startVehicleFleet({
+      brokerUrl: platform.stack.mqttUrl!,
+      credentials: await provisionVehicleCredentials(db, [canary.vin]),
+      seed: 1,
+      telemetryParkedMs: 300,
+      telemetryDrivingMs: 200,
+    });
+    await eventually(
+      async () => {
+        const { rows } = await db.query<{ online: boolean }>('SELECT online FROM vehicles WHERE vin = $1', [canary.vin]);
+        expect(rows[0]?.online).toBe(true);
+      },
+      15_000,
+      100,
+    );
     canary.account = 'canary.member';
     await insertMember(canary.account);
 
     // The fuzzer's own world.
     actorId = await insertMember('fuzz.actor', '13900000001');
     const targetId = await insertMember('fuzz.target', '13900000002');
-    const station = (await created(api('POST', '/api/v1/admin/stations', setupKey, { name: 'Fuzz', lat: 31.3, lng: 121.5, geofenceRadiusM: 150, capacity: 4, returnPolicy: 'open' }))).id;
-    const carA = (await created(api('POST', '/api/v1/admin/vehicles', setupKey, { vin: 'LFUZZ000000000001', plate: '沪A·FUZZ1', model: 'Fuzz EV', batteryKwh: 50, ratedRangeKm: 400, homeStationId: station }))).id;
-    const carB = (await created(api('POST', '/api/v1/admin/vehicles', setupKey, { vin: 'LFUZZ000000000002', plate: '沪A·FUZZ2', model: 'Fuzz EV', batteryKwh: 50, ratedRangeKm: 400, homeStationId: station }))).id;
+    const station = (
+      await created(
+        api('POST', '/api/v1/admin/stations', setupKey, { name: 'Fuzz', lat: 31.3, lng: 121.5, geofenceRadiusM: 150, capacity: 4, returnPolicy: 'open' }),
+      )
+    ).id;
+    const carA = (
+      await created(
+        api('POST', '/api/v1/admin/vehicles', setupKey, {
+          vin: 'LFUZZ000000000001',
+          plate: '沪A·FUZZ1',
+          model: 'Fuzz EV',
+          batteryKwh: 50,
+          ratedRangeKm: 400,
+          homeStationId: station,
+        }),
+      )
+    ).id;
+    const carB = (
+      await created(
+        api('POST', '/api/v1/admin/vehicles', setupKey, {
+          vin: 'LFUZZ000000000002',
+          plate: '沪A·FUZZ2',
+          model: 'Fuzz EV',
+          batteryKwh: 50,
+          ratedRangeKm: 400,
+          homeStationId: station,
+        }),
+      )
+    ).id;
     const targetKey = await memberSession(targetId);
     const targetReservation = (await created(api('POST', '/api/v1/reservations', targetKey, { vehicleId: carB }))).id;
-    const targetNotification = (await created(api('POST', `/api/v1/admin/members/${targetId}/notifications`, setupKey, { kind: 'notice', title: 'for the target' }))).id;
-    const targetPayment = (await created(api('POST', '/api/v1/wallet/top-ups', targetKey, { amountFen: 100, provider: 'dev' }, { 'idempotency-key': 'fuzz-target-topup-1' }))).id;
-    const actorNotification = (await created(api('POST', `/api/v1/admin/members/${actorId}/notifications`, setupKey, { kind: 'notice', title: 'for the actor' }))).id;
+    const targetNotification = (
+      await created(api('POST', `/api/v1/admin/members/${targetId}/notifications`, setupKey, { kind: 'notice', title: 'for the target' }))
+    ).id;
+    const targetPayment = (
+      await created(api('POST', '/api/v1/wallet/top-ups', targetKey, { amountFen: 100, provider: 'dev' }, { 'idempotency-key': 'fuzz-target-topup-1' }))
+    ).id;
+    const actorNotification = (
+      await created(api('POST', `/api/v1/admin/members/${actorId}/notifications`, setupKey, { kind: 'notice', title: 'for the actor' }))
+    ).id;
     world = {
       ids: [targetId, adminId, station, carA, carB, targetReservation, targetNotification, targetPayment, actorNotification],
       targetThings: [targetReservation, targetNotification, targetPayment],
@@ -625,7 +925,8 @@ describe('the HTTP API under generated hostile requests', () => {
 
   /** Sends one case as its role (the actor or the operator, a session made in the store) and judges it. */
   async function attempt(c: Case, concurrent = false): Promise<boolean> {
-    const key = c.as === 'nobody' ? undefined : (keys[c.as] ??= await memberSession(c.as === 'operator' ? adminId : actorId, c.as === 'operator' ? 'admin' : 'member'));
+    const key =
+      c.as === 'nobody' ? undefined : (keys[c.as] ??= await memberSession(c.as === 'operator' ? adminId : actorId, c.as === 'operator' ? 'admin' : 'member'));
     if (!concurrent) forgetEndedSession(c);
     const headers: Array<[string, string]> = [...credentialHeaders(c.credential, key), ...c.headers];
     if (c.contentType !== undefined && c.body !== undefined) headers.push(['content-type', c.contentType]);
@@ -641,7 +942,11 @@ describe('the HTTP API under generated hostile requests', () => {
     const wrong = judge(c, answer);
     if (wrong && KEEP_GOING) {
       const k = `${c.op} ${wrong.slice(0, 60)}`;
-      if (!found.has(k)) found.set(k, `${c.method} ${c.url.slice(0, 200)} as ${c.as} body=${String(c.body).slice(0, 300)} ct=${c.contentType} hdr=${JSON.stringify(c.headers).slice(0, 200)} cred=${JSON.stringify(c.credential).slice(0, 100)}: ${wrong}`);
+      if (!found.has(k))
+        found.set(
+          k,
+          `${c.method} ${c.url.slice(0, 200)} as ${c.as} body=${String(c.body).slice(0, 300)} ct=${c.contentType} hdr=${JSON.stringify(c.headers).slice(0, 200)} cred=${JSON.stringify(c.credential).slice(0, 100)}: ${wrong}`,
+        );
       return true;
     }
     if (wrong) {
@@ -659,33 +964,45 @@ describe('the HTTP API under generated hostile requests', () => {
     return true;
   }
 
-  it('every operation: no 5xx, no hang, a precise problem for bad input, nobody else’s data, and the canary still rents', async () => {
-    const perOp = new Map(ops.map((op) => [op, caseFor(op, world)]));
-    const arbitrary = fc.constantFrom(...ops).chain((op) => perOp.get(op)!);
-    await checkProperty('http-api: operations', 800, arbitrary, (c) => attempt(c)).catch((error: Error) => {
-      throw new Error(`${error.message}\nLast failure: ${lastFailure}`);
-    });
-    await checkCanary();
-    expect([...found.values()]).toEqual([]);
-  }, TEST_TIMEOUT_MS);
+  it(
+    'every operation: no 5xx, no hang, a precise problem for bad input, nobody else’s data, and the canary still rents',
+    async () => {
+      const perOp = new Map(ops.map((op) => [op, caseFor(op, world)]));
+      const arbitrary = fc.constantFrom(...ops).chain((op) => perOp.get(op)!);
+      await checkProperty('http-api: operations', 800, arbitrary, (c) => attempt(c)).catch((error: Error) => {
+        throw new Error(`${error.message}\nLast failure: ${lastFailure}`);
+      });
+      await checkCanary();
+      expect([...found.values()]).toEqual([]);
+    },
+    TEST_TIMEOUT_MS,
+  );
 
-  it('every operation, within the rules but with hostile values: no 5xx, nobody else’s data, and the canary still rents', async () => {
-    const perOp = new Map(ops.map((op) => [op, caseFor(op, world, true)]));
-    const arbitrary = fc.constantFrom(...ops).chain((op) => perOp.get(op)!);
-    await checkProperty('http-api: valid shapes, hostile values', 500, arbitrary, (c) => attempt(c)).catch((error: Error) => {
-      throw new Error(`${error.message}\nLast failure: ${lastFailure}`);
-    });
-    await checkCanary();
-    expect([...found.values()]).toEqual([]);
-  }, TEST_TIMEOUT_MS);
+  it(
+    'every operation, within the rules but with hostile values: no 5xx, nobody else’s data, and the canary still rents',
+    async () => {
+      const perOp = new Map(ops.map((op) => [op, caseFor(op, world, true)]));
+      const arbitrary = fc.constantFrom(...ops).chain((op) => perOp.get(op)!);
+      await checkProperty('http-api: valid shapes, hostile values', 500, arbitrary, (c) => attempt(c)).catch((error: Error) => {
+        throw new Error(`${error.message}\nLast failure: ${lastFailure}`);
+      });
+      await checkCanary();
+      expect([...found.values()]).toEqual([]);
+    },
+    TEST_TIMEOUT_MS,
+  );
 
-  it('the same request within the rules, several at once: no 5xx from a race, and the canary still rents', async () => {
-    const perOp = new Map(ops.map((op) => [op, caseFor(op, world, true)]));
-    const arbitrary = fc.constantFrom(...ops).chain((op) => perOp.get(op)!);
-    await checkProperty('http-api: racing duplicates', 150, arbitrary, fc.integer({ min: 2, max: 5 }), race).catch((error: Error) => {
-      throw new Error(`${error.message}\nLast failure: ${lastFailure}`);
-    });
-    await checkCanary();
-    expect([...found.values()]).toEqual([]);
-  }, TEST_TIMEOUT_MS);
+  it(
+    'the same request within the rules, several at once: no 5xx from a race, and the canary still rents',
+    async () => {
+      const perOp = new Map(ops.map((op) => [op, caseFor(op, world, true)]));
+      const arbitrary = fc.constantFrom(...ops).chain((op) => perOp.get(op)!);
+      await checkProperty('http-api: racing duplicates', 150, arbitrary, fc.integer({ min: 2, max: 5 }), race).catch((error: Error) => {
+        throw new Error(`${error.message}\nLast failure: ${lastFailure}`);
+      });
+      await checkCanary();
+      expect([...found.values()]).toEqual([]);
+    },
+    TEST_TIMEOUT_MS,
+  );
 });

@@ -46,10 +46,20 @@ describe.each(['embedded', 'mosquitto'] as const)('adversarial: MQTT vehicle lin
     const topicRoot = `test/${uniqueName('fz')}`;
     const external = async (credentials: Array<{ vin: string; secret: string }>) => {
       const service = { username: 'telematics', password: randomBytes(16).toString('hex') };
-      mosquitto = await startMosquitto({ users: [service, ...credentials.map((c) => ({ username: c.vin, password: c.secret }))], topicRoot, serviceUser: service.username, maxPacketBytes: MAX_PACKET_BYTES });
+      mosquitto = await startMosquitto({
+        users: [service, ...credentials.map((c) => ({ username: c.vin, password: c.secret }))],
+        topicRoot,
+        serviceUser: service.username,
+        maxPacketBytes: MAX_PACKET_BYTES,
+      });
       return { MQTT_URL: mosquitto.url, MQTT_USERNAME: service.username, MQTT_PASSWORD: service.password };
     };
-    setup = await startCarsAndTelematics(embedded ? 'LFUZZ' : 'LFZMM', 3, { TELEMATICS_TOPIC_ROOT: topicRoot, MQTT_CONNECT_TIMEOUT_MS: String(CONNECT_TIMEOUT_MS) }, embedded ? undefined : external);
+    setup = await startCarsAndTelematics(
+      embedded ? 'LFUZZ' : 'LFZMM',
+      3,
+      { TELEMATICS_TOPIC_ROOT: topicRoot, MQTT_CONNECT_TIMEOUT_MS: String(CONNECT_TIMEOUT_MS) },
+      embedded ? undefined : external,
+    );
     const [a, b, c] = setup.vins as [string, string, string];
     canaries = [a, b];
     attacker = c;
@@ -72,14 +82,19 @@ describe.each(['embedded', 'mosquitto'] as const)('adversarial: MQTT vehicle lin
 
   const topic = (vin: string, channel: (typeof CHANNELS)[number]) => vehicleTopic(setup.tm.topicRoot, vin, channel);
   const counted = async () =>
-    (await setup.tm.metric('telematics_mqtt_refused_total')) + (await setup.tm.metric('telematics_auth_failures_total')) + (await setup.tm.metric('telematics_messages_rejected_total'));
+    (await setup.tm.metric('telematics_mqtt_refused_total')) +
+    (await setup.tm.metric('telematics_auth_failures_total')) +
+    (await setup.tm.metric('telematics_messages_rejected_total'));
   const answered = (client: RawClient, ms: number) => client.until((r) => connackCode(r) !== undefined, ms);
 
   /** The canaries never noticed: online all along, still commanded, still listed, their telemetry stored. */
   async function canariesUnaffected(): Promise<void> {
     expect(canaryOffline).toEqual([]);
     expect(fleet.cars.every((car) => car.connected)).toBe(true);
-    const { rows } = await setup.db.query<{ vin: string; odometerM: number; online: boolean }>('SELECT vin, odometer_m AS "odometerM", online FROM vehicles WHERE vin = ANY($1)', [canaries]);
+    const { rows } = await setup.db.query<{ vin: string; odometerM: number; online: boolean }>(
+      'SELECT vin, odometer_m AS "odometerM", online FROM vehicles WHERE vin = ANY($1)',
+      [canaries],
+    );
     for (const row of rows) {
       expect(row.online).toBe(true);
       expect(row.odometerM).not.toBe(SENTINEL_ODOMETER);
@@ -114,29 +129,45 @@ describe.each(['embedded', 'mosquitto'] as const)('adversarial: MQTT vehicle lin
   const preAuth = fc.oneof(
     { arbitrary: junk(600).map((bytes) => ({ kind: 'random bytes', bytes })), weight: 3 },
     // A first packet that is not a CONNECT, with any flags.
-    fc.record({ type: fc.integer({ min: 0, max: 15 }).filter((t) => t !== 1), flags: fc.integer({ min: 0, max: 15 }), body: junk(64) })
+    fc
+      .record({ type: fc.integer({ min: 0, max: 15 }).filter((t) => t !== 1), flags: fc.integer({ min: 0, max: 15 }), body: junk(64) })
       .map(({ type, flags, body }) => ({ kind: 'not a CONNECT', bytes: frame((type << 4) | flags, body) })),
     // A CONNECT's fixed header with reserved flag bits set.
-    fc.integer({ min: 1, max: 15 }).map((flags) => ({ kind: 'CONNECT header flags', bytes: Buffer.concat([Buffer.from([0x10 | flags]), connectPacket({ clientId: attacker }).subarray(1)]) })),
+    fc.integer({ min: 1, max: 15 }).map((flags) => ({
+      kind: 'CONNECT header flags',
+      bytes: Buffer.concat([Buffer.from([0x10 | flags]), connectPacket({ clientId: attacker }).subarray(1)]),
+    })),
     // A remaining length of five bytes.
-    fc.array(fc.integer({ min: 0x80, max: 0xff }), { minLength: 4, maxLength: 4 }).map((bytes) => ({ kind: '5-byte length', bytes: Buffer.from([0x10, ...bytes, 0x01]) })),
+    fc
+      .array(fc.integer({ min: 0x80, max: 0xff }), { minLength: 4, maxLength: 4 })
+      .map((bytes) => ({ kind: '5-byte length', bytes: Buffer.from([0x10, ...bytes, 0x01]) })),
     // A length over the broker's limit (the embedded one's before authentication), then as much as the client can push (up to 2 MiB).
-    fc.record({ length: fc.integer({ min: (embedded ? 4_096 : MAX_PACKET_BYTES) + 1, max: 268_435_455 }), sent: fc.integer({ min: 0, max: 2 * 1024 * 1024 }) })
-      .map(({ length, sent }) => ({ kind: 'huge announced length', bytes: Buffer.concat([Buffer.from([0x10, ...remainingLength(length)]), Buffer.alloc(sent, 0x41)]) })),
+    fc
+      .record({ length: fc.integer({ min: (embedded ? 4_096 : MAX_PACKET_BYTES) + 1, max: 268_435_455 }), sent: fc.integer({ min: 0, max: 2 * 1024 * 1024 }) })
+      .map(({ length, sent }) => ({
+        kind: 'huge announced length',
+        bytes: Buffer.concat([Buffer.from([0x10, ...remainingLength(length)]), Buffer.alloc(sent, 0x41)]),
+      })),
     // Wrong protocol names and levels, the reserved connect flag, missing or foreign client ids, bad credentials.
-    fc.record({
-      protocolName: fc.oneof(fc.constant('MQTT'), fc.constant('MQIsdp'), name),
-      protocolLevel: fc.oneof(fc.constant(4), fc.integer({ min: 0, max: 255 })),
-      extraFlags: fc.constantFrom(0, 1),
-      clientId: fc.oneof(fc.constant(''), fc.constant('CANARY'), name),
-      username: fc.option(fc.oneof(fc.constant('CANARY'), fc.constant('telematics'), name), { nil: undefined }),
-      password: fc.option(name, { nil: undefined }),
-      keepalive: fc.oneof(fc.constant(30), fc.integer({ min: 0, max: 65_535 })),
-    }).map((f) => {
-      const canary = canaries[0];
-      const fields = { ...f, clientId: f.clientId === 'CANARY' ? canary : f.clientId, ...(f.username === undefined ? {} : { username: f.username === 'CANARY' ? canary : f.username }) };
-      return { kind: 'CONNECT fields', bytes: connectPacket(fields) };
-    }),
+    fc
+      .record({
+        protocolName: fc.oneof(fc.constant('MQTT'), fc.constant('MQIsdp'), name),
+        protocolLevel: fc.oneof(fc.constant(4), fc.integer({ min: 0, max: 255 })),
+        extraFlags: fc.constantFrom(0, 1),
+        clientId: fc.oneof(fc.constant(''), fc.constant('CANARY'), name),
+        username: fc.option(fc.oneof(fc.constant('CANARY'), fc.constant('telematics'), name), { nil: undefined }),
+        password: fc.option(name, { nil: undefined }),
+        keepalive: fc.oneof(fc.constant(30), fc.integer({ min: 0, max: 65_535 })),
+      })
+      .map((f) => {
+        const canary = canaries[0];
+        const fields = {
+          ...f,
+          clientId: f.clientId === 'CANARY' ? canary : f.clientId,
+          ...(f.username === undefined ? {} : { username: f.username === 'CANARY' ? canary : f.username }),
+        };
+        return { kind: 'CONNECT fields', bytes: connectPacket(fields) };
+      }),
     // A CONNECT announcing more than it sends.
     fc.integer({ min: 1, max: 30 }).map((cut) => {
       const whole = connectPacket({ clientId: attacker, username: attacker, password: 'x'.repeat(40) });
@@ -173,50 +204,116 @@ describe.each(['embedded', 'mosquitto'] as const)('adversarial: MQTT vehicle lin
   });
 
   // ---- After CONNECT: a car terminal in an attacker's hands.
-  const sentinelTelemetry = JSON.stringify({ at: new Date().toISOString(), lat: 0, lng: 0, speedKmh: 0, socPct: 1, odometerM: SENTINEL_ODOMETER, doorsOpen: true, locked: false, ignition: false, cableConnected: false });
-  const sentinelCommand = JSON.stringify({ commandId: '00000000-0000-4000-8000-000000000001', expiresAt: new Date(Date.now() + 3_600_000).toISOString(), action: 'unlock' });
+  const sentinelTelemetry = JSON.stringify({
+    at: new Date().toISOString(),
+    lat: 0,
+    lng: 0,
+    speedKmh: 0,
+    socPct: 1,
+    odometerM: SENTINEL_ODOMETER,
+    doorsOpen: true,
+    locked: false,
+    ignition: false,
+    cableConnected: false,
+  });
+  const sentinelCommand = JSON.stringify({
+    commandId: '00000000-0000-4000-8000-000000000001',
+    expiresAt: new Date(Date.now() + 3_600_000).toISOString(),
+    action: 'unlock',
+  });
   type Op = { hostile: boolean; bytes: (messageId: number) => Buffer; label: string };
-  const garbagePayload = fc.oneof(junk(300), fc.json().map((j) => Buffer.from(j)), fc.constant(Buffer.from('{"at": 1')));
+  const garbagePayload = fc.oneof(
+    junk(300),
+    fc.json().map((j) => Buffer.from(j)),
+    fc.constant(Buffer.from('{"at": 1')),
+  );
   const shown = (o: Op) => Object.assign(o, { [fc.toStringMethod]: () => o.label });
-  const op: fc.Arbitrary<Op> = fc.oneof(
-    fc.record({ channel: fc.constantFrom(...CHANNELS), qos: fc.constantFrom(0 as const, 1 as const), canary: fc.constantFrom(0, 1) }).map(({ channel, qos, canary }) => ({
-      hostile: true,
-      label: `publish to a canary's ${channel}`,
-      bytes: (id: number) => publishPacket(topic(canaries[canary]!, channel), Buffer.from(channel === 'commands' ? sentinelCommand : channel === 'status' ? '{"online":false}' : sentinelTelemetry), { qos, messageId: id }),
-    })),
-    fc.constant({ hostile: true, label: 'publish to its own commands', bytes: (id: number) => publishPacket(topic(attacker, 'commands'), Buffer.from(sentinelCommand), { qos: 1, messageId: id }) }),
-    fc.record({ channel: fc.constantFrom('telemetry' as const, 'events' as const, 'acks' as const, 'status' as const), payload: garbagePayload, qos: fc.constantFrom(0 as const, 1 as const) }).map(({ channel, payload, qos }) => ({
-      hostile: true,
-      label: `garbage on its own ${channel}`,
-      bytes: (id: number) => publishPacket(topic(attacker, channel), payload, { qos, messageId: id }),
-    })),
-    fc.constant({ hostile: true, label: 'QoS 2', bytes: (id: number) => publishPacket(topic(attacker, 'telemetry'), Buffer.from(sentinelTelemetry), { qos: 2, messageId: id }) }),
-    fc.constant({ hostile: true, label: 'retained telemetry', bytes: () => publishPacket(topic(attacker, 'telemetry'), Buffer.from(sentinelTelemetry), { retain: true }) }),
-    fc.oneof(fc.constantFrom('#', '+', '$SYS/broker/clients', 'evshare/#'), name.filter((t) => t.length > 0)).map((t) => ({
-      hostile: true,
-      label: `publish outside the scheme (${t})`,
-      bytes: () => publishPacket(t, Buffer.from(sentinelTelemetry)),
-    })),
-    fc.record({ filter: fc.constantFrom('#', '+/+/+/+/+', 'WILD', 'CANARY'), qos: fc.constantFrom(0 as const, 1 as const, 2 as const) }).map(({ filter, qos }) => ({
-      hostile: true,
-      label: `subscribe ${filter}`,
-      bytes: (id: number) =>
-        subscribePacket(filter === 'WILD' ? `${setup.tm.topicRoot}/vehicles/+/commands` : filter === 'CANARY' ? topic(canaries[0], 'commands') : filter, qos, id),
-    })),
-    fc.integer({ min: 65_537, max: 100_000_000 }).map((length) => ({
-      hostile: true,
-      label: 'oversized packet',
-      bytes: () => Buffer.concat([Buffer.from([0x30, ...remainingLength(length)]), Buffer.alloc(Math.min(length, 256 * 1024), 0x42)]),
-    })),
-    // Not necessarily hostile: it may be a PINGREQ, a DISCONNECT or the start of a packet still to come.
-    junk(200).map((bytes) => ({ hostile: false, label: `raw bytes ${bytes.toString('hex').slice(0, 40)}`, bytes: () => bytes })),
-    fc.integer({ min: 10, max: 200 }).map((n) => ({
-      hostile: false,
-      label: `flood of ${n} telemetry reports`,
-      bytes: () => Buffer.concat(Array.from({ length: n }, () => publishPacket(topic(attacker, 'telemetry'), Buffer.from(JSON.stringify({ ...JSON.parse(sentinelTelemetry), odometerM: 5 }))))),
-    })),
-    fc.constant({ hostile: false, label: 'subscribe to its own commands (QoS 2, granted 1)', bytes: (id: number) => subscribePacket(topic(attacker, 'commands'), 2, id) }),
-  ).map(shown);
+  const op: fc.Arbitrary<Op> = fc
+    .oneof(
+      fc
+        .record({ channel: fc.constantFrom(...CHANNELS), qos: fc.constantFrom(0 as const, 1 as const), canary: fc.constantFrom(0, 1) })
+        .map(({ channel, qos, canary }) => ({
+          hostile: true,
+          label: `publish to a canary's ${channel}`,
+          bytes: (id: number) =>
+            publishPacket(
+              topic(canaries[canary]!, channel),
+              Buffer.from(channel === 'commands' ? sentinelCommand : channel === 'status' ? '{"online":false}' : sentinelTelemetry),
+              { qos, messageId: id },
+            ),
+        })),
+      fc.constant({
+        hostile: true,
+        label: 'publish to its own commands',
+        bytes: (id: number) => publishPacket(topic(attacker, 'commands'), Buffer.from(sentinelCommand), { qos: 1, messageId: id }),
+      }),
+      fc
+        .record({
+          channel: fc.constantFrom('telemetry' as const, 'events' as const, 'acks' as const, 'status' as const),
+          payload: garbagePayload,
+          qos: fc.constantFrom(0 as const, 1 as const),
+        })
+        .map(({ channel, payload, qos }) => ({
+          hostile: true,
+          label: `garbage on its own ${channel}`,
+          bytes: (id: number) => publishPacket(topic(attacker, channel), payload, { qos, messageId: id }),
+        })),
+      fc.constant({
+        hostile: true,
+        label: 'QoS 2',
+        bytes: (id: number) => publishPacket(topic(attacker, 'telemetry'), Buffer.from(sentinelTelemetry), { qos: 2, messageId: id }),
+      }),
+      fc.constant({
+        hostile: true,
+        label: 'retained telemetry',
+        bytes: () => publishPacket(topic(attacker, 'telemetry'), Buffer.from(sentinelTelemetry), { retain: true }),
+      }),
+      fc
+        .oneof(
+          fc.constantFrom('#', '+', '$SYS/broker/clients', 'evshare/#'),
+          name.filter((t) => t.length > 0),
+        )
+        .map((t) => ({
+          hostile: true,
+          label: `publish outside the scheme (${t})`,
+          bytes: () => publishPacket(t, Buffer.from(sentinelTelemetry)),
+        })),
+      fc
+        .record({ filter: fc.constantFrom('#', '+/+/+/+/+', 'WILD', 'CANARY'), qos: fc.constantFrom(0 as const, 1 as const, 2 as const) })
+        .map(({ filter, qos }) => ({
+          hostile: true,
+          label: `subscribe ${filter}`,
+          bytes: (id: number) =>
+            subscribePacket(
+              filter === 'WILD' ? `${setup.tm.topicRoot}/vehicles/+/commands` : filter === 'CANARY' ? topic(canaries[0], 'commands') : filter,
+              qos,
+              id,
+            ),
+        })),
+      fc.integer({ min: 65_537, max: 100_000_000 }).map((length) => ({
+        hostile: true,
+        label: 'oversized packet',
+        bytes: () => Buffer.concat([Buffer.from([0x30, ...remainingLength(length)]), Buffer.alloc(Math.min(length, 256 * 1024), 0x42)]),
+      })),
+      // Not necessarily hostile: it may be a PINGREQ, a DISCONNECT or the start of a packet still to come.
+      junk(200).map((bytes) => ({ hostile: false, label: `raw bytes ${bytes.toString('hex').slice(0, 40)}`, bytes: () => bytes })),
+      fc.integer({ min: 10, max: 200 }).map((n) => ({
+        hostile: false,
+        label: `flood of ${n} telemetry reports`,
+        bytes: () =>
+          Buffer.concat(
+            Array.from({ length: n }, () =>
+              publishPacket(topic(attacker, 'telemetry'), Buffer.from(JSON.stringify({ ...JSON.parse(sentinelTelemetry), odometerM: 5 }))),
+            ),
+          ),
+      })),
+      fc.constant({
+        hostile: false,
+        label: 'subscribe to its own commands (QoS 2, granted 1)',
+        bytes: (id: number) => subscribePacket(topic(attacker, 'commands'), 2, id),
+      }),
+    )
+    .map(shown);
 
   it('after CONNECT: a hostile car terminal is refused or dropped and counted; other cars are untouched', async () => {
     await checkProperty(`mqtt (${mode}): hostile car`, runs(40), fc.array(op, { minLength: 1, maxLength: 4 }), async (ops) => {
@@ -231,7 +328,8 @@ describe.each(['embedded', 'mosquitto'] as const)('adversarial: MQTT vehicle lin
         await client.until(() => false, 150);
         // Counted, unless raw bytes before the hostile packet began a packet that swallows it.
         const raw = ops.findIndex((o) => o.label.startsWith('raw bytes'));
-        if (embedded && ops.slice(0, raw < 0 ? ops.length : raw).some((o) => o.hostile)) await eventually(async () => expect(await counted()).toBeGreaterThan(before), 3_000);
+        if (embedded && ops.slice(0, raw < 0 ? ops.length : raw).some((o) => o.hostile))
+          await eventually(async () => expect(await counted()).toBeGreaterThan(before), 3_000);
         expect(canaryOffline).toEqual([]);
         for (const car of fleet.cars) expect(car.executed.filter((c) => c.commandId.startsWith('00000000'))).toEqual([]);
       } finally {
@@ -251,14 +349,26 @@ describe.each(['embedded', 'mosquitto'] as const)('adversarial: MQTT vehicle lin
     // Everything but the canary's own complete credential (that is the canary reconnecting; for
     // Mosquitto, which takes the username as client id, whatever client id comes with it).
     const attempt = fc
-      .record({ clientId: who, username: fc.constantFrom('canary', 'attacker', 'none', 'telematics'), password: fc.constantFrom('attacker', 'canary', 'wrong', 'none') })
+      .record({
+        clientId: who,
+        username: fc.constantFrom('canary', 'attacker', 'none', 'telematics'),
+        password: fc.constantFrom('attacker', 'canary', 'wrong', 'none'),
+      })
       .filter((c) => !((c.clientId === 'canary' || !embedded) && c.username === 'canary' && c.password === 'canary'));
     await checkProperty(`mqtt (${mode}): client-id takeover`, runs(40), attempt, async (c) => {
-      const vin = (w: string) => (w === 'canary' ? canaries[0] : w === 'attacker' ? attacker : w === 'empty' ? '' : w === 'telematics' ? 'telematics' : `other-${w}`);
-      const password = c.password === 'attacker' ? setup.secret(attacker) : c.password === 'canary' ? setup.secret(canaries[0]) : c.password === 'wrong' ? 'wrong' : undefined;
+      const vin = (w: string) =>
+        w === 'canary' ? canaries[0] : w === 'attacker' ? attacker : w === 'empty' ? '' : w === 'telematics' ? 'telematics' : `other-${w}`;
+      const password =
+        c.password === 'attacker' ? setup.secret(attacker) : c.password === 'canary' ? setup.secret(canaries[0]) : c.password === 'wrong' ? 'wrong' : undefined;
       const client = await rawClient(port);
       try {
-        await client.write(connectPacket({ clientId: vin(c.clientId), ...(c.username === 'none' ? {} : { username: vin(c.username) }), ...(password === undefined ? {} : { password }) }));
+        await client.write(
+          connectPacket({
+            clientId: vin(c.clientId),
+            ...(c.username === 'none' ? {} : { username: vin(c.username) }),
+            ...(password === undefined ? {} : { password }),
+          }),
+        );
         await answered(client, 5_000);
         const own = (c.clientId === 'attacker' || !embedded) && c.username === 'attacker' && c.password === 'attacker';
         const code = connackCode(client.received());

@@ -68,7 +68,11 @@ describe.each(['in-process', 'processes'] as const)('internet edge attacks (%s)'
     // The same bytes in a path parameter are a client error too.
     for (const path of [`/api/v1/charging/piles/${MALFORMED}`, `/api/v1/notifications/${MALFORMED}/read`, `/api/v1/auth/${MALFORMED}`]) {
       const reply = await request(`${gateway}${path}`, { method: path.endsWith('/read') ? 'POST' : 'GET', headers: bearer(key) });
-      expect({ path, status: reply.status, type: reply.headers['content-type'] }).toEqual({ path, status: expect.any(Number), type: expect.stringMatching(/^application\/problem\+json/) });
+      expect({ path, status: reply.status, type: reply.headers['content-type'] }).toEqual({
+        path,
+        status: expect.any(Number),
+        type: expect.stringMatching(/^application\/problem\+json/),
+      });
       expect(reply.status).toBeGreaterThanOrEqual(400);
       expect(reply.status).toBeLessThan(500);
     }
@@ -85,15 +89,30 @@ describe.each(['in-process', 'processes'] as const)('internet edge attacks (%s)'
     ];
     for (const headers of attempts) {
       expectProblem(await request(`${gateway}/api/v1/auth/logout`, { method: 'POST', headers }), 403, 'cross-site-request');
-      expectProblem(await request(`${gateway}/api/v1/notifications/00000000-0000-4000-8000-000000000000/read`, { method: 'POST', headers }), 403, 'cross-site-request');
-      expectProblem(await request(`${gateway}/api/v1/charging/piles/${canary.pile.id}/remote-start`, { method: 'POST', headers, body: {} }), 403, 'cross-site-request');
+      expectProblem(
+        await request(`${gateway}/api/v1/notifications/00000000-0000-4000-8000-000000000000/read`, { method: 'POST', headers }),
+        403,
+        'cross-site-request',
+      );
+      expectProblem(
+        await request(`${gateway}/api/v1/charging/piles/${canary.pile.id}/remote-start`, { method: 'POST', headers, body: {} }),
+        403,
+        'cross-site-request',
+      );
     }
     // The session survived every attempt.
     expect((await request(`${gateway}/api/v1/auth/session`, { headers: { cookie } })).status).toBe(200);
     // The same request from the platform's own pages, or with a bearer key, goes through.
     expect((await request(`${gateway}/api/v1/auth/logout`, { method: 'POST', headers: bearer(key), rawBody: '' })).status).toBe(204);
     const second = `evs_session=${await login(gateway, platform.member.account, platform.member.password)}`;
-    expect((await request(`${gateway}/api/v1/auth/logout`, { method: 'POST', headers: { cookie: second, origin: `http://${host}`, 'sec-fetch-site': 'same-origin' } })).status).toBe(204);
+    expect(
+      (
+        await request(`${gateway}/api/v1/auth/logout`, {
+          method: 'POST',
+          headers: { cookie: second, origin: `http://${host}`, 'sec-fetch-site': 'same-origin' },
+        })
+      ).status,
+    ).toBe(204);
   });
 
   it('the session cookie is Secure when the platform is reached over TLS', async () => {

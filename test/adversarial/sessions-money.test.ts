@@ -97,7 +97,11 @@ describe('sessions and money, adversarially', () => {
   const newMember = async (password: string) => {
     phoneSerial += 1;
     const phone = `137${String(phoneSerial).padStart(8, '0')}`;
-    const created = await request(`${gateway}/api/v1/admin/members`, { method: 'POST', headers: bearer(admin), body: { phone, displayName: 'Fuzz', password } });
+    const created = await request(`${gateway}/api/v1/admin/members`, {
+      method: 'POST',
+      headers: bearer(admin),
+      body: { phone, displayName: 'Fuzz', password },
+    });
     if (created.status !== 201) throw new Error(`member not created: ${created.status} ${created.body}`);
     const id = created.json<{ id: string }>().id;
     touchedMembers.push(id);
@@ -165,9 +169,13 @@ describe('sessions and money, adversarially', () => {
     });
     await Promise.race([
       entry.done,
-      eventually(() => {
-        if (!entry.welcomed) throw new Error('no welcome yet');
-      }, 3000, 10),
+      eventually(
+        () => {
+          if (!entry.welcomed) throw new Error('no welcome yet');
+        },
+        3000,
+        10,
+      ),
     ]);
     return entry;
   };
@@ -229,7 +237,11 @@ describe('sessions and money, adversarially', () => {
             const k = pick(op.key);
             if (!k) return;
             const next = `pw-${randomUUID()}`;
-            const reply = await request(`${gateway}/api/v1/auth/password`, { method: 'POST', headers: bearer(k.key), body: { currentPassword: password, newPassword: next } });
+            const reply = await request(`${gateway}/api/v1/auth/password`, {
+              method: 'POST',
+              headers: bearer(k.key),
+              body: { currentPassword: password, newPassword: next },
+            });
             if (reply.status === 200) {
               password = next;
               const fresh: Key = { key: reply.json<{ sessionKey: string }>().sessionKey };
@@ -239,7 +251,11 @@ describe('sessions and money, adversarially', () => {
             return;
           }
           case 'suspend': {
-            const reply = await request(`${gateway}/api/v1/admin/members/${member.id}/suspend`, { method: 'POST', headers: bearer(admin), body: { reason: 'fuzz' } });
+            const reply = await request(`${gateway}/api/v1/admin/members/${member.id}/suspend`, {
+              method: 'POST',
+              headers: bearer(admin),
+              body: { reason: 'fuzz' },
+            });
             if (status === 'active' && reply.status === 200) {
               status = 'suspended';
               revokeAll(Date.now());
@@ -318,13 +334,39 @@ describe('sessions and money, adversarially', () => {
   const amount = fc.integer({ min: 1, max: 50_000 });
   const moneyOp: fc.Arbitrary<MoneyOp> = fc.oneof(
     { weight: 3, arbitrary: fc.record({ t: fc.constant('top-up' as const), amountFen: amount, reuse: fc.option(fc.nat(5), { freq: 4 }) }) },
-    { weight: 4, arbitrary: fc.record({ t: fc.constant('pay' as const), payment: fc.nat(7), outcome: fc.constantFrom('succeeded' as const, 'succeeded' as const, 'failed' as const) }) },
+    {
+      weight: 4,
+      arbitrary: fc.record({
+        t: fc.constant('pay' as const),
+        payment: fc.nat(7),
+        outcome: fc.constantFrom('succeeded' as const, 'succeeded' as const, 'failed' as const),
+      }),
+    },
     { weight: 2, arbitrary: fc.record({ t: fc.constant('replay' as const), callback: fc.nat(9) }) },
     {
       weight: 2,
-      arbitrary: fc.record({ t: fc.constant('forge' as const), payment: fc.nat(7), how: fc.constantFrom('bad-sign' as const, 'wrong-key' as const, 'stale' as const, 'amount' as const, 'unknown-payment' as const, 'other-field' as const) }),
+      arbitrary: fc.record({
+        t: fc.constant('forge' as const),
+        payment: fc.nat(7),
+        how: fc.constantFrom(
+          'bad-sign' as const,
+          'wrong-key' as const,
+          'stale' as const,
+          'amount' as const,
+          'unknown-payment' as const,
+          'other-field' as const,
+        ),
+      }),
     },
-    { weight: 3, arbitrary: fc.record({ t: fc.constant('deduction' as const), kind: fc.constantFrom('manual' as const, 'damage' as const, 'refund' as const), amountFen: amount, reuse: fc.option(fc.nat(5), { freq: 4 }) }) },
+    {
+      weight: 3,
+      arbitrary: fc.record({
+        t: fc.constant('deduction' as const),
+        kind: fc.constantFrom('manual' as const, 'damage' as const, 'refund' as const),
+        amountFen: amount,
+        reuse: fc.option(fc.nat(5), { freq: 4 }),
+      }),
+    },
   );
   /** Ops in batches run concurrently (reordering and racing callbacks and deductions). */
   const batches = fc.array(fc.array(moneyOp, { minLength: 1, maxLength: 4 }), { minLength: 2, maxLength: 6 });
@@ -389,7 +431,8 @@ describe('sessions and money, adversarially', () => {
       const fail = (message: string) => failures.push(message);
       const expectStatus = (what: string, reply: Reply, allowed: number[]) => {
         if (!allowed.includes(reply.status)) fail(`${what}: ${reply.status} ${reply.body}`);
-        else if (reply.status >= 400 && !String(reply.headers['content-type']).startsWith('application/problem+json')) fail(`${what}: ${reply.status} is not problem+json`);
+        else if (reply.status >= 400 && !String(reply.headers['content-type']).startsWith('application/problem+json'))
+          fail(`${what}: ${reply.status} is not problem+json`);
       };
 
       const run = async (op: MoneyOp, known: { payments: number; callbacks: number; deductionKeys: number }) => {
@@ -419,7 +462,12 @@ describe('sessions and money, adversarially', () => {
           case 'pay': {
             if (known.payments === 0) return;
             const p = payments[op.payment % known.payments]!;
-            const body = provider.signed({ paymentId: p.id, providerRef: `fake-${p.id.slice(0, 8)}-${op.outcome}`, amountFen: p.amountFen, status: op.outcome });
+            const body = provider.signed({
+              paymentId: p.id,
+              providerRef: `fake-${p.id.slice(0, 8)}-${op.outcome}`,
+              amountFen: p.amountFen,
+              status: op.outcome,
+            });
             const reply = await provider.send(body);
             // 409: the payment had already ended the other way.
             expectStatus('callback', reply, [200, 409]);
@@ -505,7 +553,9 @@ describe('sessions and money, adversarially', () => {
         `SELECT reference, amount_fen::int AS "amountFen" FROM ledger WHERE member_id = $1 AND reference LIKE 'admin:%'`,
         [member.id],
       );
-      for (const line of adminLines) if (expectedAdmin.get(line.reference) !== line.amountFen) wrong.push(`${line.reference}: ${line.amountFen}, expected ${expectedAdmin.get(line.reference)}`);
+      for (const line of adminLines)
+        if (expectedAdmin.get(line.reference) !== line.amountFen)
+          wrong.push(`${line.reference}: ${line.amountFen}, expected ${expectedAdmin.get(line.reference)}`);
       // The member sees the same balance the ledger holds.
       const wallet = (await request(`${gateway}/api/v1/wallet`, { headers: bearer(key) })).json<{ balanceFen: number }>();
       const { rows } = await db.query<{ balanceFen: number }>('SELECT wallet_balance_fen::int AS "balanceFen" FROM members WHERE id = $1', [member.id]);

@@ -21,7 +21,16 @@ const ANSWER_MS = 6_000;
 const printable = (maxLength: number) => fc.string({ unit: fc.integer({ min: 0x20, max: 0x7e }).map((c) => String.fromCharCode(c)), maxLength });
 const hex = fc.constantFrom(...'0123456789ABCDEFabcdefXZ%');
 /** Percent-encoding, often broken: "%E0%A4%A", "%", "%ZZ", "%C3%A9". */
-const percentJunk = fc.array(fc.oneof(fc.constant('%'), fc.tuple(hex, hex).map(([a, b]) => `%${a}${b}`), printable(3)), { maxLength: 12 }).map((parts) => parts.join(''));
+const percentJunk = fc
+  .array(
+    fc.oneof(
+      fc.constant('%'),
+      fc.tuple(hex, hex).map(([a, b]) => `%${a}${b}`),
+      printable(3),
+    ),
+    { maxLength: 12 },
+  )
+  .map((parts) => parts.join(''));
 const identity = fc.oneof(
   fc.stringMatching(/^[A-Za-z0-9_-]{1,48}$/),
   percentJunk,
@@ -109,7 +118,9 @@ const hostileFrame = fc.oneof(
   // A flood of small frames in one write.
   fc.integer({ min: 50, max: 400 }).map((n) => Buffer.concat(Array.from({ length: n }, () => frame(OPCODE.text, Buffer.from('{"type":"ping"}'))))),
   // Valid protocol frames, to mix in.
-  fc.constantFrom('{"type":"ping"}', '[2,"1","Heartbeat",{}]', '[2,"x","BootNotification",{"chargePointVendor":1}]', '[3,"nope",{}]', '[4]', '{}').map((t) => frame(OPCODE.text, Buffer.from(t))),
+  fc
+    .constantFrom('{"type":"ping"}', '[2,"1","Heartbeat",{}]', '[2,"x","BootNotification",{"chargePointVendor":1}]', '[3,"nope",{}]', '[4]', '{}')
+    .map((t) => frame(OPCODE.text, Buffer.from(t))),
 );
 
 describe('WebSocket endpoints under hostile clients (through the gateway, services as processes)', () => {
@@ -120,7 +131,12 @@ describe('WebSocket endpoints under hostile clients (through the gateway, servic
   let memberKey: string;
 
   beforeAll(async () => {
-    platform = await startTestPlatform({ mode: 'processes', appInstances: 1, vehicleLink: false, env: { AUTH_TIMEOUT_MS: '1500', MAX_CONNECTIONS_PER_MEMBER: '50' } });
+    platform = await startTestPlatform({
+      mode: 'processes',
+      appInstances: 1,
+      vehicleLink: false,
+      env: { AUTH_TIMEOUT_MS: '1500', MAX_CONNECTIONS_PER_MEMBER: '50' },
+    });
     gateway = platform.stack.gatewayUrl;
     host = new URL(gateway).host;
     canary = await createCanary(platform);

@@ -100,28 +100,63 @@ describe('bad input gets a precise 4xx problem, never a 500', () => {
   it('a member cannot mark another member’s notification read', async () => {
     const member = await login(gateway, platform.member.account, platform.member.password);
     const adminId = (await request(`${gateway}/api/v1/me`, { headers: bearer(admin) })).json<{ id: string }>().id;
-    const sent = await request(`${gateway}/api/v1/admin/members/${adminId}/notifications`, { method: 'POST', headers: bearer(admin), body: { kind: 'notice', title: 'for admin' } });
+    const sent = await request(`${gateway}/api/v1/admin/members/${adminId}/notifications`, {
+      method: 'POST',
+      headers: bearer(admin),
+      body: { kind: 'notice', title: 'for admin' },
+    });
     expectProblem(await request(`${gateway}/api/v1/notifications/${sent.json<{ id: string }>().id}/read`, { method: 'POST', headers: bearer(member) }), 404);
   });
 
   // Found by test/adversarial/http-api.test.ts: PostgreSQL text cannot hold U+0000, so a NUL
   // that reached a query was a 500.
   it('a NUL character in a body field or a query value names the field (attack: NUL byte into a text column)', async () => {
-    expectProblem(await request(`${gateway}/api/v1/me`, { method: 'PATCH', headers: bearer(admin), body: { displayName: 'A\u0000' } }), 400, 'body.displayName');
+    expectProblem(
+      await request(`${gateway}/api/v1/me`, { method: 'PATCH', headers: bearer(admin), body: { displayName: 'A\u0000' } }),
+      400,
+      'body.displayName',
+    );
     expectProblem(await request(`${gateway}/api/v1/admin/members?q=a%00b`, { headers: bearer(admin) }), 400, 'query.q');
-    expectProblem(await request(`${gateway}/api/v1/admin/members`, { method: 'POST', headers: bearer(admin), body: { displayName: 'Nul', password: 'long-enough-1', username: 'nul.user', extra: { ['k\u0000']: 1 } } }), 400, 'body.extra.k\u0000');
+    expectProblem(
+      await request(`${gateway}/api/v1/admin/members`, {
+        method: 'POST',
+        headers: bearer(admin),
+        body: { displayName: 'Nul', password: 'long-enough-1', username: 'nul.user', extra: { ['k\u0000']: 1 } },
+      }),
+      400,
+      'body.extra.k\u0000',
+    );
     expect((await request(`${gateway}/api/v1/me`, { headers: bearer(admin) })).json()).toMatchObject({ displayName: 'Administrator' });
   });
 
   // Found by test/adversarial/http-api.test.ts: 2.2e-16 kWh passed `positive()` and rounded to
   // 0.00 in numeric(6, 2), which the CHECK refused: a 500.
   it('a battery size that rounds to 0 kWh names the field (attack: a value below the stored precision)', async () => {
-    const station = await request(`${gateway}/api/v1/admin/stations`, { method: 'POST', headers: bearer(admin), body: { name: 'Precision', lat: 31, lng: 121, geofenceRadiusM: 100, capacity: 2, returnPolicy: 'open' } });
-    const car = { vin: 'LPRECXSXXN0000001', plate: '沪A·PREC1', model: 'Tiny', batteryKwh: 2.220446049250313e-16, ratedRangeKm: 10, homeStationId: station.json<{ id: string }>().id };
+    const station = await request(`${gateway}/api/v1/admin/stations`, {
+      method: 'POST',
+      headers: bearer(admin),
+      body: { name: 'Precision', lat: 31, lng: 121, geofenceRadiusM: 100, capacity: 2, returnPolicy: 'open' },
+    });
+    const car = {
+      vin: 'LPRECXSXXN0000001',
+      plate: '沪A·PREC1',
+      model: 'Tiny',
+      batteryKwh: 2.220446049250313e-16,
+      ratedRangeKm: 10,
+      homeStationId: station.json<{ id: string }>().id,
+    };
     expectProblem(await request(`${gateway}/api/v1/admin/vehicles`, { method: 'POST', headers: bearer(admin), body: car }), 400, 'body.batteryKwh');
     const added = await request(`${gateway}/api/v1/admin/vehicles`, { method: 'POST', headers: bearer(admin), body: { ...car, batteryKwh: 0.01 } });
     expect(added.status).toBe(201);
-    expectProblem(await request(`${gateway}/api/v1/admin/vehicles/${added.json<{ id: string }>().id}`, { method: 'PATCH', headers: bearer(admin), body: { batteryKwh: 0.004 } }), 400, 'body.batteryKwh');
+    expectProblem(
+      await request(`${gateway}/api/v1/admin/vehicles/${added.json<{ id: string }>().id}`, {
+        method: 'PATCH',
+        headers: bearer(admin),
+        body: { batteryKwh: 0.004 },
+      }),
+      400,
+      'body.batteryKwh',
+    );
   });
 
   it('keeps serving after all of it', async () => {

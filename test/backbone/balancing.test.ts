@@ -33,7 +33,10 @@ describe('the APP cluster behind the balancer', () => {
       seen.add(String(reply.headers['x-app-instance']));
     }
     expect(seen.size).toBe(1);
-    const session = (await request(`${platform.stack.gatewayUrl}/api/v1/auth/session`, { headers: bearer(key), from })).json<{ apps: string[]; address: string }>();
+    const session = (await request(`${platform.stack.gatewayUrl}/api/v1/auth/session`, { headers: bearer(key), from })).json<{
+      apps: string[];
+      address: string;
+    }>();
     expect(session.apps).toContain([...seen][0]);
   });
 
@@ -71,14 +74,22 @@ describe('the APP cluster behind the balancer', () => {
   it('changes the ETag after the member writes, and never serves the old profile', async () => {
     const from = clientAddress(6);
     const before = await request(`${platform.stack.gatewayUrl}/api/v1/sync`, { headers: bearer(key), from });
-    const patched = await request(`${platform.stack.gatewayUrl}/api/v1/me`, { method: 'PATCH', headers: bearer(key), body: { displayName: 'Renamed Member' }, from });
+    const patched = await request(`${platform.stack.gatewayUrl}/api/v1/me`, {
+      method: 'PATCH',
+      headers: bearer(key),
+      body: { displayName: 'Renamed Member' },
+      from,
+    });
     expect(patched.status).toBe(200);
     // Read back through other addresses, hence other instances with their own caches.
     for (const other of [clientAddress(7), clientAddress(8), clientAddress(9)]) {
       const me = await request(`${platform.stack.gatewayUrl}/api/v1/me`, { headers: bearer(key), from: other });
       expect(me.json().displayName).toBe('Renamed Member');
     }
-    const after = await request(`${platform.stack.gatewayUrl}/api/v1/sync`, { headers: { ...bearer(key), 'if-none-match': String(before.headers.etag) }, from });
+    const after = await request(`${platform.stack.gatewayUrl}/api/v1/sync`, {
+      headers: { ...bearer(key), 'if-none-match': String(before.headers.etag) },
+      from,
+    });
     expect(after.status).toBe(200);
     expect(after.headers.etag).not.toBe(before.headers.etag);
   });

@@ -73,7 +73,8 @@ function scan(file: string, text: string): Finding[] {
     }
     if (ts.isCallExpression(node) && ts.isPropertyAccessExpression(node.expression) && BUS_CALLS.has(node.expression.name.text) && node.arguments[0]) {
       const first = literalText(node.arguments[0]);
-      if (first !== undefined && !first.startsWith('\u0000') && !systemSubject(first)) report(node.arguments[0], first, `literal subject of ${node.expression.name.text}`);
+      if (first !== undefined && !first.startsWith('\u0000') && !systemSubject(first))
+        report(node.arguments[0], first, `literal subject of ${node.expression.name.text}`);
     }
     ts.forEachChild(node, visit);
   };
@@ -100,8 +101,8 @@ describe('bus contracts', () => {
   });
 
   it.each([
-    "bus.subscribe(SUBJECTS.vehicleAckAll, handler)",
-    "const kind = `vehicle.${alert.kind}`",
+    'bus.subscribe(SUBJECTS.vehicleAckAll, handler)',
+    'const kind = `vehicle.${alert.kind}`',
     "const group = 'events.k8s.io'",
     "nc.subscribe('_INBOX.>')",
     "// publishes on 'vehicle.<vin>.ack'",

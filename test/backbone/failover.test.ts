@@ -25,7 +25,13 @@ describe('APP instance failure and shutdown', () => {
     pollers = [];
     for (let i = 0; i < 50; i++) {
       const from = clientAddress(1000 + i);
-      pollers.push({ from, key: await login(platform.stack.gatewayUrl, platform.member.account, platform.member.password, from), instances: [], failures: [], polls: 0 });
+      pollers.push({
+        from,
+        key: await login(platform.stack.gatewayUrl, platform.member.account, platform.member.password, from),
+        instances: [],
+        failures: [],
+        polls: 0,
+      });
     }
   }, 120_000);
   afterAll(() => platform?.stop(), 60_000);
@@ -65,7 +71,10 @@ describe('APP instance failure and shutdown', () => {
     await eventually(async () => {
       const view = await request(`${platform.stack.gatewayUrl}/api/v1/admin/cluster/balancer`, { headers: bearer(admin) });
       expect(view.status).toBe(200);
-      const ids = view.json<{ items: Array<{ status: { instances: Array<{ id: string }> } }> }>().items[0]?.status.instances.map((i) => i.id).sort();
+      const ids = view
+        .json<{ items: Array<{ status: { instances: Array<{ id: string }> } }> }>()
+        .items[0]?.status.instances.map((i) => i.id)
+        .sort();
       expect(ids).toEqual(['app-1', 'app-2', 'app-3']);
     }, 10_000);
     const member = pollers[0]!;

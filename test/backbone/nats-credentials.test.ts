@@ -17,7 +17,11 @@ let platform: TestPlatform;
 
 beforeAll(async () => {
   nats = await startAuthNatsServer();
-  platform = await startTestPlatform({ mode: 'processes', appInstances: 2, env: { ...nats.stackEnv(), MEMBERSHIP_SIGNING_KEY: randomBytes(24).toString('hex') } });
+  platform = await startTestPlatform({
+    mode: 'processes',
+    appInstances: 2,
+    env: { ...nats.stackEnv(), MEMBERSHIP_SIGNING_KEY: randomBytes(24).toString('hex') },
+  });
 }, 120_000);
 
 afterAll(async () => {
@@ -40,7 +44,11 @@ it('every service works with its own NATS user: balancing by announcements, a re
   const me = (await request(`${gw}/api/v1/me`, { headers: bearer(member) })).json<{ id: string }>();
   const wallet = async () => (await request(`${gw}/api/v1/wallet`, { headers: bearer(member) })).json<{ balanceFen: number }>().balanceFen;
   const before = await wallet();
-  const posted = await request(`${gw}/api/v1/admin/members/${me.id}/deductions`, { method: 'POST', headers: bearer(admin), body: { kind: 'refund', amountFen: 1_234, description: 'Goodwill' } });
+  const posted = await request(`${gw}/api/v1/admin/members/${me.id}/deductions`, {
+    method: 'POST',
+    headers: bearer(admin),
+    body: { kind: 'refund', amountFen: 1_234, description: 'Goodwill' },
+  });
   expect(posted.status).toBe(202);
   await eventually(async () => expect(await wallet()).toBe(before + 1_234), 15_000);
 

@@ -207,7 +207,7 @@ describe('a compromised pod', () => {
     },
   );
 
-  it('as heartbeat cannot read another service\'s replies or pull billing\'s deductions', async () => {
+  it("as heartbeat cannot read another service's replies or pull billing's deductions", async () => {
     const c = await as('heartbeat');
     c.nc.subscribe('_INBOX.>');
     c.nc.subscribe(`${inboxPrefix('billing')}.>`);
@@ -238,7 +238,7 @@ describe('a compromised pod', () => {
     expect((await jsm.streams.info(STREAMS.deductions.name)).config.subjects).toEqual(STREAMS.deductions.subjects);
   });
 
-  it('as sms cannot read members\' push notifications, and as telematics cannot send vehicle commands', async () => {
+  it("as sms cannot read members' push notifications, and as telematics cannot send vehicle commands", async () => {
     const sms = await as('sms');
     sms.nc.subscribe(SUBJECTS.pushMemberAll);
     await refused(sms, 'subscription', SUBJECTS.pushMemberAll);

@@ -29,7 +29,11 @@ describe('revocation reaches long-lived sessions', () => {
     // Sessions live 1.5 s unused: the operator logs in again for each step.
     admin = await login(gateway, platform.admin.account, platform.admin.password);
     const phone = `1390001${String(++phones).padStart(4, '0')}`;
-    const created = await request(`${gateway}/api/v1/admin/members`, { method: 'POST', headers: bearer(admin), body: { phone, displayName: 'Victim', password } });
+    const created = await request(`${gateway}/api/v1/admin/members`, {
+      method: 'POST',
+      headers: bearer(admin),
+      body: { phone, displayName: 'Victim', password },
+    });
     expect(created.status).toBe(201);
     return { phone, id: created.json<{ id: string }>().id };
   };
@@ -84,7 +88,11 @@ describe('revocation reaches long-lived sessions', () => {
     await keepAlive(stolen);
     admin = await login(gateway, platform.admin.account, platform.admin.password);
     const suspendedAt = Date.now();
-    const suspended = await request(`${gateway}/api/v1/admin/members/${victim.id}/suspend`, { method: 'POST', headers: bearer(admin), body: { reason: 'stolen account' } });
+    const suspended = await request(`${gateway}/api/v1/admin/members/${victim.id}/suspend`, {
+      method: 'POST',
+      headers: bearer(admin),
+      body: { reason: 'stolen account' },
+    });
     expect(suspended.status).toBe(200);
     await expectDeadEverywhereWithin1s(stolen, push, suspendedAt);
     expect((await request(`${gateway}/api/v1/auth/login`, { method: 'POST', body: { account: victim.phone, password: 'some-password' } })).status).toBe(403);
@@ -123,7 +131,12 @@ describe('revocation reaches long-lived sessions', () => {
     const victim = await newMember('the-right-password');
     const replies: Reply[] = await Promise.all(
       Array.from({ length: 50 }, (_, i) =>
-        request(`${gateway}/api/v1/auth/login`, { method: 'POST', body: { account: victim.phone, password: `guess-${i}` }, from: clientAddress(3000 + i), timeoutMs: 30_000 }),
+        request(`${gateway}/api/v1/auth/login`, {
+          method: 'POST',
+          body: { account: victim.phone, password: `guess-${i}` },
+          from: clientAddress(3000 + i),
+          timeoutMs: 30_000,
+        }),
       ),
     );
     const statuses = replies.map((r) => r.status);

@@ -41,7 +41,17 @@ it('rogue APP announcement: unsigned, forged, tampered or replayed ones are igno
   bus.publish(SUBJECTS.appAnnounce, signMembership(SUBJECTS.appAnnounce, announcement(rogue), 'w'.repeat(32)));
   bus.publish(SUBJECTS.appAnnounce, { ...signMembership(SUBJECTS.appAnnounce, announcement(real), KEY), url: rogue.url });
   bus.publish(SUBJECTS.appAnnounce, signMembership(SUBJECTS.appAnnounce, announcement(rogue), KEY, Date.now() - 60_000));
-  bus.publish(SUBJECTS.appLoad(rogue.id), { ...announcement(rogue), inflight: 0, rps: 0, eventLoopDelayMs: 0, eventLoopUtilization: 0, p95LatencyMs: 0, activeMembers: 0, draining: false, at: new Date().toISOString() });
+  bus.publish(SUBJECTS.appLoad(rogue.id), {
+    ...announcement(rogue),
+    inflight: 0,
+    rps: 0,
+    eventLoopDelayMs: 0,
+    eventLoopUtilization: 0,
+    p95LatencyMs: 0,
+    activeMembers: 0,
+    draining: false,
+    at: new Date().toISOString(),
+  });
   await settle();
   expect(ids()).toEqual([]);
 

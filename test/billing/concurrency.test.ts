@@ -70,7 +70,9 @@ describe('deduction service: concurrency', () => {
     expect(new Set(ledger.map((e) => e.reference)).size).toBe(deductions.length);
     const fee = new Map(deductions.map((d) => [d.reference, d.amountFen]));
     expect(ledger.filter((e) => -e.amount !== fee.get(e.reference))).toEqual([]);
-    const { rows: wallets } = await db.query<{ id: string; balance: number }>('SELECT id, wallet_balance_fen AS balance FROM members WHERE id = ANY($1)', [members]);
+    const { rows: wallets } = await db.query<{ id: string; balance: number }>('SELECT id, wallet_balance_fen AS balance FROM members WHERE id = ANY($1)', [
+      members,
+    ]);
     for (const wallet of wallets) {
       let balance = START_BALANCE;
       for (const entry of ledger.filter((e) => e.memberId === wallet.id)) {

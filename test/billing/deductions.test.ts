@@ -107,15 +107,27 @@ describe('deduction service: exactly-once under crashes', () => {
       'SELECT reference, member_id AS "memberId", -amount_fen AS amount FROM ledger ORDER BY id LIMIT 50',
     );
     for (const row of again.rows) {
-      const message: DeductionMessage = { reference: row.reference, memberId: row.memberId, kind: 'rental', amountFen: row.amount, description: 'again', requestedBy: 'test', at: new Date().toISOString() };
+      const message: DeductionMessage = {
+        reference: row.reference,
+        memberId: row.memberId,
+        kind: 'rental',
+        amountFen: row.amount,
+        description: 'again',
+        requestedBy: 'test',
+        at: new Date().toISOString(),
+      };
       // A new msgId: JetStream does not drop it, so only the ledger's unique reference protects.
       await bus.publishDurable(deductionSubject('rental'), message, `${row.reference}#again`);
     }
-    await eventually(async () => {
-      const metrics = (await request(`${billing!.url}/metrics`)).body;
-      const duplicates = Number(/^billing_deductions_duplicate_total\{[^}]*\} (\d+)/m.exec(metrics)?.[1] ?? 0);
-      expect(duplicates).toBeGreaterThanOrEqual(50);
-    }, 20_000, 200);
+    await eventually(
+      async () => {
+        const metrics = (await request(`${billing!.url}/metrics`)).body;
+        const duplicates = Number(/^billing_deductions_duplicate_total\{[^}]*\} (\d+)/m.exec(metrics)?.[1] ?? 0);
+        expect(duplicates).toBeGreaterThanOrEqual(50);
+      },
+      20_000,
+      200,
+    );
     expect((await ledgerStats()).count).toBe(DEDUCTIONS);
   });
 

@@ -33,7 +33,9 @@ describe('dev top-up in production', () => {
   it('is refused at start-up: the APP exits 2 with one configuration line', async () => {
     const { code, stderr } = await runMain('app', { NODE_ENV: 'production', PAYMENT_PROVIDERS: 'dev' });
     expect(code).toBe(2);
-    expect(stderr.trim()).toMatch(/^app: configuration error: PAYMENT_PROVIDERS: the dev provider confirms top-ups without payment and is refused with NODE_ENV=production \(got "dev"\)$/);
+    expect(stderr.trim()).toMatch(
+      /^app: configuration error: PAYMENT_PROVIDERS: the dev provider confirms top-ups without payment and is refused with NODE_ENV=production \(got "dev"\)$/,
+    );
   });
 
   it.each([
@@ -55,7 +57,9 @@ describe('dev SMS provider in production', () => {
   it('is refused at start-up: the SMS service exits 2 with one configuration line', async () => {
     const { code, stderr } = await runMain('sms', { NODE_ENV: 'production', SMS_PROVIDER: 'dev' });
     expect(code).toBe(2);
-    expect(stderr.trim()).toMatch(/^sms: configuration error: SMS_PROVIDER: the dev provider keeps codes in an outbox operators read and is refused with NODE_ENV=production \(got "dev"\)$/);
+    expect(stderr.trim()).toMatch(
+      /^sms: configuration error: SMS_PROVIDER: the dev provider keeps codes in an outbox operators read and is refused with NODE_ENV=production \(got "dev"\)$/,
+    );
   });
 
   it('is never the default outside development: production without a provider is a configuration error', async () => {

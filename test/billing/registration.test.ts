@@ -13,7 +13,12 @@ describe('registration by SMS code and deregistration', () => {
     // Short windows so expiry and the daily limit are seen within the test.
     platform = await startTestPlatform({
       appInstances: 1,
-      env: { REGISTRATION_CODE_TTL_MS: '2000', REGISTRATION_CODE_INTERVAL_MS: '400', REGISTRATION_CODES_PER_DAY: '4', REGISTRATION_CODES_PER_ADDRESS_PER_HOUR: '100' },
+      env: {
+        REGISTRATION_CODE_TTL_MS: '2000',
+        REGISTRATION_CODE_INTERVAL_MS: '400',
+        REGISTRATION_CODES_PER_DAY: '4',
+        REGISTRATION_CODES_PER_ADDRESS_PER_HOUR: '100',
+      },
     });
     gw = platform.stack.gatewayUrl;
     admin = await login(gw, platform.admin.account, platform.admin.password);
@@ -90,7 +95,9 @@ describe('registration by SMS code and deregistration', () => {
     await askCode(phone);
     const code = await latestCode(phone, 1);
     await sleep(2_100);
-    expect((await register({ phone, code, password: PASSWORD, displayName: 'Late' })).json()).toMatchObject({ type: 'urn:evshare:problem:verification-code-expired' });
+    expect((await register({ phone, code, password: PASSWORD, displayName: 'Late' })).json()).toMatchObject({
+      type: 'urn:evshare:problem:verification-code-expired',
+    });
   });
 
   it.each([
@@ -113,28 +120,48 @@ describe('registration by SMS code and deregistration', () => {
   it('deregistration: refused with a debt, then removes personal data and keeps the ledger', async () => {
     const phone = uniquePhone();
     await askCode(phone);
-    const key = (await register({ phone, code: await latestCode(phone, 1), password: PASSWORD, displayName: 'Leaving' })).json<{ sessionKey: string; memberId: string }>();
+    const key = (await register({ phone, code: await latestCode(phone, 1), password: PASSWORD, displayName: 'Leaving' })).json<{
+      sessionKey: string;
+      memberId: string;
+    }>();
     const deregister = (password: string) => request(`${gw}/api/v1/auth/deregister`, { method: 'POST', headers: bearer(key.sessionKey), body: { password } });
     const headers = { ...bearer(key.sessionKey), 'idempotency-key': 'leaving-topup-1' };
     await request(`${gw}/api/v1/wallet/top-ups`, { method: 'POST', headers, body: { amountFen: 1_000, provider: 'dev' } });
-    await request(`${gw}/api/v1/admin/members/${key.memberId}/deductions`, { method: 'POST', headers: bearer(admin), body: { kind: 'manual', amountFen: 1_500, description: 'Fine' } });
-    await eventually(async () => expect((await request(`${gw}/api/v1/wallet`, { headers: bearer(key.sessionKey) })).json()).toMatchObject({ debtFen: 500 }), 10_000);
+    await request(`${gw}/api/v1/admin/members/${key.memberId}/deductions`, {
+      method: 'POST',
+      headers: bearer(admin),
+      body: { kind: 'manual', amountFen: 1_500, description: 'Fine' },
+    });
+    await eventually(
+      async () => expect((await request(`${gw}/api/v1/wallet`, { headers: bearer(key.sessionKey) })).json()).toMatchObject({ debtFen: 500 }),
+      10_000,
+    );
 
     expectProblem(await deregister('wrong password'), 400, 'body.password');
     expectProblem(await deregister(PASSWORD), 409);
-    await request(`${gw}/api/v1/wallet/top-ups`, { method: 'POST', headers: { ...bearer(key.sessionKey), 'idempotency-key': 'leaving-topup-2' }, body: { amountFen: 2_000, provider: 'dev' } });
+    await request(`${gw}/api/v1/wallet/top-ups`, {
+      method: 'POST',
+      headers: { ...bearer(key.sessionKey), 'idempotency-key': 'leaving-topup-2' },
+      body: { amountFen: 2_000, provider: 'dev' },
+    });
     expect((await deregister(PASSWORD)).status).toBe(204);
 
     await eventually(async () => expectProblem(await request(`${gw}/api/v1/wallet`, { headers: bearer(key.sessionKey) }), 401), 2_000);
     expectProblem(await request(`${gw}/api/v1/auth/login`, { method: 'POST', body: { account: phone, password: PASSWORD } }), 401);
-    const ledger = (await request(`${gw}/api/v1/admin/members/${key.memberId}/ledger`, { headers: bearer(admin) })).json<{ items: Array<{ kind: string; amountFen: number }> }>();
+    const ledger = (await request(`${gw}/api/v1/admin/members/${key.memberId}/ledger`, { headers: bearer(admin) })).json<{
+      items: Array<{ kind: string; amountFen: number }>;
+    }>();
     expect(ledger.items.map((e) => [e.kind, e.amountFen])).toEqual([
       ['payout', -1_500],
       ['top-up', 2_000],
       ['manual', -1_500],
       ['top-up', 1_000],
     ]);
-    expect((await request(`${gw}/api/v1/admin/members/${key.memberId}/wallet`, { headers: bearer(admin) })).json()).toEqual({ balanceFen: 0, depositFen: 0, debtFen: 0 });
+    expect((await request(`${gw}/api/v1/admin/members/${key.memberId}/wallet`, { headers: bearer(admin) })).json()).toEqual({
+      balanceFen: 0,
+      depositFen: 0,
+      debtFen: 0,
+    });
     expect(await smsOutbox(gw, admin, phone)).toEqual([]);
     // The phone is free for a new account.
     await sleep(450);

@@ -22,7 +22,9 @@ function startFakeGateway(failFirst: number) {
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
       const body = Buffer.concat(chunks).toString('utf8');
-      const expected = createHmac('sha256', KEY).update(`${String(req.headers[TIMESTAMP_HEADER])}.${body}`).digest('hex');
+      const expected = createHmac('sha256', KEY)
+        .update(`${String(req.headers[TIMESTAMP_HEADER])}.${body}`)
+        .digest('hex');
       if (req.headers[SIGNATURE_HEADER] !== expected) {
         badSignatures++;
         res.writeHead(401).end('{"error":"bad signature"}');
@@ -66,7 +68,14 @@ describe('SMS service with an HTTP gateway', () => {
     db = createPool(database.url, { max: 2 });
     await migrateDatabase(db);
     gateway = await startFakeGateway(2);
-    env = testEnvironment(database.url, { SMS_PROVIDER: 'http', SMS_HTTP_URL: gateway.url, SMS_HTTP_SIGNING_KEY: KEY, SMS_MAX_ATTEMPTS: '4', SMS_HTTP_TIMEOUT_MS: '2000', SMS_CODE_LIMIT_PER_MINUTE: '10' });
+    env = testEnvironment(database.url, {
+      SMS_PROVIDER: 'http',
+      SMS_HTTP_URL: gateway.url,
+      SMS_HTTP_SIGNING_KEY: KEY,
+      SMS_MAX_ATTEMPTS: '4',
+      SMS_HTTP_TIMEOUT_MS: '2000',
+      SMS_CODE_LIMIT_PER_MINUTE: '10',
+    });
     services = await startQueueServices(env, { billing: false });
     bus = await createNatsBus({ url: env.NATS_URL!, prefix: env.NATS_SUBJECT_PREFIX });
     await bus.ensureStreams(ALL_STREAMS);
@@ -85,7 +94,12 @@ describe('SMS service with an HTTP gateway', () => {
     return message.reference;
   };
   const logOf = async (reference: string) =>
-    (await db.query<{ status: string; attempts: number; body: string; provider_id: string | null; last_error: string | null }>('SELECT * FROM sms_log WHERE reference = $1', [reference])).rows[0];
+    (
+      await db.query<{ status: string; attempts: number; body: string; provider_id: string | null; last_error: string | null }>(
+        'SELECT * FROM sms_log WHERE reference = $1',
+        [reference],
+      )
+    ).rows[0];
 
   it('retries a failing gateway with backoff until it accepts, signed every time', async () => {
     const reference = await send(uniquePhone(), 'rental-ended', { plate: '沪A12345', feeFen: 2_350 }, 'zh-CN');
@@ -117,20 +131,30 @@ describe('SMS service with an HTTP gateway', () => {
     for (let i = 0; i < 7; i++) notices.push(await send(phone, 'operator-notice', { text: `notice ${i}` }));
     const codes: string[] = [];
     for (let i = 0; i < 3; i++) codes.push(await send(phone, 'verification-code', { code: `11111${i}`, minutes: 5 }));
-    await eventually(async () => {
-      const statuses = await Promise.all([...notices, ...codes].map(async (r) => (await logOf(r))?.status));
-      expect(statuses).toEqual(['sent', 'sent', 'sent', 'sent', 'sent', 'limited', 'limited', 'sent', 'sent', 'sent']);
-    }, 30_000, 200);
+    await eventually(
+      async () => {
+        const statuses = await Promise.all([...notices, ...codes].map(async (r) => (await logOf(r))?.status));
+        expect(statuses).toEqual(['sent', 'sent', 'sent', 'sent', 'sent', 'limited', 'limited', 'sent', 'sent', 'sent']);
+      },
+      30_000,
+      200,
+    );
   });
 
   it('SMS pumping global: verification codes beyond the global budget per minute are not sent', async () => {
     // Codes for many phones (as the auth service's limits would let through from many addresses).
-    const references = await Promise.all(Array.from({ length: 12 }, (_, i) => send(uniquePhone(), 'verification-code', { code: `20000${i % 10}`, minutes: 5 })));
+    const references = await Promise.all(
+      Array.from({ length: 12 }, (_, i) => send(uniquePhone(), 'verification-code', { code: `20000${i % 10}`, minutes: 5 })),
+    );
     let rows: Array<{ status: string; last_error: string | null } | undefined> = [];
-    await eventually(async () => {
-      rows = await Promise.all(references.map(logOf));
-      expect(rows.every((r) => r?.status === 'sent' || r?.status === 'limited')).toBe(true);
-    }, 30_000, 200);
+    await eventually(
+      async () => {
+        rows = await Promise.all(references.map(logOf));
+        expect(rows.every((r) => r?.status === 'sent' || r?.status === 'limited')).toBe(true);
+      },
+      30_000,
+      200,
+    );
     const limited = rows.filter((r) => r!.status === 'limited');
     // At most 10 a minute, whatever was sent before in this window.
     expect(limited.length).toBeGreaterThanOrEqual(2);
@@ -140,7 +164,14 @@ describe('SMS service with an HTTP gateway', () => {
 
   it('a message published twice is sent once', async () => {
     const phone = uniquePhone();
-    const message: SmsMessage = { reference: `test:${randomUUID()}`, phone, template: 'low-balance', locale: 'en', params: { balanceFen: 990 }, at: new Date().toISOString() };
+    const message: SmsMessage = {
+      reference: `test:${randomUUID()}`,
+      phone,
+      template: 'low-balance',
+      locale: 'en',
+      params: { balanceFen: 990 },
+      at: new Date().toISOString(),
+    };
     await bus.publishDurable(smsSubject('low-balance'), message, message.reference);
     await eventually(async () => expect(await logOf(message.reference)).toMatchObject({ status: 'sent' }), 15_000, 100);
     await bus.publishDurable(smsSubject('low-balance'), message, `${message.reference}#again`);

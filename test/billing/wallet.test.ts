@@ -31,8 +31,13 @@ describe('wallet, top-ups, licence and operator actions', () => {
   };
   const wallet = async (key: string) => (await request(`${gw}/api/v1/wallet`, { headers: bearer(key) })).json<Wallet>();
   const topUp = (key: string, body: unknown, idempotencyKey: string | null = randomUUID()) =>
-    request(`${gw}/api/v1/wallet/top-ups`, { method: 'POST', headers: { ...bearer(key), ...(idempotencyKey ? { 'idempotency-key': idempotencyKey } : {}) }, body });
-  const callback = (body: Record<string, string | number>, provider = 'hosted') => request(`${gw}/api/v1/payments/callback/${provider}`, { method: 'POST', body });
+    request(`${gw}/api/v1/wallet/top-ups`, {
+      method: 'POST',
+      headers: { ...bearer(key), ...(idempotencyKey ? { 'idempotency-key': idempotencyKey } : {}) },
+      body,
+    });
+  const callback = (body: Record<string, string | number>, provider = 'hosted') =>
+    request(`${gw}/api/v1/payments/callback/${provider}`, { method: 'POST', body });
 
   beforeAll(async () => {
     platform = await startTestPlatform({ appInstances: 2, env: PAYMENTS });
@@ -67,7 +72,13 @@ describe('wallet, top-ups, licence and operator actions', () => {
     expect(payment.status).toBe('pending');
     expect(payment.next.url).toContain(payment.id);
 
-    const fields = { paymentId: payment.id, providerRef: `PAY-${payment.id.slice(0, 8)}`, amountFen: 5_000, status: 'succeeded', timestamp: Math.floor(Date.now() / 1000) };
+    const fields = {
+      paymentId: payment.id,
+      providerRef: `PAY-${payment.id.slice(0, 8)}`,
+      amountFen: 5_000,
+      status: 'succeeded',
+      timestamp: Math.floor(Date.now() / 1000),
+    };
     expectProblem(await callback({ ...fields, sign: signCallback('wrong-key-0123456789', fields) }), 401);
     const wrongAmount = { ...fields, amountFen: 50_000 };
     expectProblem(await callback({ ...wrongAmount, sign: signCallback(HOSTED_KEY, wrongAmount) }), 409);
@@ -103,7 +114,14 @@ describe('wallet, top-ups, licence and operator actions', () => {
 
   it('callbacks: unknown provider 404, malformed 400', async () => {
     // The body is checked against the declared callback shape first, so a well-formed one.
-    const wellFormed = { paymentId: randomUUID(), providerRef: 'ref-1', amountFen: 100, status: 'succeeded', timestamp: Math.floor(Date.now() / 1000), sign: 'a'.repeat(64) };
+    const wellFormed = {
+      paymentId: randomUUID(),
+      providerRef: 'ref-1',
+      amountFen: 100,
+      status: 'succeeded',
+      timestamp: Math.floor(Date.now() / 1000),
+      sign: 'a'.repeat(64),
+    };
     expectProblem(await callback(wellFormed, 'dev'), 404);
     expectProblem(await callback(wellFormed, 'nobody'), 404);
     expectProblem(await callback({ paymentId: 'x', amountFen: 1 }), 400, 'body.paymentId');
@@ -112,9 +130,21 @@ describe('wallet, top-ups, licence and operator actions', () => {
   it('moves money to the deposit only from a sufficient balance', async () => {
     const { key } = members[0]!;
     expectProblem(await request(`${gw}/api/v1/wallet/deposit`, { method: 'POST', headers: bearer(key), body: { amountFen: 10_001 } }), 409);
-    const moved = await request(`${gw}/api/v1/wallet/deposit`, { method: 'POST', headers: { ...bearer(key), 'idempotency-key': 'deposit-0001' }, body: { amountFen: 4_000 } });
+    const moved = await request(`${gw}/api/v1/wallet/deposit`, {
+      method: 'POST',
+      headers: { ...bearer(key), 'idempotency-key': 'deposit-0001' },
+      body: { amountFen: 4_000 },
+    });
     expect(moved.status).toBe(201);
-    expect((await request(`${gw}/api/v1/wallet/deposit`, { method: 'POST', headers: { ...bearer(key), 'idempotency-key': 'deposit-0001' }, body: { amountFen: 4_000 } })).status).toBe(200);
+    expect(
+      (
+        await request(`${gw}/api/v1/wallet/deposit`, {
+          method: 'POST',
+          headers: { ...bearer(key), 'idempotency-key': 'deposit-0001' },
+          body: { amountFen: 4_000 },
+        })
+      ).status,
+    ).toBe(200);
     expect(await wallet(key)).toEqual({ balanceFen: 6_000, depositFen: 4_000, debtFen: 0 });
   });
 
@@ -138,16 +168,30 @@ describe('wallet, top-ups, licence and operator actions', () => {
       expect(outbox).toEqual([expect.objectContaining({ template: 'debt', status: 'sent', body: expect.stringContaining('¥30.00') })]);
     }, 10_000);
     const sync = (await request(`${gw}/api/v1/sync`, { headers: bearer(key) })).json<{ notifications: Array<{ kind: string; body: { amountFen: number } }> }>();
-    expect(sync.notifications.filter((n) => n.kind === 'receipt')).toEqual([expect.objectContaining({ body: expect.objectContaining({ amountFen: -8_000, debtFen: 3_000 }) })]);
+    expect(sync.notifications.filter((n) => n.kind === 'receipt')).toEqual([
+      expect.objectContaining({ body: expect.objectContaining({ amountFen: -8_000, debtFen: 3_000 }) }),
+    ]);
     // A refund pays the debt off.
-    await request(`${gw}/api/v1/admin/members/${id}/deductions`, { method: 'POST', headers: bearer(admin), body: { kind: 'refund', amountFen: 3_000, description: 'Goodwill' } });
+    await request(`${gw}/api/v1/admin/members/${id}/deductions`, {
+      method: 'POST',
+      headers: bearer(admin),
+      body: { kind: 'refund', amountFen: 3_000, description: 'Goodwill' },
+    });
     await eventually(async () => expect(await wallet(key)).toEqual({ balanceFen: 0, depositFen: 0, debtFen: 0 }), 10_000);
   });
 
   it('an operator SMS goes through the queue to the outbox', async () => {
     const { id, phone } = members[0]!;
-    expect((await request(`${gw}/api/v1/admin/members/${id}/sms`, { method: 'POST', headers: bearer(admin), body: { text: 'Station A closes at 22:00' } })).status).toBe(202);
-    await eventually(async () => expect(await smsOutbox(gw, admin, phone)).toEqual([expect.objectContaining({ template: 'operator-notice', status: 'sent', body: '【evshare】Station A closes at 22:00' })]), 10_000);
+    expect(
+      (await request(`${gw}/api/v1/admin/members/${id}/sms`, { method: 'POST', headers: bearer(admin), body: { text: 'Station A closes at 22:00' } })).status,
+    ).toBe(202);
+    await eventually(
+      async () =>
+        expect(await smsOutbox(gw, admin, phone)).toEqual([
+          expect.objectContaining({ template: 'operator-notice', status: 'sent', body: '【evshare】Station A closes at 22:00' }),
+        ]),
+      10_000,
+    );
   });
 
   it('licence: submitted by the member, reviewed by an operator', async () => {
@@ -187,7 +231,10 @@ describe('wallet, top-ups, licence and operator actions', () => {
     const { key } = members[0]!;
     const first = (await request(`${gw}/api/v1/wallet/ledger?limit=1`, { headers: bearer(key) })).json<{ items: Array<{ id: number }>; nextBefore: number }>();
     expect(first.items).toHaveLength(1);
-    const second = (await request(`${gw}/api/v1/wallet/ledger?limit=1&before=${first.nextBefore}`, { headers: bearer(key) })).json<{ items: Array<{ id: number }>; nextBefore: number | null }>();
+    const second = (await request(`${gw}/api/v1/wallet/ledger?limit=1&before=${first.nextBefore}`, { headers: bearer(key) })).json<{
+      items: Array<{ id: number }>;
+      nextBefore: number | null;
+    }>();
     expect(second.items[0]!.id).toBeLessThan(first.items[0]!.id);
     expect(second.nextBefore).toBeNull();
   });
@@ -195,7 +242,9 @@ describe('wallet, top-ups, licence and operator actions', () => {
   it('suspension ends the sessions; reactivation allows login again', async () => {
     const { id, phone } = members[1]!;
     const key = await login(gw, phone, 'wallet-tester-pw');
-    expect((await request(`${gw}/api/v1/admin/members/${id}/suspend`, { method: 'POST', headers: bearer(admin), body: { reason: 'unpaid damage' } })).status).toBe(200);
+    expect(
+      (await request(`${gw}/api/v1/admin/members/${id}/suspend`, { method: 'POST', headers: bearer(admin), body: { reason: 'unpaid damage' } })).status,
+    ).toBe(200);
     await eventually(async () => expectProblem(await request(`${gw}/api/v1/wallet`, { headers: bearer(key) }), 401), 2_000);
     expectProblem(await request(`${gw}/api/v1/auth/login`, { method: 'POST', body: { account: phone, password: 'wallet-tester-pw' } }), 403);
     expectProblem(await request(`${gw}/api/v1/admin/members/${id}/suspend`, { method: 'POST', headers: bearer(admin), body: { reason: 'again' } }), 409);

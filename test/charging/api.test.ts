@@ -30,7 +30,12 @@ describe('charging: reserved charging, operator control and the HTTP API', () =>
     return { client, calls };
   };
   const reservation = async (id: string) =>
-    (await bench.db.query<{ status: string; reserveSentAt: Date | null }>('SELECT status, reserve_sent_at AS "reserveSentAt" FROM charging_reservations WHERE id = $1', [id])).rows[0]!;
+    (
+      await bench.db.query<{ status: string; reserveSentAt: Date | null }>(
+        'SELECT status, reserve_sent_at AS "reserveSentAt" FROM charging_reservations WHERE id = $1',
+        [id],
+      )
+    ).rows[0]!;
 
   it('reserved charging: ReserveNow before the slot, CancelReservation when it ends unused', async () => {
     const { client, calls } = await connect(0, { ReserveNow: () => ({ status: 'Accepted' }), CancelReservation: () => ({ status: 'Accepted' }) });
@@ -56,7 +61,12 @@ describe('charging: reserved charging, operator control and the HTTP API', () =>
       expect(overlap.json()).toMatchObject({ type: 'urn:evshare:problem:slot-taken' });
 
       await eventually(() => expect(calls.find((c) => c.method === 'ReserveNow')).toBeDefined(), 5_000);
-      expect(calls.find((c) => c.method === 'ReserveNow')!.params).toEqual({ connectorId: 1, expiryDate: expect.any(String), idTag: bench.member.card, reservationId: body.ocppReservationId });
+      expect(calls.find((c) => c.method === 'ReserveNow')!.params).toEqual({
+        connectorId: 1,
+        expiryDate: expect.any(String),
+        idTag: bench.member.card,
+        reservationId: body.ocppReservationId,
+      });
       await eventually(async () => expect((await reservation(body.id)).status).toBe('reserved'));
 
       // Nobody came: at the slot's end the reservation expires and the pile is told.
@@ -119,7 +129,9 @@ describe('charging: reserved charging, operator control and the HTTP API', () =>
       expect(calls[2]).toEqual({ method: 'ChangeAvailability', params: { connectorId: 0, type: 'Operative' } });
 
       const list = await bench.api('GET', '/api/v1/charging/piles', bench.admin.key);
-      expect(list.json<{ items: Array<{ id: string; enabled: boolean; state: string }> }>().items.find((p) => p.id === pile.id)).toMatchObject({ enabled: true });
+      expect(list.json<{ items: Array<{ id: string; enabled: boolean; state: string }> }>().items.find((p) => p.id === pile.id)).toMatchObject({
+        enabled: true,
+      });
     } finally {
       await client.close();
     }
@@ -133,17 +145,38 @@ describe('charging: reserved charging, operator control and the HTTP API', () =>
       return reply.json<{ type: string; 'invalid-params'?: Array<{ name: string }> }>();
     };
     expect((await problem('GET', '/api/v1/charging/piles', undefined, undefined, 401)).type).toBe('urn:evshare:problem:unauthenticated');
-    const names = async (body: unknown) => (await problem('POST', '/api/v1/charging/reservations', bench.member.key, body, 400))['invalid-params']!.map((p) => p.name).sort();
+    const names = async (body: unknown) =>
+      (await problem('POST', '/api/v1/charging/reservations', bench.member.key, body, 400))['invalid-params']!.map((p) => p.name).sort();
     expect(await names({ pileId: 'bad id!', slotStart: 'tomorrow', slotEnd: 'later' })).toEqual(['body.pileId', 'body.slotEnd', 'body.slotStart']);
-    expect(await names({ pileId: bench.piles[0]!.id, slotStart: new Date(Date.now() + 7_200_000).toISOString(), slotEnd: new Date(Date.now() + 3_600_000).toISOString() })).toEqual(['body.slotEnd']);
-    expect(await names({ pileId: bench.piles[0]!.id, slotStart: new Date().toISOString(), slotEnd: new Date(Date.now() + 60_000).toISOString(), extra: 1 })).toEqual(['body']);
+    expect(
+      await names({
+        pileId: bench.piles[0]!.id,
+        slotStart: new Date(Date.now() + 7_200_000).toISOString(),
+        slotEnd: new Date(Date.now() + 3_600_000).toISOString(),
+      }),
+    ).toEqual(['body.slotEnd']);
+    expect(
+      await names({ pileId: bench.piles[0]!.id, slotStart: new Date().toISOString(), slotEnd: new Date(Date.now() + 60_000).toISOString(), extra: 1 }),
+    ).toEqual(['body']);
     expect(await names({ pileId: 'NOPE', slotStart: new Date().toISOString(), slotEnd: new Date(Date.now() + 60_000).toISOString() })).toEqual(['body.pileId']);
-    expect(await names({ pileId: bench.piles[0]!.id, slotStart: new Date().toISOString(), slotEnd: new Date(Date.now() + 60_000).toISOString(), vehicleId: 'x' })).toEqual(['body.vehicleId']);
-    expect((await problem('POST', `/api/v1/charging/piles/${bench.piles[0]!.id}/availability`, bench.admin.key, { enabled: 'no' }, 400))['invalid-params']![0]!.name).toBe('body.enabled');
-    expect((await problem('POST', `/api/v1/charging/piles/${bench.piles[0]!.id}/ocpp/Coffee`, bench.admin.key, {}, 400))['invalid-params']![0]!.name).toBe('path.action');
-    expect((await problem('POST', '/api/v1/charging/reservations/not-a-uuid/cancel', bench.member.key, undefined, 400))['invalid-params']![0]!.name).toBe('path.id');
+    expect(
+      await names({ pileId: bench.piles[0]!.id, slotStart: new Date().toISOString(), slotEnd: new Date(Date.now() + 60_000).toISOString(), vehicleId: 'x' }),
+    ).toEqual(['body.vehicleId']);
+    expect(
+      (await problem('POST', `/api/v1/charging/piles/${bench.piles[0]!.id}/availability`, bench.admin.key, { enabled: 'no' }, 400))['invalid-params']![0]!.name,
+    ).toBe('body.enabled');
+    expect((await problem('POST', `/api/v1/charging/piles/${bench.piles[0]!.id}/ocpp/Coffee`, bench.admin.key, {}, 400))['invalid-params']![0]!.name).toBe(
+      'path.action',
+    );
+    expect((await problem('POST', '/api/v1/charging/reservations/not-a-uuid/cancel', bench.member.key, undefined, 400))['invalid-params']![0]!.name).toBe(
+      'path.id',
+    );
     expect((await problem('GET', '/api/v1/charging/piles/NOPE', bench.admin.key, undefined, 404)).type).toBe('urn:evshare:problem:not-found');
-    const raw = await fetch(`${bench.charging.url}/api/v1/charging/reservations`, { method: 'POST', headers: { authorization: `Bearer ${bench.member.key}`, 'content-type': 'application/json' }, body: '{oops' });
+    const raw = await fetch(`${bench.charging.url}/api/v1/charging/reservations`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${bench.member.key}`, 'content-type': 'application/json' },
+      body: '{oops',
+    });
     expect(raw.status).toBe(400);
     expect(((await raw.json()) as { type: string }).type).toBe('urn:evshare:problem:malformed-json');
   });

@@ -7,7 +7,10 @@ import { startChargingBench, type ChargingBench } from './support';
 describe('booking abuse', () => {
   let bench: ChargingBench;
   beforeAll(async () => {
-    bench = await startChargingBench({ piles: 4, env: { CHARGING_BOOKINGS_PER_MEMBER: '2', CHARGING_BOOKING_HORIZON_MS: '3600000', RESERVATION_LEAD_MS: '60000' } });
+    bench = await startChargingBench({
+      piles: 4,
+      env: { CHARGING_BOOKINGS_PER_MEMBER: '2', CHARGING_BOOKING_HORIZON_MS: '3600000', RESERVATION_LEAD_MS: '60000' },
+    });
   });
   afterAll(() => bench?.stop());
 
@@ -18,7 +21,9 @@ describe('booking abuse', () => {
 
   it('booking cap: of 4 parallel bookings on different piles, a member gets exactly the cap, the rest 409 naming the limit', async () => {
     const member = await bench.createMember();
-    const replies = await Promise.all(bench.piles.map((pile) => bench.api('POST', '/api/v1/charging/reservations', member.key, { pileId: pile.id, ...slot(20 * 60_000) })));
+    const replies = await Promise.all(
+      bench.piles.map((pile) => bench.api('POST', '/api/v1/charging/reservations', member.key, { pileId: pile.id, ...slot(20 * 60_000) })),
+    );
     expect(replies.map((r) => r.status).sort()).toEqual([201, 201, 409, 409]);
     for (const refused of replies.filter((r) => r.status === 409)) {
       expect(refused.headers['content-type']).toMatch(/application\/problem\+json/);
@@ -30,7 +35,10 @@ describe('booking abuse', () => {
     const free = bench.piles.find((p) => !booked.some((b) => b.pileId === p.id))!;
     expect((await bench.api('POST', '/api/v1/charging/reservations', member.key, { pileId: free.id, ...slot(20 * 60_000) })).status).toBe(201);
     expect((await bench.api('POST', '/api/v1/charging/reservations', member.key, { pileId: booked[0]!.pileId, ...slot(20 * 60_000) })).status).toBe(409);
-    expect((await bench.api('POST', '/api/v1/charging/reservations', bench.admin.key, { pileId: booked[0]!.pileId, memberId: member.id, ...slot(20 * 60_000) })).status).toBe(201);
+    expect(
+      (await bench.api('POST', '/api/v1/charging/reservations', bench.admin.key, { pileId: booked[0]!.pileId, memberId: member.id, ...slot(20 * 60_000) }))
+        .status,
+    ).toBe(201);
   });
 
   it('booking horizon: a slot starting beyond it is 422 naming body.slotStart, and nothing is booked', async () => {

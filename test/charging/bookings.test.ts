@@ -57,7 +57,7 @@ describe('charging: re-plan on rental holds and rentals', () => {
     return { reservationId: rows[0]!.id };
   };
 
-  it('plans the hold\'s expiry as the departure when a member reserves the parked car, and drops it when the rental ends', async () => {
+  it("plans the hold's expiry as the departure when a member reserves the parked car, and drops it when the rental ends", async () => {
     // The car arrived with no booking: filled cheaply within the horizon.
     await eventually(async () => expect((await storedPlan())?.plan.schedule.deadline).toBeNull());
     await eventually(() => expect(received.length).toBeGreaterThan(0));

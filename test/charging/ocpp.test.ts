@@ -16,12 +16,19 @@ describe('charging: OCPP 1.6J central system', () => {
   });
 
   const pileRow = async (id: string) =>
-    (await bench.db.query<{ state: string; vin: string | null; vehicleId: string | null; instanceId: string | null; vendor: string | null }>(
-      'SELECT state, vin, vehicle_id AS "vehicleId", instance_id AS "instanceId", vendor FROM piles WHERE id = $1',
-      [id],
-    )).rows[0]!;
+    (
+      await bench.db.query<{ state: string; vin: string | null; vehicleId: string | null; instanceId: string | null; vendor: string | null }>(
+        'SELECT state, vin, vehicle_id AS "vehicleId", instance_id AS "instanceId", vendor FROM piles WHERE id = $1',
+        [id],
+      )
+    ).rows[0]!;
   const ledger = async (memberId: string) =>
-    (await bench.db.query<{ reference: string; amount: number; kind: string }>('SELECT reference, amount_fen::int AS amount, kind FROM ledger WHERE member_id = $1', [memberId])).rows;
+    (
+      await bench.db.query<{ reference: string; amount: number; kind: string }>(
+        'SELECT reference, amount_fen::int AS amount, kind FROM ledger WHERE member_id = $1',
+        [memberId],
+      )
+    ).rows;
 
   it('runs a full session: boot, parked car, authorize, start, profile followed, meter values, stop, billed once', async () => {
     const pile = bench.piles[0]!;
@@ -36,7 +43,11 @@ describe('charging: OCPP 1.6J central system', () => {
     });
     await client.connect();
     try {
-      const boot = (await client.call('BootNotification', { chargePointVendor: 'Interop', chargePointModel: 'ocpp-rpc' })) as { status: string; interval: number; currentTime: string };
+      const boot = (await client.call('BootNotification', { chargePointVendor: 'Interop', chargePointModel: 'ocpp-rpc' })) as {
+        status: string;
+        interval: number;
+        currentTime: string;
+      };
       expect(boot).toMatchObject({ status: 'Accepted', interval: 300 });
       expect(Date.parse(boot.currentTime)).not.toBeNaN();
       expect(await client.call('Heartbeat', {})).toHaveProperty('currentTime');
@@ -45,7 +56,9 @@ describe('charging: OCPP 1.6J central system', () => {
 
       // The pile reports the parked car: bound to the pile.
       expect(await client.call('DataTransfer', { vendorId: 'evshare', messageId: 'ParkedVehicle', data: vehicle.vin })).toEqual({ status: 'Accepted' });
-      expect(await client.call('DataTransfer', { vendorId: 'evshare', messageId: 'ParkedVehicle', data: 'LNOTAKNOWNVIN0000' })).toMatchObject({ status: 'Rejected' });
+      expect(await client.call('DataTransfer', { vendorId: 'evshare', messageId: 'ParkedVehicle', data: 'LNOTAKNOWNVIN0000' })).toMatchObject({
+        status: 'Rejected',
+      });
       expect(await client.call('DataTransfer', { vendorId: 'acme', messageId: 'x' })).toEqual({ status: 'UnknownVendorId' });
       expect(await client.call('DataTransfer', { vendorId: 'evshare', messageId: 'Other' })).toEqual({ status: 'UnknownMessageId' });
       expect(await pileRow(pile.id)).toMatchObject({ vin: vehicle.vin, vehicleId: vehicle.id });
@@ -55,14 +68,24 @@ describe('charging: OCPP 1.6J central system', () => {
 
       // The pile's clock agrees with the server's: the session is priced at the times it sends.
       const startedAt = Date.now();
-      const start = (await client.call('StartTransaction', { connectorId: 1, idTag: bench.member.card, meterStart: 1000, timestamp: new Date(startedAt).toISOString() })) as {
+      const start = (await client.call('StartTransaction', {
+        connectorId: 1,
+        idTag: bench.member.card,
+        meterStart: 1000,
+        timestamp: new Date(startedAt).toISOString(),
+      })) as {
         transactionId: number;
         idTagInfo: { status: string };
       };
       expect(start.idTagInfo.status).toBe('Accepted');
       expect(Number.isInteger(start.transactionId)).toBe(true);
       // A repeated StartTransaction (lost answer) gets the same transaction.
-      const again = (await client.call('StartTransaction', { connectorId: 1, idTag: bench.member.card, meterStart: 1000, timestamp: new Date(startedAt).toISOString() })) as { transactionId: number };
+      const again = (await client.call('StartTransaction', {
+        connectorId: 1,
+        idTag: bench.member.card,
+        meterStart: 1000,
+        timestamp: new Date(startedAt).toISOString(),
+      })) as { transactionId: number };
       expect(again.transactionId).toBe(start.transactionId);
       await client.call('StatusNotification', { connectorId: 1, errorCode: 'NoError', status: 'Charging' });
 
@@ -72,7 +95,12 @@ describe('charging: OCPP 1.6J central system', () => {
       const profile = profiles.find((p) => p.csChargingProfiles.chargingProfilePurpose === 'TxProfile')!;
       expect(profile).toMatchObject({
         connectorId: 1,
-        csChargingProfiles: { chargingProfileId: SMART_PROFILE_ID, chargingProfileKind: 'Absolute', transactionId: start.transactionId, chargingSchedule: { chargingRateUnit: 'W' } },
+        csChargingProfiles: {
+          chargingProfileId: SMART_PROFILE_ID,
+          chargingProfileKind: 'Absolute',
+          transactionId: start.transactionId,
+          chargingSchedule: { chargingRateUnit: 'W' },
+        },
       });
       const periods = profile.csChargingProfiles.chargingSchedule.chargingSchedulePeriod as Array<{ startPeriod: number; limit: number }>;
       expect(periods.length).toBeGreaterThan(0);
@@ -101,7 +129,12 @@ describe('charging: OCPP 1.6J central system', () => {
           },
         ],
       });
-      const connector = (await bench.db.query('SELECT energy_wh::int AS "energyWh", power_w AS "powerW", soc_pct::float AS "socPct" FROM pile_connectors WHERE pile_id = $1 AND connector_id = 1', [pile.id])).rows[0];
+      const connector = (
+        await bench.db.query(
+          'SELECT energy_wh::int AS "energyWh", power_w AS "powerW", soc_pct::float AS "socPct" FROM pile_connectors WHERE pile_id = $1 AND connector_id = 1',
+          [pile.id],
+        )
+      ).rows[0];
       expect(connector).toEqual({ energyWh: 1100, powerW: 3300, socPct: 57 });
       expect(Number((await bench.db.query('SELECT count(*) FROM meter_samples WHERE transaction_id = $1', [start.transactionId])).rows[0].count)).toBe(1);
 
@@ -110,17 +143,29 @@ describe('charging: OCPP 1.6J central system', () => {
       const stoppedAt = Date.now();
       const stop = { transactionId: start.transactionId, meterStop: 1_200, timestamp: new Date(stoppedAt).toISOString(), reason: 'EVDisconnected' };
       expect(await client.call('StopTransaction', stop)).toEqual({});
-      const tariff = { spans: parseTariffBands('valley:0-8,flat:8-10,peak:10-15,flat:15-18,peak:18-21,flat:21-23,valley:23-24'), fenPerKwh: { peak: 120, flat: 75, valley: 35 } };
+      const tariff = {
+        spans: parseTariffBands('valley:0-8,flat:8-10,peak:10-15,flat:15-18,peak:18-21,flat:21-23,valley:23-24'),
+        fenPerKwh: { peak: 120, flat: 75, valley: 35 },
+      };
       const expectedFen = energyCostFen(tariff, startedAt, stoppedAt, 200);
       expect(expectedFen).toBeGreaterThan(0);
-      await eventually(async () => expect(await ledger(bench.member.id)).toEqual([{ reference: `charging:${pile.id}:${start.transactionId}`, amount: -expectedFen, kind: 'charging' }]), 15_000, 100);
+      await eventually(
+        async () =>
+          expect(await ledger(bench.member.id)).toEqual([{ reference: `charging:${pile.id}:${start.transactionId}`, amount: -expectedFen, kind: 'charging' }]),
+        15_000,
+        100,
+      );
 
       // The pile repeats StopTransaction (it never saw the answer): billed once all the same.
       expect(await client.call('StopTransaction', stop)).toEqual({});
       expect(await client.call('StopTransaction', { ...stop, meterStop: 99_000 })).toEqual({});
       await new Promise((resolve) => setTimeout(resolve, 1_000));
       expect(await ledger(bench.member.id)).toHaveLength(1);
-      const tx = (await bench.db.query('SELECT energy_wh::int AS "energyWh", amount_fen::int AS "amountFen", status FROM charging_transactions WHERE id = $1', [start.transactionId])).rows[0];
+      const tx = (
+        await bench.db.query('SELECT energy_wh::int AS "energyWh", amount_fen::int AS "amountFen", status FROM charging_transactions WHERE id = $1', [
+          start.transactionId,
+        ])
+      ).rows[0];
       expect(tx).toEqual({ energyWh: 200, amountFen: expectedFen, status: 'completed' });
       const balance = (await bench.db.query('SELECT wallet_balance_fen::int AS b FROM members WHERE id = $1', [bench.member.id])).rows[0].b;
       expect(balance).toBe(100_000 - expectedFen);
@@ -134,7 +179,7 @@ describe('charging: OCPP 1.6J central system', () => {
     await eventually(async () => expect(await pileRow(pile.id)).toMatchObject({ state: 'offline', instanceId: null }));
   });
 
-  it('blocks a suspended member\'s card, opens no billable session for an unknown card, and tracks faults', async () => {
+  it("blocks a suspended member's card, opens no billable session for an unknown card, and tracks faults", async () => {
     const pile = bench.piles[3]!;
     const suspended = await bench.createMember({ status: 'suspended' });
     const client = bench.client(pile);
@@ -142,15 +187,27 @@ describe('charging: OCPP 1.6J central system', () => {
     try {
       await client.call('BootNotification', { chargePointVendor: 'Interop', chargePointModel: 'ocpp-rpc' });
       expect(await client.call('Authorize', { idTag: suspended.card })).toEqual({ idTagInfo: { status: 'Blocked' } });
-      const start = (await client.call('StartTransaction', { connectorId: 1, idTag: 'DEADBEEF', meterStart: 0, timestamp: nowIso() })) as { transactionId: number; idTagInfo: { status: string } };
+      const start = (await client.call('StartTransaction', { connectorId: 1, idTag: 'DEADBEEF', meterStart: 0, timestamp: nowIso() })) as {
+        transactionId: number;
+        idTagInfo: { status: string };
+      };
       expect(start.idTagInfo.status).toBe('Invalid');
       // The pile ends the session it had to open; there is nobody to bill.
-      expect(await client.call('StopTransaction', { transactionId: start.transactionId, meterStop: 500, timestamp: nowIso(), reason: 'DeAuthorized' })).toEqual({});
-      const tx = (await bench.db.query('SELECT member_id AS "memberId", amount_fen::int AS "amountFen", status FROM charging_transactions WHERE id = $1', [start.transactionId])).rows[0];
+      expect(await client.call('StopTransaction', { transactionId: start.transactionId, meterStop: 500, timestamp: nowIso(), reason: 'DeAuthorized' })).toEqual(
+        {},
+      );
+      const tx = (
+        await bench.db.query('SELECT member_id AS "memberId", amount_fen::int AS "amountFen", status FROM charging_transactions WHERE id = $1', [
+          start.transactionId,
+        ])
+      ).rows[0];
       expect(tx).toEqual({ memberId: null, amountFen: 0, status: 'completed' });
 
       await client.call('StatusNotification', { connectorId: 1, errorCode: 'GroundFailure', status: 'Faulted' });
-      expect((await bench.db.query('SELECT state, error_code AS "errorCode" FROM piles WHERE id = $1', [pile.id])).rows[0]).toEqual({ state: 'faulted', errorCode: 'GroundFailure' });
+      expect((await bench.db.query('SELECT state, error_code AS "errorCode" FROM piles WHERE id = $1', [pile.id])).rows[0]).toEqual({
+        state: 'faulted',
+        errorCode: 'GroundFailure',
+      });
       await client.call('StatusNotification', { connectorId: 0, errorCode: 'NoError', status: 'Available' });
       expect((await pileRow(pile.id)).state).toBe('available');
     } finally {
@@ -169,14 +226,18 @@ describe('charging: OCPP 1.6J central system', () => {
     await refusal({ identity: 'NO-SUCH-PILE' });
     await refusal({ password: 'wrong-password-123' });
     const status401 = await new Promise<number>((resolve, reject) => {
-      const ws = new WebSocket(`${bench.ocppUrl}/${pile.id}`, 'ocpp1.6', { headers: { authorization: `Basic ${Buffer.from(`${pile.id}:nope-nope-nope`).toString('base64')}` } });
+      const ws = new WebSocket(`${bench.ocppUrl}/${pile.id}`, 'ocpp1.6', {
+        headers: { authorization: `Basic ${Buffer.from(`${pile.id}:nope-nope-nope`).toString('base64')}` },
+      });
       ws.on('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0));
       ws.on('open', () => reject(new Error('accepted with a wrong password')));
       ws.on('error', () => undefined);
     });
     expect(status401).toBe(401);
     const status = await new Promise<number>((resolve, reject) => {
-      const ws = new WebSocket(`${bench.ocppUrl}/${pile.id}`, { headers: { authorization: `Basic ${Buffer.from(`${pile.id}:${pile.password}`).toString('base64')}` } });
+      const ws = new WebSocket(`${bench.ocppUrl}/${pile.id}`, {
+        headers: { authorization: `Basic ${Buffer.from(`${pile.id}:${pile.password}`).toString('base64')}` },
+      });
       ws.on('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0));
       ws.on('open', () => reject(new Error('accepted without a subprotocol')));
       ws.on('error', () => undefined);
@@ -187,7 +248,9 @@ describe('charging: OCPP 1.6J central system', () => {
 
   it('answers malformed frames and unknown actions with the right CALLERROR and keeps the connection', async () => {
     const pile = bench.piles[1]!;
-    const ws = new WebSocket(`${bench.ocppUrl}/${pile.id}`, 'ocpp1.6', { headers: { authorization: `Basic ${Buffer.from(`${pile.id}:${pile.password}`).toString('base64')}` } });
+    const ws = new WebSocket(`${bench.ocppUrl}/${pile.id}`, 'ocpp1.6', {
+      headers: { authorization: `Basic ${Buffer.from(`${pile.id}:${pile.password}`).toString('base64')}` },
+    });
     const frames: unknown[][] = [];
     ws.on('message', (data) => frames.push(JSON.parse(String(data))));
     await new Promise((resolve, reject) => {
@@ -205,9 +268,17 @@ describe('charging: OCPP 1.6J central system', () => {
       // Schema violations: a missing required field, a wrong type, an unknown property, a value
       // outside the enumeration or too long. Codes as the OCPP 1.6J errata v1.0 (section 5) spells them.
       expect((await exchange('[2,"m2","BootNotification",{}]')).slice(0, 3)).toEqual([4, 'm2', 'OccurrenceConstraintViolation']);
-      expect((await exchange('[2,"m3","BootNotification",{"chargePointVendor":5,"chargePointModel":"x"}]')).slice(0, 3)).toEqual([4, 'm3', 'TypeConstraintViolation']);
+      expect((await exchange('[2,"m3","BootNotification",{"chargePointVendor":5,"chargePointModel":"x"}]')).slice(0, 3)).toEqual([
+        4,
+        'm3',
+        'TypeConstraintViolation',
+      ]);
       expect((await exchange('[2,"m4","Heartbeat",{"surprise":true}]')).slice(0, 3)).toEqual([4, 'm4', 'PropertyConstraintViolation']);
-      expect((await exchange('[2,"m5","StatusNotification",{"connectorId":1,"errorCode":"NoError","status":"Sleeping"}]')).slice(0, 3)).toEqual([4, 'm5', 'FormationViolation']);
+      expect((await exchange('[2,"m5","StatusNotification",{"connectorId":1,"errorCode":"NoError","status":"Sleeping"}]')).slice(0, 3)).toEqual([
+        4,
+        'm5',
+        'FormationViolation',
+      ]);
       expect((await exchange('[2,"m5b","Authorize",{"idTag":"012345678901234567890"}]')).slice(0, 3)).toEqual([4, 'm5b', 'FormationViolation']);
       // Framing errors come before the id is read: answered with the placeholder id "-1".
       expect((await exchange('[9,"m6"]')).slice(0, 3)).toEqual([4, '-1', 'MessageTypeNotSupported']);
@@ -242,14 +313,28 @@ describe('charging: OCPP 1.6J central system', () => {
       const started = await bench.api('POST', `/api/v1/charging/piles/${pile.id}/remote-start`, bench.admin.key, { idTag: 'AB12CD34' }, other.url);
       expect(started.status).toBe(200);
       expect(started.json()).toMatchObject({ status: 'Accepted', idTag: 'AB12CD34' });
-      const config = await bench.api('POST', `/api/v1/charging/piles/${pile.id}/ocpp/GetConfiguration`, bench.admin.key, { params: { key: ['HeartbeatInterval'] } }, other.url);
+      const config = await bench.api(
+        'POST',
+        `/api/v1/charging/piles/${pile.id}/ocpp/GetConfiguration`,
+        bench.admin.key,
+        { params: { key: ['HeartbeatInterval'] } },
+        other.url,
+      );
       expect(config.json()).toMatchObject({ result: { configurationKey: [{ key: 'HeartbeatInterval', value: '300' }] } });
-      const trigger = await bench.api('POST', `/api/v1/charging/piles/${pile.id}/ocpp/TriggerMessage`, bench.admin.key, { params: { requestedMessage: 'Heartbeat' } }, other.url);
+      const trigger = await bench.api(
+        'POST',
+        `/api/v1/charging/piles/${pile.id}/ocpp/TriggerMessage`,
+        bench.admin.key,
+        { params: { requestedMessage: 'Heartbeat' } },
+        other.url,
+      );
       expect(trigger.json()).toMatchObject({ result: { status: 'Accepted' } });
       expect(calls.map((c) => c.method)).toEqual(['RemoteStartTransaction', 'GetConfiguration', 'TriggerMessage']);
       expect(calls[0]!.params).toEqual({ idTag: 'AB12CD34', connectorId: 1 });
       // Params that break the OCPP schema never reach the pile.
-      const invalid = await bench.api('POST', `/api/v1/charging/piles/${pile.id}/ocpp/TriggerMessage`, bench.admin.key, { params: { requestedMessage: 'Coffee' } });
+      const invalid = await bench.api('POST', `/api/v1/charging/piles/${pile.id}/ocpp/TriggerMessage`, bench.admin.key, {
+        params: { requestedMessage: 'Coffee' },
+      });
       expect(invalid.status).toBe(400);
       expect(invalid.headers['content-type']).toMatch(/application\/problem\+json/);
       expect(calls).toHaveLength(3);

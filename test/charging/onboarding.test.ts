@@ -33,12 +33,20 @@ describe('charging: operator onboarding', () => {
 
   const admin = (method: string, path: string, body?: unknown) => bench.api(method, path, bench.admin.key, body);
   const simulated = (id: string, password: string) => {
-    const pile = new SimulatedPile({ id, password, maxPowerW: 7000, carMaxPowerW: 11000, batteryWh: 60_000, socPct: 40 }, { url: bench.ocppUrl, meterIntervalMs: 60_000, speed: 1, autoStart: false, heartbeatIntervalMs: 60_000 });
+    const pile = new SimulatedPile(
+      { id, password, maxPowerW: 7000, carMaxPowerW: 11000, batteryWh: 60_000, socPct: 40 },
+      { url: bench.ocppUrl, meterIntervalMs: 60_000, speed: 1, autoStart: false, heartbeatIntervalMs: 60_000 },
+    );
     piles.push(pile);
     return pile;
   };
   const pileRow = async (id: string) =>
-    (await bench.db.query<{ state: string; instanceId: string | null; maxPowerW: number }>('SELECT state, instance_id AS "instanceId", max_power_w AS "maxPowerW" FROM piles WHERE id = $1', [id])).rows[0];
+    (
+      await bench.db.query<{ state: string; instanceId: string | null; maxPowerW: number }>(
+        'SELECT state, instance_id AS "instanceId", max_power_w AS "maxPowerW" FROM piles WHERE id = $1',
+        [id],
+      )
+    ).rows[0];
 
   it('registers a pile, the simulated pile connects with the shown password, rotation locks the old one out', async () => {
     const id = `ONB-${Date.now().toString(36)}`;
@@ -49,7 +57,10 @@ describe('charging: operator onboarding', () => {
     expect(password).toMatch(/^[A-Za-z0-9_-]{24}$/);
     // Shown once: no read answers it again.
     expect(JSON.stringify((await admin('GET', `/api/v1/charging/piles/${id}`)).json())).not.toContain(password);
-    expect((await admin('POST', '/api/v1/charging/piles', { id, stationId: bench.stationId })).json()).toMatchObject({ status: 409, type: expect.stringContaining('pile-exists') });
+    expect((await admin('POST', '/api/v1/charging/piles', { id, stationId: bench.stationId })).json()).toMatchObject({
+      status: 409,
+      type: expect.stringContaining('pile-exists'),
+    });
 
     const pile = simulated(id, password);
     await pile.start();
@@ -71,16 +82,32 @@ describe('charging: operator onboarding', () => {
 
   it('sets the station cap and the ambient temperature, from a value and from a polled weather feed', async () => {
     const path = `/api/v1/charging/stations/${bench.stationId}/charging`;
-    expect((await admin('PATCH', path, { chargingCapW: 40000, ambient: { source: 'value', celsius: 31.5 } })).json()).toMatchObject({ chargingCapW: 40000, ambientC: 31.5, ambientFeedUrl: null });
-    expect((await admin('PATCH', path, { ambient: { source: 'feed', url: feedUrl } })).json()).toMatchObject({ chargingCapW: 40000, ambientFeedUrl: feedUrl, ambientC: null });
-    await eventually(async () => expect((await admin('GET', path)).json()).toMatchObject({ ambientC: -7.3, ambientUpdatedAt: expect.any(String) }), 10_000, 100);
+    expect((await admin('PATCH', path, { chargingCapW: 40000, ambient: { source: 'value', celsius: 31.5 } })).json()).toMatchObject({
+      chargingCapW: 40000,
+      ambientC: 31.5,
+      ambientFeedUrl: null,
+    });
+    expect((await admin('PATCH', path, { ambient: { source: 'feed', url: feedUrl } })).json()).toMatchObject({
+      chargingCapW: 40000,
+      ambientFeedUrl: feedUrl,
+      ambientC: null,
+    });
+    await eventually(
+      async () => expect((await admin('GET', path)).json()).toMatchObject({ ambientC: -7.3, ambientUpdatedAt: expect.any(String) }),
+      10_000,
+      100,
+    );
     // A broken answer keeps the last reading.
     feedBody = '{"current": {"temperature_2m": "cold"}}';
     await new Promise((resolve) => setTimeout(resolve, 1_000));
     expect((await admin('GET', path)).json()).toMatchObject({ ambientC: -7.3 });
     feedBody = JSON.stringify({ current: { temperature_2m: 4.44 } });
     await eventually(async () => expect((await admin('GET', path)).json()).toMatchObject({ ambientC: 4.4 }), 10_000, 100);
-    expect((await admin('PATCH', path, { chargingCapW: null, ambient: { source: 'default' } })).json()).toMatchObject({ chargingCapW: null, ambientC: null, ambientFeedUrl: null });
+    expect((await admin('PATCH', path, { chargingCapW: null, ambient: { source: 'default' } })).json()).toMatchObject({
+      chargingCapW: null,
+      ambientC: null,
+      ambientFeedUrl: null,
+    });
   });
 
   it('members may not onboard', async () => {
@@ -100,26 +127,82 @@ describe('charging: operator onboarding', () => {
         stations: (await bench.db.query('SELECT id, charging_cap_w, ambient_c, ambient_feed_url FROM stations ORDER BY id')).rows,
       });
       const before = await snapshot();
-      const junk = fc.oneof(fc.string(), fc.integer(), fc.double(), fc.boolean(), fc.constant(null), fc.array(fc.integer(), { maxLength: 2 }), fc.object({ maxDepth: 1 }));
-      const badPower = fc.oneof(fc.integer({ max: 0 }), fc.integer({ min: 1_000_001 }), fc.double({ min: 1, max: 1000, noInteger: true }), fc.string(), fc.constant(null));
+      const junk = fc.oneof(
+        fc.string(),
+        fc.integer(),
+        fc.double(),
+        fc.boolean(),
+        fc.constant(null),
+        fc.array(fc.integer(), { maxLength: 2 }),
+        fc.object({ maxDepth: 1 }),
+      );
+      const badPower = fc.oneof(
+        fc.integer({ max: 0 }),
+        fc.integer({ min: 1_000_001 }),
+        fc.double({ min: 1, max: 1000, noInteger: true }),
+        fc.string(),
+        fc.constant(null),
+      );
       const cases = fc.oneof(
-        fc.record({ method: fc.constant('POST'), path: fc.constant('/api/v1/charging/piles'), body: fc.oneof(fc.record({ id: fc.string({ minLength: 49 }), stationId: fc.constant(bench.stationId) }), fc.record({ id: fc.constant('OK-ID'), stationId: junk }), fc.record({ id: fc.constant('OK-ID'), stationId: fc.constant(bench.stationId), maxPowerW: badPower }), fc.record({ id: fc.constant('OK-ID'), stationId: fc.uuid() }), fc.record({ id: fc.constant('OK-ID'), stationId: fc.constant(bench.stationId), extra: junk }), junk), field: fc.constant('body') }),
-        fc.record({ method: fc.constant('PATCH'), path: fc.constant(`/api/v1/charging/piles/${id}`), body: fc.oneof(fc.record({ maxPowerW: badPower }), fc.record({ stationId: fc.uuid() }), fc.constant({}), junk), field: fc.constant('body') }),
-        fc.tuple(fc.constantFrom(['PATCH', ''], ['POST', '/password']), fc.string({ minLength: 49, maxLength: 60 })).map(([[method, tail], s]) => ({ method, path: `/api/v1/charging/piles/${encodeURIComponent(s)}${tail}`, body: { maxPowerW: 1000 }, field: 'path.id' })),
+        fc.record({
+          method: fc.constant('POST'),
+          path: fc.constant('/api/v1/charging/piles'),
+          body: fc.oneof(
+            fc.record({ id: fc.string({ minLength: 49 }), stationId: fc.constant(bench.stationId) }),
+            fc.record({ id: fc.constant('OK-ID'), stationId: junk }),
+            fc.record({ id: fc.constant('OK-ID'), stationId: fc.constant(bench.stationId), maxPowerW: badPower }),
+            fc.record({ id: fc.constant('OK-ID'), stationId: fc.uuid() }),
+            fc.record({ id: fc.constant('OK-ID'), stationId: fc.constant(bench.stationId), extra: junk }),
+            junk,
+          ),
+          field: fc.constant('body'),
+        }),
+        fc.record({
+          method: fc.constant('PATCH'),
+          path: fc.constant(`/api/v1/charging/piles/${id}`),
+          body: fc.oneof(fc.record({ maxPowerW: badPower }), fc.record({ stationId: fc.uuid() }), fc.constant({}), junk),
+          field: fc.constant('body'),
+        }),
+        fc.tuple(fc.constantFrom(['PATCH', ''], ['POST', '/password']), fc.string({ minLength: 49, maxLength: 60 })).map(([[method, tail], s]) => ({
+          method,
+          path: `/api/v1/charging/piles/${encodeURIComponent(s)}${tail}`,
+          body: { maxPowerW: 1000 },
+          field: 'path.id',
+        })),
         fc.record({
           method: fc.constant('PATCH'),
           path: fc.constant(`/api/v1/charging/stations/${bench.stationId}/charging`),
           body: fc.oneof(
             fc.record({ chargingCapW: fc.oneof(fc.integer({ max: 0 }), fc.integer({ min: 100_000_001 }), fc.string()) }),
-            fc.record({ ambient: fc.record({ source: fc.constant('value'), celsius: fc.oneof(fc.double({ min: 60.01, max: 1e6, noNaN: true }), fc.double({ min: -1e6, max: -50.01, noNaN: true }), fc.string()) }) }),
-            fc.record({ ambient: fc.record({ source: fc.constant('feed'), url: fc.oneof(fc.string(), fc.constant('ftp://example.com/x'), fc.constant('javascript:alert(1)'), fc.webUrl().map((u) => `${u}/${'x'.repeat(2000)}`)) }) }),
+            fc.record({
+              ambient: fc.record({
+                source: fc.constant('value'),
+                celsius: fc.oneof(fc.double({ min: 60.01, max: 1e6, noNaN: true }), fc.double({ min: -1e6, max: -50.01, noNaN: true }), fc.string()),
+              }),
+            }),
+            fc.record({
+              ambient: fc.record({
+                source: fc.constant('feed'),
+                url: fc.oneof(
+                  fc.string(),
+                  fc.constant('ftp://example.com/x'),
+                  fc.constant('javascript:alert(1)'),
+                  fc.webUrl().map((u) => `${u}/${'x'.repeat(2000)}`),
+                ),
+              }),
+            }),
             fc.record({ ambient: fc.record({ source: fc.string() }) }),
             fc.constant({}),
             junk,
           ),
           field: fc.constant('body'),
         }),
-        fc.record({ method: fc.constant('PATCH'), path: fc.string({ minLength: 1, maxLength: 40 }).map((s) => `/api/v1/charging/stations/${encodeURIComponent(s)}x/charging`), body: fc.constant({ chargingCapW: 1000 }), field: fc.constant('path.id') }),
+        fc.record({
+          method: fc.constant('PATCH'),
+          path: fc.string({ minLength: 1, maxLength: 40 }).map((s) => `/api/v1/charging/stations/${encodeURIComponent(s)}x/charging`),
+          body: fc.constant({ chargingCapW: 1000 }),
+          field: fc.constant('path.id'),
+        }),
       );
       await checkProperty('charging onboarding: bad input', 150, cases, async (c) => {
         const reply = await admin(c.method, c.path, c.body);

@@ -15,7 +15,14 @@ describe('charging: what a pile can bill', () => {
     bench = await startChargingBench({ piles: 4 });
     cache = createRedisStore({ url: TEST_REDIS_URL, keyPrefix: `${bench.env.REDIS_KEY_PREFIX}cache:` });
     const env = { ...bench.env, PORT: '0', HOST: '127.0.0.1' };
-    app = await startApp({ config: parseConfig(appConfigSchema, env), log: createLogger('review-test', bench.env.LOG_LEVEL), db: bench.db, bus: bench.bus, sessions: bench.sessions, cache });
+    app = await startApp({
+      config: parseConfig(appConfigSchema, env),
+      log: createLogger('review-test', bench.env.LOG_LEVEL),
+      db: bench.db,
+      bus: bench.bus,
+      sessions: bench.sessions,
+      cache,
+    });
   }, 60_000);
   afterAll(async () => {
     await app?.stop();
@@ -23,17 +30,28 @@ describe('charging: what a pile can bill', () => {
     await bench?.stop();
   });
 
-  const admin = (method: string, path: string, body?: unknown) => request(`${app.url}${path}`, { method, ...(body === undefined ? {} : { body }), headers: { authorization: `Bearer ${bench.admin.key}` } });
+  const admin = (method: string, path: string, body?: unknown) =>
+    request(`${app.url}${path}`, { method, ...(body === undefined ? {} : { body }), headers: { authorization: `Bearer ${bench.admin.key}` } });
   const ledger = async (memberId: string) =>
-    (await bench.db.query<{ reference: string; amount: number; requestedBy: string }>('SELECT reference, amount_fen::int AS amount, requested_by AS "requestedBy" FROM ledger WHERE member_id = $1 ORDER BY id', [memberId])).rows;
-  const balance = async (memberId: string) => (await bench.db.query<{ b: number }>('SELECT wallet_balance_fen::int AS b FROM members WHERE id = $1', [memberId])).rows[0]!.b;
+    (
+      await bench.db.query<{ reference: string; amount: number; requestedBy: string }>(
+        'SELECT reference, amount_fen::int AS amount, requested_by AS "requestedBy" FROM ledger WHERE member_id = $1 ORDER BY id',
+        [memberId],
+      )
+    ).rows;
+  const balance = async (memberId: string) =>
+    (await bench.db.query<{ b: number }>('SELECT wallet_balance_fen::int AS b FROM members WHERE id = $1', [memberId])).rows[0]!.b;
   const transaction = async (id: number) =>
-    (await bench.db.query<{ status: string; amountFen: number | null; anomalies: string[] | null; billedAt: Date | null }>(
-      'SELECT status, amount_fen::int AS "amountFen", anomalies, billed_at AS "billedAt" FROM charging_transactions WHERE id = $1',
-      [id],
-    )).rows[0]!;
+    (
+      await bench.db.query<{ status: string; amountFen: number | null; anomalies: string[] | null; billedAt: Date | null }>(
+        'SELECT status, amount_fen::int AS "amountFen", anomalies, billed_at AS "billedAt" FROM charging_transactions WHERE id = $1',
+        [id],
+      )
+    ).rows[0]!;
   const reviewOf = async (reference: string) =>
-    (await admin('GET', '/api/v1/admin/reviews?kind=charging&status=pending&limit=200')).json<{ items: Array<{ id: string; reference: string; reasons: string[]; reportedFen: number; boundedFen: number; memberId: string; device: string }> }>().items.find((item) => item.reference === reference);
+    (await admin('GET', '/api/v1/admin/reviews?kind=charging&status=pending&limit=200'))
+      .json<{ items: Array<{ id: string; reference: string; reasons: string[]; reportedFen: number; boundedFen: number; memberId: string; device: string }> }>()
+      .items.find((item) => item.reference === reference);
 
   it("another pile's StopTransaction with meterStop 900000000 is refused: the session stays open, nothing is billed", async () => {
     const member = await bench.createMember();
@@ -43,11 +61,19 @@ describe('charging: what a pile can bill', () => {
     await first.connect();
     await second.connect();
     try {
-      const start = (await first.call('StartTransaction', { connectorId: 1, idTag: member.card, meterStart: 1000, timestamp: nowIso() })) as { transactionId: number };
+      const start = (await first.call('StartTransaction', { connectorId: 1, idTag: member.card, meterStart: 1000, timestamp: nowIso() })) as {
+        transactionId: number;
+      };
       // The seen attack: a second, properly authenticated pile stops the first pile's session.
-      expect(await second.call('StopTransaction', { transactionId: start.transactionId, meterStop: 900_000_000, timestamp: nowIso(), reason: 'Local' })).toEqual({ idTagInfo: { status: 'Invalid' } });
+      expect(
+        await second.call('StopTransaction', { transactionId: start.transactionId, meterStop: 900_000_000, timestamp: nowIso(), reason: 'Local' }),
+      ).toEqual({ idTagInfo: { status: 'Invalid' } });
       // ...nor can it book meter values on it.
-      await second.call('MeterValues', { connectorId: 1, transactionId: start.transactionId, meterValue: [{ timestamp: nowIso(), sampledValue: [{ value: '500000000' }] }] });
+      await second.call('MeterValues', {
+        connectorId: 1,
+        transactionId: start.transactionId,
+        meterValue: [{ timestamp: nowIso(), sampledValue: [{ value: '500000000' }] }],
+      });
       expect((await bench.db.query('SELECT count(*)::int AS n FROM meter_samples WHERE transaction_id = $1', [start.transactionId])).rows[0].n).toBe(0);
       expect(await transaction(start.transactionId)).toMatchObject({ status: 'active' });
       await bench.charging.tick();
@@ -67,11 +93,20 @@ describe('charging: what a pile can bill', () => {
     const client = bench.client(pile);
     await client.connect();
     try {
-      const start = (await client.call('StartTransaction', { connectorId: 1, idTag: member.card, meterStart: 100, timestamp: nowIso() })) as { transactionId: number };
+      const start = (await client.call('StartTransaction', { connectorId: 1, idTag: member.card, meterStart: 100, timestamp: nowIso() })) as {
+        transactionId: number;
+      };
       const reference = `charging:${pile.id}:${start.transactionId}`;
       // 899,999 kWh from a 7 kW pile in moments.
-      expect(await client.call('StopTransaction', { transactionId: start.transactionId, meterStop: 900_000_000, timestamp: nowIso(), reason: 'Local' })).toEqual({});
-      expect(await transaction(start.transactionId)).toMatchObject({ status: 'completed', amountFen: null, anomalies: ['energy-above-rating'], billedAt: null });
+      expect(
+        await client.call('StopTransaction', { transactionId: start.transactionId, meterStop: 900_000_000, timestamp: nowIso(), reason: 'Local' }),
+      ).toEqual({});
+      expect(await transaction(start.transactionId)).toMatchObject({
+        status: 'completed',
+        amountFen: null,
+        anomalies: ['energy-above-rating'],
+        billedAt: null,
+      });
       const item = await reviewOf(reference);
       expect(item).toMatchObject({ reference, device: pile.id, memberId: member.id, reasons: ['energy-above-rating'], boundedFen: 0 });
       expect(item!.reportedFen).toBeGreaterThan(300_000_00);
@@ -121,7 +156,13 @@ describe('charging: what a pile can bill', () => {
   const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
   /** A member and a connected 350 kW pile (a second's energy stays inside its rating), closed after `use`. */
-  const withFastPile = async (use: (member: Awaited<ReturnType<ChargingBench['createMember']>>, pile: ChargingBench['piles'][number], client: ReturnType<ChargingBench['client']>) => Promise<void>) => {
+  const withFastPile = async (
+    use: (
+      member: Awaited<ReturnType<ChargingBench['createMember']>>,
+      pile: ChargingBench['piles'][number],
+      client: ReturnType<ChargingBench['client']>,
+    ) => Promise<void>,
+  ) => {
     const member = await bench.createMember();
     const pile = bench.piles[3]!;
     expect((await bench.api('PATCH', `/api/v1/charging/piles/${pile.id}`, bench.admin.key, { maxPowerW: 350_000 })).status).toBe(200);
@@ -141,10 +182,16 @@ describe('charging: what a pile can bill', () => {
   ])('%s is not billed but held for review', (_name, stop, reasons) =>
     // Only the named anomaly is left: the energy is inside the pile's rating.
     withFastPile(async (member, pile, client) => {
-      const start = (await client.call('StartTransaction', { connectorId: 1, idTag: member.card, meterStart: 100, timestamp: nowIso() })) as { transactionId: number };
+      const start = (await client.call('StartTransaction', { connectorId: 1, idTag: member.card, meterStart: 100, timestamp: nowIso() })) as {
+        transactionId: number;
+      };
       await sleep(1_000);
       for (const value of stop.samples) {
-        await client.call('MeterValues', { connectorId: 1, transactionId: start.transactionId, meterValue: [{ timestamp: nowIso(), sampledValue: [{ value: String(value) }] }] });
+        await client.call('MeterValues', {
+          connectorId: 1,
+          transactionId: start.transactionId,
+          meterValue: [{ timestamp: nowIso(), sampledValue: [{ value: String(value) }] }],
+        });
       }
       await client.call('StopTransaction', { transactionId: start.transactionId, meterStop: stop.meterStop, timestamp: stop.timestamp ?? nowIso() });
       expect(await transaction(start.transactionId)).toMatchObject({ status: 'completed', anomalies: reasons, billedAt: null });
@@ -154,7 +201,11 @@ describe('charging: what a pile can bill', () => {
       const decided = await admin('POST', `/api/v1/admin/reviews/${item!.id}/decision`, { decision: 'waive' });
       expect(decided.json()).toMatchObject({ status: 'waived', decidedFen: 0 });
       await bench.charging.tick();
-      await eventually(async () => expect(await ledger(member.id)).toEqual([{ reference: item!.reference, amount: 0, requestedBy: `admin:${bench.admin.id}` }]), 15_000, 100);
+      await eventually(
+        async () => expect(await ledger(member.id)).toEqual([{ reference: item!.reference, amount: 0, requestedBy: `admin:${bench.admin.id}` }]),
+        15_000,
+        100,
+      );
       await sleep(300);
       expect(await ledger(member.id)).toHaveLength(1);
     }),
@@ -163,14 +214,17 @@ describe('charging: what a pile can bill', () => {
   it('a start stamped in year 0 begins when the server received it, and is held for review', () =>
     withFastPile(async (member, pile, client) => {
       const before = Date.now();
-      const start = (await client.call('StartTransaction', { connectorId: 1, idTag: member.card, meterStart: 0, timestamp: '0000-01-01T00:00:00Z' })) as { transactionId: number };
-      const { rows } = await bench.db.query<{ startedAt: Date }>('SELECT started_at AS "startedAt" FROM charging_transactions WHERE id = $1', [start.transactionId]);
+      const start = (await client.call('StartTransaction', { connectorId: 1, idTag: member.card, meterStart: 0, timestamp: '0000-01-01T00:00:00Z' })) as {
+        transactionId: number;
+      };
+      const { rows } = await bench.db.query<{ startedAt: Date }>('SELECT started_at AS "startedAt" FROM charging_transactions WHERE id = $1', [
+        start.transactionId,
+      ]);
       expect(rows[0]!.startedAt.getTime()).toBeGreaterThanOrEqual(before - 1);
       await sleep(500);
       await client.call('StopTransaction', { transactionId: start.transactionId, meterStop: 20, timestamp: nowIso() });
       expect((await reviewOf(`charging:${pile.id}:${start.transactionId}`))?.reasons).toEqual(['clock-skew']);
-    }),
-  );
+    }));
 
   it('refuses connectors, meters and ids no pile has with a CALLERROR, and stays up', async () => {
     const member = await bench.createMember();
@@ -186,9 +240,13 @@ describe('charging: what a pile can bill', () => {
       ]) {
         await expect(client.call('StartTransaction', params)).rejects.toMatchObject({ rpcErrorCode: 'PropertyConstraintViolation' });
       }
-      await expect(client.call('StopTransaction', { transactionId: 1, meterStop: -1, timestamp: nowIso() })).rejects.toMatchObject({ rpcErrorCode: 'PropertyConstraintViolation' });
+      await expect(client.call('StopTransaction', { transactionId: 1, meterStop: -1, timestamp: nowIso() })).rejects.toMatchObject({
+        rpcErrorCode: 'PropertyConstraintViolation',
+      });
       expect(await client.call('StopTransaction', { transactionId: 2 ** 40, meterStop: 1, timestamp: nowIso() })).toEqual({ idTagInfo: { status: 'Invalid' } });
-      await expect(client.call('StatusNotification', { connectorId: -3, errorCode: 'NoError', status: 'Available' })).rejects.toMatchObject({ rpcErrorCode: 'PropertyConstraintViolation' });
+      await expect(client.call('StatusNotification', { connectorId: -3, errorCode: 'NoError', status: 'Available' })).rejects.toMatchObject({
+        rpcErrorCode: 'PropertyConstraintViolation',
+      });
       expect(await client.call('Heartbeat', {})).toHaveProperty('currentTime');
     } finally {
       await client.close();

@@ -22,7 +22,7 @@ describe('charging: simulated piles under smart charging', () => {
     const credentials = bench.piles.map((pile, i) => ({ ...pile, ...(i < 2 ? { idTag: bench.member.card } : {}) }));
     expect(credentials.every((c) => c.vin)).toBe(true);
     fleet = await startPileFleet({ url: bench.ocppUrl, credentials, seed: 7, meterIntervalMs: 200, heartbeatIntervalMs: 1_000 });
-    const [first, second, third] = fleet.piles as [typeof fleet.piles[number], typeof fleet.piles[number], typeof fleet.piles[number]];
+    const [first, second, third] = fleet.piles as [(typeof fleet.piles)[number], (typeof fleet.piles)[number], (typeof fleet.piles)[number]];
     await eventually(() => expect(first.transaction && second.transaction).toBeTruthy(), 10_000);
 
     // The third car's member starts it from the app.
@@ -31,10 +31,17 @@ describe('charging: simulated piles under smart charging', () => {
     await eventually(() => expect(third.transaction).toBeDefined(), 10_000);
 
     // Each arrival and start re-plans; wait for every pile to hold a TxProfile for its transaction.
-    await eventually(() => {
-      for (const pile of fleet!.piles) expect(pile.profiles.some((p) => p.profile.chargingProfilePurpose === 'TxProfile' && p.profile.transactionId === pile.transaction?.id)).toBe(true);
-    }, 15_000, 100);
-    const { rows } = await bench.db.query<{ pileId: string; vin: string }>('SELECT id AS "pileId", vin FROM piles WHERE station_id = $1 ORDER BY id', [bench.stationId]);
+    await eventually(
+      () => {
+        for (const pile of fleet!.piles)
+          expect(pile.profiles.some((p) => p.profile.chargingProfilePurpose === 'TxProfile' && p.profile.transactionId === pile.transaction?.id)).toBe(true);
+      },
+      15_000,
+      100,
+    );
+    const { rows } = await bench.db.query<{ pileId: string; vin: string }>('SELECT id AS "pileId", vin FROM piles WHERE station_id = $1 ORDER BY id', [
+      bench.stationId,
+    ]);
     expect(rows.map((r) => r.vin)).toEqual(credentials.map((c) => c.vin));
 
     // Over the whole horizon the three limits together never exceed the station cap.
@@ -69,20 +76,28 @@ describe('charging: simulated piles under smart charging', () => {
       energyWh: 8_000,
     });
     expect(booking.status).toBe(201);
-    await eventually(async () => {
-      const pilePlan = await bench.api('GET', `/api/v1/charging/piles/${third.spec.id}/plan`, bench.admin.key);
-      expect(pilePlan.json<{ plan: { schedule: { deadline: string | null } } }>().plan.schedule.deadline).toBe(slotEnd);
-    }, 10_000, 100);
+    await eventually(
+      async () => {
+        const pilePlan = await bench.api('GET', `/api/v1/charging/piles/${third.spec.id}/plan`, bench.admin.key);
+        expect(pilePlan.json<{ plan: { schedule: { deadline: string | null } } }>().plan.schedule.deadline).toBe(slotEnd);
+      },
+      10_000,
+      100,
+    );
 
     // Stopped from the app: the pile ends the transaction and billing charges it.
     const txId = first.transaction!.id;
     const stopped = await bench.api('POST', `/api/v1/charging/piles/${first.spec.id}/remote-stop`, bench.member.key, {});
     expect(stopped.json()).toMatchObject({ status: 'Accepted', transactionId: txId });
     await eventually(() => expect(first.transaction).toBeUndefined(), 5_000);
-    await eventually(async () => {
-      const { rows: ledger } = await bench.db.query('SELECT reference FROM ledger WHERE member_id = $1', [bench.member.id]);
-      expect(ledger.map((r) => r.reference)).toContain(`charging:${first.spec.id}:${txId}`);
-    }, 10_000, 100);
+    await eventually(
+      async () => {
+        const { rows: ledger } = await bench.db.query('SELECT reference FROM ledger WHERE member_id = $1', [bench.member.id]);
+        expect(ledger.map((r) => r.reference)).toContain(`charging:${first.spec.id}:${txId}`);
+      },
+      10_000,
+      100,
+    );
     const stats = fleet.stats();
     expect(stats).toMatchObject({ piles: 3, connected: 3, failed: 0 });
     expect(stats.calls).toBeGreaterThan(20);

@@ -30,7 +30,9 @@ describe('charging: smart charging inputs', () => {
     await client.connect();
     clients.push(client);
     await client.call('BootNotification', { chargePointVendor: 'Interop', chargePointModel: 'ocpp-rpc' });
-    expect(await client.call('DataTransfer', { vendorId: 'evshare', messageId: 'ParkedVehicle', data: bench.vehicles[index]!.vin })).toEqual({ status: 'Accepted' });
+    expect(await client.call('DataTransfer', { vendorId: 'evshare', messageId: 'ParkedVehicle', data: bench.vehicles[index]!.vin })).toEqual({
+      status: 'Accepted',
+    });
     return client;
   };
   // A debounced event plan may hold the station's lock: plan again until this call did it.
@@ -86,11 +88,21 @@ describe('charging: smart charging inputs', () => {
     expect(before.unmet).toEqual([]);
 
     // The car charges 3 kWh and its SoC rises: 5 kWh are left, the target does not move up with it.
-    const start = (await first.call('StartTransaction', { connectorId: 1, idTag: bench.member.card, meterStart: 10_000, timestamp: nowIso() })) as { transactionId: number };
+    const start = (await first.call('StartTransaction', { connectorId: 1, idTag: bench.member.card, meterStart: 10_000, timestamp: nowIso() })) as {
+      transactionId: number;
+    };
     await first.call('MeterValues', {
       connectorId: 1,
       transactionId: start.transactionId,
-      meterValue: [{ timestamp: nowIso(), sampledValue: [{ value: '13000', measurand: 'Energy.Active.Import.Register', unit: 'Wh' }, { value: '44.5', measurand: 'SoC', unit: 'Percent' }] }],
+      meterValue: [
+        {
+          timestamp: nowIso(),
+          sampledValue: [
+            { value: '13000', measurand: 'Energy.Active.Import.Register', unit: 'Wh' },
+            { value: '44.5', measurand: 'SoC', unit: 'Percent' },
+          ],
+        },
+      ],
     });
     const after = await plan();
     expect(Math.abs(scheduleOf(after, 0).energyWh - 5_000)).toBeLessThanOrEqual(2);

@@ -84,8 +84,16 @@ describe('the AppServiceGroup CRD', () => {
   it.each([
     ['minReplicas above maxReplicas', { minReplicas: 5, maxReplicas: 2 }, /spec\.minReplicas: Invalid value.*minReplicas must not be greater than maxReplicas/],
     ['a negative minReplicas', { minReplicas: -1 }, /spec\.minReplicas: Invalid value: -1: spec\.minReplicas in body should be greater than or equal to 1/],
-    ['a zero in-flight target', { target: { inflightPerPod: 0 } }, /spec\.target\.inflightPerPod: Invalid value: 0: spec\.target\.inflightPerPod in body should be greater than 0/],
-    ['an unknown affinity mode', { affinity: { mode: 'sourceIP' } }, /spec\.affinity\.mode: Unsupported value: "sourceIP": supported values: "clientIP", "cookie"/],
+    [
+      'a zero in-flight target',
+      { target: { inflightPerPod: 0 } },
+      /spec\.target\.inflightPerPod: Invalid value: 0: spec\.target\.inflightPerPod in body should be greater than 0/,
+    ],
+    [
+      'an unknown affinity mode',
+      { affinity: { mode: 'sourceIP' } },
+      /spec\.affinity\.mode: Unsupported value: "sourceIP": supported values: "clientIP", "cookie"/,
+    ],
     ['Traefik with client-address affinity', { ingress: { controller: 'traefik' } }, /Traefik cannot pin clients by address/],
   ])('refuses %s with a message naming the field', async (_what, spec, message) => {
     const res = await kube.apply(group(spec), NAMESPACE);

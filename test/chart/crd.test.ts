@@ -11,7 +11,11 @@ const CHART_CRDS = path.join(CHART, 'crds');
 
 describe('charts/evshare/crds', () => {
   it('holds exactly the CRDs the operator generates', () => {
-    expect(readdirSync(CHART_CRDS).sort()).toEqual(readdirSync(OPERATOR_CRDS).filter((f) => f.endsWith('.yaml')).sort());
+    expect(readdirSync(CHART_CRDS).sort()).toEqual(
+      readdirSync(OPERATOR_CRDS)
+        .filter((f) => f.endsWith('.yaml'))
+        .sort(),
+    );
   });
 
   it.each(readdirSync(CHART_CRDS))('%s is identical to operator/crd/ (copy it after `npm run crd -w operator`)', (file) => {

@@ -86,11 +86,11 @@ describe.each([
     for (const identity of BUS_IDENTITIES) expect(find(objects, 'Secret', `evs-evshare-nats-${identity}`).data?.password).toBeTruthy();
   });
 
-  it('gives no pod another service\'s NATS password (only the development NATS server reads them all)', () => {
-    const readers = podSpecs(objects).filter(({ spec }) =>
-      JSON.stringify(spec).includes('"evs-evshare-nats-billing"'),
+  it("gives no pod another service's NATS password (only the development NATS server reads them all)", () => {
+    const readers = podSpecs(objects).filter(({ spec }) => JSON.stringify(spec).includes('"evs-evshare-nats-billing"'));
+    expect(readers.map((r) => r.owner).sort()).toEqual(
+      _mode === 'development' ? ['Deployment/evs-evshare-billing', 'StatefulSet/evs-evshare-nats'] : ['Deployment/evs-evshare-billing'],
     );
-    expect(readers.map((r) => r.owner).sort()).toEqual(_mode === 'development' ? ['Deployment/evs-evshare-billing', 'StatefulSet/evs-evshare-nats'] : ['Deployment/evs-evshare-billing']);
   });
 });
 
@@ -128,31 +128,47 @@ describe('the development NATS server the chart configures', () => {
     if (dir) await rm(dir, { recursive: true, force: true });
   });
 
-  it('runs in nats-server and enforces each service\'s permissions', async () => {
+  it("runs in nats-server and enforces each service's permissions", async () => {
     const objects = await render({ entrypoint: 'gateway' });
     const conf = find(objects, 'ConfigMap', 'evs-evshare-nats').data?.['nats.conf'] ?? '';
     dir = await mkdtemp(path.join(tmpdir(), 'evshare-chart-nats-'));
     const port = await freePort();
     const httpPort = await freePort();
     const file = path.join(dir, 'nats.conf');
-    await writeFile(file, conf.replace('port: 4222', `port: ${port}\nhost: 127.0.0.1`).replace('http_port: 8222', `http_port: ${httpPort}`).replace('store_dir: /data', `store_dir: ${JSON.stringify(path.join(dir, 'js'))}`));
+    await writeFile(
+      file,
+      conf
+        .replace('port: 4222', `port: ${port}\nhost: 127.0.0.1`)
+        .replace('http_port: 8222', `http_port: ${httpPort}`)
+        .replace('store_dir: /data', `store_dir: ${JSON.stringify(path.join(dir, 'js'))}`),
+    );
     // The passwords the chart generates (a letter, then letters and digits), read from its Secrets.
     const passwords = Object.fromEntries(
-      BUS_IDENTITIES.map((id) => [`NATS_PASSWORD_${id.toUpperCase()}`, Buffer.from(String(find(objects, 'Secret', `evs-evshare-nats-${id}`).data?.password), 'base64').toString()]),
+      BUS_IDENTITIES.map((id) => [
+        `NATS_PASSWORD_${id.toUpperCase()}`,
+        Buffer.from(String(find(objects, 'Secret', `evs-evshare-nats-${id}`).data?.password), 'base64').toString(),
+      ]),
     );
     for (const password of Object.values(passwords)) expect(password).toMatch(/^[A-Za-z][A-Za-z0-9]{31}$/);
     // The variables the StatefulSet sets from the Secrets, by the same names.
     const natsEnv: Array<{ name: string }> = find(objects, 'StatefulSet', 'evs-evshare-nats').spec.template.spec.containers[0].env;
     expect(natsEnv.map((e) => e.name).sort()).toEqual(Object.keys(passwords).sort());
     let log = '';
-    child = spawn(process.env.NATS_SERVER_BIN ?? '/usr/sbin/nats-server', ['-c', file], { env: { PATH: process.env.PATH, ...passwords }, stdio: ['ignore', 'ignore', 'pipe'] });
+    child = spawn(process.env.NATS_SERVER_BIN ?? '/usr/sbin/nats-server', ['-c', file], {
+      env: { PATH: process.env.PATH, ...passwords },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
     child.stderr!.on('data', (chunk: Buffer) => (log += chunk.toString()));
     const url = `nats://127.0.0.1:${port}`;
     let app: Awaited<ReturnType<typeof connect>> | undefined;
-    await eventually(async () => {
-      expect(child!.exitCode).toBeNull();
-      app = await connect({ servers: url, user: 'app', pass: passwords.NATS_PASSWORD_APP!, reconnect: false });
-    }, 10_000, 100).catch((error: unknown) => {
+    await eventually(
+      async () => {
+        expect(child!.exitCode).toBeNull();
+        app = await connect({ servers: url, user: 'app', pass: passwords.NATS_PASSWORD_APP!, reconnect: false });
+      },
+      10_000,
+      100,
+    ).catch((error: unknown) => {
       throw new Error(`${String(error)}\nnats-server: ${log}`);
     });
     const heartbeat = await connect({ servers: url, user: 'heartbeat', pass: passwords.NATS_PASSWORD_HEARTBEAT!, inboxPrefix: '_INBOX.heartbeat' });

@@ -76,17 +76,7 @@ export async function render(values: object, options: { release?: string; namesp
 
 export function renderText(values: object, options: { release?: string; namespace?: string } = {}): Promise<HelmResult> {
   return withValuesFile(values, (file) =>
-    helm([
-      'template',
-      options.release ?? 'evs',
-      CHART,
-      '--namespace',
-      options.namespace ?? 'evshare',
-      '--kube-version',
-      KUBE_VERSION,
-      '-f',
-      file,
-    ]),
+    helm(['template', options.release ?? 'evs', CHART, '--namespace', options.namespace ?? 'evshare', '--kube-version', KUBE_VERSION, '-f', file]),
   );
 }
 

@@ -120,13 +120,30 @@ function tsSources(dir: string): string {
 
 describe('the chart and the repository', () => {
   it('runs only processes that exist: every service, the gateway and the operator have a main', async () => {
-    const objects = await render({ entrypoint: 'gateway', services: { 'vehicle-sim': { enabled: true }, 'pile-sim': { enabled: true }, 'member-sim': { enabled: true } } });
+    const objects = await render({
+      entrypoint: 'gateway',
+      services: { 'vehicle-sim': { enabled: true }, 'pile-sim': { enabled: true }, 'member-sim': { enabled: true } },
+    });
     const processes = objects
       .filter((o) => o.kind === 'Deployment')
       .map((o) => o.spec.template.spec.containers[0])
       .filter((c) => String(c.image).includes('/evshare:'))
       .map((c) => c.args[0] as string);
-    expect(processes.sort()).toEqual(['app', 'auth', 'billing', 'charging', 'gateway', 'heartbeat', 'member', 'operator', 'pile', 'sms', 'telematics', 'vehicle', 'web']);
+    expect(processes.sort()).toEqual([
+      'app',
+      'auth',
+      'billing',
+      'charging',
+      'gateway',
+      'heartbeat',
+      'member',
+      'operator',
+      'pile',
+      'sms',
+      'telematics',
+      'vehicle',
+      'web',
+    ]);
     const missing = processes.filter((name) => !existsSync(path.join(REPO, sourceDir(name), 'main.ts')));
     expect(missing).toEqual([]);
   });

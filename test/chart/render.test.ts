@@ -46,7 +46,8 @@ describe.each(MODES)('security invariants in %s mode', (_mode, values) => {
       if (sc.readOnlyRootFilesystem !== true) violations.push(`${where}: root filesystem writable`);
       if (sc.allowPrivilegeEscalation !== false) violations.push(`${where}: privilege escalation allowed`);
       if (sc.privileged) violations.push(`${where}: privileged`);
-      if (JSON.stringify(sc.capabilities?.drop) !== '["ALL"]' || sc.capabilities?.add) violations.push(`${where}: capabilities ${JSON.stringify(sc.capabilities)}`);
+      if (JSON.stringify(sc.capabilities?.drop) !== '["ALL"]' || sc.capabilities?.add)
+        violations.push(`${where}: capabilities ${JSON.stringify(sc.capabilities)}`);
       if ((sc.seccompProfile ?? pod.securityContext?.seccompProfile)?.type !== 'RuntimeDefault') violations.push(`${where}: no RuntimeDefault seccomp`);
       if (pod.hostNetwork || pod.hostPID || pod.hostIPC) violations.push(`${where}: host namespaces`);
     }
@@ -73,7 +74,14 @@ describe.each(MODES)('security invariants in %s mode', (_mode, values) => {
 
   it('gives the operator a Lease and a group selector of its release (two releases in a namespace do not share a leader)', async () => {
     const envOf = (all: typeof objects) =>
-      Object.fromEntries((find(all, 'Deployment', `${all === objects ? 'evs' : 'other'}-evshare-operator`).spec.template.spec.containers[0].env as Array<{ name: string; value?: string }>).map((e) => [e.name, e.value]));
+      Object.fromEntries(
+        (
+          find(all, 'Deployment', `${all === objects ? 'evs' : 'other'}-evshare-operator`).spec.template.spec.containers[0].env as Array<{
+            name: string;
+            value?: string;
+          }>
+        ).map((e) => [e.name, e.value]),
+      );
     const other = await render({}, { release: 'other' });
     expect(envOf(objects)).toMatchObject({ LEASE_NAME: 'evs-evshare-operator', GROUP_SELECTOR: 'app.kubernetes.io/instance=evs', WATCH_NAMESPACE: 'evshare' });
     expect(envOf(other)).toMatchObject({ LEASE_NAME: 'other-evshare-operator', GROUP_SELECTOR: 'app.kubernetes.io/instance=other' });
@@ -92,7 +100,8 @@ describe.each(MODES)('security invariants in %s mode', (_mode, values) => {
     for (const { where, c } of containers()) {
       for (const e of c.env ?? []) {
         // PASSWORD_HASH_CONCURRENCY is a number of argon2 slots, not a password.
-        if (/PASSWORD(?!_HASH_CONCURRENCY$)|SECRET|TOKEN|_KEY$/.test(e.name) && !e.valueFrom?.secretKeyRef) violations.push(`${where}: ${e.name} is not from a Secret`);
+        if (/PASSWORD(?!_HASH_CONCURRENCY$)|SECRET|TOKEN|_KEY$/.test(e.name) && !e.valueFrom?.secretKeyRef)
+          violations.push(`${where}: ${e.name} is not from a Secret`);
         // A URL with credentials in plain text: scheme://user:password@host.
         if (typeof e.value === 'string' && /^[a-z]+:\/\/[^/@]*:[^/@]*@/.test(e.value)) violations.push(`${where}: ${e.name} has credentials`);
       }
@@ -115,7 +124,10 @@ describe.each(MODES)('security invariants in %s mode', (_mode, values) => {
     for (const { owner } of podSpecs(objects)) {
       const workload = objects.find((o) => `${o.kind}/${o.metadata.name}` === owner)!;
       const labels = workload.spec.template.metadata.labels;
-      expect({ owner, selected: labels['app.kubernetes.io/instance'] === 'evs' && labels['app.kubernetes.io/name'] === 'evshare' }).toEqual({ owner, selected: true });
+      expect({ owner, selected: labels['app.kubernetes.io/instance'] === 'evs' && labels['app.kubernetes.io/name'] === 'evshare' }).toEqual({
+        owner,
+        selected: true,
+      });
     }
   });
 });
@@ -140,7 +152,11 @@ describe('development mode', () => {
     const persistent = await render({ development: { persistence: true, storageClassName: 'standard' } });
     const sts = find(persistent, 'StatefulSet', 'evs-evshare-postgres');
     expect(sts.spec.template.spec.volumes.find((v: { name: string }) => v.name === 'data')).toBeUndefined();
-    expect(sts.spec.volumeClaimTemplates[0].spec).toEqual({ accessModes: ['ReadWriteOnce'], storageClassName: 'standard', resources: { requests: { storage: '4Gi' } } });
+    expect(sts.spec.volumeClaimTemplates[0].spec).toEqual({
+      accessModes: ['ReadWriteOnce'],
+      storageClassName: 'standard',
+      resources: { requests: { storage: '4Gi' } },
+    });
   });
 
   it('points the services at the in-chart backends, with passwords from the generated Secret', () => {
@@ -156,7 +172,11 @@ describe('development mode', () => {
   });
 
   it('lets only the release reach the backends (each only from its users: test/chart/credentials.test.ts)', () => {
-    for (const [component, port] of [['nats', 4222], ['redis', 6379], ['postgres', 5432]] as const) {
+    for (const [component, port] of [
+      ['nats', 4222],
+      ['redis', 6379],
+      ['postgres', 5432],
+    ] as const) {
       const policy = find(objects, 'NetworkPolicy', `evs-evshare-${component}`);
       expect(policy.spec.ingress).toHaveLength(1);
       expect(policy.spec.ingress[0].ports).toEqual([{ port, protocol: 'TCP' }]);
@@ -202,7 +222,10 @@ describe('production mode', () => {
   });
 
   it('supports Redis Sentinel and Redis Cluster', async () => {
-    const sentinel = await render({ ...PRODUCTION_VALUES, external: { ...PRODUCTION_VALUES.external, redis: { sentinels: 's1:26379,s2:26379', sentinelName: 'mymaster' } } });
+    const sentinel = await render({
+      ...PRODUCTION_VALUES,
+      external: { ...PRODUCTION_VALUES.external, redis: { sentinels: 's1:26379,s2:26379', sentinelName: 'mymaster' } },
+    });
     const env = find(sentinel, 'Deployment', 'evs-evshare-auth').spec.template.spec.containers[0].env;
     expect(env.filter((e: { name: string }) => e.name.startsWith('REDIS_'))).toEqual([
       { name: 'REDIS_SENTINELS', value: 's1:26379,s2:26379' },
@@ -234,7 +257,13 @@ describe('production mode', () => {
 
   it('runs every service with NODE_ENV=production, development mode with development', async () => {
     const nodeEnv = (objects: K8sObject[]) =>
-      new Set(podSpecs(objects).flatMap(({ spec }) => spec.containers.flatMap((c: { env?: Array<{ name: string; value?: string }> }) => (c.env ?? []).filter((e) => e.name === 'NODE_ENV').map((e) => e.value))));
+      new Set(
+        podSpecs(objects).flatMap(({ spec }) =>
+          spec.containers.flatMap((c: { env?: Array<{ name: string; value?: string }> }) =>
+            (c.env ?? []).filter((e) => e.name === 'NODE_ENV').map((e) => e.value),
+          ),
+        ),
+      );
     const services = (objects: K8sObject[]) => objects.filter((o) => o.kind === 'Deployment' && /-(app|auth|sms|billing)$/.test(o.metadata.name));
     expect(nodeEnv(services(objects))).toEqual(new Set(['production']));
     expect(nodeEnv(services(await render({})))).toEqual(new Set(['development']));
@@ -263,7 +292,10 @@ describe('secrets', () => {
     const objects = await render({ secrets: { existingSecret: 'my-evshare' } });
     expect(objects.filter((o) => o.kind === 'Secret')).toEqual([]);
     const env = find(objects, 'Deployment', 'evs-evshare-auth').spec.template.spec.containers[0].env;
-    expect(env.find((e: { name: string }) => e.name === 'ADMIN_BOOTSTRAP_PASSWORD').valueFrom.secretKeyRef).toEqual({ name: 'my-evshare', key: 'admin-bootstrap-password' });
+    expect(env.find((e: { name: string }) => e.name === 'ADMIN_BOOTSTRAP_PASSWORD').valueFrom.secretKeyRef).toEqual({
+      name: 'my-evshare',
+      key: 'admin-bootstrap-password',
+    });
   });
 });
 
@@ -311,7 +343,9 @@ describe('the APP group', () => {
   });
 
   it('refuses minReplicas above maxReplicas', async () => {
-    await expect(renderText({ appServiceGroup: { minReplicas: 5, maxReplicas: 2 } })).rejects.toThrow(/minReplicas \(5\) is above appServiceGroup.maxReplicas \(2\)/);
+    await expect(renderText({ appServiceGroup: { minReplicas: 5, maxReplicas: 2 } })).rejects.toThrow(
+      /minReplicas \(5\) is above appServiceGroup.maxReplicas \(2\)/,
+    );
   });
 });
 
@@ -339,7 +373,9 @@ describe('entrypoints', () => {
     // WebSockets outlive the controller's default 60 s proxy timeout.
     expect(ingress.metadata.annotations!['nginx.ingress.kubernetes.io/proxy-read-timeout']).toBe('3600');
     const appPolicy = find(objects, 'NetworkPolicy', 'evs-evshare-app');
-    expect(appPolicy.spec.ingress).toEqual([{ from: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'ingress-nginx' } } }], ports: [{ port: 8082, protocol: 'TCP' }] }]);
+    expect(appPolicy.spec.ingress).toEqual([
+      { from: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'ingress-nginx' } } }], ports: [{ port: 8082, protocol: 'TCP' }] },
+    ]);
   });
 
   it('gateway: deploys the gateway with the upstream lists, no Ingress, and the group without ingress', async () => {
@@ -357,7 +393,9 @@ describe('entrypoints', () => {
     expect(find(objects, 'AppServiceGroup', 'evs-evshare-app').spec.ingress).toBeUndefined();
     // Only the gateway may reach the services; anyone may reach the gateway.
     const appPolicy = find(objects, 'NetworkPolicy', 'evs-evshare-app');
-    expect(appPolicy.spec.ingress[0].from).toEqual([{ podSelector: { matchLabels: { 'app.kubernetes.io/component': 'gateway', 'app.kubernetes.io/instance': 'evs', 'app.kubernetes.io/name': 'evshare' } } }]);
+    expect(appPolicy.spec.ingress[0].from).toEqual([
+      { podSelector: { matchLabels: { 'app.kubernetes.io/component': 'gateway', 'app.kubernetes.io/instance': 'evs', 'app.kubernetes.io/name': 'evshare' } } },
+    ]);
     expect(find(objects, 'NetworkPolicy', 'evs-evshare-gateway').spec.ingress).toEqual([{ ports: [{ port: 8080, protocol: 'TCP' }] }]);
     // The operators' listener: a container port on the pod address, never in the Service.
     expect(env).toMatchObject({ ADMIN_PORT: '8088', ADMIN_HOST: '0.0.0.0', TRUST_PROXY: 'false' });
@@ -466,7 +504,11 @@ describe('devices and simulators', () => {
     });
     const charging = find(objects, 'NetworkPolicy', 'evs-evshare-charging').spec.ingress;
     expect(charging).toContainEqual({
-      from: [{ podSelector: { matchLabels: { 'app.kubernetes.io/component': 'pile-sim', 'app.kubernetes.io/instance': 'evs', 'app.kubernetes.io/name': 'evshare' } } }],
+      from: [
+        {
+          podSelector: { matchLabels: { 'app.kubernetes.io/component': 'pile-sim', 'app.kubernetes.io/instance': 'evs', 'app.kubernetes.io/name': 'evshare' } },
+        },
+      ],
       ports: [{ port: 8087, protocol: 'TCP' }],
     });
     const viaGateway = await render({ entrypoint: 'gateway', services: on });

@@ -20,7 +20,11 @@ function access(): string[] {
 }
 
 async function kubectl(...args: string[]): Promise<string> {
-  const context = process.env.EVSHARE_E2E_KUBECONFIG ? access() : process.env.EVSHARE_E2E_KUBE_CONTEXT ? [`--context=${process.env.EVSHARE_E2E_KUBE_CONTEXT}`] : [];
+  const context = process.env.EVSHARE_E2E_KUBECONFIG
+    ? access()
+    : process.env.EVSHARE_E2E_KUBE_CONTEXT
+      ? [`--context=${process.env.EVSHARE_E2E_KUBE_CONTEXT}`]
+      : [];
   return (await run(process.env.EVSHARE_E2E_KUBECTL ?? 'kubectl', [...context, '-n', namespace, ...args], { maxBuffer: 16 << 20 })).stdout;
 }
 
@@ -84,10 +88,14 @@ describe('evshare on a cluster', () => {
       }
     });
     try {
-      await run(process.env.EVSHARE_E2E_HELM ?? 'helm', [...access(), 'upgrade', release, chart, '-n', namespace, '--reuse-values', '--set', `image.tag=${nextTag}`, '--wait', '--timeout', '10m'], {
-        maxBuffer: 16 << 20,
-        timeout: 11 * 60_000,
-      });
+      await run(
+        process.env.EVSHARE_E2E_HELM ?? 'helm',
+        [...access(), 'upgrade', release, chart, '-n', namespace, '--reuse-values', '--set', `image.tag=${nextTag}`, '--wait', '--timeout', '10m'],
+        {
+          maxBuffer: 16 << 20,
+          timeout: 11 * 60_000,
+        },
+      );
       // helm waits for the Deployments it renders; the APP group's is the operator's.
       await kubectl('rollout', 'status', `deployment/${release}-app`, '--timeout=300s');
     } finally {
@@ -95,10 +103,16 @@ describe('evshare on a cluster', () => {
       await Promise.all(loops);
     }
     const deployments = JSON.parse(await kubectl('get', 'deployments', '-l', `app.kubernetes.io/instance=${release}`, '-o', 'json')).items;
-    const images = deployments.map((d: { metadata: { name: string }; spec: { template: { spec: { containers: { image: string }[] } } } }) => [d.metadata.name, d.spec.template.spec.containers[0]!.image]);
+    const images = deployments.map((d: { metadata: { name: string }; spec: { template: { spec: { containers: { image: string }[] } } } }) => [
+      d.metadata.name,
+      d.spec.template.spec.containers[0]!.image,
+    ]);
     for (const [name, image] of images) expect(`${name} ${image}`).toMatch(new RegExp(`:${nextTag}$`));
     const pods = JSON.parse(await kubectl('get', 'pods', '-l', `app.kubernetes.io/instance=${release}`, '-o', 'json')).items;
-    const stale = pods.filter((p: { spec: { containers: { image: string }[] }; metadata: { deletionTimestamp?: string } }) => !p.metadata.deletionTimestamp && p.spec.containers[0]!.image.includes('/evshare:') && !p.spec.containers[0]!.image.endsWith(`:${nextTag}`));
+    const stale = pods.filter(
+      (p: { spec: { containers: { image: string }[] }; metadata: { deletionTimestamp?: string } }) =>
+        !p.metadata.deletionTimestamp && p.spec.containers[0]!.image.includes('/evshare:') && !p.spec.containers[0]!.image.endsWith(`:${nextTag}`),
+    );
     expect(stale).toEqual([]);
     expect(failures).toEqual([]);
     expect(served).toBeGreaterThan(0);

@@ -209,7 +209,15 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
  * and finish their deletion. Returns the node names once the scheduler is healthy and kwok has
  * reported every node Ready.
  */
-async function startKwok(dir: string, bin: string, kubeconfigPath: string, target: ApiTarget, count: number, timeoutMs: number, components: Component[]): Promise<string[]> {
+async function startKwok(
+  dir: string,
+  bin: string,
+  kubeconfigPath: string,
+  target: ApiTarget,
+  count: number,
+  timeoutMs: number,
+  components: Component[],
+): Promise<string[]> {
   await startScheduler(dir, bin, kubeconfigPath, timeoutMs, components);
 
   // An explicit (empty) configuration keeps a developer's ~/.kwok/kwok.yaml out; with no Stage
@@ -245,14 +253,22 @@ async function startKwok(dir: string, bin: string, kubeconfigPath: string, targe
   }
   await waitFor(kwok, timeoutMs, async () => {
     const list = await apiRequest(target, 'GET', '/api/v1/nodes?labelSelector=type%3Dkwok');
-    const ready = (list.body?.items ?? []).filter((n: any) => (n.status?.conditions ?? []).some((c: { type: string; status: string }) => c.type === 'Ready' && c.status === 'True'));
+    const ready = (list.body?.items ?? []).filter((n: any) =>
+      (n.status?.conditions ?? []).some((c: { type: string; status: string }) => c.type === 'Ready' && c.status === 'True'),
+    );
     return ready.length === count;
   });
   // The apiserver's TaintNodesByCondition admission gives every new node the
   // node.kubernetes.io/not-ready taint; the controller-manager's node-lifecycle controller would
   // lift it once the node is Ready (which it now is), so do that here instead of running it.
   for (const name of nodes) {
-    const patched = await apiRequest(target, 'PATCH', `/api/v1/nodes/${name}`, { spec: { taints: [{ key: KWOK_NODE_ANNOTATION, value: 'fake', effect: 'NoSchedule' }] } }, 'application/merge-patch+json');
+    const patched = await apiRequest(
+      target,
+      'PATCH',
+      `/api/v1/nodes/${name}`,
+      { spec: { taints: [{ key: KWOK_NODE_ANNOTATION, value: 'fake', effect: 'NoSchedule' }] } },
+      'application/merge-patch+json',
+    );
     if (patched.status !== 200) throw new Error(`untainting node ${name}: ${patched.status} ${JSON.stringify(patched.body)}`);
   }
   return nodes;

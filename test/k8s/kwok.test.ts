@@ -39,7 +39,6 @@ afterAll(async () => {
   await cp?.stop();
 });
 
-
 interface PodView {
   name: string;
   node: string | undefined;
@@ -69,7 +68,8 @@ function readyPods(ns: string, selector: string, count: number): () => Promise<P
   };
 }
 
-const getGroup = async (ns: string, name: string) => (await apiRequest<AppServiceGroup>(cp, 'GET', `/apis/evshare.io/v1alpha1/namespaces/${ns}/appservicegroups/${name}`)).body;
+const getGroup = async (ns: string, name: string) =>
+  (await apiRequest<AppServiceGroup>(cp, 'GET', `/apis/evshare.io/v1alpha1/namespaces/${ns}/appservicegroups/${name}`)).body;
 const condition = (group: AppServiceGroup, type: string): Condition | undefined => group.status?.conditions?.find((c) => c.type === type);
 
 describe('the operator with pods kwok makes ready', () => {
@@ -88,7 +88,14 @@ describe('the operator with pods kwok makes ready', () => {
           spec: {
             automountServiceAccountToken: false,
             tolerations: [KWOK_TOLERATION],
-            containers: [{ name: 'app', image: 'example.invalid/evshare:test', ports: [{ name: 'http', containerPort: 8080 }], resources: { requests: { cpu: '100m', memory: '128Mi' } } }],
+            containers: [
+              {
+                name: 'app',
+                image: 'example.invalid/evshare:test',
+                ports: [{ name: 'http', containerPort: 8080 }],
+                resources: { requests: { cpu: '100m', memory: '128Mi' } },
+              },
+            ],
           },
         },
       },
@@ -187,9 +194,14 @@ describe('the operator with pods kwok makes ready', () => {
     total = 8;
     await waitFor('two ready pods after the scale-down', 25_000, readyPods(ns, 'app=app', 2));
     const survivors = await livePods(ns, 'app=app');
-    const expected = [...members.entries()].sort((a, b) => b[1] - a[1]).slice(0, 2).map(([pod]) => pod).sort();
+    const expected = [...members.entries()]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, 2)
+      .map(([pod]) => pod)
+      .sort();
     expect(survivors.map((p) => p.name).sort()).toEqual(expected);
-    for (const pod of survivors) expect(Number(pod.annotations['controller.kubernetes.io/pod-deletion-cost'])).toBeGreaterThanOrEqual(membersOf(pod.name) * 100);
+    for (const pod of survivors)
+      expect(Number(pod.annotations['controller.kubernetes.io/pod-deletion-cost'])).toBeGreaterThanOrEqual(membersOf(pod.name) * 100);
     const settled = await waitFor('status with 2 ready pods', 10_000, async () => {
       const g = await getGroup(ns, 'app');
       return g.status?.replicas === 2 && g.status.readyReplicas === 2 && g;
@@ -208,13 +220,26 @@ describe('helm install in development mode on fake nodes', () => {
       metadata: { name: ns, labels: { 'pod-security.kubernetes.io/enforce': 'restricted' } },
     });
     expect(namespace.status).toBe(201);
-    await waitFor('the default ServiceAccount', 10_000, async () => (await apiRequest(cp, 'GET', `/api/v1/namespaces/${ns}/serviceaccounts/default`)).status === 200);
+    await waitFor(
+      'the default ServiceAccount',
+      10_000,
+      async () => (await apiRequest(cp, 'GET', `/api/v1/namespaces/${ns}/serviceaccounts/default`)).status === 200,
+    );
     // The control plane installed the CRD. The toleration and node selector reach every pod
     // through the chart's scheduling values.
     await helm([
-      'install', 'evs', CHART, '--kubeconfig', cp.kubeconfigPath, '--namespace', ns, '--skip-crds',
-      '--set-json', `tolerations=${JSON.stringify([KWOK_TOLERATION])}`,
-      '--set-json', 'nodeSelector={"type":"kwok"}',
+      'install',
+      'evs',
+      CHART,
+      '--kubeconfig',
+      cp.kubeconfigPath,
+      '--namespace',
+      ns,
+      '--skip-crds',
+      '--set-json',
+      `tolerations=${JSON.stringify([KWOK_TOLERATION])}`,
+      '--set-json',
+      'nodeSelector={"type":"kwok"}',
     ]);
     cleanups.push(() => helm(['uninstall', 'evs', '--kubeconfig', cp.kubeconfigPath, '--namespace', ns, '--wait=false']));
 
@@ -229,14 +254,21 @@ describe('helm install in development mode on fake nodes', () => {
       return [...deployments.map(named('Deployment')), ...statefulSets.map(named('StatefulSet'))];
     };
     let last: Array<{ name: string; want: number; ready: number }> = [];
-    await waitFor('every workload ready', 45_000, async () => {
-      last = await workloads();
-      return last.length > 0 && last.every((w) => w.ready === w.want);
-    }, 250).catch((error: Error) => {
+    await waitFor(
+      'every workload ready',
+      45_000,
+      async () => {
+        last = await workloads();
+        return last.length > 0 && last.every((w) => w.ready === w.want);
+      },
+      250,
+    ).catch((error: Error) => {
       throw new Error(`${error.message}: ${JSON.stringify(last)}`);
     });
     process.stdout.write(`helm install on kwok: ${last.map((w) => `${w.name} ${w.ready}/${w.want}`).join(', ')}\n`);
-    expect(last.map((w) => w.name)).toEqual(expect.arrayContaining([expect.stringContaining('evs-evshare-app'), expect.stringContaining('evs-evshare-operator')]));
+    expect(last.map((w) => w.name)).toEqual(
+      expect.arrayContaining([expect.stringContaining('evs-evshare-app'), expect.stringContaining('evs-evshare-operator')]),
+    );
     expect(last.some((w) => w.name.startsWith('StatefulSet/'))).toBe(true);
 
     // Every pod sits on a fake node; the PDBs count the ready pods.

@@ -65,7 +65,12 @@ describe('a real one-node cluster', () => {
               },
             },
           },
-          { apiVersion: 'v1', kind: 'Service', metadata: { name: 'web', namespace: ns }, spec: { selector: { app: 'web' }, ports: [{ port: 80, targetPort: 8080 }] } },
+          {
+            apiVersion: 'v1',
+            kind: 'Service',
+            metadata: { name: 'web', namespace: ns },
+            spec: { selector: { app: 'web' }, ports: [{ port: 80, targetPort: 8080 }] },
+          },
         ],
       }),
     });
@@ -109,11 +114,16 @@ describe('a real one-node cluster', () => {
         },
       }),
     });
-    await waitForValue('the client pod to finish', 120_000, async () => {
-      const phase = (await node.kubectl(['-n', ns, 'get', 'pod', 'client', '-o', 'jsonpath={.status.phase}'])).trim();
-      if (phase === 'Failed') throw new Error(`client pod failed: ${await node.podLogs(ns, 'client')}`);
-      return phase === 'Succeeded';
-    }, 500);
+    await waitForValue(
+      'the client pod to finish',
+      120_000,
+      async () => {
+        const phase = (await node.kubectl(['-n', ns, 'get', 'pod', 'client', '-o', 'jsonpath={.status.phase}'])).trim();
+        if (phase === 'Failed') throw new Error(`client pod failed: ${await node.podLogs(ns, 'client')}`);
+        return phase === 'Succeeded';
+      },
+      500,
+    );
     // kubectl logs goes through the apiserver to the kubelet (its client certificate).
     const report = JSON.parse(await node.kubectl(['-n', ns, 'logs', 'client']));
     expect(report).toEqual({ error: null, address: service.spec.clusterIP, seen: [...names].sort() });

@@ -64,7 +64,6 @@ export interface NodeCluster extends ApiTarget {
   stop(): Promise<void>;
 }
 
-
 export async function startNode(options: NodeOptions = {}): Promise<NodeCluster> {
   const bin = toolsBinDir();
   const missing = ['kubelet', 'kube-proxy', 'kubectl', 'coredns', 'crictl'].filter((name) => !existsSync(path.join(bin, name)));
@@ -136,7 +135,11 @@ export async function startNode(options: NodeOptions = {}): Promise<NodeCluster>
         { token: tokens.dns, user: 'system:evshare-coredns' },
       ],
       // The node's name resolves nowhere: the apiserver reaches the kubelet (logs, exec) at its address.
-      apiserverArgs: [`--kubelet-client-certificate=${kubeletClient.cert}`, `--kubelet-client-key=${kubeletClient.key}`, '--kubelet-preferred-address-types=InternalIP'],
+      apiserverArgs: [
+        `--kubelet-client-certificate=${kubeletClient.cert}`,
+        `--kubelet-client-key=${kubeletClient.key}`,
+        '--kubelet-preferred-address-types=InternalIP',
+      ],
       readyTimeoutMs,
     });
     const cp = controlPlane;
@@ -246,16 +249,34 @@ export async function startNode(options: NodeOptions = {}): Promise<NodeCluster>
       ]),
     );
 
-    await waitFor(procs.find((p) => p.name === 'kubelet')!, readyTimeoutMs, async () => (await apiRequest(cp, 'GET', `/api/v1/nodes/${NODE_NAME}`)).status === 200);
+    await waitFor(
+      procs.find((p) => p.name === 'kubelet')!,
+      readyTimeoutMs,
+      async () => (await apiRequest(cp, 'GET', `/api/v1/nodes/${NODE_NAME}`)).status === 200,
+    );
     // The pod CIDR is the node's own (no nodeipam controller hands one out); set once, as a
     // cluster installer does.
-    const cidr = await apiRequest(cp, 'PATCH', `/api/v1/nodes/${NODE_NAME}`, { spec: { podCIDR: POD_CIDR, podCIDRs: [POD_CIDR] } }, 'application/strategic-merge-patch+json');
+    const cidr = await apiRequest(
+      cp,
+      'PATCH',
+      `/api/v1/nodes/${NODE_NAME}`,
+      { spec: { podCIDR: POD_CIDR, podCIDRs: [POD_CIDR] } },
+      'application/strategic-merge-patch+json',
+    );
     if (cidr.status !== 200) throw new Error(`setting the node's pod CIDR: ${cidr.status} ${JSON.stringify(cidr.body)}`);
-    await waitFor(procs.find((p) => p.name === 'kubelet')!, readyTimeoutMs, async () => {
-      const node = await apiRequest(cp, 'GET', `/api/v1/nodes/${NODE_NAME}`);
-      return (node.body.status?.conditions ?? []).some((c: { type: string; status: string }) => c.type === 'Ready' && c.status === 'True');
-    });
-    await waitFor(procs.find((p) => p.name === 'kube-proxy')!, readyTimeoutMs, async () => (await fetch(`http://127.0.0.1:${proxyHealthz}/healthz`)).ok);
+    await waitFor(
+      procs.find((p) => p.name === 'kubelet')!,
+      readyTimeoutMs,
+      async () => {
+        const node = await apiRequest(cp, 'GET', `/api/v1/nodes/${NODE_NAME}`);
+        return (node.body.status?.conditions ?? []).some((c: { type: string; status: string }) => c.type === 'Ready' && c.status === 'True');
+      },
+    );
+    await waitFor(
+      procs.find((p) => p.name === 'kube-proxy')!,
+      readyTimeoutMs,
+      async () => (await fetch(`http://127.0.0.1:${proxyHealthz}/healthz`)).ok,
+    );
 
     // CoreDNS on the node's address, with its own read-only identity, behind kube-dns.
     await apply(cp, '/apis/rbac.authorization.k8s.io/v1/clusterroles', {
@@ -309,7 +330,11 @@ export async function startNode(options: NodeOptions = {}): Promise<NodeCluster>
     await apply(cp, '/apis/discovery.k8s.io/v1/namespaces/kube-system/endpointslices', {
       apiVersion: 'discovery.k8s.io/v1',
       kind: 'EndpointSlice',
-      metadata: { name: 'kube-dns-node', namespace: 'kube-system', labels: { 'kubernetes.io/service-name': 'kube-dns', 'endpointslice.kubernetes.io/managed-by': 'evshare-test' } },
+      metadata: {
+        name: 'kube-dns-node',
+        namespace: 'kube-system',
+        labels: { 'kubernetes.io/service-name': 'kube-dns', 'endpointslice.kubernetes.io/managed-by': 'evshare-test' },
+      },
       addressType: 'IPv4',
       endpoints: [{ addresses: [NODE_IP], conditions: { ready: true }, nodeName: NODE_NAME }],
       ports: [
@@ -472,18 +497,23 @@ async function unmountUnder(dir: string): Promise<void> {
 
 /** One node per machine: kube-proxy and the bridge are machine-wide. A lock whose owner died is taken over. */
 async function acquireLock(timeoutMs: number): Promise<void> {
-  await waitForValue('another test run on this machine to stop its one-node cluster', timeoutMs, async () => {
-    try {
-      await mkdir(LOCK);
-    } catch {
-      const owner = Number(await readFile(path.join(LOCK, 'pid'), 'utf8').catch(() => '0'));
-      if (owner > 0 && alive(owner)) return false;
-      await rm(LOCK, { recursive: true, force: true });
-      await mkdir(LOCK);
-    }
-    await writeFile(path.join(LOCK, 'pid'), String(process.pid));
-    return true;
-  }, 1_000);
+  await waitForValue(
+    'another test run on this machine to stop its one-node cluster',
+    timeoutMs,
+    async () => {
+      try {
+        await mkdir(LOCK);
+      } catch {
+        const owner = Number(await readFile(path.join(LOCK, 'pid'), 'utf8').catch(() => '0'));
+        if (owner > 0 && alive(owner)) return false;
+        await rm(LOCK, { recursive: true, force: true });
+        await mkdir(LOCK);
+      }
+      await writeFile(path.join(LOCK, 'pid'), String(process.pid));
+      return true;
+    },
+    1_000,
+  );
 }
 
 async function releaseLock(): Promise<void> {

@@ -40,7 +40,10 @@ export async function startTcpProxy(upstream: string): Promise<TcpProxy> {
     }
     if (blackholed) {
       held.add(client);
-      client.on('data', () => undefined).on('error', () => client.destroy()).on('close', () => held.delete(client));
+      client
+        .on('data', () => undefined)
+        .on('error', () => client.destroy())
+        .on('close', () => held.delete(client));
       return;
     }
     const server = net.connect(Number(target.port), target.hostname);

@@ -30,7 +30,20 @@ type Doc = {
   openapi: string;
   info: { title?: string; version?: string };
   tags: Array<{ name: string }>;
-  paths: Record<string, Record<string, { operationId: string; tags: string[]; parameters?: Array<{ name: string; in: string; required?: boolean }>; requestBody?: { content: Record<string, { schema: unknown }> }; responses: Record<string, unknown>; security?: Array<Record<string, unknown>> }>>;
+  paths: Record<
+    string,
+    Record<
+      string,
+      {
+        operationId: string;
+        tags: string[];
+        parameters?: Array<{ name: string; in: string; required?: boolean }>;
+        requestBody?: { content: Record<string, { schema: unknown }> };
+        responses: Record<string, unknown>;
+        security?: Array<Record<string, unknown>>;
+      }
+    >
+  >;
   components: Record<string, Record<string, unknown>>;
   security: Array<Record<string, unknown>>;
 };
@@ -70,7 +83,14 @@ describe('the OpenAPI document', () => {
     backends = await connectBackends({ service: 'openapi-test', log, env });
     await migrateDatabase(backends.db!, log);
     const sessions = () => createSessionStore({ store: backends.sessions, bus: backends.bus, log });
-    auth = await startAuth({ config: parseConfig(authConfigSchema, env), log, db: backends.db!, bus: backends.bus, sessions: sessions(), throttleStore: backends.sessions });
+    auth = await startAuth({
+      config: parseConfig(authConfigSchema, env),
+      log,
+      db: backends.db!,
+      bus: backends.bus,
+      sessions: sessions(),
+      throttleStore: backends.sessions,
+    });
     authRoutes = routesOf(mockBuiltApps.at(-1)!);
     app = await startApp({ config: parseConfig(appConfigSchema, env), log, db: backends.db!, bus: backends.bus, sessions: sessions(), cache: backends.cache });
     appRoutes = routesOf(mockBuiltApps.at(-1)!);
@@ -164,9 +184,9 @@ describe('the OpenAPI document', () => {
       const file = path.join(dir, 'openapi.json');
       await writeFile(file, JSON.stringify(doc));
       const cli = require.resolve('@redocly/cli/bin/cli.js');
-      const run = await promisify(execFile)(process.execPath, [cli, 'lint', '--extends=recommended-strict', '--format=json', file], { env: { ...process.env, REDOCLY_TELEMETRY: 'off', REDOCLY_SUPPRESS_UPDATE_NOTICE: 'true' } }).catch(
-        (error: { stdout?: string; stderr?: string }) => ({ stdout: error.stdout ?? '', stderr: error.stderr ?? '' }),
-      );
+      const run = await promisify(execFile)(process.execPath, [cli, 'lint', '--extends=recommended-strict', '--format=json', file], {
+        env: { ...process.env, REDOCLY_TELEMETRY: 'off', REDOCLY_SUPPRESS_UPDATE_NOTICE: 'true' },
+      }).catch((error: { stdout?: string; stderr?: string }) => ({ stdout: error.stdout ?? '', stderr: error.stderr ?? '' }));
       const report = JSON.parse(run.stdout) as { problems: Array<{ ruleId: string; severity: string; message: string; location: Array<{ pointer: string }> }> };
       expect(report.problems.map((p) => `${p.severity} ${p.ruleId}: ${p.message} at ${p.location[0]?.pointer}`)).toEqual([]);
     } finally {

@@ -136,10 +136,20 @@ describe('who may do what, and bad input', () => {
     ['PATCH', `/api/v1/admin/stations/${id}`, {}, 'body'],
     ['PATCH', '/api/v1/admin/stations/42', { name: 'x' }, 'path.id'],
     ['POST', '/api/v1/admin/vehicles', { vin: 'ABC', plate: 'AB1', model: 'M', batteryKwh: 40, ratedRangeKm: 300, homeStationId: id }, 'body.vin'],
-    ['POST', '/api/v1/admin/vehicles', { vin: 'LEVSHAREI00000001', plate: 'AB1', model: 'M', batteryKwh: 40, ratedRangeKm: 300, homeStationId: id }, 'body.vin'],
+    [
+      'POST',
+      '/api/v1/admin/vehicles',
+      { vin: 'LEVSHAREI00000001', plate: 'AB1', model: 'M', batteryKwh: 40, ratedRangeKm: 300, homeStationId: id },
+      'body.vin',
+    ],
     ['POST', '/api/v1/admin/vehicles', { vin: newVin(), plate: 'AB1', model: 'M', batteryKwh: -1, ratedRangeKm: 300, homeStationId: id }, 'body.batteryKwh'],
     ['POST', '/api/v1/admin/vehicles', { vin: newVin(), plate: 'AB1', model: 'M', batteryKwh: 40, ratedRangeKm: 300, homeStationId: id }, 'body.homeStationId'],
-    ['POST', '/api/v1/admin/vehicles', { vin: newVin(), plate: 'AB1', model: 'M', batteryKwh: 40, ratedRangeKm: 300, homeStationId: id, state: 'in_use' }, 'body.state'],
+    [
+      'POST',
+      '/api/v1/admin/vehicles',
+      { vin: newVin(), plate: 'AB1', model: 'M', batteryKwh: 40, ratedRangeKm: 300, homeStationId: id, state: 'in_use' },
+      'body.state',
+    ],
     ['POST', `/api/v1/admin/vehicles/${id}/state`, { state: 'in_use' }, 'body.state'],
     ['GET', '/api/v1/admin/vehicles?state=parked', undefined, 'query.state'],
     ['POST', '/api/v1/admin/pricing-plans', { ...plan$, perMinuteFen: 1.5 }, 'body.perMinuteFen'],
@@ -159,7 +169,11 @@ describe('who may do what, and bad input', () => {
   it('operators: duplicate VIN 409, out of service and back, illegal transitions refused with the allowed ones, prices immutable', async () => {
     const car = await bench.createVehicle(station.id);
     const vin = (await bench.admin('GET', `/api/v1/admin/vehicles/${car.id}`)).json<{ vin: string }>().vin;
-    expectProblem(await bench.admin('POST', '/api/v1/admin/vehicles', { vin, plate: 'XX999', model: 'M', batteryKwh: 40, ratedRangeKm: 300, homeStationId: station.id }), 409, 'vehicle-exists');
+    expectProblem(
+      await bench.admin('POST', '/api/v1/admin/vehicles', { vin, plate: 'XX999', model: 'M', batteryKwh: 40, ratedRangeKm: 300, homeStationId: station.id }),
+      409,
+      'vehicle-exists',
+    );
 
     expect((await bench.admin('POST', `/api/v1/admin/vehicles/${car.id}/state`, { state: 'maintenance' })).json()).toMatchObject({ state: 'maintenance' });
     const [member] = await bench.createMembers(1);
@@ -176,8 +190,14 @@ describe('who may do what, and bad input', () => {
     expectProblem(await bench.admin('PATCH', `/api/v1/admin/pricing-plans/${plan.id}`, { perMinuteFen: 1 }), 400, 'validation', 'body');
     expectProblem(await bench.admin('PATCH', `/api/v1/admin/pricing-plans/${plan.id}`, { validTo: '2019-01-01T00:00:00Z' }), 400, 'validation', 'body.validTo');
     expect((await bench.api('GET', '/api/v1/pricing-plans/current', member!.key)).json()).toMatchObject({ id: plan.id });
-    expect((await bench.admin('GET', `/api/v1/admin/reservations?status=active&memberId=${owner.id}`)).json<{ items: Array<{ id: string }> }>().items.map((r) => r.id)).toEqual([reservationId]);
-    expect((await bench.admin('GET', '/api/v1/admin/rentals?status=active')).json<{ items: Array<{ id: string }> }>().items.map((r) => r.id)).toEqual([rentalId]);
+    expect(
+      (await bench.admin('GET', `/api/v1/admin/reservations?status=active&memberId=${owner.id}`))
+        .json<{ items: Array<{ id: string }> }>()
+        .items.map((r) => r.id),
+    ).toEqual([reservationId]);
+    expect((await bench.admin('GET', '/api/v1/admin/rentals?status=active')).json<{ items: Array<{ id: string }> }>().items.map((r) => r.id)).toEqual([
+      rentalId,
+    ]);
   });
 
   it("operators see the vehicle link's state; members see charge and range, not positions", async () => {
@@ -206,12 +226,19 @@ describe('who may do what, and bad input', () => {
 
   it('stations list counts available cars and free parking', async () => {
     const [member] = await bench.createMembers(1);
-    const listed = (await bench.api('GET', '/api/v1/stations', member!.key)).json<{ items: Array<{ id: string; availableCars: number; freeParking: number; capacity: number }> }>();
+    const listed = (await bench.api('GET', '/api/v1/stations', member!.key)).json<{
+      items: Array<{ id: string; availableCars: number; freeParking: number; capacity: number }>;
+    }>();
     const mine = listed.items.find((s) => s.id === station.id)!;
-    const { rows } = await bench.db.query(`SELECT count(*) FILTER (WHERE state = 'available')::int AS available, count(*)::int AS parked FROM vehicles WHERE station_id = $1`, [station.id]);
+    const { rows } = await bench.db.query(
+      `SELECT count(*) FILTER (WHERE state = 'available')::int AS available, count(*)::int AS parked FROM vehicles WHERE station_id = $1`,
+      [station.id],
+    );
     expect(mine.availableCars).toBe(rows[0].available);
     expect(mine.freeParking).toBe(Math.max(0, mine.capacity - rows[0].parked));
-    const cars = (await bench.api('GET', `/api/v1/stations/${station.id}/vehicles`, member!.key)).json<{ items: Array<{ state: string; estimatedRangeKm: number }> }>();
+    const cars = (await bench.api('GET', `/api/v1/stations/${station.id}/vehicles`, member!.key)).json<{
+      items: Array<{ state: string; estimatedRangeKm: number }>;
+    }>();
     expect(cars.items).toHaveLength(rows[0].available);
     expect(cars.items.every((c) => c.state === 'available' && c.estimatedRangeKm === 400)).toBe(true);
   });

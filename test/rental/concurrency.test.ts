@@ -28,7 +28,10 @@ describe('concurrent reserve and rent attempts', () => {
     expect(tally(replies)).toEqual({ 201: 1, 409: 199 });
     for (const reply of replies.filter((r) => r.status === 409)) {
       expect(reply.headers['content-type']).toMatch(/^application\/problem\+json/);
-      expect(reply.json()).toMatchObject({ type: 'urn:evshare:problem:vehicle-unavailable', detail: expect.stringMatching(/is (reserved|in use), not available/) });
+      expect(reply.json()).toMatchObject({
+        type: 'urn:evshare:problem:vehicle-unavailable',
+        detail: expect.stringMatching(/is (reserved|in use), not available/),
+      });
     }
     const { rows } = await bench.db.query(
       `SELECT (SELECT count(*)::int FROM reservations WHERE vehicle_id = $1 AND status = 'active') + (SELECT count(*)::int FROM rentals WHERE vehicle_id = $1 AND status IN ('unlocking', 'active')) AS holds`,
@@ -55,9 +58,10 @@ describe('concurrent reserve and rent attempts', () => {
     expect(rows).toHaveLength(100);
     expect(new Set(rows.map((r) => r.vehicleId)).size).toBe(100);
     expect(new Set(rows.map((r) => r.memberId)).size).toBe(100);
-    const { rows: states } = await bench.db.query<{ state: string; n: number }>(`SELECT state, count(*)::int AS n FROM vehicles WHERE id = ANY($1) GROUP BY state ORDER BY state`, [
-      cars.map((c) => c.id),
-    ]);
+    const { rows: states } = await bench.db.query<{ state: string; n: number }>(
+      `SELECT state, count(*)::int AS n FROM vehicles WHERE id = ANY($1) GROUP BY state ORDER BY state`,
+      [cars.map((c) => c.id)],
+    );
     expect(states).toEqual([
       { state: 'in_use', n: 50 },
       { state: 'reserved', n: 50 },
@@ -69,7 +73,9 @@ describe('concurrent reserve and rent attempts', () => {
     const cars: Array<{ id: string }> = [];
     for (let i = 0; i < 100; i += 20) cars.push(...(await Promise.all(Array.from({ length: 20 }, () => bench.createVehicle(station.id)))));
     const replies = await Promise.all(
-      members.flatMap((m, j) => Array.from({ length: 5 }, (_, k) => bench.api('POST', attemptPath(k + j), m.key, { vehicleId: cars[j * 5 + k]!.id }, clientAddress(j * 5 + k)))),
+      members.flatMap((m, j) =>
+        Array.from({ length: 5 }, (_, k) => bench.api('POST', attemptPath(k + j), m.key, { vehicleId: cars[j * 5 + k]!.id }, clientAddress(j * 5 + k))),
+      ),
     );
     expect(tally(replies)).toEqual({ 201: 20, 409: 80 });
     for (const reply of replies.filter((r) => r.status === 409)) expect(reply.json()).toMatchObject({ type: 'urn:evshare:problem:member-busy' });

@@ -93,7 +93,11 @@ describe('car control and the end of the trip', () => {
       fc.record({ action: fc.string({ maxLength: 20 }).filter((a) => !['unlock', 'lock', 'locate'].includes(a)) }),
       fc.record({ action: fc.constantFrom('unlock', 'lock', 'locate'), extra: fc.jsonValue() }),
       fc.jsonValue().filter((v) => typeof v !== 'object' || v === null || Array.isArray(v)),
-      fc.dictionary(fc.string({ maxLength: 8 }).filter((k) => k !== 'action'), fc.jsonValue(), { maxKeys: 3 }),
+      fc.dictionary(
+        fc.string({ maxLength: 8 }).filter((k) => k !== 'action'),
+        fc.jsonValue(),
+        { maxKeys: 3 },
+      ),
     );
     await checkProperty('member car command bodies', 200, body, async (value) => {
       const reply = await bench.api('POST', `/api/v1/rentals/${rental.id}/commands`, member.key, value);

@@ -38,7 +38,11 @@ describe('reserve, rent and return', () => {
     // A minute or less of driving, 12.345 km at 100 fen/km (rounded half up) → 1 235 + 50 fen.
     expect(bill).toMatchObject({ status: 'ended', endSocPct: 80, price: { distanceM: 12_345, distanceFen: 1_235, oneWayFen: 0, minimumApplied: false } });
     expect(bill.totalFen).toBe((bill.price.timeFen as number) + 1_235);
-    await eventually(() => expect(deductions.messages.filter((m) => m.rentalId === rental.id)).toEqual([expect.objectContaining({ reference: `rental:${rental.id}:rental`, kind: 'rental', amountFen: bill.totalFen, memberId: member!.id })]));
+    await eventually(() =>
+      expect(deductions.messages.filter((m) => m.rentalId === rental.id)).toEqual([
+        expect.objectContaining({ reference: `rental:${rental.id}:rental`, kind: 'rental', amountFen: bill.totalFen, memberId: member!.id }),
+      ]),
+    );
     await deductions.stop();
 
     const car$ = (await bench.admin('GET', `/api/v1/admin/vehicles/${car.id}`)).json<{ state: string; stationId: string }>();
@@ -59,8 +63,12 @@ describe('reserve, rent and return', () => {
     expect(reservation.feeFen).toBe(300);
     const afterReserve = await etag();
     expect(afterReserve).not.toBe(before);
-    expect((await bench.api('GET', '/api/v1/reservations/current', member!.key)).json()).toMatchObject({ reservation: { id: reservation.id, status: 'active' } });
-    expect((await bench.api('GET', `/api/v1/stations/${home.id}/vehicles`, member!.key)).json<{ items: Array<{ id: string }> }>().items.map((v) => v.id)).not.toContain(car.id);
+    expect((await bench.api('GET', '/api/v1/reservations/current', member!.key)).json()).toMatchObject({
+      reservation: { id: reservation.id, status: 'active' },
+    });
+    expect(
+      (await bench.api('GET', `/api/v1/stations/${home.id}/vehicles`, member!.key)).json<{ items: Array<{ id: string }> }>().items.map((v) => v.id),
+    ).not.toContain(car.id);
 
     const rented = await bench.api('POST', '/api/v1/rentals', member!.key, { reservationId: reservation.id });
     expect(rented.status).toBe(201);
@@ -113,7 +121,10 @@ describe('reserve, rent and return', () => {
 
     const first = (await bench.api('GET', '/api/v1/reservations?limit=2', member!.key)).json<{ items: Array<{ id: string }>; next: string }>();
     expect(first.items.map((r) => r.id)).toEqual([ids[2], ids[1]]);
-    const second = (await bench.api('GET', `/api/v1/reservations?limit=2&before=${encodeURIComponent(first.next)}`, member!.key)).json<{ items: Array<{ id: string }>; next?: string }>();
+    const second = (await bench.api('GET', `/api/v1/reservations?limit=2&before=${encodeURIComponent(first.next)}`, member!.key)).json<{
+      items: Array<{ id: string }>;
+      next?: string;
+    }>();
     expect(second).toEqual({ items: [expect.objectContaining({ id: ids[0] })] });
 
     // Only one's own: the other member sees theirs alone, and another's reservation is absent by id.
@@ -145,7 +156,11 @@ describe('reserve, rent and return', () => {
       const { rows } = await bench.db.query(`SELECT count(*)::int AS n FROM reservations WHERE id = ANY($1) AND status = 'expired'`, [reservations]);
       expect(rows[0].n).toBe(30);
     }, 10_000);
-    await eventually(() => expect(deductions.messages.filter((m) => m.kind === 'reservation-fee' && reservations.includes(m.reservationId!)).length).toBeGreaterThanOrEqual(30), 10_000);
+    await eventually(
+      () =>
+        expect(deductions.messages.filter((m) => m.kind === 'reservation-fee' && reservations.includes(m.reservationId!)).length).toBeGreaterThanOrEqual(30),
+      10_000,
+    );
     // Let any duplicate that a racing sweep might publish arrive before counting.
     await new Promise((resolve) => setTimeout(resolve, 1_500));
     const fees = deductions.messages.filter((m) => m.kind === 'reservation-fee' && reservations.includes(m.reservationId!));
@@ -175,7 +190,9 @@ describe('reserve, rent and return', () => {
     expect(new Set(sent.map((c) => c.commandId)).size).toBe(1);
     await eventually(() => expect(bench.commands.some((c) => c.vin === car.vin && c.action === 'lock')).toBe(true));
     expect((await bench.admin('GET', `/api/v1/admin/vehicles/${car.id}`)).json()).toMatchObject({ state: 'available', stationId: home.id });
-    expect((await bench.admin('GET', `/api/v1/admin/rentals?memberId=${member!.id}`)).json<{ items: Array<{ status: string }> }>().items.map((r) => r.status)).toEqual(['failed']);
+    expect(
+      (await bench.admin('GET', `/api/v1/admin/rentals?memberId=${member!.id}`)).json<{ items: Array<{ status: string }> }>().items.map((r) => r.status),
+    ).toEqual(['failed']);
     expect((await bench.api('GET', '/api/v1/rentals', member!.key)).json<{ items: unknown[] }>().items).toEqual([]);
 
     // The car answers again: the member can rent it now.
@@ -191,7 +208,9 @@ describe('reserve, rent and return', () => {
     const reply = await bench.api('POST', '/api/v1/rentals', member!.key, { vehicleId: car.id });
     expectProblem(reply, 409, 'unlock-refused');
     expect(reply.json<{ detail: string }>().detail).toMatch(/door actuator fault/);
-    expect((await bench.api('GET', '/api/v1/reservations/current', member!.key)).json()).toMatchObject({ reservation: { id: reservation.id, status: 'active' } });
+    expect((await bench.api('GET', '/api/v1/reservations/current', member!.key)).json()).toMatchObject({
+      reservation: { id: reservation.id, status: 'active' },
+    });
     expect((await bench.admin('GET', `/api/v1/admin/vehicles/${car.id}`)).json()).toMatchObject({ state: 'reserved' });
 
     // Trying again from the reinstated reservation: a second rental of it (the failed one stays on record).
@@ -294,7 +313,10 @@ describe('one-way returns', () => {
     expect(quote.json()).toMatchObject({ canReturn: false, oneWay: true, refusals: [{ reason: 'round-trip-station' }] });
     const reply = await bench.api('POST', `/api/v1/rentals/${rental.id}/return`, member.key, { stationId: roundTrip.id });
     expectProblem(reply, 409, 'round-trip-station');
-    expect(reply.json<{ detail: string; reason: string }>()).toMatchObject({ reason: 'round-trip-station', detail: expect.stringMatching(/only takes back cars rented there/) });
+    expect(reply.json<{ detail: string; reason: string }>()).toMatchObject({
+      reason: 'round-trip-station',
+      detail: expect.stringMatching(/only takes back cars rented there/),
+    });
     expect((await bench.api('GET', `/api/v1/rentals/${rental.id}`, member.key)).json()).toMatchObject({ status: 'active' });
   });
 
@@ -319,7 +341,10 @@ describe('one-way returns', () => {
     const deductions = await bench.deductions();
     const { car, member, rental } = await rentAt();
     await driveTo(car.id, open);
-    const quote = (await bench.api('GET', `/api/v1/rentals/${rental.id}/quote?stationId=${open.id}`, member.key)).json<{ canReturn: boolean; price: { oneWayFen: number } }>();
+    const quote = (await bench.api('GET', `/api/v1/rentals/${rental.id}/quote?stationId=${open.id}`, member.key)).json<{
+      canReturn: boolean;
+      price: { oneWayFen: number };
+    }>();
     expect(quote.canReturn).toBe(true);
     // 2 000 fen flat plus 10 fen/km over the ~1.4 km between the stations.
     expect(quote.price.oneWayFen).toBeGreaterThanOrEqual(2_013);

@@ -21,7 +21,12 @@ describe('rental: licence expiry at every start', () => {
   });
 
   const holds = async (memberId: string) =>
-    (await bench.db.query<{ n: number }>("SELECT (SELECT count(*) FROM reservations WHERE member_id = $1)::int + (SELECT count(*) FROM rentals WHERE member_id = $1)::int AS n", [memberId])).rows[0]!.n;
+    (
+      await bench.db.query<{ n: number }>(
+        'SELECT (SELECT count(*) FROM reservations WHERE member_id = $1)::int + (SELECT count(*) FROM rentals WHERE member_id = $1)::int AS n',
+        [memberId],
+      )
+    ).rows[0]!.n;
 
   it('refuses a reservation and a walk-up rental once the licence has expired; through its last day it still counts', async () => {
     const [member] = await bench.createMembers(1);
@@ -29,11 +34,18 @@ describe('rental: licence expiry at every start', () => {
     const today = new Date().toISOString().slice(0, 10);
     const yesterday = new Date(Date.now() - 86_400_000).toISOString().slice(0, 10);
     await bench.db.query('UPDATE members SET licence_expires_on = $2 WHERE id = $1', [member!.id, yesterday]);
-    for (const [path, body] of [['/api/v1/reservations', { vehicleId: car.id }], ['/api/v1/rentals', { vehicleId: car.id }]] as const) {
+    for (const [path, body] of [
+      ['/api/v1/reservations', { vehicleId: car.id }],
+      ['/api/v1/rentals', { vehicleId: car.id }],
+    ] as const) {
       const refused = await bench.api('POST', path, member!.key, body);
       expect(refused.status).toBe(403);
       expect(refused.headers['content-type']).toMatch(/^application\/problem\+json/);
-      expect(refused.json()).toMatchObject({ type: 'urn:evshare:problem:licence-expired', reason: 'licence-expired', detail: expect.stringContaining(yesterday) });
+      expect(refused.json()).toMatchObject({
+        type: 'urn:evshare:problem:licence-expired',
+        reason: 'licence-expired',
+        detail: expect.stringContaining(yesterday),
+      });
     }
     expect(await holds(member!.id)).toBe(0);
 

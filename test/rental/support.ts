@@ -41,7 +41,17 @@ export interface RentalBench {
   /** Stands in for the vehicle link: the car reports its position, odometer and doors. */
   reportVehicle(
     vehicleId: string,
-    report: { lat?: number; lng?: number; odometerM?: number; doorsLocked?: boolean; socPct?: number; doorsOpen?: boolean; ignition?: boolean; cableConnected?: boolean; reportedAt?: Date },
+    report: {
+      lat?: number;
+      lng?: number;
+      odometerM?: number;
+      doorsLocked?: boolean;
+      socPct?: number;
+      doorsOpen?: boolean;
+      ignition?: boolean;
+      cableConnected?: boolean;
+      reportedAt?: Date;
+    },
   ): Promise<void>;
   /** Every deduction published on the platform's DEDUCTIONS stream, with its delivery count per reference. */
   deductions(): Promise<{ messages: DeductionMessage[]; stop(): Promise<void> }>;
@@ -89,15 +99,20 @@ export async function startRentalBench(options: { appInstances?: number; env?: R
     const command = data as RentalBench['commands'][number];
     commands.push(command);
     // A car executes a command id once and ignores an expired command (the contract).
-    if (!['unlock', 'lock', 'locate', 'report'].includes(command.action) || handled.has(command.commandId) || Date.parse(command.expiresAt) < Date.now()) return;
+    if (!['unlock', 'lock', 'locate', 'report'].includes(command.action) || handled.has(command.commandId) || Date.parse(command.expiresAt) < Date.now())
+      return;
     const behaviour = carBehaviour.get(command.vin) ?? 'ack';
     if (behaviour === 'silent') return;
     handled.add(command.commandId);
     void (async () => {
       // What the car's next report says after the command (the vehicle link would write it).
       if (behaviour === 'ack' && command.action === 'report') await db.query('UPDATE vehicles SET reported_at = now() WHERE vin = $1', [command.vin]);
-      if (behaviour === 'ack' && command.action === 'lock') await db.query('UPDATE vehicles SET doors_locked = true, reported_at = now() WHERE vin = $1', [command.vin]);
-      bus.publish(SUBJECTS.vehicleAck(command.vin), behaviour === 'ack' ? { commandId: command.commandId, ok: true } : { commandId: command.commandId, ok: false, reason: 'door actuator fault' });
+      if (behaviour === 'ack' && command.action === 'lock')
+        await db.query('UPDATE vehicles SET doors_locked = true, reported_at = now() WHERE vin = $1', [command.vin]);
+      bus.publish(
+        SUBJECTS.vehicleAck(command.vin),
+        behaviour === 'ack' ? { commandId: command.commandId, ok: true } : { commandId: command.commandId, ok: false, reason: 'door actuator fault' },
+      );
     })();
   });
   await bus.flush();
@@ -106,7 +121,13 @@ export async function startRentalBench(options: { appInstances?: number; env?: R
   let stationSerial = 0;
 
   const api: RentalBench['api'] = (method, path, key, body, from) =>
-    request(`${gateway}${path}`, { method, headers: key ? bearer(key) : {}, ...(body === undefined ? {} : { body }), ...(from ? { from } : {}), timeoutMs: 40_000 });
+    request(`${gateway}${path}`, {
+      method,
+      headers: key ? bearer(key) : {},
+      ...(body === undefined ? {} : { body }),
+      ...(from ? { from } : {}),
+      timeoutMs: 40_000,
+    });
   const admin: RentalBench['admin'] = (method, path, body) => api(method, path, adminKey, body);
   const created = (reply: Reply) => {
     if (reply.status !== 201) throw new Error(`expected 201, got ${reply.status}: ${reply.body}`);
@@ -151,7 +172,15 @@ export async function startRentalBench(options: { appInstances?: number; env?: R
     async createVehicle(stationId, body = {}) {
       const vin = newVin();
       return created(
-        await admin('POST', '/api/v1/admin/vehicles', { vin, plate: `沪A${vin.slice(-5)}`, model: 'Bench EV', batteryKwh: 42.5, ratedRangeKm: 400, homeStationId: stationId, ...body }),
+        await admin('POST', '/api/v1/admin/vehicles', {
+          vin,
+          plate: `沪A${vin.slice(-5)}`,
+          model: 'Bench EV',
+          batteryKwh: 42.5,
+          ratedRangeKm: 400,
+          homeStationId: stationId,
+          ...body,
+        }),
       ) as { id: string; vin: string; plate: string };
     },
     async createPlan(body = {}) {
@@ -176,8 +205,18 @@ export async function startRentalBench(options: { appInstances?: number; env?: R
         `UPDATE vehicles SET lat = coalesce($2, lat), lng = coalesce($3, lng), odometer_m = coalesce($4, odometer_m),
            doors_locked = coalesce($5, doors_locked), soc_pct = coalesce($6, soc_pct), doors_open = coalesce($7, doors_open),
            ignition = coalesce($8, ignition), cable_connected = coalesce($9, cable_connected), reported_at = coalesce($10, now()) WHERE id = $1`,
-        [vehicleId, report.lat ?? null, report.lng ?? null, report.odometerM ?? null, report.doorsLocked ?? null, report.socPct ?? null,
-          report.doorsOpen ?? null, report.ignition ?? null, report.cableConnected ?? null, report.reportedAt ?? null],
+        [
+          vehicleId,
+          report.lat ?? null,
+          report.lng ?? null,
+          report.odometerM ?? null,
+          report.doorsLocked ?? null,
+          report.socPct ?? null,
+          report.doorsOpen ?? null,
+          report.ignition ?? null,
+          report.cableConnected ?? null,
+          report.reportedAt ?? null,
+        ],
       );
     },
     async deductions() {

@@ -33,30 +33,46 @@ describe('simulated member apps', () => {
     const fleet = startMemberFleet({ url: platform.stack.gatewayUrl, accounts, pollIntervalMs: 100, concurrencyRampMs: 200, seed: 3 });
     let stats: MemberFleetStats = fleet.stats();
     try {
-      await eventually(() => {
-        stats = fleet.stats();
-        expect(stats).toMatchObject({ members: 16, loggedIn: 16, logins: 16, loginFailures: 0, errors: 0, unauthorized: 0 });
-        // The first poll of each member is a 200; then its ETag answers unchanged state with 304.
-        expect(stats.ok).toBe(16);
-        expect(stats.notModified).toBeGreaterThanOrEqual(64);
-      }, 15_000, 100);
+      await eventually(
+        () => {
+          stats = fleet.stats();
+          expect(stats).toMatchObject({ members: 16, loggedIn: 16, logins: 16, loginFailures: 0, errors: 0, unauthorized: 0 });
+          // The first poll of each member is a 200; then its ETag answers unchanged state with 304.
+          expect(stats.ok).toBe(16);
+          expect(stats.notModified).toBeGreaterThanOrEqual(64);
+        },
+        15_000,
+        100,
+      );
       // 16 client addresses over two instances (all on one has odds of 2^-15).
       expect(Object.keys(stats.instances).length).toBe(2);
       expect(stats.latencyMs.p95).toBeGreaterThan(0);
 
       const admin = await login(platform.stack.gatewayUrl, platform.admin.account, platform.admin.password);
       const { rows } = await db.query<{ id: string }>('SELECT id FROM members WHERE phone = $1', [accounts[0]!.account]);
-      const suspend = await request(`${platform.stack.gatewayUrl}/api/v1/admin/members/${rows[0]!.id}/suspend`, { method: 'POST', headers: bearer(admin), body: { reason: 'simulation' } });
+      const suspend = await request(`${platform.stack.gatewayUrl}/api/v1/admin/members/${rows[0]!.id}/suspend`, {
+        method: 'POST',
+        headers: bearer(admin),
+        body: { reason: 'simulation' },
+      });
       expect(suspend.status).toBe(200);
       await eventually(() => expect(fleet.stats()).toMatchObject({ loggedIn: 15, unauthorized: 1 }), 10_000, 50);
       // Its login is refused (403) while suspended, and retried with a backoff.
       await eventually(() => expect(fleet.stats().loginFailures).toBeGreaterThanOrEqual(1), 10_000, 50);
-      const reactivate = await request(`${platform.stack.gatewayUrl}/api/v1/admin/members/${rows[0]!.id}/reactivate`, { method: 'POST', headers: bearer(admin), body: {} });
+      const reactivate = await request(`${platform.stack.gatewayUrl}/api/v1/admin/members/${rows[0]!.id}/reactivate`, {
+        method: 'POST',
+        headers: bearer(admin),
+        body: {},
+      });
       expect(reactivate.status).toBe(200);
-      await eventually(() => {
-        const now = fleet.stats();
-        expect(now).toMatchObject({ loggedIn: 16, logins: 17 + now.loginFailures });
-      }, 15_000, 100);
+      await eventually(
+        () => {
+          const now = fleet.stats();
+          expect(now).toMatchObject({ loggedIn: 16, logins: 17 + now.loginFailures });
+        },
+        15_000,
+        100,
+      );
     } finally {
       await fleet.stop();
     }
@@ -77,18 +93,36 @@ describe('simulated member apps', () => {
     const port = await freePort();
     const child = spawn(
       process.execPath,
-      [path.join(REPO, 'sims/member/dist/main.js'), '--url', platform.stack.gatewayUrl, '--provision', '4', '--prefix', '1983000', '--interval', '100', '--ramp', '0', '--status-port', String(port)],
+      [
+        path.join(REPO, 'sims/member/dist/main.js'),
+        '--url',
+        platform.stack.gatewayUrl,
+        '--provision',
+        '4',
+        '--prefix',
+        '1983000',
+        '--interval',
+        '100',
+        '--ramp',
+        '0',
+        '--status-port',
+        String(port),
+      ],
       { env: { PATH: process.env.PATH ?? '', DATABASE_URL: platform.env.DATABASE_URL! }, stdio: ['ignore', 'pipe', 'pipe'] },
     );
     const output: string[] = [];
     for (const stream of [child.stdout, child.stderr]) readline.createInterface({ input: stream }).on('line', (line) => output.push(line));
     const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
     try {
-      await eventually(async () => {
-        const status = (await request(`http://127.0.0.1:${port}/status`)).json<MemberFleetStats>();
-        expect(status).toMatchObject({ members: 4, loggedIn: 4, loginFailures: 0 });
-        expect(status.notModified).toBeGreaterThan(4);
-      }, 20_000, 200);
+      await eventually(
+        async () => {
+          const status = (await request(`http://127.0.0.1:${port}/status`)).json<MemberFleetStats>();
+          expect(status).toMatchObject({ members: 4, loggedIn: 4, loginFailures: 0 });
+          expect(status.notModified).toBeGreaterThan(4);
+        },
+        20_000,
+        200,
+      );
       child.kill('SIGTERM');
       expect(await exited).toBe(0);
       expect(output.join('\n')).toMatch(/provisioned 4 member\(s\)[\s\S]*summary after \d+ s: \{"members":4/);
@@ -126,7 +160,14 @@ describe('simulated member apps behind a cookie-affinity ingress', () => {
   afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
 
   it('send the Host the rule matches and keep the affinity cookie, not the session cookie', async () => {
-    const fleet = startMemberFleet({ url, accounts: simulatedAccounts(2, 'pw', '1984000'), hostHeader: 'evshare.example', pollIntervalMs: 20, concurrencyRampMs: 0, addressBlock: 0 });
+    const fleet = startMemberFleet({
+      url,
+      accounts: simulatedAccounts(2, 'pw', '1984000'),
+      hostHeader: 'evshare.example',
+      pollIntervalMs: 20,
+      concurrencyRampMs: 0,
+      addressBlock: 0,
+    });
     try {
       await eventually(() => expect(fleet.stats().notModified).toBeGreaterThanOrEqual(6), 5_000, 20);
     } finally {

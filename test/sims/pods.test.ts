@@ -45,7 +45,11 @@ describe('the simulators as pods', () => {
     const env = { DATABASE_URL: platform.env.DATABASE_URL! };
     const ocpp = `${platform.stack.gatewayUrl.replace(/^http/, 'ws')}/ocpp`;
     piles = await startSimulator('sims/pile/dist/main.js', ['--provision', '--count', '2', '--retry', '1', '--no-start', '--url', ocpp], env);
-    cars = await startSimulator('sims/vehicle/dist/main.js', ['--provision', '--count', '2', '--retry', '1', '--trip-chance', '0', '--broker', platform.stack.mqttUrl!], env);
+    cars = await startSimulator(
+      'sims/vehicle/dist/main.js',
+      ['--provision', '--count', '2', '--retry', '1', '--trip-chance', '0', '--broker', platform.stack.mqttUrl!],
+      env,
+    );
   });
 
   afterAll(async () => {
@@ -74,10 +78,14 @@ describe('the simulators as pods', () => {
     await eventually(async () => expect((await request(`${cars.status}/status`)).json()).toMatchObject({ cars: 1, connected: 1 }), 20_000, 200);
     const { rows: registered } = await db.query<{ id: string; state: string }>(`SELECT id, state FROM piles ORDER BY id`);
     expect(registered.map((p) => p.id)).toEqual(['SIM1-01', 'SIM1-02']);
-    await eventually(async () => {
-      const { rows: car } = await db.query<{ online: boolean }>(`SELECT online FROM vehicles WHERE vin = 'LSVMPDD0000000001'`);
-      expect(car[0]!.online).toBe(true);
-    }, 10_000, 200);
+    await eventually(
+      async () => {
+        const { rows: car } = await db.query<{ online: boolean }>(`SELECT online FROM vehicles WHERE vin = 'LSVMPDD0000000001'`);
+        expect(car[0]!.online).toBe(true);
+      },
+      10_000,
+      200,
+    );
   });
 
   it('stop on SIGTERM with a summary', async () => {

@@ -97,7 +97,9 @@ describe('make run with the embedded default', () => {
     const admin = await login(gateway, DEV_ACCOUNTS.admin.account, DEV_ACCOUNTS.admin.password);
     // Published every 2 s: the first one may predate the instances' announcements.
     await eventually(async () => {
-      const view = (await request(`${gateway}/api/v1/admin/cluster/balancer`, { headers: bearer(admin) })).json<{ items: Array<{ status: { instances: Array<{ id: string }> } }> }>();
+      const view = (await request(`${gateway}/api/v1/admin/cluster/balancer`, { headers: bearer(admin) })).json<{
+        items: Array<{ status: { instances: Array<{ id: string }> } }>;
+      }>();
       expect(view.items[0]!.status.instances.map((i) => i.id).sort()).toEqual(['app-1', 'app-2']);
     }, 10_000);
     expect((await request(`${gateway}/api/v1/admin/cluster/balancer`, { headers: bearer(key) })).status).toBe(403);

@@ -147,38 +147,48 @@ export function conformingValue(schema: Schema, options: ValueOptions): fc.Arbit
       const integer = schema.type === 'integer';
       const min = schema.minimum ?? (schema.exclusiveMinimum !== undefined ? schema.exclusiveMinimum + (integer ? 1 : Number.EPSILON) : -(2 ** 53 - 1));
       const max = schema.maximum ?? (schema.exclusiveMaximum !== undefined ? schema.exclusiveMaximum - (integer ? 1 : Number.EPSILON) : 2 ** 53 - 1);
-      const any = integer ? fc.integer({ min: Math.max(min, -(2 ** 31)), max: Math.min(max, 2 ** 31 - 1) }) : fc.double({ min, max, noNaN: true, noDefaultInfinity: true });
+      const any = integer
+        ? fc.integer({ min: Math.max(min, -(2 ** 31)), max: Math.min(max, 2 ** 31 - 1) })
+        : fc.double({ min, max, noNaN: true, noDefaultInfinity: true });
       const wide = integer ? fc.maxSafeInteger().filter((n) => n >= min && n <= max) : any;
       return hostile ? fc.oneof(fc.constantFrom(min, max), any, wide) : any;
     }
     case 'string': {
       if (schema.format === 'uuid') return options.ids;
       if (schema.format === 'date-time') {
-        const ordinary = fc.date({ min: new Date('2000-01-01T00:00:00Z'), max: new Date('2100-01-01T00:00:00Z'), noInvalidDate: true }).map((d) => d.toISOString());
-        return hostile ? fc.oneof(ordinary, fc.constantFrom('9999-12-31T23:59:59.999Z', '0001-01-01T00:00:00Z', '1970-01-01T00:00:00Z', '2038-01-19T03:14:08Z')) : ordinary;
+        const ordinary = fc
+          .date({ min: new Date('2000-01-01T00:00:00Z'), max: new Date('2100-01-01T00:00:00Z'), noInvalidDate: true })
+          .map((d) => d.toISOString());
+        return hostile
+          ? fc.oneof(ordinary, fc.constantFrom('9999-12-31T23:59:59.999Z', '0001-01-01T00:00:00Z', '1970-01-01T00:00:00Z', '2038-01-19T03:14:08Z'))
+          : ordinary;
       }
       if (schema.pattern) {
         const matching = fc.stringMatching(new RegExp(schema.pattern));
         const bounded = schema.maxLength === undefined ? matching : matching.filter((s) => s.length <= schema.maxLength!);
         // A date pattern lets through dates no calendar has.
-        if (hostile && schema.pattern === '^\\d{4}-\\d{2}-\\d{2}$') return fc.oneof(bounded, fc.constantFrom('2099-02-30', '9999-12-31', '0000-00-00', '2100-13-01'));
+        if (hostile && schema.pattern === '^\\d{4}-\\d{2}-\\d{2}$')
+          return fc.oneof(bounded, fc.constantFrom('2099-02-30', '9999-12-31', '0000-00-00', '2100-13-01'));
         return bounded;
       }
       return boundedString(schema, hostile);
     }
     case 'array':
-      return fc.array(schema.items ? conformingValue(schema.items, options) : fc.jsonValue(), { minLength: schema.minItems ?? 0, maxLength: Math.min(schema.maxItems ?? 5, 5) });
+      return fc.array(schema.items ? conformingValue(schema.items, options) : fc.jsonValue(), {
+        minLength: schema.minItems ?? 0,
+        maxLength: Math.min(schema.maxItems ?? 5, 5),
+      });
     case 'object': {
       const properties = schema.properties ?? {};
       const required = schema.required ?? [];
-      const record = fc.record(
-        Object.fromEntries(Object.entries(properties).map(([name, s]) => [name, conformingValue(s, options)])),
-        { requiredKeys: required },
-      );
+      const record = fc.record(Object.fromEntries(Object.entries(properties).map(([name, s]) => [name, conformingValue(s, options)])), {
+        requiredKeys: required,
+      });
       if (schema.additionalProperties === false || schema.properties) return record;
       // A free-form object (e.g. a notification's `body`): any JSON, deep or wide.
       const deep = fc.integer({ min: 100, max: 1_500 }).map((depth) => ({ deep: JSON.parse('{"a":'.repeat(depth) + '1' + '}'.repeat(depth)) as unknown }));
-      const free = (maxDepth: number, maxKeys: number) => fc.dictionary(fc.string({ maxLength: 10 }), fc.jsonValue({ maxDepth }), { maxKeys }).filter((v) => !JSON.stringify(v).includes('\\u0000'));
+      const free = (maxDepth: number, maxKeys: number) =>
+        fc.dictionary(fc.string({ maxLength: 10 }), fc.jsonValue({ maxDepth }), { maxKeys }).filter((v) => !JSON.stringify(v).includes('\\u0000'));
       return hostile ? fc.oneof(free(4, 5), deep) : free(2, 3);
     }
     default:

@@ -10,7 +10,12 @@ import { freePort } from '@evshare/stack';
  * production to: no anonymous clients, a password file, pattern ACLs, client id = username, and
  * packet size limits.
  */
-export async function startMosquitto(options: { users: Array<{ username: string; password: string }>; topicRoot: string; serviceUser: string; maxPacketBytes: number }) {
+export async function startMosquitto(options: {
+  users: Array<{ username: string; password: string }>;
+  topicRoot: string;
+  serviceUser: string;
+  maxPacketBytes: number;
+}) {
   const dir = mkdtempSync(path.join(tmpdir(), 'mosquitto-'));
   const port = await freePort();
   const passwd = path.join(dir, 'passwd');
@@ -19,7 +24,13 @@ export async function startMosquitto(options: { users: Array<{ username: string;
   const root = options.topicRoot;
   writeFileSync(
     path.join(dir, 'acl'),
-    [`user ${options.serviceUser}`, `topic readwrite ${root}/vehicles/#`, ...['telemetry', 'events', 'acks', 'status'].map((c) => `pattern write ${root}/vehicles/%u/${c}`), `pattern read ${root}/vehicles/%u/commands`, ''].join('\n'),
+    [
+      `user ${options.serviceUser}`,
+      `topic readwrite ${root}/vehicles/#`,
+      ...['telemetry', 'events', 'acks', 'status'].map((c) => `pattern write ${root}/vehicles/%u/${c}`),
+      `pattern read ${root}/vehicles/%u/commands`,
+      '',
+    ].join('\n'),
   );
   writeFileSync(
     path.join(dir, 'mosquitto.conf'),

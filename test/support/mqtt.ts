@@ -54,7 +54,10 @@ export function connectPacket(f: ConnectFields): Buffer {
 export function publishPacket(topic: string, payload: Buffer, options: { qos?: 0 | 1 | 2; retain?: boolean; messageId?: number } = {}): Buffer {
   const qos = options.qos ?? 0;
   const id = options.messageId ?? 1;
-  return frame(0x30 | (qos << 1) | (options.retain ? 1 : 0), Buffer.concat([utf8(topic), qos > 0 ? Buffer.from([id >> 8, id & 0xff]) : Buffer.alloc(0), payload]));
+  return frame(
+    0x30 | (qos << 1) | (options.retain ? 1 : 0),
+    Buffer.concat([utf8(topic), qos > 0 ? Buffer.from([id >> 8, id & 0xff]) : Buffer.alloc(0), payload]),
+  );
 }
 
 export function subscribePacket(topic: string, qos: 0 | 1 | 2, messageId = 1): Buffer {

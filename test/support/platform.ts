@@ -17,7 +17,15 @@ export async function startTestPlatform(
   const database = await createTestDatabase();
   const env = testEnvironment(database.url, options.env);
   const log = createLogger('test-stack', env.LOG_LEVEL);
-  const stackOptions = { env: { ...process.env, ...env }, log, appInstances: options.appInstances ?? 2, gatewayPort: 0, seed: 'accounts' as const, vehicleLink: options.vehicleLink ?? true, authInstances: options.authInstances };
+  const stackOptions = {
+    env: { ...process.env, ...env },
+    log,
+    appInstances: options.appInstances ?? 2,
+    gatewayPort: 0,
+    seed: 'accounts' as const,
+    vehicleLink: options.vehicleLink ?? true,
+    authInstances: options.authInstances,
+  };
   const stack = options.mode === 'processes' ? await startProcessStack(stackOptions) : await startInProcessStack(stackOptions);
   return {
     stack,

@@ -25,7 +25,13 @@ describe('embedded broker under attack', () => {
     setup = await startCarsAndTelematics('LBRKR', 3);
     [carA, carB, attacker] = setup.vins as [string, string, string];
     port = Number(new URL(setup.tm.service.mqttUrl).port);
-    fleet = await startVehicleFleet({ brokerUrl: setup.tm.service.mqttUrl, credentials: setup.credentials.slice(0, 2), seed: 5, topicRoot: setup.tm.topicRoot, telemetryParkedMs: 200 });
+    fleet = await startVehicleFleet({
+      brokerUrl: setup.tm.service.mqttUrl,
+      credentials: setup.credentials.slice(0, 2),
+      seed: 5,
+      topicRoot: setup.tm.topicRoot,
+      telemetryParkedMs: 200,
+    });
     await eventually(() => expect([carA, carB].every((vin) => setup.tm.service.isOnline(vin))).toBe(true));
   }, 60_000);
 
@@ -115,17 +121,51 @@ describe('embedded broker under attack', () => {
     try {
       const cert = path.join(dir, 'server.crt');
       const key = path.join(dir, 'server.key');
-      execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '1', '-subj', '/CN=127.0.0.1',
-        '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', key, '-out', cert], { stdio: 'ignore' });
+      execFileSync(
+        'openssl',
+        [
+          'req',
+          '-x509',
+          '-newkey',
+          'ec',
+          '-pkeyopt',
+          'ec_paramgen_curve:P-256',
+          '-nodes',
+          '-days',
+          '1',
+          '-subj',
+          '/CN=127.0.0.1',
+          '-addext',
+          'subjectAltName=IP:127.0.0.1',
+          '-keyout',
+          key,
+          '-out',
+          cert,
+        ],
+        { stdio: 'ignore' },
+      );
       const secure = await startCarsAndTelematics('LTLSX', 1, { MQTT_TLS_CERT: cert, MQTT_TLS_KEY: key });
       try {
         const url = secure.tm.service.mqttUrl;
         expect(url).toMatch(/^mqtts:\/\//);
-        const cars = await startVehicleFleet({ brokerUrl: url, ca: readFileSync(cert), credentials: secure.credentials, seed: 1, topicRoot: secure.tm.topicRoot, telemetryParkedMs: 200 });
+        const cars = await startVehicleFleet({
+          brokerUrl: url,
+          ca: readFileSync(cert),
+          credentials: secure.credentials,
+          seed: 1,
+          topicRoot: secure.tm.topicRoot,
+          telemetryParkedMs: 200,
+        });
         try {
           await eventually(() => expect(secure.tm.service.isOnline(secure.vins[0]!)).toBe(true));
           const [vin] = secure.vins as [string];
-          const plain = mqtt.connect(url.replace('mqtts', 'mqtt'), { clientId: vin, username: vin, password: secure.secret(vin), reconnectPeriod: 0, connectTimeout: 3_000 });
+          const plain = mqtt.connect(url.replace('mqtts', 'mqtt'), {
+            clientId: vin,
+            username: vin,
+            password: secure.secret(vin),
+            reconnectPeriod: 0,
+            connectTimeout: 3_000,
+          });
           await new Promise<void>((resolve) => plain.once('close', () => resolve()));
           expect(plain.connected).toBe(false);
           plain.end(true);

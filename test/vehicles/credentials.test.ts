@@ -50,10 +50,19 @@ describe('vehicle terminal credentials through the operator API', () => {
     expect(Date.parse(status.issuedAt)).not.toBeNaN();
     expect(JSON.stringify(status)).not.toContain(secret);
 
-    fleet = await startVehicleFleet({ brokerUrl: tm.service.mqttUrl, credentials: [{ vin: car.vin, secret }], seed: 3, topicRoot: tm.topicRoot, telemetryParkedMs: 300, telemetryDrivingMs: 100 });
+    fleet = await startVehicleFleet({
+      brokerUrl: tm.service.mqttUrl,
+      credentials: [{ vin: car.vin, secret }],
+      seed: 3,
+      topicRoot: tm.topicRoot,
+      telemetryParkedMs: 300,
+      telemetryDrivingMs: 100,
+    });
     await eventually(() => expect(tm.service.isOnline(car.vin)).toBe(true));
     // Its telemetry reaches the car the APP shows.
-    await eventually(async () => expect((await bench.admin('GET', `/api/v1/admin/vehicles/${car.id}`)).json()).toMatchObject({ reportedAt: expect.any(String) }));
+    await eventually(async () =>
+      expect((await bench.admin('GET', `/api/v1/admin/vehicles/${car.id}`)).json()).toMatchObject({ reportedAt: expect.any(String) }),
+    );
     await fleet.stop();
     fleet = undefined;
 

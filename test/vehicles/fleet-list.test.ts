@@ -33,7 +33,13 @@ describe('the fleet list (every eligible member on every car)', () => {
     vins = cars.map((c) => c.vin);
     for (const vin of vins) bench.carBehaviour.set(vin, 'silent');
     tm = await startTestTelematics(bench.platform.env);
-    fleet = await startVehicleFleet({ brokerUrl: tm.service.mqttUrl, credentials: await provisionVehicleCredentials(tm.db, vins), seed: 12, topicRoot: tm.topicRoot, telemetryParkedMs: 300 });
+    fleet = await startVehicleFleet({
+      brokerUrl: tm.service.mqttUrl,
+      credentials: await provisionVehicleCredentials(tm.db, vins),
+      seed: 12,
+      topicRoot: tm.topicRoot,
+      telemetryParkedMs: 300,
+    });
     await eventually(() => expect(vins.every((vin) => tm.service.isOnline(vin))).toBe(true));
   }, 120_000);
 
@@ -72,7 +78,8 @@ describe('the fleet list (every eligible member on every car)', () => {
   it('suspension, debt and an expired licence take the member off every car within 5 s (the car refuses the card); reactivation puts them back', async () => {
     const [suspended, indebted, expired] = await bench.createMembers(3);
     const uids = [card('5A5B00'), card('DEB700'), card('E4B100')];
-    for (const [i, m] of [suspended, indebted, expired].entries()) expect((await bench.api('POST', '/api/v1/cards', m!.key, { uid: uids[i] })).status).toBe(201);
+    for (const [i, m] of [suspended, indebted, expired].entries())
+      expect((await bench.api('POST', '/api/v1/cards', m!.key, { uid: uids[i] })).status).toBe(201);
     await eventually(() => {
       onEveryCar(suspended!.id, [uids[0]!]);
       onEveryCar(indebted!.id, [uids[1]!]);
@@ -87,7 +94,9 @@ describe('the fleet list (every eligible member on every car)', () => {
 
     // A charge beyond the balance: the member is in debt (billing applies it from DEDUCTIONS).
     changed = Date.now();
-    expect((await bench.admin('POST', `/api/v1/admin/members/${indebted!.id}/deductions`, { kind: 'manual', amountFen: 20_000, description: 'test debt' })).status).toBe(202);
+    expect(
+      (await bench.admin('POST', `/api/v1/admin/members/${indebted!.id}/deductions`, { kind: 'manual', amountFen: 20_000, description: 'test debt' })).status,
+    ).toBe(202);
     await eventually(() => onNoCar(indebted!.id), 5_000);
     expect(Date.now() - changed).toBeLessThan(5_000);
 
@@ -131,7 +140,8 @@ describe('the fleet list (every eligible member on every car)', () => {
     const trip = car.endTrip()!;
     expect(trip).toMatchObject({ memberId: member!.id, cardUid: uid, offline: true });
     await car.connect();
-    const ledger = async () => (await bench.db.query<{ amountFen: number }>('SELECT amount_fen AS "amountFen" FROM ledger WHERE reference = $1', [`trip:${trip.tripId}`])).rows;
+    const ledger = async () =>
+      (await bench.db.query<{ amountFen: number }>('SELECT amount_fen AS "amountFen" FROM ledger WHERE reference = $1', [`trip:${trip.tripId}`])).rows;
     await eventually(async () => expect(await ledger()).toHaveLength(1), 10_000);
     await car.reupload(trip);
     await eventually(async () => expect(await tm.metric('telematics_trips_total', { outcome: 'duplicate' })).toBe(1));

@@ -23,9 +23,11 @@ describe('vehicle link (embedded broker)', () => {
   const platformKey = generateKeyPairSync('ed25519');
 
   const whitelistOf = async (vin: string) =>
-    (await bench.db.query<{ version: number; entries: Array<{ memberId: string }> }>('SELECT version, entries FROM vehicle_whitelists WHERE vin = $1', [vin])).rows[0];
+    (await bench.db.query<{ version: number; entries: Array<{ memberId: string }> }>('SELECT version, entries FROM vehicle_whitelists WHERE vin = $1', [vin]))
+      .rows[0];
   const listed = (vin: string) => fleet.car(vin).whitelist.entries.map((e) => e.memberId);
-  const ledger = async (reference: string) => (await bench.db.query<{ amountFen: number }>('SELECT amount_fen AS "amountFen" FROM ledger WHERE reference = $1', [reference])).rows;
+  const ledger = async (reference: string) =>
+    (await bench.db.query<{ amountFen: number }>('SELECT amount_fen AS "amountFen" FROM ledger WHERE reference = $1', [reference])).rows;
 
   beforeAll(async () => {
     bench = await startRentalBench({ appInstances: 1, env: { UNLOCK_ACK_TIMEOUT_MS: '5000' } });
@@ -39,7 +41,12 @@ describe('vehicle link (embedded broker)', () => {
     tm = await startTestTelematics(bench.platform.env);
     credentials = await provisionVehicleCredentials(tm.db, [carA.vin, carB.vin]);
     fleet = await startVehicleFleet({
-      brokerUrl: tm.service.mqttUrl, credentials, seed: 7, topicRoot: tm.topicRoot, telemetryParkedMs: 300, telemetryDrivingMs: 100,
+      brokerUrl: tm.service.mqttUrl,
+      credentials,
+      seed: 7,
+      topicRoot: tm.topicRoot,
+      telemetryParkedMs: 300,
+      telemetryDrivingMs: 100,
       platformKey: platformKey.publicKey.export({ type: 'spki', format: 'pem' }).toString(),
     });
     await eventually(() => expect(tm.service.isOnline(carA.vin) && tm.service.isOnline(carB.vin)).toBe(true));
@@ -63,9 +70,11 @@ describe('vehicle link (embedded broker)', () => {
     expect(rows[0]!.online).toBe(true);
   });
 
-  it('the broker refuses a wrong secret, and a car cannot touch another car\'s topics', async () => {
+  it("the broker refuses a wrong secret, and a car cannot touch another car's topics", async () => {
     const wrong = mqtt.connect(tm.service.mqttUrl, { username: carA.vin, password: 'not-the-secret', clientId: carA.vin, reconnectPeriod: 0 });
-    await expect(new Promise((resolve, reject) => wrong.once('connect', resolve).once('error', reject))).rejects.toThrow(/Bad username or password|Not authorized/i);
+    await expect(new Promise((resolve, reject) => wrong.once('connect', resolve).once('error', reject))).rejects.toThrow(
+      /Bad username or password|Not authorized/i,
+    );
     wrong.end(true);
 
     const secret = credentials.find((c) => c.vin === carA.vin)!.secret;
@@ -117,7 +126,10 @@ describe('vehicle link (embedded broker)', () => {
     await car.reupload(trip);
     await eventually(async () => expect(await tm.metric('telematics_trips_total', { outcome: 'duplicate' })).toBe(1));
     expect(await ledger(reference)).toHaveLength(1);
-    const { rows } = await bench.db.query<{ status: string; totalFen: number }>('SELECT status, total_fen AS "totalFen" FROM rentals WHERE unlock_command_id = $1', [trip.tripId]);
+    const { rows } = await bench.db.query<{ status: string; totalFen: number }>(
+      'SELECT status, total_fen AS "totalFen" FROM rentals WHERE unlock_command_id = $1',
+      [trip.tripId],
+    );
     expect(rows).toEqual([{ status: 'ended', totalFen: 500 }]);
     expect(await tm.metric('telematics_trips_total', { outcome: 'billed' })).toBe(1);
   });
@@ -148,7 +160,7 @@ describe('vehicle link (embedded broker)', () => {
     await eventually(() => expect(tm.service.isOnline(carA.vin)).toBe(true));
   });
 
-  it("stolen terminal reveals operators: a car lists only its renters, and an operator only on the car granted, until validUntil", async () => {
+  it('stolen terminal reveals operators: a car lists only its renters, and an operator only on the car granted, until validUntil', async () => {
     const card = `0DE7AB${Date.now().toString(16).toUpperCase().slice(-8)}`;
     expect((await bench.api('POST', '/api/v1/cards', bench.adminKey, { uid: card })).status).toBe(201);
     const operatorsOn = (vin: string) => fleet.car(vin).whitelist.entries.filter((e) => e.role !== 'renter');
@@ -164,10 +176,17 @@ describe('vehicle link (embedded broker)', () => {
     const grant = granted.json<{ vin: string; memberId: string; validUntil: string }>();
     expect(grant.vin).toBe(carA.vin);
     expect(Date.parse(grant.validUntil) - Date.now()).toBeGreaterThan(29 * 60_000);
-    await eventually(() => expect(operatorsOn(carA.vin)).toEqual([{ memberId: grant.memberId, cardUids: [card], role: 'operator', validUntil: grant.validUntil }]), 5_000);
+    await eventually(
+      () => expect(operatorsOn(carA.vin)).toEqual([{ memberId: grant.memberId, cardUids: [card], role: 'operator', validUntil: grant.validUntil }]),
+      5_000,
+    );
     expect(findAllowed(fleet.car(carA.vin).whitelist, { cardUid: card }, Date.now())?.memberId).toBe(grant.memberId);
     expect(operatorsOn(carB.vin)).toEqual([]);
-    expect((await bench.admin('POST', `/api/v1/admin/vehicles/${carA.id}/access`, { minutes: 0 })).json<{ 'invalid-params': Array<{ name: string }> }>()['invalid-params'][0]!.name).toBe('body.minutes');
+    expect(
+      (await bench.admin('POST', `/api/v1/admin/vehicles/${carA.id}/access`, { minutes: 0 })).json<{ 'invalid-params': Array<{ name: string }> }>()[
+        'invalid-params'
+      ][0]!.name,
+    ).toBe('body.minutes');
     const [member] = await bench.createMembers(1);
     expect((await bench.api('POST', `/api/v1/admin/vehicles/${carA.id}/access`, member!.key, {})).status).toBe(403);
 
@@ -193,7 +212,12 @@ describe('vehicle link (embedded broker)', () => {
     expect(operatorsOn(carA.vin).map((e) => e.memberId)).toEqual([grant.memberId]);
     expect(offline.localUnlock({ cardUid: card })).toBe(false);
     // Even a valid app key: the grant is over by the car's clock.
-    const appKey = signAppKey(platformKey.privateKey, { vin: carA.vin, memberId: grant.memberId, notBefore: new Date(Date.now() - 60_000), validitySeconds: 900 }).key;
+    const appKey = signAppKey(platformKey.privateKey, {
+      vin: carA.vin,
+      memberId: grant.memberId,
+      notBefore: new Date(Date.now() - 60_000),
+      validitySeconds: 900,
+    }).key;
     expect(offline.localUnlock({ appKey })).toBe(false);
     expect(['not-listed', 'held']).toContain(offline.lastRefusal);
     expect(offline.locked).toBe(true);
@@ -249,7 +273,7 @@ describe('vehicle link (embedded broker)', () => {
     expect(tm.service.isOnline(carB.vin)).toBe(true);
   });
 
-  it('operators connected to the push channel get the cars\' alerts: offline, low charge, door open after return', async () => {
+  it("operators connected to the push channel get the cars' alerts: offline, low charge, door open after return", async () => {
     const socket = new WebSocket(`${bench.gateway.replace('http', 'ws')}/push`, { headers: { cookie: `evs_session=${bench.adminKey}` } });
     const frames: Array<{ type: string; notification?: { kind: string; body: { vin: string } } }> = [];
     socket.on('message', (data) => frames.push(JSON.parse(String(data)) as (typeof frames)[number]));
@@ -272,7 +296,12 @@ describe('vehicle link (embedded broker)', () => {
   it("operators' remote commands reach the car and answer with its acknowledgement; offline and bad input are clear", async () => {
     const carC = await bench.createVehicle(station.id);
     bench.carBehaviour.set(carC.vin, 'silent');
-    const own = await startVehicleFleet({ brokerUrl: tm.service.mqttUrl, credentials: await provisionVehicleCredentials(tm.db, [carC.vin]), seed: 9, topicRoot: tm.topicRoot });
+    const own = await startVehicleFleet({
+      brokerUrl: tm.service.mqttUrl,
+      credentials: await provisionVehicleCredentials(tm.db, [carC.vin]),
+      seed: 9,
+      topicRoot: tm.topicRoot,
+    });
     try {
       await eventually(() => expect(tm.service.isOnline(carC.vin)).toBe(true));
       const car = own.car(carC.vin);

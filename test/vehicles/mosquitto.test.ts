@@ -60,9 +60,13 @@ describe('vehicle link (Mosquitto)', () => {
     });
   });
 
-  it('a reservation written by any code path reaches the car\'s whitelist within 5 s', async () => {
-    const { rows: members } = await db.query<{ id: string }>(`INSERT INTO members (username, display_name, password_hash) VALUES ($1, 'M', '!') RETURNING id`, [`m${Date.now().toString(36)}`]);
-    const { rows: plans } = await db.query<{ id: string }>(`INSERT INTO pricing_plans (name, per_minute_fen, per_km_fen, valid_from) VALUES ('P', 10, 10, now()) RETURNING id`);
+  it("a reservation written by any code path reaches the car's whitelist within 5 s", async () => {
+    const { rows: members } = await db.query<{ id: string }>(`INSERT INTO members (username, display_name, password_hash) VALUES ($1, 'M', '!') RETURNING id`, [
+      `m${Date.now().toString(36)}`,
+    ]);
+    const { rows: plans } = await db.query<{ id: string }>(
+      `INSERT INTO pricing_plans (name, per_minute_fen, per_km_fen, valid_from) VALUES ('P', 10, 10, now()) RETURNING id`,
+    );
     await db.query(`INSERT INTO membership_cards (uid, member_id, bound_at) VALUES ('ABCDEF0123', $1, now())`, [members[0]!.id]);
     await db.query(
       `INSERT INTO reservations (member_id, vehicle_id, station_id, plan_id, expires_at) SELECT $1, v.id, v.station_id, $2, now() + interval '15 minutes' FROM vehicles v WHERE v.vin = $3`,
@@ -79,7 +83,12 @@ describe('vehicle link (Mosquitto)', () => {
     const unlock = { commandId: randomUUID(), vin: vins[0], action: 'unlock', expiresAt: new Date(Date.now() + 10_000).toISOString() };
     tm.bus.publish(SUBJECTS.vehicleCommand(vins[0]!), unlock);
     tm.bus.publish(SUBJECTS.vehicleCommand(vins[0]!), unlock);
-    await eventually(() => expect(acks.filter((a) => vehicleAckSchema.parse(a).commandId === unlock.commandId)).toEqual([{ commandId: unlock.commandId, ok: true }, { commandId: unlock.commandId, ok: true }]));
+    await eventually(() =>
+      expect(acks.filter((a) => vehicleAckSchema.parse(a).commandId === unlock.commandId)).toEqual([
+        { commandId: unlock.commandId, ok: true },
+        { commandId: unlock.commandId, ok: true },
+      ]),
+    );
     expect(car.executed.filter((c) => c.commandId === unlock.commandId)).toHaveLength(1);
     expect(car.counters.commandsRepeated).toBe(1);
 

@@ -18,10 +18,18 @@ describe('vehicle link: what a car terminal can bill', () => {
   let car: { id: string; vin: string };
 
   const ledger = async (memberId: string) =>
-    (await bench.db.query<{ reference: string; amountFen: number; requestedBy: string }>('SELECT reference, amount_fen::int AS "amountFen", requested_by AS "requestedBy" FROM ledger WHERE member_id = $1', [memberId])).rows;
-  const outcome = async (tripId: string) => (await bench.db.query<{ outcome: string }>('SELECT outcome FROM vehicle_trips WHERE trip_id = $1', [tripId])).rows[0]?.outcome;
+    (
+      await bench.db.query<{ reference: string; amountFen: number; requestedBy: string }>(
+        'SELECT reference, amount_fen::int AS "amountFen", requested_by AS "requestedBy" FROM ledger WHERE member_id = $1',
+        [memberId],
+      )
+    ).rows;
+  const outcome = async (tripId: string) =>
+    (await bench.db.query<{ outcome: string }>('SELECT outcome FROM vehicle_trips WHERE trip_id = $1', [tripId])).rows[0]?.outcome;
   const review = async (tripId: string) =>
-    (await bench.admin('GET', '/api/v1/admin/reviews?kind=trip&limit=200')).json<{ items: Array<{ id: string; reference: string; reasons: string[]; memberId: string; device: string; reportedFen: number; boundedFen: number }> }>().items.find((i) => i.reference === `trip:${tripId}`);
+    (await bench.admin('GET', '/api/v1/admin/reviews?kind=trip&limit=200'))
+      .json<{ items: Array<{ id: string; reference: string; reasons: string[]; memberId: string; device: string; reportedFen: number; boundedFen: number }> }>()
+      .items.find((i) => i.reference === `trip:${tripId}`);
 
   const upload = async (trip: Record<string, unknown>) => {
     await fleet.car(car.vin).publishRaw('events', JSON.stringify({ type: 'trip', at: new Date().toISOString(), trip }));
@@ -72,7 +80,7 @@ describe('vehicle link: what a car terminal can bill', () => {
     expect((await bench.db.query('SELECT count(*)::int AS n FROM rentals WHERE unlock_command_id = $1', [trip.tripId])).rows[0].n).toBe(0);
   });
 
-  it('the renter\'s trip of 1,000 km in a second, or starting in year 9999, is held; the operator approves the bounded fee; billed once by the operator', async () => {
+  it("the renter's trip of 1,000 km in a second, or starting in year 9999, is held; the operator approves the bounded fee; billed once by the operator", async () => {
     const [renter] = await bench.createMembers(1);
     const reservedAt = Date.now();
     expect((await bench.api('POST', '/api/v1/reservations', renter!.key, { vehicleId: car.id })).status).toBe(201);
@@ -95,7 +103,11 @@ describe('vehicle link: what a car terminal can bill', () => {
     expect(decided.status).toBe(200);
     expect((await bench.admin('POST', `/api/v1/admin/reviews/${item.id}/decision`, { decision: 'approve' })).status).toBe(409);
     const adminId = decided.json<{ decidedBy: string }>().decidedBy;
-    await eventually(async () => expect(await ledger(renter!.id)).toEqual([{ reference: `trip:${fast.tripId}`, amountFen: -item.boundedFen, requestedBy: `admin:${adminId}` }]), 10_000);
+    await eventually(
+      async () =>
+        expect(await ledger(renter!.id)).toEqual([{ reference: `trip:${fast.tripId}`, amountFen: -item.boundedFen, requestedBy: `admin:${adminId}` }]),
+      10_000,
+    );
     // The car uploads the trip again: a duplicate, nothing more.
     await upload(fast);
     await eventually(async () => expect(await tm.metric('telematics_trips_total', { outcome: 'duplicate' })).toBeGreaterThanOrEqual(1));

@@ -28,15 +28,32 @@ describe('console onboarding in a browser', () => {
   let car: { id: string; vin: string };
   const suffix = String(Date.now()).slice(-6);
 
-  const admin = (method: string, path: string, body?: unknown) => request(`${gateway}${path}`, { method, headers: bearer(adminKey), ...(body === undefined ? {} : { body }) });
+  const admin = (method: string, path: string, body?: unknown) =>
+    request(`${gateway}${path}`, { method, headers: bearer(adminKey), ...(body === undefined ? {} : { body }) });
 
   beforeAll(async () => {
     platform = await startTestPlatform({ appInstances: 1 });
     gateway = platform.stack.gatewayUrl;
     adminKey = await login(gateway, platform.admin.account, platform.admin.password);
-    station = (await admin('POST', '/api/v1/admin/stations', { name: `接入站 Onboard ${suffix}`, lat: 31.23, lng: 121.47, geofenceRadiusM: 200, capacity: 6, returnPolicy: 'open' })).json();
+    station = (
+      await admin('POST', '/api/v1/admin/stations', {
+        name: `接入站 Onboard ${suffix}`,
+        lat: 31.23,
+        lng: 121.47,
+        geofenceRadiusM: 200,
+        capacity: 6,
+        returnPolicy: 'open',
+      })
+    ).json();
     const vin = `LNWB${suffix}0000000`.slice(0, 17);
-    const created = await admin('POST', '/api/v1/admin/vehicles', { vin, plate: `沪N${suffix.slice(-5)}`, model: 'Onboard EV', batteryKwh: 50, ratedRangeKm: 400, homeStationId: station.id });
+    const created = await admin('POST', '/api/v1/admin/vehicles', {
+      vin,
+      plate: `沪N${suffix.slice(-5)}`,
+      model: 'Onboard EV',
+      batteryKwh: 50,
+      ratedRangeKm: 400,
+      homeStationId: station.id,
+    });
     expect(created.status).toBe(201);
     car = created.json();
     ({ browser, close: closeBrowser } = await launchBrowser());
@@ -71,7 +88,10 @@ describe('console onboarding in a browser', () => {
     await form.getByLabel(zh['field.pileId'], { exact: true }).fill('坏 id');
     await form.getByLabel(zh['field.stationId'], { exact: true }).selectOption(station.id);
     await form.getByRole('button', { name: zh['onboarding.register'] }).click();
-    await form.locator('.field-error').filter({ has: page.getByLabel(zh['field.pileId'], { exact: true }) }).waitFor({ timeout: UI_TIMEOUT });
+    await form
+      .locator('.field-error')
+      .filter({ has: page.getByLabel(zh['field.pileId'], { exact: true }) })
+      .waitFor({ timeout: UI_TIMEOUT });
 
     const id = `WEB-${suffix}`;
     await form.getByLabel(zh['field.pileId'], { exact: true }).fill(id);
@@ -83,9 +103,17 @@ describe('console onboarding in a browser', () => {
     await screenshots(page, 'console-onboarding');
 
     const ocpp = `${platform.stack.gatewayUrl.replace('http', 'ws')}/ocpp`;
-    pile = new SimulatedPile({ id, password, maxPowerW: 22000, carMaxPowerW: 11000, batteryWh: 60_000, socPct: 40 }, { url: ocpp, meterIntervalMs: 60_000, speed: 1, autoStart: false, heartbeatIntervalMs: 60_000 });
+    pile = new SimulatedPile(
+      { id, password, maxPowerW: 22000, carMaxPowerW: 11000, batteryWh: 60_000, socPct: 40 },
+      { url: ocpp, meterIntervalMs: 60_000, speed: 1, autoStart: false, heartbeatIntervalMs: 60_000 },
+    );
     await pile.start();
-    await eventually(async () => expect((await admin('GET', `/api/v1/charging/piles/${id}`)).json()).toMatchObject({ id, stationId: station.id, maxPowerW: 22000, state: 'available' }), 10_000, 100);
+    await eventually(
+      async () =>
+        expect((await admin('GET', `/api/v1/charging/piles/${id}`)).json()).toMatchObject({ id, stationId: station.id, maxPowerW: 22000, state: 'available' }),
+      10_000,
+      100,
+    );
   });
 
   it("sets the station's cap and a fixed temperature; a temperature out of range is named on its field", async () => {
@@ -96,13 +124,20 @@ describe('console onboarding in a browser', () => {
     await form.getByLabel(zh['field.ambientSource'], { exact: true }).selectOption('value');
     await form.getByLabel(zh['field.celsius'], { exact: true }).fill('80');
     await form.getByRole('button', { name: zh['onboarding.save'] }).click();
-    await form.locator('.field-error').filter({ has: page.getByLabel(zh['field.celsius'], { exact: true }) }).waitFor({ timeout: UI_TIMEOUT });
+    await form
+      .locator('.field-error')
+      .filter({ has: page.getByLabel(zh['field.celsius'], { exact: true }) })
+      .waitFor({ timeout: UI_TIMEOUT });
     expect((await admin('GET', `/api/v1/charging/stations/${station.id}/charging`)).json()).toMatchObject({ chargingCapW: null, ambientC: null });
 
     await form.getByLabel(zh['field.celsius'], { exact: true }).fill('-5.5');
     await form.getByRole('button', { name: zh['onboarding.save'] }).click();
     await page.getByText(zh['onboarding.saved']).waitFor({ timeout: UI_TIMEOUT });
-    expect((await admin('GET', `/api/v1/charging/stations/${station.id}/charging`)).json()).toMatchObject({ chargingCapW: 40000, ambientC: -5.5, ambientFeedUrl: null });
+    expect((await admin('GET', `/api/v1/charging/stations/${station.id}/charging`)).json()).toMatchObject({
+      chargingCapW: 40000,
+      ambientC: -5.5,
+      ambientFeedUrl: null,
+    });
   });
 
   it('issues a car terminal credential by clicking; the simulated car connects with it (and the page reads in English)', async () => {
@@ -113,8 +148,18 @@ describe('console onboarding in a browser', () => {
     await page.getByText(car.vin, { exact: true }).waitFor({ timeout: UI_TIMEOUT });
     const secret = await secretShown(page);
     expect(secret).toMatch(/^[A-Za-z0-9_-]{43}$/);
-    fleet = await startVehicleFleet({ brokerUrl: platform.stack.mqttUrl!, credentials: [{ vin: car.vin, secret }], seed: 5, telemetryParkedMs: 300, telemetryDrivingMs: 100 });
-    await eventually(async () => expect((await admin('GET', `/api/v1/admin/vehicles/${car.id}`)).json()).toMatchObject({ reportedAt: expect.any(String) }), 10_000, 100);
+    fleet = await startVehicleFleet({
+      brokerUrl: platform.stack.mqttUrl!,
+      credentials: [{ vin: car.vin, secret }],
+      seed: 5,
+      telemetryParkedMs: 300,
+      telemetryDrivingMs: 100,
+    });
+    await eventually(
+      async () => expect((await admin('GET', `/api/v1/admin/vehicles/${car.id}`)).json()).toMatchObject({ reportedAt: expect.any(String) }),
+      10_000,
+      100,
+    );
 
     await page.getByRole('button', { name: en['app.langEn'] }).first().click();
     await page.getByRole('heading', { name: en['onboarding.pileTitle'] }).waitFor({ timeout: UI_TIMEOUT });

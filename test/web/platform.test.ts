@@ -65,7 +65,10 @@ describe('the web platform in a browser', () => {
     db = new pg.Pool({ connectionString: platform.env.DATABASE_URL, max: 2 });
     // The car will be a simulated terminal parked at People's Square (the simulator's first station): north is there.
     const origin = SHANGHAI_STATIONS[0]!;
-    for (const [name, lat] of [['north', origin.lat], ['south', origin.lat - SOUTH_DEG]] as const) {
+    for (const [name, lat] of [
+      ['north', origin.lat],
+      ['south', origin.lat - SOUTH_DEG],
+    ] as const) {
       const reply = await request(`${gateway}/api/v1/admin/stations`, {
         method: 'POST',
         headers: bearer(adminKey),
@@ -114,10 +117,14 @@ describe('the web platform in a browser', () => {
     // A wrong code first: the error is shown in Chinese with the field.
     await page.getByRole('button', { name: zh['register.sendCode'] }).click();
     let code: string | undefined;
-    await eventually(async () => {
-      code = await smsCode(gateway, adminKey, phone);
-      expect(code).toMatch(/^\d{6}$/);
-    }, 10_000, 200);
+    await eventually(
+      async () => {
+        code = await smsCode(gateway, adminKey, phone);
+        expect(code).toMatch(/^\d{6}$/);
+      },
+      10_000,
+      200,
+    );
     await page.getByLabel(zh['field.code']).fill('12345');
     await page.getByLabel(zh['field.displayName']).fill('网页测试');
     await page.getByLabel(zh['field.password'], { exact: true }).fill('web-test-password');
@@ -151,7 +158,10 @@ describe('the web platform in a browser', () => {
 
     // The member watches the north station, which has no car yet.
     await nav(member.page, 'nav.stations');
-    await member.page.getByRole('button', { name: /北站 North/ }).first().click();
+    await member.page
+      .getByRole('button', { name: /北站 North/ })
+      .first()
+      .click();
     await member.page.getByText(zh['stations.noCars']).waitFor({ timeout: UI_TIMEOUT });
 
     await nav(page, 'nav.members');
@@ -210,13 +220,20 @@ describe('the web platform in a browser', () => {
       telemetryDrivingMs: 100,
       rentals: { stations: [{ name: 'south', ...stations.south }], outboundKm: 0, timeScale: 30 },
     });
-    await eventually(async () => {
-      const { rows } = await db.query('SELECT online, reported_at FROM vehicles WHERE vin = $1', [vin]);
-      expect(rows[0]).toMatchObject({ online: true, reported_at: expect.any(Date) });
-    }, 10_000, 100);
+    await eventually(
+      async () => {
+        const { rows } = await db.query('SELECT online, reported_at FROM vehicles WHERE vin = $1', [vin]);
+        expect(rows[0]).toMatchObject({ online: true, reported_at: expect.any(Date) });
+      },
+      10_000,
+      100,
+    );
 
     await nav(page, 'nav.stations');
-    await page.getByRole('button', { name: /北站 North/ }).first().click();
+    await page
+      .getByRole('button', { name: /北站 North/ })
+      .first()
+      .click();
     const car = page.locator(`[data-vehicle="${plate}"]`);
     await car.getByRole('button', { name: zh['stations.reserve'] }).click();
     await page.getByRole('heading', { name: zh['trip.reservation'] }).waitFor({ timeout: UI_TIMEOUT });
@@ -302,7 +319,22 @@ describe('the web platform in a browser', () => {
       await db.query('INSERT INTO charging_plans (pile_id, station_id, planned_at, plan, sent) VALUES ($1, $2, now(), $3, true)', [
         pile.id,
         stations.north.id,
-        JSON.stringify({ schedule: { pileId: pile.id, vehicleId: pile.id, slots, energyWh, storedWh: energyWh, targetWh: energyWh, costFen: 0, deadline: null, meetsDeadline: true, shortfallWh: 0 }, unmet: [], profile: {} }),
+        JSON.stringify({
+          schedule: {
+            pileId: pile.id,
+            vehicleId: pile.id,
+            slots,
+            energyWh,
+            storedWh: energyWh,
+            targetWh: energyWh,
+            costFen: 0,
+            deadline: null,
+            meetsDeadline: true,
+            shortfallWh: 0,
+          },
+          unmet: [],
+          profile: {},
+        }),
       ]);
     }
     await operator.page.getByRole('combobox', { name: zh['col.station'], exact: true }).selectOption(stations.north.id);
@@ -339,14 +371,30 @@ describe('the web platform in a browser', () => {
     await expect(member.page.locator('[data-testid="ledger"]').innerText()).resolves.toMatch(/Rental fee[\s\S]*-¥/);
     await screenshots(member.page, 'wallet-en');
 
-    const consolePages = ['nav.fleet', 'nav.consoleStations', 'nav.pricing', 'nav.members', 'nav.rentals', 'nav.piles', 'nav.reviews', 'nav.sms', 'nav.cluster'] as const;
+    const consolePages = [
+      'nav.fleet',
+      'nav.consoleStations',
+      'nav.pricing',
+      'nav.members',
+      'nav.rentals',
+      'nav.piles',
+      'nav.reviews',
+      'nav.sms',
+      'nav.cluster',
+    ] as const;
     for (const key of consolePages) {
       await nav(operator.page, key);
       await operator.page.getByRole('heading', { level: 1, name: en[key], exact: true }).waitFor({ timeout: UI_TIMEOUT });
       if (key === 'nav.cluster') {
         await operator.page.locator('[data-instance]').first().waitFor({ timeout: UI_TIMEOUT });
         // A scaling decision heard on the bus is listed and marked on the chart; the balancer's decisions are listed.
-        platform.stack.bus.publish(SUBJECTS.autoscaleDecision, { from: 2, to: 3, reason: 'ScaleUp', message: 'load: 2 -> 3 replicas', at: new Date().toISOString() });
+        platform.stack.bus.publish(SUBJECTS.autoscaleDecision, {
+          from: 2,
+          to: 3,
+          reason: 'ScaleUp',
+          message: 'load: 2 -> 3 replicas',
+          at: new Date().toISOString(),
+        });
         await operator.page.getByTestId('scaling-decisions').getByText(en['cluster.scaleUp'], { exact: true }).waitFor({ timeout: UI_TIMEOUT });
         await operator.page.locator('[data-decision="2-3"]').waitFor({ state: 'attached', timeout: UI_TIMEOUT });
         await expect(operator.page.getByTestId('balancer-events').locator('[data-event="joined"]').count()).resolves.toBeGreaterThanOrEqual(2);
@@ -375,8 +423,14 @@ describe('the web platform in a browser', () => {
     await page.locator('[data-live="poll"]').waitFor({ timeout: UI_TIMEOUT });
     await nav(page, 'nav.notifications');
 
-    const demo = (await request(`${gateway}/api/v1/admin/members?q=${platform.member.account}`, { headers: bearer(adminKey) })).json<{ items: Array<{ id: string }> }>().items[0]!;
-    const sent = await request(`${gateway}/api/v1/admin/members/${demo.id}/notifications`, { method: 'POST', headers: bearer(adminKey), body: { kind: 'notice', title: 'Poll works', body: {} } });
+    const demo = (await request(`${gateway}/api/v1/admin/members?q=${platform.member.account}`, { headers: bearer(adminKey) })).json<{
+      items: Array<{ id: string }>;
+    }>().items[0]!;
+    const sent = await request(`${gateway}/api/v1/admin/members/${demo.id}/notifications`, {
+      method: 'POST',
+      headers: bearer(adminKey),
+      body: { kind: 'notice', title: 'Poll works', body: {} },
+    });
     expect(sent.status).toBe(201);
     await page.locator('[data-testid="notifications"] [data-kind="notice"]', { hasText: 'Poll works' }).waitFor({ timeout: UI_TIMEOUT });
     await expect(page.locator('[data-live]').getAttribute('data-live')).resolves.toBe('poll');

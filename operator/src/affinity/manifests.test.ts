@@ -100,7 +100,10 @@ describe('ingressFor', () => {
   it('routes host and path to the Service port, with class and TLS', () => {
     const ingress = ingressFor(
       group,
-      resolved({ ingress: { controller: 'haproxy', className: 'haproxy', host: 'app.example.org', tlsSecretName: 'app-tls', path: '/api' }, service: { port: 8080 } }),
+      resolved({
+        ingress: { controller: 'haproxy', className: 'haproxy', host: 'app.example.org', tlsSecretName: 'app-tls', path: '/api' },
+        service: { port: 8080 },
+      }),
     )!;
     expect(ingress.spec).toEqual({
       ingressClassName: 'haproxy',

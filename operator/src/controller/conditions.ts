@@ -7,7 +7,12 @@ export type ConditionInput = Pick<Condition, 'type' | 'status' | 'reason' | 'mes
  * so `kubectl describe` shows since when a group has been Ready (or Degraded), not when the
  * operator last looked. Order is kept stable for readable output.
  */
-export function setConditions(current: readonly Condition[] | undefined, updates: readonly ConditionInput[], now: string, generation: number | undefined): Condition[] {
+export function setConditions(
+  current: readonly Condition[] | undefined,
+  updates: readonly ConditionInput[],
+  now: string,
+  generation: number | undefined,
+): Condition[] {
   const byType = new Map<ConditionType, Condition>((current ?? []).map((c) => [c.type, c]));
   for (const update of updates) {
     const previous = byType.get(update.type);

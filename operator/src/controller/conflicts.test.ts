@@ -11,7 +11,12 @@ describe('conflictingAutoscalers', () => {
     ['nothing else scales it', [], [], []],
     ['an HPA on the Deployment', [auto('app-hpa', { apiVersion: 'apps/v1', kind: 'Deployment', name: 'app' })], [], ['HorizontalPodAutoscaler app-hpa']],
     ['a ScaledObject with the KEDA defaults (kind and apiVersion left out)', [], [auto('app-so', { name: 'app' })], ['ScaledObject app-so']],
-    ['both, named in a stable order', [auto('b', { kind: 'Deployment', name: 'app' }), auto('a', { kind: 'Deployment', name: 'app' })], [auto('so', { name: 'app' })], ['HorizontalPodAutoscaler a', 'HorizontalPodAutoscaler b', 'ScaledObject so']],
+    [
+      'both, named in a stable order',
+      [auto('b', { kind: 'Deployment', name: 'app' }), auto('a', { kind: 'Deployment', name: 'app' })],
+      [auto('so', { name: 'app' })],
+      ['HorizontalPodAutoscaler a', 'HorizontalPodAutoscaler b', 'ScaledObject so'],
+    ],
     ['another Deployment', [auto('x', { kind: 'Deployment', name: 'web' })], [auto('y', { name: 'web' })], []],
     ['a StatefulSet of the same name', [auto('x', { apiVersion: 'apps/v1', kind: 'StatefulSet', name: 'app' })], [], []],
     ['a custom resource of kind Deployment in another group', [], [auto('y', { apiVersion: 'example.org/v1', kind: 'Deployment', name: 'app' })], []],

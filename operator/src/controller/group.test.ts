@@ -68,7 +68,13 @@ const spec: AppServiceGroupSpec = {
 };
 
 function group(extra: Partial<AppServiceGroupSpec> = {}, status?: AppServiceGroupStatus): AppServiceGroup {
-  return { apiVersion: 'evshare.io/v1alpha1', kind: 'AppServiceGroup', metadata: { name: 'app', namespace: NS, uid: 'g-uid', generation: 1 }, spec: { ...spec, ...extra }, status };
+  return {
+    apiVersion: 'evshare.io/v1alpha1',
+    kind: 'AppServiceGroup',
+    metadata: { name: 'app', namespace: NS, uid: 'g-uid', generation: 1 },
+    spec: { ...spec, ...extra },
+    status,
+  };
 }
 
 function deployment(replicas: number): Deployment {
@@ -148,7 +154,9 @@ describe('reconcileGroup', () => {
   });
 
   it('deletes its Ingress when the spec drops it', async () => {
-    const ingress: KubeObject = { metadata: { name: 'app', namespace: NS, ownerReferences: [{ apiVersion: 'evshare.io/v1alpha1', kind: 'AppServiceGroup', name: 'app', uid: 'g-uid' }] } };
+    const ingress: KubeObject = {
+      metadata: { name: 'app', namespace: NS, ownerReferences: [{ apiVersion: 'evshare.io/v1alpha1', kind: 'AppServiceGroup', name: 'app', uid: 'g-uid' }] },
+    };
     const { ctx, calls } = setup({ group: group({ ingress: undefined }), ingresses: [ingress] });
     await reconcileGroup(ctx, `${NS}/app`);
     expect(calls).toContain('delete Ingress app');
@@ -203,7 +211,12 @@ describe('reconcileGroup', () => {
     expect(statuses.at(-1)!.conditions!.find((c) => c.type === 'ScalingActive')).toMatchObject({ reason: 'WaitingForDeletionCosts' });
     // Loads move meanwhile; the costs already sent are what is waited for, not patched again.
     loads.record(report('app-b', 3, 0), NOW);
-    for (const [p, cost] of [['app-a', '901'], ['app-b', '2'], ['app-c', '300']] as const) pods.find((x) => x.metadata.name === p)!.metadata.annotations = { 'controller.kubernetes.io/pod-deletion-cost': cost };
+    for (const [p, cost] of [
+      ['app-a', '901'],
+      ['app-b', '2'],
+      ['app-c', '300'],
+    ] as const)
+      pods.find((x) => x.metadata.name === p)!.metadata.annotations = { 'controller.kubernetes.io/pod-deletion-cost': cost };
     await reconcileGroup(ctx, `${NS}/app`);
     expect(calls.filter((c) => c.startsWith('scale'))).toEqual([]);
     pods[3]!.metadata.annotations = { 'controller.kubernetes.io/pod-deletion-cost': '101' };

@@ -116,12 +116,19 @@ export async function reconcileGroup(ctx: ReconcileContext, key: string): Promis
 
   if (!deployment) {
     const missing = `Deployment ${namespace}/${spec.deploymentName} not found`;
-    await writeStatus(ctx, group, state, now, { ...keptStatus(group), replicas: undefined, readyReplicas: undefined, reportingPods: 0, loadPerPod: undefined }, [
-      { type: 'Ready', status: 'False', reason: 'DeploymentNotFound', message: missing },
-      { type: 'ScalingActive', status: 'False', reason: 'DeploymentNotFound', message: missing },
-      { type: 'ScalingLimited', status: 'False', reason: 'DesiredWithinRange', message: '' },
-      { type: 'Degraded', status: 'True', reason: 'DeploymentNotFound', message: missing },
-    ]);
+    await writeStatus(
+      ctx,
+      group,
+      state,
+      now,
+      { ...keptStatus(group), replicas: undefined, readyReplicas: undefined, reportingPods: 0, loadPerPod: undefined },
+      [
+        { type: 'Ready', status: 'False', reason: 'DeploymentNotFound', message: missing },
+        { type: 'ScalingActive', status: 'False', reason: 'DeploymentNotFound', message: missing },
+        { type: 'ScalingLimited', status: 'False', reason: 'DesiredWithinRange', message: '' },
+        { type: 'Degraded', status: 'True', reason: 'DeploymentNotFound', message: missing },
+      ],
+    );
     await warnOnce(ctx, group, state, 'DeploymentNotFound', 'Find', missing);
     return;
   }
@@ -159,7 +166,9 @@ export async function reconcileGroup(ctx: ReconcileContext, key: string): Promis
     if (cached === state.expected.replicas || now > state.expected.until) state.expected = undefined;
     else current = state.expected.replicas;
   }
-  const pods = ctx.pods.list().filter((p) => p.metadata.namespace === namespace && !p.metadata.deletionTimestamp && matchesSelector(selector, p.metadata.labels));
+  const pods = ctx.pods
+    .list()
+    .filter((p) => p.metadata.namespace === namespace && !p.metadata.deletionTimestamp && matchesSelector(selector, p.metadata.labels));
   state.pods = pods.map((p) => p.metadata.name);
   const loads = ctx.loads.loadsOf(state.pods, now);
   const readyReplicas = deployment.status?.readyReplicas ?? 0;
@@ -203,7 +212,14 @@ export async function reconcileGroup(ctx: ReconcileContext, key: string): Promis
         state.events = decision.events;
         ctx.log.info({ group: key, from: current, to: decision.desiredReplicas, reason: decision.reason }, decision.message);
         ctx.metrics?.scaleOperations.inc({ namespace, group: name, direction: decision.desiredReplicas > current ? 'up' : 'down' });
-        const published: AutoscaleDecision = { from: current, to: decision.desiredReplicas, reason: decision.reason, message: decision.message, at: new Date(now).toISOString(), group: key };
+        const published: AutoscaleDecision = {
+          from: current,
+          to: decision.desiredReplicas,
+          reason: decision.reason,
+          message: decision.message,
+          at: new Date(now).toISOString(),
+          group: key,
+        };
         ctx.bus?.publish(SUBJECTS.autoscaleDecision, published);
         state.expected = { replicas: decision.desiredReplicas, until: now + (ctx.expectationTimeoutMs ?? 10_000) };
         current = decision.desiredReplicas;
@@ -211,7 +227,10 @@ export async function reconcileGroup(ctx: ReconcileContext, key: string): Promis
         await recordEvent(ctx, { group, type: 'Normal', reason: decision.reason, action: 'Scale', note: decision.message });
       }
     } catch (error) {
-      problems.push({ reason: 'ScaleFailed', message: `scaling Deployment ${spec.deploymentName} to ${decision.desiredReplicas} failed: ${(error as Error).message}` });
+      problems.push({
+        reason: 'ScaleFailed',
+        message: `scaling Deployment ${spec.deploymentName} to ${decision.desiredReplicas} failed: ${(error as Error).message}`,
+      });
     }
   } else {
     state.pendingCosts = undefined;
@@ -221,7 +240,12 @@ export async function reconcileGroup(ctx: ReconcileContext, key: string): Promis
   const inflight = decision.metrics.find((m) => m.metric === 'inflight');
   const owned = spec.ingress ? `Service and Ingress ${name}` : `Service ${name}`;
   const ownedFailed = problems.find((p) => p.reason === 'ApplyFailed' || p.reason === 'SelectorUnsupported');
-  const degraded = problems[0] ?? conflict ?? (readyReplicas > 0 && decision.reportingPods === 0 ? { reason: 'LoadReportsMissing', message: `${readyReplicas} pods are ready but none reports its load on NATS; scaling by load is paused` } : undefined);
+  const degraded =
+    problems[0] ??
+    conflict ??
+    (readyReplicas > 0 && decision.reportingPods === 0
+      ? { reason: 'LoadReportsMissing', message: `${readyReplicas} pods are ready but none reports its load on NATS; scaling by load is paused` }
+      : undefined);
   const conditions: ConditionInput[] = [
     ownedFailed
       ? { type: 'Ready', status: 'False', reason: 'OwnedObjectsNotApplied', message: ownedFailed.message }
@@ -231,19 +255,29 @@ export async function reconcileGroup(ctx: ReconcileContext, key: string): Promis
     conflict
       ? { type: 'ScalingActive', status: 'False', ...conflict }
       : paused
-      ? { type: 'ScalingActive', status: 'False', reason: 'Paused', message: `the ${PAUSE_ANNOTATION} annotation is "true"; the replicas are left as they are` }
-      : decision.reportingPods > 0
         ? {
             type: 'ScalingActive',
-            status: 'True',
-            reason: waitingForCosts ? 'WaitingForDeletionCosts' : 'LoadReported',
-            message: waitingForCosts
-              ? `scale-down to ${decision.desiredReplicas} waits until the pods show their new deletion costs`
-              : `${decision.reportingPods} of ${pods.length} pods report their load`,
+            status: 'False',
+            reason: 'Paused',
+            message: `the ${PAUSE_ANNOTATION} annotation is "true"; the replicas are left as they are`,
           }
-        : decision.reason === 'Fallback'
-          ? { type: 'ScalingActive', status: 'False', reason: 'Fallback', message: decision.message }
-          : { type: 'ScalingActive', status: 'False', reason: 'NoLoadReports', message: `no fresh load report from the ${pods.length} pods of Deployment ${spec.deploymentName}` },
+        : decision.reportingPods > 0
+          ? {
+              type: 'ScalingActive',
+              status: 'True',
+              reason: waitingForCosts ? 'WaitingForDeletionCosts' : 'LoadReported',
+              message: waitingForCosts
+                ? `scale-down to ${decision.desiredReplicas} waits until the pods show their new deletion costs`
+                : `${decision.reportingPods} of ${pods.length} pods report their load`,
+            }
+          : decision.reason === 'Fallback'
+            ? { type: 'ScalingActive', status: 'False', reason: 'Fallback', message: decision.message }
+            : {
+                type: 'ScalingActive',
+                status: 'False',
+                reason: 'NoLoadReports',
+                message: `no fresh load report from the ${pods.length} pods of Deployment ${spec.deploymentName}`,
+              },
     decision.limitedBy
       ? { type: 'ScalingLimited', status: 'True', reason: LIMIT_REASONS[decision.limitedBy], message: decision.message }
       : { type: 'ScalingLimited', status: 'False', reason: 'DesiredWithinRange', message: `desired replicas within ${spec.minReplicas}..${spec.maxReplicas}` },
@@ -284,7 +318,14 @@ function keptStatus(group: AppServiceGroup): AppServiceGroupStatus {
   return { desiredReplicas, lastScaleTime, selector };
 }
 
-async function writeStatus(ctx: ReconcileContext, group: AppServiceGroup, state: GroupState, now: number, fields: AppServiceGroupStatus, conditions: ConditionInput[]): Promise<void> {
+async function writeStatus(
+  ctx: ReconcileContext,
+  group: AppServiceGroup,
+  state: GroupState,
+  now: number,
+  fields: AppServiceGroupStatus,
+  conditions: ConditionInput[],
+): Promise<void> {
   const generation = group.metadata.generation;
   const status: AppServiceGroupStatus = {
     observedGeneration: generation,
@@ -323,7 +364,9 @@ async function deletionCostsPending(ctx: ReconcileContext, state: GroupState, na
   );
   if (patches.length === 0) return false;
   const results = await Promise.allSettled(patches.map((p) => ctx.api.annotatePod(namespace, p.pod, { [POD_DELETION_COST]: String(p.cost) })));
-  results.forEach((r, i) => r.status === 'rejected' && ctx.log.warn({ err: r.reason, pod: `${namespace}/${patches[i]!.pod}` }, 'could not set the pod deletion cost'));
+  results.forEach(
+    (r, i) => r.status === 'rejected' && ctx.log.warn({ err: r.reason, pod: `${namespace}/${patches[i]!.pod}` }, 'could not set the pod deletion cost'),
+  );
   const costs = Object.fromEntries(patches.filter((_, i) => results[i]!.status === 'fulfilled').map((p) => [p.pod, String(p.cost)]));
   if (Object.keys(costs).length === 0) return false;
   state.pendingCosts = { costs, until: now + (ctx.deletionCostWaitMs ?? 10_000) };

@@ -18,9 +18,24 @@ export function createOperatorMetrics(registry: Registry): OperatorMetrics {
   const groupLabels = ['namespace', 'group'] as const;
   const registers = [registry];
   return {
-    desiredReplicas: new client.Gauge({ name: 'evshare_operator_desired_replicas', help: 'Replicas the last scaling decision asked for', labelNames: groupLabels, registers }),
-    currentReplicas: new client.Gauge({ name: 'evshare_operator_current_replicas', help: "The APP Deployment's spec.replicas", labelNames: groupLabels, registers }),
-    loadPerPod: new client.Gauge({ name: 'evshare_operator_load_per_pod', help: 'Mean requests in flight per reporting APP pod', labelNames: groupLabels, registers }),
+    desiredReplicas: new client.Gauge({
+      name: 'evshare_operator_desired_replicas',
+      help: 'Replicas the last scaling decision asked for',
+      labelNames: groupLabels,
+      registers,
+    }),
+    currentReplicas: new client.Gauge({
+      name: 'evshare_operator_current_replicas',
+      help: "The APP Deployment's spec.replicas",
+      labelNames: groupLabels,
+      registers,
+    }),
+    loadPerPod: new client.Gauge({
+      name: 'evshare_operator_load_per_pod',
+      help: 'Mean requests in flight per reporting APP pod',
+      labelNames: groupLabels,
+      registers,
+    }),
     reportingPods: new client.Gauge({ name: 'evshare_operator_reporting_pods', help: 'APP pods with a fresh load report', labelNames: groupLabels, registers }),
     scaleOperations: new client.Counter({
       name: 'evshare_operator_scale_operations_total',
@@ -28,7 +43,12 @@ export function createOperatorMetrics(registry: Registry): OperatorMetrics {
       labelNames: [...groupLabels, 'direction'] as const,
       registers,
     }),
-    reconcileErrors: new client.Counter({ name: 'evshare_operator_reconcile_errors_total', help: 'Reconciles that failed and were retried', labelNames: groupLabels, registers }),
+    reconcileErrors: new client.Counter({
+      name: 'evshare_operator_reconcile_errors_total',
+      help: 'Reconciles that failed and were retried',
+      labelNames: groupLabels,
+      registers,
+    }),
     reconcileSeconds: new client.Histogram({
       name: 'evshare_operator_reconcile_duration_seconds',
       help: 'Time to reconcile one AppServiceGroup',
@@ -41,7 +61,10 @@ export function createOperatorMetrics(registry: Registry): OperatorMetrics {
 }
 
 /** Watch health per informer (read when Prometheus scrapes): re-lists after 410 Gone and list/watch errors. */
-export function registerInformerMetrics(registry: Registry, stats: () => Record<string, { lists: number; watches: number; relistsAfterGone: number; errors: number }>): void {
+export function registerInformerMetrics(
+  registry: Registry,
+  stats: () => Record<string, { lists: number; watches: number; relistsAfterGone: number; errors: number }>,
+): void {
   const gauge = (name: string, help: string, field: 'lists' | 'watches' | 'relistsAfterGone' | 'errors') =>
     new client.Gauge({
       name,

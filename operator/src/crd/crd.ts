@@ -94,7 +94,13 @@ const spec: Schema = {
       pattern: DNS_SUBDOMAIN,
       description: 'The APP Deployment (same namespace) whose replicas the operator sets.',
     },
-    minReplicas: { type: 'integer', format: 'int32', minimum: 1, default: DEFAULT_MIN_REPLICAS, description: 'Never fewer pods (at least 1: load reports need a pod).' },
+    minReplicas: {
+      type: 'integer',
+      format: 'int32',
+      minimum: 1,
+      default: DEFAULT_MIN_REPLICAS,
+      description: 'Never fewer pods (at least 1: load reports need a pod).',
+    },
     maxReplicas: { type: 'integer', format: 'int32', minimum: 1, maximum: 1000, description: 'Never more pods.' },
     target: {
       type: 'object',
@@ -114,7 +120,8 @@ const spec: Schema = {
     },
     fallback: {
       type: 'object',
-      description: 'As KEDA\'s fallback: when ready pods send no load report for afterSeconds, set the replicas to this count (within min..max). Without it the replicas stay as they are.',
+      description:
+        "As KEDA's fallback: when ready pods send no load report for afterSeconds, set the replicas to this count (within min..max). Without it the replicas stay as they are.",
       required: ['replicas'],
       properties: {
         replicas: { type: 'integer', format: 'int32', minimum: 1 },
@@ -126,7 +133,12 @@ const spec: Schema = {
       default: {},
       description: 'Session affinity: a client keeps reaching the same APP pod.',
       properties: {
-        mode: { type: 'string', enum: ['clientIP', 'cookie'], default: DEFAULT_AFFINITY.mode, description: 'Pin by client address, or by a cookie the ingress sets.' },
+        mode: {
+          type: 'string',
+          enum: ['clientIP', 'cookie'],
+          default: DEFAULT_AFFINITY.mode,
+          description: 'Pin by client address, or by a cookie the ingress sets.',
+        },
         timeoutSeconds: {
           type: 'integer',
           format: 'int32',
@@ -135,7 +147,14 @@ const spec: Schema = {
           default: DEFAULT_AFFINITY.timeoutSeconds,
           description: 'How long a client stays pinned (ClientIP timeout or cookie max age).',
         },
-        cookieName: { type: 'string', minLength: 1, maxLength: 64, pattern: COOKIE_NAME, default: DEFAULT_AFFINITY.cookieName, description: 'Cookie name in cookie mode.' },
+        cookieName: {
+          type: 'string',
+          minLength: 1,
+          maxLength: 64,
+          pattern: COOKIE_NAME,
+          default: DEFAULT_AFFINITY.cookieName,
+          description: 'Cookie name in cookie mode.',
+        },
       },
     },
     service: {
@@ -211,7 +230,8 @@ export function appServiceGroupCrd(): Record<string, unknown> {
           schema: {
             openAPIV3Schema: {
               type: 'object',
-              description: 'AppServiceGroup: the APP service cluster of evshare, scaled by the load its pods report and reached through a session-affinity ingress.',
+              description:
+                'AppServiceGroup: the APP service cluster of evshare, scaled by the load its pods report and reached through a session-affinity ingress.',
               required: ['spec'],
               properties: {
                 apiVersion: { type: 'string' },

@@ -93,7 +93,8 @@ export function createKubeClient(kc: KubeConfig, defaultTimeoutMs = 30_000): Kub
   return {
     async request<T>(method: string, path: string, options: RequestOptions = {}): Promise<T> {
       const payload = options.body === undefined ? undefined : JSON.stringify(options.body);
-      const headers: Record<string, string> = payload === undefined ? {} : { 'content-type': options.contentType ?? 'application/json', 'content-length': String(Buffer.byteLength(payload)) };
+      const headers: Record<string, string> =
+        payload === undefined ? {} : { 'content-type': options.contentType ?? 'application/json', 'content-length': String(Buffer.byteLength(payload)) };
       const init = await requestOptions(method, headers);
       const target = url(path, options.query);
       const timeoutMs = options.timeoutMs ?? defaultTimeoutMs;

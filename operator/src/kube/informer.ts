@@ -239,7 +239,10 @@ export function createInformer<T extends KubeObject>(options: InformerOptions<T>
     waitForSync(timeoutMs) {
       if (synced) return Promise.resolve();
       return new Promise((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`${what} not synced within ${timeoutMs} ms${lastError ? `: ${(lastError as Error).message}` : ''}`)), timeoutMs);
+        const timer = setTimeout(
+          () => reject(new Error(`${what} not synced within ${timeoutMs} ms${lastError ? `: ${(lastError as Error).message}` : ''}`)),
+          timeoutMs,
+        );
         syncWaiters.push(() => {
           clearTimeout(timer);
           resolve();

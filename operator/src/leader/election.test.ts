@@ -1,7 +1,13 @@
 import { heldSpec, mayAcquire, observe } from './election';
 
 describe('lease rules', () => {
-  const spec = { holderIdentity: 'op-a', leaseDurationSeconds: 15, renewTime: '2026-01-01T00:00:00.000000Z', acquireTime: '2026-01-01T00:00:00.000000Z', leaseTransitions: 2 };
+  const spec = {
+    holderIdentity: 'op-a',
+    leaseDurationSeconds: 15,
+    renewTime: '2026-01-01T00:00:00.000000Z',
+    acquireTime: '2026-01-01T00:00:00.000000Z',
+    leaseTransitions: 2,
+  };
 
   it('times a holder by the local clock since its lease last changed', () => {
     const seen = observe(undefined, spec, 1_000);

@@ -118,7 +118,12 @@ export function startLeaderElection(options: LeaderElectionOptions): LeaderElect
       if (!isNotFound(error)) throw error;
     }
     if (!lease) {
-      const created: Lease = { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: { name, namespace }, spec: heldSpec(undefined, identity, now, leaseSeconds) };
+      const created: Lease = {
+        apiVersion: 'coordination.k8s.io/v1',
+        kind: 'Lease',
+        metadata: { name, namespace },
+        spec: heldSpec(undefined, identity, now, leaseSeconds),
+      };
       try {
         await client.request('POST', collection, { body: created, timeoutMs: timeoutMs() });
       } catch (error) {
@@ -152,12 +157,15 @@ export function startLeaderElection(options: LeaderElectionOptions): LeaderElect
 
   function armDeadline(): void {
     clearTimeout(deadlineTimer);
-    deadlineTimer = setTimeout(() => {
-      if (leading && Date.now() - lastRenew >= renewDeadlineMs) {
-        log.warn({ identity, renewDeadlineMs }, 'could not renew the lease within the renew deadline');
-        setLeading(false);
-      }
-    }, lastRenew + renewDeadlineMs - Date.now());
+    deadlineTimer = setTimeout(
+      () => {
+        if (leading && Date.now() - lastRenew >= renewDeadlineMs) {
+          log.warn({ identity, renewDeadlineMs }, 'could not renew the lease within the renew deadline');
+          setLeading(false);
+        }
+      },
+      lastRenew + renewDeadlineMs - Date.now(),
+    );
   }
 
   async function campaign(): Promise<void> {

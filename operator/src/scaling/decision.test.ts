@@ -36,9 +36,21 @@ describe('decideReplicas', () => {
     ['10% under target is within tolerance', { loads: pods(9, 9, 9, 9) }, { desired: 4, reason: 'WithinTolerance' }],
     ['twice the target doubles at once', { loads: pods(20, 20, 20, 20) }, { desired: 8, reason: 'ScaleUp', limitedBy: null, recommended: 8 }],
     ['uneven load counts by its mean', { loads: pods(0, 0, 30, 30) }, { desired: 6, reason: 'ScaleUp', recommended: 6 }],
-    ['a big step is limited to max(4 pods, 100%) per period', { currentReplicas: 2, loads: pods(50, 50) }, { desired: 6, reason: 'ScaleUp', limitedBy: 'scaleUpPolicy', recommended: 10 }],
-    ['a scale-up earlier in the period counts against the policy', { currentReplicas: 6, loads: pods(50, 50, 50, 50, 50, 50), events: [{ at: NOW - 5_000, change: 4 }] }, { desired: 6, reason: 'ScaleUpStabilizing', limitedBy: 'scaleUpPolicy', recommended: 30 }],
-    ['a scale-up a period ago no longer counts', { currentReplicas: 6, loads: pods(50, 50, 50, 50, 50, 50), events: [{ at: NOW - 15_000, change: 4 }] }, { desired: 12, reason: 'ScaleUp', limitedBy: 'scaleUpPolicy' }],
+    [
+      'a big step is limited to max(4 pods, 100%) per period',
+      { currentReplicas: 2, loads: pods(50, 50) },
+      { desired: 6, reason: 'ScaleUp', limitedBy: 'scaleUpPolicy', recommended: 10 },
+    ],
+    [
+      'a scale-up earlier in the period counts against the policy',
+      { currentReplicas: 6, loads: pods(50, 50, 50, 50, 50, 50), events: [{ at: NOW - 5_000, change: 4 }] },
+      { desired: 6, reason: 'ScaleUpStabilizing', limitedBy: 'scaleUpPolicy', recommended: 30 },
+    ],
+    [
+      'a scale-up a period ago no longer counts',
+      { currentReplicas: 6, loads: pods(50, 50, 50, 50, 50, 50), events: [{ at: NOW - 15_000, change: 4 }] },
+      { desired: 12, reason: 'ScaleUp', limitedBy: 'scaleUpPolicy' },
+    ],
     [
       'selectPolicy Disabled never scales up',
       { loads: pods(50, 50, 50, 50), behavior: { ...DEFAULT_BEHAVIOR, scaleUp: { ...DEFAULT_BEHAVIOR.scaleUp, selectPolicy: 'Disabled' } } },
@@ -46,28 +58,85 @@ describe('decideReplicas', () => {
     ],
     [
       'selectPolicy Disabled still lifts to minReplicas',
-      { currentReplicas: 1, minReplicas: 3, loads: pods(50), behavior: { ...DEFAULT_BEHAVIOR, scaleUp: { ...DEFAULT_BEHAVIOR.scaleUp, selectPolicy: 'Disabled' } } },
+      {
+        currentReplicas: 1,
+        minReplicas: 3,
+        loads: pods(50),
+        behavior: { ...DEFAULT_BEHAVIOR, scaleUp: { ...DEFAULT_BEHAVIOR.scaleUp, selectPolicy: 'Disabled' } },
+      },
       { desired: 3, reason: 'ScaleUp', limitedBy: 'minReplicas' },
     ],
-    ['no reports for the fallback time set the fallback replicas', { loads: [], fallback: { replicas: 6, afterSeconds: 30 }, silentForMs: 30_000 }, { desired: 6, reason: 'Fallback', limitedBy: null }],
-    ['the fallback may also scale down', { currentReplicas: 9, loads: [], fallback: { replicas: 3, afterSeconds: 30 }, silentForMs: 60_000 }, { desired: 3, reason: 'Fallback' }],
-    ['the fallback stays within maxReplicas', { loads: [], fallback: { replicas: 50, afterSeconds: 30 }, silentForMs: 60_000 }, { desired: 20, reason: 'Fallback', limitedBy: 'maxReplicas' }],
-    ['a shorter silence keeps the replicas', { loads: [], fallback: { replicas: 6, afterSeconds: 30 }, silentForMs: 29_000 }, { desired: 4, reason: 'NoLoadReports' }],
-    ['with reports the fallback does not apply', { loads: pods(10, 10, 10, 10), fallback: { replicas: 6, afterSeconds: 30 }, silentForMs: 60_000 }, { desired: 4, reason: 'WithinTolerance' }],
+    [
+      'no reports for the fallback time set the fallback replicas',
+      { loads: [], fallback: { replicas: 6, afterSeconds: 30 }, silentForMs: 30_000 },
+      { desired: 6, reason: 'Fallback', limitedBy: null },
+    ],
+    [
+      'the fallback may also scale down',
+      { currentReplicas: 9, loads: [], fallback: { replicas: 3, afterSeconds: 30 }, silentForMs: 60_000 },
+      { desired: 3, reason: 'Fallback' },
+    ],
+    [
+      'the fallback stays within maxReplicas',
+      { loads: [], fallback: { replicas: 50, afterSeconds: 30 }, silentForMs: 60_000 },
+      { desired: 20, reason: 'Fallback', limitedBy: 'maxReplicas' },
+    ],
+    [
+      'a shorter silence keeps the replicas',
+      { loads: [], fallback: { replicas: 6, afterSeconds: 30 }, silentForMs: 29_000 },
+      { desired: 4, reason: 'NoLoadReports' },
+    ],
+    [
+      'with reports the fallback does not apply',
+      { loads: pods(10, 10, 10, 10), fallback: { replicas: 6, afterSeconds: 30 }, silentForMs: 60_000 },
+      { desired: 4, reason: 'WithinTolerance' },
+    ],
     ['maxReplicas caps a scale-up', { loads: pods(50, 50, 50, 50), maxReplicas: 6 }, { desired: 6, reason: 'ScaleUp', limitedBy: 'maxReplicas' }],
-    ['at maxReplicas under overload', { currentReplicas: 6, loads: pods(50, 50, 50, 50, 50, 50), maxReplicas: 6 }, { desired: 6, reason: 'AtMaxReplicas', limitedBy: 'maxReplicas' }],
+    [
+      'at maxReplicas under overload',
+      { currentReplicas: 6, loads: pods(50, 50, 50, 50, 50, 50), maxReplicas: 6 },
+      { desired: 6, reason: 'AtMaxReplicas', limitedBy: 'maxReplicas' },
+    ],
     ['no reports keep the replicas', { loads: [] }, { desired: 4, reason: 'NoLoadReports', limitedBy: null }],
     ['no reports still lift to minReplicas', { currentReplicas: 0, loads: [], minReplicas: 2 }, { desired: 2, reason: 'ScaleUp', limitedBy: 'minReplicas' }],
-    ['replicas above maxReplicas come down without reports', { currentReplicas: 9, loads: [], maxReplicas: 5 }, { desired: 5, reason: 'ScaleDown', limitedBy: 'maxReplicas' }],
-    ['low load with an empty history waits (a new leader does not scale down at once)', { loads: pods(2, 2, 2, 2), history: [] }, { desired: 4, reason: 'ScaleDownStabilizing', recommended: 1 }],
-    ['low load after the window scales down by at most half', { loads: pods(2, 2, 2, 2) }, { desired: 2, reason: 'ScaleDown', limitedBy: 'scaleDownPolicy', recommended: 1 }],
-    ['a scale-down earlier in the period counts against the policy', { currentReplicas: 2, loads: pods(1, 1), events: [{ at: NOW - 10_000, change: -2 }] }, { desired: 2, reason: 'ScaleDownStabilizing', limitedBy: 'scaleDownPolicy' }],
-    ['scale-down goes only to the highest recommendation in the window', { loads: pods(2, 2, 2, 2), history: [old(8, 70), old(3, 30)] }, { desired: 3, reason: 'ScaleDown', limitedBy: null }],
+    [
+      'replicas above maxReplicas come down without reports',
+      { currentReplicas: 9, loads: [], maxReplicas: 5 },
+      { desired: 5, reason: 'ScaleDown', limitedBy: 'maxReplicas' },
+    ],
+    [
+      'low load with an empty history waits (a new leader does not scale down at once)',
+      { loads: pods(2, 2, 2, 2), history: [] },
+      { desired: 4, reason: 'ScaleDownStabilizing', recommended: 1 },
+    ],
+    [
+      'low load after the window scales down by at most half',
+      { loads: pods(2, 2, 2, 2) },
+      { desired: 2, reason: 'ScaleDown', limitedBy: 'scaleDownPolicy', recommended: 1 },
+    ],
+    [
+      'a scale-down earlier in the period counts against the policy',
+      { currentReplicas: 2, loads: pods(1, 1), events: [{ at: NOW - 10_000, change: -2 }] },
+      { desired: 2, reason: 'ScaleDownStabilizing', limitedBy: 'scaleDownPolicy' },
+    ],
+    [
+      'scale-down goes only to the highest recommendation in the window',
+      { loads: pods(2, 2, 2, 2), history: [old(8, 70), old(3, 30)] },
+      { desired: 3, reason: 'ScaleDown', limitedBy: null },
+    ],
     ['a recent high recommendation holds the replicas', { loads: pods(2, 2, 2, 2), history: [old(4, 59)] }, { desired: 4, reason: 'ScaleDownStabilizing' }],
-    ['minReplicas stops a scale-down', { currentReplicas: 2, loads: pods(0, 0), minReplicas: 2 }, { desired: 2, reason: 'AtMinReplicas', limitedBy: 'minReplicas', recommended: 0 }],
+    [
+      'minReplicas stops a scale-down',
+      { currentReplicas: 2, loads: pods(0, 0), minReplicas: 2 },
+      { desired: 2, reason: 'AtMinReplicas', limitedBy: 'minReplicas', recommended: 0 },
+    ],
     ['pods not reporting yet count as idle when scaling up', { loads: pods(20, 20) }, { desired: 4, reason: 'WithinTolerance', recommended: 4 }],
     ['pods not reporting yet count as on target when scaling down', { loads: pods(2, 2) }, { desired: 3, reason: 'ScaleDown', recommended: 3 }],
-    ['draining pods are ignored', { currentReplicas: 3, loads: [...pods(10, 10), { ...pods(100)[0]!, pod: 'app-x', draining: true }] }, { desired: 3, reason: 'WithinTolerance' }],
+    [
+      'draining pods are ignored',
+      { currentReplicas: 3, loads: [...pods(10, 10), { ...pods(100)[0]!, pod: 'app-x', draining: true }] },
+      { desired: 3, reason: 'WithinTolerance' },
+    ],
     [
       'p95 latency over its target scales up even with inflight on target',
       { loads: pods(10, 10, 10, 10).map((l) => ({ ...l, p95LatencyMs: 400 })), target: { inflightPerPod: 10, p95LatencyMs: 200 } },
@@ -80,7 +149,11 @@ describe('decideReplicas', () => {
     ],
     [
       'a scale-up window takes the smallest recent recommendation',
-      { loads: pods(20, 20, 20, 20), behavior: { ...DEFAULT_BEHAVIOR, scaleUp: { ...DEFAULT_BEHAVIOR.scaleUp, stabilizationWindowSeconds: 10 } }, history: [old(4, 5)] },
+      {
+        loads: pods(20, 20, 20, 20),
+        behavior: { ...DEFAULT_BEHAVIOR, scaleUp: { ...DEFAULT_BEHAVIOR.scaleUp, stabilizationWindowSeconds: 10 } },
+        history: [old(4, 5)],
+      },
       { desired: 4, reason: 'ScaleUpStabilizing', recommended: 8 },
     ],
   ])('%s', (_name, input, expected) => {
@@ -98,7 +171,13 @@ describe('decideReplicas', () => {
   });
 
   it('keeps only the recommendations still inside a window, plus the new one', () => {
-    const decision = decide({ loads: pods(20, 20, 20, 20), history: [{ at: NOW - 61_000, replicas: 9 }, { at: NOW - 10_000, replicas: 5 }] });
+    const decision = decide({
+      loads: pods(20, 20, 20, 20),
+      history: [
+        { at: NOW - 61_000, replicas: 9 },
+        { at: NOW - 10_000, replicas: 5 },
+      ],
+    });
     expect(decision.history).toEqual([
       { at: NOW - 10_000, replicas: 5 },
       { at: NOW, replicas: 8 },
@@ -141,7 +220,10 @@ describe('decideReplicas over simulated time', () => {
       }
       const decision = decideReplicas({
         currentReplicas: replicas,
-        loads: store.loadsOf(pods.map((p) => p.name), now),
+        loads: store.loadsOf(
+          pods.map((p) => p.name),
+          now,
+        ),
         target,
         behavior: DEFAULT_BEHAVIOR,
         minReplicas: 2,

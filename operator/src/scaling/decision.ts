@@ -218,9 +218,12 @@ function messageFor(
   behavior: ScalingBehavior,
   fallbackAfter: number,
 ): string {
-  if (reason === 'Fallback') return `no fresh load reports for ${fallbackAfter}s or more; fallback: ${current} -> ${desired} replicas${limitedBy ? ` (limited by ${limitedBy})` : ''}`;
+  if (reason === 'Fallback')
+    return `no fresh load reports for ${fallbackAfter}s or more; fallback: ${current} -> ${desired} replicas${limitedBy ? ` (limited by ${limitedBy})` : ''}`;
   if (metrics.length === 0) {
-    return reason === 'NoLoadReports' ? `no fresh load reports; keeping ${desired} replicas` : `no fresh load reports; ${current} -> ${desired} replicas (limited by ${limitedBy})`;
+    return reason === 'NoLoadReports'
+      ? `no fresh load reports; keeping ${desired} replicas`
+      : `no fresh load reports; ${current} -> ${desired} replicas (limited by ${limitedBy})`;
   }
   const driver = metrics.reduce((a, b) => (b.replicas > a.replicas || (b.replicas === a.replicas && b.ratio > a.ratio) ? b : a));
   const load = `${driver.metric} ${round(driver.perPod)}/pod vs target ${round(driver.target)} (${reportingPods} reporting)`;

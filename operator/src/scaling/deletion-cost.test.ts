@@ -30,11 +30,7 @@ describe('pod deletion cost', () => {
       ['a', load('a', 1, 2)],
       ['b', load('b', 0, 0)],
     ]);
-    const pods = [
-      { name: 'a', annotations: { [POD_DELETION_COST]: '102' } },
-      { name: 'b', annotations: { [POD_DELETION_COST]: '5' } },
-      { name: 'c' },
-    ];
+    const pods = [{ name: 'a', annotations: { [POD_DELETION_COST]: '102' } }, { name: 'b', annotations: { [POD_DELETION_COST]: '5' } }, { name: 'c' }];
     expect(deletionCostPatches(pods, loads)).toEqual([
       { pod: 'b', cost: 0 },
       { pod: 'c', cost: 0 },

@@ -83,7 +83,7 @@ describe('acceptLoadReport (rogue load reports)', () => {
     ['an unsigned report with a key', base, KEY, 'unsigned'],
     ['a report signed with another key', signMembership(subject, base, 'x'.repeat(32), NOW), KEY, 'unsigned'],
     ['a signed report with a changed in-flight count', { ...signed, inflight: 9_999 }, KEY, 'unsigned'],
-    ['another instance\'s signed report on this subject', signMembership(SUBJECTS.appLoad('other'), base, KEY, NOW), KEY, 'unsigned'],
+    ["another instance's signed report on this subject", signMembership(SUBJECTS.appLoad('other'), base, KEY, NOW), KEY, 'unsigned'],
     ['a malformed report without a key', { id: base.id }, undefined, 'malformed'],
   ])('%s', (_name, data, key, outcome) => {
     const accepted = acceptLoadReport(subject, data, key, NOW);

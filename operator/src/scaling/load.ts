@@ -77,7 +77,12 @@ export function isSignificantChange(before: PodLoad | undefined, after: PodLoad,
  * A load report received on `subject`, or why it is ignored: with a membership key only reports
  * an APP instance signed count, so no other publisher can drive scaling.
  */
-export function acceptLoadReport(subject: string, data: unknown, membershipKey: string | undefined, now = Date.now()): { report: AppLoad } | { ignored: 'unsigned' | 'malformed' } {
+export function acceptLoadReport(
+  subject: string,
+  data: unknown,
+  membershipKey: string | undefined,
+  now = Date.now(),
+): { report: AppLoad } | { ignored: 'unsigned' | 'malformed' } {
   if (!verifyMembership(subject, data, membershipKey, now)) return { ignored: 'unsigned' };
   const parsed = appLoadSchema.safeParse(data);
   return parsed.success ? { report: parsed.data } : { ignored: 'malformed' };

@@ -3,7 +3,11 @@ import { pruneEvents, scaleDownLimit, scaleUpLimit, withScale, type ScaleEvent }
 
 const NOW = 1_000_000;
 const ago = (seconds: number, change: number): ScaleEvent => ({ at: NOW - seconds * 1000, change });
-const rules = (selectPolicy: ScalingRules['selectPolicy'], ...policies: ScalingRules['policies']): ScalingRules => ({ stabilizationWindowSeconds: 0, selectPolicy, policies });
+const rules = (selectPolicy: ScalingRules['selectPolicy'], ...policies: ScalingRules['policies']): ScalingRules => ({
+  stabilizationWindowSeconds: 0,
+  selectPolicy,
+  policies,
+});
 const pods = (value: number, periodSeconds = 15) => ({ type: 'Pods' as const, value, periodSeconds });
 const percent = (value: number, periodSeconds = 15) => ({ type: 'Percent' as const, value, periodSeconds });
 

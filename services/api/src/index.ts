@@ -11,7 +11,18 @@ import { walletAdminOperations, walletOperations } from './operations/wallet';
 
 export * from './schemas';
 export { op } from './operation';
-export { authOperations, chargingOperations, clusterOperations, docsOperations, membersOperations, rentalAdminOperations, rentalOperations, reviewOperations, walletAdminOperations, walletOperations };
+export {
+  authOperations,
+  chargingOperations,
+  clusterOperations,
+  docsOperations,
+  membersOperations,
+  rentalAdminOperations,
+  rentalOperations,
+  reviewOperations,
+  walletAdminOperations,
+  walletOperations,
+};
 
 /** What the APP's configuration changes in the operations (providers, money limits). */
 export type ApiLimits = WalletLimits;

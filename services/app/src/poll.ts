@@ -30,7 +30,11 @@ export function pollRoute(ctx: AppContext, hooks: PollHooks): Route {
         return;
       }
       const version = await ensureSyncVersion(cache, session.memberId);
-      const [member, notifications, rental] = await Promise.all([members.profile(session.memberId), unreadNotifications(db, session.memberId), rentalSyncState(db, session.memberId)]);
+      const [member, notifications, rental] = await Promise.all([
+        members.profile(session.memberId),
+        unreadNotifications(db, session.memberId),
+        rentalSyncState(db, session.memberId),
+      ]);
       await hooks.requireActive(session, member);
       res.setHeader('ETag', syncEtag(session.memberId, version));
       res.json({ version, member, notifications, ...rental, pollAfterMs: config.SYNC_INTERVAL_MS });

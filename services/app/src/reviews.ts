@@ -76,7 +76,10 @@ export function mountReviews(context: AppContext): DomainMount {
               at: new Date().toISOString(),
             };
             // In the same transaction as the decision: the APP's outbox sweep publishes it if we crash.
-            await tx.query('INSERT INTO rental_deduction_outbox (reference, message) VALUES ($1, $2) ON CONFLICT (reference) DO NOTHING', [message.reference, JSON.stringify(message)]);
+            await tx.query('INSERT INTO rental_deduction_outbox (reference, message) VALUES ($1, $2) ON CONFLICT (reference) DO NOTHING', [
+              message.reference,
+              JSON.stringify(message),
+            ]);
           }
           const { rows: after } = await tx.query(`SELECT ${REVIEW_COLUMNS} FROM device_charge_reviews WHERE id = $1`, [id]);
           return { item: after[0], message };

@@ -46,7 +46,12 @@ export const authConfigSchema = z.object({
    * argon2id checks run at once (each ~20-40 ms of one core and 19 MiB); more logins wait, bounded
    * by their deadline. Default: the cores this process may use.
    */
-  PASSWORD_HASH_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(() => os.availableParallelism()),
+  PASSWORD_HASH_CONCURRENCY: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(256)
+    .default(() => os.availableParallelism()),
   ADMIN_BOOTSTRAP_PASSWORD: z.string().min(PASSWORD_RULES.minLength).optional(),
   ...registrationConfigShape,
 });
@@ -203,7 +208,20 @@ export async function startAuth(deps: AuthDeps): Promise<RunningService> {
       res.json(sessionView(fresh, key));
     });
 
-    mountRegistration(app, { config, inHashSlot, hash, verify, db, bus: deps.bus, sessions, throttleStore: deps.throttleStore, throttle, currentSession, setSessionCookie, sessionView });
+    mountRegistration(app, {
+      config,
+      inHashSlot,
+      hash,
+      verify,
+      db,
+      bus: deps.bus,
+      sessions,
+      throttleStore: deps.throttleStore,
+      throttle,
+      currentSession,
+      setSessionCookie,
+      sessionView,
+    });
   };
 
   const app = createHttpApp({

@@ -47,7 +47,10 @@ export function addressBucket(address: string): string {
   const right = address.includes('::') ? (tail ? tail.split(':') : []) : [];
   // An embedded IPv4 tail lies in the last 32 bits, never in the /64.
   const groups = [...left, ...Array(8 - left.length - right.length).fill('0'), ...right];
-  return `${groups.slice(0, 4).map((g) => Number.parseInt(g, 16).toString(16)).join(':')}::/64`;
+  return `${groups
+    .slice(0, 4)
+    .map((g) => Number.parseInt(g, 16).toString(16))
+    .join(':')}::/64`;
 }
 
 // Accounts are hashed in keys so the throttle store holds no phone numbers.
@@ -69,7 +72,10 @@ export function createLoginThrottle(store: KeyValueStore, limits: ThrottleLimits
       const [accountCount, addressCount] = await Promise.all(keys.map((key) => store.incr(key, limits.windowMs)));
       const over = accountCount! > limits.maxFailuresPerAccount || addressCount! > limits.maxFailuresPerAddress;
       const [accountTtlMs, addressTtlMs] = over ? await Promise.all(keys.map((key) => store.pttl(key))) : [limits.windowMs, limits.windowMs];
-      const decision = throttleDecision({ accountFailures: accountCount!, accountTtlMs: accountTtlMs!, addressFailures: addressCount!, addressTtlMs: addressTtlMs! }, limits);
+      const decision = throttleDecision(
+        { accountFailures: accountCount!, accountTtlMs: accountTtlMs!, addressFailures: addressCount!, addressTtlMs: addressTtlMs! },
+        limits,
+      );
       return {
         allowed: decision.allowed,
         retryAfterSeconds: decision.allowed ? 0 : decision.retryAfterSeconds,

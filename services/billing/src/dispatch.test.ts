@@ -53,7 +53,7 @@ describe('createDispatcher', () => {
 
   it('replayed over many random arrivals, each member is taken in arrival order and never twice at once', () => {
     let seed = 7;
-    const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    const random = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
     const d = createDispatcher({ keyOf, maxRunning: 3, maxBatch: 4 });
     const running: string[][] = [];
     const taken: string[] = [];

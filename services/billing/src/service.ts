@@ -165,7 +165,10 @@ function retryable(error: unknown): boolean {
  * or a deadlock; if the batch still fails, each deduction alone, in order, so one deduction that
  * cannot be written (or a database that is down) fails only itself.
  */
-export async function applyDeductionsInDatabase(db: Pool, deductions: readonly DeductionMessage[]): Promise<Array<Outcome | { result: 'failed'; error: unknown }>> {
+export async function applyDeductionsInDatabase(
+  db: Pool,
+  deductions: readonly DeductionMessage[],
+): Promise<Array<Outcome | { result: 'failed'; error: unknown }>> {
   const attempt = async (batch: readonly DeductionMessage[]) => {
     for (let n = 1; ; n++) {
       try {
@@ -192,7 +195,14 @@ export async function applyDeductionsInDatabase(db: Pool, deductions: readonly D
 }
 
 function receiptBody(entry: LedgerEntry) {
-  return { reference: entry.reference, kind: entry.kind, amountFen: entry.amountFen, balanceFen: entry.balanceAfterFen, debtFen: entry.debtAfterFen, description: entry.description };
+  return {
+    reference: entry.reference,
+    kind: entry.kind,
+    amountFen: entry.amountFen,
+    balanceFen: entry.balanceAfterFen,
+    debtFen: entry.debtAfterFen,
+    description: entry.description,
+  };
 }
 
 /** The deduction (billing) service: consumes DEDUCTIONS and keeps the ledger (patent claim 1). */
@@ -294,7 +304,10 @@ export async function startBilling(deps: BillingDeps): Promise<RunningService> {
   }
   const concurrency = Math.max(1, Math.min(config.BILLING_CONCURRENCY, db.options.max - 1));
   if (concurrency < config.BILLING_CONCURRENCY) {
-    log.warn({ requested: config.BILLING_CONCURRENCY, poolSize: db.options.max, concurrency }, 'BILLING_CONCURRENCY above the database pool (less one for health checks); reduced');
+    log.warn(
+      { requested: config.BILLING_CONCURRENCY, poolSize: db.options.max, concurrency },
+      'BILLING_CONCURRENCY above the database pool (less one for health checks); reduced',
+    );
   }
   const dispatcher = createDispatcher<Job>({ keyOf: (job) => job.deduction.memberId, maxRunning: concurrency, maxBatch: config.BILLING_BATCH_MAX });
 
@@ -302,7 +315,10 @@ export async function startBilling(deps: BillingDeps): Promise<RunningService> {
   const run = async (batch: Job[]) => {
     batchSize.observe(batch.length);
     try {
-      const outcomes = await applyDeductionsInDatabase(db, batch.map((job) => job.deduction));
+      const outcomes = await applyDeductionsInDatabase(
+        db,
+        batch.map((job) => job.deduction),
+      );
       const byMember = new Map<string, Array<[Job, (typeof outcomes)[number]]>>();
       batch.forEach((job, i) => {
         const list = byMember.get(job.deduction.memberId) ?? [];

@@ -58,7 +58,11 @@ export function createAmbientFeeds(options: { db: Pool; log: Logger; intervalMs:
             return;
           }
           // Only while the feed is still the station's source (an operator may have changed it meanwhile).
-          const { rowCount } = await db.query('UPDATE stations SET ambient_c = $2, ambient_updated_at = now() WHERE id = $1 AND ambient_feed_url = $3', [station.id, reading, station.url]);
+          const { rowCount } = await db.query('UPDATE stations SET ambient_c = $2, ambient_updated_at = now() WHERE id = $1 AND ambient_feed_url = $3', [
+            station.id,
+            reading,
+            station.url,
+          ]);
           if (rowCount && reading !== station.ambientC) options.onChange(station.id);
         }),
       );

@@ -39,7 +39,12 @@ describe('charging session bounds', () => {
     ['a sample going backwards', report({ samplesWh: [6000, 3000] }), ['meter-backwards'], 7000],
     ['a stop in year 9999', report({ reportedStopMs: Date.parse('9999-01-01T00:00:00Z') }), ['clock-skew'], 7000],
     ['a start that was clamped', report({ startSkewed: true }), ['clock-skew'], 7000],
-    ['elapsed server time is what counts, not the pile clock', report({ stopReceivedMs: T0 + 60_000, reportedStopMs: T0 + 60_000 }), ['energy-above-rating'], 7000],
+    [
+      'elapsed server time is what counts, not the pile clock',
+      report({ stopReceivedMs: T0 + 60_000, reportedStopMs: T0 + 60_000 }),
+      ['energy-above-rating'],
+      7000,
+    ],
   ])('%s', (_name, input, anomalies, energyWh) => {
     const result = assessSession(input, DEFAULT_SESSION_LIMITS);
     expect(result.anomalies.sort()).toEqual([...anomalies].sort());

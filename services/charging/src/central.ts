@@ -65,7 +65,8 @@ interface PileSession {
 
 /** A schema-valid value the central system cannot accept: PropertyConstraintViolation, nothing changed. */
 const requireRange = (value: number, min: number, max: number, field: string) => {
-  if (!Number.isSafeInteger(value) || value < min || value > max) throw createRPCError('PropertyConstraintViolation', `${field} must be an integer from ${min} to ${max}`);
+  if (!Number.isSafeInteger(value) || value < min || value > max)
+    throw createRPCError('PropertyConstraintViolation', `${field} must be an integer from ${min} to ${max}`);
 };
 /** OCPP ids the central system hands out are PostgreSQL integers. */
 const INT_MAX = 2 ** 31 - 1;
@@ -97,13 +98,30 @@ export function createCentralSystem(options: CentralSystemOptions): CentralSyste
     buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
     registers: [metrics.registry],
   });
-  const rejectedHandshakes = new client.Counter({ name: 'ocpp_handshakes_rejected_total', help: 'WebSocket handshakes refused', labelNames: ['reason'], registers: [metrics.registry] });
-  const badFrames = new client.Counter({ name: 'ocpp_bad_messages_total', help: 'Frames that were not valid OCPP-J (answered with a CALLERROR)', registers: [metrics.registry] });
-  const validationFailures = new client.Counter({ name: 'ocpp_validation_failures_total', help: 'Calls or answers refused by the OCPP 1.6 schemas', registers: [metrics.registry] });
-  const deductions = new client.Counter({ name: 'charging_deductions_published_total', help: 'Charging sessions sent to billing', registers: [metrics.registry] });
+  const rejectedHandshakes = new client.Counter({
+    name: 'ocpp_handshakes_rejected_total',
+    help: 'WebSocket handshakes refused',
+    labelNames: ['reason'],
+    registers: [metrics.registry],
+  });
+  const badFrames = new client.Counter({
+    name: 'ocpp_bad_messages_total',
+    help: 'Frames that were not valid OCPP-J (answered with a CALLERROR)',
+    registers: [metrics.registry],
+  });
+  const validationFailures = new client.Counter({
+    name: 'ocpp_validation_failures_total',
+    help: 'Calls or answers refused by the OCPP 1.6 schemas',
+    registers: [metrics.registry],
+  });
+  const deductions = new client.Counter({
+    name: 'charging_deductions_published_total',
+    help: 'Charging sessions sent to billing',
+    registers: [metrics.registry],
+  });
   const anomaliesSeen = new client.Counter({
     name: 'ocpp_anomalies_total',
-    help: 'Pile reports not billed as sent: another pile\'s transaction, energy above the rating, meter backwards, clock skew',
+    help: "Pile reports not billed as sent: another pile's transaction, energy above the rating, meter backwards, clock skew",
     labelNames: ['kind'],
     registers: [metrics.registry],
   });
@@ -196,7 +214,15 @@ export function createCentralSystem(options: CentralSystemOptions): CentralSyste
    * not the pile's. The energy is billed only inside the session's bounds (bounds.ts); otherwise
    * the session is completed unbilled, its anomalies recorded, and an operator review item made.
    */
-  const completeTransaction = async (tx: ChargingQueries, pileId: string, transactionId: number, meterStopWh: number, reportedStopMs: number, reason: string, extraSamplesWh: number[] = []) => {
+  const completeTransaction = async (
+    tx: ChargingQueries,
+    pileId: string,
+    transactionId: number,
+    meterStopWh: number,
+    reportedStopMs: number,
+    reason: string,
+    extraSamplesWh: number[] = [],
+  ) => {
     const row = await tx.transactionForCompletion(transactionId, pileId);
     if (!row) return undefined;
     if (row.status === 'completed') return { ...row, fresh: false };
@@ -239,7 +265,18 @@ export function createCentralSystem(options: CentralSystemOptions): CentralSyste
 
   const holdForReview = async (
     tx: ChargingQueries,
-    session: { id: number; pileId: string; memberId: string | null; meterStartWh: number; meterStopWh: number; amountFen: number; reportedStopMs: number; receivedAt: Date; ratedW: number; assessed: ReturnType<typeof assessSession> },
+    session: {
+      id: number;
+      pileId: string;
+      memberId: string | null;
+      meterStartWh: number;
+      meterStopWh: number;
+      amountFen: number;
+      reportedStopMs: number;
+      receivedAt: Date;
+      ratedW: number;
+      assessed: ReturnType<typeof assessSession>;
+    },
   ) => {
     const { assessed } = session;
     const boundedFen = energyCostFen(tariff, assessed.startMs, assessed.stopMs, Math.min(assessed.energyWh, assessed.boundWh));
@@ -248,14 +285,20 @@ export function createCentralSystem(options: CentralSystemOptions): CentralSyste
       pileId: session.pileId,
       memberId: session.memberId,
       reported: {
-          transactionId: session.id,
-          meterStartWh: session.meterStartWh,
-          meterStopWh: session.meterStopWh,
-          energyWh: assessed.energyWh,
-          startedAt: new Date(assessed.startMs).toISOString(),
-          stoppedAt: Number.isFinite(session.reportedStopMs) ? new Date(session.reportedStopMs).toISOString() : null,
+        transactionId: session.id,
+        meterStartWh: session.meterStartWh,
+        meterStopWh: session.meterStopWh,
+        energyWh: assessed.energyWh,
+        startedAt: new Date(assessed.startMs).toISOString(),
+        stoppedAt: Number.isFinite(session.reportedStopMs) ? new Date(session.reportedStopMs).toISOString() : null,
       },
-      bound: { ratedW: session.ratedW, elapsedMs: Date.now() - session.receivedAt.getTime(), margin: limits.energyMargin, maxEnergyWh: assessed.boundWh, clockToleranceMs: limits.clockToleranceMs },
+      bound: {
+        ratedW: session.ratedW,
+        elapsedMs: Date.now() - session.receivedAt.getTime(),
+        margin: limits.energyMargin,
+        maxEnergyWh: assessed.boundWh,
+        clockToleranceMs: limits.clockToleranceMs,
+      },
       reasons: assessed.anomalies satisfies SessionAnomaly[],
       reportedFen: session.amountFen,
       boundedFen,
@@ -338,7 +381,10 @@ export function createCentralSystem(options: CentralSystemOptions): CentralSyste
         const open = await tx.openTransaction(pileId, params.connectorId);
         // A pile repeating StartTransaction after a lost answer gets the same transaction (a
         // clamped start time differs between the two: the meter start must match then).
-        const sameStart = open && (open.startedAt.getTime() === startedAt.getTime() || (start.skewed && open.anomalies?.includes('clock-skew') && open.meterStartWh === params.meterStart));
+        const sameStart =
+          open &&
+          (open.startedAt.getTime() === startedAt.getTime() ||
+            (start.skewed && open.anomalies?.includes('clock-skew') && open.meterStartWh === params.meterStart));
         if (open && open.idTag === params.idTag && sameStart) return { id: open.id, status, stale: undefined };
         // Otherwise the pile has forgotten an open session: it ends where the new one starts.
         const stale = open ? await completeTransaction(tx, pileId, open.id, Math.max(open.meterStartWh, params.meterStart), start.ms, 'Superseded') : undefined;
@@ -370,7 +416,15 @@ export function createCentralSystem(options: CentralSystemOptions): CentralSyste
       const done = isDbInt(transactionId)
         ? await repo.transaction(async (tx) => {
             const energy = readings.flatMap((reading) => (reading.energyWh === undefined ? [] : [reading.energyWh]));
-            const completed = await completeTransaction(tx, pileId, transactionId, params.meterStop, Date.parse(params.timestamp), params.reason ?? 'Local', energy);
+            const completed = await completeTransaction(
+              tx,
+              pileId,
+              transactionId,
+              params.meterStop,
+              Date.parse(params.timestamp),
+              params.reason ?? 'Local',
+              energy,
+            );
             if (completed?.fresh) for (const reading of readings) await tx.insertSample(pileId, 0, transactionId, reading);
             return completed;
           })
@@ -387,12 +441,15 @@ export function createCentralSystem(options: CentralSystemOptions): CentralSyste
 
     handle(rpc, 'MeterValues', async (params) => {
       requireRange(params.connectorId, 0, options.maxConnectors, 'connectorId');
-      const readings = readMeterValues(params.meterValue, { nowMs: Date.now(), toleranceMs: limits.clockToleranceMs }).filter((r) => r.energyWh !== undefined || r.powerW !== undefined || r.socPct !== undefined);
+      const readings = readMeterValues(params.meterValue, { nowMs: Date.now(), toleranceMs: limits.clockToleranceMs }).filter(
+        (r) => r.energyWh !== undefined || r.powerW !== undefined || r.socPct !== undefined,
+      );
       if (readings.length === 0) return {};
       // Samples count towards a transaction only if it is this pile's open one on that connector.
       let transactionId: number | null = null;
       if (params.transactionId !== undefined) {
-        if (isDbInt(params.transactionId) && (await repo.isOpenTransactionOf(params.transactionId, pileId, params.connectorId))) transactionId = params.transactionId;
+        if (isDbInt(params.transactionId) && (await repo.isOpenTransactionOf(params.transactionId, pileId, params.connectorId)))
+          transactionId = params.transactionId;
         else anomaly(pileId, 'foreign-transaction', { action: 'MeterValues', transactionId: params.transactionId });
       }
       await repo.recordMeterValues(pileId, params.connectorId, transactionId, readings);
@@ -435,7 +492,9 @@ export function createCentralSystem(options: CentralSystemOptions): CentralSyste
       (error: unknown) => log.warn({ err: error, pileId: session.pileId }, 'recording the connection failed'),
     );
   });
-  server.on('upgradeAborted', (event: { identity?: string; error?: Error }) => log.debug({ pileId: event.identity, err: event.error?.message }, 'upgrade aborted'));
+  server.on('upgradeAborted', (event: { identity?: string; error?: Error }) =>
+    log.debug({ pileId: event.identity, err: event.error?.message }, 'upgrade aborted'),
+  );
 
   return {
     handleUpgrade(request, socket, head) {
@@ -479,6 +538,9 @@ export const chargingReference = (pileId: string, transactionId: number) => `cha
 
 function refuseUpgrade(socket: Socket, status: number, message: string): void {
   socket.on('error', () => undefined);
-  if (socket.writable) socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: ${Buffer.byteLength(message)}\r\n\r\n${message}`);
+  if (socket.writable)
+    socket.end(
+      `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: ${Buffer.byteLength(message)}\r\n\r\n${message}`,
+    );
   socket.destroySoon();
 }

@@ -18,7 +18,12 @@ export const chargingConfigSchema = z.object({
    * The largest legitimate 1.6J message, a StopTransaction with its transactionData or a
    * MeterValues batch, is a few KiB.
    */
-  OCPP_MAX_FRAME_BYTES: z.coerce.number().int().min(4096).max(1 << 24).default(64 * 1024),
+  OCPP_MAX_FRAME_BYTES: z.coerce
+    .number()
+    .int()
+    .min(4096)
+    .max(1 << 24)
+    .default(64 * 1024),
   /** A pile's timestamp further than this from the server's clock is replaced by the server's. */
   OCPP_CLOCK_TOLERANCE_MS: env.positiveInt(5 * 60_000),
   /** Billed energy may exceed the pile's rated power × the session's elapsed time by this factor. */

@@ -31,7 +31,8 @@ export function handshakeRefusal(target: string | undefined, protocols: string |
   if (!IDENTITY.test(identity)) return { status: 400, message: 'The charge point identity must be 1 to 48 characters of A-Z a-z 0-9 * - _ = : + | @ .' };
   if (protocols !== undefined) {
     const list = protocols.split(',').map((p) => p.replace(/^[ \t]+|[ \t]+$/g, ''));
-    if (!list.every((p) => TOKEN.test(p)) || new Set(list).size !== list.length) return { status: 400, message: 'Sec-WebSocket-Protocol must be a list of distinct tokens' };
+    if (!list.every((p) => TOKEN.test(p)) || new Set(list).size !== list.length)
+      return { status: 400, message: 'Sec-WebSocket-Protocol must be a list of distinct tokens' };
   }
   return undefined;
 }

@@ -37,7 +37,17 @@ function pileProblem(error: unknown): Problem {
   if (error instanceof PileCallError) {
     if (error.code === 'Offline') return new Problem(409, 'pile-offline', 'Pile offline', error.message);
     if (error.code === 'Timeout') return new Problem(504, 'pile-timeout', 'Pile did not answer', error.message);
-    if (['FormatViolation', 'FormationViolation', 'TypeConstraintViolation', 'PropertyConstraintViolation', 'OccurenceConstraintViolation', 'OccurrenceConstraintViolation', 'ProtocolError'].includes(error.code)) {
+    if (
+      [
+        'FormatViolation',
+        'FormationViolation',
+        'TypeConstraintViolation',
+        'PropertyConstraintViolation',
+        'OccurenceConstraintViolation',
+        'OccurrenceConstraintViolation',
+        'ProtocolError',
+      ].includes(error.code)
+    ) {
       return new Problem(400, 'ocpp-invalid', 'Not a valid OCPP 1.6 request', error.message, { ocppError: error.code });
     }
     return new Problem(502, 'pile-error', 'Pile answered with an error', error.message, { ocppError: error.code });
@@ -77,7 +87,9 @@ export function chargingRoutes(app: Express, ctx: ChargingApiContext): void {
     app,
     [
       route(ops.piles, async ({ query }, req, res) => {
-        const { rows } = await db.query(`SELECT ${PILE_COLUMNS} ${PILE_FROM} WHERE ($1::uuid IS NULL OR p.station_id = $1) ORDER BY p.id`, [query.stationId ?? null]);
+        const { rows } = await db.query(`SELECT ${PILE_COLUMNS} ${PILE_FROM} WHERE ($1::uuid IS NULL OR p.station_id = $1) ORDER BY p.id`, [
+          query.stationId ?? null,
+        ]);
         // Which car stands where is for operators; members see the pile's availability.
         const items = isAdmin(req) ? rows : rows.map(({ vin: _vin, vehicleId: _vehicleId, plate: _plate, ...rest }) => rest);
         res.json({ items });
@@ -96,7 +108,9 @@ export function chargingRoutes(app: Express, ctx: ChargingApiContext): void {
         // The switch is kept either way; an offline pile is told when it boots again.
         let pileStatus = 'Offline';
         try {
-          const answer = (await ctx.callPile(id, 'ChangeAvailability', { connectorId: 0, type: body.enabled ? 'Operative' : 'Inoperative' })) as { status: string };
+          const answer = (await ctx.callPile(id, 'ChangeAvailability', { connectorId: 0, type: body.enabled ? 'Operative' : 'Inoperative' })) as {
+            status: string;
+          };
           pileStatus = answer.status;
         } catch (error) {
           if (!(error instanceof PileCallError)) throw error;
@@ -181,13 +195,22 @@ export function chargingRoutes(app: Express, ctx: ChargingApiContext): void {
               [req.session!.memberId],
             );
             if (held.rows[0]!.count >= perMember) {
-              throw new Problem(409, 'booking-limit', 'Too many bookings', `A member may hold at most ${perMember} charging bookings at once; cancel one first`, {
-                invalidParams: [{ name: 'session.memberId', reason: `already holds ${held.rows[0]!.count} bookings (at most ${perMember})` }],
-                limit: perMember,
-              });
+              throw new Problem(
+                409,
+                'booking-limit',
+                'Too many bookings',
+                `A member may hold at most ${perMember} charging bookings at once; cancel one first`,
+                {
+                  invalidParams: [{ name: 'session.memberId', reason: `already holds ${held.rows[0]!.count} bookings (at most ${perMember})` }],
+                  limit: perMember,
+                },
+              );
             }
           }
-          const pile = await tx.query<{ stationId: string; enabled: boolean }>('SELECT station_id AS "stationId", enabled FROM piles WHERE id = $1 FOR UPDATE', [body.pileId]);
+          const pile = await tx.query<{ stationId: string; enabled: boolean }>(
+            'SELECT station_id AS "stationId", enabled FROM piles WHERE id = $1 FOR UPDATE',
+            [body.pileId],
+          );
           if (!pile.rows[0]) throw problems.validation([{ name: 'body.pileId', reason: 'no such pile' }]);
           if (!pile.rows[0].enabled) throw problems.conflict('pile-disabled', `Pile ${body.pileId} is disabled`);
           if (body.vehicleId) {
@@ -204,7 +227,17 @@ export function chargingRoutes(app: Express, ctx: ChargingApiContext): void {
           const { rows } = await tx.query<{ id: string; ocppReservationId: number; stationId: string }>(
             `INSERT INTO charging_reservations (pile_id, station_id, member_id, vehicle_id, connector_id, slot_start, slot_end, energy_wh, created_by)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING ${RESERVATION_COLUMNS}`,
-            [body.pileId, pile.rows[0].stationId, memberId, body.vehicleId ?? null, body.connectorId, body.slotStart, body.slotEnd, body.energyWh ?? null, req.session!.memberId],
+            [
+              body.pileId,
+              pile.rows[0].stationId,
+              memberId,
+              body.vehicleId ?? null,
+              body.connectorId,
+              body.slotStart,
+              body.slotEnd,
+              body.energyWh ?? null,
+              req.session!.memberId,
+            ],
           );
           const row = rows[0]!;
           // Without a card, the booking's own token (good at this pile only) starts the session.
@@ -234,7 +267,10 @@ export function chargingRoutes(app: Express, ctx: ChargingApiContext): void {
         );
         const row = rows[0];
         if (!row) {
-          const exists = await db.query<{ status: string; memberId: string | null }>('SELECT status, member_id AS "memberId" FROM charging_reservations WHERE id = $1', [id]);
+          const exists = await db.query<{ status: string; memberId: string | null }>(
+            'SELECT status, member_id AS "memberId" FROM charging_reservations WHERE id = $1',
+            [id],
+          );
           const found = exists.rows[0];
           if (!found || (!isAdmin(req) && found.memberId !== req.session!.memberId)) throw problems.notFound('No such reservation');
           throw problems.conflict('reservation-not-active', `The reservation is ${found.status}`);

@@ -22,9 +22,12 @@ describe('readMeterValues', () => {
     expect(readMeterValues([{ timestamp: '2026-01-01T00:00:00Z', sampledValue }], clock)).toEqual([{ at: '2026-01-01T00:00:00.000Z', ...expected }]);
   });
 
-  it.each(['0000-01-01T00:00:00Z', '9999-12-31T23:59:59Z', '2026-01-01T00:05:01Z'])('a timestamp far from the server clock (%s) becomes the server time', (timestamp) => {
-    expect(readMeterValues([{ timestamp, sampledValue: [{ value: '1' }] }], clock)).toEqual([{ at: '2026-01-01T00:00:00.000Z', energyWh: 1 }]);
-  });
+  it.each(['0000-01-01T00:00:00Z', '9999-12-31T23:59:59Z', '2026-01-01T00:05:01Z'])(
+    'a timestamp far from the server clock (%s) becomes the server time',
+    (timestamp) => {
+      expect(readMeterValues([{ timestamp, sampledValue: [{ value: '1' }] }], clock)).toEqual([{ at: '2026-01-01T00:00:00.000Z', energyWh: 1 }]);
+    },
+  );
 });
 
 describe('pileStateOf', () => {

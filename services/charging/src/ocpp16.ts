@@ -23,7 +23,8 @@ export interface MeterValue {
 
 export type ChargePointStatus = 'Available' | 'Preparing' | 'Charging' | 'SuspendedEVSE' | 'SuspendedEV' | 'Finishing' | 'Reserved' | 'Unavailable' | 'Faulted';
 
-export type StopReason = 'EmergencyStop' | 'EVDisconnected' | 'HardReset' | 'Local' | 'Other' | 'PowerLoss' | 'Reboot' | 'Remote' | 'SoftReset' | 'UnlockCommand' | 'DeAuthorized';
+export type StopReason =
+  'EmergencyStop' | 'EVDisconnected' | 'HardReset' | 'Local' | 'Other' | 'PowerLoss' | 'Reboot' | 'Remote' | 'SoftReset' | 'UnlockCommand' | 'DeAuthorized';
 
 /** Request and answer of each action the central system handles. */
 export interface Ocpp16Calls {
@@ -43,7 +44,15 @@ export interface Ocpp16Calls {
   };
   Heartbeat: { request: Record<string, never>; response: { currentTime: string } };
   StatusNotification: {
-    request: { connectorId: number; errorCode: string; info?: string; status: ChargePointStatus; timestamp?: string; vendorId?: string; vendorErrorCode?: string };
+    request: {
+      connectorId: number;
+      errorCode: string;
+      info?: string;
+      status: ChargePointStatus;
+      timestamp?: string;
+      vendorId?: string;
+      vendorErrorCode?: string;
+    };
     response: Record<string, never>;
   };
   Authorize: { request: { idTag: string }; response: { idTagInfo: { status: IdTagStatus } } };

@@ -48,7 +48,10 @@ export function pileAdminRoutes(router: Router, ctx: PileAdminContext): void {
         }
         ctx.onStationChange(body.stationId);
         // The only time the password is readable: it goes into the pile's configuration now.
-        res.status(201).location(`${base}/piles/${body.id}`).json({ ...(await pileRow(body.id))!, password });
+        res
+          .status(201)
+          .location(`${base}/piles/${body.id}`)
+          .json({ ...(await pileRow(body.id))!, password });
       }),
 
       route(ops.rotatePilePassword, async ({ params: { id } }, _req, res) => {

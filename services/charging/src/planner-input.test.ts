@@ -69,7 +69,13 @@ describe('plannerCarFor', () => {
       horizonSlots: 96,
       stationCapW: 22_000,
       ambientC,
-      tariff: { utcOffsetMinutes: 480, bands: [{ name: 'valley', fromMinute: 0, toMinute: 720, fenPerKwh: 35 }, { name: 'flat', fromMinute: 720, toMinute: 1440, fenPerKwh: 75 }] },
+      tariff: {
+        utcOffsetMinutes: 480,
+        bands: [
+          { name: 'valley', fromMinute: 0, toMinute: 720, fenPerKwh: 35 },
+          { name: 'flat', fromMinute: 720, toMinute: 1440, fenPerKwh: 75 },
+        ],
+      },
       cars: [car],
     });
     const schedule = result.schedules[0]!;

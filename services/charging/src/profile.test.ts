@@ -5,8 +5,24 @@ const slots = (powers: number[]) => powers.map((powerW, i) => ({ start: new Date
 describe('profileFromSchedule', () => {
   it.each([
     ['equal slots merge into one period', [7000, 7000, 7000], [{ startPeriod: 0, limit: 7000 }]],
-    ['changes start new periods', [0, 0, 3500, 7000, 7000, 0], [{ startPeriod: 0, limit: 0 }, { startPeriod: 1800, limit: 3500 }, { startPeriod: 2700, limit: 7000 }, { startPeriod: 4500, limit: 0 }]],
-    ['fractions rounded, negatives clamped', [1234.6, -3], [{ startPeriod: 0, limit: 1235 }, { startPeriod: 900, limit: 0 }]],
+    [
+      'changes start new periods',
+      [0, 0, 3500, 7000, 7000, 0],
+      [
+        { startPeriod: 0, limit: 0 },
+        { startPeriod: 1800, limit: 3500 },
+        { startPeriod: 2700, limit: 7000 },
+        { startPeriod: 4500, limit: 0 },
+      ],
+    ],
+    [
+      'fractions rounded, negatives clamped',
+      [1234.6, -3],
+      [
+        { startPeriod: 0, limit: 1235 },
+        { startPeriod: 900, limit: 0 },
+      ],
+    ],
     ['empty schedule stops charging', [], [{ startPeriod: 0, limit: 0 }]],
   ])('%s', (_name, powers, periods) => {
     const profile = profileFromSchedule({ slots: slots(powers) }, { connectorId: 1 });

@@ -142,16 +142,22 @@ type Queryable = Pool | PoolClient;
 function queries(db: Queryable): ChargingQueries {
   return {
     async pileCredentials(pileId) {
-      const { rows } = await db.query<{ stationId: string; passwordHash: string }>('SELECT station_id AS "stationId", password_hash AS "passwordHash" FROM piles WHERE id = $1', [
-        pileId,
-      ]);
+      const { rows } = await db.query<{ stationId: string; passwordHash: string }>(
+        'SELECT station_id AS "stationId", password_hash AS "passwordHash" FROM piles WHERE id = $1',
+        [pileId],
+      );
       return rows[0];
     },
     async touchPile(pileId) {
       await db.query('UPDATE piles SET last_seen_at = now() WHERE id = $1', [pileId]);
     },
     async recordBoot(pileId, boot) {
-      await db.query(`UPDATE piles SET vendor = $2, model = $3, firmware = $4, last_seen_at = now(), updated_at = now() WHERE id = $1`, [pileId, boot.vendor, boot.model, boot.firmware]);
+      await db.query(`UPDATE piles SET vendor = $2, model = $3, firmware = $4, last_seen_at = now(), updated_at = now() WHERE id = $1`, [
+        pileId,
+        boot.vendor,
+        boot.model,
+        boot.firmware,
+      ]);
     },
     async recordConnection(pileId, instanceId, connectedAt) {
       await db.query(
@@ -171,11 +177,10 @@ function queries(db: Queryable): ChargingQueries {
       await db.query(`UPDATE piles SET state = 'offline', instance_id = NULL, updated_at = now() WHERE instance_id = $1`, [instanceId]);
     },
     async markOffline(pileId, instanceId, connectedAt) {
-      const { rowCount } = await db.query(`UPDATE piles SET state = 'offline', instance_id = NULL, updated_at = now() WHERE id = $1 AND instance_id = $2 AND connected_at = $3`, [
-        pileId,
-        instanceId,
-        connectedAt,
-      ]);
+      const { rowCount } = await db.query(
+        `UPDATE piles SET state = 'offline', instance_id = NULL, updated_at = now() WHERE id = $1 AND instance_id = $2 AND connected_at = $3`,
+        [pileId, instanceId, connectedAt],
+      );
       return (rowCount ?? 0) > 0;
     },
     async setConnectorStatus(pileId, connectorId, status) {
@@ -197,7 +202,10 @@ function queries(db: Queryable): ChargingQueries {
       await db.query('SELECT 1 FROM piles WHERE id = $1 FOR UPDATE', [pileId]);
     },
     async unbindVehicle(pileId) {
-      const { rowCount } = await db.query(`UPDATE piles SET vin = NULL, vehicle_id = NULL, bound_at = NULL, updated_at = now() WHERE id = $1 AND vin IS NOT NULL`, [pileId]);
+      const { rowCount } = await db.query(
+        `UPDATE piles SET vin = NULL, vehicle_id = NULL, bound_at = NULL, updated_at = now() WHERE id = $1 AND vin IS NOT NULL`,
+        [pileId],
+      );
       return (rowCount ?? 0) > 0;
     },
     async bindVehicle(pileId, vin) {
@@ -205,12 +213,14 @@ function queries(db: Queryable): ChargingQueries {
       const vehicleId = vehicle.rows[0]?.id;
       if (!vehicleId) return false;
       // A car is at one pile: a binding elsewhere is stale.
-      await db.query(`UPDATE piles SET vin = NULL, vehicle_id = NULL, bound_at = NULL, updated_at = now() WHERE vehicle_id = $1 AND id <> $2`, [vehicleId, pileId]);
-      await db.query(`UPDATE piles SET vin = $2, vehicle_id = $3, bound_at = CASE WHEN vehicle_id IS DISTINCT FROM $3 THEN now() ELSE bound_at END, updated_at = now() WHERE id = $1`, [
-        pileId,
-        vin,
+      await db.query(`UPDATE piles SET vin = NULL, vehicle_id = NULL, bound_at = NULL, updated_at = now() WHERE vehicle_id = $1 AND id <> $2`, [
         vehicleId,
+        pileId,
       ]);
+      await db.query(
+        `UPDATE piles SET vin = $2, vehicle_id = $3, bound_at = CASE WHEN vehicle_id IS DISTINCT FROM $3 THEN now() ELSE bound_at END, updated_at = now() WHERE id = $1`,
+        [pileId, vin, vehicleId],
+      );
       return true;
     },
 
@@ -247,10 +257,10 @@ function queries(db: Queryable): ChargingQueries {
       return (rowCount ?? 0) > 0;
     },
     async claimReservation(ocppReservationId, pileId) {
-      const { rows } = await db.query<{ id: string }>(`UPDATE charging_reservations SET status = 'charging' WHERE ocpp_id = $1 AND pile_id = $2 AND status = 'reserved' RETURNING id`, [
-        ocppReservationId,
-        pileId,
-      ]);
+      const { rows } = await db.query<{ id: string }>(
+        `UPDATE charging_reservations SET status = 'charging' WHERE ocpp_id = $1 AND pile_id = $2 AND status = 'reserved' RETURNING id`,
+        [ocppReservationId, pileId],
+      );
       return rows[0]?.id ?? null;
     },
     async insertTransaction(row) {
@@ -285,13 +295,24 @@ function queries(db: Queryable): ChargingQueries {
       );
     },
     async completeReservation(reservationId) {
-      await db.query(`UPDATE charging_reservations SET status = 'completed', ended_at = now() WHERE id = $1 AND status IN ('reserved', 'charging')`, [reservationId]);
+      await db.query(`UPDATE charging_reservations SET status = 'completed', ended_at = now() WHERE id = $1 AND status IN ('reserved', 'charging')`, [
+        reservationId,
+      ]);
     },
     async insertChargeReview(review) {
       await db.query(
         `INSERT INTO device_charge_reviews (kind, reference, device, member_id, reported, bound, reasons, reported_fen, bounded_fen)
          VALUES ('charging', $1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (reference) DO NOTHING`,
-        [review.reference, review.pileId, review.memberId, JSON.stringify(review.reported), JSON.stringify(review.bound), review.reasons, review.reportedFen, review.boundedFen],
+        [
+          review.reference,
+          review.pileId,
+          review.memberId,
+          JSON.stringify(review.reported),
+          JSON.stringify(review.bound),
+          review.reasons,
+          review.reportedFen,
+          review.boundedFen,
+        ],
       );
     },
 
@@ -323,15 +344,10 @@ function queries(db: Queryable): ChargingQueries {
     },
     async insertSample(pileId, connectorId, transactionId, reading) {
       if (reading.energyWh === undefined && reading.powerW === undefined && reading.socPct === undefined) return;
-      await db.query('INSERT INTO meter_samples (pile_id, connector_id, transaction_id, measured_at, energy_wh, power_w, soc_pct) VALUES ($1, $2, $3, $4, $5, $6, $7)', [
-        pileId,
-        connectorId,
-        transactionId,
-        reading.at,
-        reading.energyWh ?? null,
-        reading.powerW ?? null,
-        reading.socPct ?? null,
-      ]);
+      await db.query(
+        'INSERT INTO meter_samples (pile_id, connector_id, transaction_id, measured_at, energy_wh, power_w, soc_pct) VALUES ($1, $2, $3, $4, $5, $6, $7)',
+        [pileId, connectorId, transactionId, reading.at, reading.energyWh ?? null, reading.powerW ?? null, reading.socPct ?? null],
+      );
     },
 
     async billableTransaction(transactionId) {

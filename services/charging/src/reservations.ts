@@ -29,7 +29,12 @@ interface DueReservation {
  */
 export function createReservationJob(options: ReservationJobOptions) {
   const { db, log, metrics } = options;
-  const sent = new client.Counter({ name: 'charging_reservations_sent_total', help: 'ReserveNow calls, by the pile answer', labelNames: ['status'], registers: [metrics.registry] });
+  const sent = new client.Counter({
+    name: 'charging_reservations_sent_total',
+    help: 'ReserveNow calls, by the pile answer',
+    labelNames: ['status'],
+    registers: [metrics.registry],
+  });
   const expired = new client.Counter({ name: 'charging_reservations_expired_total', help: 'Booked slots that ended unused', registers: [metrics.registry] });
 
   const cancelAtPile = async (pileId: string, ocppId: number) => {
@@ -70,7 +75,9 @@ export function createReservationJob(options: ReservationJobOptions) {
         sent.inc({ status });
         if (status === 'Accepted') {
           // Cancelled while the call was in flight: take the reservation back.
-          const { rowCount } = await db.query(`UPDATE charging_reservations SET status = 'reserved', failure = NULL WHERE id = $1 AND status = 'booked'`, [r.id]);
+          const { rowCount } = await db.query(`UPDATE charging_reservations SET status = 'reserved', failure = NULL WHERE id = $1 AND status = 'booked'`, [
+            r.id,
+          ]);
           if (!rowCount) await cancelAtPile(r.pileId, r.ocppId);
           else options.onChange(r.stationId);
         } else {

@@ -1,5 +1,15 @@
 import { randomUUID } from 'node:crypto';
-import { SUBJECTS, pileCallSchema, pileConnectedSchema, pileOfSubject, pileReplySchema, type Bus, type Logger, type PileCall, type PileReply } from '@evshare/kit';
+import {
+  SUBJECTS,
+  pileCallSchema,
+  pileConnectedSchema,
+  pileOfSubject,
+  pileReplySchema,
+  type Bus,
+  type Logger,
+  type PileCall,
+  type PileReply,
+} from '@evshare/kit';
 
 /**
  * Calls from the platform to a pile reach the charging instance holding its WebSocket, wherever

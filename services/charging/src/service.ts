@@ -117,7 +117,14 @@ export async function startCharging(deps: ChargingDeps): Promise<RunningCharging
     instanceId,
     callPile,
   });
-  const reservations = createReservationJob({ db, log, metrics, leadMs: config.RESERVATION_LEAD_MS, callPile, onChange: (stationId) => onChange(stationId, 'booking') });
+  const reservations = createReservationJob({
+    db,
+    log,
+    metrics,
+    leadMs: config.RESERVATION_LEAD_MS,
+    callPile,
+    onChange: (stationId) => onChange(stationId, 'booking'),
+  });
 
   // Rental holds and rentals are written by APP; the database triggers of 0004_vehicle_link
   // notify the changed car's id on vehicle_access (the telematics service's whitelist channel;
@@ -185,7 +192,13 @@ export async function startCharging(deps: ChargingDeps): Promise<RunningCharging
         ticking = false;
       });
   }, config.CHARGING_TICK_MS);
-  const feeds = createAmbientFeeds({ db, log, intervalMs: config.AMBIENT_FEED_INTERVAL_MS, timeoutMs: config.AMBIENT_FEED_TIMEOUT_MS, onChange: (stationId) => onChange(stationId, 'ambient') });
+  const feeds = createAmbientFeeds({
+    db,
+    log,
+    intervalMs: config.AMBIENT_FEED_INTERVAL_MS,
+    timeoutMs: config.AMBIENT_FEED_TIMEOUT_MS,
+    onChange: (stationId) => onChange(stationId, 'ambient'),
+  });
   let polling = false;
   const pollFeeds = () => {
     if (polling) return;
@@ -224,9 +237,7 @@ export async function startCharging(deps: ChargingDeps): Promise<RunningCharging
       await server.close();
       // Best effort: a pile that reconnects anywhere rewrites its state, so a database already
       // gone at shutdown must not fail the stop.
-      await repo
-        .releaseInstance(instanceId)
-        .catch((error: unknown) => log.warn({ err: error }, 'could not mark this instance\'s piles offline'));
+      await repo.releaseInstance(instanceId).catch((error: unknown) => log.warn({ err: error }, "could not mark this instance's piles offline"));
       if (!deps.sessions) sessions.close();
     },
   };

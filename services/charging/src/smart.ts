@@ -54,9 +54,24 @@ export function createSmartCharging(options: SmartChargingOptions): SmartChargin
   const timers = new Map<string, NodeJS.Timeout>();
   const running = new Set<Promise<unknown>>();
   let stopped = false;
-  const runs = new client.Counter({ name: 'charging_plans_total', help: 'Station plans computed, by outcome', labelNames: ['outcome'], registers: [metrics.registry] });
-  const unmetGauge = new client.Gauge({ name: 'charging_unmet_deadlines', help: 'Deadlines the last plan of a station cannot meet', labelNames: ['station'], registers: [metrics.registry] });
-  const sends = new client.Counter({ name: 'charging_profiles_sent_total', help: 'SetChargingProfile calls, by the pile answer', labelNames: ['status'], registers: [metrics.registry] });
+  const runs = new client.Counter({
+    name: 'charging_plans_total',
+    help: 'Station plans computed, by outcome',
+    labelNames: ['outcome'],
+    registers: [metrics.registry],
+  });
+  const unmetGauge = new client.Gauge({
+    name: 'charging_unmet_deadlines',
+    help: 'Deadlines the last plan of a station cannot meet',
+    labelNames: ['station'],
+    registers: [metrics.registry],
+  });
+  const sends = new client.Counter({
+    name: 'charging_profiles_sent_total',
+    help: 'SetChargingProfile calls, by the pile answer',
+    labelNames: ['status'],
+    registers: [metrics.registry],
+  });
 
   const parkedCars = async (stationId: string) => {
     const { rows } = await db.query<ParkedCar>(

@@ -39,7 +39,7 @@ describe('tariff', () => {
   // The former implementation, walking hour by hour: the reference for small ranges.
   const hourByHour = (startMs: number, stopMs: number, energyWh: number) => {
     let milliFen = 0;
-    for (let at = startMs; at < stopMs; ) {
+    for (let at = startMs; at < stopMs;) {
       const nextHour = Math.floor((at + 8 * 3600_000) / 3600_000 + 1) * 3600_000 - 8 * 3600_000;
       const end = Math.min(nextHour, stopMs);
       milliFen += ((energyWh * (end - at)) / (stopMs - startMs)) * priceAt(tariff, at);
@@ -51,11 +51,16 @@ describe('tariff', () => {
   it('prices like the hour-by-hour sum on ranges up to ten days', () => {
     const base = Date.parse('2026-01-01T00:00:00Z');
     fc.assert(
-      fc.property(fc.integer({ min: 0, max: 365 * 86_400_000 }), fc.integer({ min: 1, max: 10 * 86_400_000 }), fc.integer({ min: 1, max: 1_000_000 }), (offset, duration, wh) => {
-        const start = base + offset;
-        const exact = energyCostMilliFen(tariff, start, start + duration, wh);
-        expect(Math.abs(exact - hourByHour(start, start + duration, wh))).toBeLessThan(1e-6 * Math.max(1, exact));
-      }),
+      fc.property(
+        fc.integer({ min: 0, max: 365 * 86_400_000 }),
+        fc.integer({ min: 1, max: 10 * 86_400_000 }),
+        fc.integer({ min: 1, max: 1_000_000 }),
+        (offset, duration, wh) => {
+          const start = base + offset;
+          const exact = energyCostMilliFen(tariff, start, start + duration, wh);
+          expect(Math.abs(exact - hourByHour(start, start + duration, wh))).toBeLessThan(1e-6 * Math.max(1, exact));
+        },
+      ),
       { numRuns: 500 },
     );
   });
@@ -84,7 +89,16 @@ describe('tariff', () => {
   const iso = (ms: number) => new Date(ms).toISOString();
   it.each([
     ['inside one band', local(2), local(3), [[local(2), local(3), 'valley', 35]]],
-    ['cut at both ends, mid-hour', local(7, 30), local(10, 15), [[local(7, 30), local(8), 'valley', 35], [local(8), local(10), 'flat', 75], [local(10), local(10, 15), 'peak', 120]]],
+    [
+      'cut at both ends, mid-hour',
+      local(7, 30),
+      local(10, 15),
+      [
+        [local(7, 30), local(8), 'valley', 35],
+        [local(8), local(10), 'flat', 75],
+        [local(10), local(10, 15), 'peak', 120],
+      ],
+    ],
     [
       'a day from 21:00, valley joined across midnight',
       local(21),

@@ -40,7 +40,7 @@ export function parseTariffBands(text: string): BandSpan[] {
 
 /** The band in force at an instant. */
 export function bandAt(tariff: Tariff, atMs: number): Band {
-  const hour = Math.floor((((atMs + SHANGHAI_OFFSET_MS) % (24 * HOUR_MS)) + 24 * HOUR_MS) % (24 * HOUR_MS) / HOUR_MS);
+  const hour = Math.floor(((((atMs + SHANGHAI_OFFSET_MS) % (24 * HOUR_MS)) + 24 * HOUR_MS) % (24 * HOUR_MS)) / HOUR_MS);
   return tariff.spans.find((span) => hour >= span.from && hour < span.to)!.band;
 }
 
@@ -84,7 +84,8 @@ export function energyCostMilliFen(tariff: Tariff, startMs: number, stopMs: numb
 }
 
 /** energyCostMilliFen rounded to the nearest fen. */
-export const energyCostFen = (tariff: Tariff, startMs: number, stopMs: number, energyWh: number): number => Math.round(energyCostMilliFen(tariff, startMs, stopMs, energyWh) / 1000);
+export const energyCostFen = (tariff: Tariff, startMs: number, stopMs: number, energyWh: number): number =>
+  Math.round(energyCostMilliFen(tariff, startMs, stopMs, energyWh) / 1000);
 
 /** A stretch of one band, in UTC. */
 export interface TariffSpan {

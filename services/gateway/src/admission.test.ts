@@ -30,8 +30,24 @@ describe('FairQueue', () => {
   });
 
   it.each([
-    ['the total cap', 3, 10, [['a', 'b', 'c', 'd'], ['queued', 'queued', 'queued', 'queue-full']]],
-    ['the per-address cap', 10, 2, [['a', 'a', 'a', 'b'], ['queued', 'queued', 'client-full', 'queued']]],
+    [
+      'the total cap',
+      3,
+      10,
+      [
+        ['a', 'b', 'c', 'd'],
+        ['queued', 'queued', 'queued', 'queue-full'],
+      ],
+    ],
+    [
+      'the per-address cap',
+      10,
+      2,
+      [
+        ['a', 'a', 'a', 'b'],
+        ['queued', 'queued', 'client-full', 'queued'],
+      ],
+    ],
     ['a zero-length queue', 0, 2, [['a'], ['queue-full']]],
   ] as const)('enforces %s', (_name, total, perClient, [clients, outcomes]) => {
     const queue = new FairQueue<number>(total, perClient);

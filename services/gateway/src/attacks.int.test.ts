@@ -78,7 +78,9 @@ describe('attacks on the gateway (issue 10)', () => {
     });
 
     it('a body always reaches the backend with the length the gateway parsed, as one request', async () => {
-      const reply = await raw(gw.gateway.port, [`POST /api/v1/rentals HTTP/1.1\r\nHost: gw\r\ncontent-length:  ${smuggled.length}\r\nConnection: close\r\n\r\n${smuggled}`]);
+      const reply = await raw(gw.gateway.port, [
+        `POST /api/v1/rentals HTTP/1.1\r\nHost: gw\r\ncontent-length:  ${smuggled.length}\r\nConnection: close\r\n\r\n${smuggled}`,
+      ]);
       expect(reply.text).toMatch(/^HTTP\/1\.1 200 /);
       expect(app.seen).toHaveLength(1);
       expect(app.seen[0]).toMatchObject({ url: '/api/v1/rentals', body: smuggled });
@@ -88,7 +90,12 @@ describe('attacks on the gateway (issue 10)', () => {
 
   describe('CRLF flood', () => {
     it('a client sending only empty lines is refused after a few and closed', async () => {
-      const reply = await raw(gw.gateway.port, Array.from({ length: 20 }, () => '\r\n'), 3000, 20);
+      const reply = await raw(
+        gw.gateway.port,
+        Array.from({ length: 20 }, () => '\r\n'),
+        3000,
+        20,
+      );
       expect(reply.text).toMatch(/^HTTP\/1\.1 400 /);
       expect(reply.closed).toBe(true);
     });
@@ -228,7 +235,8 @@ describe('attack: WebSocket before 101', () => {
     const push = await startRefusingPush();
     const gw = await startTestGateway({ PUSH_UPSTREAMS: push.url });
     try {
-      const handshake = 'GET /push HTTP/1.1\r\nHost: gw\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n';
+      const handshake =
+        'GET /push HTTP/1.1\r\nHost: gw\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n';
       const second = 'GET /push/smuggled HTTP/1.1\r\nHost: gw\r\nX-Forwarded-For: 6.6.6.6\r\n\r\n';
       const reply = await raw(gw.gateway.port, [handshake + second]);
       expect(reply.text).toMatch(/^HTTP\/1\.1 403 Forbidden\r\n/);

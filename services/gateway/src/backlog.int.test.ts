@@ -52,7 +52,12 @@ describe('the listening socket', () => {
         child.on('error', reject);
         child.on('exit', () => resolve(output));
       });
-      const result = JSON.parse((await report).split('\n').find((line) => line.startsWith('{'))!) as { connected: number; answered: number; reset: number; other: number };
+      const result = JSON.parse((await report).split('\n').find((line) => line.startsWith('{'))!) as {
+        connected: number;
+        answered: number;
+        reset: number;
+        other: number;
+      };
       expect(result).toEqual({ connected: CLIENTS, answered: CLIENTS, reset: 0, other: 0 });
     } finally {
       await gw.stop();

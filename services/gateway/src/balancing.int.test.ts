@@ -90,7 +90,14 @@ describe('bounded-load consistent hashing through the gateway', () => {
     expect(reply.status).toBe(200);
     expect(reply.headers['content-type']).toBe('application/json');
     const status = reply.json();
-    expect(status.balancer).toEqual({ algorithm: 'consistent-hash-bounded-load', balanceFactor: 1.25, minLoad: 8, vnodes: 160, trustProxy: 'loopback', panic: false });
+    expect(status.balancer).toEqual({
+      algorithm: 'consistent-hash-bounded-load',
+      balanceFactor: 1.25,
+      minLoad: 8,
+      vnodes: 160,
+      trustProxy: 'loopback',
+      panic: false,
+    });
     expect(status.instances).toHaveLength(3);
     for (const instance of status.instances) {
       expect(instance).toEqual({

@@ -20,7 +20,12 @@ function cluster(overrides: { useReportedLoad?: boolean; memberTimeoutMs?: numbe
   return { c, changes };
 }
 
-const announcement = (id: string, port: number, maxConcurrency = 50) => ({ id, url: `http://127.0.0.1:${port}`, maxConcurrency, startedAt: '2026-01-01T00:00:00Z' });
+const announcement = (id: string, port: number, maxConcurrency = 50) => ({
+  id,
+  url: `http://127.0.0.1:${port}`,
+  maxConcurrency,
+  startedAt: '2026-01-01T00:00:00Z',
+});
 
 const load = (id: string, port: number, over: Partial<AppLoad> = {}): AppLoad => ({
   id,

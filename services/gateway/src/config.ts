@@ -17,7 +17,10 @@ export const gatewayConfigSchema = z.object({
   /** With it, only APP announcements, load reports and withdrawals signed with this key count. */
   ...membershipKeyEnv,
   /** Same meaning as for every service (kit backends): a namespace on a shared NATS. */
-  NATS_SUBJECT_PREFIX: z.string().regex(/^([A-Za-z0-9_-]+\.)?$/, 'must be a token followed by a dot, e.g. "staging."').default(''),
+  NATS_SUBJECT_PREFIX: z
+    .string()
+    .regex(/^([A-Za-z0-9_-]+\.)?$/, 'must be a token followed by a dot, e.g. "staging."')
+    .default(''),
   /** Comma-separated base URLs. */
   AUTH_UPSTREAMS: env.list(),
   PUSH_UPSTREAMS: env.list(),
@@ -67,7 +70,11 @@ export const gatewayConfigSchema = z.object({
    */
   UPSTREAM_IDLE_MS: env.positiveInt(3000),
   /** Idempotent requests with a body up to this size are buffered so they can be retried. */
-  RETRY_BODY_LIMIT: z.coerce.number().int().min(0).default(64 * 1024),
+  RETRY_BODY_LIMIT: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .default(64 * 1024),
   /**
    * Which hops in front may report the client in X-Forwarded-For, read as every service reads it
    * (the kit's TRUST_PROXY): false, true (one hop), a number of hops, or addresses/CIDR ranges

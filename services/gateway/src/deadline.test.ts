@@ -27,11 +27,16 @@ describe('requestDeadline', () => {
   it('never gives a deadline past the budget, whatever the headers', () => {
     const seed = process.env.FUZZ_SEED ? Number(process.env.FUZZ_SEED) : 20261202;
     fc.assert(
-      fc.property(fc.option(fc.string(), { nil: undefined }), fc.option(fc.string(), { nil: undefined }), fc.integer({ min: 1, max: 60_000 }), (timeout, trusted, budget) => {
-        const result = requestDeadline(timeout, trusted, now, budget);
-        if ('deadline' in result) expect(result.deadline).toBeLessThanOrEqual(now + budget);
-        else expect(timeout).toBeDefined();
-      }),
+      fc.property(
+        fc.option(fc.string(), { nil: undefined }),
+        fc.option(fc.string(), { nil: undefined }),
+        fc.integer({ min: 1, max: 60_000 }),
+        (timeout, trusted, budget) => {
+          const result = requestDeadline(timeout, trusted, now, budget);
+          if ('deadline' in result) expect(result.deadline).toBeLessThanOrEqual(now + budget);
+          else expect(timeout).toBeDefined();
+        },
+      ),
       { seed, numRuns: 2000 },
     );
   });

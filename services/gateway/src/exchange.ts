@@ -89,8 +89,7 @@ export class Exchange implements ClientExchange, UpstreamExchange {
     readonly deadline: number,
   ) {
     this.hasBody = head.chunked || head.contentLength > 0;
-    this.retryable =
-      (IDEMPOTENT.has(head.method) || facts.idempotencyKey) && (!this.hasBody || (!head.chunked && head.contentLength <= retryBodyLimit));
+    this.retryable = (IDEMPOTENT.has(head.method) || facts.idempotencyKey) && (!this.hasBody || (!head.chunked && head.contentLength <= retryBodyLimit));
     this.bodyComplete = !this.hasBody;
   }
 

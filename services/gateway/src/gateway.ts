@@ -118,7 +118,13 @@ class Gateway implements Placement {
     });
     for (const url of config.APP_UPSTREAMS) this.cluster.addStatic(url, config.DEFAULT_MAX_CONCURRENCY, now);
     const staticPool = (pool: PoolName, urls: string[], mode: 'round-robin' | 'sticky') =>
-      urls.length === 0 ? undefined : new StaticPool(urls.map((url) => this.upstream(pool, url, url, Infinity, now)), mode, config.RING_VNODES);
+      urls.length === 0
+        ? undefined
+        : new StaticPool(
+            urls.map((url) => this.upstream(pool, url, url, Infinity, now)),
+            mode,
+            config.RING_VNODES,
+          );
     this.pools = {
       auth: staticPool('auth', config.AUTH_UPSTREAMS, 'round-robin'),
       push: staticPool('push', config.PUSH_UPSTREAMS, 'sticky'),
@@ -132,7 +138,10 @@ class Gateway implements Placement {
     });
     this.health.addCheck('bus', () => this.bus.ping());
     this.env = { placement: this, log: this.log, upstreamTimeoutMs: config.UPSTREAM_TIMEOUT_MS, retryAfterS: config.RETRY_AFTER_S };
-    this.tunnels = new Tunnels({ upstreamTimeoutMs: config.UPSTREAM_TIMEOUT_MS, idleTimeoutMs: config.WS_IDLE_TIMEOUT_MS, retryAfterS: config.RETRY_AFTER_S }, this);
+    this.tunnels = new Tunnels(
+      { upstreamTimeoutMs: config.UPSTREAM_TIMEOUT_MS, idleTimeoutMs: config.WS_IDLE_TIMEOUT_MS, retryAfterS: config.RETRY_AFTER_S },
+      this,
+    );
     this.endpoints = new OwnEndpoints({
       log: this.log,
       metrics: this.kitMetrics,
@@ -191,29 +200,43 @@ class Gateway implements Placement {
     const url = shownUrl(config.HOST, port);
     const adminUrl = shownUrl(config.ADMIN_HOST, adminPort);
     this.id = `${os.hostname()}:${port}`;
-    const parsed = (schema: { safeParse(data: unknown): { success: boolean; data?: unknown } }, what: string, apply: (data: never) => void) => (data: unknown, subject: string) => {
-      if (!verifyMembership(subject, data, this.config.MEMBERSHIP_SIGNING_KEY)) {
-        this.log.warn({ subject }, 'ignored a membership message without a valid signature');
-        return;
-      }
-      const result = schema.safeParse(data);
-      if (result.success) apply(result.data as never);
-      else this.log.warn({ subject: what }, 'ignored a malformed membership message');
-    };
+    const parsed =
+      (schema: { safeParse(data: unknown): { success: boolean; data?: unknown } }, what: string, apply: (data: never) => void) =>
+      (data: unknown, subject: string) => {
+        if (!verifyMembership(subject, data, this.config.MEMBERSHIP_SIGNING_KEY)) {
+          this.log.warn({ subject }, 'ignored a membership message without a valid signature');
+          return;
+        }
+        const result = schema.safeParse(data);
+        if (result.success) apply(result.data as never);
+        else this.log.warn({ subject: what }, 'ignored a malformed membership message');
+      };
     this.unsubscribe.push(
-      this.bus.subscribe(SUBJECTS.appAnnounce, parsed(appAnnouncementSchema, SUBJECTS.appAnnounce, (a) => this.cluster.announce(a, Date.now()))),
-      this.bus.subscribe(SUBJECTS.appWithdraw, parsed(appWithdrawalSchema, SUBJECTS.appWithdraw, (w) => this.cluster.withdraw(w, Date.now()))),
-      this.bus.subscribe(SUBJECTS.appLoadAll, parsed(appLoadSchema, SUBJECTS.appLoadAll, (l) => this.cluster.report(l, Date.now()))),
+      this.bus.subscribe(
+        SUBJECTS.appAnnounce,
+        parsed(appAnnouncementSchema, SUBJECTS.appAnnounce, (a) => this.cluster.announce(a, Date.now())),
+      ),
+      this.bus.subscribe(
+        SUBJECTS.appWithdraw,
+        parsed(appWithdrawalSchema, SUBJECTS.appWithdraw, (w) => this.cluster.withdraw(w, Date.now())),
+      ),
+      this.bus.subscribe(
+        SUBJECTS.appLoadAll,
+        parsed(appLoadSchema, SUBJECTS.appLoadAll, (l) => this.cluster.report(l, Date.now())),
+      ),
     );
     // Instances started before us announce themselves again.
     this.bus.publish(SUBJECTS.appDiscover, { from: 'gateway', at: new Date().toISOString() } satisfies AppDiscover);
     this.timer = setInterval(() => this.tick(), this.config.HEALTH_INTERVAL_MS);
     this.timer.unref();
     const idleMs = this.config.UPSTREAM_IDLE_MS;
-    this.idleSweep = setInterval(() => {
-      const now = Date.now();
-      for (const up of this.allUpstreams()) up.connections.sweepIdle(idleMs, now);
-    }, Math.max(100, Math.min(1000, idleMs / 4)));
+    this.idleSweep = setInterval(
+      () => {
+        const now = Date.now();
+        for (const up of this.allUpstreams()) up.connections.sweepIdle(idleMs, now);
+      },
+      Math.max(100, Math.min(1000, idleMs / 4)),
+    );
     this.idleSweep.unref();
     // The operators' console reads the balancer's view through the APP, which hears it here.
     this.statusTimer = setInterval(() => this.publishStatus(), config.STATUS_PUBLISH_MS);
@@ -286,7 +309,17 @@ class Gateway implements Placement {
     const deadline = this.withDeadline(conn, facts);
     if (deadline === 0) return;
     // Auth is round-robin: its hash is never read.
-    const ex = new Exchange(this.env, conn, head, facts, fieldLines(facts.headers), pool, pool === 'auth' ? 0 : hash32(facts.client), config.RETRY_BODY_LIMIT, deadline);
+    const ex = new Exchange(
+      this.env,
+      conn,
+      head,
+      facts,
+      fieldLines(facts.headers),
+      pool,
+      pool === 'auth' ? 0 : hash32(facts.client),
+      config.RETRY_BODY_LIMIT,
+      deadline,
+    );
     conn.exchange = ex;
     ex.start();
   }
@@ -315,7 +348,10 @@ class Gateway implements Placement {
   wait(ex: Exchange): void {
     const admission = this.queue.push(ex.facts.client, ex);
     if (admission !== 'queued') {
-      ex.reject(admission, admission === 'queue-full' ? 'Every APP instance is at its limit and the wait queue is full' : 'Too many of your requests are already waiting');
+      ex.reject(
+        admission,
+        admission === 'queue-full' ? 'Every APP instance is at its limit and the wait queue is full' : 'Too many of your requests are already waiting',
+      );
       return;
     }
     ex.queued = true;
@@ -406,7 +442,13 @@ class Gateway implements Placement {
         ejections: this.ejections,
         rejected: this.rejections,
       },
-      queue: { length: this.queue.length, clients: this.queue.clients, max: config.QUEUE_MAX, perClient: config.QUEUE_PER_CLIENT, timeoutMs: config.QUEUE_TIMEOUT_MS },
+      queue: {
+        length: this.queue.length,
+        clients: this.queue.clients,
+        max: config.QUEUE_MAX,
+        perClient: config.QUEUE_PER_CLIENT,
+        timeoutMs: config.QUEUE_TIMEOUT_MS,
+      },
       upstreams: {
         auth: this.pools.auth?.members.map(upstreamStatus) ?? [],
         push: this.pools.push?.members.map(upstreamStatus) ?? [],

@@ -31,9 +31,27 @@ describe('forwardRequestHeaders', () => {
   const proxy = parseTrustProxy('198.51.100.0/24')!;
   it.each([
     ['untrusted peer: a forged X-Forwarded-For is overwritten', 'false', ['X-Forwarded-For', '1.2.3.4'], '198.51.100.9', ['198.51.100.9']],
-    ['trusted peer: the entry it added is the client, the peer is appended', '198.51.100.0/24', ['X-Forwarded-For', '1.2.3.4'], '1.2.3.4', ['1.2.3.4, 198.51.100.9']],
-    ['trusted peer: entries left of the first untrusted hop are dropped', '198.51.100.0/24', ['X-Forwarded-For', '6.6.6.6, 1.2.3.4'], '1.2.3.4', ['1.2.3.4, 198.51.100.9']],
-    ['trusted hops by CIDR are walked through', '198.51.100.0/24, 10.0.0.0/8', ['x-forwarded-for', '1.2.3.4', 'X-Forwarded-For', '10.0.0.7'], '1.2.3.4', ['1.2.3.4, 10.0.0.7, 198.51.100.9']],
+    [
+      'trusted peer: the entry it added is the client, the peer is appended',
+      '198.51.100.0/24',
+      ['X-Forwarded-For', '1.2.3.4'],
+      '1.2.3.4',
+      ['1.2.3.4, 198.51.100.9'],
+    ],
+    [
+      'trusted peer: entries left of the first untrusted hop are dropped',
+      '198.51.100.0/24',
+      ['X-Forwarded-For', '6.6.6.6, 1.2.3.4'],
+      '1.2.3.4',
+      ['1.2.3.4, 198.51.100.9'],
+    ],
+    [
+      'trusted hops by CIDR are walked through',
+      '198.51.100.0/24, 10.0.0.0/8',
+      ['x-forwarded-for', '1.2.3.4', 'X-Forwarded-For', '10.0.0.7'],
+      '1.2.3.4',
+      ['1.2.3.4, 10.0.0.7, 198.51.100.9'],
+    ],
     ['one trusted hop: the rightmost entry is the client', '1', ['X-Forwarded-For', '6.6.6.6, 1.2.3.4'], '1.2.3.4', ['1.2.3.4, 198.51.100.9']],
     ['two trusted hops', '2', ['X-Forwarded-For', '6.6.6.6, 1.2.3.4, 10.0.0.7'], '1.2.3.4', ['1.2.3.4, 10.0.0.7, 198.51.100.9']],
     ['trusted without the header: the peer', '1', [], '198.51.100.9', ['198.51.100.9']],
@@ -56,7 +74,26 @@ describe('forwardRequestHeaders', () => {
   });
 
   it('strips hop-by-hop headers and the headers Connection names', () => {
-    const raw = ['Connection', 'keep-alive, X-Secret', 'Keep-Alive', 'timeout=5', 'Proxy-Authorization', 'Basic x', 'TE', 'trailers', 'Trailer', 'X-T', 'Upgrade', 'websocket', 'X-Secret', 's', 'Proxy-Connection', 'keep-alive', 'Accept', '*/*'];
+    const raw = [
+      'Connection',
+      'keep-alive, X-Secret',
+      'Keep-Alive',
+      'timeout=5',
+      'Proxy-Authorization',
+      'Basic x',
+      'TE',
+      'trailers',
+      'Trailer',
+      'X-T',
+      'Upgrade',
+      'websocket',
+      'X-Secret',
+      's',
+      'Proxy-Connection',
+      'keep-alive',
+      'Accept',
+      '*/*',
+    ];
     const map = asMap(forwardRequestHeaders(raw, edge).headers);
     expect(Object.keys(map).sort()).toEqual(['accept', 'x-forwarded-for', 'x-forwarded-proto', 'x-request-id']);
   });
@@ -99,7 +136,14 @@ describe('forwardRequestHeaders', () => {
 
 describe('clientHead', () => {
   it.each([
-    ['fields', 200, 'OK', 'Content-Type: application/json\r\nContent-Length: 2\r\n', false, 'HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2'],
+    [
+      'fields',
+      200,
+      'OK',
+      'Content-Type: application/json\r\nContent-Length: 2\r\n',
+      false,
+      'HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2',
+    ],
     ['no fields', 204, '', '', false, 'HTTP/1.1 204 '],
     ['de-chunked', 200, 'OK', 'Transfer-Encoding: chunked\r\nX-A: 1\r\n', true, 'HTTP/1.1 200 OK\r\nX-A: 1'],
     ['de-chunked to nothing', 200, 'OK', 'transfer-encoding: chunked\r\n', true, 'HTTP/1.1 200 OK'],

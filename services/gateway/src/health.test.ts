@@ -41,7 +41,12 @@ describe('HealthTracker', () => {
     ['does not count 4xx as failures', [404, 404, 404, 404, 404, 404], 'up', ['up', 'up', 'up', 'up', 'up', 'up']],
     ['is re-admitted only by probes after an ejection', ['conn', 200, 200, 'ok', 'ok'], 'up', ['down', 'down', 'down', 'down', 'up']],
     ['ignores traffic answers while down', [500, 200], 'down', ['down', 'down']],
-    ['does not count 503 + Retry-After (shedding) towards an ejection', ['shed', 'shed', 'shed', 'shed', 'shed', 'shed'], 'up', ['up', 'up', 'up', 'up', 'up', 'up']],
+    [
+      'does not count 503 + Retry-After (shedding) towards an ejection',
+      ['shed', 'shed', 'shed', 'shed', 'shed', 'shed'],
+      'up',
+      ['up', 'up', 'up', 'up', 'up', 'up'],
+    ],
     ['neither clears the 5xx count with shedding', [500, 500, 'shed', 500, 500, 500], 'up', ['up', 'up', 'up', 'up', 'up', 'down']],
     ['goes down after `fall` timed-out probes', ['timeout', 'timeout', 'timeout'], 'up', ['up', 'up', 'down']],
   ])('%s', (_name, events, start, expected) => {

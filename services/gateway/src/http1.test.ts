@@ -121,7 +121,17 @@ describe('parseRequestHead', () => {
 describe('parseResponseHead', () => {
   it('passes the fields on as text without the hop-by-hop ones and those Connection names', () => {
     const head = parseResponseHead(
-      ['HTTP/1.1 200 OK', 'Content-Type: text/plain', 'Connection: keep-alive, X-Hop', 'Keep-Alive: timeout=5', 'x-hop: 1', 'Transfer-Encoding: chunked', 'Proxy-Connection: x', 'X-App-Instance: a', 'Upgrade: h2c'].join('\r\n'),
+      [
+        'HTTP/1.1 200 OK',
+        'Content-Type: text/plain',
+        'Connection: keep-alive, X-Hop',
+        'Keep-Alive: timeout=5',
+        'x-hop: 1',
+        'Transfer-Encoding: chunked',
+        'Proxy-Connection: x',
+        'X-App-Instance: a',
+        'Upgrade: h2c',
+      ].join('\r\n'),
     );
     expect(head.fields).toBe('Content-Type: text/plain\r\nTransfer-Encoding: chunked\r\nX-App-Instance: a\r\n');
     expect(head).toMatchObject({ chunked: true, keepAlive: true });

@@ -90,7 +90,7 @@ function equalsLower(text: string, start: number, end: number, lower: string): b
 
 /** Whether a comma-separated list (e.g. a Connection value) contains `token`, ignoring case. */
 function listsToken(list: string, token: string): boolean {
-  for (let start = 0; start < list.length; ) {
+  for (let start = 0; start < list.length;) {
     let end = list.indexOf(',', start);
     if (end < 0) end = list.length;
     let a = start;
@@ -126,12 +126,21 @@ interface Fields {
  * without lower-casing copies: this runs twice per proxied request.
  */
 function parseFields(text: string, from: number, status: number, response: boolean): Fields {
-  const fields: Fields = { headers: [], passed: '', contentLength: -1, transferEncoding: undefined, connection: '', upgrade: false, host: 0, expect: undefined };
+  const fields: Fields = {
+    headers: [],
+    passed: '',
+    contentLength: -1,
+    transferEncoding: undefined,
+    connection: '',
+    upgrade: false,
+    host: 0,
+    expect: undefined,
+  };
   const end = text.length;
   let count = 0;
   // Response: where the current run of lines passed on unchanged starts.
   let passedFrom = from;
-  for (let start = from; start < end; ) {
+  for (let start = from; start < end;) {
     let lineEnd = text.indexOf('\r\n', start);
     if (lineEnd < 0) lineEnd = end;
     if (++count > MAX_HEADERS) throw new HttpError(431, 'too many header fields');
@@ -174,7 +183,8 @@ function parseFields(text: string, from: number, status: number, response: boole
           const length = Number(value);
           // In a request even an equal repetition is refused: llhttp (Node's parser, behind the
           // gateway) refuses it. An upstream's equal repetition is harmless: its length is rewritten.
-          if (fields.contentLength >= 0 && (!response || fields.contentLength !== length)) throw new HttpError(status, fields.contentLength === length ? 'repeated Content-Length' : 'conflicting Content-Length');
+          if (fields.contentLength >= 0 && (!response || fields.contentLength !== length))
+            throw new HttpError(status, fields.contentLength === length ? 'repeated Content-Length' : 'conflicting Content-Length');
           fields.contentLength = length;
         }
         break;
@@ -279,7 +289,8 @@ export function parseRequestHead(text: string): RequestHead {
   if (fields.transferEncoding !== undefined) {
     if (minor === 0) throw new HttpError(400, 'Transfer-Encoding in an HTTP/1.0 request');
     if (fields.contentLength >= 0) throw new HttpError(400, 'both Content-Length and Transfer-Encoding');
-    if (fields.transferEncoding !== 'chunked') throw new HttpError(fields.transferEncoding.endsWith('chunked') ? 501 : 400, 'only the chunked transfer coding is accepted');
+    if (fields.transferEncoding !== 'chunked')
+      throw new HttpError(fields.transferEncoding.endsWith('chunked') ? 501 : 400, 'only the chunked transfer coding is accepted');
     chunked = true;
   }
   let expectContinue = false;

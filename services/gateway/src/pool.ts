@@ -15,7 +15,14 @@ export class StaticPool {
     mode: 'round-robin' | 'sticky',
     vnodes: number,
   ) {
-    this.ring = mode === 'sticky' ? new HashRing(members, members.map((m) => m.id), vnodes) : undefined;
+    this.ring =
+      mode === 'sticky'
+        ? new HashRing(
+            members,
+            members.map((m) => m.id),
+            vnodes,
+          )
+        : undefined;
   }
 
   pick(hash: number, exclude?: Upstream): Upstream | undefined {

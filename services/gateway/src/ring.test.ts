@@ -9,7 +9,12 @@ interface Instance extends Slot {
 }
 
 const instance = (id: string, over: Partial<Instance> = {}): Instance => ({ id, available: true, load: 0, capacity: 1000, ...over });
-const ringOf = (members: Instance[], vnodes = 160) => new HashRing(members, members.map((m) => m.id), vnodes);
+const ringOf = (members: Instance[], vnodes = 160) =>
+  new HashRing(
+    members,
+    members.map((m) => m.id),
+    vnodes,
+  );
 const addresses = (n: number) => Array.from({ length: n }, (_, i) => `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`);
 
 /** A small deterministic generator so the tables below are reproducible. */
@@ -44,7 +49,10 @@ describe('HashRing', () => {
     [5, 160],
     [8, 160],
   ])('gives each of %i members a fair share of the ring with %i vnodes', (n, vnodes) => {
-    const ring = ringOf(Array.from({ length: n }, (_, i) => instance(`app-${i + 1}`)), vnodes);
+    const ring = ringOf(
+      Array.from({ length: n }, (_, i) => instance(`app-${i + 1}`)),
+      vnodes,
+    );
     const shares = ring.shares();
     expect(shares.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 9);
     for (const share of shares) expect(Math.abs(share * n - 1)).toBeLessThan(0.2);

@@ -42,14 +42,17 @@ describe('deadlines', () => {
     expect(lastDeadline()).toBeLessThanOrEqual(Date.now() + 4000);
   });
 
-  it.each(['0', '-1', 'soon', '1.5', '2e3', '100, 200'])('answers a malformed X-Request-Timeout %p with a 400 problem naming it, forwarding nothing', async (value) => {
-    const seen = up.seen.length;
-    const reply = await call(gw.url, '/api/v1/sync', { headers: { 'X-Request-Timeout': value } });
-    expect(reply.status).toBe(400);
-    expect(reply.headers['content-type']).toBe('application/problem+json');
-    expect(reply.json()['invalid-params']).toEqual([expect.objectContaining({ name: 'X-Request-Timeout' })]);
-    expect(up.seen.length).toBe(seen);
-  });
+  it.each(['0', '-1', 'soon', '1.5', '2e3', '100, 200'])(
+    'answers a malformed X-Request-Timeout %p with a 400 problem naming it, forwarding nothing',
+    async (value) => {
+      const seen = up.seen.length;
+      const reply = await call(gw.url, '/api/v1/sync', { headers: { 'X-Request-Timeout': value } });
+      expect(reply.status).toBe(400);
+      expect(reply.headers['content-type']).toBe('application/problem+json');
+      expect(reply.json()['invalid-params']).toEqual([expect.objectContaining({ name: 'X-Request-Timeout' })]);
+      expect(up.seen.length).toBe(seen);
+    },
+  );
 });
 
 describe('load shedding and abandoned requests', () => {
@@ -57,7 +60,7 @@ describe('load shedding and abandoned requests', () => {
   let ups: TestUpstream[];
   beforeEach(async () => {
     ups = await Promise.all(['a', 'b'].map(startUpstream));
-        // Members stay known without load reports (this test sends none).
+    // Members stay known without load reports (this test sends none).
     gw = await startTestGateway({ TRUST_PROXY: 'loopback', EJECT_CONSECUTIVE_5XX: '3', MEMBER_TIMEOUT_MS: '60000' });
   });
   afterEach(async () => {

@@ -61,7 +61,10 @@ describe('route on any target', () => {
   it('always routes, and only /api targets reach the API pools', () => {
     const seed = process.env.FUZZ_SEED ? Number(process.env.FUZZ_SEED) : 20261202;
     const segment = fc.constantFrom('api', 'v1', 'auth', 'charging', 'push', 'ocpp', 'lb', 'status', 'metrics', 'healthz', 'readyz', 'x', '', '?', '%2F');
-    const target = fc.oneof(fc.array(segment, { maxLength: 5 }).map((parts) => `/${parts.join('/')}`), fc.string().map((s) => `/${s}`));
+    const target = fc.oneof(
+      fc.array(segment, { maxLength: 5 }).map((parts) => `/${parts.join('/')}`),
+      fc.string().map((s) => `/${s}`),
+    );
     fc.assert(
       fc.property(target, fc.boolean(), fc.record({ charging: fc.boolean(), web: fc.boolean(), push: fc.boolean() }), (t, upgrade, table) => {
         const r = route(t, upgrade, table);

@@ -26,7 +26,7 @@ export interface RouteTable {
 export function under(target: string, prefix: string): boolean {
   if (!target.startsWith(prefix)) return false;
   const next = target.charCodeAt(prefix.length);
-  return Number.isNaN(next) || next === 47 /* / */ || next === 63 /* ? */;
+  return Number.isNaN(next) || next === 47 /* / */ || next === 63; /* ? */
 }
 
 function pathOf(target: string): string {

@@ -95,11 +95,23 @@ describe('gateway routing and proxying', () => {
   it('sets the forwarding headers from what it saw, ignores forged ones, and keeps a request id', async () => {
     app.seen.length = 0;
     await call(gw.url, '/api/v1/me', {
-      headers: { 'X-Forwarded-For': '6.6.6.6', 'X-Request-Id': 'trace-42', Host: 'evshare.test', Connection: 'keep-alive, X-Drop', 'X-Drop': '1', 'Keep-Alive': 'timeout=9' },
+      headers: {
+        'X-Forwarded-For': '6.6.6.6',
+        'X-Request-Id': 'trace-42',
+        Host: 'evshare.test',
+        Connection: 'keep-alive, X-Drop',
+        'X-Drop': '1',
+        'Keep-Alive': 'timeout=9',
+      },
     });
     await call(gw.url, '/api/v1/me');
     const [first, second] = app.seen;
-    expect(first!.headers).toMatchObject({ 'x-forwarded-for': '127.0.0.1', 'x-forwarded-proto': 'http', 'x-forwarded-host': 'evshare.test', 'x-request-id': 'trace-42' });
+    expect(first!.headers).toMatchObject({
+      'x-forwarded-for': '127.0.0.1',
+      'x-forwarded-proto': 'http',
+      'x-forwarded-host': 'evshare.test',
+      'x-request-id': 'trace-42',
+    });
     expect(first!.headers['x-drop']).toBeUndefined();
     expect(first!.headers['keep-alive']).toBeUndefined();
     expect(second!.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);

@@ -12,7 +12,11 @@ describe('graceful shutdown', () => {
       await waitFor(() => up.inflight === 1, 2000, 'the held request');
       let stopped = false;
       const stopping = gw.gateway.stop().then(() => (stopped = true));
-      await waitFor(async () => (await call(gw.url, '/healthz').catch((error: NodeJS.ErrnoException) => error.code)) === 'ECONNREFUSED', 2000, 'the listener to close');
+      await waitFor(
+        async () => (await call(gw.url, '/healthz').catch((error: NodeJS.ErrnoException) => error.code)) === 'ECONNREFUSED',
+        2000,
+        'the listener to close',
+      );
       expect(stopped).toBe(false);
       up.release();
       expect((await inflight).status).toBe(200);

@@ -29,5 +29,12 @@ export function forwardedChain(peer: string, forwardedFor: string | undefined, t
   }
   let hop = 0;
   while (hop < chain.length - 1 && trust.trusts(chain[hop]!, hop)) hop++;
-  return { client: chain[hop]!, forwardedFor: chain.slice(0, hop + 1).reverse().join(', '), peerTrusted: true };
+  return {
+    client: chain[hop]!,
+    forwardedFor: chain
+      .slice(0, hop + 1)
+      .reverse()
+      .join(', '),
+    peerTrusted: true,
+  };
 }

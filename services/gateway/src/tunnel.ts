@@ -42,12 +42,24 @@ export class Tunnels {
    * the upstream as a second request if it refused the upgrade), and any other answer is relayed
    * as a plain HTTP answer that closes the connection.
    */
-  private connect(client: net.Socket, head: RequestHead, facts: RequestFacts, rest: Buffer | null, pool: StaticPool, hash: number, exclude: Upstream | undefined): void {
+  private connect(
+    client: net.Socket,
+    head: RequestHead,
+    facts: RequestFacts,
+    rest: Buffer | null,
+    pool: StaticPool,
+    hash: number,
+    exclude: Upstream | undefined,
+  ): void {
     const settings = this.settings;
     const up = pool.pick(hash, exclude);
     if (!up) {
       this.events.rejected('no-upstream');
-      rawProblem(client, problems.unavailable(settings.retryAfterS, `No ${POOL_TITLE[pool.members[0]?.pool ?? 'push']} instance is available`), facts.requestId);
+      rawProblem(
+        client,
+        problems.unavailable(settings.retryAfterS, `No ${POOL_TITLE[pool.members[0]?.pool ?? 'push']} instance is available`),
+        facts.requestId,
+      );
       return;
     }
     // Held until the 101 (the socket buffers and applies backpressure meanwhile).

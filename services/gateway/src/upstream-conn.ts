@@ -197,7 +197,13 @@ export class UpstreamConnection {
           continue;
         }
         this.keepAlive = head.keepAlive;
-        this.framing = !responseHasBody(this.method, head.status) ? Framing.None : head.chunked ? Framing.Chunked : head.contentLength >= 0 ? Framing.Length : Framing.Close;
+        this.framing = !responseHasBody(this.method, head.status)
+          ? Framing.None
+          : head.chunked
+            ? Framing.Chunked
+            : head.contentLength >= 0
+              ? Framing.Length
+              : Framing.Close;
         this.bodyLeft = head.contentLength;
         this.scanner = this.framing === Framing.Chunked ? new ChunkedScanner(502) : null;
         this.state = State.Body;

@@ -90,7 +90,10 @@ describe('WebSocket upgrade passthrough on /push', () => {
   it('closes the client side when the instance drops the connection', async () => {
     const { ws, hello } = await open(`${gw.url.replace('http', 'ws')}/push`, { 'X-Forwarded-For': '198.51.100.78' });
     const closed = new Promise<number>((resolve) => ws.once('close', (code) => resolve(code)));
-    push.find((p) => p.id === hello)!.sockets.at(-1)!.terminate();
+    push
+      .find((p) => p.id === hello)!
+      .sockets.at(-1)!
+      .terminate();
     // 1006: the TCP connection ended without a close frame, as the gateway passed the drop on.
     expect(await closed).toBe(1006);
     await waitFor(() => gw.gateway.status().upstreams.push.every((p) => p.inflight === 0), 2000, 'tunnels to close');

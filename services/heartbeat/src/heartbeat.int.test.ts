@@ -29,7 +29,10 @@ const redisPrefix = `${uniqueName('hb')}:`;
 const pool = clientPool();
 const connect = (service: HeartbeatService, options?: ClientOptions) => pool.connect(service.url, options);
 
-const withCookie = (key: string, extra: ClientOptions = {}): ClientOptions => ({ ...extra, headers: { cookie: `theme=dark; ${SESSION_COOKIE}=${key}`, ...extra.headers } });
+const withCookie = (key: string, extra: ClientOptions = {}): ClientOptions => ({
+  ...extra,
+  headers: { cookie: `theme=dark; ${SESSION_COOKIE}=${key}`, ...extra.headers },
+});
 
 async function connectMember(service: HeartbeatService, key: string, options: ClientOptions = {}): Promise<Client> {
   const client = await connect(service, withCookie(key, options));
@@ -238,7 +241,12 @@ describe('push delivery', () => {
     } finally {
       stop();
     }
-    expect(reports.find((r) => r.instance === 'hb-two')).toEqual({ instance: 'hb-two', members: expect.any(Number), connections: expect.any(Number), at: expect.any(String) });
+    expect(reports.find((r) => r.instance === 'hb-two')).toEqual({
+      instance: 'hb-two',
+      members: expect.any(Number),
+      connections: expect.any(Number),
+      at: expect.any(String),
+    });
   });
 });
 

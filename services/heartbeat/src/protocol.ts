@@ -60,11 +60,14 @@ export function parseClientFrame(data: Buffer | string, isBinary: boolean): { fr
   const type = (value as { type?: unknown }).type;
   if (typeof type !== 'string') return { error: { code: 'invalid-frame', message: 'A frame must have a string "type"' } };
   const schema = Object.hasOwn(CLIENT_FRAMES, type) ? CLIENT_FRAMES[type as ClientFrame['type']] : undefined;
-  if (!schema) return { error: { code: 'unknown-type', message: `Unknown frame type "${type.slice(0, 32)}"; expected one of: ${Object.keys(CLIENT_FRAMES).join(', ')}` } };
+  if (!schema)
+    return { error: { code: 'unknown-type', message: `Unknown frame type "${type.slice(0, 32)}"; expected one of: ${Object.keys(CLIENT_FRAMES).join(', ')}` } };
   const parsed = schema.safeParse(value);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
-    return { error: { code: 'invalid-frame', message: `Invalid "${type}" frame: ${issue ? `${issue.path.join('.') || '(frame)'}: ${issue.message}` : 'invalid'}` } };
+    return {
+      error: { code: 'invalid-frame', message: `Invalid "${type}" frame: ${issue ? `${issue.path.join('.') || '(frame)'}: ${issue.message}` : 'invalid'}` },
+    };
   }
   return { frame: parsed.data };
 }
@@ -72,4 +75,3 @@ export function parseClientFrame(data: Buffer | string, isBinary: boolean): { fr
 export function encodeFrame(frame: ServerFrame): string {
   return JSON.stringify(frame);
 }
-

@@ -2,7 +2,20 @@ import { STATUS_CODES, type IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { performance } from 'node:perf_hooks';
 import { WebSocket, WebSocketServer, type RawData } from 'ws';
-import { Admission, DEADLINE_HEADER, problems, Problem, requestDeadline, sessionKeyFrom, Shed, type Logger, type PushNotification, type SessionStore, type Ticket, type TrustProxy } from '@evshare/kit';
+import {
+  Admission,
+  DEADLINE_HEADER,
+  problems,
+  Problem,
+  requestDeadline,
+  sessionKeyFrom,
+  Shed,
+  type Logger,
+  type PushNotification,
+  type SessionStore,
+  type Ticket,
+  type TrustProxy,
+} from '@evshare/kit';
 import { livenessAction, sweepIntervalMs, type LivenessState } from './liveness';
 import { CLOSE, encodeFrame, MAX_CLIENT_FRAME_BYTES, parseClientFrame, type FrameError, type ServerFrame } from './protocol';
 import { fullBucket, takeToken, type Bucket, type RateLimit } from './rate-limit';
@@ -193,7 +206,8 @@ export function createPushServer(options: PushServerOptions): PushServer {
     const taken = takeToken(conn.bucket, options.rateLimit, now);
     conn.bucket = taken.bucket;
     if (!taken.allowed) {
-      if (!conn.throttled) sendError(conn, { code: 'rate-limited', message: `More than ${options.rateLimit.ratePerSecond} frames per second; excess frames are dropped` });
+      if (!conn.throttled)
+        sendError(conn, { code: 'rate-limited', message: `More than ${options.rateLimit.ratePerSecond} frames per second; excess frames are dropped` });
       conn.throttled = true;
       return;
     }
@@ -252,7 +266,10 @@ export function createPushServer(options: PushServerOptions): PushServer {
     // Oversized frames and protocol violations: ws closes the socket itself (1009, 1002).
     socket.on('error', (error) => log.debug({ err: error, memberId: conn.session?.memberId }, 'push socket error'));
 
-    conn.authTimer = setTimeout(() => close(conn, CLOSE.unauthenticated, `not authenticated within ${options.authTimeoutMs} ms`, 'unauthenticated'), options.authTimeoutMs);
+    conn.authTimer = setTimeout(
+      () => close(conn, CLOSE.unauthenticated, `not authenticated within ${options.authTimeoutMs} ms`, 'unauthenticated'),
+      options.authTimeoutMs,
+    );
     const key = sessionKeyFrom(req.headers);
     if (key === undefined) {
       ticket.release();
@@ -318,32 +335,43 @@ export function createPushServer(options: PushServerOptions): PushServer {
           return;
         }
         const { admission, deadlineCapMs } = options.admission;
-        const deadline = requestDeadline(req.headers[DEADLINE_HEADER], { now: Date.now(), capMs: deadlineCapMs, trusted: options.trustProxy.trusts(req.socket.remoteAddress ?? '', 0) });
-        admission.admit(deadline, () => socket.destroyed).then(
-          (ticket) => {
-            if (socket.destroyed) {
-              ticket.release();
-              return;
-            }
-            wss.handleUpgrade(req, socket, head, (ws) => {
-              try {
-                onConnection(ws, req, ticket);
-              } catch (error) {
+        const deadline = requestDeadline(req.headers[DEADLINE_HEADER], {
+          now: Date.now(),
+          capMs: deadlineCapMs,
+          trusted: options.trustProxy.trusts(req.socket.remoteAddress ?? '', 0),
+        });
+        admission
+          .admit(deadline, () => socket.destroyed)
+          .then(
+            (ticket) => {
+              if (socket.destroyed) {
                 ticket.release();
-                log.error({ err: error }, 'push connection setup failed');
-                ws.terminate();
+                return;
               }
-            });
-          },
-          (error: unknown) => {
-            if (error instanceof Shed) {
-              if (error.reason !== 'abandoned') rejectUpgrade(socket, problems.unavailable(error.retryAfterSeconds, 'The push service is at capacity; reconnect after the time in Retry-After'), path);
-            } else {
-              log.error({ err: error }, 'push admission failed');
-              socket.destroy();
-            }
-          },
-        );
+              wss.handleUpgrade(req, socket, head, (ws) => {
+                try {
+                  onConnection(ws, req, ticket);
+                } catch (error) {
+                  ticket.release();
+                  log.error({ err: error }, 'push connection setup failed');
+                  ws.terminate();
+                }
+              });
+            },
+            (error: unknown) => {
+              if (error instanceof Shed) {
+                if (error.reason !== 'abandoned')
+                  rejectUpgrade(
+                    socket,
+                    problems.unavailable(error.retryAfterSeconds, 'The push service is at capacity; reconnect after the time in Retry-After'),
+                    path,
+                  );
+              } else {
+                log.error({ err: error }, 'push admission failed');
+                socket.destroy();
+              }
+            },
+          );
       } catch (error) {
         log.error({ err: error }, 'push upgrade failed');
         if (socket.writable) rejectUpgrade(socket, problems.internal(), PUSH_PATH);

@@ -1,6 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import client from 'prom-client';
-import { SUBJECTS, vehicleAlertSchema, vehicleStatusEventSchema, type Bus, type Logger, type Metrics, type PushNotification, type VehicleAlert } from '@evshare/kit';
+import {
+  SUBJECTS,
+  vehicleAlertSchema,
+  vehicleStatusEventSchema,
+  type Bus,
+  type Logger,
+  type Metrics,
+  type PushNotification,
+  type VehicleAlert,
+} from '@evshare/kit';
 import type { PushServer } from './push-server';
 
 const TITLES: Record<VehicleAlert['kind'], (a: VehicleAlert) => string> = {
@@ -31,7 +40,12 @@ export function watchVehicles(deps: { bus: Bus; log: Logger; metrics: Metrics; p
       this.set(n);
     },
   });
-  const alerts = new client.Counter({ name: 'heartbeat_vehicle_alerts_total', help: 'Car alerts pushed to operators, by kind', labelNames: ['kind'], registers: [metrics.registry] });
+  const alerts = new client.Counter({
+    name: 'heartbeat_vehicle_alerts_total',
+    help: 'Car alerts pushed to operators, by kind',
+    labelNames: ['kind'],
+    registers: [metrics.registry],
+  });
   const stopStatus = bus.subscribe(SUBJECTS.vehicleStatusAll, (data) => {
     const parsed = vehicleStatusEventSchema.safeParse(data);
     if (parsed.success) online.set(parsed.data.vin, parsed.data.online);

@@ -50,8 +50,14 @@ const backendEnv = z.object({
   EMBEDDED_PG_PORT: env.port(54329),
   DATABASE_POOL_SIZE: env.positiveInt(10),
   /** Namespaces for sharing one Redis or NATS between several platforms (and parallel tests). */
-  REDIS_KEY_PREFIX: z.string().regex(/^[A-Za-z0-9:_-]*$/).default(''),
-  NATS_SUBJECT_PREFIX: z.string().regex(/^([A-Za-z0-9_-]+\.)?$/, 'must be a token followed by a dot, e.g. "staging."').default(''),
+  REDIS_KEY_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9:_-]*$/)
+    .default(''),
+  NATS_SUBJECT_PREFIX: z
+    .string()
+    .regex(/^([A-Za-z0-9_-]+\.)?$/, 'must be a token followed by a dot, e.g. "staging."')
+    .default(''),
 });
 
 export async function connectBackends(options: { service: string; log: Logger; env?: NodeJS.ProcessEnv; database?: boolean }): Promise<Backends> {

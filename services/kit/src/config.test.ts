@@ -12,7 +12,10 @@ const schema = z.object({
 describe('parseConfig', () => {
   it.each([
     [{}, { PORT: 8080, LOG_LEVEL: 'info', NATS_URL: undefined, TRUST_PROXY: false, UPSTREAMS: [] }],
-    [{ PORT: '9000', TRUST_PROXY: 'yes', UPSTREAMS: 'a, b,,c' }, { PORT: 9000, TRUST_PROXY: true, UPSTREAMS: ['a', 'b', 'c'] }],
+    [
+      { PORT: '9000', TRUST_PROXY: 'yes', UPSTREAMS: 'a, b,,c' },
+      { PORT: 9000, TRUST_PROXY: true, UPSTREAMS: ['a', 'b', 'c'] },
+    ],
     [{ PORT: '' }, { PORT: 8080 }],
     [{ NATS_URL: 'nats://127.0.0.1:4222' }, { NATS_URL: 'nats://127.0.0.1:4222' }],
   ])('accepts %j', (input, expected) => {

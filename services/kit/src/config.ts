@@ -100,7 +100,12 @@ export const env = {
     z
       .string()
       .default('')
-      .transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean)),
+      .transform((v) =>
+        v
+          .split(',')
+          .map((s) => s.trim())
+          .filter(Boolean),
+      ),
   /** TRUST_PROXY (http/trust-proxy.ts): a number of hops, or addresses and CIDR ranges. */
   trustProxy: (fallback: string) =>
     z
@@ -109,7 +114,10 @@ export const env = {
       .transform((value, ctx) => {
         const trust = parseTrustProxy(value);
         if (trust === undefined) {
-          ctx.addIssue({ code: 'custom', message: 'expected false, true (one hop), a number of hops, or addresses, CIDR ranges, loopback, linklocal, uniquelocal' });
+          ctx.addIssue({
+            code: 'custom',
+            message: 'expected false, true (one hop), a number of hops, or addresses, CIDR ranges, loopback, linklocal, uniquelocal',
+          });
           return z.NEVER;
         }
         return trust;

@@ -7,7 +7,16 @@ export { Admission, DEADLINE_HEADER, Shed, requestDeadline, type AdmissionOption
 export { createHealth, type Health, type Check } from './http/health';
 export { createMetrics, type Metrics, type Registry } from './http/metrics';
 export { Problem, problems, validate, invalidParamsFromZod, type InvalidParam } from './http/problem';
-export { GENERIC_PROBLEM_STATUSES, problemStatuses, type Access, type HeaderSpec, type Method, type Operation, type RequestOf, type ResponseSpec } from './http/contract';
+export {
+  GENERIC_PROBLEM_STATUSES,
+  problemStatuses,
+  type Access,
+  type HeaderSpec,
+  type Method,
+  type Operation,
+  type RequestOf,
+  type ResponseSpec,
+} from './http/contract';
 export { route, mountRoutes, expressPath, type MountOptions, type Route, type RouteHandler, type RouteInput, type RouteOptions } from './http/routes';
 export { openApiDocument, openApiOperation, operationId, SchemaSet, PROBLEM_SCHEMA, type DocumentOptions, type JsonSchema } from './http/openapi';
 export { sessionGuard, requireSession, requireRole, type SessionGuard, type SessionGuardOptions } from './http/session';

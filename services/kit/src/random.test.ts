@@ -23,4 +23,3 @@ describe('seededRandom', () => {
     expect(seededRandom(1).fork('car-1').next()).toBe(seededRandom(1).fork('car-1').next());
   });
 });
-

@@ -7,10 +7,19 @@ describe('rateDecision', () => {
   it.each([
     [{ minute: 1, day: 1 }, { allowed: true }],
     [{ minute: 5, day: 5 }, { allowed: true }],
-    [{ minute: 6, day: 6 }, { allowed: false, window: 'minute' }],
+    [
+      { minute: 6, day: 6 },
+      { allowed: false, window: 'minute' },
+    ],
     [{ minute: 1, day: 20 }, { allowed: true }],
-    [{ minute: 1, day: 21 }, { allowed: false, window: 'day' }],
-    [{ minute: 9, day: 30 }, { allowed: false, window: 'day' }],
+    [
+      { minute: 1, day: 21 },
+      { allowed: false, window: 'day' },
+    ],
+    [
+      { minute: 9, day: 30 },
+      { allowed: false, window: 'day' },
+    ],
   ])('%j', (counts, expected) => {
     expect(rateDecision(counts, limits)).toEqual(expected);
   });

@@ -9,7 +9,10 @@ export interface SmsRateLimits {
 }
 
 /** Pure: whether one more SMS may go to a phone, given the counts including this one. */
-export function rateDecision(counts: { minute: number; day: number }, limits: Pick<SmsRateLimits, 'perMinute' | 'perDay'>): { allowed: true } | { allowed: false; window: 'minute' | 'day' } {
+export function rateDecision(
+  counts: { minute: number; day: number },
+  limits: Pick<SmsRateLimits, 'perMinute' | 'perDay'>,
+): { allowed: true } | { allowed: false; window: 'minute' | 'day' } {
   if (counts.day > limits.perDay) return { allowed: false, window: 'day' };
   if (counts.minute > limits.perMinute) return { allowed: false, window: 'minute' };
   return { allowed: true };

@@ -23,30 +23,35 @@ import { createDevProvider, createHttpProvider, SmsSendError, type SmsProvider }
 import { createSmsRateLimiter } from './rate-limit';
 import { TemplateError, loggedBody, render } from './templates';
 
-export const smsConfigSchema = z.object({
-  ...serviceEnv('sms', 8085),
-  NODE_ENV: env.nodeEnv(),
-  /**
-   * `dev` keeps messages in the SMS log (the outbox operators read); `http` sends them to a real
-   * gateway. Unset: `dev` in development and tests, required otherwise; `dev` is refused in production.
-   */
-  SMS_PROVIDER: z.enum(['dev', 'http']).optional(),
-  SMS_HTTP_URL: env.optionalUrl(),
-  SMS_HTTP_SIGNING_KEY: z.string().min(16, 'must be at least 16 characters').optional(),
-  SMS_HTTP_TIMEOUT_MS: env.positiveInt(5_000),
-  /** Deliveries of one message before it is given up (status `dead`). */
-  SMS_MAX_ATTEMPTS: env.positiveInt(5),
-  SMS_ACK_WAIT_MS: env.positiveInt(30_000),
-  /** Per phone; verification codes are limited per phone and address by the auth service, globally here. */
-  SMS_LIMIT_PER_MINUTE: env.positiveInt(5),
-  SMS_LIMIT_PER_DAY: env.positiveInt(20),
-  /** Verification codes per minute for all phones (at least the auth service's REGISTRATION_CODES_GLOBAL_PER_MINUTE). */
-  SMS_CODE_LIMIT_PER_MINUTE: env.positiveInt(150),
-})
+export const smsConfigSchema = z
+  .object({
+    ...serviceEnv('sms', 8085),
+    NODE_ENV: env.nodeEnv(),
+    /**
+     * `dev` keeps messages in the SMS log (the outbox operators read); `http` sends them to a real
+     * gateway. Unset: `dev` in development and tests, required otherwise; `dev` is refused in production.
+     */
+    SMS_PROVIDER: z.enum(['dev', 'http']).optional(),
+    SMS_HTTP_URL: env.optionalUrl(),
+    SMS_HTTP_SIGNING_KEY: z.string().min(16, 'must be at least 16 characters').optional(),
+    SMS_HTTP_TIMEOUT_MS: env.positiveInt(5_000),
+    /** Deliveries of one message before it is given up (status `dead`). */
+    SMS_MAX_ATTEMPTS: env.positiveInt(5),
+    SMS_ACK_WAIT_MS: env.positiveInt(30_000),
+    /** Per phone; verification codes are limited per phone and address by the auth service, globally here. */
+    SMS_LIMIT_PER_MINUTE: env.positiveInt(5),
+    SMS_LIMIT_PER_DAY: env.positiveInt(20),
+    /** Verification codes per minute for all phones (at least the auth service's REGISTRATION_CODES_GLOBAL_PER_MINUTE). */
+    SMS_CODE_LIMIT_PER_MINUTE: env.positiveInt(150),
+  })
   .superRefine((config, ctx) => {
     // The outbox shows verification codes to every operator: never where real members register.
     if (config.SMS_PROVIDER === 'dev' && config.NODE_ENV === 'production') {
-      ctx.addIssue({ code: 'custom', path: ['SMS_PROVIDER'], message: 'the dev provider keeps codes in an outbox operators read and is refused with NODE_ENV=production' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['SMS_PROVIDER'],
+        message: 'the dev provider keeps codes in an outbox operators read and is refused with NODE_ENV=production',
+      });
     }
     if (config.SMS_PROVIDER === undefined && !isDevelopment(config.NODE_ENV)) {
       ctx.addIssue({ code: 'custom', path: ['SMS_PROVIDER'], message: 'required outside development (http, with SMS_HTTP_URL and SMS_HTTP_SIGNING_KEY)' });
@@ -82,7 +87,11 @@ interface LogRow {
 export async function startSms(deps: SmsDeps): Promise<RunningService> {
   const { config, log, db, bus } = deps;
   const provider = deps.provider ?? providerFromConfig(config);
-  const limiter = createSmsRateLimiter(deps.store, { perMinute: config.SMS_LIMIT_PER_MINUTE, perDay: config.SMS_LIMIT_PER_DAY, codesPerMinute: config.SMS_CODE_LIMIT_PER_MINUTE });
+  const limiter = createSmsRateLimiter(deps.store, {
+    perMinute: config.SMS_LIMIT_PER_MINUTE,
+    perDay: config.SMS_LIMIT_PER_DAY,
+    codesPerMinute: config.SMS_CODE_LIMIT_PER_MINUTE,
+  });
   const health = createHealth();
   health.addCheck('database', async () => {
     await db.query('SELECT 1');
@@ -148,7 +157,8 @@ export async function startSms(deps: SmsDeps): Promise<RunningService> {
       // budget applies, the last bound on what SMS pumping can cost.
       const verdict = sms.template === 'verification-code' ? await limiter.takeCode() : await limiter.take(sms.phone);
       if (!verdict.allowed) {
-        const limit = verdict.window === 'codes' ? 'global per-minute limit for verification codes reached' : `per-${verdict.window} limit for this phone reached`;
+        const limit =
+          verdict.window === 'codes' ? 'global per-minute limit for verification codes reached' : `per-${verdict.window} limit for this phone reached`;
         await setStatus(sms.reference, 'limited', { error: limit });
         outcomes.inc({ outcome: 'limited', template: sms.template });
         log.warn({ reference: sms.reference, window: verdict.window }, 'SMS not sent: rate limit');

@@ -78,12 +78,16 @@ export function render(template: SmsTemplate, locale: SmsLocale, params: SmsPara
     const value = params[name];
     if (value === undefined) throw new TemplateError(`${template}: parameter ${name} is missing`);
     if (name.endsWith('Fen')) {
-      if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) throw new TemplateError(`${template}: parameter ${name} must be a non-negative integer (fen)`);
+      if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0)
+        throw new TemplateError(`${template}: parameter ${name} must be a non-negative integer (fen)`);
       values[name] = yuan(value);
     } else {
       // Control characters could break the gateway's framing or forge extra lines.
-      const text = String(value).replace(/[\u0000-\u001f\u007f]+/g, ' ').trim();
-      if (text.length === 0 || text.length > MAX_PARAM_LENGTH) throw new TemplateError(`${template}: parameter ${name} must be 1 to ${MAX_PARAM_LENGTH} characters`);
+      const text = String(value)
+        .replace(/[\u0000-\u001f\u007f]+/g, ' ')
+        .trim();
+      if (text.length === 0 || text.length > MAX_PARAM_LENGTH)
+        throw new TemplateError(`${template}: parameter ${name} must be 1 to ${MAX_PARAM_LENGTH} characters`);
       values[name] = text;
     }
   }

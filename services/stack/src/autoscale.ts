@@ -63,7 +63,13 @@ export function startLocalAutoscaler(options: LocalAutoscalerOptions) {
       last = decision;
       if (decision.desiredReplicas === ids.length) return;
       log.info({ from: ids.length, to: decision.desiredReplicas, reason: decision.reason }, decision.message);
-      const published: AutoscaleDecision = { from: ids.length, to: decision.desiredReplicas, reason: decision.reason, message: decision.message, at: new Date(now).toISOString() };
+      const published: AutoscaleDecision = {
+        from: ids.length,
+        to: decision.desiredReplicas,
+        reason: decision.reason,
+        message: decision.message,
+        at: new Date(now).toISOString(),
+      };
       bus.publish(SUBJECTS.autoscaleDecision, published);
       for (let n = ids.length; n < decision.desiredReplicas; n++) await stack.addApp();
       if (decision.desiredReplicas < ids.length) {

@@ -75,8 +75,10 @@ export function createFaultDomains(log: Logger): FaultDomains {
     bus(bus) {
       return new Proxy(bus, {
         get(target, property) {
-          if (property === 'subscribe') return ((subject, handler, options) => target.subscribe(subject, AsyncResource.bind(handler), options)) satisfies Bus['subscribe'];
-          if (property === 'consume') return ((stream, durable, handler, options) => target.consume(stream, durable, AsyncResource.bind(handler), options)) satisfies Bus['consume'];
+          if (property === 'subscribe')
+            return ((subject, handler, options) => target.subscribe(subject, AsyncResource.bind(handler), options)) satisfies Bus['subscribe'];
+          if (property === 'consume')
+            return ((stream, durable, handler, options) => target.consume(stream, durable, AsyncResource.bind(handler), options)) satisfies Bus['consume'];
           const value: unknown = Reflect.get(target, property);
           return typeof value === 'function' ? value.bind(target) : value;
         },
@@ -103,7 +105,10 @@ export function createFaultDomains(log: Logger): FaultDomains {
 
       const restart = async () => {
         // Let the failing instance go as gracefully as it still can; then start afresh.
-        await Promise.race([instance.stop().catch((error: unknown) => log.warn({ err: error, service: name }, 'stopping the failed instance failed')), delay(STOP_TIMEOUT_MS)]);
+        await Promise.race([
+          instance.stop().catch((error: unknown) => log.warn({ err: error, service: name }, 'stopping the failed instance failed')),
+          delay(STOP_TIMEOUT_MS),
+        ]);
         for (;;) {
           if (stopped) return;
           try {

@@ -9,14 +9,16 @@ export const DEV_ACCOUNTS = {
 
 export async function seedDevelopmentAccounts(db: Pool, log: Logger): Promise<void> {
   const { admin, member } = DEV_ACCOUNTS;
-  await db.query(
-    `INSERT INTO members (username, display_name, password_hash, role) VALUES ($1, $2, $3, 'admin') ON CONFLICT (username) DO NOTHING`,
-    [admin.account, admin.displayName, await hashPassword(admin.password)],
-  );
-  await db.query(
-    `INSERT INTO members (phone, username, display_name, password_hash, role) VALUES ($1, 'demo', $2, $3, 'member') ON CONFLICT DO NOTHING`,
-    [member.account, member.displayName, await hashPassword(member.password)],
-  );
+  await db.query(`INSERT INTO members (username, display_name, password_hash, role) VALUES ($1, $2, $3, 'admin') ON CONFLICT (username) DO NOTHING`, [
+    admin.account,
+    admin.displayName,
+    await hashPassword(admin.password),
+  ]);
+  await db.query(`INSERT INTO members (phone, username, display_name, password_hash, role) VALUES ($1, 'demo', $2, $3, 'member') ON CONFLICT DO NOTHING`, [
+    member.account,
+    member.displayName,
+    await hashPassword(member.password),
+  ]);
   log.debug('development accounts present');
 }
 
@@ -52,17 +54,42 @@ export async function seedDemoFleet(db: Pool, log: Logger): Promise<void> {
       await db.query(
         `INSERT INTO vehicles (vin, plate, model, battery_kwh, rated_range_km, home_station_id, station_id, lat, lng, soc_pct)
          VALUES ($1, $2, $3, 60, 420, $4, $4, $5, $6, $7)`,
-        [`LDEMEVSHARE${String(n).padStart(6, '0')}`, `沪A·D${String(1000 + n)}`, k === 0 ? 'BYD Dolphin' : 'Wuling Bingo', stationId, stations[i]!.lat, stations[i]!.lng, 60 + n * 5],
+        [
+          `LDEMEVSHARE${String(n).padStart(6, '0')}`,
+          `沪A·D${String(1000 + n)}`,
+          k === 0 ? 'BYD Dolphin' : 'Wuling Bingo',
+          stationId,
+          stations[i]!.lat,
+          stations[i]!.lng,
+          60 + n * 5,
+        ],
       );
     }
   }
   // The demo member's money goes through the ledger like anyone's (every balance is the sum of its
   // ledger lines): a top-up of ¥700, ¥500 of it moved to the deposit.
-  const { rows } = await db.query<{ id: string }>(`UPDATE members SET licence_status = 'approved' WHERE phone = $1 RETURNING id`, [DEV_ACCOUNTS.member.account]);
+  const { rows } = await db.query<{ id: string }>(`UPDATE members SET licence_status = 'approved' WHERE phone = $1 RETURNING id`, [
+    DEV_ACCOUNTS.member.account,
+  ]);
   const memberId = rows[0]!.id;
   await withTransaction(db, async (tx) => {
-    await bookEntry(tx, { memberId, reference: 'seed:demo:top-up', kind: 'top-up', amountFen: 70000, description: 'Demo top-up (development seed)', requestedBy: 'seed' });
-    await bookEntry(tx, { memberId, reference: 'seed:demo:deposit', kind: 'deposit', amountFen: -50000, depositChangeFen: 50000, description: 'Moved to the deposit', requestedBy: 'seed' });
+    await bookEntry(tx, {
+      memberId,
+      reference: 'seed:demo:top-up',
+      kind: 'top-up',
+      amountFen: 70000,
+      description: 'Demo top-up (development seed)',
+      requestedBy: 'seed',
+    });
+    await bookEntry(tx, {
+      memberId,
+      reference: 'seed:demo:deposit',
+      kind: 'deposit',
+      amountFen: -50000,
+      depositChangeFen: 50000,
+      description: 'Moved to the deposit',
+      requestedBy: 'seed',
+    });
   });
   log.info({ stations: ids.length, vehicles: n }, 'demo fleet seeded');
 }

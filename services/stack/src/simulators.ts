@@ -21,13 +21,22 @@ export interface Simulators {
  * rental autopilot: a short trip, parked at the nearest station, doors closed, waiting for the
  * member's lock); the piles start no session on their own: nobody is billed for made-up use.
  */
-export async function startSimulators(options: { db: Pool; gatewayUrl: string; mqttUrl: string; log: Logger; seed?: number; autopilot?: boolean }): Promise<Simulators> {
+export async function startSimulators(options: {
+  db: Pool;
+  gatewayUrl: string;
+  mqttUrl: string;
+  log: Logger;
+  seed?: number;
+  autopilot?: boolean;
+}): Promise<Simulators> {
   const { db, log } = options;
   const seed = options.seed ?? 1;
   const { rows: cars } = await db.query<{ vin: string; lat: number | null; lng: number | null; stationLat: number | null; stationLng: number | null }>(
     `SELECT v.vin, v.lat, v.lng, s.lat AS "stationLat", s.lng AS "stationLng" FROM vehicles v LEFT JOIN stations s ON s.id = v.station_id ORDER BY v.vin`,
   );
-  const { rows: stations } = await db.query<{ id: string; name: string; lat: number; lng: number }>('SELECT id, name, lat, lng FROM stations ORDER BY created_at, id');
+  const { rows: stations } = await db.query<{ id: string; name: string; lat: number; lng: number }>(
+    'SELECT id, name, lat, lng FROM stations ORDER BY created_at, id',
+  );
   const starts: Record<string, { lat: number; lng: number }> = {};
   for (const car of cars) {
     const lat = car.lat ?? car.stationLat;
@@ -36,7 +45,10 @@ export async function startSimulators(options: { db: Pool; gatewayUrl: string; m
   }
   const vehicles = await startVehicleFleet({
     brokerUrl: options.mqttUrl,
-    credentials: await provisionVehicleCredentials(db, cars.map((car) => car.vin)),
+    credentials: await provisionVehicleCredentials(
+      db,
+      cars.map((car) => car.vin),
+    ),
     seed,
     starts,
     ...(options.autopilot === false ? {} : { rentals: { stations, seed } }),

@@ -100,7 +100,14 @@ export async function startInProcessStack(options: StackOptions): Promise<Stack>
 
   const authSessions = sessionStore('auth');
   const auth = await launch('auth', (port) =>
-    startAuth({ config: parseConfig(authConfigSchema, at(port)), log: createLogger('auth', log.level), db, bus, sessions: authSessions, throttleStore: backends.sessions }),
+    startAuth({
+      config: parseConfig(authConfigSchema, at(port)),
+      log: createLogger('auth', log.level),
+      db,
+      bus,
+      sessions: authSessions,
+      throttleStore: backends.sessions,
+    }),
   );
   const heartbeatSessions = sessionStore('heartbeat');
   const heartbeat = await launch('heartbeat', (port) =>
@@ -109,7 +116,9 @@ export async function startInProcessStack(options: StackOptions): Promise<Stack>
   const billing = await launch('billing', (port) =>
     startBilling({ config: parseConfig(billingConfigSchema, at(port)), log: createLogger('billing', log.level), db, bus, cache: backends.cache }),
   );
-  const sms = await launch('sms', (port) => startSms({ config: parseConfig(smsConfigSchema, at(port)), log: createLogger('sms', log.level), db, bus, store: backends.sessions }));
+  const sms = await launch('sms', (port) =>
+    startSms({ config: parseConfig(smsConfigSchema, at(port)), log: createLogger('sms', log.level), db, bus, store: backends.sessions }),
+  );
   // A restarted telematics service keeps its broker's port: the cars know it.
   let mqttUrl: string | undefined;
   const telematics =
@@ -128,7 +137,14 @@ export async function startInProcessStack(options: StackOptions): Promise<Stack>
         });
   const chargingSessions = sessionStore('charging');
   const charging = await launch('charging', (port) =>
-    startCharging({ config: parseConfig(chargingConfigSchema, at(port)), log: createLogger('charging', log.level), db, bus, sessions: chargingSessions, cache: backends.cache }),
+    startCharging({
+      config: parseConfig(chargingConfigSchema, at(port)),
+      log: createLogger('charging', log.level),
+      db,
+      bus,
+      sessions: chargingSessions,
+      cache: backends.cache,
+    }),
   );
   const apps = new Map<string, Part>();
   let counter = 0;
@@ -153,7 +169,14 @@ export async function startInProcessStack(options: StackOptions): Promise<Stack>
   const web = await launch('web', (port) => startWeb({ config: parseConfig(webConfigSchema, at(port)), log: createLogger('web', log.level) }));
   // The first gateway takes any free admin port; one restarted in place keeps it (the operators' address).
   let gatewayAdminPort = options.gatewayAdminPort ?? 0;
-  const gatewayEnv = { ...env, ADMIN_HOST: '127.0.0.1', AUTH_UPSTREAMS: auth.url, PUSH_UPSTREAMS: heartbeat.url, CHARGING_UPSTREAMS: charging.url, WEB_UPSTREAM: web.url };
+  const gatewayEnv = {
+    ...env,
+    ADMIN_HOST: '127.0.0.1',
+    AUTH_UPSTREAMS: auth.url,
+    PUSH_UPSTREAMS: heartbeat.url,
+    CHARGING_UPSTREAMS: charging.url,
+    WEB_UPSTREAM: web.url,
+  };
   const gateway = await launch('gateway', async (port) => {
     const running = await startGateway({
       config: parseConfig(gatewayConfigSchema, { ...gatewayEnv, PORT: String(port || options.gatewayPort), ADMIN_PORT: String(gatewayAdminPort) }),
@@ -205,7 +228,10 @@ export async function startProcessStack(options: StackOptions): Promise<Stack> {
   };
   const auths = await replicas('auth', options.authInstances ?? 1);
   const heartbeats = await replicas('heartbeat', options.heartbeatInstances ?? 1);
-  const upstreams = (parts: Record<string, ServiceProcess>) => Object.values(parts).map((part) => part.url).join(',');
+  const upstreams = (parts: Record<string, ServiceProcess>) =>
+    Object.values(parts)
+      .map((part) => part.url)
+      .join(',');
   const billing = await spawnService('billing', base, { onLine: forward });
   const sms = await spawnService('sms', base, { onLine: forward });
   // The embedded broker's port must be known here: the simulated cars connect to it.
@@ -225,11 +251,30 @@ export async function startProcessStack(options: StackOptions): Promise<Stack> {
   const adminPort = options.gatewayAdminPort || (await freePort());
   const gateway = await spawnService(
     'gateway',
-    { ...base, ADMIN_PORT: String(adminPort), ADMIN_HOST: '127.0.0.1', AUTH_UPSTREAMS: upstreams(auths), PUSH_UPSTREAMS: upstreams(heartbeats), CHARGING_UPSTREAMS: charging.url, WEB_UPSTREAM: web.url },
+    {
+      ...base,
+      ADMIN_PORT: String(adminPort),
+      ADMIN_HOST: '127.0.0.1',
+      AUTH_UPSTREAMS: upstreams(auths),
+      PUSH_UPSTREAMS: upstreams(heartbeats),
+      CHARGING_UPSTREAMS: charging.url,
+      WEB_UPSTREAM: web.url,
+    },
     { port: options.gatewayPort || undefined, onLine: forward },
   );
 
-  const fixed = { ...auths, ...heartbeats, gateway, auth: auths.auth!, heartbeat: heartbeats.heartbeat!, billing, sms, charging, web, ...(telematics ? { telematics } : {}) };
+  const fixed = {
+    ...auths,
+    ...heartbeats,
+    gateway,
+    auth: auths.auth!,
+    heartbeat: heartbeats.heartbeat!,
+    billing,
+    sms,
+    charging,
+    web,
+    ...(telematics ? { telematics } : {}),
+  };
   const stack = await assemble('processes', options, backends.db!, backends, fixed, `http://127.0.0.1:${adminPort}`, mqttUrl, apps, addApp);
   return { ...stack, process: (name) => (fixed as Record<string, ServiceProcess>)[name] ?? apps.get(name) };
 }
@@ -254,14 +299,27 @@ async function assemble(
   options: StackOptions,
   db: Pool,
   backends: Backends,
-  fixed: { gateway: Part; auth: Part; heartbeat: Part; billing: Part; sms: Part; charging: Part; web: Part; telematics?: Part; [replica: string]: Part | undefined },
+  fixed: {
+    gateway: Part;
+    auth: Part;
+    heartbeat: Part;
+    billing: Part;
+    sms: Part;
+    charging: Part;
+    web: Part;
+    telematics?: Part;
+    [replica: string]: Part | undefined;
+  },
   gatewayAdminUrl: string,
   mqttUrl: string | undefined,
   apps: Map<string, Part>,
   addApp: () => Promise<string>,
 ): Promise<Stack> {
   if (options.simulators && !mqttUrl) throw new Error('the simulators need the vehicle link (vehicleLink: false was given)');
-  const simulators = options.simulators && mqttUrl ? await startSimulators({ db, gatewayUrl: fixed.gateway.url, mqttUrl, log: options.log, autopilot: options.simulatorAutopilot ?? true }) : undefined;
+  const simulators =
+    options.simulators && mqttUrl
+      ? await startSimulators({ db, gatewayUrl: fixed.gateway.url, mqttUrl, log: options.log, autopilot: options.simulatorAutopilot ?? true })
+      : undefined;
   return {
     mode,
     gatewayUrl: fixed.gateway.url,

@@ -45,7 +45,13 @@ describe('app keys, verified by the terminal offline', () => {
       .map(([i, c]) => key.slice(0, i) + c + key.slice(i + 1));
     const cut = fc.nat({ max: key.length - 1 }).map((n) => key.slice(0, n));
     const rewritten = fc
-      .record({ vin: fc.constantFrom(VIN, OTHER), mid: fc.uuid(), nbf: fc.integer({ min: 0, max: 2 ** 32 }), exp: fc.integer({ min: 0, max: 2 ** 32 }), nonce: fc.constant('A'.repeat(22)) })
+      .record({
+        vin: fc.constantFrom(VIN, OTHER),
+        mid: fc.uuid(),
+        nbf: fc.integer({ min: 0, max: 2 ** 32 }),
+        exp: fc.integer({ min: 0, max: 2 ** 32 }),
+        nonce: fc.constant('A'.repeat(22)),
+      })
       .map((c) => `${prefix}.${Buffer.from(JSON.stringify(c)).toString('base64url')}.${signature}`);
     const appended = fc.string({ minLength: 1, maxLength: 20 }).map((s) => `${key}${s}`);
     fc.assert(

@@ -44,8 +44,12 @@ export const appKeyPrivateKey = (pem: string | KeyObject): KeyObject => (typeof 
 export const appKeyPublicKey = (pem: string | KeyObject): KeyObject => (typeof pem === 'string' ? createPublicKey(pem) : pem);
 
 /** Issues a key (the platform). `validity` in seconds, at most APP_KEY_MAX_VALIDITY_S. */
-export function signAppKey(privateKey: KeyObject, claims: { vin: string; memberId: string; notBefore: Date; validitySeconds: number }): { key: string; claims: AppKeyClaims } {
-  if (claims.validitySeconds <= 0 || claims.validitySeconds > APP_KEY_MAX_VALIDITY_S) throw new RangeError(`an app key is valid for 1 s to ${APP_KEY_MAX_VALIDITY_S} s`);
+export function signAppKey(
+  privateKey: KeyObject,
+  claims: { vin: string; memberId: string; notBefore: Date; validitySeconds: number },
+): { key: string; claims: AppKeyClaims } {
+  if (claims.validitySeconds <= 0 || claims.validitySeconds > APP_KEY_MAX_VALIDITY_S)
+    throw new RangeError(`an app key is valid for 1 s to ${APP_KEY_MAX_VALIDITY_S} s`);
   const nbf = Math.floor(claims.notBefore.getTime() / 1000);
   const body: AppKeyClaims = { vin: claims.vin, mid: claims.memberId, nbf, exp: nbf + claims.validitySeconds, nonce: randomBytes(16).toString('base64url') };
   const signed = `${APP_KEY_PREFIX}.${Buffer.from(JSON.stringify(body)).toString('base64url')}`;
@@ -56,7 +60,8 @@ export function signAppKey(privateKey: KeyObject, claims: { vin: string; memberI
 export function verifyAppKey(publicKey: KeyObject, key: string, car: { vin: string; nowMs: number }): AppKeyCheck {
   if (typeof key !== 'string' || key.length > MAX_KEY_LENGTH) return { ok: false, reason: 'malformed' };
   const parts = key.split('.');
-  if (parts.length !== 3 || parts[0] !== APP_KEY_PREFIX || !/^[A-Za-z0-9_-]+$/.test(parts[1]!) || !/^[A-Za-z0-9_-]{86}$/.test(parts[2]!)) return { ok: false, reason: 'malformed' };
+  if (parts.length !== 3 || parts[0] !== APP_KEY_PREFIX || !/^[A-Za-z0-9_-]+$/.test(parts[1]!) || !/^[A-Za-z0-9_-]{86}$/.test(parts[2]!))
+    return { ok: false, reason: 'malformed' };
   const signature = Buffer.from(parts[2]!, 'base64url');
   if (signature.length !== 64 || signature.toString('base64url') !== parts[2]) return { ok: false, reason: 'malformed' };
   if (!verify(null, Buffer.from(`${parts[0]}.${parts[1]}`), publicKey, signature)) return { ok: false, reason: 'signature' };

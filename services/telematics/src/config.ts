@@ -25,7 +25,10 @@ export const telematicsConfigSchema = z.object({
   /** Embedded broker: a connection whose CONNECT (and TLS handshake) has not arrived by then is closed. */
   MQTT_CONNECT_TIMEOUT_MS: env.positiveInt(10_000),
   /** Topic prefix; a separate one per deployment (or test) on a shared broker. */
-  TELEMATICS_TOPIC_ROOT: z.string().regex(/^[A-Za-z0-9_.-]+(\/[A-Za-z0-9_.-]+)*$/).default(DEFAULT_TOPIC_ROOT),
+  TELEMATICS_TOPIC_ROOT: z
+    .string()
+    .regex(/^[A-Za-z0-9_.-]+(\/[A-Za-z0-9_.-]+)*$/)
+    .default(DEFAULT_TOPIC_ROOT),
   /** Telemetry is written to the vehicles table in one statement per interval. */
   TELEMATICS_FLUSH_INTERVAL_MS: env.positiveInt(250),
   /** A whitelist change is sent after this quiet time, so one transaction's changes go together. */

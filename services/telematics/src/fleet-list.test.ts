@@ -1,5 +1,19 @@
 import fc from 'fast-check';
-import { applyFleetDelta, chainDeltas, collectPage, compactId, decodeEntry, diffFleet, emptyFleetList, encodeEntry, expandId, fleetMemberByCard, pageFleet, type FleetAssembly, type FleetList } from './fleet-list';
+import {
+  applyFleetDelta,
+  chainDeltas,
+  collectPage,
+  compactId,
+  decodeEntry,
+  diffFleet,
+  emptyFleetList,
+  encodeEntry,
+  expandId,
+  fleetMemberByCard,
+  pageFleet,
+  type FleetAssembly,
+  type FleetList,
+} from './fleet-list';
 import { decideUnlock } from './unlock';
 import type { Whitelist } from './whitelist';
 
@@ -15,7 +29,14 @@ describe('diffFleet', () => {
     ['a card added changes the entry', { [A]: [] }, { [A]: ['AAAA0001'] }, undefined, [encodeEntry(A, ['AAAA0001'])], []],
     ['nothing changed', { [A]: ['AAAA0001'] }, { [A]: ['AAAA0001'] }, undefined, [], []],
     ['a member no longer eligible leaves', { [A]: [], [B]: [] }, { [B]: [] }, undefined, [], [A]],
-    ['only the scope is compared: B absent from next but out of scope stays', { [A]: [], [B]: [] }, { [A]: ['AAAA0001'] }, [A], [encodeEntry(A, ['AAAA0001'])], []],
+    [
+      'only the scope is compared: B absent from next but out of scope stays',
+      { [A]: [], [B]: [] },
+      { [A]: ['AAAA0001'] },
+      [A],
+      [encodeEntry(A, ['AAAA0001'])],
+      [],
+    ],
     ['a scoped member not eligible leaves', { [A]: [], [B]: [] }, {}, [B], [], [B]],
   ])('%s', (_name, before, after, scope, add, remove) => {
     expect(diffFleet(new Map(Object.entries(before)), new Map(Object.entries(after)), scope)).toEqual({ add, remove });
@@ -35,7 +56,11 @@ describe('applyFleetDelta', () => {
 
 const uuidArb = fc.uuid({ version: 4 });
 const cardArb = fc.stringMatching(/^[0-9A-F]{8}$/);
-const membersArb = fc.dictionary(uuidArb, fc.uniqueArray(cardArb, { maxLength: 3 }).map((cards) => [...cards].sort()), { maxKeys: 60 });
+const membersArb = fc.dictionary(
+  uuidArb,
+  fc.uniqueArray(cardArb, { maxLength: 3 }).map((cards) => [...cards].sort()),
+  { maxKeys: 60 },
+);
 
 describe('chained deltas and pages (generated lists)', () => {
   it('the chain of deltas from any list to any other, applied in order, gives the other; each delta fits the byte budget', () => {
@@ -112,7 +137,13 @@ describe('decideUnlock (the terminal alone)', () => {
     ['the holder opens it', heldByB, undefined, { cardUid: 'BBBB0001' }, { granted: true, memberId: B, source: 'car' }],
     ['a car on a trip opens for its driver', none, A, { cardUid: 'AAAA0001' }, { granted: true, memberId: A, source: 'fleet' }],
     ['a car on a trip refuses another member', none, A, { cardUid: 'BBBB0001' }, { granted: false, reason: 'in-use' }],
-    ['an operator granted the car opens it even when held', { ...heldByB, entries: [...heldByB.entries, ...withOperator.entries] }, undefined, { cardUid: 'CCCC0001' }, { granted: true, memberId: C, source: 'car' }],
+    [
+      'an operator granted the car opens it even when held',
+      { ...heldByB, entries: [...heldByB.entries, ...withOperator.entries] },
+      undefined,
+      { cardUid: 'CCCC0001' },
+      { granted: true, memberId: C, source: 'car' },
+    ],
   ])('%s', (_name, car, trip, credential, expected) => {
     expect(decideUnlock({ car, fleet, ...(trip ? { tripMemberId: trip } : {}) }, credential, NOW)).toEqual(expected);
   });

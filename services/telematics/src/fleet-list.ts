@@ -52,7 +52,11 @@ const entryOf = encodeEntry;
  * What changed for `scope` (the members recomputed; undefined: everyone) between `current` and
  * `next` (the eligible members among them with their sorted cards).
  */
-export function diffFleet(current: ReadonlyMap<string, readonly string[]>, next: ReadonlyMap<string, readonly string[]>, scope?: Iterable<string>): { add: FleetEntry[]; remove: string[] } {
+export function diffFleet(
+  current: ReadonlyMap<string, readonly string[]>,
+  next: ReadonlyMap<string, readonly string[]>,
+  scope?: Iterable<string>,
+): { add: FleetEntry[]; remove: string[] } {
   const ids = scope ? new Set(scope) : new Set([...current.keys(), ...next.keys()]);
   const add: FleetEntry[] = [];
   const remove: string[] = [];
@@ -145,9 +149,15 @@ export interface FleetAssembly {
  * Collects a page (the car): pages of another version start over; the list is complete (and
  * replaces the car's) once every page of one version arrived, in any order.
  */
-export function collectPage(assembly: FleetAssembly | undefined, page: FleetPage): { assembly: FleetAssembly | undefined; complete?: FleetList; refused?: 'part-out-of-range' } {
+export function collectPage(
+  assembly: FleetAssembly | undefined,
+  page: FleetPage,
+): { assembly: FleetAssembly | undefined; complete?: FleetList; refused?: 'part-out-of-range' } {
   if (page.part >= page.parts) return { assembly, refused: 'part-out-of-range' };
-  const current = assembly && assembly.version === page.version && assembly.parts === page.parts ? assembly : { version: page.version, parts: page.parts, received: new Map<number, FleetEntry[]>() };
+  const current =
+    assembly && assembly.version === page.version && assembly.parts === page.parts
+      ? assembly
+      : { version: page.version, parts: page.parts, received: new Map<number, FleetEntry[]>() };
   current.received.set(page.part, page.entries);
   if (current.received.size < current.parts) return { assembly: current };
   const members = new Map<string, string[]>();

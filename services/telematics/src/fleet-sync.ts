@@ -126,9 +126,12 @@ export function createFleetSync(deps: FleetSyncDeps) {
     );
     const at = rows[0]?.at;
     if (!at) return;
-    expiryTimer = setTimeout(() => {
-      void queue(undefined).catch((error: unknown) => log.warn({ err: error }, 'fleet list: licence expiry recompute failed'));
-    }, Math.min(2 ** 31 - 1, Math.max(0, at.getTime() - Date.now()) + 20));
+    expiryTimer = setTimeout(
+      () => {
+        void queue(undefined).catch((error: unknown) => log.warn({ err: error }, 'fleet list: licence expiry recompute failed'));
+      },
+      Math.min(2 ** 31 - 1, Math.max(0, at.getTime() - Date.now()) + 20),
+    );
     expiryTimer.unref();
   }
 

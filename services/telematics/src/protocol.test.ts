@@ -17,7 +17,18 @@ describe('parseTopic', () => {
 });
 
 describe('parsePayload', () => {
-  const telemetry = { at: '2026-01-01T00:00:00.000Z', lat: 31.23, lng: 121.47, speedKmh: 0, socPct: 80, odometerM: 1000, doorsOpen: false, locked: true, ignition: false, cableConnected: false };
+  const telemetry = {
+    at: '2026-01-01T00:00:00.000Z',
+    lat: 31.23,
+    lng: 121.47,
+    speedKmh: 0,
+    socPct: 80,
+    odometerM: 1000,
+    doorsOpen: false,
+    locked: true,
+    ignition: false,
+    cableConnected: false,
+  };
   it.each<[string, Buffer, ReturnType<typeof parsePayload>]>([
     ['valid telemetry', Buffer.from(JSON.stringify(telemetry)), { ok: true, value: telemetry }],
     ['not JSON', Buffer.from('{"at": 1'), { ok: false, reason: 'json' }],
@@ -42,6 +53,9 @@ describe('parsePayload', () => {
     const full = (entry: object) => Buffer.from(JSON.stringify({ ...base, entries: [entry] }));
     expect(parsePayload(vehicleCommandSchema, full({ ...operator, validUntil: '2026-01-01T00:30:00.000Z' })).ok).toBe(true);
     expect(parsePayload(vehicleCommandSchema, full(operator))).toEqual({ ok: false, reason: 'schema' });
-    expect(parsePayload(vehicleCommandSchema, full({ ...operator, role: 'staff', validUntil: '2026-01-01T00:30:00.000Z' }))).toEqual({ ok: false, reason: 'schema' });
+    expect(parsePayload(vehicleCommandSchema, full({ ...operator, role: 'staff', validUntil: '2026-01-01T00:30:00.000Z' }))).toEqual({
+      ok: false,
+      reason: 'schema',
+    });
   });
 });

@@ -92,18 +92,37 @@ export async function startTelematics(deps: TelematicsDeps): Promise<TelematicsS
   const metrics = createMetrics('telematics', config.INSTANCE_ID);
   const registers = [metrics.registry];
   const received = new client.Counter({ name: 'telematics_messages_total', help: 'Valid messages from cars, by channel', labelNames: ['channel'], registers });
-  const rejected = new client.Counter({ name: 'telematics_messages_rejected_total', help: 'Messages from cars dropped, by reason', labelNames: ['reason'], registers });
+  const rejected = new client.Counter({
+    name: 'telematics_messages_rejected_total',
+    help: 'Messages from cars dropped, by reason',
+    labelNames: ['reason'],
+    registers,
+  });
   const commandsTotal = new client.Counter({ name: 'telematics_commands_total', help: 'Platform commands, by outcome', labelNames: ['outcome'], registers });
-  const whitelistSent = new client.Counter({ name: 'telematics_whitelist_sent_total', help: 'Whitelist messages sent to cars, by kind', labelNames: ['kind'], registers });
+  const whitelistSent = new client.Counter({
+    name: 'telematics_whitelist_sent_total',
+    help: 'Whitelist messages sent to cars, by kind',
+    labelNames: ['kind'],
+    registers,
+  });
   const tripsTotal = new client.Counter({ name: 'telematics_trips_total', help: 'Trip records received, by outcome', labelNames: ['outcome'], registers });
-  const authFailures = new client.Counter({ name: 'telematics_auth_failures_total', help: 'MQTT connections refused for a bad credential (embedded broker)', registers });
+  const authFailures = new client.Counter({
+    name: 'telematics_auth_failures_total',
+    help: 'MQTT connections refused for a bad credential (embedded broker)',
+    registers,
+  });
   const mqttRefused = new client.Counter({
     name: 'telematics_mqtt_refused_total',
     help: 'Embedded broker: connections closed or packets refused for breaking the rules, by reason',
     labelNames: ['reason'],
     registers,
   });
-  const flushSeconds = new client.Histogram({ name: 'telematics_flush_seconds', help: 'Time to write one batch of telemetry', buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5], registers });
+  const flushSeconds = new client.Histogram({
+    name: 'telematics_flush_seconds',
+    help: 'Time to write one batch of telemetry',
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    registers,
+  });
   const cars = new Map<string, Car>();
   const car = (vin: string): Car => {
     let c = cars.get(vin);
@@ -124,7 +143,11 @@ export async function startTelematics(deps: TelematicsDeps): Promise<TelematicsS
   await bus.ensureStreams([STREAMS.deductions], { createOnly: true });
 
   // The broker: external, or embedded with per-car authentication.
-  const serviceCredential = { username: config.MQTT_USERNAME, password: config.MQTT_PASSWORD ?? randomBytes(32).toString('base64url'), network: config.MQTT_PASSWORD !== undefined };
+  const serviceCredential = {
+    username: config.MQTT_USERNAME,
+    password: config.MQTT_PASSWORD ?? randomBytes(32).toString('base64url'),
+    network: config.MQTT_PASSWORD !== undefined,
+  };
   if ((config.MQTT_TLS_CERT === undefined) !== (config.MQTT_TLS_KEY === undefined)) throw new Error('MQTT_TLS_CERT and MQTT_TLS_KEY go together');
   let broker: EmbeddedBroker | undefined;
   if (!config.MQTT_URL) {
@@ -191,8 +214,19 @@ export async function startTelematics(deps: TelematicsDeps): Promise<TelematicsS
               AS d(vin, at, lat, lng, speed, soc, odo, open, locked, ign, cable)
         WHERE v.vin = d.vin AND (v.reported_at IS NULL OR v.reported_at <= d.at)
         RETURNING v.vin, v.state, d.soc::float8 AS soc, d.open`,
-      [batch.map(([vin]) => vin), column((t) => t.at), column((t) => t.lat), column((t) => t.lng), column((t) => t.speedKmh), column((t) => t.socPct),
-        column((t) => t.odometerM), column((t) => t.doorsOpen), column((t) => t.locked), column((t) => t.ignition), column((t) => t.cableConnected)],
+      [
+        batch.map(([vin]) => vin),
+        column((t) => t.at),
+        column((t) => t.lat),
+        column((t) => t.lng),
+        column((t) => t.speedKmh),
+        column((t) => t.socPct),
+        column((t) => t.odometerM),
+        column((t) => t.doorsOpen),
+        column((t) => t.locked),
+        column((t) => t.ignition),
+        column((t) => t.cableConnected),
+      ],
     );
     end();
     for (const row of rows) {
@@ -205,7 +239,10 @@ export async function startTelematics(deps: TelematicsDeps): Promise<TelematicsS
 
   // ---- Whitelists.
   async function storedLists(vins: string[]): Promise<Map<string, Whitelist>> {
-    const { rows } = await db.query<{ vin: string; version: number; entries: WhitelistEntry[] }>('SELECT vin, version, entries FROM vehicle_whitelists WHERE vin = ANY($1)', [vins]);
+    const { rows } = await db.query<{ vin: string; version: number; entries: WhitelistEntry[] }>(
+      'SELECT vin, version, entries FROM vehicle_whitelists WHERE vin = ANY($1)',
+      [vins],
+    );
     return new Map(rows.map((r) => [r.vin, { version: r.version, entries: r.entries }]));
   }
 
@@ -288,7 +325,9 @@ export async function startTelematics(deps: TelematicsDeps): Promise<TelematicsS
   let expiredUpTo = new Date();
   let expiryTimer: NodeJS.Timeout | undefined;
   async function planExpiry(): Promise<void> {
-    const { rows } = await db.query<{ next: Date | null }>('SELECT min(valid_until) AS next FROM vehicle_operator_access WHERE valid_until > $1', [expiredUpTo]);
+    const { rows } = await db.query<{ next: Date | null }>('SELECT min(valid_until) AS next FROM vehicle_operator_access WHERE valid_until > $1', [
+      expiredUpTo,
+    ]);
     clearTimeout(expiryTimer);
     const next = rows[0]?.next;
     if (!next || stopping) return;
@@ -296,7 +335,10 @@ export async function startTelematics(deps: TelematicsDeps): Promise<TelematicsS
   }
   async function expire(): Promise<void> {
     const upTo = new Date();
-    const { rows } = await db.query<{ id: string }>('SELECT DISTINCT vehicle_id AS id FROM vehicle_operator_access WHERE valid_until > $1 AND valid_until <= $2', [expiredUpTo, upTo]);
+    const { rows } = await db.query<{ id: string }>(
+      'SELECT DISTINCT vehicle_id AS id FROM vehicle_operator_access WHERE valid_until > $1 AND valid_until <= $2',
+      [expiredUpTo, upTo],
+    );
     expiredUpTo = upTo;
     for (const row of rows) schedule(row.id);
     await planExpiry();
@@ -406,7 +448,13 @@ export async function startTelematics(deps: TelematicsDeps): Promise<TelematicsS
       buffer.set(vin, parsed.value);
       const c = car(vin);
       const reported = parsed.value.whitelistVersion;
-      if (c.online && reported !== undefined && c.whitelistVersion !== undefined && reported !== c.whitelistVersion && Date.now() - c.lastRepairAt > REPAIR_INTERVAL_MS) {
+      if (
+        c.online &&
+        reported !== undefined &&
+        c.whitelistVersion !== undefined &&
+        reported !== c.whitelistVersion &&
+        Date.now() - c.lastRepairAt > REPAIR_INTERVAL_MS
+      ) {
         c.lastRepairAt = Date.now();
         safely('whitelist repair', () => sendFull([vin]));
       }
@@ -450,8 +498,12 @@ export async function startTelematics(deps: TelematicsDeps): Promise<TelematicsS
       log.warn({ err: error, topic }, 'message from a car not handled');
     }
   });
-  const subscriptions = { [channelFilter(root, 'status')]: { qos: 1 as const }, [channelFilter(root, 'telemetry')]: { qos: 0 as const },
-    [channelFilter(root, 'events')]: { qos: 1 as const }, [channelFilter(root, 'acks')]: { qos: 1 as const } };
+  const subscriptions = {
+    [channelFilter(root, 'status')]: { qos: 1 as const },
+    [channelFilter(root, 'telemetry')]: { qos: 0 as const },
+    [channelFilter(root, 'events')]: { qos: 1 as const },
+    [channelFilter(root, 'acks')]: { qos: 1 as const },
+  };
   mq.on('connect', () => {
     mq.subscribe(subscriptions, (error) => {
       if (error) log.error({ err: error }, 'mqtt subscribe failed');
@@ -493,12 +545,19 @@ export async function startTelematics(deps: TelematicsDeps): Promise<TelematicsS
   await planExpiry();
   await fleet.load();
   await fleet.recompute();
-  const fullSyncTimer = setInterval(() => safely('periodic full sync', async () => {
-    await running;
-    await recompute(await allVehicleIds());
-    await sendFull(onlineVins());
-  }), config.TELEMATICS_FULL_SYNC_INTERVAL_MS);
-  const fleetFullSyncTimer = setInterval(() => safely('periodic fleet list sync', () => fleet.sendFull(onlineVins())), config.TELEMATICS_FLEET_FULL_SYNC_INTERVAL_MS);
+  const fullSyncTimer = setInterval(
+    () =>
+      safely('periodic full sync', async () => {
+        await running;
+        await recompute(await allVehicleIds());
+        await sendFull(onlineVins());
+      }),
+    config.TELEMATICS_FULL_SYNC_INTERVAL_MS,
+  );
+  const fleetFullSyncTimer = setInterval(
+    () => safely('periodic fleet list sync', () => fleet.sendFull(onlineVins())),
+    config.TELEMATICS_FLEET_FULL_SYNC_INTERVAL_MS,
+  );
   const fleetRecheckTimer = setInterval(() => safely('fleet list recheck', () => fleet.recompute()), config.TELEMATICS_FLEET_RECHECK_MS);
   const flushTimer = setInterval(() => {
     if (flushing) return;

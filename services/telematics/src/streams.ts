@@ -57,6 +57,9 @@ export function memoryPair(): [Duplex, Duplex] {
         callback(error);
       },
     });
-  ends.push(end(() => ends[1]!), end(() => ends[0]!));
+  ends.push(
+    end(() => ends[1]!),
+    end(() => ends[0]!),
+  );
   return [ends[0]!, ends[1]!];
 }

@@ -25,8 +25,8 @@ describe('trip bounds', () => {
     ['a three-day trip', trip({ startedAtMs: NOW - 72 * HOUR, endOdometerM: 150_000 }), ['too-long']],
     ['1,000 km in an hour', trip({ endOdometerM: 1_100_000 }), ['too-fast']],
     ['exactly the top speed', trip({ endOdometerM: 300_000 }), []],
-    ['a start below the previous trip\'s end', trip({ previousEndOdometerM: 120_000 }), ['odometer-backwards']],
-    ['an end above the next trip\'s start', trip({ nextStartOdometerM: 130_000 }), ['odometer-backwards']],
+    ["a start below the previous trip's end", trip({ previousEndOdometerM: 120_000 }), ['odometer-backwards']],
+    ["an end above the next trip's start", trip({ nextStartOdometerM: 130_000 }), ['odometer-backwards']],
     ['an odometer going backwards within the trip', trip({ endOdometerM: 50_000 }), ['odometer-backwards']],
     ['clock skew inside the tolerance', trip({ endedAtMs: NOW + 60_000 }), []],
   ])('%s', (_name, input, expected) => {

@@ -41,7 +41,8 @@ export function assessTrip(trip: TripReport, limits: TripLimits): TripAnomaly[] 
   const anomalies: TripAnomaly[] = [];
   const durationMs = trip.endedAtMs - trip.startedAtMs;
   if (!trip.allowed) anomalies.push('member-not-allowed');
-  if (trip.startedAtMs > trip.receivedMs + limits.clockToleranceMs || trip.endedAtMs > trip.receivedMs + limits.clockToleranceMs) anomalies.push('starts-in-future');
+  if (trip.startedAtMs > trip.receivedMs + limits.clockToleranceMs || trip.endedAtMs > trip.receivedMs + limits.clockToleranceMs)
+    anomalies.push('starts-in-future');
   if (trip.startedAtMs < trip.receivedMs - limits.maxAgeMs) anomalies.push('starts-too-long-ago');
   if (durationMs > limits.maxDurationMs) anomalies.push('too-long');
   if (trip.endOdometerM - trip.startOdometerM > distanceBoundM(durationMs, limits)) anomalies.push('too-fast');

@@ -1,5 +1,15 @@
 import { computeFee, PLAN_COLUMNS, planAt, type PlanRow } from '@evshare/pricing';
-import { bumpSyncVersion, deductionSubject, withTransaction, type Bus, type DeductionMessage, type KeyValueStore, type Logger, type Pool, type PoolClient } from '@evshare/kit';
+import {
+  bumpSyncVersion,
+  deductionSubject,
+  withTransaction,
+  type Bus,
+  type DeductionMessage,
+  type KeyValueStore,
+  type Logger,
+  type Pool,
+  type PoolClient,
+} from '@evshare/kit';
 import type { TripRecord } from './protocol';
 import { assessTrip, DEFAULT_TRIP_LIMITS, distanceBoundM, type TripLimits } from './trip-bounds';
 
@@ -31,7 +41,9 @@ export async function recordTrip(
       [vin],
     );
     const car = cars[0];
-    const { rows: members } = await c.query<{ staff: boolean }>(`SELECT role = 'admin' AND status = 'active' AS staff FROM members WHERE id = $1`, [trip.memberId]);
+    const { rows: members } = await c.query<{ staff: boolean }>(`SELECT role = 'admin' AND status = 'active' AS staff FROM members WHERE id = $1`, [
+      trip.memberId,
+    ]);
     const outcomeWithoutBill: 'unbillable' | undefined = !car || members.length === 0 ? 'unbillable' : undefined;
     // A trip inside a rental of the member's on this car (unlocked again by card mid-rental) is
     // billed by that rental.
@@ -47,8 +59,19 @@ export async function recordTrip(
     const inserted = await c.query(
       `INSERT INTO vehicle_trips (trip_id, vin, member_id, card_uid, started_at, ended_at, start_odometer_m, end_odometer_m, rental_id, outcome, record)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT (trip_id) DO NOTHING RETURNING trip_id`,
-      [trip.tripId, vin, trip.memberId, trip.cardUid ?? null, trip.startedAt, trip.endedAt, trip.startOdometerM, trip.endOdometerM,
-        onlineRental?.id ?? null, outcomeWithoutBill ?? (onlineRental ? 'online-rental' : 'billed'), JSON.stringify(trip)],
+      [
+        trip.tripId,
+        vin,
+        trip.memberId,
+        trip.cardUid ?? null,
+        trip.startedAt,
+        trip.endedAt,
+        trip.startOdometerM,
+        trip.endOdometerM,
+        onlineRental?.id ?? null,
+        outcomeWithoutBill ?? (onlineRental ? 'online-rental' : 'billed'),
+        JSON.stringify(trip),
+      ],
     );
     if (inserted.rowCount === 0) return { outcome: 'duplicate' as const };
     if (outcomeWithoutBill || onlineRental || !car) return { outcome: outcomeWithoutBill ?? ('online-rental' as const) };
@@ -81,7 +104,13 @@ export async function recordTrip(
           vin,
           trip.memberId,
           JSON.stringify(trip),
-          JSON.stringify({ topSpeedKmh: limits.topSpeedKmh, maxDistanceM: distanceBoundM(durationMs, limits), maxDurationMs: limits.maxDurationMs, maxAgeMs: limits.maxAgeMs, planId: plan?.id ?? null }),
+          JSON.stringify({
+            topSpeedKmh: limits.topSpeedKmh,
+            maxDistanceM: distanceBoundM(durationMs, limits),
+            maxDurationMs: limits.maxDurationMs,
+            maxAgeMs: limits.maxAgeMs,
+            planId: plan?.id ?? null,
+          }),
           anomalies,
           priced(durationMs, reportedDistanceM) ?? boundedFen,
           boundedFen,
@@ -101,8 +130,22 @@ export async function recordTrip(
       `INSERT INTO rentals (member_id, vehicle_id, card_uid, plan_id, start_station_id, end_station_id, started_at, ended_at,
          start_odometer_m, end_odometer_m, start_soc_pct, end_soc_pct, unlock_command_id, price, total_fen, status)
        VALUES ($1, $2, (SELECT uid FROM membership_cards WHERE uid = $3), $4, $5, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, 'ended') RETURNING id`,
-      [trip.memberId, car.id, trip.cardUid ?? null, plan.id, stationId, startedAt, endedAt, trip.startOdometerM, trip.endOdometerM,
-        trip.startSocPct, trip.endSocPct, trip.tripId, JSON.stringify(price), price.totalFen],
+      [
+        trip.memberId,
+        car.id,
+        trip.cardUid ?? null,
+        plan.id,
+        stationId,
+        startedAt,
+        endedAt,
+        trip.startOdometerM,
+        trip.endOdometerM,
+        trip.startSocPct,
+        trip.endSocPct,
+        trip.tripId,
+        JSON.stringify(price),
+        price.totalFen,
+      ],
     );
     const rentalId = rentals[0]!.id;
     await c.query('UPDATE vehicle_trips SET rental_id = $2 WHERE trip_id = $1', [trip.tripId, rentalId]);
@@ -120,7 +163,10 @@ export async function recordTrip(
       requestedBy: deps.requestedBy,
       at: endedAt.toISOString(),
     };
-    await c.query('INSERT INTO rental_deduction_outbox (reference, message) VALUES ($1, $2) ON CONFLICT (reference) DO NOTHING', [message.reference, JSON.stringify(message)]);
+    await c.query('INSERT INTO rental_deduction_outbox (reference, message) VALUES ($1, $2) ON CONFLICT (reference) DO NOTHING', [
+      message.reference,
+      JSON.stringify(message),
+    ]);
     return { outcome: 'billed' as const, message };
   });
   if (result.outcome === 'billed' && result.message) {

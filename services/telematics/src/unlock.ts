@@ -10,9 +10,7 @@ import { entryValid, findAllowed, type Credential, type Whitelist } from './whit
  * 3. A car on a trip opens only for the member driving it.
  * 4. Otherwise any member on the fleet list may walk up and take it.
  */
-export type UnlockDecision =
-  | { granted: true; memberId: string; source: 'car' | 'fleet' }
-  | { granted: false; reason: 'not-listed' | 'held' | 'in-use' };
+export type UnlockDecision = { granted: true; memberId: string; source: 'car' | 'fleet' } | { granted: false; reason: 'not-listed' | 'held' | 'in-use' };
 
 export function decideUnlock(lists: { car: Whitelist; fleet: FleetList; tripMemberId?: string }, credential: Credential, now: number): UnlockDecision {
   const own = findAllowed(lists.car, credential, now);
@@ -21,7 +19,12 @@ export function decideUnlock(lists: { car: Whitelist; fleet: FleetList; tripMemb
     return { granted: true, memberId: own.memberId, source: 'car' };
   }
   if (lists.car.entries.some((e) => e.role === 'renter' && entryValid(e, now))) return { granted: false, reason: 'held' };
-  const memberId = 'cardUid' in credential ? fleetMemberByCard(lists.fleet, credential.cardUid) : lists.fleet.members.has(credential.memberId) ? credential.memberId : undefined;
+  const memberId =
+    'cardUid' in credential
+      ? fleetMemberByCard(lists.fleet, credential.cardUid)
+      : lists.fleet.members.has(credential.memberId)
+        ? credential.memberId
+        : undefined;
   if (lists.tripMemberId !== undefined && memberId !== lists.tripMemberId) return { granted: false, reason: memberId === undefined ? 'not-listed' : 'in-use' };
   return memberId === undefined ? { granted: false, reason: 'not-listed' } : { granted: true, memberId, source: 'fleet' };
 }

@@ -37,8 +37,11 @@ describe('diffWhitelist', () => {
     ['a member removed', [operator(A, 'AAAA0001')], { baseVersion: 3, version: 4, add: [], remove: [B] }],
     ['a card bound', [operator(A, 'AAAA0001'), renter(B, 'BBBB0001')], { baseVersion: 3, version: 4, add: [renter(B, 'BBBB0001')], remove: [] }],
     ['a card unbound', [operator(A), renter(B)], { baseVersion: 3, version: 4, add: [operator(A)], remove: [] }],
-    ["an operator's grant extended", [{ ...operator(A, 'AAAA0001'), validUntil: '2026-01-01T10:00:00.000Z' }, renter(B)],
-      { baseVersion: 3, version: 4, add: [{ ...operator(A, 'AAAA0001'), validUntil: '2026-01-01T10:00:00.000Z' }], remove: [] }],
+    [
+      "an operator's grant extended",
+      [{ ...operator(A, 'AAAA0001'), validUntil: '2026-01-01T10:00:00.000Z' }, renter(B)],
+      { baseVersion: 3, version: 4, add: [{ ...operator(A, 'AAAA0001'), validUntil: '2026-01-01T10:00:00.000Z' }], remove: [] },
+    ],
     ['everyone gone', [], { baseVersion: 3, version: 4, add: [], remove: [A, B] }],
   ])('%s', (_name, next, expected) => {
     expect(diffWhitelist(v3, next)).toEqual(expected);
@@ -52,8 +55,16 @@ describe('diffWhitelist', () => {
 describe('applyDelta (in the car)', () => {
   const v3: Whitelist = { version: 3, entries: [operator(A, 'AAAA0001'), renter(B)] };
   it.each<[string, Parameters<typeof applyDelta>[1], ReturnType<typeof applyDelta>]>([
-    ['adds and removes on its base version', { baseVersion: 3, version: 4, add: [renter(C)], remove: [B] }, { ok: true, list: { version: 4, entries: [operator(A, 'AAAA0001'), renter(C)] } }],
-    ['replaces a changed entry', { baseVersion: 3, version: 4, add: [operator(A)], remove: [] }, { ok: true, list: { version: 4, entries: [operator(A), renter(B)] } }],
+    [
+      'adds and removes on its base version',
+      { baseVersion: 3, version: 4, add: [renter(C)], remove: [B] },
+      { ok: true, list: { version: 4, entries: [operator(A, 'AAAA0001'), renter(C)] } },
+    ],
+    [
+      'replaces a changed entry',
+      { baseVersion: 3, version: 4, add: [operator(A)], remove: [] },
+      { ok: true, list: { version: 4, entries: [operator(A), renter(B)] } },
+    ],
     ['refuses a delta on another base (missed one)', { baseVersion: 4, version: 5, add: [renter(C)], remove: [] }, { ok: false, reason: 'version-mismatch' }],
     ['refuses an old delta', { baseVersion: 2, version: 3, add: [], remove: [A] }, { ok: false, reason: 'version-mismatch' }],
     ['refuses a delta that skips versions', { baseVersion: 3, version: 5, add: [], remove: [A] }, { ok: false, reason: 'version-mismatch' }],

@@ -47,15 +47,28 @@ export function normaliseEntries(entries: readonly WhitelistEntry[]): WhitelistE
     const seen = byMember.get(entry.memberId);
     const cardUids = [...new Set([...(seen?.cardUids ?? []), ...entry.cardUids])].sort();
     const renter = seen?.role === 'renter' || entry.role === 'renter';
-    const until = [seen?.validUntil, entry.validUntil].filter((t): t is string => t !== undefined).sort().at(-1);
-    byMember.set(entry.memberId, renter || until === undefined ? { memberId: entry.memberId, cardUids, role: 'renter' } : { memberId: entry.memberId, cardUids, role: 'operator', validUntil: until });
+    const until = [seen?.validUntil, entry.validUntil]
+      .filter((t): t is string => t !== undefined)
+      .sort()
+      .at(-1);
+    byMember.set(
+      entry.memberId,
+      renter || until === undefined
+        ? { memberId: entry.memberId, cardUids, role: 'renter' }
+        : { memberId: entry.memberId, cardUids, role: 'operator', validUntil: until },
+    );
   }
   return [...byMember.values()].sort((a, b) => (a.memberId < b.memberId ? -1 : a.memberId > b.memberId ? 1 : 0));
 }
 
 export function entriesFromRows(rows: readonly AccessRow[]): WhitelistEntry[] {
   return normaliseEntries(
-    rows.map((r) => ({ memberId: r.memberId, role: r.role, cardUids: r.cardUid ? [r.cardUid] : [], ...(r.validUntil === null ? {} : { validUntil: r.validUntil }) })),
+    rows.map((r) => ({
+      memberId: r.memberId,
+      role: r.role,
+      cardUids: r.cardUid ? [r.cardUid] : [],
+      ...(r.validUntil === null ? {} : { validUntil: r.validUntil }),
+    })),
   );
 }
 

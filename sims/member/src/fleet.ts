@@ -130,7 +130,11 @@ export function startMemberFleet(options: MemberFleetOptions): MemberFleet {
     while (running) {
       if (!state.sessionKey) {
         // The web UI's retry rule: a shed login (503 + Retry-After) is sent again after the time it names, jittered.
-        const reply = await withRetry(() => send(client, 'POST', '/api/v1/auth/login', {}, { account: account.account, password: account.password }).then(answer), { method: 'POST' }, { sleep, random, onRetry: () => recorder.counts.loginRetries++ })
+        const reply = await withRetry(
+          () => send(client, 'POST', '/api/v1/auth/login', {}, { account: account.account, password: account.password }).then(answer),
+          { method: 'POST' },
+          { sleep, random, onRetry: () => recorder.counts.loginRetries++ },
+        )
           .then((a) => a.reply)
           .catch(() => undefined);
         recorder.counts.logins++;
@@ -151,7 +155,8 @@ export function startMemberFleet(options: MemberFleetOptions): MemberFleet {
       const polls = Array.from({ length: burst }, async () => {
         const started = performance.now();
         try {
-          const reply = (await withRetry(() => send(client, 'GET', '/api/v1/sync', pollHeaders(state)).then(answer), { method: 'GET' }, { sleep, random })).reply;
+          const reply = (await withRetry(() => send(client, 'GET', '/api/v1/sync', pollHeaders(state)).then(answer), { method: 'GET' }, { sleep, random }))
+            .reply;
           const etag = typeof reply.headers.etag === 'string' ? reply.headers.etag : undefined;
           const pollAfterMs = reply.status === 200 ? (JSON.parse(reply.body) as { pollAfterMs?: unknown }).pollAfterMs : undefined;
           const next = applyPollReply(state, { status: reply.status, etag, pollAfterMs });
@@ -168,7 +173,11 @@ export function startMemberFleet(options: MemberFleetOptions): MemberFleet {
         const started = performance.now();
         const reply = await send(client, 'GET', '/api/v1/stations', pollHeaders({ sessionKey: state.sessionKey })).catch(() => undefined);
         recorder.counts.browses++;
-        recorder.record(reply?.status === 200 ? 'ok' : reply?.status === 401 ? 'unauthorized' : 'error', performance.now() - started, reply?.headers['x-app-instance'] as string | undefined);
+        recorder.record(
+          reply?.status === 200 ? 'ok' : reply?.status === 401 ? 'unauthorized' : 'error',
+          performance.now() - started,
+          reply?.headers['x-app-instance'] as string | undefined,
+        );
       }
       await sleep(nextPollDelay(state, options.pollIntervalMs, jitter, random()));
     }

@@ -7,7 +7,13 @@ const etag = (v: number) => `"${member}.${v}"`;
 describe('applyPollReply', () => {
   const held: PollState = { sessionKey: 'k1', etag: etag(3), serverIntervalMs: 5000 };
   it.each<[string, PollState, { status: number; etag?: string; pollAfterMs?: unknown }, PollState, string]>([
-    ['first 200 stores the ETag and interval', { sessionKey: 'k1' }, { status: 200, etag: etag(1), pollAfterMs: 4000 }, { sessionKey: 'k1', etag: etag(1), serverIntervalMs: 4000 }, 'ok'],
+    [
+      'first 200 stores the ETag and interval',
+      { sessionKey: 'k1' },
+      { status: 200, etag: etag(1), pollAfterMs: 4000 },
+      { sessionKey: 'k1', etag: etag(1), serverIntervalMs: 4000 },
+      'ok',
+    ],
     ['200 with a new version replaces the ETag', held, { status: 200, etag: etag(4), pollAfterMs: 5000 }, { ...held, etag: etag(4) }, 'ok'],
     ['200 without a usable pollAfterMs keeps the interval', held, { status: 200, etag: etag(4), pollAfterMs: 'soon' }, { ...held, etag: etag(4) }, 'ok'],
     ['304 keeps everything', held, { status: 304, etag: etag(3) }, held, 'not-modified'],
@@ -23,7 +29,10 @@ describe('pollHeaders', () => {
   it.each<[PollState, Record<string, string>]>([
     [{}, {}],
     [{ sessionKey: 'k' }, { authorization: 'Bearer k' }],
-    [{ sessionKey: 'k', etag: etag(2) }, { authorization: 'Bearer k', 'if-none-match': etag(2) }],
+    [
+      { sessionKey: 'k', etag: etag(2) },
+      { authorization: 'Bearer k', 'if-none-match': etag(2) },
+    ],
   ])('%j', (state, headers) => expect(pollHeaders(state)).toEqual(headers));
 });
 
@@ -84,7 +93,15 @@ describe('keepCookies', () => {
     ['keeps an affinity cookie', [], ['route=abc123; Path=/; HttpOnly'], 'route=abc123'],
     ['ignores the session cookie', [], ['evs_session=secret; Path=/; HttpOnly', 'INGRESSCOOKIE=9f; Path=/'], 'INGRESSCOOKIE=9f'],
     ['replaces a value', [['route', 'a']], ['route=b; Path=/'], 'route=b'],
-    ['removes an expired cookie', [['route', 'a'], ['x', '1']], ['route=; Max-Age=0'], 'x=1'],
+    [
+      'removes an expired cookie',
+      [
+        ['route', 'a'],
+        ['x', '1'],
+      ],
+      ['route=; Max-Age=0'],
+      'x=1',
+    ],
     ['skips a malformed line', [], ['nonsense', '=v'], undefined],
     ['keeps a value with "="', [], ['t=a=b; Path=/'], 't=a=b'],
   ])('%s', (_name, start, setCookie, header) => {

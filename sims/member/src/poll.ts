@@ -25,10 +25,7 @@ export function pollHeaders(state: PollState): Record<string, string> {
  * Applies a reply to the poll: a 200 brings a new ETag and the server's interval, a 304 keeps
  * both, a 401 drops the session (and the ETag, which names the old member) so the app logs in again.
  */
-export function applyPollReply(
-  state: PollState,
-  reply: { status: number; etag?: string; pollAfterMs?: unknown },
-): { state: PollState; outcome: PollOutcome } {
+export function applyPollReply(state: PollState, reply: { status: number; etag?: string; pollAfterMs?: unknown }): { state: PollState; outcome: PollOutcome } {
   if (reply.status === 200) {
     const serverIntervalMs = typeof reply.pollAfterMs === 'number' && reply.pollAfterMs > 0 ? reply.pollAfterMs : state.serverIntervalMs;
     return { state: { ...state, etag: reply.etag ?? state.etag, ...(serverIntervalMs ? { serverIntervalMs } : {}) }, outcome: 'ok' };

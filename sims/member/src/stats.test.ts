@@ -24,7 +24,17 @@ describe('createStatsRecorder', () => {
     recorder.record('error', 4);
     recorder.counts.logins += 2;
     const stats = recorder.snapshot({ members: 2, loggedIn: 1, inflight: 0 });
-    expect(stats).toMatchObject({ members: 2, loggedIn: 1, requests: 5, ok: 1, notModified: 2, unauthorized: 1, errors: 1, logins: 2, instances: { 'app-1': 2, 'app-2': 2 } });
+    expect(stats).toMatchObject({
+      members: 2,
+      loggedIn: 1,
+      requests: 5,
+      ok: 1,
+      notModified: 2,
+      unauthorized: 1,
+      errors: 1,
+      logins: 2,
+      instances: { 'app-1': 2, 'app-2': 2 },
+    });
     // The 1000 ms sample fell out of the four-sample window.
     expect(stats.latencyMs).toEqual({ p50: 2, p95: 4, p99: 4, max: 4 });
   });

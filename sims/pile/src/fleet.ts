@@ -118,7 +118,12 @@ export async function startPileFleet(options: FleetOptions): Promise<PileFleet> 
         failed,
         calls: latencies.length,
         errors,
-        latencyMs: { p50: round(percentile(sorted, 50)), p95: round(percentile(sorted, 95)), p99: round(percentile(sorted, 99)), max: round(sorted[sorted.length - 1] ?? 0) },
+        latencyMs: {
+          p50: round(percentile(sorted, 50)),
+          p95: round(percentile(sorted, 95)),
+          p99: round(percentile(sorted, 99)),
+          max: round(sorted[sorted.length - 1] ?? 0),
+        },
         charging: piles.filter((p) => p.transaction).length,
         deliveredKwh: Math.round(piles.reduce((sum, p) => sum + p.meterWh, 0)) / 1000,
         maxExcessW: Math.max(0, ...piles.map((p) => p.maxExcessW)),

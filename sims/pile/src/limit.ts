@@ -32,7 +32,13 @@ export interface InstalledProfile {
 const DAY_MS = 86_400_000;
 
 /** A schedule's limit at an instant in W, or undefined when the schedule is not in force. */
-function scheduleLimitW(profile: ChargingProfile, atMs: number, transactionStartMs: number | undefined, voltage: number, defaultPhases: number): number | undefined {
+function scheduleLimitW(
+  profile: ChargingProfile,
+  atMs: number,
+  transactionStartMs: number | undefined,
+  voltage: number,
+  defaultPhases: number,
+): number | undefined {
   if (profile.validFrom && atMs < Date.parse(profile.validFrom)) return undefined;
   if (profile.validTo && atMs >= Date.parse(profile.validTo)) return undefined;
   const schedule = profile.chargingSchedule;
@@ -59,7 +65,10 @@ function scheduleLimitW(profile: ChargingProfile, atMs: number, transactionStart
 /** The profile of one purpose in force: the highest stack level whose schedule covers the instant. */
 function purposeLimitW(profiles: InstalledProfile[], purpose: ChargingProfile['chargingProfilePurpose'], atMs: number, ctx: LimitContext): number | undefined {
   const candidates = profiles
-    .filter(({ profile, connectorId }) => profile.chargingProfilePurpose === purpose && (purpose === 'ChargePointMaxProfile' || connectorId === 0 || connectorId === ctx.connectorId))
+    .filter(
+      ({ profile, connectorId }) =>
+        profile.chargingProfilePurpose === purpose && (purpose === 'ChargePointMaxProfile' || connectorId === 0 || connectorId === ctx.connectorId),
+    )
     .filter(({ profile }) => purpose !== 'TxProfile' || profile.transactionId === undefined || profile.transactionId === ctx.transactionId)
     .sort((a, b) => b.profile.stackLevel - a.profile.stackLevel || b.connectorId - a.connectorId);
   for (const { profile } of candidates) {
@@ -110,7 +119,11 @@ export function installProfile(profiles: InstalledProfile[], incoming: Installed
   const kept = profiles.filter(
     ({ profile, connectorId }) =>
       profile.chargingProfileId !== incoming.profile.chargingProfileId &&
-      !(connectorId === incoming.connectorId && profile.stackLevel === incoming.profile.stackLevel && profile.chargingProfilePurpose === incoming.profile.chargingProfilePurpose),
+      !(
+        connectorId === incoming.connectorId &&
+        profile.stackLevel === incoming.profile.stackLevel &&
+        profile.chargingProfilePurpose === incoming.profile.chargingProfilePurpose
+      ),
   );
   return [...kept, incoming];
 }

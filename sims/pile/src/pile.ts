@@ -93,7 +93,11 @@ export class SimulatedPile {
 
   async start(): Promise<void> {
     await this.client.connect();
-    const boot = await this.call<{ status: string; interval: number }>('BootNotification', { chargePointVendor: 'evshare', chargePointModel: 'sim-pile', firmwareVersion: '1.0.0' });
+    const boot = await this.call<{ status: string; interval: number }>('BootNotification', {
+      chargePointVendor: 'evshare',
+      chargePointModel: 'sim-pile',
+      firmwareVersion: '1.0.0',
+    });
     if (boot.status !== 'Accepted') throw new Error(`${this.spec.id}: boot ${boot.status}`);
     const heartbeatMs = this.options.heartbeatIntervalMs ?? boot.interval * 1000;
     this.config.set('HeartbeatInterval', String(Math.round(heartbeatMs / 1000)));
@@ -103,10 +107,13 @@ export class SimulatedPile {
     const every = (periodMs: number, phase: number, task: () => Promise<unknown>) => {
       const run = () => void task().catch(() => undefined);
       this.timers.push(
-        setTimeout(() => {
-          run();
-          this.timers.push(setInterval(run, periodMs));
-        }, Math.floor(phase * periodMs)),
+        setTimeout(
+          () => {
+            run();
+            this.timers.push(setInterval(run, periodMs));
+          },
+          Math.floor(phase * periodMs),
+        ),
       );
     };
     every(heartbeatMs, this.spec.phase ?? 0, () => this.call('Heartbeat', {}));
@@ -193,7 +200,10 @@ export class SimulatedPile {
 
   private refreshPower() {
     const limit = this.limitW();
-    this.powerW = this.transaction && this.operative ? deliveredPowerW({ limitW: limit, pileMaxW: this.spec.maxPowerW, carMaxW: this.spec.carMaxPowerW, socPct: this.spec.socPct }) : 0;
+    this.powerW =
+      this.transaction && this.operative
+        ? deliveredPowerW({ limitW: limit, pileMaxW: this.spec.maxPowerW, carMaxW: this.spec.carMaxPowerW, socPct: this.spec.socPct })
+        : 0;
     if (limit !== undefined) this.maxExcessW = Math.max(this.maxExcessW, this.powerW - limit);
   }
 
@@ -228,7 +238,11 @@ export class SimulatedPile {
     c.handle('SetChargingProfile', async ({ params }) => {
       const profile = params!.csChargingProfiles;
       if (params!.connectorId > 1) return { status: 'Rejected' };
-      if (profile.chargingProfilePurpose === 'TxProfile' && (!this.transaction || (profile.transactionId !== undefined && profile.transactionId !== this.transaction.id))) return { status: 'Rejected' };
+      if (
+        profile.chargingProfilePurpose === 'TxProfile' &&
+        (!this.transaction || (profile.transactionId !== undefined && profile.transactionId !== this.transaction.id))
+      )
+        return { status: 'Rejected' };
       this.accumulate();
       this.profiles = installProfile(this.profiles, { connectorId: params!.connectorId, profile });
       this.refreshPower();
@@ -270,7 +284,9 @@ export class SimulatedPile {
     });
     c.handle('GetConfiguration', async ({ params }) => {
       const keys: string[] | undefined = params?.key;
-      const known = [...this.config].filter(([key]) => !keys || keys.includes(key)).map(([key, value]) => ({ key, readonly: key !== 'HeartbeatInterval' && key !== 'MeterValueSampleInterval', value }));
+      const known = [...this.config]
+        .filter(([key]) => !keys || keys.includes(key))
+        .map(([key, value]) => ({ key, readonly: key !== 'HeartbeatInterval' && key !== 'MeterValueSampleInterval', value }));
       return { configurationKey: known, unknownKey: (keys ?? []).filter((k) => !this.config.has(k)) };
     });
     c.handle('ChangeConfiguration', async ({ params }) => {

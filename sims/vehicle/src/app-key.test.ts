@@ -15,8 +15,14 @@ const forger = generateKeyPairSync('ed25519');
 /** A terminal that never connected (no signal at all), with the platform's public key and a fleet list holding MEMBER. */
 function offlineCar(): SimCar {
   const car = new SimCar({
-    vin: VIN, brokerUrl: 'mqtt://127.0.0.1:1', topicRoot: 'test', start: { lat: 31.23, lng: 121.47, socPct: 80, odometerM: 1000 },
-    telemetryParkedMs: 10_000, telemetryDrivingMs: 2_000, now: () => NOW, platformKey: platform.publicKey.export({ type: 'spki', format: 'pem' }).toString(),
+    vin: VIN,
+    brokerUrl: 'mqtt://127.0.0.1:1',
+    topicRoot: 'test',
+    start: { lat: 31.23, lng: 121.47, socPct: 80, odometerM: 1000 },
+    telemetryParkedMs: 10_000,
+    telemetryDrivingMs: 2_000,
+    now: () => NOW,
+    platformKey: platform.publicKey.export({ type: 'spki', format: 'pem' }).toString(),
   });
   car.fleet = { version: 3, members: new Map([[MEMBER, []]]) };
   return car;
@@ -38,7 +44,7 @@ describe('the terminal checks app keys offline', () => {
     ['an expired key', () => key({ notBefore: new Date(NOW - 7_200_000) }), 'expired'],
     ['a key for another car', () => key({ vin: OTHER }), 'other-car'],
     ['the member id alone', () => MEMBER, 'malformed'],
-    ["a valid key of a member the lists no longer hold (revoked through the whitelist)", () => key({ memberId: SUSPENDED }), 'not-listed'],
+    ['a valid key of a member the lists no longer hold (revoked through the whitelist)', () => key({ memberId: SUSPENDED }), 'not-listed'],
   ])('refuses %s and stays locked', (_name, make, reason) => {
     const car = offlineCar();
     expect(car.localUnlock({ appKey: make() })).toBe(false);
@@ -56,7 +62,12 @@ describe('the terminal checks app keys offline', () => {
     const cut = fc.nat({ max: valid.length - 1 }).map((n) => valid.slice(0, n));
     const extended = fc.string({ minLength: 1, maxLength: 30 }).map((s) => valid + s);
     const forged = fc
-      .record({ vin: fc.constantFrom(VIN, OTHER), memberId: fc.constantFrom(MEMBER, SUSPENDED), notBefore: fc.date({ min: new Date(0), max: new Date(2 ** 40) }), validitySeconds: fc.integer({ min: 1, max: 86_400 }) })
+      .record({
+        vin: fc.constantFrom(VIN, OTHER),
+        memberId: fc.constantFrom(MEMBER, SUSPENDED),
+        notBefore: fc.date({ min: new Date(0), max: new Date(2 ** 40) }),
+        validitySeconds: fc.integer({ min: 1, max: 86_400 }),
+      })
       .map((claims) => signAppKey(forger.privateKey, claims).key);
     fc.assert(
       fc.property(fc.oneof(flipped, cut, extended, forged), (tampered) => {
@@ -69,7 +80,15 @@ describe('the terminal checks app keys offline', () => {
   });
 
   it('a terminal without the platform key refuses every app key', () => {
-    const car = new SimCar({ vin: VIN, brokerUrl: 'mqtt://127.0.0.1:1', topicRoot: 'test', start: { lat: 0, lng: 0, socPct: 80, odometerM: 0 }, telemetryParkedMs: 10_000, telemetryDrivingMs: 2_000, now: () => NOW });
+    const car = new SimCar({
+      vin: VIN,
+      brokerUrl: 'mqtt://127.0.0.1:1',
+      topicRoot: 'test',
+      start: { lat: 0, lng: 0, socPct: 80, odometerM: 0 },
+      telemetryParkedMs: 10_000,
+      telemetryDrivingMs: 2_000,
+      now: () => NOW,
+    });
     car.fleet = { version: 1, members: new Map([[MEMBER, []]]) };
     expect(car.localUnlock({ appKey: key() })).toBe(false);
     expect(car.lastRefusal).toBe('no-platform-key');

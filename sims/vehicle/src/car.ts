@@ -91,8 +91,17 @@ export class SimCar {
   /** Trips not yet accepted by the broker (recorded offline, or in flight). */
   readonly storedTrips: TripRecord[] = [];
   readonly counters: CarCounters = {
-    telemetrySent: 0, commandsExecuted: 0, commandsRepeated: 0, commandsStale: 0, commandsInvalid: 0,
-    unlocksGranted: 0, unlocksRefused: 0, tripsRecorded: 0, tripsUploaded: 0, offlinePeriods: 0, locates: 0,
+    telemetrySent: 0,
+    commandsExecuted: 0,
+    commandsRepeated: 0,
+    commandsStale: 0,
+    commandsInvalid: 0,
+    unlocksGranted: 0,
+    unlocksRefused: 0,
+    tripsRecorded: 0,
+    tripsUploaded: 0,
+    offlinePeriods: 0,
+    locates: 0,
   };
   /** Every command executed, in order (for tests and the summary). */
   readonly executed: VehicleCommandMessage[] = [];
@@ -167,7 +176,8 @@ export class SimCar {
     const client = this.client;
     this.client = undefined;
     if (!client) return;
-    if (client.connected) await client.publishAsync(this.topic('status'), JSON.stringify({ online: false, at: this.iso() }), { qos: 1, retain: true }).catch(() => undefined);
+    if (client.connected)
+      await client.publishAsync(this.topic('status'), JSON.stringify({ online: false, at: this.iso() }), { qos: 1, retain: true }).catch(() => undefined);
     await client.endAsync();
   }
 
@@ -309,11 +319,16 @@ export class SimCar {
       if (key.ok) verified = { memberId: key.claims.mid };
       else this.lastRefusal = key.reason;
     }
-    const decision = verified ? decideUnlock({ car: this.whitelist, fleet: this.fleet, ...(this.trip ? { tripMemberId: this.trip.memberId } : {}) }, verified, this.now()) : undefined;
+    const decision = verified
+      ? decideUnlock({ car: this.whitelist, fleet: this.fleet, ...(this.trip ? { tripMemberId: this.trip.memberId } : {}) }, verified, this.now())
+      : undefined;
     const entry = decision?.granted ? { memberId: decision.memberId } : undefined;
     if (decision && !decision.granted) this.lastRefusal = decision.reason;
     this.publishEvent({
-      type: 'local-unlock', at: this.iso(), granted: Boolean(entry), via,
+      type: 'local-unlock',
+      at: this.iso(),
+      granted: Boolean(entry),
+      via,
       ...('cardUid' in credential ? { cardUid: credential.cardUid } : verified && 'memberId' in verified ? { memberId: verified.memberId } : {}),
     });
     if (!entry) {
@@ -408,7 +423,9 @@ export class SimCar {
   /** Uploads an already-uploaded trip again (what a terminal does when a PUBACK is lost). */
   reupload(trip: TripRecord): Promise<void> {
     if (!this.client?.connected) return Promise.reject(new Error('not connected'));
-    return this.client.publishAsync(this.topic('events'), JSON.stringify({ type: 'trip', at: this.iso(), trip } satisfies VehicleEvent), { qos: 1 }).then(() => undefined);
+    return this.client
+      .publishAsync(this.topic('events'), JSON.stringify({ type: 'trip', at: this.iso(), trip } satisfies VehicleEvent), { qos: 1 })
+      .then(() => undefined);
   }
 
   /** Sends raw bytes on one of its own topics (to show the platform survives garbage). */

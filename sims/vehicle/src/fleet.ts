@@ -70,7 +70,13 @@ export async function startVehicleFleet(options: FleetOptions): Promise<Fleet> {
       brokerUrl: options.brokerUrl,
       ...(options.ca ? { ca: options.ca } : {}),
       topicRoot: options.topicRoot ?? DEFAULT_TOPIC_ROOT,
-      start: { lat: station.lat + (r.next() - 0.5) * 0.002, lng: station.lng + (r.next() - 0.5) * 0.002, socPct: 60 + r.int(40), odometerM: 1000 + r.int(50_000_000), ...options.starts?.[credential.vin] },
+      start: {
+        lat: station.lat + (r.next() - 0.5) * 0.002,
+        lng: station.lng + (r.next() - 0.5) * 0.002,
+        socPct: 60 + r.int(40),
+        odometerM: 1000 + r.int(50_000_000),
+        ...options.starts?.[credential.vin],
+      },
       telemetryParkedMs: options.telemetryParkedMs ?? 10_000,
       telemetryDrivingMs: options.telemetryDrivingMs ?? 2_000,
       ...(options.platformKey === undefined ? {} : { platformKey: options.platformKey }),
@@ -99,7 +105,10 @@ export async function startVehicleFleet(options: FleetOptions): Promise<Fleet> {
           car.step(tickMs, 20 + p.random.int(40), p.heading);
           if (--p.ticksLeft <= 0) {
             const trip = car.endTrip();
-            if (trip) log(`${car.vin} trip ${trip.tripId} ended: ${((trip.endOdometerM - trip.startOdometerM) / 1000).toFixed(1)} km${trip.offline ? ' (offline)' : ''}`);
+            if (trip)
+              log(
+                `${car.vin} trip ${trip.tripId} ended: ${((trip.endOdometerM - trip.startOdometerM) / 1000).toFixed(1)} km${trip.offline ? ' (offline)' : ''}`,
+              );
           }
         } else if (car.physics.socPct < 80) car.chargeFor(tickMs, 7);
         else car.cableConnected = false;

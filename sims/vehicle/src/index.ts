@@ -2,4 +2,12 @@ export { SimCar, tripId, type SimCarOptions, type CarCounters, type TerminalCred
 export { startVehicleFleet, simulatedVin, SHANGHAI_STATIONS, type Fleet, type FleetOptions } from './fleet';
 export { CommandLedger, type Ack, type Decision } from './commands';
 export { drive, charge, type Physics } from './model';
-export { startRentalAutopilot, nearestStation, bearing, type RentalAutopilot, type RentalAutopilotOptions, type ParkingStation, type PilotPhase } from './autopilot';
+export {
+  startRentalAutopilot,
+  nearestStation,
+  bearing,
+  type RentalAutopilot,
+  type RentalAutopilotOptions,
+  type ParkingStation,
+  type PilotPhase,
+} from './autopilot';

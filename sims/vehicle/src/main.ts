@@ -72,7 +72,10 @@ async function main(): Promise<void> {
       console.log(`no car published yet; looking again in ${retry} s`);
       await new Promise((resolve) => setTimeout(resolve, retry * 1000));
     }
-    credentials = await provisionVehicleCredentials(db, rows.map((r) => r.vin));
+    credentials = await provisionVehicleCredentials(
+      db,
+      rows.map((r) => r.vin),
+    );
     await db.end();
     console.log(`provisioned credentials for ${credentials.length} car(s)`);
   }

@@ -4,7 +4,7 @@ const parked: Physics = { lat: 31.23, lng: 121.47, speedKmh: 0, socPct: 50, odom
 
 describe('drive', () => {
   it.each([
-    ['one hour at 60 km/h east', 3_600_000, 60, Math.PI / 2, { odometerM: 61_000, socPct: 50 - (60 * 130) / 1000 / 40 * 100, speedKmh: 60 }],
+    ['one hour at 60 km/h east', 3_600_000, 60, Math.PI / 2, { odometerM: 61_000, socPct: 50 - ((60 * 130) / 1000 / 40) * 100, speedKmh: 60 }],
     ['standing still uses nothing', 60_000, 0, 0, { odometerM: 1000, socPct: 50, speedKmh: 0 }],
   ])('%s', (_name, dtMs, speed, heading, expected) => {
     const after = drive(parked, dtMs, speed, heading);

@@ -20,7 +20,7 @@ export function drive(p: Physics, dtMs: number, speedKmh: number, headingRad: nu
   const wantedM = (speedKmh / 3.6) * (dtMs / 1000);
   const rangeM = ((p.socPct / 100) * p.batteryKwh * 1000 * 1000) / p.whPerKm;
   const metres = Math.min(wantedM, rangeM);
-  const usedPct = ((metres / 1000) * p.whPerKm) / 1000 / p.batteryKwh * 100;
+  const usedPct = (((metres / 1000) * p.whPerKm) / 1000 / p.batteryKwh) * 100;
   const dLat = (metres * Math.cos(headingRad)) / EARTH_M_PER_DEG_LAT;
   const dLng = (metres * Math.sin(headingRad)) / (EARTH_M_PER_DEG_LAT * Math.cos((p.lat * Math.PI) / 180));
   const socPct = Math.max(0, p.socPct - usedPct);

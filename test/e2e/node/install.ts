@@ -70,7 +70,8 @@ export async function installOnNode(): Promise<NodeRelease> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'evshare-e2e-node-'));
   const helm = async (args: string[], timeoutMs = 60_000) => {
     try {
-      return (await run(path.join(toolsBinDir(), 'helm'), [`--kubeconfig=${node.kubeconfigPath}`, ...args], { maxBuffer: 32 << 20, timeout: timeoutMs })).stdout;
+      return (await run(path.join(toolsBinDir(), 'helm'), [`--kubeconfig=${node.kubeconfigPath}`, ...args], { maxBuffer: 32 << 20, timeout: timeoutMs }))
+        .stdout;
     } catch (error) {
       const e = error as Error & { stderr?: string };
       throw new Error(`helm ${args.join(' ')}: ${e.stderr || e.message}`);
@@ -86,11 +87,13 @@ export async function installOnNode(): Promise<NodeRelease> {
     await node.kubectl(['-n', NAMESPACE, 'rollout', 'status', `deployment/${RELEASE}-app`, '--timeout=300s'], { timeoutMs: 310_000 });
   };
   const diagnose = async () => {
-    const parts = await Promise.all([
-      node.kubectl(['get', 'pods', '-A', '-o', 'wide']),
-      node.kubectl(['-n', NAMESPACE, 'get', 'appservicegroups,deployments,statefulsets,services,pdb']),
-      node.kubectl(['-n', NAMESPACE, 'get', 'events', '--sort-by=.lastTimestamp']).then((events) => events.split('\n').slice(-60).join('\n')),
-    ].map((p) => p.catch((error: Error) => error.message)));
+    const parts = await Promise.all(
+      [
+        node.kubectl(['get', 'pods', '-A', '-o', 'wide']),
+        node.kubectl(['-n', NAMESPACE, 'get', 'appservicegroups,deployments,statefulsets,services,pdb']),
+        node.kubectl(['-n', NAMESPACE, 'get', 'events', '--sort-by=.lastTimestamp']).then((events) => events.split('\n').slice(-60).join('\n')),
+      ].map((p) => p.catch((error: Error) => error.message)),
+    );
     return parts.join('\n');
   };
   const stop = async () => {
@@ -109,7 +112,12 @@ export async function installOnNode(): Promise<NodeRelease> {
     const { body: secret } = await apiRequest(node, 'GET', `/api/v1/namespaces/${NAMESPACE}/secrets/${RELEASE}-secrets`);
     const adminPassword = Buffer.from(secret.data['admin-bootstrap-password'], 'base64').toString('utf8');
     // The gateway learns APP pods from their announcements: wait until a poll reaches one.
-    await waitForValue('the gateway to route to the APP group', 120_000, async () => (await fetch(`${url}/api/v1/sync`, { signal: AbortSignal.timeout(3_000) })).status === 401, 500);
+    await waitForValue(
+      'the gateway to route to the APP group',
+      120_000,
+      async () => (await fetch(`${url}/api/v1/sync`, { signal: AbortSignal.timeout(3_000) })).status === 401,
+      500,
+    );
     return {
       node,
       images,
@@ -117,7 +125,9 @@ export async function installOnNode(): Promise<NodeRelease> {
       adminPassword,
       helm,
       async upgrade(values) {
-        await withValues(values, (file) => helm(['upgrade', RELEASE, CHART, '--namespace', NAMESPACE, '--reuse-values', '-f', file, '--wait', '--timeout', '10m'], 11 * 60_000));
+        await withValues(values, (file) =>
+          helm(['upgrade', RELEASE, CHART, '--namespace', NAMESPACE, '--reuse-values', '-f', file, '--wait', '--timeout', '10m'], 11 * 60_000),
+        );
         await waitForApps();
       },
       diagnose,

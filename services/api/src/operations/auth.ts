@@ -14,10 +14,28 @@ export const authOperations = {
     access: 'public',
     body: loginBody,
     responses: { 200: { description: 'A new session', schema: session, headers: setCookie } },
-    problems: { 401: 'Wrong account or password (`bad-credentials`)', 403: 'The account is not active (`forbidden`)', 429: 'Too many failed logins (`too-many-requests`, `Retry-After`)' },
+    problems: {
+      401: 'Wrong account or password (`bad-credentials`)',
+      403: 'The account is not active (`forbidden`)',
+      429: 'Too many failed logins (`too-many-requests`, `Retry-After`)',
+    },
   }),
-  logout: op({ method: 'post', path: '/api/v1/auth/logout', tags: ['auth'], summary: 'End the current session', access: 'member', responses: { 204: { description: 'Ended; the cookie is cleared' } } }),
-  session: op({ method: 'get', path: '/api/v1/auth/session', tags: ['auth'], summary: 'The current session', access: 'member', responses: { 200: { description: 'The session', schema: session } } }),
+  logout: op({
+    method: 'post',
+    path: '/api/v1/auth/logout',
+    tags: ['auth'],
+    summary: 'End the current session',
+    access: 'member',
+    responses: { 204: { description: 'Ended; the cookie is cleared' } },
+  }),
+  session: op({
+    method: 'get',
+    path: '/api/v1/auth/session',
+    tags: ['auth'],
+    summary: 'The current session',
+    access: 'member',
+    responses: { 200: { description: 'The session', schema: session } },
+  }),
   password: op({
     method: 'post',
     path: '/api/v1/auth/password',
@@ -39,7 +57,9 @@ export const authOperations = {
     access: 'public',
     body: codeBody,
     responses: { 202: { description: 'The code is on its way', schema: codeSent } },
-    problems: { 429: 'A code was sent too recently, too many today, too many from this address, or the global budget is spent (`too-many-requests`, `Retry-After`)' },
+    problems: {
+      429: 'A code was sent too recently, too many today, too many from this address, or the global budget is spent (`too-many-requests`, `Retry-After`)',
+    },
   }),
   register: op({
     method: 'post',
@@ -63,6 +83,10 @@ export const authOperations = {
     access: 'member',
     body: deregisterBody,
     responses: { 204: { description: 'Deregistered' } },
-    problems: { 403: 'Operator accounts cannot deregister (`forbidden`)', 409: '`debt-outstanding`, `rental-open` or `reservation-open`', 429: 'Too many wrong passwords (`too-many-requests`)' },
+    problems: {
+      403: 'Operator accounts cannot deregister (`forbidden`)',
+      409: '`debt-outstanding`, `rental-open` or `reservation-open`',
+      429: 'Too many wrong passwords (`too-many-requests`)',
+    },
   }),
 };

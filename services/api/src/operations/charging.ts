@@ -80,7 +80,12 @@ export const chargingOperations = {
     body: remoteStartBody,
     bodyOptional: true,
     responses: { 200: { description: "The pile's answer", schema: remoteStartResult } },
-    problems: { 400: 'Invalid input, an OCPP-invalid request (`ocpp-invalid`), or no card bound (`body.idTag`)', 404: 'No such pile', ...PILE_CALL, 409: '`pile-disabled`, `pile-offline`' },
+    problems: {
+      400: 'Invalid input, an OCPP-invalid request (`ocpp-invalid`), or no card bound (`body.idTag`)',
+      404: 'No such pile',
+      ...PILE_CALL,
+      409: '`pile-disabled`, `pile-offline`',
+    },
   }),
   remoteStop: op({
     method: 'post',

@@ -18,7 +18,15 @@ export const membersOperations = {
       304: { description: 'Nothing changed since the ETag' },
     },
   }),
-  me: op({ method: 'get', path: '/api/v1/me', tags: ['members'], summary: 'My profile', access: 'member', responses: { 200: { description: 'The profile', schema: member } }, problems: { 404: 'No such member (`not-found`)' } }),
+  me: op({
+    method: 'get',
+    path: '/api/v1/me',
+    tags: ['members'],
+    summary: 'My profile',
+    access: 'member',
+    responses: { 200: { description: 'The profile', schema: member } },
+    problems: { 404: 'No such member (`not-found`)' },
+  }),
   updateMe: op({
     method: 'patch',
     path: '/api/v1/me',

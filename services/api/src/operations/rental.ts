@@ -43,7 +43,8 @@ import {
   vehicleStateBody,
 } from '../schemas/rental';
 
-const NOT_ELIGIBLE = 'Not eligible: `member-not-active`, `negative-balance`, `licence-not-approved`, `licence-expired`, `deposit-insufficient` (also in `reason`)';
+const NOT_ELIGIBLE =
+  'Not eligible: `member-not-active`, `negative-balance`, `licence-not-approved`, `licence-expired`, `deposit-insufficient` (also in `reason`)';
 
 /** The rental business for members: stations, prices, reservations, rentals, cards. */
 export const rentalOperations = {
@@ -213,7 +214,14 @@ export const rentalOperations = {
       504: 'The car did not acknowledge in time (`vehicle-timeout`); the command expires unexecuted',
     },
   }),
-  cards: op({ method: 'get', path: '/api/v1/cards', tags: ['cards'], summary: 'My membership cards', access: 'member', responses: { 200: { description: 'The cards', schema: listOf(card) } } }),
+  cards: op({
+    method: 'get',
+    path: '/api/v1/cards',
+    tags: ['cards'],
+    summary: 'My membership cards',
+    access: 'member',
+    responses: { 200: { description: 'The cards', schema: listOf(card) } },
+  }),
   bindCard: op({
     method: 'post',
     path: '/api/v1/cards',

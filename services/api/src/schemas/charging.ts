@@ -6,11 +6,22 @@ export const pileId = z.string().regex(/^[A-Za-z0-9_-]{1,48}$/, 'must be 1 to 48
 const isoTime = z.string().datetime({ offset: true, message: 'must be an ISO-8601 time' });
 const MAX_SLOT_MS = 24 * 3600_000;
 /** Operator pass-through for the remaining central-system calls; ocpp-rpc validates the params. */
-export const OPERATOR_ACTIONS = ['GetConfiguration', 'ChangeConfiguration', 'TriggerMessage', 'SetChargingProfile', 'ClearChargingProfile', 'UnlockConnector', 'Reset'] as const;
+export const OPERATOR_ACTIONS = [
+  'GetConfiguration',
+  'ChangeConfiguration',
+  'TriggerMessage',
+  'SetChargingProfile',
+  'ClearChargingProfile',
+  'UnlockConnector',
+  'Reset',
+] as const;
 
 export const pileParams = z.object({ id: pileId.describe("The pile's id (its OCPP chargePointId)") });
 export const chargingStationParams = z.object({ id: uuid.describe("The station's id") });
-export const ocppCallParams = z.object({ id: pileId.describe("The pile's id (its OCPP chargePointId)"), action: z.enum(OPERATOR_ACTIONS).describe('The OCPP 1.6 action') });
+export const ocppCallParams = z.object({
+  id: pileId.describe("The pile's id (its OCPP chargePointId)"),
+  action: z.enum(OPERATOR_ACTIONS).describe('The OCPP 1.6 action'),
+});
 export const availabilityBody = z.object({ enabled: z.boolean() }).strict();
 export const remoteStartBody = z.object({ idTag: z.string().min(1).max(20).optional(), connectorId: z.number().int().positive().optional() }).strict();
 export const remoteStopBody = z.object({ transactionId: z.number().int().positive().optional() }).strict();
@@ -63,7 +74,11 @@ export const pile = z
     measuredAt: time.nullable(),
   })
   .meta({ id: 'Pile' });
-export const availabilityResult = z.object({ id: z.string(), enabled: z.boolean(), pileStatus: z.string().describe("The pile's answer, `Offline`, or `Error: <code>`") });
+export const availabilityResult = z.object({
+  id: z.string(),
+  enabled: z.boolean(),
+  pileStatus: z.string().describe("The pile's answer, `Offline`, or `Error: <code>`"),
+});
 export const remoteStartResult = z.object({ id: z.string(), idTag: z.string(), status: z.string().describe("The pile's answer (`Accepted`, `Rejected`)") });
 export const remoteStopResult = z.object({ id: z.string(), transactionId: int, status: z.string().describe("The pile's answer (`Accepted`, `Rejected`)") });
 export const ocppCallResult = z.object({ id: z.string(), action: z.enum(OPERATOR_ACTIONS), result: z.unknown().describe("The pile's OCPP answer") });
@@ -81,7 +96,13 @@ const pileSchedule = z.object({
   deadline: time.nullable(),
   meetsDeadline: z.boolean(),
 });
-const unmetDeadline = z.object({ pileId: z.string(), vehicleId: z.string(), reason: z.enum(['cap', 'car-power', 'time', 'cold', 'battery']), shortfallWh: z.number(), message: z.string() });
+const unmetDeadline = z.object({
+  pileId: z.string(),
+  vehicleId: z.string(),
+  reason: z.enum(['cap', 'car-power', 'time', 'cold', 'battery']),
+  shortfallWh: z.number(),
+  message: z.string(),
+});
 export const pilePlan = z
   .object({
     pileId: z.string(),
@@ -121,8 +142,14 @@ export const chargingReservation = z
     createdAt: time,
   })
   .meta({ id: 'ChargingReservation' });
-export const bookedReservation = chargingReservation.extend({ idTag: z.string().describe('The tag that starts the session: the member’s card, or the booking’s own token') });
-export const cancelledReservation = z.object({ id: z.uuid(), status: z.literal('cancelled'), pileStatus: z.string().optional().describe("The pile's answer to CancelReservation, when it held the reservation") });
+export const bookedReservation = chargingReservation.extend({
+  idTag: z.string().describe('The tag that starts the session: the member’s card, or the booking’s own token'),
+});
+export const cancelledReservation = z.object({
+  id: z.uuid(),
+  status: z.literal('cancelled'),
+  pileStatus: z.string().optional().describe("The pile's answer to CancelReservation, when it held the reservation"),
+});
 export const chargingTransaction = z
   .object({
     id: int,
@@ -158,8 +185,12 @@ export const pilePatch = z
   .object({ maxPowerW: pilePowerW.optional(), stationId: uuid.optional() })
   .strict()
   .refine((b) => b.maxPowerW !== undefined || b.stationId !== undefined, { message: 'change at least one field' });
-export const pileOnboarded = z.object({ id: z.string(), stationId: uuid, maxPowerW: int, enabled: z.boolean(), state: z.string() }).meta({ id: 'OnboardedPile' });
-export const pileRegistered = pileOnboarded.extend({ password: z.string().describe("The pile's OCPP Basic-auth password: answered only here, only its hash is kept") });
+export const pileOnboarded = z
+  .object({ id: z.string(), stationId: uuid, maxPowerW: int, enabled: z.boolean(), state: z.string() })
+  .meta({ id: 'OnboardedPile' });
+export const pileRegistered = pileOnboarded.extend({
+  password: z.string().describe("The pile's OCPP Basic-auth password: answered only here, only its hash is kept"),
+});
 export const pilePassword = z.object({ id: z.string(), password: z.string().describe('The new password: answered only here') });
 
 /**

@@ -18,7 +18,14 @@ export const lbEvent = z.object({ at: z.string(), instance: z.string(), event: z
 /** A gateway's GET /lb/status document (services/gateway/src/status.ts, docs/gateway.md). */
 export const lbStatus = z
   .object({
-    balancer: z.object({ algorithm: z.string(), balanceFactor: z.number(), minLoad: z.number(), vnodes: int, trustProxy: z.string(), panic: z.boolean().describe("Fewer than half of the live instances pass their checks, so every live one is taken (panic mode)") }),
+    balancer: z.object({
+      algorithm: z.string(),
+      balanceFactor: z.number(),
+      minLoad: z.number(),
+      vnodes: int,
+      trustProxy: z.string(),
+      panic: z.boolean().describe('Fewer than half of the live instances pass their checks, so every live one is taken (panic mode)'),
+    }),
     instances: z.array(
       z.object({
         id: z.string(),
@@ -32,7 +39,14 @@ export const lbStatus = z
         foreignLoad: z.number(),
         maxConcurrency: int,
         reported: z
-          .object({ inflight: z.number(), rps: z.number(), eventLoopDelayMs: z.number(), eventLoopUtilization: z.number(), p95LatencyMs: z.number(), activeMembers: z.number() })
+          .object({
+            inflight: z.number(),
+            rps: z.number(),
+            eventLoopDelayMs: z.number(),
+            eventLoopUtilization: z.number(),
+            p95LatencyMs: z.number(),
+            activeMembers: z.number(),
+          })
           .nullable(),
         lastReportAgeMs: z.number().nullable(),
         ringShare: z.number(),

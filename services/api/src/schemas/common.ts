@@ -8,11 +8,7 @@ const MAX_FEN = 10_000_000_000;
 export const fen = z.number().int('must be a whole number of fen').nonnegative('must not be negative').max(MAX_FEN, `must be at most ${MAX_FEN} fen`);
 /** An amount a request moves: a whole number of fen, at least 1 and at most `max`. */
 export const amountFen = (max: number) =>
-  z
-    .number({ error: 'must be a number of fen' })
-    .int('must be a whole number of fen')
-    .min(1, 'must be at least 1 fen')
-    .max(max, `must be at most ${max} fen`);
+  z.number({ error: 'must be a number of fen' }).int('must be a whole number of fen').min(1, 'must be at least 1 fen').max(max, `must be at most ${max} fen`);
 export const phone = z.string().regex(/^\+?[0-9]{6,15}$/, 'must be 6 to 15 digits, optionally starting with +');
 /** Client-chosen key that makes a retried request find the first one's result. */
 export const idempotencyKey = z.string().regex(/^[A-Za-z0-9_.:-]{8,100}$/, 'must be 8 to 100 letters, digits or _.:-');

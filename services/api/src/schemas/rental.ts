@@ -15,13 +15,15 @@ export const cardUid = z
 /** ISO 3779 VIN: 17 characters, digits and capitals except I, O and Q. */
 export const vin = z.string().regex(/^[A-HJ-NPR-Z0-9]{17}$/, 'must be a 17-character VIN (digits and capital letters except I, O, Q)');
 
-
 export const reservationBody = z.object({ vehicleId: uuid }).strict();
 
 export const rentalBody = z
   .object({ vehicleId: uuid.optional(), reservationId: uuid.optional() })
   .strict()
-  .refine((b) => (b.vehicleId === undefined) !== (b.reservationId === undefined), { message: 'give either vehicleId (walk-up) or reservationId, not both', path: ['vehicleId'] });
+  .refine((b) => (b.vehicleId === undefined) !== (b.reservationId === undefined), {
+    message: 'give either vehicleId (walk-up) or reservationId, not both',
+    path: ['vehicleId'],
+  });
 
 export const returnBody = z.object({ stationId: uuid }).strict();
 export const quoteQuery = z.object({ stationId: uuid }).strict();
@@ -71,7 +73,9 @@ export const vehicleAccessBody = z
   .object({ minutes: z.number('must be a number').int('must be an integer').min(1, 'must be at least 1').max(480, 'must be at most 480').default(30) })
   .strict();
 export const memberCommandBody = z.object({ action: z.enum(['unlock', 'lock', 'locate'], 'must be "unlock", "lock" or "locate"') }).strict();
-export const vehicleStateBody = z.object({ state: z.enum(['available', 'maintenance', 'offline'], 'must be "available", "maintenance" or "offline"') }).strict();
+export const vehicleStateBody = z
+  .object({ state: z.enum(['available', 'maintenance', 'offline'], 'must be "available", "maintenance" or "offline"') })
+  .strict();
 
 export const planBody = z
   .object({
@@ -94,13 +98,13 @@ export const planPatch = z.object({ validTo: instant.nullable() }).strict();
 
 export const adminListQuery = (statuses: readonly [string, ...string[]]) =>
   z
-  .object({
-    status: z.enum(statuses, `must be one of ${statuses.join(', ')}`).optional(),
-    memberId: uuid.optional(),
-    vehicleId: uuid.optional(),
-    limit: z.coerce.number().int('must be a whole number').min(1, 'must be at least 1').max(500, 'must be at most 500').default(100),
-  })
-  .strict();
+    .object({
+      status: z.enum(statuses, `must be one of ${statuses.join(', ')}`).optional(),
+      memberId: uuid.optional(),
+      vehicleId: uuid.optional(),
+      limit: z.coerce.number().int('must be a whole number').min(1, 'must be at least 1').max(500, 'must be at most 500').default(100),
+    })
+    .strict();
 export const vehicleListQuery = z
   .object({
     stationId: uuid.optional(),
@@ -131,7 +135,16 @@ export const station = z
   })
   .meta({ id: 'Station' });
 export const availableVehicle = z
-  .object({ id: z.uuid(), vin: z.string(), plate: z.string(), model: z.string(), stationId: z.uuid().nullable(), state: z.string(), socPct: z.number(), estimatedRangeKm: int })
+  .object({
+    id: z.uuid(),
+    vin: z.string(),
+    plate: z.string(),
+    model: z.string(),
+    stationId: z.uuid().nullable(),
+    state: z.string(),
+    socPct: z.number(),
+    estimatedRangeKm: int,
+  })
   .meta({ id: 'AvailableVehicle' });
 export const vehicle = z
   .object({

@@ -13,7 +13,9 @@ export const topUpBody = (providers: readonly string[], maxFen: number) =>
   z
     .object({
       amountFen: amountFen(maxFen),
-      provider: z.enum(providers as [string, ...string[]], { error: providers.length ? `must be one of: ${providers.join(', ')}` : 'no top-up provider is enabled (PAYMENT_PROVIDERS)' }),
+      provider: z.enum(providers as [string, ...string[]], {
+        error: providers.length ? `must be one of: ${providers.join(', ')}` : 'no top-up provider is enabled (PAYMENT_PROVIDERS)',
+      }),
     })
     .strict();
 export const depositBody = (maxFen: number) => z.object({ amountFen: amountFen(maxFen) }).strict();
@@ -93,7 +95,10 @@ export const wallet = z
 export const ledgerEntry = z
   .object({
     id: int,
-    reference: z.string().describe('Unique: names what the entry is for').meta({ examples: ['rental:<rentalId>:rental'] }),
+    reference: z
+      .string()
+      .describe('Unique: names what the entry is for')
+      .meta({ examples: ['rental:<rentalId>:rental'] }),
     kind: z.string(),
     amountFen: money('Signed change (negative charges, positive credits)'),
     balanceAfterFen: money('Balance after the entry'),
@@ -103,7 +108,10 @@ export const ledgerEntry = z
     createdAt: time,
   })
   .meta({ id: 'LedgerEntry' });
-export const ledgerPage = z.object({ items: z.array(ledgerEntry), nextBefore: int.nullable().describe('Pass as `before` for the next page; null on the last') });
+export const ledgerPage = z.object({
+  items: z.array(ledgerEntry),
+  nextBefore: int.nullable().describe('Pass as `before` for the next page; null on the last'),
+});
 export const payment = z
   .object({
     id: z.uuid(),

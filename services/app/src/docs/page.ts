@@ -37,7 +37,9 @@ function describe(schema: JsonSchema): string {
   const properties = schema.properties as Record<string, JsonSchema> | undefined;
   const required = (schema.required as string[] | undefined) ?? [];
   if (properties && Object.keys(properties).length) {
-    return `{${Object.entries(properties).map(([name, property]) => `${name}${required.includes(name) ? '' : '?'}: ${describe(property)}`).join(', ')}}`;
+    return `{${Object.entries(properties)
+      .map(([name, property]) => `${name}${required.includes(name) ? '' : '?'}: ${describe(property)}`)
+      .join(', ')}}`;
   }
   if (schema.type === 'array' && schema.items) parts.push(`array of ${describe(schema.items as JsonSchema)}`);
   else if (schema.type !== undefined) parts.push(String(schema.type));
@@ -64,18 +66,35 @@ function rows(cells: string[][]): string {
 
 function operationHtml(method: string, path: string, op: OperationObject): string {
   const access = op.security?.length === 0 ? 'no session' : op.tags[0]?.startsWith('admin') ? 'operator session' : 'session';
-  const out = [`<details id="${escape(method + path)}"><summary><span class="m ${method}">${method.toUpperCase()}</span> <code>${escape(path)}</code> ${prose(op.summary)}</summary>`];
+  const out = [
+    `<details id="${escape(method + path)}"><summary><span class="m ${method}">${method.toUpperCase()}</span> <code>${escape(path)}</code> ${prose(op.summary)}</summary>`,
+  ];
   out.push(`<p class="access">Needs: ${access}</p>`);
   if (op.description) out.push(`<p>${prose(op.description)}</p>`);
   if (op.parameters?.length) {
     out.push('<h4>Parameters</h4><table><tr><th>name</th><th>in</th><th>required</th><th>schema</th><th></th></tr>');
-    out.push(rows(op.parameters.map((p) => [`<code>${escape(p.name)}</code>`, p.in, p.required ? 'yes' : 'no', escape(describe(p.schema)), prose(p.description ?? '')])));
+    out.push(
+      rows(
+        op.parameters.map((p) => [`<code>${escape(p.name)}</code>`, p.in, p.required ? 'yes' : 'no', escape(describe(p.schema)), prose(p.description ?? '')]),
+      ),
+    );
     out.push('</table>');
   }
-  const body = op.requestBody?.content['application/json']?.schema as { properties?: Record<string, JsonSchema>; required?: string[]; additionalProperties?: boolean } | undefined;
+  const body = op.requestBody?.content['application/json']?.schema as
+    { properties?: Record<string, JsonSchema>; required?: string[]; additionalProperties?: boolean } | undefined;
   if (body?.properties) {
-    out.push(`<h4>Body (JSON${body.additionalProperties === false ? ', no other fields' : ''})</h4><table><tr><th>field</th><th>required</th><th>schema</th></tr>`);
-    out.push(rows(Object.entries(body.properties).map(([name, schema]) => [`<code>${escape(name)}</code>`, body.required?.includes(name) ? 'yes' : 'no', escape(describe(schema))])));
+    out.push(
+      `<h4>Body (JSON${body.additionalProperties === false ? ', no other fields' : ''})</h4><table><tr><th>field</th><th>required</th><th>schema</th></tr>`,
+    );
+    out.push(
+      rows(
+        Object.entries(body.properties).map(([name, schema]) => [
+          `<code>${escape(name)}</code>`,
+          body.required?.includes(name) ? 'yes' : 'no',
+          escape(describe(schema)),
+        ]),
+      ),
+    );
     out.push('</table>');
   }
   out.push('<h4>Responses</h4><table>');
@@ -115,7 +134,14 @@ export function renderPage(document: Record<string, unknown>): string {
   const schemas = Object.entries(doc.components.schemas).map(([name, schema]) => {
     const properties = Object.entries((schema.properties as Record<string, JsonSchema> | undefined) ?? {});
     const required = (schema.required as string[] | undefined) ?? [];
-    const table = rows(properties.map(([field, property]) => [`<code>${escape(field)}</code>`, required.includes(field) ? 'yes' : 'no', escape(describe(property)), prose(String(property.description ?? ''))]));
+    const table = rows(
+      properties.map(([field, property]) => [
+        `<code>${escape(field)}</code>`,
+        required.includes(field) ? 'yes' : 'no',
+        escape(describe(property)),
+        prose(String(property.description ?? '')),
+      ]),
+    );
     return `<h3 id="schema-${anchor(name)}">${escape(name)}</h3>${schema.description ? `<p>${prose(String(schema.description))}</p>` : ''}<table><tr><th>field</th><th>always</th><th>schema</th><th></th></tr>${table}</table>`;
   });
   const toc = doc.tags.map((tag) => `<a href="#${anchor(tag.name)}">${escape(tag.name)}</a>`).join(' · ');

@@ -2,11 +2,35 @@ import { Problem, problems, provisionVehicleCredentials, route, withTransaction,
 import { rentalAdminOperations as ops } from '@evshare/api';
 import type { AppContext } from '../context';
 import type { RentalService } from './service';
-import { PLAN_COLUMNS, RENTAL_COLUMNS, RESERVATION_COLUMNS, STATION_COLUMNS, VEHICLE_COLUMNS, type Plan, type Rental, type Reservation, type Station, type Vehicle } from './model';
+import {
+  PLAN_COLUMNS,
+  RENTAL_COLUMNS,
+  RESERVATION_COLUMNS,
+  STATION_COLUMNS,
+  VEHICLE_COLUMNS,
+  type Plan,
+  type Rental,
+  type Reservation,
+  type Station,
+  type Vehicle,
+} from './model';
 import { allowedTransitions, checkTransition } from './vehicle-state';
 
-const STATION_COLUMN_NAMES = { name: 'name', lat: 'lat', lng: 'lng', geofenceRadiusM: 'geofence_radius_m', capacity: 'capacity', returnPolicy: 'return_policy' } as const;
-const VEHICLE_COLUMN_NAMES = { plate: 'plate', model: 'model', batteryKwh: 'battery_kwh', ratedRangeKm: 'rated_range_km', homeStationId: 'home_station_id' } as const;
+const STATION_COLUMN_NAMES = {
+  name: 'name',
+  lat: 'lat',
+  lng: 'lng',
+  geofenceRadiusM: 'geofence_radius_m',
+  capacity: 'capacity',
+  returnPolicy: 'return_policy',
+} as const;
+const VEHICLE_COLUMN_NAMES = {
+  plate: 'plate',
+  model: 'model',
+  batteryKwh: 'battery_kwh',
+  ratedRangeKm: 'rated_range_km',
+  homeStationId: 'home_station_id',
+} as const;
 
 /** `SET a = $2, b = $3` for the fields present in a validated patch (column names from a fixed map). */
 function setClause(patch: Record<string, unknown>, columns: Record<string, string>): { sql: string; values: unknown[] } {
@@ -19,7 +43,8 @@ function fromConstraint(error: unknown): never {
   const { code, constraint } = error as { code?: string; constraint?: string };
   if (code === '23505' && constraint === 'vehicles_vin_key') throw problems.conflict('vehicle-exists', 'A car with this VIN already exists');
   if (code === '23505' && constraint === 'vehicles_plate_key') throw problems.conflict('vehicle-exists', 'A car with this plate already exists');
-  if (code === '23503' && constraint === 'vehicles_home_station_id_fkey') throw problems.validation([{ name: 'body.homeStationId', reason: 'no such station' }]);
+  if (code === '23503' && constraint === 'vehicles_home_station_id_fkey')
+    throw problems.validation([{ name: 'body.homeStationId', reason: 'no such station' }]);
   if (code === '23503' && constraint === 'vehicles_station_id_fkey') throw problems.validation([{ name: 'body.stationId', reason: 'no such station' }]);
   throw error;
 }
@@ -45,7 +70,10 @@ export function adminRentalRoutes(ctx: AppContext, service: RentalService): Rout
         'INSERT INTO stations (name, lat, lng, geofence_radius_m, capacity, return_policy) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id',
         [body.name, body.lat, body.lng, body.geofenceRadiusM, body.capacity, body.returnPolicy],
       );
-      res.status(201).location(`/api/v1/stations/${rows[0]!.id}`).json(await station(rows[0]!.id));
+      res
+        .status(201)
+        .location(`/api/v1/stations/${rows[0]!.id}`)
+        .json(await station(rows[0]!.id));
     }),
     route(ops.updateStation, async ({ params: { id }, body }, _req, res) => {
       const { sql, values } = setClause(body, STATION_COLUMN_NAMES);
@@ -71,15 +99,31 @@ export function adminRentalRoutes(ctx: AppContext, service: RentalService): Rout
           `INSERT INTO vehicles (vin, plate, model, battery_kwh, rated_range_km, home_station_id, station_id, lat, lng, soc_pct, odometer_m, state)
            SELECT $1, $2, $3, $4, $5, $6, s.id, s.lat, s.lng, $8, $9, $10 FROM stations s WHERE s.id = $7
            RETURNING id`,
-          [body.vin, body.plate, body.model, body.batteryKwh, body.ratedRangeKm, body.homeStationId, body.stationId ?? body.homeStationId, body.socPct, body.odometerM, body.state],
+          [
+            body.vin,
+            body.plate,
+            body.model,
+            body.batteryKwh,
+            body.ratedRangeKm,
+            body.homeStationId,
+            body.stationId ?? body.homeStationId,
+            body.socPct,
+            body.odometerM,
+            body.state,
+          ],
         )
         .catch(fromConstraint);
       if (!rows[0]) throw problems.validation([{ name: body.stationId ? 'body.stationId' : 'body.homeStationId', reason: 'no such station' }]);
-      res.status(201).location(`/api/v1/admin/vehicles/${rows[0].id}`).json(await vehicle(rows[0].id));
+      res
+        .status(201)
+        .location(`/api/v1/admin/vehicles/${rows[0].id}`)
+        .json(await vehicle(rows[0].id));
     }),
     route(ops.updateVehicle, async ({ params: { id }, body }, _req, res) => {
       const { sql, values } = setClause(body, VEHICLE_COLUMN_NAMES);
-      const { rowCount } = await db.query(`UPDATE vehicles SET ${sql}, version = version + 1, updated_at = now() WHERE id = $1`, [id, ...values]).catch(fromConstraint);
+      const { rowCount } = await db
+        .query(`UPDATE vehicles SET ${sql}, version = version + 1, updated_at = now() WHERE id = $1`, [id, ...values])
+        .catch(fromConstraint);
       if (!rowCount) throw problems.notFound('No such car');
       res.json(await vehicle(id));
     }),
@@ -132,7 +176,10 @@ export function adminRentalRoutes(ctx: AppContext, service: RentalService): Rout
     }),
     route(ops.endAccess, async ({ params: { id }, session }, _req, res) => {
       await vehicle(id);
-      await db.query('UPDATE vehicle_operator_access SET valid_until = greatest(granted_at, now()) WHERE vehicle_id = $1 AND member_id = $2 AND valid_until > now()', [id, session.memberId]);
+      await db.query(
+        'UPDATE vehicle_operator_access SET valid_until = greatest(granted_at, now()) WHERE vehicle_id = $1 AND member_id = $2 AND valid_until > now()',
+        [id, session.memberId],
+      );
       res.status(204).end();
     }),
 
@@ -145,7 +192,21 @@ export function adminRentalRoutes(ctx: AppContext, service: RentalService): Rout
         `INSERT INTO pricing_plans AS p (name, per_minute_fen, per_km_fen, daily_cap_fen, minimum_fen, reservation_fee_fen, hold_minutes,
            one_way_fee_fen, one_way_per_km_fen, deposit_fen, valid_from, valid_to, published_by)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING ${PLAN_COLUMNS}`,
-        [p.name, p.perMinuteFen, p.perKmFen, p.dailyCapFen, p.minimumFen, p.reservationFeeFen, p.holdMinutes, p.oneWayFeeFen, p.oneWayPerKmFen, p.depositFen, p.validFrom, p.validTo, session.memberId],
+        [
+          p.name,
+          p.perMinuteFen,
+          p.perKmFen,
+          p.dailyCapFen,
+          p.minimumFen,
+          p.reservationFeeFen,
+          p.holdMinutes,
+          p.oneWayFeeFen,
+          p.oneWayPerKmFen,
+          p.depositFen,
+          p.validFrom,
+          p.validTo,
+          session.memberId,
+        ],
       );
       res.status(201).json(rows[0]);
     }),
@@ -153,7 +214,8 @@ export function adminRentalRoutes(ctx: AppContext, service: RentalService): Rout
     route(ops.updatePlan, async ({ params: { id }, body: { validTo } }, _req, res) => {
       const { rows: found } = await db.query<{ validFrom: Date }>('SELECT valid_from AS "validFrom" FROM pricing_plans WHERE id = $1', [id]);
       if (!found[0]) throw problems.notFound('No such pricing plan');
-      if (validTo !== null && Date.parse(validTo) <= found[0].validFrom.getTime()) throw problems.validation([{ name: 'body.validTo', reason: 'must be after validFrom' }]);
+      if (validTo !== null && Date.parse(validTo) <= found[0].validFrom.getTime())
+        throw problems.validation([{ name: 'body.validTo', reason: 'must be after validFrom' }]);
       const { rows } = await db.query<Plan>(`UPDATE pricing_plans p SET valid_to = $2 WHERE p.id = $1 RETURNING ${PLAN_COLUMNS}`, [id, validTo]);
       res.json(rows[0]);
     }),

@@ -13,4 +13,3 @@ export const rentalConfigSchema = z.object({
   RENTAL_SWEEP_INTERVAL_MS: env.positiveInt(1_000),
 });
 export type RentalConfig = z.infer<typeof rentalConfigSchema>;
-

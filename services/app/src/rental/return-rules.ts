@@ -60,26 +60,42 @@ export function checkReturn(startStationId: string, station: ReturnStation, vehi
   const refusals: ReturnRefusal[] = [];
   const oneWay = station.id !== startStationId;
   if (oneWay && station.returnPolicy === 'round-trip') {
-    refusals.push({ reason: 'round-trip-station', detail: `${station.name} only takes back cars rented there; return the car to its start station or to a station open to one-way returns` });
+    refusals.push({
+      reason: 'round-trip-station',
+      detail: `${station.name} only takes back cars rented there; return the car to its start station or to a station open to one-way returns`,
+    });
   }
   if (station.parked >= station.capacity) {
     refusals.push({ reason: 'station-full', detail: `${station.name} has no free parking space (${station.parked} of ${station.capacity} taken)` });
   }
   if (vehicle.fresh === false) {
-    refusals.push({ reason: 'vehicle-not-reporting', detail: 'The car has not reported recently, so its position and doors cannot be checked; make sure it has signal (leave the underground car park) and try again' });
+    refusals.push({
+      reason: 'vehicle-not-reporting',
+      detail:
+        'The car has not reported recently, so its position and doors cannot be checked; make sure it has signal (leave the underground car park) and try again',
+    });
   }
-  if (vehicle.doorsOpen) refusals.push({ reason: 'doors-open', detail: 'A door, the boot or the bonnet is open; close them all (the car is then locked for you), then try again' });
-  else if (!vehicle.doorsLocked) refusals.push({ reason: 'doors-unlocked', detail: 'The doors are closed but the car did not lock; lock it from the app, then try again' });
-  if (vehicle.ignition) refusals.push({ reason: 'ignition-on', detail: 'The car is switched on; switch it off (ignition off, parking brake on), then try again' });
+  if (vehicle.doorsOpen)
+    refusals.push({ reason: 'doors-open', detail: 'A door, the boot or the bonnet is open; close them all (the car is then locked for you), then try again' });
+  else if (!vehicle.doorsLocked)
+    refusals.push({ reason: 'doors-unlocked', detail: 'The doors are closed but the car did not lock; lock it from the app, then try again' });
+  if (vehicle.ignition)
+    refusals.push({ reason: 'ignition-on', detail: 'The car is switched on; switch it off (ignition off, parking brake on), then try again' });
   if (station.hasPiles && vehicle.socPct !== undefined && vehicle.socPct < PLUG_IN_BELOW_PCT && vehicle.cableConnected === false) {
-    refusals.push({ reason: 'plug-in-required', detail: `The charge is ${Math.round(vehicle.socPct)} %, below ${PLUG_IN_BELOW_PCT} %; plug the car into a charging pile at ${station.name}, then try again` });
+    refusals.push({
+      reason: 'plug-in-required',
+      detail: `The charge is ${Math.round(vehicle.socPct)} %, below ${PLUG_IN_BELOW_PCT} %; plug the car into a charging pile at ${station.name}, then try again`,
+    });
   }
   if (vehicle.lat === null || vehicle.lng === null) {
     refusals.push({ reason: 'position-unknown', detail: 'The car has not reported its position yet; wait a moment and try again' });
   } else {
     const away = distanceM(vehicle as { lat: number; lng: number }, station);
     if (away > station.geofenceRadiusM) {
-      refusals.push({ reason: 'outside-geofence', detail: `The car is ${Math.round(away)} m from ${station.name}; park within ${station.geofenceRadiusM} m of it` });
+      refusals.push({
+        reason: 'outside-geofence',
+        detail: `The car is ${Math.round(away)} m from ${station.name}; park within ${station.geofenceRadiusM} m of it`,
+      });
     }
   }
   return refusals;

@@ -2,7 +2,19 @@ import { problems, route, type Route } from '@evshare/kit';
 import { rentalOperations as ops } from '@evshare/api';
 import type { AppContext } from '../context';
 import { bindCard, listCards, unbindCard } from './cards';
-import { RENTAL_COLUMNS, RESERVATION_COLUMNS, STATION_COLUMNS, VEHICLE_COLUMNS, planInForce, publicVehicle, rentalSyncState, type Rental, type Reservation, type Station, type Vehicle } from './model';
+import {
+  RENTAL_COLUMNS,
+  RESERVATION_COLUMNS,
+  STATION_COLUMNS,
+  VEHICLE_COLUMNS,
+  planInForce,
+  publicVehicle,
+  rentalSyncState,
+  type Rental,
+  type Reservation,
+  type Station,
+  type Vehicle,
+} from './model';
 import type { RentalService } from './service';
 
 /** The member API of the rental business. Another member's resources answer 404, as if absent. */
@@ -21,7 +33,10 @@ export function memberRentalRoutes(ctx: AppContext, service: RentalService): Rou
     route(ops.stationVehicles, async ({ params }, _req, res) => {
       const { rows: stations } = await db.query('SELECT 1 FROM stations WHERE id = $1', [params.id]);
       if (!stations[0]) throw problems.notFound('No such station');
-      const { rows } = await db.query<Vehicle>(`SELECT ${VEHICLE_COLUMNS} FROM vehicles v WHERE v.station_id = $1 AND v.state = 'available' ORDER BY v.soc_pct DESC, v.plate`, [params.id]);
+      const { rows } = await db.query<Vehicle>(
+        `SELECT ${VEHICLE_COLUMNS} FROM vehicles v WHERE v.station_id = $1 AND v.state = 'available' ORDER BY v.soc_pct DESC, v.plate`,
+        [params.id],
+      );
       res.json({ items: rows.map(publicVehicle) });
     }),
     route(ops.currentPlan, async (_input, _req, res) => {
@@ -46,7 +61,10 @@ export function memberRentalRoutes(ctx: AppContext, service: RentalService): Rou
       res.json({ reservation: (await rentalSyncState(db, session.memberId)).reservation });
     }),
     route(ops.reservation, async ({ session, params }, _req, res) => {
-      const { rows } = await db.query<Reservation>(`SELECT ${RESERVATION_COLUMNS} FROM reservations r WHERE r.id = $1 AND r.member_id = $2`, [params.id, session.memberId]);
+      const { rows } = await db.query<Reservation>(`SELECT ${RESERVATION_COLUMNS} FROM reservations r WHERE r.id = $1 AND r.member_id = $2`, [
+        params.id,
+        session.memberId,
+      ]);
       if (!rows[0]) throw problems.notFound('No such reservation');
       res.json(rows[0]);
     }),
@@ -88,7 +106,10 @@ export function memberRentalRoutes(ctx: AppContext, service: RentalService): Rou
     route(ops.bindCard, async ({ session, body }, _req, res) => {
       const { card, created } = await bindCard(db, session.memberId, body.uid);
       await ctx.members.changed(session.memberId);
-      res.status(created ? 201 : 200).location(`/api/v1/cards/${card.uid}`).json(card);
+      res
+        .status(created ? 201 : 200)
+        .location(`/api/v1/cards/${card.uid}`)
+        .json(card);
     }),
     route(ops.unbindCard, async ({ session, params }, _req, res) => {
       // Another member's card is indistinguishable from an unknown one.

@@ -51,7 +51,8 @@ describe('return rules', () => {
   const open: ReturnStation = { id: 'b', name: 'Open B', lat: 31.2304, lng: 121.4737, geofenceRadiusM: 100, capacity: 3, returnPolicy: 'open', parked: 1 };
   const roundTrip: ReturnStation = { ...open, id: 'c', name: 'Home C', returnPolicy: 'round-trip' };
   const atStation = { lat: 31.2304, lng: 121.4737, doorsLocked: true };
-  const reasons = (startStationId: string, station: ReturnStation, vehicle: ReturningVehicle) => checkReturn(startStationId, station, vehicle).map((r) => r.reason);
+  const reasons = (startStationId: string, station: ReturnStation, vehicle: ReturningVehicle) =>
+    checkReturn(startStationId, station, vehicle).map((r) => r.reason);
 
   it.each<[string, string, ReturnStation, ReturningVehicle, string[]]>([
     ['back at its own round-trip station', 'c', roundTrip, atStation, []],
@@ -65,14 +66,26 @@ describe('return rules', () => {
     ['with the ignition on', 'a', open, { ...atStation, ignition: true }, ['ignition-on']],
     ['ignition unknown (a car before the vehicle link)', 'a', open, { ...atStation, ignition: null }, []],
     ['a stale report', 'a', open, { ...atStation, fresh: false }, ['vehicle-not-reporting']],
-    ['low charge, unplugged, at a station with piles', 'a', { ...open, hasPiles: true }, { ...atStation, socPct: 12, cableConnected: false }, ['plug-in-required']],
+    [
+      'low charge, unplugged, at a station with piles',
+      'a',
+      { ...open, hasPiles: true },
+      { ...atStation, socPct: 12, cableConnected: false },
+      ['plug-in-required'],
+    ],
     ['low charge, plugged in', 'a', { ...open, hasPiles: true }, { ...atStation, socPct: 12, cableConnected: true }, []],
     ['low charge at a station without piles', 'a', open, { ...atStation, socPct: 12, cableConnected: false }, []],
     ['at the plug-in threshold', 'a', { ...open, hasPiles: true }, { ...atStation, socPct: 20, cableConnected: false }, []],
     ['before the car reported a position', 'a', open, { lat: null, lng: null, doorsLocked: true }, ['position-unknown']],
     ['99 m away (inside 100 m)', 'a', open, { ...atStation, lat: 31.2304 + 99 / 111_195 }, []],
     ['101 m away (outside 100 m)', 'a', open, { ...atStation, lat: 31.2304 + 101 / 111_195 }, ['outside-geofence']],
-    ['everything wrong at once, most fundamental first', 'a', { ...roundTrip, parked: 3 }, { lat: 0, lng: 0, doorsLocked: false }, ['round-trip-station', 'station-full', 'doors-unlocked', 'outside-geofence']],
+    [
+      'everything wrong at once, most fundamental first',
+      'a',
+      { ...roundTrip, parked: 3 },
+      { lat: 0, lng: 0, doorsLocked: false },
+      ['round-trip-station', 'station-full', 'doors-unlocked', 'outside-geofence'],
+    ],
   ])('%s', (_name, start, station, vehicle, expected) => {
     expect(reasons(start, station, vehicle)).toEqual(expected);
   });
@@ -80,15 +93,23 @@ describe('return rules', () => {
   it('every refusal explains itself', () => {
     const everything = { lat: 0, lng: 0, doorsLocked: false, doorsOpen: true, ignition: true, socPct: 5, cableConnected: false, fresh: false };
     const refusals = checkReturn('a', { ...roundTrip, parked: 3, hasPiles: true }, everything);
-    expect(refusals.map((r) => r.reason)).toEqual(['round-trip-station', 'station-full', 'vehicle-not-reporting', 'doors-open', 'ignition-on', 'plug-in-required', 'outside-geofence']);
+    expect(refusals.map((r) => r.reason)).toEqual([
+      'round-trip-station',
+      'station-full',
+      'vehicle-not-reporting',
+      'doors-open',
+      'ignition-on',
+      'plug-in-required',
+      'outside-geofence',
+    ]);
     for (const refusal of refusals) expect(refusal.detail.length).toBeGreaterThan(20);
   });
 
   it('haversine distance', () => {
     expect(distanceM({ lat: 0, lng: 0 }, { lat: 0, lng: 0 })).toBe(0);
     // Two points in central Shanghai about 1.9 km apart.
-    expect(distanceM({ lat: 31.2304, lng: 121.4737 }, { lat: 31.2400, lng: 121.4900 })).toBeGreaterThan(1_800);
-    expect(distanceM({ lat: 31.2304, lng: 121.4737 }, { lat: 31.2400, lng: 121.4900 })).toBeLessThan(2_000);
+    expect(distanceM({ lat: 31.2304, lng: 121.4737 }, { lat: 31.24, lng: 121.49 })).toBeGreaterThan(1_800);
+    expect(distanceM({ lat: 31.2304, lng: 121.4737 }, { lat: 31.24, lng: 121.49 })).toBeLessThan(2_000);
     // One degree of latitude is about 111.2 km.
     expect(distanceM({ lat: 0, lng: 0 }, { lat: 1, lng: 0 })).toBeCloseTo(111_195, -1);
   });

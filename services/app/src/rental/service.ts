@@ -65,7 +65,9 @@ const SAFETY_LOCK_VALID_MS = 60_000;
 const conflict = (slug: string, detail: string, extra: Record<string, unknown> = {}) => new Problem(409, slug, 'Conflict', detail, extra);
 const busy = (detail: string) => conflict('member-busy', detail);
 const vehicleUnavailable = (vehicle: Pick<Vehicle, 'state' | 'plate'>) =>
-  conflict('vehicle-unavailable', `The car ${vehicle.plate} is ${vehicle.state.replace('_', ' ')}, not available; choose another car`, { state: vehicle.state });
+  conflict('vehicle-unavailable', `The car ${vehicle.plate} is ${vehicle.state.replace('_', ' ')}, not available; choose another car`, {
+    state: vehicle.state,
+  });
 
 /** What a member may ask of the car they rent. */
 export type MemberCarAction = 'unlock' | 'lock' | 'locate';
@@ -79,7 +81,8 @@ const REPORT_ARRIVAL_MS = 3_000;
  */
 function commandProblem(ack: VehicleAck | undefined, action: string, outcome = ''): Problem {
   const then = outcome ? `; ${outcome}` : '';
-  if (!ack) return new Problem(504, 'vehicle-timeout', 'Gateway timeout', `The car did not acknowledge the ${action} command in time; it expires unexecuted${then}`);
+  if (!ack)
+    return new Problem(504, 'vehicle-timeout', 'Gateway timeout', `The car did not acknowledge the ${action} command in time; it expires unexecuted${then}`);
   if (ack.reason === 'offline') return conflict('vehicle-offline', `The car has no connection right now; the ${action} command was not sent${then}`);
   return conflict('vehicle-refused', `The car refused the ${action} command${ack.reason ? `: ${ack.reason}` : ''}${then}`);
 }
@@ -88,7 +91,8 @@ function commandProblem(ack: VehicleAck | undefined, action: string, outcome = '
 function fromUniqueViolation(error: unknown): never {
   const { code, constraint } = error as { code?: string; constraint?: string };
   if (code === '23505' && constraint?.endsWith('_one_per_member')) throw busy('You already hold a reservation or a rental');
-  if (code === '23505' && constraint?.endsWith('_one_per_vehicle')) throw conflict('vehicle-unavailable', 'The car was just taken by someone else; choose another car');
+  if (code === '23505' && constraint?.endsWith('_one_per_vehicle'))
+    throw conflict('vehicle-unavailable', 'The car was just taken by someone else; choose another car');
   throw error;
 }
 
@@ -214,19 +218,29 @@ export function createRentalService(deps: RentalDeps) {
 
     const ack = await commander.send({ commandId: rental.unlockCommandId, vin, action: 'unlock' }, config.UNLOCK_ACK_TIMEOUT_MS);
     if (ack?.ok) {
-      const { rows } = await db.query<Rental>(`UPDATE rentals t SET status = 'active' WHERE t.id = $1 AND t.status = 'unlocking' RETURNING ${RENTAL_COLUMNS}`, [rental.id]);
+      const { rows } = await db.query<Rental>(`UPDATE rentals t SET status = 'active' WHERE t.id = $1 AND t.status = 'unlocking' RETURNING ${RENTAL_COLUMNS}`, [
+        rental.id,
+      ]);
       await members.changed(memberId);
       if (rows[0]) return rows[0];
     } else await rollbackUnlock(rental.id);
     // The vehicle link answers for a car with no connection at once (docs/vehicles.md).
     if (ack && !ack.ok && ack.reason === 'offline') {
-      throw conflict('vehicle-offline', 'The car has no connection right now, so it cannot be unlocked remotely; the rental was cancelled and nothing is charged. A member with a reservation can unlock it with their card at the car');
+      throw conflict(
+        'vehicle-offline',
+        'The car has no connection right now, so it cannot be unlocked remotely; the rental was cancelled and nothing is charged. A member with a reservation can unlock it with their card at the car',
+      );
     }
     if (ack && !ack.ok) {
       throw conflict('unlock-refused', `The car refused to unlock${ack.reason ? ` (${ack.reason})` : ''}; the rental was cancelled and nothing is charged`);
     }
     const seconds = Math.round(config.UNLOCK_ACK_TIMEOUT_MS / 1000);
-    throw new Problem(504, 'unlock-timeout', 'The car did not answer', `The car did not confirm the unlock within ${seconds} s; the rental was cancelled and nothing is charged. Try again or choose another car`);
+    throw new Problem(
+      504,
+      'unlock-timeout',
+      'The car did not answer',
+      `The car did not confirm the unlock within ${seconds} s; the rental was cancelled and nothing is charged. Try again or choose another car`,
+    );
   }
 
   /**
@@ -272,7 +286,9 @@ export function createRentalService(deps: RentalDeps) {
       [stationId],
     );
     if (!stations[0]) throw problems.notFound('No such station');
-    const { rows: counts } = await c.query<{ parked: number; now: Date }>('SELECT count(*)::int AS parked, now() AS now FROM vehicles WHERE station_id = $1', [stationId]);
+    const { rows: counts } = await c.query<{ parked: number; now: Date }>('SELECT count(*)::int AS parked, now() AS now FROM vehicles WHERE station_id = $1', [
+      stationId,
+    ]);
     const station: ReturnStation = { ...stations[0], parked: counts[0]!.parked };
     const { rows: vehicles } = await c.query<Vehicle>(`SELECT ${VEHICLE_COLUMNS} FROM vehicles v WHERE v.id = $1 ${forUpdate}`, [rental.vehicleId]);
     const vehicle = vehicles[0]!;
@@ -291,7 +307,8 @@ export function createRentalService(deps: RentalDeps) {
     return { rental, station, vehicle, price, endedAt, oneWay, refusals: checkReturn(rental.startStationId, station, { ...vehicle, ...view }) };
   }
 
-  const isFresh = (vehicle: Pick<Vehicle, 'reportedAt'>) => vehicle.reportedAt !== null && Date.now() - vehicle.reportedAt.getTime() <= config.RETURN_REPORT_MAX_AGE_MS;
+  const isFresh = (vehicle: Pick<Vehicle, 'reportedAt'>) =>
+    vehicle.reportedAt !== null && Date.now() - vehicle.reportedAt.getTime() <= config.RETURN_REPORT_MAX_AGE_MS;
   /** Closed doors are no obstacle: the return locks them. */
   const lockableView = (vehicle: Vehicle): Partial<ReturningVehicle> => ({ doorsLocked: vehicle.doorsLocked || !vehicle.doorsOpen });
   const refused = (refusals: ReturnRefusal[]) => {
@@ -358,8 +375,22 @@ export function createRentalService(deps: RentalDeps) {
       const base = { memberId, rentalId: rental.id, requestedBy, at };
       const messages: DeductionMessage[] = [];
       const usageFen = price.totalFen - price.oneWayFen;
-      if (usageFen > 0) messages.push({ ...base, reference: `rental:${rental.id}:rental`, kind: 'rental', amountFen: usageFen, description: `Rental of ${vehicle.plate}, ${price.minutes} min, ${(price.distanceM / 1000).toFixed(1)} km` });
-      if (price.oneWayFen > 0) messages.push({ ...base, reference: `rental:${rental.id}:one-way`, kind: 'one-way-fee', amountFen: price.oneWayFen, description: `One-way return of ${vehicle.plate} at ${station.name}` });
+      if (usageFen > 0)
+        messages.push({
+          ...base,
+          reference: `rental:${rental.id}:rental`,
+          kind: 'rental',
+          amountFen: usageFen,
+          description: `Rental of ${vehicle.plate}, ${price.minutes} min, ${(price.distanceM / 1000).toFixed(1)} km`,
+        });
+      if (price.oneWayFen > 0)
+        messages.push({
+          ...base,
+          reference: `rental:${rental.id}:one-way`,
+          kind: 'one-way-fee',
+          amountFen: price.oneWayFen,
+          description: `One-way return of ${vehicle.plate} at ${station.name}`,
+        });
       await recordDeductions(c, messages);
       return { ended: rows[0]!, deductions: messages };
     });
@@ -375,7 +406,10 @@ export function createRentalService(deps: RentalDeps) {
 
   async function recordDeductions(c: Queryable, messages: DeductionMessage[]): Promise<void> {
     for (const message of messages) {
-      await c.query('INSERT INTO rental_deduction_outbox (reference, message) VALUES ($1, $2) ON CONFLICT (reference) DO NOTHING', [message.reference, JSON.stringify(message)]);
+      await c.query('INSERT INTO rental_deduction_outbox (reference, message) VALUES ($1, $2) ON CONFLICT (reference) DO NOTHING', [
+        message.reference,
+        JSON.stringify(message),
+      ]);
     }
   }
 
@@ -479,7 +513,9 @@ export function createRentalService(deps: RentalDeps) {
     const vehicle = rows[0];
     if (!vehicle) throw problems.notFound('No such car');
     if (action !== 'lock' && (vehicle.state === 'reserved' || vehicle.state === 'in_use')) {
-      throw conflict('vehicle-busy', `The car is ${vehicle.state.replace('_', ' ')} by a member; only a lock may be sent until that ends`, { state: vehicle.state });
+      throw conflict('vehicle-busy', `The car is ${vehicle.state.replace('_', ' ')} by a member; only a lock may be sent until that ends`, {
+        state: vehicle.state,
+      });
     }
     const commandId = randomUUID();
     const ack = await commander.send({ commandId, vin: vehicle.vin, action }, config.UNLOCK_ACK_TIMEOUT_MS);
@@ -492,14 +528,19 @@ export function createRentalService(deps: RentalDeps) {
    * The renting member's own command to the car (unlock, lock, locate: horn and lights), only
    * while their rental is active; another member's rental is indistinguishable from a missing one.
    */
-  async function commandRentedVehicle(memberId: string, rentalId: string, action: MemberCarAction): Promise<{ commandId: string; rentalId: string; action: MemberCarAction; ok: true }> {
+  async function commandRentedVehicle(
+    memberId: string,
+    rentalId: string,
+    action: MemberCarAction,
+  ): Promise<{ commandId: string; rentalId: string; action: MemberCarAction; ok: true }> {
     const { rows } = await db.query<{ memberId: string; status: string; vin: string }>(
       `SELECT t.member_id AS "memberId", t.status, v.vin FROM rentals t JOIN vehicles v ON v.id = t.vehicle_id WHERE t.id = $1`,
       [rentalId],
     );
     const rental = rows[0];
     if (!rental || rental.memberId !== memberId) throw problems.notFound('No such rental');
-    if (rental.status !== 'active') throw conflict('rental-not-active', `The rental is ${rental.status}; the car takes commands only during an active rental`, { current: rental.status });
+    if (rental.status !== 'active')
+      throw conflict('rental-not-active', `The rental is ${rental.status}; the car takes commands only during an active rental`, { current: rental.status });
     // One command at a time per rental, across APP instances (a double tap, a horn held down).
     const inFlight = `rental-command:${rentalId}`;
     if (!(await cache.set(inFlight, '1', { onlyIfAbsent: true, ttlMs: config.UNLOCK_ACK_TIMEOUT_MS + 1_000 }))) {
@@ -515,6 +556,18 @@ export function createRentalService(deps: RentalDeps) {
     }
   }
 
-  return { reserve, cancelReservation, startRental, rentByCard, quoteReturn, returnRental, expireReservations, rollbackStuckUnlocks, republishOutbox, commandVehicle, commandRentedVehicle };
+  return {
+    reserve,
+    cancelReservation,
+    startRental,
+    rentByCard,
+    quoteReturn,
+    returnRental,
+    expireReservations,
+    rollbackStuckUnlocks,
+    republishOutbox,
+    commandVehicle,
+    commandRentedVehicle,
+  };
 }
 export type RentalService = ReturnType<typeof createRentalService>;

@@ -58,7 +58,10 @@ export function walletAdminRoutes(context: AppContext, limits: ApiLimits): Route
     route(ops.suspend, async ({ params, body, session }, _req, res) => {
       const member = await target(params.id);
       if (member.id === session.memberId) throw problems.conflict('own-account', 'Operators cannot suspend themselves');
-      const { rowCount } = await db.query(`UPDATE members SET status = 'suspended', suspended_reason = $2, updated_at = now() WHERE id = $1 AND status = 'active'`, [member.id, body.reason]);
+      const { rowCount } = await db.query(
+        `UPDATE members SET status = 'suspended', suspended_reason = $2, updated_at = now() WHERE id = $1 AND status = 'active'`,
+        [member.id, body.reason],
+      );
       if (!rowCount) throw problems.conflict('member-not-active', `The member is ${member.status}`);
       // Suspension ends every session at once, on every instance.
       await context.sessions.revokeMember(member.id, 'admin');
@@ -68,7 +71,10 @@ export function walletAdminRoutes(context: AppContext, limits: ApiLimits): Route
 
     route(ops.reactivate, async ({ params }, _req, res) => {
       const member = await target(params.id);
-      const { rowCount } = await db.query(`UPDATE members SET status = 'active', suspended_reason = NULL, updated_at = now() WHERE id = $1 AND status = 'suspended'`, [member.id]);
+      const { rowCount } = await db.query(
+        `UPDATE members SET status = 'active', suspended_reason = NULL, updated_at = now() WHERE id = $1 AND status = 'suspended'`,
+        [member.id],
+      );
       if (!rowCount) throw problems.conflict('member-not-suspended', `The member is ${member.status}`);
       await context.members.changed(member.id);
       res.json({ id: member.id, status: 'active' });

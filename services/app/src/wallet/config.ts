@@ -11,7 +11,12 @@ export const walletConfigSchema = z.object({
   PAYMENT_PROVIDERS: z
     .string()
     .default('')
-    .transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean)),
+    .transform((v) =>
+      v
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean),
+    ),
   /** Where the hosted provider's payment page is (the member is sent there with the payment id). */
   PAYMENT_HOSTED_URL: env.optionalUrl(),
   /** Shared key the hosted provider signs its callbacks with (HMAC-SHA256). */
@@ -26,7 +31,11 @@ export type WalletConfig = z.infer<typeof walletConfigSchema>;
 /** `dev` credits money nobody paid: a configuration error, not a warning, in production. */
 export function refuseDevTopUpsInProduction(config: WalletConfig, ctx: z.RefinementCtx): void {
   if (config.NODE_ENV === 'production' && config.PAYMENT_PROVIDERS.includes('dev')) {
-    ctx.addIssue({ code: 'custom', path: ['PAYMENT_PROVIDERS'], message: 'the dev provider confirms top-ups without payment and is refused with NODE_ENV=production' });
+    ctx.addIssue({
+      code: 'custom',
+      path: ['PAYMENT_PROVIDERS'],
+      message: 'the dev provider confirms top-ups without payment and is refused with NODE_ENV=production',
+    });
   }
 }
 

@@ -39,8 +39,12 @@ export function mountWallet(context: AppContext): DomainMount {
       route(ops.topUp, async ({ session, body, headers }, _req, res) => {
         const memberId = session.memberId;
         const result = await startTopUp(db, providers.get(body.provider)!, { memberId, amountFen: body.amountFen, idempotencyKey: headers['Idempotency-Key'] });
-        if (result.credited) await notifyMember(context, memberId, { kind: 'top-up', title: `Top-up ¥${yuan(body.amountFen)}`, body: { paymentId: result.payment.id } });
-        res.status(result.created ? 201 : 200).location(`/api/v1/wallet/top-ups/${result.payment.id}`).json(result.payment);
+        if (result.credited)
+          await notifyMember(context, memberId, { kind: 'top-up', title: `Top-up ¥${yuan(body.amountFen)}`, body: { paymentId: result.payment.id } });
+        res
+          .status(result.created ? 201 : 200)
+          .location(`/api/v1/wallet/top-ups/${result.payment.id}`)
+          .json(result.payment);
       }),
 
       route(ops.topUpStatus, async ({ session, params }, _req, res) => {
@@ -80,9 +84,20 @@ export function mountWallet(context: AppContext): DomainMount {
           const booked = await tx.query('SELECT 1 FROM ledger WHERE reference = $1', [reference]);
           if (booked.rowCount) return { wallet, created: false };
           if (wallet.debtFen > 0 || wallet.balanceFen < body.amountFen) {
-            throw problems.conflict('insufficient-balance', `The balance (${wallet.balanceFen} fen) does not cover a deposit of ${body.amountFen} fen; top up first`);
+            throw problems.conflict(
+              'insufficient-balance',
+              `The balance (${wallet.balanceFen} fen) does not cover a deposit of ${body.amountFen} fen; top up first`,
+            );
           }
-          const done = await bookEntry(tx, { memberId, reference, kind: 'deposit', amountFen: -body.amountFen, depositChangeFen: body.amountFen, description: 'Moved to the deposit', requestedBy: 'member' });
+          const done = await bookEntry(tx, {
+            memberId,
+            reference,
+            kind: 'deposit',
+            amountFen: -body.amountFen,
+            depositChangeFen: body.amountFen,
+            description: 'Moved to the deposit',
+            requestedBy: 'member',
+          });
           return { wallet: done!.wallet, created: true };
         });
         if (moved.created) await context.members.changed(memberId);

@@ -61,7 +61,11 @@ export async function walletOf(context: { db: Pool }, memberId: string): Promise
   return rows[0];
 }
 
-export async function ledgerPage(context: { db: Pool }, memberId: string, { limit, before }: { limit: number; before?: number }): Promise<{ items: LedgerView[]; nextBefore: number | null }> {
+export async function ledgerPage(
+  context: { db: Pool },
+  memberId: string,
+  { limit, before }: { limit: number; before?: number },
+): Promise<{ items: LedgerView[]; nextBefore: number | null }> {
   const { rows } = await context.db.query<LedgerView>(
     `SELECT ${LEDGER_COLUMNS} FROM ledger WHERE member_id = $1 AND ($2::bigint IS NULL OR id < $2) ORDER BY id DESC LIMIT $3`,
     [memberId, before ?? null, limit + 1],

@@ -3,7 +3,13 @@ import { createHostedTopUpProvider, signCallback } from './providers';
 const key = 'k'.repeat(32);
 const provider = createHostedTopUpProvider({ url: 'https://pay.example/checkout', signingKey: key });
 const now = new Date('2025-01-01T00:00:00Z');
-const fields = { paymentId: '3f2b8c9e-1d2a-4b5c-8d7e-0a1b2c3d4e5f', providerRef: 'PAY-1', amountFen: 5_000, status: 'succeeded', timestamp: now.getTime() / 1000 };
+const fields = {
+  paymentId: '3f2b8c9e-1d2a-4b5c-8d7e-0a1b2c3d4e5f',
+  providerRef: 'PAY-1',
+  amountFen: 5_000,
+  status: 'succeeded',
+  timestamp: now.getTime() / 1000,
+};
 
 describe('hosted provider callbacks', () => {
   it('signs the sorted fields', () => {

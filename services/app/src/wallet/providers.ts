@@ -89,7 +89,8 @@ export function providersFromConfig(config: WalletConfig): Map<string, TopUpProv
   for (const name of config.PAYMENT_PROVIDERS) {
     if (name === 'dev') providers.set(name, createDevTopUpProvider());
     else if (name === 'hosted') {
-      if (!config.PAYMENT_HOSTED_URL || !config.PAYMENT_HOSTED_SIGNING_KEY) throw new ConfigError('PAYMENT_HOSTED_URL and PAYMENT_HOSTED_SIGNING_KEY are required for the hosted provider');
+      if (!config.PAYMENT_HOSTED_URL || !config.PAYMENT_HOSTED_SIGNING_KEY)
+        throw new ConfigError('PAYMENT_HOSTED_URL and PAYMENT_HOSTED_SIGNING_KEY are required for the hosted provider');
       providers.set(name, createHostedTopUpProvider({ url: config.PAYMENT_HOSTED_URL, signingKey: config.PAYMENT_HOSTED_SIGNING_KEY }));
     } else throw new ConfigError(`PAYMENT_PROVIDERS: unknown provider ${JSON.stringify(name)} (known: dev, hosted)`);
   }

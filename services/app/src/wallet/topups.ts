@@ -24,7 +24,10 @@ const PAYMENT_COLUMNS = `id, member_id AS "memberId", provider, provider_ref AS 
   to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS "createdAt",
   to_char(completed_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS "completedAt"`;
 
-const view = ({ memberId: _m, providerRef: _r, idempotencyKey: _k, ...rest }: PaymentRow, next?: { url: string }): PaymentView => ({ ...rest, ...(next ? { next } : {}) });
+const view = ({ memberId: _m, providerRef: _r, idempotencyKey: _k, ...rest }: PaymentRow, next?: { url: string }): PaymentView => ({
+  ...rest,
+  ...(next ? { next } : {}),
+});
 
 /**
  * Completes a payment from a provider's confirmation, in one transaction: the payment row is the
@@ -92,7 +95,12 @@ export async function startTopUp(
   }
   const started = await provider.start({ id: payment.id, memberId: input.memberId, amountFen: input.amountFen });
   if (started.status === 'succeeded') {
-    const done = await completePayment(db, provider.name, { paymentId: payment.id, providerRef: started.providerRef, amountFen: input.amountFen, status: 'succeeded' });
+    const done = await completePayment(db, provider.name, {
+      paymentId: payment.id,
+      providerRef: started.providerRef,
+      amountFen: input.amountFen,
+      status: 'succeeded',
+    });
     return { payment: view(done.payment), created: true, credited: done.changed };
   }
   if (started.providerRef) await db.query('UPDATE payments SET provider_ref = $2 WHERE id = $1', [payment.id, started.providerRef]);

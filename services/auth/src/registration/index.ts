@@ -52,7 +52,6 @@ export interface RegistrationDeps {
   sessionView: (record: SessionRecord, key?: string) => Record<string, unknown>;
 }
 
-
 /** Member self-service in the authentication service: register by SMS code, deregister (patent claim 7). */
 export function mountRegistration(app: Express, deps: RegistrationDeps): void {
   const { config, db, bus, sessions } = deps;
@@ -94,7 +93,8 @@ export function mountRegistration(app: Express, deps: RegistrationDeps): void {
     const passwordHash = await deps.inHashSlot(req, async () => {
       const verdict = await codes.verify(body.phone, body.code);
       if (!verdict.ok) {
-        if (verdict.reason === 'expired') throw new Problem(400, 'verification-code-expired', 'No valid code', 'There is no valid code for this phone; request a new one');
+        if (verdict.reason === 'expired')
+          throw new Problem(400, 'verification-code-expired', 'No valid code', 'There is no valid code for this phone; request a new one');
         throw new Problem(400, 'verification-code-wrong', 'Wrong code', `The code is wrong; ${verdict.attemptsLeft} attempts left`, {
           invalidParams: [{ name: 'body.code', reason: 'is wrong' }],
           attemptsLeft: verdict.attemptsLeft,

@@ -12,7 +12,10 @@ import type { PlannerInput, PlannerResult } from './types';
 /** Uncontrolled: every car charges at full power from now until it has its energy or leaves. */
 export function planUncontrolled(input: PlannerInput): PlannerResult {
   const model = buildModel(input);
-  return buildResult(model, simulate(model, (_, remaining, m) => Math.min(m.slotMaxWh, remaining)));
+  return buildResult(
+    model,
+    simulate(model, (_, remaining, m) => Math.min(m.slotMaxWh, remaining)),
+  );
 }
 
 /**
@@ -23,7 +26,10 @@ export function planUncontrolled(input: PlannerInput): PlannerResult {
 export function planFlatLimit(input: PlannerInput): PlannerResult {
   const model = buildModel(input);
   const rates = model.cars.map((m) => (m.windowSlots === 0 ? 0 : Math.min(m.slotMaxWh, Math.ceil(m.demandWh / m.windowSlots))));
-  return buildResult(model, simulate(model, (i, remaining) => Math.min(rates[i]!, remaining)));
+  return buildResult(
+    model,
+    simulate(model, (i, remaining) => Math.min(rates[i]!, remaining)),
+  );
 }
 
 type Request = (car: number, remainingWh: number, m: Model['cars'][number]) => number;

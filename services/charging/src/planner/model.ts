@@ -89,7 +89,8 @@ export function buildModel(input: PlannerInput): Model {
   }
   const capW = finite(input.stationCapW, 'stationCapW', 0, 1e9);
   const ambientC = finite(input.ambientC, 'ambientC', -60, 70);
-  const readyBefore = input.readyBeforeMinutes === undefined ? DEFAULT_READY_BEFORE_MINUTES : finite(input.readyBeforeMinutes, 'readyBeforeMinutes', 0, 24 * 60);
+  const readyBefore =
+    input.readyBeforeMinutes === undefined ? DEFAULT_READY_BEFORE_MINUTES : finite(input.readyBeforeMinutes, 'readyBeforeMinutes', 0, 24 * 60);
   const marginPct = input.marginPct === undefined ? DEFAULT_MARGIN_PCT : finite(input.marginPct, 'marginPct', 0, 100);
   if (typeof input.tariff !== 'object' || input.tariff === null) throw new PlannerInputError('tariff', 'must be an object');
   const problem = tariffProblem(input.tariff);
@@ -122,7 +123,7 @@ export function buildModel(input: PlannerInput): Model {
     const storedNow = (capacity * soc) / 100;
     const roomWh = Math.floor(capacity - storedNow + 1e-9);
     // The booking needs its energy plus the margin in the battery; an explicit target SoC may ask for more.
-    let wanted = needed === undefined ? ((targetSoc ?? 100) * capacity) / 100 - storedNow : (needed * (1 + marginPct / 100)) - storedNow;
+    let wanted = needed === undefined ? ((targetSoc ?? 100) * capacity) / 100 - storedNow : needed * (1 + marginPct / 100) - storedNow;
     if (needed !== undefined && targetSoc !== undefined) wanted = Math.max(wanted, (targetSoc * capacity) / 100 - storedNow);
     const wantedWh = Math.max(0, Math.ceil(wanted - 1e-9));
     // Only the need itself beyond a full battery is a failure; the margin is ours and is clipped.
@@ -160,7 +161,20 @@ export function buildModel(input: PlannerInput): Model {
       else if (nominalSlotMaxWh * windowSlots >= nominalDemandWh) ownLimit = 'cold';
       else ownLimit = 'car-power';
     }
-    return { car, slotMaxWh, slotMinWh, roomGridWh: Math.floor(roomWh / efficiency + 1e-9), windowSlots, demandWh, targetWh, beyondBatteryWh, deadlineInHorizon, slotsAfterHorizon, reachableWh, ownLimit };
+    return {
+      car,
+      slotMaxWh,
+      slotMinWh,
+      roomGridWh: Math.floor(roomWh / efficiency + 1e-9),
+      windowSlots,
+      demandWh,
+      targetWh,
+      beyondBatteryWh,
+      deadlineInHorizon,
+      slotsAfterHorizon,
+      reachableWh,
+      ownLimit,
+    };
   });
 
   const slotStarts = Array.from({ length: slots }, (_, s) => new Date(startMs + s * slotMs).toISOString());

@@ -62,7 +62,8 @@ describe('planCharging', () => {
 
   test('ready early: the cars finish 30 minutes before departure when that costs no deadline', () => {
     const cars = [1, 2, 3, 4].map((n) => car(n, { departure: '2026-11-26T22:00:00Z', neededWh: 25_000 }));
-    const at = (readyBeforeMinutes?: number) => planCharging(input(cars, { stationCapW: 9_000, ...(readyBeforeMinutes === undefined ? {} : { readyBeforeMinutes }) }));
+    const at = (readyBeforeMinutes?: number) =>
+      planCharging(input(cars, { stationCapW: 9_000, ...(readyBeforeMinutes === undefined ? {} : { readyBeforeMinutes }) }));
     const buffered = at();
     expect(buffered.unmet).toEqual([]);
     // Nothing in the last two slots before 22:00Z; a little more of the flat hour and the peak instead.
@@ -132,7 +133,7 @@ describe('planCharging', () => {
     expect(result.unmet).toEqual([]);
   });
 
-  test('no deadline: a shortfall by the horizon\'s end is shown on the schedule, not as an unmet deadline', () => {
+  test("no deadline: a shortfall by the horizon's end is shown on the schedule, not as an unmet deadline", () => {
     const result = planCharging(input([car(1)], { stationCapW: 1_000 }));
     expect(result.schedules[0]).toMatchObject({ meetsDeadline: false, energyWh: 48 * 250 });
     expect(result.schedules[0]!.shortfallWh).toBe(40_000 - 48 * 250 * 0.9);
@@ -226,7 +227,10 @@ describe('invalid input', () => {
     ['tariff.utcOffsetMinutes', { ...good, tariff: { ...SHANGHAI_LIKE, utcOffsetMinutes: 4.5 } }],
     ['tariff.bands', { ...good, tariff: { ...SHANGHAI_LIKE, bands: SHANGHAI_LIKE.bands.slice(1) } }],
     ['tariff.bands[6]', { ...good, tariff: { ...SHANGHAI_LIKE, bands: [...SHANGHAI_LIKE.bands, SHANGHAI_LIKE.bands[0]] } }],
-    ['tariff.bands[0].fenPerKwh', { ...good, tariff: { ...SHANGHAI_LIKE, bands: [{ ...SHANGHAI_LIKE.bands[0]!, fenPerKwh: -3 }, ...SHANGHAI_LIKE.bands.slice(1)] } }],
+    [
+      'tariff.bands[0].fenPerKwh',
+      { ...good, tariff: { ...SHANGHAI_LIKE, bands: [{ ...SHANGHAI_LIKE.bands[0]!, fenPerKwh: -3 }, ...SHANGHAI_LIKE.bands.slice(1)] } },
+    ],
     ['tariff.bands[0].toMinute', { ...good, tariff: { ...SHANGHAI_LIKE, bands: [{ ...SHANGHAI_LIKE.bands[0]!, toMinute: 2000 }] } }],
   ])('%s', (field, bad) => {
     let error: unknown;

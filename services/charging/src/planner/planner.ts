@@ -199,7 +199,12 @@ class SplitNetwork {
     for (const i of canonical) {
       if (granted[i] === 0) continue;
       const row = energy[i]!;
-      this.carEdge[i] = this.network.addEdge(this.source, i, granted[i]!, row.reduce((a, b) => a + b, 0));
+      this.carEdge[i] = this.network.addEdge(
+        this.source,
+        i,
+        granted[i]!,
+        row.reduce((a, b) => a + b, 0),
+      );
       for (let s = 0; s < cars[i]!.windowSlots; s++) this.carSlot[i * slots + s] = this.network.addEdge(i, cars.length + s, cars[i]!.slotMaxWh, row[s]!);
     }
     for (let s = 0; s < slots; s++) {

@@ -1,4 +1,15 @@
-import { chargeEfficiency, planCharging, planFlatLimit, planUncontrolled, powerDerate, type PlannerCar, type PlannerInput, type PlannerResult, type Tariff, type TariffBand } from './index';
+import {
+  chargeEfficiency,
+  planCharging,
+  planFlatLimit,
+  planUncontrolled,
+  powerDerate,
+  type PlannerCar,
+  type PlannerInput,
+  type PlannerResult,
+  type Tariff,
+  type TariffBand,
+} from './index';
 import { seededRandom } from './testing';
 
 const SLOT_MS = 15 * 60_000;
@@ -55,7 +66,9 @@ function slotPrices(input: PlannerInput): number[] {
     let sum = 0;
     for (let m = 0; m < 15; m++) {
       const local = (((startMinute + s * 15 + m + input.tariff.utcOffsetMinutes) % 1440) + 1440) % 1440;
-      const band = input.tariff.bands.find((b) => (b.fromMinute < b.toMinute ? local >= b.fromMinute && local < b.toMinute : local >= b.fromMinute || local < b.toMinute))!;
+      const band = input.tariff.bands.find((b) =>
+        b.fromMinute < b.toMinute ? local >= b.fromMinute && local < b.toMinute : local >= b.fromMinute || local < b.toMinute,
+      )!;
       sum += band.fenPerKwh;
     }
     return sum;
@@ -93,7 +106,8 @@ function violations(input: PlannerInput, result: PlannerResult): string[] {
     const room = (c.capacityWh * (100 - c.socPct)) / 100;
     if (schedule.storedWh > room + 1e-6 || schedule.energyWh * efficiency > room + 1e-6) out.push(`${c.pileId}: more than the battery's room ${room} Wh`);
     const onePlannedSlot = Math.ceil((c.minPowerW ?? 0) / 4);
-    if (schedule.energyWh > Math.ceil(schedule.targetWh / efficiency) + 1 + onePlannedSlot) out.push(`${c.pileId}: ${schedule.energyWh} Wh drawn for ${schedule.targetWh} Wh to store`);
+    if (schedule.energyWh > Math.ceil(schedule.targetWh / efficiency) + 1 + onePlannedSlot)
+      out.push(`${c.pileId}: ${schedule.energyWh} Wh drawn for ${schedule.targetWh} Wh to store`);
     if (schedule.storedWh + schedule.shortfallWh !== schedule.targetWh) out.push(`${c.pileId}: stored + shortfall != target`);
     total += cost;
   });
@@ -128,7 +142,7 @@ function minCostFlow(input: PlannerInput, energyCaps: number[], windows: number[
     const dist = new Array<number>(sink + 1).fill(Infinity);
     const via = new Array<number>(sink + 1).fill(-1);
     dist[source] = 0;
-    for (let changed = true; changed; ) {
+    for (let changed = true; changed;) {
       changed = false;
       for (let u = 0; u <= sink; u++) {
         if (dist[u] === Infinity) continue;
@@ -168,7 +182,8 @@ describe('property: random instances (seeded)', () => {
       const input = randomInput(rand);
       const withMinimums = randomInput(seededRandom(n), true);
       expect({ n, broken: violations(withMinimums, planCharging(withMinimums)) }).toEqual({ n, broken: [] });
-      for (const plan of [planCharging, planUncontrolled, planFlatLimit]) expect({ n, plan: plan.name, broken: violations(input, plan(input)) }).toEqual({ n, plan: plan.name, broken: [] });
+      for (const plan of [planCharging, planUncontrolled, planFlatLimit])
+        expect({ n, plan: plan.name, broken: violations(input, plan(input)) }).toEqual({ n, plan: plan.name, broken: [] });
     }
   });
 
@@ -183,7 +198,9 @@ describe('property: random instances (seeded)', () => {
       const startMs = Date.parse(input.start);
       const efficiency = chargeEfficiency(input.ambientC);
       const perSlot = input.cars.map((c) => Math.floor((c.maxPowerW * powerDerate(input.ambientC)) / 4 + 1e-9));
-      const windows = input.cars.map((c) => (c.departure ? Math.max(0, Math.min(input.horizonSlots, Math.floor((Date.parse(c.departure) - startMs) / SLOT_MS))) : input.horizonSlots));
+      const windows = input.cars.map((c) =>
+        c.departure ? Math.max(0, Math.min(input.horizonSlots, Math.floor((Date.parse(c.departure) - startMs) / SLOT_MS))) : input.horizonSlots,
+      );
       const room = input.cars.map((c) => Math.floor((c.capacityWh * (100 - c.socPct)) / 100 + 1e-9));
       const demand = result.schedules.map((s, i) => Math.max(0, Math.min(Math.ceil(s.targetWh / efficiency - 1e-9), Math.floor(room[i]! / efficiency + 1e-9))));
       const best = minCostFlow(input, demand, windows, perSlot);
@@ -196,7 +213,12 @@ describe('property: random instances (seeded)', () => {
         expect(exactCost(input, result)).toBe(best.cost);
       } else {
         // Otherwise the cost is still optimal for the energy it does deliver.
-        const same = minCostFlow(input, result.schedules.map((s) => s.energyWh), windows, perSlot);
+        const same = minCostFlow(
+          input,
+          result.schedules.map((s) => s.energyWh),
+          windows,
+          perSlot,
+        );
         expect(same.flow).toBe(result.schedules.reduce((a, s) => a + s.energyWh, 0));
         expect(exactCost(input, result)).toBe(same.cost);
       }

@@ -8,7 +8,9 @@ const utc = (iso: string) => Date.parse(iso);
 describe('tariff', () => {
   test('a band from > to wraps midnight', () => {
     const prices = minutePrices(SHANGHAI_LIKE);
-    expect([prices[0], prices[359], prices[360], prices[479], prices[480], prices[1319], prices[1320], prices[1439]]).toEqual([31, 31, 68, 68, 112, 68, 31, 31]);
+    expect([prices[0], prices[359], prices[360], prices[479], prices[480], prices[1319], prices[1320], prices[1439]]).toEqual([
+      31, 31, 68, 68, 112, 68, 31, 31,
+    ]);
   });
 
   test.each<[string, string, number, number[]]>([
@@ -47,7 +49,9 @@ describe('tariff', () => {
 
   test('the planner follows the offset: the same valley in local time moves in UTC', () => {
     const at = (utcOffsetMinutes: number) => {
-      const result = planCharging(input([car(1, { neededWh: 15_000 })], { start: '2026-11-26T00:00:00Z', horizonSlots: 96, tariff: { ...SHANGHAI_LIKE, utcOffsetMinutes } }));
+      const result = planCharging(
+        input([car(1, { neededWh: 15_000 })], { start: '2026-11-26T00:00:00Z', horizonSlots: 96, tariff: { ...SHANGHAI_LIKE, utcOffsetMinutes } }),
+      );
       return result.schedules[0]!.slots.filter((s) => s.powerW > 0).map((s) => s.start);
     };
     // Valley 22:00-06:00 local: 14:00Z-22:00Z in Shanghai, 22:00Z-06:00Z at UTC+0.
@@ -83,7 +87,17 @@ describe('tariff', () => {
 
   test.each<[string, Tariff, string]>([
     ['gap', { utcOffsetMinutes: 0, bands: [{ name: 'flat', fromMinute: 0, toMinute: 1000, fenPerKwh: 50 }] }, 'minute 1000'],
-    ['overlap', { utcOffsetMinutes: 0, bands: [{ name: 'flat', fromMinute: 0, toMinute: 1440, fenPerKwh: 50 }, { name: 'peak', fromMinute: 10, toMinute: 20, fenPerKwh: 90 }] }, 'overlaps'],
+    [
+      'overlap',
+      {
+        utcOffsetMinutes: 0,
+        bands: [
+          { name: 'flat', fromMinute: 0, toMinute: 1440, fenPerKwh: 50 },
+          { name: 'peak', fromMinute: 10, toMinute: 20, fenPerKwh: 90 },
+        ],
+      },
+      'overlaps',
+    ],
     ['empty band', { utcOffsetMinutes: 0, bands: [{ name: 'flat', fromMinute: 5, toMinute: 5, fenPerKwh: 50 }] }, 'empty'],
     ['fractional price', { utcOffsetMinutes: 0, bands: [{ name: 'flat', fromMinute: 0, toMinute: 1440, fenPerKwh: 50.5 }] }, 'integer'],
     ['offset beyond 14 h', { utcOffsetMinutes: 900, bands: [{ name: 'flat', fromMinute: 0, toMinute: 1440, fenPerKwh: 50 }] }, '14 h'],

@@ -13,7 +13,8 @@ export function tariffProblem(tariff: Tariff): { field: string; message: string 
     const field = `tariff.bands[${i}]`;
     if (band.name !== 'peak' && band.name !== 'flat' && band.name !== 'valley') return { field: `${field}.name`, message: 'must be peak, flat or valley' };
     for (const key of ['fromMinute', 'toMinute'] as const) {
-      if (!Number.isInteger(band[key]) || band[key] < 0 || band[key] > DAY_MINUTES) return { field: `${field}.${key}`, message: 'must be an integer minute 0..1440' };
+      if (!Number.isInteger(band[key]) || band[key] < 0 || band[key] > DAY_MINUTES)
+        return { field: `${field}.${key}`, message: 'must be an integer minute 0..1440' };
     }
     if (!Number.isInteger(band.fenPerKwh) || band.fenPerKwh < 0 || band.fenPerKwh > 100_000) {
       return { field: `${field}.fenPerKwh`, message: 'must be a non-negative integer (fen per kWh)' };

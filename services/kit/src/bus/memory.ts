@@ -2,7 +2,6 @@ import { DEFAULT_ACK_WAIT_MS, DEFAULT_DUPLICATE_WINDOW_MS, DEFAULT_MAX_ACK_PENDI
 import { isValidPattern, isValidSubject, subjectMatches, subjectsOverlap } from './subject-match';
 import type { Bus, ConsumeOptions, Consumer, DurableHandler, DurableMessage, Handler, StreamDefinition, SubscribeOptions } from './types';
 
-
 /** Payloads go through JSON as on the wire, so no subscriber shares an object with the publisher. */
 function encode(data: unknown): string {
   return JSON.stringify(data === undefined ? null : data);
@@ -181,8 +180,7 @@ export function createMemoryBus(): Bus {
       const existing = streams.get(definition.name);
       if (existing) {
         if (!options.createOnly) existing.definition = { ...definition, subjects: [...definition.subjects] };
-      }
-      else {
+      } else {
         streams.set(definition.name, {
           definition: { ...definition, subjects: [...definition.subjects] },
           messages: [],

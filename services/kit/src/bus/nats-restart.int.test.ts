@@ -23,10 +23,11 @@ async function eventually(check: () => boolean | Promise<boolean>, timeoutMs = 1
   }
 }
 
-const succeeds = (attempt: () => Promise<unknown>) => attempt().then(
-  () => true,
-  () => false,
-);
+const succeeds = (attempt: () => Promise<unknown>) =>
+  attempt().then(
+    () => true,
+    () => false,
+  );
 
 async function freePort(): Promise<number> {
   const probe = createServer();

@@ -43,7 +43,6 @@ const DRAIN_TIMEOUT_MS = 5000;
 /** JetStream's "stream name already in use" (a stream with that name and another config). */
 const STREAM_NAME_IN_USE = 10058;
 
-
 /** Delay before re-creating a consumer's message iterator after it ended or failed. */
 function restartDelayMs(attempt: number): number {
   return Math.min(250 * 2 ** attempt, 5000);
@@ -111,7 +110,10 @@ export async function createNatsBus(options: NatsBusOptions): Promise<Bus> {
     for await (const status of nc.status()) {
       if (status.type === 'error' && status.data === 'PERMISSIONS_VIOLATION') {
         const context = status.permissionContext;
-        process.emitWarning(`nats refused ${context ? `${context.operation} to ${context.subject}` : 'an operation'} for user ${options.user ?? '(none)'}`, 'BusPermissionWarning');
+        process.emitWarning(
+          `nats refused ${context ? `${context.operation} to ${context.subject}` : 'an operation'} for user ${options.user ?? '(none)'}`,
+          'BusPermissionWarning',
+        );
       }
     }
   })();

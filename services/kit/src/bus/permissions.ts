@@ -99,7 +99,8 @@ export function streamsOf(identity: BusIdentity): { full: StreamDefinition[]; cr
   const g = BUS_PERMISSIONS[identity];
   const full = g.owns;
   const used = ALL_STREAM_LIST.filter(
-    (stream) => !full.includes(stream) && (g.consume.some((c) => c.stream === stream) || g.publishDurable.some((s) => stream.subjects.some((p) => coveredBy(p, s)))),
+    (stream) =>
+      !full.includes(stream) && (g.consume.some((c) => c.stream === stream) || g.publishDurable.some((s) => stream.subjects.some((p) => coveredBy(p, s)))),
   );
   return { full, createOnly: used };
 }

@@ -132,7 +132,8 @@ export function createHttpApp(options: HttpAppOptions): Express {
       metrics.httpDuration.labels(req.method, route, status).observe(ms / 1000);
       // A 503 is capacity shed on purpose (admission, draining), not a fault: a storm of them must not flood the error log.
       const level = res.statusCode >= 500 && res.statusCode !== 503 ? 'error' : res.statusCode >= 400 || status === '499' ? 'info' : 'debug';
-      if (log.isLevelEnabled(level)) req.log[level]({ method: req.method, url: req.originalUrl, status: Number(status), ms: Math.round(ms * 10) / 10 }, 'request');
+      if (log.isLevelEnabled(level))
+        req.log[level]({ method: req.method, url: req.originalUrl, status: Number(status), ms: Math.round(ms * 10) / 10 }, 'request');
     });
     if (req.method === 'GET' && (req.url === '/healthz' || req.url === '/readyz' || req.url === '/metrics')) {
       void serveOperational(req.url, res).catch(next);
@@ -150,7 +151,9 @@ export function createHttpApp(options: HttpAppOptions): Express {
       },
       (error: unknown) => {
         if (error instanceof Shed && error.reason === 'abandoned') return;
-        next(error instanceof Shed ? problems.unavailable(error.retryAfterSeconds, 'The service is at capacity; try again after the time in Retry-After') : error);
+        next(
+          error instanceof Shed ? problems.unavailable(error.retryAfterSeconds, 'The service is at capacity; try again after the time in Retry-After') : error,
+        );
       },
     );
   });
@@ -174,7 +177,9 @@ export function createHttpApp(options: HttpAppOptions): Express {
       next(problems.unsupportedMediaType());
       return;
     }
-    jsonParser(req, res, (error?: unknown) => next(error ?? (req.url.includes('%00') ? refuseNul(req.query, 'query') : undefined) ?? refuseNul(req.body, 'body')));
+    jsonParser(req, res, (error?: unknown) =>
+      next(error ?? (req.url.includes('%00') ? refuseNul(req.query, 'query') : undefined) ?? refuseNul(req.body, 'body')),
+    );
   };
 
   const serveOperational = async (path: string, res: Response) => {
@@ -242,7 +247,8 @@ function errorHandler(bodyLimit: string): ErrorRequestHandler {
       const parsed = fromParserError(error as { type?: string }, bodyLimit);
       const status = (error as { status?: number }).status;
       if (parsed) problem = parsed;
-      else if (typeof status === 'number' && status >= 400 && status < 500) problem = new Problem(status, 'bad-request', 'Bad request', (error as Error).message);
+      else if (typeof status === 'number' && status >= 400 && status < 500)
+        problem = new Problem(status, 'bad-request', 'Bad request', (error as Error).message);
       else {
         req.log?.error({ err: error }, 'unhandled error');
         problem = problems.internal();
@@ -253,6 +259,9 @@ function errorHandler(bodyLimit: string): ErrorRequestHandler {
       return;
     }
     if (problem.extra.retryAfterSeconds !== undefined) res.setHeader('Retry-After', String(problem.extra.retryAfterSeconds));
-    res.status(problem.status).type('application/problem+json').send(JSON.stringify(problem.toJSON(req.originalUrl)));
+    res
+      .status(problem.status)
+      .type('application/problem+json')
+      .send(JSON.stringify(problem.toJSON(req.originalUrl)));
   };
 }

@@ -15,7 +15,12 @@ const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
  * request was addressed to (Host, or X-Forwarded-Host from a trusted hop); `allowedOrigins` lists
  * the pages that may use the cookie besides that host's own ('*' any).
  */
-export function crossSiteRefusal(method: string, headers: IncomingHttpHeaders, host: string | undefined, allowedOrigins: readonly string[]): string | undefined {
+export function crossSiteRefusal(
+  method: string,
+  headers: IncomingHttpHeaders,
+  host: string | undefined,
+  allowedOrigins: readonly string[],
+): string | undefined {
   if (SAFE_METHODS.has(method.toUpperCase())) return undefined;
   if (sessionCredentialFrom(headers)?.source !== 'cookie') return undefined;
   const origin = single(headers.origin);

@@ -15,7 +15,11 @@ export class SchemaSet {
   readonly components: Record<string, JsonSchema> = {};
 
   convert(schema: z.ZodType, io: 'input' | 'output'): JsonSchema {
-    const { $schema: _dialect, $defs, ...rest } = z.toJSONSchema(schema, {
+    const {
+      $schema: _dialect,
+      $defs,
+      ...rest
+    } = z.toJSONSchema(schema, {
       target: 'draft-2020-12',
       io,
       unrepresentable: 'any',
@@ -84,7 +88,11 @@ function responses(op: Operation, schemas: SchemaSet): Record<string, unknown> {
     out[status] = {
       description: response.description,
       ...(response.headers
-        ? { headers: Object.fromEntries(Object.entries(response.headers).map(([name, h]) => [name, { description: h.description, schema: { type: 'string' } }])) }
+        ? {
+            headers: Object.fromEntries(
+              Object.entries(response.headers).map(([name, h]) => [name, { description: h.description, schema: { type: 'string' } }]),
+            ),
+          }
         : {}),
       ...(response.schema ? { content: { [response.mediaType ?? 'application/json']: { schema: schemas.convert(response.schema, 'output') } } } : {}),
     };

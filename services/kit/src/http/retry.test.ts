@@ -61,7 +61,10 @@ describe('isIdempotent', () => {
 });
 
 describe('withRetry', () => {
-  const answer = (status: number, retryAfter?: string) => ({ status, headers: { get: (name: string) => (name === 'retry-after' ? (retryAfter ?? null) : null) } });
+  const answer = (status: number, retryAfter?: string) => ({
+    status,
+    headers: { get: (name: string) => (name === 'retry-after' ? (retryAfter ?? null) : null) },
+  });
 
   it('sends again after each shed answer, and returns the first that is not', async () => {
     const answers = [answer(503, '1'), answer(503, '1'), answer(200)];
@@ -80,13 +83,17 @@ describe('withRetry', () => {
 
   it('throws a network failure of a POST at once', async () => {
     let sends = 0;
-    await expect(withRetry(async () => (sends++, Promise.reject(new Error('reset'))), { method: 'POST' }, { sleep: async () => undefined })).rejects.toThrow('reset');
+    await expect(withRetry(async () => (sends++, Promise.reject(new Error('reset'))), { method: 'POST' }, { sleep: async () => undefined })).rejects.toThrow(
+      'reset',
+    );
     expect(sends).toBe(1);
   });
 
   it('uses the default policy', async () => {
     let sends = 0;
-    await expect(withRetry(async () => (sends++, Promise.reject(new Error('reset'))), { method: 'GET' }, { sleep: async () => undefined })).rejects.toThrow('reset');
+    await expect(withRetry(async () => (sends++, Promise.reject(new Error('reset'))), { method: 'GET' }, { sleep: async () => undefined })).rejects.toThrow(
+      'reset',
+    );
     expect(sends).toBe(DEFAULT_RETRY.attempts);
   });
 });

@@ -83,7 +83,11 @@ const wait = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, 
  * Sends `send()` until an answer that is not retried under the rule above, which it returns (the
  * last answer when attempts run out); a network failure that is not retried is thrown.
  */
-export async function withRetry<R extends Answer>(send: () => Promise<R>, request: { method: string; headers?: Record<string, string> }, options: RetryOptions = {}): Promise<R> {
+export async function withRetry<R extends Answer>(
+  send: () => Promise<R>,
+  request: { method: string; headers?: Record<string, string> },
+  options: RetryOptions = {},
+): Promise<R> {
   const policy = options.policy ?? DEFAULT_RETRY;
   const random = options.random ?? Math.random;
   const sleep = options.sleep ?? wait;

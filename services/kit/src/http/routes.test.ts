@@ -36,7 +36,16 @@ const ops = {
     body: z.object({ name: z.string().min(1, 'is required') }).strict(),
     responses: { 201: { description: 'Made', schema: thing } },
   },
-  ping: { method: 'post', path: '/ping', access: 'public', summary: 'Ping', tags: ['things'], bodyOptional: true, body: z.object({ loud: z.boolean().optional() }).strict(), responses: { 204: { description: 'Pong' } } },
+  ping: {
+    method: 'post',
+    path: '/ping',
+    access: 'public',
+    summary: 'Ping',
+    tags: ['things'],
+    bodyOptional: true,
+    body: z.object({ loud: z.boolean().optional() }).strict(),
+    responses: { 204: { description: 'Pong' } },
+  },
 } as const;
 
 const ID = '6f1c1c52-6bd4-4c43-9d4c-2f3c6a1f2f7e';
@@ -112,7 +121,12 @@ describe('mountRoutes', () => {
     const path = await call('/things/nope?shape=round', { key: memberKey });
     expect(path.type).toMatch(/^application\/problem\+json/);
     expect((path.body!['invalid-params'] as Array<{ name: string }>).map((p) => p.name).sort()).toEqual(['path.id', 'query.shape']);
-    const post = await call('/admin/things', { method: 'POST', key: adminKey, headers: { 'idempotency-key': '12' }, body: JSON.stringify({ name: '', more: 1 }) });
+    const post = await call('/admin/things', {
+      method: 'POST',
+      key: adminKey,
+      headers: { 'idempotency-key': '12' },
+      body: JSON.stringify({ name: '', more: 1 }),
+    });
     expect(post.status).toBe(400);
     expect((post.body!['invalid-params'] as Array<{ name: string }>).map((p) => p.name).sort()).toEqual(['body', 'body.name', 'header.idempotency-key']);
   });
@@ -142,7 +156,14 @@ describe('mountRoutes', () => {
 });
 
 describe('mountRoutes for internal routes', () => {
-  const internalOp = { method: 'post', path: '/internal/x', access: 'internal', summary: 'X', tags: ['x'], responses: { 204: { description: 'Done' } } } as const;
+  const internalOp = {
+    method: 'post',
+    path: '/internal/x',
+    access: 'internal',
+    summary: 'X',
+    tags: ['x'],
+    responses: { 204: { description: 'Done' } },
+  } as const;
 
   it('refuses to mount an internal route without a caller check', () => {
     const router = { post: () => undefined } as unknown as Parameters<typeof mountRoutes>[0];
@@ -185,20 +206,34 @@ describe('undeclaredFields', () => {
 
 describe('openApiDocument', () => {
   const doc = openApiDocument({ info: { title: 't', version: '1' }, tags: [{ name: 'things', description: 'Things' }], operations: Object.values(ops) }) as {
-    paths: Record<string, Record<string, { parameters?: Array<Record<string, unknown>>; responses: Record<string, unknown>; security?: unknown[]; requestBody?: { required: boolean } }>>;
+    paths: Record<
+      string,
+      Record<
+        string,
+        { parameters?: Array<Record<string, unknown>>; responses: Record<string, unknown>; security?: unknown[]; requestBody?: { required: boolean } }
+      >
+    >;
     components: { schemas: Record<string, unknown> };
   };
 
   it('names shared schemas as components and refers to them', () => {
     expect(doc.components.schemas.Thing).toMatchObject({ type: 'object', required: ['id', 'name', 'at'] });
-    expect(doc.paths['/things/{id}']!.get!.responses['200']).toEqual({ description: 'The thing', content: { 'application/json': { schema: { $ref: '#/components/schemas/Thing' } } } });
+    expect(doc.paths['/things/{id}']!.get!.responses['200']).toEqual({
+      description: 'The thing',
+      content: { 'application/json': { schema: { $ref: '#/components/schemas/Thing' } } },
+    });
   });
 
   it('states parameters with their descriptions and the problems implied by access and inputs', () => {
     const get = doc.paths['/things/{id}']!.get!;
     expect(get.parameters).toEqual([
       { name: 'id', in: 'path', required: true, description: "The thing's id", schema: { type: 'string', format: 'uuid' } },
-      { name: 'shape', in: 'query', required: false, schema: { type: 'string', enum: ['right', 'extra', 'wrong', 'teapot', 'conflict', 'unchanged'], default: 'right' } },
+      {
+        name: 'shape',
+        in: 'query',
+        required: false,
+        schema: { type: 'string', enum: ['right', 'extra', 'wrong', 'teapot', 'conflict', 'unchanged'], default: 'right' },
+      },
     ]);
     expect(Object.keys(get.responses).sort()).toEqual(['200', '400', '401', '404', 'default']);
     expect(Object.keys(doc.paths['/admin/things']!.post!.responses).sort()).toEqual(['201', '400', '401', '403', 'default']);

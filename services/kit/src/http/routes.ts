@@ -5,9 +5,14 @@ import { GENERIC_PROBLEM_STATUSES, problemStatuses, type Operation, type Request
 import { Problem, invalidParamsFromZod, problems, type InvalidParam } from './problem';
 import type { SessionGuard } from './session';
 
-type HeadersOf<Op extends Operation> = Op['headers'] extends Record<string, { schema: z.ZodType }>
-  ? { [K in keyof Op['headers']]: Op['headers'][K] extends { required: true; validated: true } ? z.output<Op['headers'][K]['schema']> : z.output<Op['headers'][K]['schema']> | undefined }
-  : Record<string, never>;
+type HeadersOf<Op extends Operation> =
+  Op['headers'] extends Record<string, { schema: z.ZodType }>
+    ? {
+        [K in keyof Op['headers']]: Op['headers'][K] extends { required: true; validated: true }
+          ? z.output<Op['headers'][K]['schema']>
+          : z.output<Op['headers'][K]['schema']> | undefined;
+      }
+    : Record<string, never>;
 
 /** What a handler gets: the validated inputs, the session its access rule required, and the prefetch. */
 export type RouteInput<Op extends Operation, P = undefined> = RequestOf<Op> & {

@@ -28,9 +28,12 @@ describe('parseTrustProxy', () => {
     expect(parseTrustProxy(setting)!.trusts(address, hop)).toBe(trusted);
   });
 
-  it.each(['maybe', 'yes please', '-1', '100', '10.0.0.0/33', '10.0.0.0/99', '999.1.1.1', 'loopback, nowhere', 'loopback, nonsense', '10.0.0.0/x'])('refuses %j', (setting) => {
-    expect(parseTrustProxy(setting)).toBeUndefined();
-  });
+  it.each(['maybe', 'yes please', '-1', '100', '10.0.0.0/33', '10.0.0.0/99', '999.1.1.1', 'loopback, nowhere', 'loopback, nonsense', '10.0.0.0/x'])(
+    'refuses %j',
+    (setting) => {
+      expect(parseTrustProxy(setting)).toBeUndefined();
+    },
+  );
 
   it.each([
     ['false', true],

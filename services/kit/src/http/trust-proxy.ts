@@ -43,7 +43,10 @@ export function parseTrustProxy(value: string): TrustProxy | undefined {
     return { text, none: false, trusts: (_address, hop) => hop < hops };
   }
   const list = new net.BlockList();
-  for (const part of text.split(',').map((p) => p.trim()).filter(Boolean)) {
+  for (const part of text
+    .split(',')
+    .map((p) => p.trim())
+    .filter(Boolean)) {
     for (const entry of NAMED[part] ?? [part]) {
       const [address, bits] = entry.split('/') as [string, string | undefined];
       const family = familyOf(address);

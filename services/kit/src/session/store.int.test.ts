@@ -22,7 +22,11 @@ const backends: Array<[string, () => Promise<{ store: KeyValueStore; bus: Bus; p
     'redis + nats',
     async () => {
       const prefix = `${uniqueName('sess')}:`;
-      return { store: createRedisStore({ url: TEST_REDIS_URL, keyPrefix: prefix }), bus: await createNatsBus({ url: TEST_NATS_URL, prefix: prefix.slice(0, -1) }), prefix };
+      return {
+        store: createRedisStore({ url: TEST_REDIS_URL, keyPrefix: prefix }),
+        bus: await createNatsBus({ url: TEST_NATS_URL, prefix: prefix.slice(0, -1) }),
+        prefix,
+      };
     },
   ],
 ];

@@ -148,10 +148,14 @@ export class RedisTopology {
       const server = new Process(name, port, dir, logFile, child);
       this.servers.push(server);
       const spawnError = new Promise<Error>((resolve) => child.once('error', resolve));
-      const ready = this.waitFor(`${name} (port ${port}) to answer PING`, async () => {
-        if (server.exited) return true;
-        return (await redisCall(port, 'PING').catch(() => null)) === 'PONG';
-      }, 5000);
+      const ready = this.waitFor(
+        `${name} (port ${port}) to answer PING`,
+        async () => {
+          if (server.exited) return true;
+          return (await redisCall(port, 'PING').catch(() => null)) === 'PONG';
+        },
+        5000,
+      );
       const failed = await Promise.race([ready.then(() => undefined), spawnError]);
       if (failed) throw new Error(`could not start ${REDIS_SERVER}: ${failed.message}`);
       if (!server.exited) return server;
@@ -235,15 +239,10 @@ export async function startCluster(topology: RedisTopology, masters = 3): Promis
   );
   const addresses = nodes.map((node) => `${HOST}:${node.port}`);
   await new Promise<void>((resolve, reject) => {
-    execFile(
-      REDIS_CLI,
-      ['--cluster', 'create', ...addresses, '--cluster-replicas', '0', '--cluster-yes'],
-      { timeout: 15_000 },
-      (error, stdout, stderr) => {
-        if (error) reject(new Error(`redis-cli --cluster create failed: ${error.message}\n${stdout}${stderr}\n${topology.logs()}`));
-        else resolve();
-      },
-    );
+    execFile(REDIS_CLI, ['--cluster', 'create', ...addresses, '--cluster-replicas', '0', '--cluster-yes'], { timeout: 15_000 }, (error, stdout, stderr) => {
+      if (error) reject(new Error(`redis-cli --cluster create failed: ${error.message}\n${stdout}${stderr}\n${topology.logs()}`));
+      else resolve();
+    });
   });
   for (const node of nodes) {
     await topology.waitFor(
@@ -270,12 +269,7 @@ export interface SentinelTopology {
  */
 export async function startSentinel(topology: RedisTopology, masterName = 'evshare'): Promise<SentinelTopology> {
   const master = await topology.startServer('master', 1, ([port], dir) => baseArgs(port!, dir));
-  const replica = await topology.startServer('replica', 1, ([port], dir) => [
-    ...baseArgs(port!, dir),
-    '--replicaof',
-    HOST,
-    String(master.port),
-  ]);
+  const replica = await topology.startServer('replica', 1, ([port], dir) => [...baseArgs(port!, dir), '--replicaof', HOST, String(master.port)]);
   await topology.waitFor(
     `the replica (port ${replica.port}) to sync with the master (port ${master.port})`,
     async () => infoField(await redisCall(replica.port, 'INFO', 'replication'), 'master_link_status') === 'up',

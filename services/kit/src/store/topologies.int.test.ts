@@ -6,15 +6,7 @@
 import { Redis } from 'ioredis';
 import { uniqueName } from '../testing';
 import { createRedisStore, redisOptionsFromEnv } from './redis';
-import {
-  type ClusterTopology,
-  HOST,
-  redisCall,
-  RedisTopology,
-  type SentinelTopology,
-  startCluster,
-  startSentinel,
-} from './redis-topology.testkit';
+import { type ClusterTopology, HOST, redisCall, RedisTopology, type SentinelTopology, startCluster, startSentinel } from './redis-topology.testkit';
 import { storeContract } from './store.contract';
 import type { KeyValueStore } from './types';
 
@@ -62,9 +54,7 @@ describe('redis cluster (3 masters)', () => {
   // Runs after the contract (tests run in declaration order): its keys are still there.
   it('the contract spread its keys, prefixed, over more than one node, without redirections', async () => {
     expect(prefixes.length).toBeGreaterThan(0);
-    const perNode = await Promise.all(
-      cluster.nodes.map(async (node) => (await Promise.all(prefixes.map((prefix) => keysOn(node.port, prefix)))).flat()),
-    );
+    const perNode = await Promise.all(cluster.nodes.map(async (node) => (await Promise.all(prefixes.map((prefix) => keysOn(node.port, prefix)))).flat()));
     const nodesWithKeys = perNode.filter((keys) => keys.length > 0).length;
     expect(nodesWithKeys).toBeGreaterThan(1);
     // Every key carries one of the prefixes (keyPrefix applied in cluster mode).
@@ -148,4 +138,3 @@ describe('redis sentinel (master + replica + 1 sentinel)', () => {
     });
   });
 });
-

@@ -88,7 +88,15 @@ function Shell(props: { lang: Lang; setLang(lang: Lang): void }) {
   const langSwitch = (
     <div className="lang" role="group" aria-label={t('app.language')}>
       {LANGS.map((l) => (
-        <button key={l} type="button" className="lang-button" aria-pressed={props.lang === l} onClick={() => props.setLang(l)} lang={l === 'zh' ? 'zh-CN' : 'en'} translate="no">
+        <button
+          key={l}
+          type="button"
+          className="lang-button"
+          aria-pressed={props.lang === l}
+          onClick={() => props.setLang(l)}
+          lang={l === 'zh' ? 'zh-CN' : 'en'}
+          translate="no"
+        >
           {t(l === 'zh' ? 'app.langZh' : 'app.langEn')}
         </button>
       ))}
@@ -129,7 +137,11 @@ function Shell(props: { lang: Lang; setLang(lang: Lang): void }) {
             <li key={r.path}>
               <Link to={r.path} current={r.path === path}>
                 {t(r.title)}
-                {r.path === '/notifications' && unread > 0 && <span className="badge" aria-label={t('nav.unread', { n: unread })}>{unread}</span>}
+                {r.path === '/notifications' && unread > 0 && (
+                  <span className="badge" aria-label={t('nav.unread', { n: unread })}>
+                    {unread}
+                  </span>
+                )}
               </Link>
             </li>
           ))}
@@ -189,4 +201,3 @@ function LiveBadge() {
     </span>
   );
 }
-

@@ -23,10 +23,22 @@ export function pileOfSubject(subject: string): string | undefined {
   return subject.split('.')[2];
 }
 
-export const pileCallSchema = z.object({ id: z.string(), replyTo: z.string(), method: z.string(), params: z.unknown(), timeoutMs: z.number().int().positive() });
+export const pileCallSchema = z.object({
+  id: z.string(),
+  replyTo: z.string(),
+  method: z.string(),
+  params: z.unknown(),
+  timeoutMs: z.number().int().positive(),
+});
 export type PileCall = z.infer<typeof pileCallSchema>;
 
-export const pileReplySchema = z.object({ id: z.string(), ok: z.boolean(), result: z.unknown().optional(), code: z.string().optional(), message: z.string().optional() });
+export const pileReplySchema = z.object({
+  id: z.string(),
+  ok: z.boolean(),
+  result: z.unknown().optional(),
+  code: z.string().optional(),
+  message: z.string().optional(),
+});
 export type PileReply = z.infer<typeof pileReplySchema>;
 
 export const pileConnectedSchema = z.object({ instanceId: z.string() });

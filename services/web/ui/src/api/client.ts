@@ -88,7 +88,13 @@ export class Api {
       const problem = (data ?? {}) as Record<string, unknown>;
       const kind = typeof problem.type === 'string' ? problem.type.replace(/^urn:evshare:problem:/, '') : `http-${res.status}`;
       const { type: _t, title: _ti, status: _s, detail, instance: _i, 'invalid-params': params, ...extra } = problem;
-      const error = new ApiError(res.status, kind, typeof detail === 'string' ? detail : res.statusText, Array.isArray(params) ? (params as InvalidParam[]) : [], extra);
+      const error = new ApiError(
+        res.status,
+        kind,
+        typeof detail === 'string' ? detail : res.statusText,
+        Array.isArray(params) ? (params as InvalidParam[]) : [],
+        extra,
+      );
       if (res.status === 401 && kind === 'unauthenticated') this.onUnauthenticated();
       throw error;
     }
@@ -99,9 +105,12 @@ export class Api {
   session = () => this.request<Session>('GET', '/api/v1/auth/session');
   login = (account: string, password: string) => this.request<Session>('POST', '/api/v1/auth/login', { body: { account, password } });
   logout = () => this.request<void>('POST', '/api/v1/auth/logout');
-  sendRegistrationCode = (phone: string, locale: 'zh-CN' | 'en') => this.request<{ expiresInSeconds: number }>('POST', '/api/v1/auth/register/code', { body: { phone, locale } });
-  register = (body: { phone: string; code: string; password: string; displayName: string; locale: 'zh-CN' | 'en' }) => this.request<Session>('POST', '/api/v1/auth/register', { body });
-  changePassword = (currentPassword: string, newPassword: string) => this.request<Session>('POST', '/api/v1/auth/password', { body: { currentPassword, newPassword } });
+  sendRegistrationCode = (phone: string, locale: 'zh-CN' | 'en') =>
+    this.request<{ expiresInSeconds: number }>('POST', '/api/v1/auth/register/code', { body: { phone, locale } });
+  register = (body: { phone: string; code: string; password: string; displayName: string; locale: 'zh-CN' | 'en' }) =>
+    this.request<Session>('POST', '/api/v1/auth/register', { body });
+  changePassword = (currentPassword: string, newPassword: string) =>
+    this.request<Session>('POST', '/api/v1/auth/password', { body: { currentPassword, newPassword } });
   deregister = (password: string) => this.request<void>('POST', '/api/v1/auth/deregister', { body: { password } });
 
   // ---- member
@@ -121,15 +130,18 @@ export class Api {
   quote = (id: string, stationId: string) => this.request<ReturnQuote>('GET', `/api/v1/rentals/${id}/quote`, { query: { stationId } });
   returnCar = (id: string, stationId: string) => this.request<Rental>('POST', `/api/v1/rentals/${id}/return`, { body: { stationId } });
   /** The renting member's own command to the car; answered with the car's acknowledgement. */
-  commandRentedCar = (id: string, action: CarAction) => this.request<{ commandId: string; action: CarAction; ok: true }>('POST', `/api/v1/rentals/${id}/commands`, { body: { action } });
+  commandRentedCar = (id: string, action: CarAction) =>
+    this.request<{ commandId: string; action: CarAction; ok: true }>('POST', `/api/v1/rentals/${id}/commands`, { body: { action } });
   cards = () => this.request<Page<Card>>('GET', '/api/v1/cards');
   bindCard = (uid: string) => this.request<Card>('POST', '/api/v1/cards', { body: { uid } });
   unbindCard = (uid: string) => this.request<void>('DELETE', `/api/v1/cards/${encodeURIComponent(uid)}`);
   wallet = () => this.request<Wallet>('GET', '/api/v1/wallet');
-  ledger = (before?: number) => this.request<Page<LedgerEntry> & { nextBefore: number | null }>('GET', '/api/v1/wallet/ledger', { query: { limit: 50, before } });
+  ledger = (before?: number) =>
+    this.request<Page<LedgerEntry> & { nextBefore: number | null }>('GET', '/api/v1/wallet/ledger', { query: { limit: 50, before } });
   topUp = (amountFen: number, provider: string, idempotencyKey: string) =>
     this.request<Payment>('POST', '/api/v1/wallet/top-ups', { body: { amountFen, provider }, headers: { 'idempotency-key': idempotencyKey } });
-  moveToDeposit = (amountFen: number, idempotencyKey: string) => this.request<Wallet>('POST', '/api/v1/wallet/deposit', { body: { amountFen }, headers: { 'idempotency-key': idempotencyKey } });
+  moveToDeposit = (amountFen: number, idempotencyKey: string) =>
+    this.request<Wallet>('POST', '/api/v1/wallet/deposit', { body: { amountFen }, headers: { 'idempotency-key': idempotencyKey } });
   licence = () => this.request<Licence>('GET', '/api/v1/me/licence');
   submitLicence = (number: string, expiresOn: string) => this.request<Licence>('PUT', '/api/v1/me/licence', { body: { number, expiresOn } });
 
@@ -140,20 +152,31 @@ export class Api {
   suspend = (id: string, reason: string) => this.request<unknown>('POST', `/api/v1/admin/members/${id}/suspend`, { body: { reason } });
   reactivate = (id: string) => this.request<unknown>('POST', `/api/v1/admin/members/${id}/reactivate`, { body: {} });
   memberLedger = (id: string) => this.request<Page<LedgerEntry>>('GET', `/api/v1/admin/members/${id}/ledger`, { query: { limit: 50 } });
-  reviews = (query: { status?: string; kind?: string }) => this.request<Page<DeviceChargeReview>>('GET', '/api/v1/admin/reviews', { query: { ...query, limit: 200 } });
+  reviews = (query: { status?: string; kind?: string }) =>
+    this.request<Page<DeviceChargeReview>>('GET', '/api/v1/admin/reviews', { query: { ...query, limit: 200 } });
   decideReview = (id: string, body: { decision: 'approve' | 'waive' } | { decision: 'adjust'; amountFen: number }) =>
     this.request<DeviceChargeReview>('POST', `/api/v1/admin/reviews/${id}/decision`, { body });
   sms = (phone?: string) => this.request<Page<SmsLogEntry>>('GET', '/api/v1/admin/sms', { query: { phone, limit: 100 } });
   createStation = (body: Omit<Station, 'id' | 'availableCars' | 'freeParking'>) => this.request<Station>('POST', '/api/v1/admin/stations', { body });
-  updateStation = (id: string, body: Partial<Omit<Station, 'id' | 'availableCars' | 'freeParking'>>) => this.request<Station>('PATCH', `/api/v1/admin/stations/${id}`, { body });
+  updateStation = (id: string, body: Partial<Omit<Station, 'id' | 'availableCars' | 'freeParking'>>) =>
+    this.request<Station>('PATCH', `/api/v1/admin/stations/${id}`, { body });
   vehicles = (query: { stationId?: string; state?: string } = {}) => this.request<Page<Vehicle>>('GET', '/api/v1/admin/vehicles', { query });
-  createVehicle = (body: { vin: string; plate: string; model: string; batteryKwh: number; ratedRangeKm: number; homeStationId: string; socPct?: number; state?: 'available' | 'maintenance' }) =>
-    this.request<Vehicle>('POST', '/api/v1/admin/vehicles', { body });
+  createVehicle = (body: {
+    vin: string;
+    plate: string;
+    model: string;
+    batteryKwh: number;
+    ratedRangeKm: number;
+    homeStationId: string;
+    socPct?: number;
+    state?: 'available' | 'maintenance';
+  }) => this.request<Vehicle>('POST', '/api/v1/admin/vehicles', { body });
   updateVehicle = (id: string, body: Partial<{ plate: string; model: string; batteryKwh: number; ratedRangeKm: number; homeStationId: string }>) =>
     this.request<Vehicle>('PATCH', `/api/v1/admin/vehicles/${id}`, { body });
   commandVehicle = (id: string, action: 'lock' | 'unlock' | 'immobilise') =>
     this.request<{ commandId: string; ok: true }>('POST', `/api/v1/admin/vehicles/${id}/commands`, { body: { action } });
-  setVehicleState = (id: string, state: Extract<VehicleState, 'available' | 'maintenance' | 'offline'>) => this.request<Vehicle>('POST', `/api/v1/admin/vehicles/${id}/state`, { body: { state } });
+  setVehicleState = (id: string, state: Extract<VehicleState, 'available' | 'maintenance' | 'offline'>) =>
+    this.request<Vehicle>('POST', `/api/v1/admin/vehicles/${id}/state`, { body: { state } });
   plans = () => this.request<Page<PricingPlan>>('GET', '/api/v1/admin/pricing-plans');
   publishPlan = (body: Omit<PricingPlan, 'id' | 'publishedBy' | 'createdAt'>) => this.request<PricingPlan>('POST', '/api/v1/admin/pricing-plans', { body });
   endPlan = (id: string, validTo: string | null) => this.request<PricingPlan>('PATCH', `/api/v1/admin/pricing-plans/${id}`, { body: { validTo } });
@@ -170,18 +193,23 @@ export class Api {
 
   // ---- charging service
   piles = (stationId?: string) => this.request<Page<Pile>>('GET', '/api/v1/charging/piles', { query: { stationId } });
-  bookCharging = (body: { pileId: string; slotStart: string; slotEnd: string; energyWh?: number }) => this.request<ChargingReservation>('POST', '/api/v1/charging/reservations', { body });
+  bookCharging = (body: { pileId: string; slotStart: string; slotEnd: string; energyWh?: number }) =>
+    this.request<ChargingReservation>('POST', '/api/v1/charging/reservations', { body });
   chargingReservations = () => this.request<Page<ChargingReservation>>('GET', '/api/v1/charging/reservations');
   cancelCharging = (id: string) => this.request<unknown>('POST', `/api/v1/charging/reservations/${id}/cancel`, { body: {} });
   chargingSessions = () => this.request<Page<ChargingTransaction>>('GET', '/api/v1/charging/transactions');
-  setPileEnabled = (id: string, enabled: boolean) => this.request<{ pileStatus: string }>('POST', `/api/v1/charging/piles/${encodeURIComponent(id)}/availability`, { body: { enabled } });
+  setPileEnabled = (id: string, enabled: boolean) =>
+    this.request<{ pileStatus: string }>('POST', `/api/v1/charging/piles/${encodeURIComponent(id)}/availability`, { body: { enabled } });
   stationPlan = (stationId: string) => this.request<StationPlan>('GET', `/api/v1/charging/stations/${stationId}/plan`);
   /** Operator onboarding: the pile's password and the car's secret are answered only by these calls. */
-  registerPile = (body: { id: string; stationId: string; maxPowerW: number }) => this.request<{ id: string; stationId: string; maxPowerW: number; password: string }>('POST', '/api/v1/charging/piles', { body });
+  registerPile = (body: { id: string; stationId: string; maxPowerW: number }) =>
+    this.request<{ id: string; stationId: string; maxPowerW: number; password: string }>('POST', '/api/v1/charging/piles', { body });
   rotatePilePassword = (id: string) => this.request<{ id: string; password: string }>('POST', `/api/v1/charging/piles/${encodeURIComponent(id)}/password`);
   stationCharging = (stationId: string) => this.request<StationCharging>('GET', `/api/v1/charging/stations/${stationId}/charging`);
-  setStationCharging = (stationId: string, body: { chargingCapW?: number | null; ambient?: AmbientSource }) => this.request<StationCharging>('PATCH', `/api/v1/charging/stations/${stationId}/charging`, { body });
-  issueVehicleCredential = (vehicleId: string) => this.request<{ vehicleId: string; vin: string; secret: string }>('POST', `/api/v1/admin/vehicles/${vehicleId}/credential`);
+  setStationCharging = (stationId: string, body: { chargingCapW?: number | null; ambient?: AmbientSource }) =>
+    this.request<StationCharging>('PATCH', `/api/v1/charging/stations/${stationId}/charging`, { body });
+  issueVehicleCredential = (vehicleId: string) =>
+    this.request<{ vehicleId: string; vin: string; secret: string }>('POST', `/api/v1/admin/vehicles/${vehicleId}/credential`);
   planStation = (stationId: string) => this.request<unknown>('POST', `/api/v1/charging/stations/${stationId}/plan`, { body: {} });
 
   /** The periodic poll with its validator: `undefined` when nothing changed (304). */

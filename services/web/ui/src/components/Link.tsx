@@ -15,4 +15,3 @@ export function Link(props: { to: string; children: ReactNode; className?: strin
     </a>
   );
 }
-

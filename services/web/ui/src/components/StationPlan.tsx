@@ -68,7 +68,12 @@ export function StationPlan(props: { stations: Station[]; selected?: string; onS
       </defs>
       <rect width={WIDTH} height={HEIGHT} fill="#f4f8f6" />
       <rect width={WIDTH} height={HEIGHT} fill="url(#grid)" />
-      <path d={`M0 ${HEIGHT * 0.72} C ${WIDTH * 0.3} ${HEIGHT * 0.6}, ${WIDTH * 0.55} ${HEIGHT * 0.95}, ${WIDTH} ${HEIGHT * 0.8}`} fill="none" stroke="#cfe3f5" strokeWidth="18" />
+      <path
+        d={`M0 ${HEIGHT * 0.72} C ${WIDTH * 0.3} ${HEIGHT * 0.6}, ${WIDTH * 0.55} ${HEIGHT * 0.95}, ${WIDTH} ${HEIGHT * 0.8}`}
+        fill="none"
+        stroke="#cfe3f5"
+        strokeWidth="18"
+      />
       {props.stations.map((s) => {
         const p = project(s.lat, s.lng);
         const selected = s.id === props.selected;
@@ -104,7 +109,15 @@ export function StationPlan(props: { stations: Station[]; selected?: string; onS
         // Cars parked at one station would overlap: spread them on a small ring.
         const angle = (i * 137.5 * Math.PI) / 180;
         return (
-          <circle key={v.id} cx={p.x + Math.cos(angle) * 28} cy={p.y + Math.sin(angle) * 28} r="6" fill={VEHICLE_COLOURS[v.state] ?? '#333'} stroke="#fff" strokeWidth="1.5">
+          <circle
+            key={v.id}
+            cx={p.x + Math.cos(angle) * 28}
+            cy={p.y + Math.sin(angle) * 28}
+            r="6"
+            fill={VEHICLE_COLOURS[v.state] ?? '#333'}
+            stroke="#fff"
+            strokeWidth="1.5"
+          >
             <title>{`${v.plate} · ${t(`vehicleState.${v.state}` as 'vehicleState.available')} · ${Math.round(v.socPct)}%`}</title>
           </circle>
         );

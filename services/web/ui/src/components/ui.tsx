@@ -75,11 +75,22 @@ export function ProblemBox(props: { error: unknown }) {
   const { t } = useI18n();
   const error = props.error;
   if (!error) return null;
-  if (!(error instanceof ApiError)) return <p className="alert alert-error" role="alert">{t('problem.unknown')}</p>;
+  if (!(error instanceof ApiError))
+    return (
+      <p className="alert alert-error" role="alert">
+        {t('problem.unknown')}
+      </p>
+    );
   const key = problemKey(error);
   return (
     <div className="alert alert-error" role="alert">
-      <strong>{t(key, { attempts: String(error.extra.attemptsLeft ?? ''), state: t(stateKey(String(error.extra.state ?? 'offline'))), seconds: String(error.extra.retryAfter ?? '') })}</strong>
+      <strong>
+        {t(key, {
+          attempts: String(error.extra.attemptsLeft ?? ''),
+          state: t(stateKey(String(error.extra.state ?? 'offline'))),
+          seconds: String(error.extra.retryAfter ?? ''),
+        })}
+      </strong>
       {error.invalidParams.length > 0 && (
         <ul>
           {error.invalidParams.map((p) => (
@@ -106,7 +117,17 @@ export function stateKey(state: string): MessageKey {
 }
 
 export function refusalKey(reason: string): MessageKey {
-  const known = ['round-trip-station', 'station-full', 'vehicle-not-reporting', 'doors-open', 'doors-unlocked', 'ignition-on', 'plug-in-required', 'position-unknown', 'outside-geofence'];
+  const known = [
+    'round-trip-station',
+    'station-full',
+    'vehicle-not-reporting',
+    'doors-open',
+    'doors-unlocked',
+    'ignition-on',
+    'plug-in-required',
+    'position-unknown',
+    'outside-geofence',
+  ];
   return (known.includes(reason) ? `refusal.${reason}` : 'refusal.other') as MessageKey;
 }
 

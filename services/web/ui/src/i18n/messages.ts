@@ -749,7 +749,8 @@ const en: Record<MessageKey, string> = {
   'problem.doors-unlocked': 'The doors are closed but the car did not lock; use “Lock” above and try again.',
   'problem.position-unknown': "The car's position is unknown.",
   'problem.outside-geofence': 'The car is not inside the station area.',
-  'problem.vehicle-not-reporting': 'The car has not reported recently, so its position and doors cannot be checked; make sure it has signal (leave an underground car park) and try again.',
+  'problem.vehicle-not-reporting':
+    'The car has not reported recently, so its position and doors cannot be checked; make sure it has signal (leave an underground car park) and try again.',
   'problem.doors-open': 'A door, the boot or the bonnet is open; close them all (the car is then locked for you) and try again.',
   'problem.ignition-on': 'The car is still switched on; switch it off, set the parking brake and try again.',
   'problem.plug-in-required': 'The charge is low; plug the car into a charging pile at this station, then return it.',
@@ -764,7 +765,8 @@ const en: Record<MessageKey, string> = {
   'problem.member-not-suspended': 'This member is not suspended.',
   'problem.vehicle-exists': 'The VIN or plate exists already.',
   'problem.vehicle-busy': 'The car is busy (held by a member, or still carrying out the previous command); try again shortly.',
-  'problem.vehicle-offline': 'The car has no connection right now, so it cannot be unlocked or commanded remotely; nothing is charged. A member with a reservation can unlock it with their card at the car.',
+  'problem.vehicle-offline':
+    'The car has no connection right now, so it cannot be unlocked or commanded remotely; nothing is charged. A member with a reservation can unlock it with their card at the car.',
   'problem.vehicle-refused': 'The car refused the command (for example, it is immobilised).',
   'problem.vehicle-timeout': 'The car did not confirm the command in time; it expires unexecuted.',
   'problem.illegal-transition': "The car's state does not allow this.",
@@ -1025,7 +1027,8 @@ const en: Record<MessageKey, string> = {
   'rentals.all': 'All',
 
   'reviews.title': 'Device-reported charges to review',
-  'reviews.intro': 'A charge a pile or a car terminal reported beyond its physical or plan bounds is not billed; an operator decides here: bill the reported amount, an adjusted amount, or nothing.',
+  'reviews.intro':
+    'A charge a pile or a car terminal reported beyond its physical or plan bounds is not billed; an operator decides here: bill the reported amount, an adjusted amount, or nothing.',
   'reviews.none': 'No charge waits for review.',
   'reviews.kind': 'Kind',
   'reviews.device': 'Device',
@@ -1044,7 +1047,7 @@ const en: Record<MessageKey, string> = {
   'reviewStatus.waived': 'Waived',
   'reviewReason.energy-above-rating': 'Energy above rated power × duration',
   'reviewReason.meter-backwards': 'Meter went backwards',
-  'reviewReason.clock-skew': 'Clock far from the server\'s',
+  'reviewReason.clock-skew': "Clock far from the server's",
   'reviewReason.member-not-allowed': 'Member not allowed on the car then',
   'reviewReason.starts-in-future': 'Starts in the future',
   'reviewReason.starts-too-long-ago': 'Starts too long ago',
@@ -1117,7 +1120,8 @@ const en: Record<MessageKey, string> = {
   'field.source': 'Ambient temperature source',
   'field.celsius': 'Ambient temperature (°C)',
   'field.url': 'Weather feed URL',
-  'onboarding.intro': 'A pile password and a car terminal secret are shown once, when they are made: put them into the device now. If one is lost, rotate it; the old one stops working at the device\'s next connection.',
+  'onboarding.intro':
+    "A pile password and a car terminal secret are shown once, when they are made: put them into the device now. If one is lost, rotate it; the old one stops working at the device's next connection.",
   'onboarding.shownOnce': 'Shown this once only; it cannot be read again after you leave this page.',
   'onboarding.pileTitle': 'Register a charging pile',
   'onboarding.pileIdHint': 'The pile id (OCPP chargePointId): 1 to 48 letters, digits, _ or -',
@@ -1166,7 +1170,8 @@ const en: Record<MessageKey, string> = {
   'tariff.valley': 'Valley',
   'tariff.price': '{band} {price}/kWh',
   'plan.chartTitle': 'Charging plan, tariff bands and station power cap',
-  'plan.chartDesc': 'Planned power of {piles} piles, stacked, from {from} to {to}; the background shows the peak, flat and valley tariff bands; station cap {cap} kW, planned peak {peak} kW.',
+  'plan.chartDesc':
+    'Planned power of {piles} piles, stacked, from {from} to {to}; the background shows the peak, flat and valley tariff bands; station cap {cap} kW, planned peak {peak} kW.',
   'plan.cap': 'Station cap {kw} kW',
   'plan.axisPower': 'Power (kW)',
   'plan.axisTime': 'Time',

@@ -62,7 +62,8 @@ export function ClusterPage() {
   const first = samples[0];
   const xAt = (at: number) => x(SAMPLES - samples.length + (at - first!.at) / SAMPLE_MS);
   const marks = first ? (decisions ?? []).filter((d) => Date.parse(d.at) >= first.at && Date.parse(d.at) <= Date.now()) : [];
-  const line = (value: (s: Sample) => number, max: number) => samples.map((s, i) => `${i ? 'L' : 'M'}${x(i + SAMPLES - samples.length).toFixed(1)} ${(H - (value(s) / max) * (H - 10)).toFixed(1)}`).join(' ');
+  const line = (value: (s: Sample) => number, max: number) =>
+    samples.map((s, i) => `${i ? 'L' : 'M'}${x(i + SAMPLES - samples.length).toFixed(1)} ${(H - (value(s) / max) * (H - 10)).toFixed(1)}`).join(' ');
 
   return (
     <div className="grid">
@@ -103,7 +104,17 @@ export function ClusterPage() {
           {marks.map((d) => {
             const at = Math.min(W, xAt(Date.parse(d.at)));
             return (
-              <line key={`${d.at}-${d.to}`} data-decision={`${d.from}-${d.to}`} x1={at} x2={at} y1="0" y2={H} stroke={d.to > d.from ? SCALE_UP : SCALE_DOWN} strokeWidth="2" strokeDasharray="4 3">
+              <line
+                key={`${d.at}-${d.to}`}
+                data-decision={`${d.from}-${d.to}`}
+                x1={at}
+                x2={at}
+                y1="0"
+                y2={H}
+                stroke={d.to > d.from ? SCALE_UP : SCALE_DOWN}
+                strokeWidth="2"
+                strokeDasharray="4 3"
+              >
                 <title>{`${t(d.to > d.from ? 'cluster.scaleUp' : 'cluster.scaleDown')} ${d.from} → ${d.to} · ${time(d.at)}`}</title>
               </line>
             );
@@ -203,7 +214,8 @@ export function ClusterPage() {
             {Object.entries(status.upstreams).flatMap(([pool, members]) =>
               members.map((m) => (
                 <li key={`${pool}-${m.id}`}>
-                  <code translate="no">{pool}</code> <span translate="no">{m.url}</span> <span className={`tag tag-${m.health}`}>{t(healthKey(m.health))}</span> · {t('cluster.servedN', { n: number(m.served) })}
+                  <code translate="no">{pool}</code> <span translate="no">{m.url}</span> <span className={`tag tag-${m.health}`}>{t(healthKey(m.health))}</span>{' '}
+                  · {t('cluster.servedN', { n: number(m.served) })}
                 </li>
               )),
             )}

@@ -138,7 +138,12 @@ export function FleetPage() {
                     </button>
                   )}
                   {c.online && c.state !== 'reserved' && c.state !== 'in_use' && (
-                    <button type="button" onClick={() => void command(c, 'immobilise')} disabled={action.busy} aria-label={`${t('fleet.immobilise')} ${c.plate}`}>
+                    <button
+                      type="button"
+                      onClick={() => void command(c, 'immobilise')}
+                      disabled={action.busy}
+                      aria-label={`${t('fleet.immobilise')} ${c.plate}`}
+                    >
                       {t('fleet.immobilise')}
                     </button>
                   )}
@@ -169,7 +174,15 @@ function NewVehicle(props: { stations: Array<{ id: string; name: string }>; onCr
     event.preventDefault();
     setCreated('');
     const car = await action.run(() =>
-      api.createVehicle({ vin: vin.trim().toUpperCase(), plate: plate.trim(), model: model.trim(), batteryKwh: Number(batteryKwh), ratedRangeKm: Number(range), homeStationId: home, state: inService as 'available' | 'maintenance' }),
+      api.createVehicle({
+        vin: vin.trim().toUpperCase(),
+        plate: plate.trim(),
+        model: model.trim(),
+        batteryKwh: Number(batteryKwh),
+        ratedRangeKm: Number(range),
+        homeStationId: home,
+        state: inService as 'available' | 'maintenance',
+      }),
     );
     if (car) {
       setCreated(car.plate);
@@ -184,9 +197,24 @@ function NewVehicle(props: { stations: Array<{ id: string; name: string }>; onCr
         <Field label={t('field.vin')} name="vin" value={vin} onChange={setVin} error={errors.vin} required />
         <Field label={t('field.plate')} name="plate" value={plate} onChange={setPlate} error={errors.plate} required />
         <Field label={t('field.model')} name="model" value={model} onChange={setModel} error={errors.model} required />
-        <Field label={t('field.batteryKwh')} name="batteryKwh" inputMode="decimal" value={batteryKwh} onChange={setBattery} error={errors.batteryKwh} required />
+        <Field
+          label={t('field.batteryKwh')}
+          name="batteryKwh"
+          inputMode="decimal"
+          value={batteryKwh}
+          onChange={setBattery}
+          error={errors.batteryKwh}
+          required
+        />
         <Field label={t('field.ratedRangeKm')} name="ratedRangeKm" inputMode="numeric" value={range} onChange={setRange} error={errors.ratedRangeKm} required />
-        <Field label={t('field.homeStationId')} name="homeStationId" value={home} onChange={setStation} options={props.stations.map((s) => ({ value: s.id, label: s.name }))} error={errors.homeStationId} />
+        <Field
+          label={t('field.homeStationId')}
+          name="homeStationId"
+          value={home}
+          onChange={setStation}
+          options={props.stations.map((s) => ({ value: s.id, label: s.name }))}
+          error={errors.homeStationId}
+        />
         <Field
           label={t('field.initialState')}
           name="state"

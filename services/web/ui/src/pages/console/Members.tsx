@@ -52,7 +52,8 @@ export function MembersPage() {
               <div>
                 <strong translate="no">{m.displayName}</strong> <span translate="no">{m.phone ?? m.username}</span>
                 <div className="muted">
-                  <span translate="no">{m.licenceNumber}</span> · {t('account.expires', { date: date(m.licenceExpiresOn) })} · {t('members.submitted', { at: dateTime(m.licenceSubmittedAt) })}
+                  <span translate="no">{m.licenceNumber}</span> · {t('account.expires', { date: date(m.licenceExpiresOn) })} ·{' '}
+                  {t('members.submitted', { at: dateTime(m.licenceSubmittedAt) })}
                 </div>
               </div>
               <div className="row">
@@ -83,13 +84,23 @@ export function MembersPage() {
                   {m.displayName} · {m.phone ?? m.username}
                 </span>
               </button>{' '}
-              <span className="tag">{t(`memberStatus.${m.status === 'suspended' ? 'suspended' : m.status === 'deregistered' ? 'deregistered' : 'active'}`)}</span>
+              <span className="tag">
+                {t(`memberStatus.${m.status === 'suspended' ? 'suspended' : m.status === 'deregistered' ? 'deregistered' : 'active'}`)}
+              </span>
             </li>
           ))}
         </ul>
       </Section>
       {selected && (
-        <Section title={t('members.detail')} id="detail-title" actions={<span translate="no" className="card-sub">{selected.displayName}</span>}>
+        <Section
+          title={t('members.detail')}
+          id="detail-title"
+          actions={
+            <span translate="no" className="card-sub">
+              {selected.displayName}
+            </span>
+          }
+        >
           <dl className="facts">
             <dt>{t('col.status')}</dt>
             <dd>{t(`memberStatus.${selected.status === 'suspended' ? 'suspended' : selected.status === 'deregistered' ? 'deregistered' : 'active'}`)}</dd>

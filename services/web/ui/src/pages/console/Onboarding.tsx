@@ -115,7 +115,12 @@ function StationChargingForm(props: { stationOptions: Array<{ value: string; lab
   const submit = async (event: FormEvent) => {
     event.preventDefault();
     setSaved(false);
-    const ambient: AmbientSource = kind === 'value' ? { source: 'value', celsius: Number(celsius.replace(',', '.')) } : kind === 'feed' ? { source: 'feed', url: url.trim() } : { source: 'default' };
+    const ambient: AmbientSource =
+      kind === 'value'
+        ? { source: 'value', celsius: Number(celsius.replace(',', '.')) }
+        : kind === 'feed'
+          ? { source: 'feed', url: url.trim() }
+          : { source: 'default' };
     const result = await save.run(() => api.setStationCharging(station, { chargingCapW: capKw.trim() === '' ? null : watts(capKw), ambient }));
     if (result) {
       setSaved(true);
@@ -127,7 +132,15 @@ function StationChargingForm(props: { stationOptions: Array<{ value: string; lab
     <Section title={t('onboarding.stationTitle')} id="onboarding-station-title">
       <form onSubmit={submit} className="form-grid" aria-labelledby="onboarding-station-title">
         <Field label={t('field.stationId')} name="chargingStation" value={station} onChange={setStationId} options={props.stationOptions} />
-        <Field label={t('field.chargingCapKw')} name="chargingCapKw" inputMode="decimal" value={capKw} onChange={setCapKw} error={errors.chargingCapW} hint={t('onboarding.capHint')} />
+        <Field
+          label={t('field.chargingCapKw')}
+          name="chargingCapKw"
+          inputMode="decimal"
+          value={capKw}
+          onChange={setCapKw}
+          error={errors.chargingCapW}
+          hint={t('onboarding.capHint')}
+        />
         <Field
           label={t('field.ambientSource')}
           name="ambientSource"
@@ -140,8 +153,29 @@ function StationChargingForm(props: { stationOptions: Array<{ value: string; lab
             { value: 'feed', label: t('onboarding.ambientFeed') },
           ]}
         />
-        {kind === 'value' && <Field label={t('field.celsius')} name="celsius" inputMode="decimal" value={celsius} onChange={setCelsius} error={errors['ambient.celsius']} required />}
-        {kind === 'feed' && <Field label={t('field.url')} name="url" type="url" value={url} onChange={setUrl} error={errors['ambient.url']} hint={t('onboarding.feedHint')} required />}
+        {kind === 'value' && (
+          <Field
+            label={t('field.celsius')}
+            name="celsius"
+            inputMode="decimal"
+            value={celsius}
+            onChange={setCelsius}
+            error={errors['ambient.celsius']}
+            required
+          />
+        )}
+        {kind === 'feed' && (
+          <Field
+            label={t('field.url')}
+            name="url"
+            type="url"
+            value={url}
+            onChange={setUrl}
+            error={errors['ambient.url']}
+            hint={t('onboarding.feedHint')}
+            required
+          />
+        )}
         <button type="submit" disabled={save.busy || !station}>
           {t('onboarding.save')}
         </button>
@@ -150,7 +184,9 @@ function StationChargingForm(props: { stationOptions: Array<{ value: string; lab
       {saved && <p role="status">{t('onboarding.saved')}</p>}
       {c && (
         <p className="hint" data-testid="station-charging-now">
-          {c.ambientC === null ? t('onboarding.nowDefault') : t('onboarding.nowAmbient', { celsius: number(c.ambientC, 1), at: c.ambientUpdatedAt ? dateTime(c.ambientUpdatedAt) : '—' })}
+          {c.ambientC === null
+            ? t('onboarding.nowDefault')
+            : t('onboarding.nowAmbient', { celsius: number(c.ambientC, 1), at: c.ambientUpdatedAt ? dateTime(c.ambientUpdatedAt) : '—' })}
         </p>
       )}
     </Section>

@@ -60,7 +60,13 @@ export function PilesPage() {
       </Section>
       <Section title={t('charging.plan')} id="plan-chart-title" className="card-wide">
         <div className="form-row">
-          <Field label={t('col.station')} name="planStation" value={station} onChange={setStationId} options={(stations.data?.items ?? []).map((s) => ({ value: s.id, label: s.name }))} />
+          <Field
+            label={t('col.station')}
+            name="planStation"
+            value={station}
+            onChange={setStationId}
+            options={(stations.data?.items ?? []).map((s) => ({ value: s.id, label: s.name }))}
+          />
           <button type="button" onClick={() => void replan()} disabled={action.busy || !station}>
             {t('charging.replan')}
           </button>
@@ -71,11 +77,13 @@ export function PilesPage() {
         <ul className="plain">
           {(plans.data?.items ?? []).map((p) => (
             <li key={p.pileId}>
-              <code translate="no">{p.pileId}</code> · {t('charging.plannedAt', { at: dateTime(p.plannedAt) })} · {p.sent ? t('charging.sent') : t('charging.notSent')}
+              <code translate="no">{p.pileId}</code> · {t('charging.plannedAt', { at: dateTime(p.plannedAt) })} ·{' '}
+              {p.sent ? t('charging.sent') : t('charging.notSent')}
               {p.plan?.schedule && (
                 <>
                   {' '}
-                  · {t('charging.energy', { kwh: number(p.plan.schedule.energyWh / 1000, 1) })} · {p.plan.schedule.meetsDeadline ? t('charging.meets') : t('charging.misses')}
+                  · {t('charging.energy', { kwh: number(p.plan.schedule.energyWh / 1000, 1) })} ·{' '}
+                  {p.plan.schedule.meetsDeadline ? t('charging.meets') : t('charging.misses')}
                 </>
               )}
             </li>
@@ -144,7 +152,9 @@ function PlanChart(props: { plan: StationPlan }) {
   // A time label every 3 hours of the reader's clock, every 6 on a narrow screen.
   const everyHours = W < 500 ? 6 : 3;
   // Labels are centred on their tick: none so close to an edge that it would be cut.
-  const xTicks = slotStarts.filter((at) => new Date(at).getMinutes() === 0 && new Date(at).getHours() % everyHours === 0 && x(at) > left + 24 && x(at) < W - right - 28);
+  const xTicks = slotStarts.filter(
+    (at) => new Date(at).getMinutes() === 0 && new Date(at).getHours() % everyHours === 0 && x(at) > left + 24 && x(at) < W - right - 28,
+  );
   const bands = (['peak', 'flat', 'valley'] as const).filter((band) => tariff.some((s) => s.band === band));
   const priceOf = (band: TariffBand) => tariff.find((s) => s.band === band)!.fenPerKwh;
   const bandName = (at: number) => {
@@ -155,17 +165,37 @@ function PlanChart(props: { plan: StationPlan }) {
   const columns: Array<Column<number>> = [
     { key: 'slot', header: t('plan.slot'), render: (i) => clock(slotStarts[i]!) },
     { key: 'band', header: t('plan.band'), render: (i) => bandName(slotStarts[i]!) },
-    ...byPile.map((p): Column<number> => ({ key: p.pileId, header: <span translate="no">{p.pileId}</span>, className: 'num', render: (i) => kw(p.power.get(slotStarts[i]!) ?? 0) })),
+    ...byPile.map((p): Column<number> => ({
+      key: p.pileId,
+      header: <span translate="no">{p.pileId}</span>,
+      className: 'num',
+      render: (i) => kw(p.power.get(slotStarts[i]!) ?? 0),
+    })),
     { key: 'total', header: t('plan.total'), className: 'num', render: (i) => kw(totals[i]!) },
   ];
 
   return (
     <figure className="plan-figure">
       <div ref={ref}>
-        <svg className="plan-chart" width={W} height={bottom + 38} viewBox={`0 0 ${W} ${bottom + 38}`} role="img" aria-labelledby={titleId} aria-describedby={descId} data-testid="plan-chart">
+        <svg
+          className="plan-chart"
+          width={W}
+          height={bottom + 38}
+          viewBox={`0 0 ${W} ${bottom + 38}`}
+          role="img"
+          aria-labelledby={titleId}
+          aria-describedby={descId}
+          data-testid="plan-chart"
+        >
           <title id={titleId}>{t('plan.chartTitle')}</title>
           <desc id={descId}>
-            {t('plan.chartDesc', { piles: number(byPile.length), from: dateTime(new Date(from).toISOString()), to: dateTime(new Date(to).toISOString()), cap: kw(capW), peak: kw(peakW) })}
+            {t('plan.chartDesc', {
+              piles: number(byPile.length),
+              from: dateTime(new Date(from).toISOString()),
+              to: dateTime(new Date(to).toISOString()),
+              cap: kw(capW),
+              peak: kw(peakW),
+            })}
           </desc>
           {tariff.map((span) => {
             const x0 = x(Date.parse(span.start));
@@ -199,7 +229,17 @@ function PlanChart(props: { plan: StationPlan }) {
                   const y0 = y(stacked);
                   stacked += w;
                   const barW = x(at + SLOT_MS) - x(at);
-                  return <rect key={p.pileId} x={x(at)} y={y(stacked)} width={Math.max(0.5, barW - 0.4)} height={y0 - y(stacked)} fill={PILE_COLOURS[k % PILE_COLOURS.length]} data-slot={i} />;
+                  return (
+                    <rect
+                      key={p.pileId}
+                      x={x(at)}
+                      y={y(stacked)}
+                      width={Math.max(0.5, barW - 0.4)}
+                      height={y0 - y(stacked)}
+                      fill={PILE_COLOURS[k % PILE_COLOURS.length]}
+                      data-slot={i}
+                    />
+                  );
                 })}
               </g>
             );

@@ -67,7 +67,15 @@ export function PricingPage() {
         <form onSubmit={submit} className="form-grid">
           <Field label={t('field.name')} name="name" value={name} onChange={setName} error={errors.name} required />
           {MONEY_FIELDS.map((f) => (
-            <Field key={f} label={t(`field.${f}`)} name={f} inputMode="decimal" value={prices[f]} onChange={(v) => setPrices({ ...prices, [f]: v })} error={errors[f]} />
+            <Field
+              key={f}
+              label={t(`field.${f}`)}
+              name={f}
+              inputMode="decimal"
+              value={prices[f]}
+              onChange={(v) => setPrices({ ...prices, [f]: v })}
+              error={errors[f]}
+            />
           ))}
           <Field label={t('field.holdMinutes')} name="holdMinutes" inputMode="numeric" value={hold} onChange={setHold} error={errors.holdMinutes} />
           <button type="submit" className="primary" disabled={action.busy}>
@@ -99,7 +107,8 @@ export function PricingPage() {
               header: t('pricing.validity'),
               render: (p) => (
                 <>
-                  {dateTime(p.validFrom)} – {p.validTo ? dateTime(p.validTo) : t('pricing.open')} {inForce(p) && <span className="tag tag-approved">{t('pricing.inForce')}</span>}
+                  {dateTime(p.validFrom)} – {p.validTo ? dateTime(p.validTo) : t('pricing.open')}{' '}
+                  {inForce(p) && <span className="tag tag-approved">{t('pricing.inForce')}</span>}
                 </>
               ),
             },

@@ -26,7 +26,10 @@ export function RentalsPage() {
           name="rentalStatus"
           value={rentalStatus}
           onChange={setRentalStatus}
-          options={[{ value: '', label: t('rentals.all') }, ...['unlocking', 'active', 'ended', 'failed'].map((s) => ({ value: s, label: t(rentalStatusKey(s)) }))]}
+          options={[
+            { value: '', label: t('rentals.all') },
+            ...['unlocking', 'active', 'ended', 'failed'].map((s) => ({ value: s, label: t(rentalStatusKey(s)) })),
+          ]}
         />
         <ProblemBox error={rentals.error} />
         <DataTable
@@ -36,7 +39,12 @@ export function RentalsPage() {
           columns={[
             { key: 'started', header: t('trip.startedAt'), render: (r) => dateTime(r.startedAt) },
             { key: 'plate', header: t('col.plate'), data: true, render: (r) => plate(r.vehicleId) },
-            { key: 'route', header: t('col.route'), data: true, render: (r) => `${station(r.startStationId)} → ${r.endStationId ? station(r.endStationId) : '…'}` },
+            {
+              key: 'route',
+              header: t('col.route'),
+              data: true,
+              render: (r) => `${station(r.startStationId)} → ${r.endStationId ? station(r.endStationId) : '…'}`,
+            },
             { key: 'status', header: t('col.status'), render: (r) => t(rentalStatusKey(r.status)) },
             { key: 'amount', header: t('col.amount'), className: 'num', render: (r) => (r.totalFen === null ? '—' : money(r.totalFen)) },
           ]}
@@ -48,7 +56,10 @@ export function RentalsPage() {
           name="reservationStatus"
           value={reservationStatus}
           onChange={setReservationStatus}
-          options={[{ value: '', label: t('rentals.all') }, ...['active', 'converted', 'cancelled', 'expired'].map((s) => ({ value: s, label: t(reservationStatusKey(s)) }))]}
+          options={[
+            { value: '', label: t('rentals.all') },
+            ...['active', 'converted', 'cancelled', 'expired'].map((s) => ({ value: s, label: t(reservationStatusKey(s)) })),
+          ]}
         />
         <ProblemBox error={reservations.error} />
         <DataTable

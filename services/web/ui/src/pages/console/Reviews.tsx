@@ -5,7 +5,17 @@ import { DataTable } from '../../components/DataTable';
 import { Field, ProblemBox, Section, useAction, useLoad } from '../../components/ui';
 import { useI18n, type MessageKey } from '../../i18n';
 
-const REASONS = ['energy-above-rating', 'meter-backwards', 'clock-skew', 'member-not-allowed', 'starts-in-future', 'starts-too-long-ago', 'too-long', 'too-fast', 'odometer-backwards'];
+const REASONS = [
+  'energy-above-rating',
+  'meter-backwards',
+  'clock-skew',
+  'member-not-allowed',
+  'starts-in-future',
+  'starts-too-long-ago',
+  'too-long',
+  'too-fast',
+  'odometer-backwards',
+];
 const reasonKey = (reason: string): MessageKey => (REASONS.includes(reason) ? `reviewReason.${reason}` : 'reviewReason.other') as MessageKey;
 
 /**
@@ -77,7 +87,13 @@ export function ReviewsPage() {
                   <button type="button" onClick={() => void decide(r, 'approve')} disabled={action.busy}>
                     {t('reviews.approve')}
                   </button>
-                  <Field label={t('reviews.amountYuan')} name={`amount-${r.id}`} inputMode="decimal" value={amounts[r.id] ?? ''} onChange={(v) => setAmounts({ ...amounts, [r.id]: v })} />
+                  <Field
+                    label={t('reviews.amountYuan')}
+                    name={`amount-${r.id}`}
+                    inputMode="decimal"
+                    value={amounts[r.id] ?? ''}
+                    onChange={(v) => setAmounts({ ...amounts, [r.id]: v })}
+                  />
                   <button type="button" className="primary" onClick={() => void decide(r, 'adjust')} disabled={action.busy || !(Number(amounts[r.id]) > 0)}>
                     {t('reviews.adjust')}
                   </button>

@@ -22,11 +22,25 @@ export function ConsoleStationsPage() {
   const edit = (s: Station) => {
     setEditing(s);
     setSaved('');
-    setDraft({ name: s.name, lat: String(s.lat), lng: String(s.lng), geofenceRadiusM: String(s.geofenceRadiusM), capacity: String(s.capacity), returnPolicy: s.returnPolicy });
+    setDraft({
+      name: s.name,
+      lat: String(s.lat),
+      lng: String(s.lng),
+      geofenceRadiusM: String(s.geofenceRadiusM),
+      capacity: String(s.capacity),
+      returnPolicy: s.returnPolicy,
+    });
   };
   const submit = async (event: FormEvent) => {
     event.preventDefault();
-    const body = { name: draft.name.trim(), lat: Number(draft.lat), lng: Number(draft.lng), geofenceRadiusM: Number(draft.geofenceRadiusM), capacity: Number(draft.capacity), returnPolicy: draft.returnPolicy };
+    const body = {
+      name: draft.name.trim(),
+      lat: Number(draft.lat),
+      lng: Number(draft.lng),
+      geofenceRadiusM: Number(draft.geofenceRadiusM),
+      capacity: Number(draft.capacity),
+      returnPolicy: draft.returnPolicy,
+    };
     const result = await action.run(() => (editing ? api.updateStation(editing.id, body) : api.createStation(body)));
     if (result) {
       setSaved(result.name);
@@ -46,8 +60,24 @@ export function ConsoleStationsPage() {
           <Field label={t('field.name')} name="name" value={draft.name} onChange={set('name')} error={errors.name} required />
           <Field label={t('field.lat')} name="lat" inputMode="decimal" value={draft.lat} onChange={set('lat')} error={errors.lat} required />
           <Field label={t('field.lng')} name="lng" inputMode="decimal" value={draft.lng} onChange={set('lng')} error={errors.lng} required />
-          <Field label={t('field.geofenceRadiusM')} name="geofenceRadiusM" inputMode="numeric" value={draft.geofenceRadiusM} onChange={set('geofenceRadiusM')} error={errors.geofenceRadiusM} required />
-          <Field label={t('field.capacity')} name="capacity" inputMode="numeric" value={draft.capacity} onChange={set('capacity')} error={errors.capacity} required />
+          <Field
+            label={t('field.geofenceRadiusM')}
+            name="geofenceRadiusM"
+            inputMode="numeric"
+            value={draft.geofenceRadiusM}
+            onChange={set('geofenceRadiusM')}
+            error={errors.geofenceRadiusM}
+            required
+          />
+          <Field
+            label={t('field.capacity')}
+            name="capacity"
+            inputMode="numeric"
+            value={draft.capacity}
+            onChange={set('capacity')}
+            error={errors.capacity}
+            required
+          />
           <Field
             label={t('field.returnPolicy')}
             name="returnPolicy"
@@ -92,7 +122,11 @@ export function ConsoleStationsPage() {
             { key: 'cars', header: t('col.cars'), className: 'num', render: (s) => number(s.availableCars) },
             { key: 'free', header: t('col.free'), className: 'num', render: (s) => number(s.freeParking) },
             { key: 'capacity', header: t('field.capacity'), className: 'num', render: (s) => number(s.capacity) },
-            { key: 'policy', header: t('field.returnPolicy'), render: (s) => (s.returnPolicy === 'open' ? t('stations.policyOpen') : t('stations.policyRoundTrip')) },
+            {
+              key: 'policy',
+              header: t('field.returnPolicy'),
+              render: (s) => (s.returnPolicy === 'open' ? t('stations.policyOpen') : t('stations.policyRoundTrip')),
+            },
             {
               key: 'actions',
               header: t('col.actions'),

@@ -4,7 +4,8 @@ import { Empty, Field, ProblemBox, Section, useAction, useFieldErrors, useLoad }
 import { useI18n, type MessageKey } from '../../i18n';
 import { useApp } from '../../state';
 
-export const licenceKey = (status: string): MessageKey => (['unverified', 'pending', 'approved', 'rejected'].includes(status) ? `licence.${status}` : 'licence.unverified') as MessageKey;
+export const licenceKey = (status: string): MessageKey =>
+  (['unverified', 'pending', 'approved', 'rejected'].includes(status) ? `licence.${status}` : 'licence.unverified') as MessageKey;
 
 /** Profile, driving licence, membership cards, password, and closing the account. */
 export function AccountPage() {
@@ -187,8 +188,27 @@ function Password() {
   return (
     <Section title={t('account.password')} id="password-title">
       <form onSubmit={submit}>
-        <Field label={t('field.currentPassword')} name="currentPassword" type="password" value={current} onChange={setCurrent} autoComplete="current-password" error={errors.currentPassword} required />
-        <Field label={t('field.newPassword')} name="newPassword" type="password" value={next} onChange={setNext} autoComplete="new-password" error={errors.newPassword} hint={t('register.passwordHint')} required />
+        <Field
+          label={t('field.currentPassword')}
+          name="currentPassword"
+          type="password"
+          value={current}
+          onChange={setCurrent}
+          autoComplete="current-password"
+          error={errors.currentPassword}
+          required
+        />
+        <Field
+          label={t('field.newPassword')}
+          name="newPassword"
+          type="password"
+          value={next}
+          onChange={setNext}
+          autoComplete="new-password"
+          error={errors.newPassword}
+          hint={t('register.passwordHint')}
+          required
+        />
         <button type="submit" disabled={action.busy}>
           {t('account.changePassword')}
         </button>
@@ -226,7 +246,15 @@ function Deregister() {
         </button>
       ) : (
         <form onSubmit={submit}>
-          <Field label={t('field.password')} name="deregisterPassword" type="password" value={password} onChange={setPassword} autoComplete="current-password" required />
+          <Field
+            label={t('field.password')}
+            name="deregisterPassword"
+            type="password"
+            value={password}
+            onChange={setPassword}
+            autoComplete="current-password"
+            required
+          />
           <div className="row">
             <button type="submit" className="danger" disabled={action.busy}>
               {t('account.deregisterConfirm')}

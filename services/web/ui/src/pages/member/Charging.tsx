@@ -6,7 +6,9 @@ import { useI18n, type MessageKey } from '../../i18n';
 export const pileStateKey = (s: string): MessageKey =>
   (['available', 'occupied', 'charging', 'faulted', 'unavailable', 'offline'].includes(s) ? `pileState.${s}` : 'pileState.offline') as MessageKey;
 export const chargingStatusKey = (s: string): MessageKey =>
-  (['booked', 'reserved', 'charging', 'completed', 'cancelled', 'expired', 'failed', 'active'].includes(s) ? `chargingStatus.${s}` : 'chargingStatus.other') as MessageKey;
+  (['booked', 'reserved', 'charging', 'completed', 'cancelled', 'expired', 'failed', 'active'].includes(s)
+    ? `chargingStatus.${s}`
+    : 'chargingStatus.other') as MessageKey;
 
 /** `datetime-local` value (the member's local time) an hour from now, rounded to the quarter. */
 function localInput(offsetMs: number): string {
@@ -33,7 +35,8 @@ export function ChargingPage() {
   const book = async (event: FormEvent) => {
     event.preventDefault();
     const energyWh = Math.round(Number(kwh) * 1000);
-    if (await action.run(() => api.bookCharging({ pileId: chosen, slotStart: toIso(start), slotEnd: toIso(end), ...(kwh.trim() ? { energyWh } : {}) }))) bookings.reload();
+    if (await action.run(() => api.bookCharging({ pileId: chosen, slotStart: toIso(start), slotEnd: toIso(end), ...(kwh.trim() ? { energyWh } : {}) })))
+      bookings.reload();
   };
   const cancel = async (id: string) => {
     if (await action.run(() => api.cancelCharging(id))) bookings.reload();
@@ -56,7 +59,14 @@ export function ChargingPage() {
       </Section>
       <Section title={t('charging.book')} id="book-title">
         <form onSubmit={book} className="form-grid">
-          <Field label={t('field.pileId')} name="pileId" value={chosen} onChange={setPileId} options={usable.map((p) => ({ value: p.id, label: `${p.id} · ${p.stationName}` }))} error={errors.pileId} />
+          <Field
+            label={t('field.pileId')}
+            name="pileId"
+            value={chosen}
+            onChange={setPileId}
+            options={usable.map((p) => ({ value: p.id, label: `${p.id} · ${p.stationName}` }))}
+            error={errors.pileId}
+          />
           <Field label={t('field.slotStart')} name="slotStart" type="datetime-local" value={start} onChange={setStart} error={errors.slotStart} required />
           <Field label={t('field.slotEnd')} name="slotEnd" type="datetime-local" value={end} onChange={setEnd} error={errors.slotEnd} required />
           <Field label={t('field.energyKwh')} name="energyWh" inputMode="decimal" value={kwh} onChange={setKwh} error={errors.energyWh} />
@@ -90,8 +100,8 @@ export function ChargingPage() {
         <ul className="plain">
           {(sessions.data?.items ?? []).map((s) => (
             <li key={s.id}>
-              {dateTime(s.startedAt)} · <code translate="no">{s.pileId}</code> · {t('charging.energy', { kwh: number((s.energyWh ?? 0) / 1000, 2) })} · {s.amountFen === null ? '—' : money(s.amountFen)} ·{' '}
-              {t(chargingStatusKey(s.status))}
+              {dateTime(s.startedAt)} · <code translate="no">{s.pileId}</code> · {t('charging.energy', { kwh: number((s.energyWh ?? 0) / 1000, 2) })} ·{' '}
+              {s.amountFen === null ? '—' : money(s.amountFen)} · {t(chargingStatusKey(s.status))}
             </li>
           ))}
         </ul>

@@ -27,7 +27,16 @@ export function LoginPage() {
         </p>
       )}
       <Field label={t('field.account')} name="account" value={account} onChange={setAccount} autoComplete="username" required error={errors.account} />
-      <Field label={t('field.password')} name="password" type="password" value={password} onChange={setPassword} autoComplete="current-password" required error={errors.password} />
+      <Field
+        label={t('field.password')}
+        name="password"
+        type="password"
+        value={password}
+        onChange={setPassword}
+        autoComplete="current-password"
+        required
+        error={errors.password}
+      />
       <ProblemBox error={action.error} />
       <button type="submit" className="primary" disabled={action.busy}>
         {t('login.submit')}

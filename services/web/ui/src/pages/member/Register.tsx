@@ -33,14 +33,26 @@ export function RegisterPage() {
   };
   const submit = async (event: FormEvent) => {
     event.preventDefault();
-    const session = await action.run(() => api.register({ phone: phone.trim(), code: code.trim(), password, displayName: displayName.trim(), locale: LOCALE[lang] }));
+    const session = await action.run(() =>
+      api.register({ phone: phone.trim(), code: code.trim(), password, displayName: displayName.trim(), locale: LOCALE[lang] }),
+    );
     if (session) app.signedIn(session);
   };
   return (
     <form className="card auth-card" onSubmit={submit} aria-labelledby="register-title">
       <h1 id="register-title">{t('register.title')}</h1>
       <p className="lead">{t('register.lead')}</p>
-      <Field label={t('field.phone')} name="phone" type="tel" inputMode="tel" value={phone} onChange={setPhone} autoComplete="tel" required error={errors.phone} />
+      <Field
+        label={t('field.phone')}
+        name="phone"
+        type="tel"
+        inputMode="tel"
+        value={phone}
+        onChange={setPhone}
+        autoComplete="tel"
+        required
+        error={errors.phone}
+      />
       <div className="row">
         <button type="button" onClick={() => void sendCode()} disabled={sending.busy || cooldown > 0 || !phone.trim()}>
           {cooldown > 0 ? t('register.resendIn', { s: cooldown }) : t('register.sendCode')}
@@ -52,9 +64,36 @@ export function RegisterPage() {
         )}
       </div>
       <ProblemBox error={sending.error} />
-      <Field label={t('field.code')} name="code" inputMode="numeric" value={code} onChange={setCode} autoComplete="one-time-code" required error={errors.code} />
-      <Field label={t('field.displayName')} name="displayName" value={displayName} onChange={setDisplayName} autoComplete="nickname" required error={errors.displayName} />
-      <Field label={t('field.password')} name="password" type="password" value={password} onChange={setPassword} autoComplete="new-password" required error={errors.password} hint={t('register.passwordHint')} />
+      <Field
+        label={t('field.code')}
+        name="code"
+        inputMode="numeric"
+        value={code}
+        onChange={setCode}
+        autoComplete="one-time-code"
+        required
+        error={errors.code}
+      />
+      <Field
+        label={t('field.displayName')}
+        name="displayName"
+        value={displayName}
+        onChange={setDisplayName}
+        autoComplete="nickname"
+        required
+        error={errors.displayName}
+      />
+      <Field
+        label={t('field.password')}
+        name="password"
+        type="password"
+        value={password}
+        onChange={setPassword}
+        autoComplete="new-password"
+        required
+        error={errors.password}
+        hint={t('register.passwordHint')}
+      />
       <ProblemBox error={action.error} />
       <button type="submit" className="primary" disabled={action.busy}>
         {t('register.submit')}

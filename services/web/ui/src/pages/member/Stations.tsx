@@ -59,20 +59,33 @@ export function StationsPage() {
         <ul className="station-list">
           {list.map((s) => (
             <li key={s.id}>
-              <button type="button" className={`station-button${s.id === current?.id ? ' selected' : ''}`} aria-pressed={s.id === current?.id} onClick={() => setSelected(s.id)}>
+              <button
+                type="button"
+                className={`station-button${s.id === current?.id ? ' selected' : ''}`}
+                aria-pressed={s.id === current?.id}
+                onClick={() => setSelected(s.id)}
+              >
                 <span className="station-name" translate="no">
                   {s.name}
                 </span>
-                <span className="station-counts">
-                  {t('stations.counts', { cars: number(s.availableCars), free: number(s.freeParking) })}
-                </span>
+                <span className="station-counts">{t('stations.counts', { cars: number(s.availableCars), free: number(s.freeParking) })}</span>
                 <span className="tag">{s.returnPolicy === 'open' ? t('stations.policyOpen') : t('stations.policyRoundTrip')}</span>
               </button>
             </li>
           ))}
         </ul>
       </Section>
-      <Section title={t('stations.cars')} id="cars-title" actions={current && <span translate="no" className="card-sub">{current.name}</span>}>
+      <Section
+        title={t('stations.cars')}
+        id="cars-title"
+        actions={
+          current && (
+            <span translate="no" className="card-sub">
+              {current.name}
+            </span>
+          )
+        }
+      >
         <ProblemBox error={action.error ?? vehicles.error} />
         {vehicles.data && vehicles.data.length === 0 && <Empty>{t('stations.noCars')}</Empty>}
         <ul className="vehicle-list">

@@ -153,7 +153,10 @@ export function TripPage() {
             name="returnStation"
             value={returnAt}
             onChange={setReturnAt}
-            options={(stations.data?.items ?? []).map((s) => ({ value: s.id, label: `${s.name} · ${s.returnPolicy === 'open' ? t('stations.policyOpen') : t('stations.policyRoundTrip')}` }))}
+            options={(stations.data?.items ?? []).map((s) => ({
+              value: s.id,
+              label: `${s.name} · ${s.returnPolicy === 'open' ? t('stations.policyOpen') : t('stations.policyRoundTrip')}`,
+            }))}
           />
           <ProblemBox error={quote.error} />
           {quote.data && (

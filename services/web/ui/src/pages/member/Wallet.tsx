@@ -85,7 +85,15 @@ export function WalletPage() {
       </Section>
       <Section title={t('wallet.topUp')} id="topup-title">
         <form onSubmit={submitTopUp} className="form-row">
-          <Field label={t('field.amountYuan')} name="amountFen" inputMode="decimal" value={amount} onChange={setAmount} error={topUpErrors.amountFen} required />
+          <Field
+            label={t('field.amountYuan')}
+            name="amountFen"
+            inputMode="decimal"
+            value={amount}
+            onChange={setAmount}
+            error={topUpErrors.amountFen}
+            required
+          />
           <Field
             label={t('field.provider')}
             name="provider"
@@ -110,7 +118,15 @@ export function WalletPage() {
       </Section>
       <Section title={t('wallet.moveToDeposit')} id="deposit-title">
         <form onSubmit={submitDeposit} className="form-row">
-          <Field label={t('field.amountYuan')} name="depositAmount" inputMode="decimal" value={deposit} onChange={setDeposit} error={moveErrors.amountFen} required />
+          <Field
+            label={t('field.amountYuan')}
+            name="depositAmount"
+            inputMode="decimal"
+            value={deposit}
+            onChange={setDeposit}
+            error={moveErrors.amountFen}
+            required
+          />
           <button type="submit" disabled={move.busy}>
             {t('wallet.moveSubmit')}
           </button>
