@@ -2,18 +2,8 @@ import { Problem, problems, provisionVehicleCredentials, route, withTransaction,
 import { rentalAdminOperations as ops } from '@evshare/api';
 import type { AppContext } from '../context';
 import type { RentalService } from './service';
-import {
-  PLAN_COLUMNS,
-  RENTAL_COLUMNS,
-  RESERVATION_COLUMNS,
-  STATION_COLUMNS,
-  VEHICLE_COLUMNS,
-  type Plan,
-  type Rental,
-  type Reservation,
-  type Station,
-  type Vehicle,
-} from './model';
+import { PLAN_COLUMNS, VEHICLE_COLUMNS, type Plan, type Vehicle } from './model';
+import * as queries from './queries';
 import { allowedTransitions, checkTransition } from './vehicle-state';
 
 const STATION_COLUMN_NAMES = {
@@ -54,14 +44,14 @@ export function adminRentalRoutes(ctx: AppContext, service: RentalService): Rout
   const { db } = ctx;
 
   const station = async (id: string) => {
-    const { rows } = await db.query<Station>(`SELECT ${STATION_COLUMNS} FROM stations s WHERE s.id = $1`, [id]);
-    if (!rows[0]) throw problems.notFound('No such station');
-    return rows[0];
+    const found = await queries.station(db, id);
+    if (!found) throw problems.notFound('No such station');
+    return found;
   };
   const vehicle = async (id: string) => {
-    const { rows } = await db.query<Vehicle>(`SELECT ${VEHICLE_COLUMNS} FROM vehicles v WHERE v.id = $1`, [id]);
-    if (!rows[0]) throw problems.notFound('No such car');
-    return rows[0];
+    const found = await queries.vehicle(db, id);
+    if (!found) throw problems.notFound('No such car');
+    return found;
   };
 
   return [
@@ -83,11 +73,7 @@ export function adminRentalRoutes(ctx: AppContext, service: RentalService): Rout
     }),
 
     route(ops.vehicles, async ({ query: { stationId, state } }, _req, res) => {
-      const { rows } = await db.query<Vehicle>(
-        `SELECT ${VEHICLE_COLUMNS} FROM vehicles v WHERE ($1::uuid IS NULL OR v.station_id = $1) AND ($2::text IS NULL OR v.state = $2) ORDER BY v.plate`,
-        [stationId ?? null, state ?? null],
-      );
-      res.json({ items: rows });
+      res.json({ items: await queries.vehicles(db, { stationId, state }) });
     }),
     route(ops.vehicle, async ({ params }, _req, res) => {
       res.json(await vehicle(params.id));
@@ -184,8 +170,7 @@ export function adminRentalRoutes(ctx: AppContext, service: RentalService): Rout
     }),
 
     route(ops.plans, async (_input, _req, res) => {
-      const { rows } = await db.query<Plan>(`SELECT ${PLAN_COLUMNS} FROM pricing_plans p ORDER BY p.valid_from DESC`);
-      res.json({ items: rows });
+      res.json({ items: await queries.plans(db) });
     }),
     route(ops.publishPlan, async ({ body: p, session }, _req, res) => {
       const { rows } = await db.query<Plan>(
@@ -221,22 +206,10 @@ export function adminRentalRoutes(ctx: AppContext, service: RentalService): Rout
     }),
 
     route(ops.reservations, async ({ query: q }, _req, res) => {
-      const { rows } = await db.query<Reservation>(
-        `SELECT ${RESERVATION_COLUMNS} FROM reservations r
-          WHERE ($1::text IS NULL OR r.status = $1) AND ($2::uuid IS NULL OR r.member_id = $2) AND ($3::uuid IS NULL OR r.vehicle_id = $3)
-          ORDER BY r.created_at DESC LIMIT $4`,
-        [q.status ?? null, q.memberId ?? null, q.vehicleId ?? null, q.limit],
-      );
-      res.json({ items: rows });
+      res.json({ items: await queries.reservations(db, q) });
     }),
     route(ops.rentals, async ({ query: q }, _req, res) => {
-      const { rows } = await db.query<Rental>(
-        `SELECT ${RENTAL_COLUMNS} FROM rentals t
-          WHERE ($1::text IS NULL OR t.status = $1) AND ($2::uuid IS NULL OR t.member_id = $2) AND ($3::uuid IS NULL OR t.vehicle_id = $3)
-          ORDER BY t.started_at DESC LIMIT $4`,
-        [q.status ?? null, q.memberId ?? null, q.vehicleId ?? null, q.limit],
-      );
-      res.json({ items: rows });
+      res.json({ items: await queries.rentals(db, q) });
     }),
   ];
 }

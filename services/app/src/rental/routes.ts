@@ -2,19 +2,8 @@ import { problems, route, type Route } from '@evshare/kit';
 import { rentalOperations as ops } from '@evshare/api';
 import type { AppContext } from '../context';
 import { bindCard, listCards, unbindCard } from './cards';
-import {
-  RENTAL_COLUMNS,
-  RESERVATION_COLUMNS,
-  STATION_COLUMNS,
-  VEHICLE_COLUMNS,
-  planInForce,
-  publicVehicle,
-  rentalSyncState,
-  type Rental,
-  type Reservation,
-  type Station,
-  type Vehicle,
-} from './model';
+import { planInForce, publicVehicle, rentalSyncState } from './model';
+import * as queries from './queries';
 import type { RentalService } from './service';
 
 /** The member API of the rental business. Another member's resources answer 404, as if absent. */
@@ -22,22 +11,17 @@ export function memberRentalRoutes(ctx: AppContext, service: RentalService): Rou
   const { db } = ctx;
   return [
     route(ops.stations, async (_input, _req, res) => {
-      const { rows } = await db.query<Station>(`SELECT ${STATION_COLUMNS} FROM stations s ORDER BY s.name, s.id`);
-      res.json({ items: rows });
+      res.json({ items: await queries.stations(db) });
     }),
     route(ops.station, async ({ params }, _req, res) => {
-      const { rows } = await db.query<Station>(`SELECT ${STATION_COLUMNS} FROM stations s WHERE s.id = $1`, [params.id]);
-      if (!rows[0]) throw problems.notFound('No such station');
-      res.json(rows[0]);
+      const station = await queries.station(db, params.id);
+      if (!station) throw problems.notFound('No such station');
+      res.json(station);
     }),
     route(ops.stationVehicles, async ({ params }, _req, res) => {
-      const { rows: stations } = await db.query('SELECT 1 FROM stations WHERE id = $1', [params.id]);
-      if (!stations[0]) throw problems.notFound('No such station');
-      const { rows } = await db.query<Vehicle>(
-        `SELECT ${VEHICLE_COLUMNS} FROM vehicles v WHERE v.station_id = $1 AND v.state = 'available' ORDER BY v.soc_pct DESC, v.plate`,
-        [params.id],
-      );
-      res.json({ items: rows.map(publicVehicle) });
+      const vehicles = await queries.availableVehiclesAt(db, params.id);
+      if (!vehicles) throw problems.notFound('No such station');
+      res.json({ items: vehicles.map(publicVehicle) });
     }),
     route(ops.currentPlan, async (_input, _req, res) => {
       const plan = await planInForce(db);
@@ -50,23 +34,16 @@ export function memberRentalRoutes(ctx: AppContext, service: RentalService): Rou
       res.status(201).location(`/api/v1/reservations/${reservation.id}`).json(reservation);
     }),
     route(ops.reservations, async ({ session, query: { limit, before } }, _req, res) => {
-      const { rows } = await db.query<Reservation>(
-        `SELECT ${RESERVATION_COLUMNS} FROM reservations r WHERE r.member_id = $1 AND ($2::timestamptz IS NULL OR r.created_at < $2)
-          ORDER BY r.created_at DESC LIMIT $3`,
-        [session.memberId, before ?? null, limit],
-      );
+      const rows = await queries.memberReservations(db, session.memberId, { limit, before });
       res.json({ items: rows, ...(rows.length === limit ? { next: rows.at(-1)!.createdAt.toISOString() } : {}) });
     }),
     route(ops.currentReservation, async ({ session }, _req, res) => {
       res.json({ reservation: (await rentalSyncState(db, session.memberId)).reservation });
     }),
     route(ops.reservation, async ({ session, params }, _req, res) => {
-      const { rows } = await db.query<Reservation>(`SELECT ${RESERVATION_COLUMNS} FROM reservations r WHERE r.id = $1 AND r.member_id = $2`, [
-        params.id,
-        session.memberId,
-      ]);
-      if (!rows[0]) throw problems.notFound('No such reservation');
-      res.json(rows[0]);
+      const reservation = await queries.memberReservation(db, session.memberId, params.id);
+      if (!reservation) throw problems.notFound('No such reservation');
+      res.json(reservation);
     }),
     route(ops.cancelReservation, async ({ session, params }, _req, res) => {
       res.json(await service.cancelReservation(session.memberId, params.id));
@@ -78,17 +55,13 @@ export function memberRentalRoutes(ctx: AppContext, service: RentalService): Rou
       res.status(201).location(`/api/v1/rentals/${rental.id}`).json(rental);
     }),
     route(ops.rentals, async ({ session, query: { limit, before } }, _req, res) => {
-      const { rows } = await db.query<Rental>(
-        `SELECT ${RENTAL_COLUMNS} FROM rentals t WHERE t.member_id = $1 AND t.status <> 'failed' AND ($2::timestamptz IS NULL OR t.started_at < $2)
-          ORDER BY t.started_at DESC LIMIT $3`,
-        [session.memberId, before ?? null, limit],
-      );
+      const rows = await queries.memberRentals(db, session.memberId, { limit, before });
       res.json({ items: rows, ...(rows.length === limit ? { next: rows.at(-1)!.startedAt.toISOString() } : {}) });
     }),
     route(ops.rental, async ({ session, params }, _req, res) => {
-      const { rows } = await db.query<Rental>(`SELECT ${RENTAL_COLUMNS} FROM rentals t WHERE t.id = $1 AND t.member_id = $2`, [params.id, session.memberId]);
-      if (!rows[0]) throw problems.notFound('No such rental');
-      res.json(rows[0]);
+      const rental = await queries.memberRental(db, session.memberId, params.id);
+      if (!rental) throw problems.notFound('No such rental');
+      res.json(rental);
     }),
     route(ops.quote, async ({ session, params, query }, _req, res) => {
       res.json(await service.quoteReturn(session.memberId, params.id, query.stationId));
