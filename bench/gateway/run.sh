@@ -17,13 +17,15 @@
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+# shellcheck source=../lib.sh
+source "$ROOT/bench/lib.sh"
 HERE="$ROOT/bench/gateway"
 DURATION=${BENCH_DURATION:-10}
 ROUNDS=${BENCH_ROUNDS:-3}
 IDLE=${BENCH_IDLE:-10000}
 WRITE=${BENCH_WRITE:-1}
 CONNECTIONS=64
-WORK=$(mktemp -d /tmp/evshare-bench-gateway.XXXXXX)
+WORK=$(bench_workdir gateway)
 PIDS=()
 
 BENCH_DB=""
@@ -33,10 +35,7 @@ cleanup() {
   for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
   [ -f "$WORK/haproxy.pid" ] && kill "$(cat "$WORK/haproxy.pid")" 2>/dev/null || true
   wait 2>/dev/null || true
-  if [ -n "$BENCH_DB" ]; then
-    psql -h 127.0.0.1 -U postgres -d postgres -qc "DROP DATABASE IF EXISTS $BENCH_DB WITH (FORCE)" || true
-    redis-cli --scan --pattern "$BENCH_DB:*" 2>/dev/null | xargs -r redis-cli del >/dev/null 2>&1 || true
-  fi
+  bench_drop_backends "$BENCH_DB" "$BENCH_DB"
   rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -50,10 +49,8 @@ if [ "$(ulimit -n)" -lt $((IDLE + 1000)) ]; then echo "ulimit -n is $(ulimit -n)
 
 cd "$ROOT"
 npx tsc -b services/gateway
-LOAD_AT_START=$(cut -d' ' -f1-3 /proc/loadavg)
+LOAD_AT_START=$(bench_load)
 
-free_port() { node -e "const s=require('net').createServer().listen(0,'127.0.0.1',()=>{console.log(s.address().port);s.close()})"; }
-wait_http() { for _ in $(seq 1 300); do curl -fs -o /dev/null "$1" && return 0; sleep 0.1; done; echo "no answer from $1" >&2; return 1; }
 rss_kb() { awk '/VmRSS/ {print $2}' "/proc/$1/status"; }
 
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
@@ -94,15 +91,15 @@ start_backends() { # kind -> sets B1 B2
   else
     # Its own database, key prefix and subject prefix, removed afterwards (cleanup).
     BENCH_DB="evshare_bench_$(date +%s)"
-    psql -h 127.0.0.1 -U postgres -d postgres -qc "CREATE DATABASE $BENCH_DB"
+    bench_fresh_db "$BENCH_DB"
     for port in "$B1" "$B2"; do
       PORT=$port INSTANCE_ID="app-$port" LOG_LEVEL=warn NATS_URL=nats://127.0.0.1:4222 NATS_SUBJECT_PREFIX="$BENCH_DB." \
         REDIS_URL=redis://127.0.0.1:6379 REDIS_KEY_PREFIX="$BENCH_DB:" DATABASE_URL="postgres://postgres@127.0.0.1:5432/$BENCH_DB" \
         node services/app/dist/main.js >"$WORK/app-$port.log" 2>&1 & PIDS+=($!); BACKEND_PIDS+=($!)
     done
   fi
-  wait_http "http://127.0.0.1:$B1/readyz" || { cat "$WORK"/app-*.log >&2 2>/dev/null; return 1; }
-  wait_http "http://127.0.0.1:$B2/readyz" || { cat "$WORK"/app-*.log >&2 2>/dev/null; return 1; }
+  wait_http "http://127.0.0.1:$B1/readyz" 300 || { cat "$WORK"/app-*.log >&2 2>/dev/null; return 1; }
+  wait_http "http://127.0.0.1:$B2/readyz" 300 || { cat "$WORK"/app-*.log >&2 2>/dev/null; return 1; }
 }
 
 start_haproxy() {
@@ -139,7 +136,7 @@ backend app
   server app2 127.0.0.1:$B2 check inter 1s fall 3 rise 2
 EOF
   haproxy -f "$WORK/haproxy.cfg" -D -p "$WORK/haproxy.pid"
-  wait_http "http://127.0.0.1:$HP/readyz"
+  wait_http "http://127.0.0.1:$HP/readyz" 300
 }
 
 start_gateway() { # [tree] -> GP GW_PID
@@ -151,7 +148,7 @@ start_gateway() { # [tree] -> GP GW_PID
   PORT=$GP ADMIN_PORT=0 APP_UPSTREAMS="http://127.0.0.1:$B1,http://127.0.0.1:$B2" LOG_LEVEL=error \
     node "${prof[@]}" "$tree/services/gateway/dist/main.js" & GW_PID=$!
   PIDS+=("$GW_PID")
-  wait_http "http://127.0.0.1:$GP/readyz"
+  wait_http "http://127.0.0.1:$GP/readyz" 300
 }
 
 
@@ -183,7 +180,7 @@ compare() { # kind path label
     NP=$(free_port)
     node "$HERE/node-http-proxy.js" "$NP" "http://127.0.0.1:$B1,http://127.0.0.1:$B2" & PIDS+=($!)
     names+=("node:http + Agent"); ports+=("$NP"); pids+=($!)
-    wait_http "http://127.0.0.1:$NP/readyz"
+    wait_http "http://127.0.0.1:$NP/readyz" 300
   fi
   local direct
   direct=$(run_wrk "http://127.0.0.1:$B1$path" 5)
@@ -276,6 +273,5 @@ echo
 echo "$SECTION"
 
 if [ "$WRITE" = 1 ]; then
-  node "$HERE/write-section.js" "$ROOT/docs/BENCHMARKS.md" <<<"$SECTION"
-  echo "written to docs/BENCHMARKS.md"
+  bench_write_section gateway-bench Gateway <<<"$SECTION"
 fi
