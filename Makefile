@@ -16,10 +16,12 @@ build: $(NPM_STAMP)
 run: build
 	node services/stack/dist/main.js
 
-## Unit, contract, integration and control-plane tests (needs Redis, NATS, PostgreSQL running; see README).
+## Type checks, lint (ESLint, Prettier), then unit, contract, integration and control-plane tests (needs Redis, NATS, PostgreSQL running; see README).
 test: build k8s-tools browser
 	npx tsc -p tsconfig.test.json
 	npx tsc -p services/web/ui
+	npx eslint --max-warnings=0 .
+	npx prettier --check --log-level=warn .
 	npx jest --ci
 
 test-unit: $(NPM_STAMP)

@@ -2,7 +2,7 @@ import { KubeConfig } from '@kubernetes/client-node';
 import { createLogger, createMetrics, createNatsBus, inboxPrefix, listen, loadConfig, runProcess } from '@evshare/kit';
 import { leaseNamespace, operatorConfigSchema, requireSigningKeyInProduction } from './config';
 import { operatorHttpHandler } from './http';
-import { startOperator, type Operator } from './operator';
+import { startOperator } from './operator';
 
 const config = loadConfig('evshare-operator', operatorConfigSchema);
 try {
@@ -14,10 +14,10 @@ try {
 const log = createLogger('operator', config.LOG_LEVEL);
 void runProcess('operator', log, async () => {
   const { registry } = createMetrics('operator', config.POD_NAME);
-  let operator: Operator | undefined;
+  let started = false;
   // Up before the caches sync, so the liveness probe does not kill a slow start.
   const server = await listen(
-    operatorHttpHandler(registry, () => operator !== undefined),
+    operatorHttpHandler(registry, () => started),
     config.METRICS_PORT,
     config.METRICS_HOST,
   );
@@ -31,7 +31,7 @@ void runProcess('operator', log, async () => {
     ...(config.NATS_USER === undefined ? {} : { user: config.NATS_USER, password: config.NATS_PASSWORD }),
     inboxPrefix: inboxPrefix('operator', config.NATS_PREFIX),
   });
-  operator = await startOperator({
+  const operator = await startOperator({
     kubeConfig,
     bus,
     log,
@@ -48,11 +48,11 @@ void runProcess('operator', log, async () => {
     renewDeadlineMs: config.RENEW_DEADLINE_MS,
     retryPeriodMs: config.RETRY_PERIOD_MS,
   });
-  const running = operator;
+  started = true;
   return {
     details: { port: server.port, namespace: config.WATCH_NAMESPACE || '(all)', identity: config.POD_NAME },
     async stop() {
-      await running.stop();
+      await operator.stop();
       await bus.close();
       await server.close();
     },

@@ -151,16 +151,27 @@ const getGroup = async (ns: string, name: string) =>
 const replicasOf = async (ns: string, name: string) =>
   (await apiRequest(cp, 'GET', `/apis/apps/v1/namespaces/${ns}/deployments/${name}`)).body.spec.replicas as number;
 
-async function livePods(ns: string, app: string): Promise<Array<{ name: string; annotations: Record<string, string> }>> {
-  const res = await apiRequest(cp, 'GET', `/api/v1/namespaces/${ns}/pods?labelSelector=app%3D${app}`);
-  return (res.body.items as any[])
-    .filter((p) => !p.metadata.deletionTimestamp)
-    .map((p) => ({ name: p.metadata.name, annotations: p.metadata.annotations ?? {} }));
+/** A Pod or an events.k8s.io/v1 Event, as far as these tests read them. */
+interface PodJson {
+  metadata: { name: string; deletionTimestamp?: string; annotations?: Record<string, string> };
+}
+interface EventJson {
+  type: string;
+  action: string;
+  reason: string;
+  reportingController?: string;
+  reportingInstance?: string;
+  regarding?: { kind: string; name: string };
 }
 
-async function scaleEvents(ns: string): Promise<any[]> {
-  const res = await apiRequest(cp, 'GET', `/apis/events.k8s.io/v1/namespaces/${ns}/events`);
-  return (res.body.items as any[]).filter((e) => e.action === 'Scale');
+async function livePods(ns: string, app: string): Promise<Array<{ name: string; annotations: Record<string, string> }>> {
+  const res = await apiRequest<{ items: PodJson[] }>(cp, 'GET', `/api/v1/namespaces/${ns}/pods?labelSelector=app%3D${app}`);
+  return res.body.items.filter((p) => !p.metadata.deletionTimestamp).map((p) => ({ name: p.metadata.name, annotations: p.metadata.annotations ?? {} }));
+}
+
+async function scaleEvents(ns: string): Promise<EventJson[]> {
+  const res = await apiRequest<{ items: EventJson[] }>(cp, 'GET', `/apis/events.k8s.io/v1/namespaces/${ns}/events`);
+  return res.body.items.filter((e) => e.action === 'Scale');
 }
 
 /**
@@ -314,7 +325,7 @@ describe('operator', () => {
       sessionAffinity: 'None',
       ports: [{ name: 'http', port: 80, targetPort: 'http', protocol: 'TCP' }],
     });
-    expect(service.metadata.managedFields.map((f: any) => f.manager)).toContain('evshare-operator');
+    expect(service.metadata.managedFields.map((f: { manager: string }) => f.manager)).toContain('evshare-operator');
     // The Ingress is applied right after the Service.
     const ingress = await waitFor('the Ingress', 5_000, async () => {
       const res = await apiRequest(cp, 'GET', `/apis/networking.k8s.io/v1/namespaces/${ns}/ingresses/app`);
@@ -569,7 +580,7 @@ describe('operator', () => {
     });
     expect(refused.message).toContain('HorizontalPodAutoscaler app-hpa also scales Deployment app');
     const warnings = await waitFor('the Warning event', 5_000, async () => {
-      const items = (await apiRequest(cp, 'GET', `/apis/events.k8s.io/v1/namespaces/${ns}/events`)).body.items as any[];
+      const items = (await apiRequest<{ items: EventJson[] }>(cp, 'GET', `/apis/events.k8s.io/v1/namespaces/${ns}/events`)).body.items;
       const found = items.filter((e) => e.type === 'Warning' && e.reason === 'ConflictingAutoscaler');
       return found.length > 0 ? found : undefined;
     });

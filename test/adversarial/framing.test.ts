@@ -407,7 +407,7 @@ function mutate(message: string, mutations: Mutation[]): Buffer {
   let bytes = Buffer.from(message, 'latin1');
   for (const m of mutations) {
     const text = bytes.toString('latin1');
-    const lineStarts = [0, ...[...text.matchAll(/\r\n/g)].map((match) => match.index! + 2)].filter(
+    const lineStarts = [0, ...[...text.matchAll(/\r\n/g)].map((match) => match.index + 2)].filter(
       (i) => i < text.indexOf('\r\n\r\n') + 2 || text.indexOf('\r\n\r\n') < 0,
     );
     switch (m.kind) {

@@ -475,7 +475,7 @@ function caseFor(op: Op, world: World, valid = false): fc.Arbitrary<Case> {
     fc.oneof(
       {
         weight: 4,
-        arbitrary: (conformingValue(p.schema, { hostile: true, ids }) as fc.Arbitrary<unknown>).map((v) => ({
+        arbitrary: conformingValue(p.schema, { hostile: true, ids }).map((v) => ({
           pairs: [`${p.name}=${encode(String(v))}`],
           violation: undefined as string | undefined,
         })),
@@ -794,7 +794,7 @@ describe('the HTTP API under generated hostile requests', () => {
     adminId = (await db.query<{ id: string }>("SELECT id FROM members WHERE username = 'admin'")).rows[0]!.id;
     setupKey = await memberSession(adminId, 'admin');
 
-    const doc = (await request(`${gateway}/api/docs/openapi.json`)).json() as Parameters<typeof opsOf>[0];
+    const doc = (await request(`${gateway}/api/docs/openapi.json`)).json<Parameters<typeof opsOf>[0]>();
     ops = opsOf(doc);
     expect(ops.filter((op) => op.path.startsWith('/api/v1/charging/')).length).toBeGreaterThan(0);
 

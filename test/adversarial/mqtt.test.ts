@@ -237,7 +237,7 @@ describe.each(['embedded', 'mosquitto'] as const)('adversarial: MQTT vehicle lin
           label: `publish to a canary's ${channel}`,
           bytes: (id: number) =>
             publishPacket(
-              topic(canaries[canary]!, channel),
+              topic(canaries[canary], channel),
               Buffer.from(channel === 'commands' ? sentinelCommand : channel === 'status' ? '{"online":false}' : sentinelTelemetry),
               { qos, messageId: id },
             ),

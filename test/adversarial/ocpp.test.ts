@@ -3,6 +3,7 @@ import WebSocket from 'ws';
 import type { RPCClient } from 'ocpp-rpc';
 import { checkProperty, fuzzTimeout } from '../support/fuzz';
 import { eventually, request } from '../support/http';
+import { messageText } from '../support/ws';
 import { nowIso, startChargingBench, type ChargingBench } from '../charging/support';
 
 /**
@@ -46,10 +47,11 @@ describe('adversarial: OCPP 1.6J central system', () => {
     });
     const frames: unknown[] = [];
     ws.on('message', (data) => {
+      const text = messageText(data);
       try {
-        frames.push(JSON.parse(String(data)));
+        frames.push(JSON.parse(text));
       } catch {
-        frames.push(String(data));
+        frames.push(text);
       }
     });
     await new Promise((resolve, reject) => ws.once('open', resolve).once('error', reject));
@@ -64,7 +66,7 @@ describe('adversarial: OCPP 1.6J central system', () => {
         let answer: unknown[] | undefined;
         await eventually(
           () => {
-            answer = frames.find((f): f is unknown[] => Array.isArray(f) && f[1] === id) as unknown[] | undefined;
+            answer = frames.find((f): f is unknown[] => Array.isArray(f) && f[1] === id);
             expect(answer).toBeDefined();
           },
           5_000,

@@ -24,6 +24,7 @@ import { signCallback } from '../../services/app/src/wallet/providers';
 import { checkProperty, fuzzTimeout } from '../support/fuzz';
 import { bearer, eventually, login, request, type Reply } from '../support/http';
 import { startTestPlatform, type TestPlatform } from '../support/platform';
+import { messageText } from '../support/ws';
 
 /** The promise: a revoked key is dead on every instance and the push channel within 1 s. */
 const REVOCATION_BOUND_MS = 1000;
@@ -165,7 +166,7 @@ describe('sessions and money, adversarially', () => {
       socket.on('error', () => undefined);
     });
     socket.on('message', (data) => {
-      if ((JSON.parse(String(data)) as { type?: string }).type === 'welcome') entry.welcomed = true;
+      if ((JSON.parse(messageText(data)) as { type?: string }).type === 'welcome') entry.welcomed = true;
     });
     await Promise.race([
       entry.done,

@@ -87,7 +87,7 @@ describe('bus contracts', () => {
     const files = SCANNED.flatMap(sources);
     expect(files.length).toBeGreaterThan(100);
     const findings = files.flatMap((file) => scan(file, readFileSync(path.join(ROOT, file), 'utf8')));
-    expect(findings.map((f) => `${f.file}:${f.line} ${JSON.stringify(f.text.replace(/\u0000/g, '${…}'))} (${f.why})`)).toEqual([]);
+    expect(findings.map((f) => `${f.file}:${f.line} ${JSON.stringify(f.text.replaceAll('\u0000', '${…}'))} (${f.why})`)).toEqual([]);
   });
 
   it.each([

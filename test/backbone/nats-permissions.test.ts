@@ -5,7 +5,7 @@
  * money, APP announcements and load reports, other services' inboxes and consumers, the streams.
  */
 import fc from 'fast-check';
-import { connect, type NatsConnection, type NatsError } from 'nats';
+import { connect, Events, type NatsConnection, type NatsError } from 'nats';
 import {
   BUS_IDENTITIES,
   BUS_PERMISSIONS,
@@ -46,7 +46,7 @@ async function client(user: string, password: string): Promise<Client> {
   const refusals: Client['refusals'] = [];
   void (async () => {
     for await (const status of nc.status()) {
-      if (status.type === 'error' && status.data === 'PERMISSIONS_VIOLATION' && status.permissionContext) refusals.push({ ...status.permissionContext });
+      if (status.type === Events.Error && status.data === 'PERMISSIONS_VIOLATION' && status.permissionContext) refusals.push({ ...status.permissionContext });
     }
   })();
   return { nc, refusals };

@@ -1,3 +1,4 @@
+import type { IHandlersOption } from 'ocpp-rpc';
 import { eventually } from '../support/http';
 import { startChargingBench, type ChargingBench } from './support';
 
@@ -12,9 +13,9 @@ describe('charging: reserved charging, operator control and the HTTP API', () =>
     await bench?.stop();
   });
 
-  const connect = async (index: number, handlers: Record<string, (params: any) => Record<string, unknown>>) => {
+  const connect = async (index: number, handlers: Record<string, (params: IHandlersOption['params']) => Record<string, unknown>>) => {
     const client = bench.client(bench.piles[index]!);
-    const calls: Array<{ method: string; params: any }> = [];
+    const calls: Array<{ method: string; params: IHandlersOption['params'] }> = [];
     for (const [method, handler] of Object.entries(handlers)) {
       client.handle(method, async ({ params }) => {
         calls.push({ method, params });

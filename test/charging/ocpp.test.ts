@@ -1,6 +1,8 @@
+import type { IHandlersOption } from 'ocpp-rpc';
 import WebSocket from 'ws';
 import { energyCostFen, parseTariffBands, SMART_PROFILE_ID } from '@evshare/charging';
 import { eventually } from '../support/http';
+import { messageText } from '../support/ws';
 import { nowIso, startChargingBench, type ChargingBench } from './support';
 
 // OCPP 1.6J interoperability: the central system driven by ocpp-rpc's own client, and by raw
@@ -36,7 +38,7 @@ describe('charging: OCPP 1.6J central system', () => {
     expect((await bench.api('PATCH', `/api/v1/charging/piles/${pile.id}`, bench.admin.key, { maxPowerW: 350_000 })).status).toBe(200);
     const vehicle = bench.vehicles[0]!;
     const client = bench.client(pile);
-    const profiles: Array<Record<string, any>> = [];
+    const profiles: Array<NonNullable<IHandlersOption['params']>> = [];
     client.handle('SetChargingProfile', async ({ params }) => {
       profiles.push(params!);
       return { status: 'Accepted' };
@@ -252,7 +254,7 @@ describe('charging: OCPP 1.6J central system', () => {
       headers: { authorization: `Basic ${Buffer.from(`${pile.id}:${pile.password}`).toString('base64')}` },
     });
     const frames: unknown[][] = [];
-    ws.on('message', (data) => frames.push(JSON.parse(String(data))));
+    ws.on('message', (data) => frames.push(JSON.parse(messageText(data))));
     await new Promise((resolve, reject) => {
       ws.once('open', resolve);
       ws.once('error', reject);
@@ -298,7 +300,7 @@ describe('charging: OCPP 1.6J central system', () => {
     const other = await bench.startInstance('charging-b');
     const pile = bench.piles[2]!;
     const client = bench.client(pile);
-    const calls: Array<{ method: string; params: any }> = [];
+    const calls: Array<{ method: string; params: IHandlersOption['params'] }> = [];
     for (const method of ['RemoteStartTransaction', 'GetConfiguration', 'TriggerMessage']) {
       client.handle(method, async ({ params }) => {
         calls.push({ method, params });

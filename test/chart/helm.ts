@@ -63,6 +63,7 @@ export interface K8sObject {
   apiVersion: string;
   kind: string;
   metadata: { name: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string> };
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- helm's YAML, read untyped on purpose: the chart tests walk any kind's spec and assert it
   spec?: any;
   data?: Record<string, string>;
   [key: string]: unknown;
@@ -97,6 +98,7 @@ export function find(objects: K8sObject[], kind: string, name: string): K8sObjec
 }
 
 /** The pod specs of every workload object, with a label for messages. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- a pod spec out of helm's YAML, untyped like K8sObject.spec
 export function podSpecs(objects: K8sObject[]): Array<{ owner: string; spec: any }> {
   return objects
     .filter((o) => ['Deployment', 'StatefulSet', 'DaemonSet', 'Job'].includes(o.kind))

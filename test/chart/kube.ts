@@ -9,6 +9,7 @@ import type { K8sObject } from './helm';
 
 export interface KubeResponse {
   status: number;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the apiserver's JSON, read untyped on purpose (as JSON.parse gives it) by the chart tests
   body: any;
   warnings: string[];
 }

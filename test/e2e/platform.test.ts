@@ -50,7 +50,8 @@ describe('evshare end to end', () => {
     const failures: string[] = [];
     // Requests served per instance, before and after the kill.
     const served = new Map<string, number>();
-    let victim: string | undefined;
+    // Not const: the request loops read it before the kill sets it.
+    let victim: string | undefined = undefined;
     const after = new Set<string>();
     let running = true;
     const loops = Array.from({ length: 20 }, async (_, i) => {

@@ -252,10 +252,12 @@ async function startKwok(
     if (created.status !== 201) throw new Error(`creating node ${name}: ${created.status} ${JSON.stringify(created.body)}`);
   }
   await waitFor(kwok, timeoutMs, async () => {
-    const list = await apiRequest(target, 'GET', '/api/v1/nodes?labelSelector=type%3Dkwok');
-    const ready = (list.body?.items ?? []).filter((n: any) =>
-      (n.status?.conditions ?? []).some((c: { type: string; status: string }) => c.type === 'Ready' && c.status === 'True'),
+    const list = await apiRequest<{ items?: Array<{ status?: { conditions?: Array<{ type: string; status: string }> } }> }>(
+      target,
+      'GET',
+      '/api/v1/nodes?labelSelector=type%3Dkwok',
     );
+    const ready = (list.body?.items ?? []).filter((n) => (n.status?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True'));
     return ready.length === count;
   });
   // The apiserver's TaintNodesByCondition admission gives every new node the

@@ -42,20 +42,35 @@ afterAll(async () => {
 interface PodView {
   name: string;
   node: string | undefined;
-  phase: string;
+  phase: string | undefined;
   ready: boolean;
   annotations: Record<string, string>;
 }
 
+/** A Pod, a Deployment or StatefulSet, and a PodDisruptionBudget, as far as these tests read them. */
+interface PodJson {
+  metadata: { name: string; deletionTimestamp?: string; annotations?: Record<string, string> };
+  spec: { nodeName?: string };
+  status?: { phase: string; conditions?: Array<{ type: string; status: string }> };
+}
+interface WorkloadJson {
+  metadata: { name: string };
+  spec: { replicas: number };
+  status?: { readyReplicas?: number };
+}
+interface PdbJson {
+  status?: { currentHealthy: number; desiredHealthy: number };
+}
+
 async function livePods(ns: string, selector: string): Promise<PodView[]> {
-  const res = await apiRequest(cp, 'GET', `/api/v1/namespaces/${ns}/pods?labelSelector=${encodeURIComponent(selector)}`);
-  return (res.body.items as any[])
+  const res = await apiRequest<{ items: PodJson[] }>(cp, 'GET', `/api/v1/namespaces/${ns}/pods?labelSelector=${encodeURIComponent(selector)}`);
+  return res.body.items
     .filter((p) => !p.metadata.deletionTimestamp)
     .map((p) => ({
       name: p.metadata.name,
       node: p.spec.nodeName,
       phase: p.status?.phase,
-      ready: (p.status?.conditions ?? []).some((c: { type: string; status: string }) => c.type === 'Ready' && c.status === 'True'),
+      ready: (p.status?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True'),
       annotations: p.metadata.annotations ?? {},
     }));
 }
@@ -244,12 +259,12 @@ describe('helm install in development mode on fake nodes', () => {
     cleanups.push(() => helm(['uninstall', 'evs', '--kubeconfig', cp.kubeconfigPath, '--namespace', ns, '--wait=false']));
 
     const workloads = async () => {
-      const deployments = (await apiRequest(cp, 'GET', `/apis/apps/v1/namespaces/${ns}/deployments`)).body.items as any[];
-      const statefulSets = (await apiRequest(cp, 'GET', `/apis/apps/v1/namespaces/${ns}/statefulsets`)).body.items as any[];
-      const named = (kind: string) => (w: any) => ({
+      const deployments = (await apiRequest<{ items: WorkloadJson[] }>(cp, 'GET', `/apis/apps/v1/namespaces/${ns}/deployments`)).body.items;
+      const statefulSets = (await apiRequest<{ items: WorkloadJson[] }>(cp, 'GET', `/apis/apps/v1/namespaces/${ns}/statefulsets`)).body.items;
+      const named = (kind: string) => (w: WorkloadJson) => ({
         name: `${kind}/${w.metadata.name}`,
-        want: w.spec.replicas as number,
-        ready: (w.status?.readyReplicas ?? 0) as number,
+        want: w.spec.replicas,
+        ready: w.status?.readyReplicas ?? 0,
       });
       return [...deployments.map(named('Deployment')), ...statefulSets.map(named('StatefulSet'))];
     };
@@ -275,11 +290,11 @@ describe('helm install in development mode on fake nodes', () => {
     const pods = await livePods(ns, 'app.kubernetes.io/instance=evs');
     expect(pods).toHaveLength(last.reduce((sum, w) => sum + w.want, 0));
     expect(pods.filter((p) => !cp.nodes.includes(p.node ?? '') || !p.ready).map((p) => p.name)).toEqual([]);
-    const pdbs = (await apiRequest(cp, 'GET', `/apis/policy/v1/namespaces/${ns}/poddisruptionbudgets`)).body.items as any[];
+    const pdbs = (await apiRequest<{ items: PdbJson[] }>(cp, 'GET', `/apis/policy/v1/namespaces/${ns}/poddisruptionbudgets`)).body.items;
     expect(pdbs.length).toBeGreaterThan(0);
     await waitFor('PDBs observing the ready pods', 10_000, async () => {
-      const now = (await apiRequest(cp, 'GET', `/apis/policy/v1/namespaces/${ns}/poddisruptionbudgets`)).body.items as any[];
-      return now.every((p) => p.status?.currentHealthy > 0 && p.status.currentHealthy >= p.status.desiredHealthy);
+      const now = (await apiRequest<{ items: PdbJson[] }>(cp, 'GET', `/apis/policy/v1/namespaces/${ns}/poddisruptionbudgets`)).body.items;
+      return now.every((p) => p.status !== undefined && p.status.currentHealthy > 0 && p.status.currentHealthy >= p.status.desiredHealthy);
     });
   });
 });

@@ -32,7 +32,7 @@ describe('Ctrl-C in the processes mode', () => {
       const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
       await new Promise<void>((resolve, reject) => {
         const timer = setTimeout(() => reject(new Error(`not up:\n${output.join('\n')}`)), 90_000);
-        for (const stream of [child.stdout!, child.stderr!]) {
+        for (const stream of [child.stdout, child.stderr]) {
           readline.createInterface({ input: stream }).on('line', (line) => {
             output.push(line);
             if (line.includes('Press Ctrl-C to stop.')) {

@@ -3,7 +3,7 @@
 //   X-Test-Fault: escape  an exception thrown after the request, outside every handler
 //   X-Test-Fault: reject  a promise rejection nobody handles
 //   SIGUSR2               an exception no service owns
-const http = require('node:http');
+const http = process.getBuiltinModule('node:http');
 
 const emit = http.Server.prototype.emit;
 http.Server.prototype.emit = function (event, req, ...rest) {

@@ -4,6 +4,7 @@ import { createPool } from '@evshare/kit';
 import { provisionPiles, type PileCredentials } from '@evshare/charging';
 import { bearer, login, request } from './http';
 import type { TestPlatform } from './platform';
+import { messageText } from './ws';
 
 /**
  * An ordinary member and an ordinary pile, used after hostile traffic to show the platform still
@@ -50,7 +51,7 @@ export function pushWelcome(gateway: string, key: string, timeoutMs = 5_000): Pr
       reject(new Error('canary: no welcome frame on /push'));
     }, timeoutMs);
     ws.on('message', (data) => {
-      const frame = JSON.parse(String(data)) as { type: string };
+      const frame = JSON.parse(messageText(data)) as { type: string };
       if (frame.type !== 'welcome') return;
       clearTimeout(timer);
       ws.close();

@@ -32,7 +32,7 @@ export async function startAuthNatsServer(): Promise<AuthNatsServer> {
   await writeFile(file, natsServerConfig({ passwords, admin, port, storeDir: path.join(dir, 'js') }));
   const child = spawn(NATS_SERVER, ['-c', file], { stdio: ['ignore', 'ignore', 'pipe'] });
   let log = '';
-  child.stderr!.on('data', (chunk: Buffer) => (log = (log + chunk.toString()).slice(-4000)));
+  child.stderr.on('data', (chunk: Buffer) => (log = (log + chunk.toString()).slice(-4000)));
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const deadline = Date.now() + 10_000;
   for (;;) {

@@ -4,6 +4,7 @@ import WebSocket from 'ws';
 import { findAllowed, provisionVehicleCredentials, signAppKey, vehicleTopic, type VehicleCredential } from '@evshare/telematics';
 import { startVehicleFleet, type Fleet } from '../../sims/vehicle/src';
 import { eventually } from '../support/http';
+import { messageText } from '../support/ws';
 import { startRentalBench, type RentalBench } from '../rental/support';
 import { startTestTelematics } from './support';
 
@@ -276,7 +277,7 @@ describe('vehicle link (embedded broker)', () => {
   it("operators connected to the push channel get the cars' alerts: offline, low charge, door open after return", async () => {
     const socket = new WebSocket(`${bench.gateway.replace('http', 'ws')}/push`, { headers: { cookie: `evs_session=${bench.adminKey}` } });
     const frames: Array<{ type: string; notification?: { kind: string; body: { vin: string } } }> = [];
-    socket.on('message', (data) => frames.push(JSON.parse(String(data)) as (typeof frames)[number]));
+    socket.on('message', (data) => frames.push(JSON.parse(messageText(data)) as (typeof frames)[number]));
     await new Promise<void>((resolve, reject) => socket.once('open', () => resolve()).once('error', reject));
     await eventually(() => expect(frames.some((f) => f.type === 'welcome')).toBe(true));
     const alerts = () => frames.filter((f) => f.type === 'notification').map((f) => [f.notification!.kind, f.notification!.body.vin]);

@@ -54,7 +54,7 @@ describe('the web platform in a browser', () => {
     'nav.cluster': '/console/cluster',
   };
   /** Navigates inside the single-page app (no reload), as a member clicking the menu entry. */
-  const nav = async (page: Page, key: keyof typeof PATHS & string) => {
+  const nav = async (page: Page, key: keyof typeof PATHS) => {
     await page.getByRole('navigation').locator(`a[href="${PATHS[key]}"]`).click();
   };
 
@@ -410,10 +410,10 @@ describe('the web platform in a browser', () => {
   it('with the push channel blocked the page still updates through the poll, and an ended session returns to the login page', async () => {
     const blocked = await openPage(browser, gateway);
     let attempts = 0;
-    await blocked.context.routeWebSocket(/\/push$/, (ws) => {
+    await blocked.context.routeWebSocket(/\/push$/, async (ws) => {
       attempts += 1;
       // As a proxy that refuses WebSockets would: the socket closes before any frame.
-      ws.close({ code: 1013, reason: 'blocked by the test' });
+      await ws.close({ code: 1013, reason: 'blocked by the test' });
     });
     const { page } = blocked;
     await page.goto('/login');

@@ -56,7 +56,7 @@ export interface KubeClient {
    * Streams watch events until the server ends the stream (onClose(null)), the request fails
    * (onClose(error); an HTTP error carries its Status as a KubeApiError) or close() is called.
    */
-  watch(path: string, query: Query, onEvent: (type: WatchEventType, object: any) => void, onClose: (error: Error | null) => void): WatchHandle;
+  watch(path: string, query: Query, onEvent: (type: WatchEventType, object: unknown) => void, onClose: (error: Error | null) => void): WatchHandle;
 }
 
 export function createKubeClient(kc: KubeConfig, defaultTimeoutMs = 30_000): KubeClient {
@@ -101,7 +101,7 @@ export function createKubeClient(kc: KubeConfig, defaultTimeoutMs = 30_000): Kub
       return new Promise<T>((resolve, rejectOnce) => {
         // A connection that silently drops packets never errors: only a deadline ends the request.
         const deadline = setTimeout(() => req.destroy(new Error(`${method} ${target.pathname}: no answer within ${timeoutMs} ms`)), timeoutMs);
-        const reject = (error: unknown) => {
+        const reject = (error: Error) => {
           clearTimeout(deadline);
           rejectOnce(error);
         };
@@ -117,7 +117,8 @@ export function createKubeClient(kc: KubeConfig, defaultTimeoutMs = 30_000): Kub
             try {
               resolve((text ? JSON.parse(text) : undefined) as T);
             } catch (error) {
-              reject(error);
+              // JSON.parse throws a SyntaxError.
+              reject(error as Error);
             }
           });
         });
@@ -158,7 +159,7 @@ export function createKubeClient(kc: KubeConfig, defaultTimeoutMs = 30_000): Kub
               if (closed || !line) return;
               let event: { type: WatchEventType; object: unknown };
               try {
-                event = JSON.parse(line);
+                event = JSON.parse(line) as typeof event;
               } catch {
                 return finish(new Error(`watch ${target.pathname}: unreadable event`));
               }

@@ -132,7 +132,8 @@ export function createInformer<T extends KubeObject>(options: InformerOptions<T>
     return new Promise<number>((resolve, reject) => {
       let events = 0;
       let settled = false;
-      let handle: WatchHandle | undefined;
+      // Not const: settle() reads it and may run before client.watch() has returned it.
+      let handle: WatchHandle | undefined = undefined;
       const settle = (error: Error | null) => {
         if (settled) return;
         settled = true;

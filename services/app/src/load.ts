@@ -35,16 +35,16 @@ export function createLoadTracker(activeWindowMs = 60_000) {
     get inflight() {
       return inflight;
     },
-    begin() {
+    begin: () => {
       inflight++;
     },
-    end(latencyMs: number) {
+    end: (latencyMs: number) => {
       inflight--;
       completed++;
       if (latencies.length < MAX_LATENCY_SAMPLES) latencies.push(latencyMs);
       else latencies[completed % MAX_LATENCY_SAMPLES] = latencyMs;
     },
-    seen(memberId: string) {
+    seen: (memberId: string) => {
       lastSeen.set(memberId, Date.now());
     },
     /** Summarizes the interval since the last call and starts a new one. */

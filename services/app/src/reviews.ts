@@ -81,7 +81,7 @@ export function mountReviews(context: AppContext): DomainMount {
               JSON.stringify(message),
             ]);
           }
-          const { rows: after } = await tx.query(`SELECT ${REVIEW_COLUMNS} FROM device_charge_reviews WHERE id = $1`, [id]);
+          const { rows: after } = await tx.query<Review>(`SELECT ${REVIEW_COLUMNS} FROM device_charge_reviews WHERE id = $1`, [id]);
           return { item: after[0], message };
         });
         if (decided.message) {

@@ -1,4 +1,5 @@
-import { RPCServer, createRPCError } from 'ocpp-rpc';
+import { RPCServer, createRPCError, type RPCError } from 'ocpp-rpc';
+import type ServerClient from 'ocpp-rpc/lib/server-client';
 import { STATUS_CODES, type IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import client from 'prom-client';
@@ -11,15 +12,6 @@ import type { Ocpp16Action, Ocpp16Calls, IdTagStatus } from './ocpp16';
 import { createChargingRepository, type ChargingQueries } from './repository';
 import type { LocalPiles } from './routing';
 import { energyCostFen, type Tariff } from './tariff';
-
-type ServerClient = Parameters<Parameters<RPCServer['on']>[1]>[0] & {
-  identity: string;
-  session: Record<string, unknown>;
-  handle(method: string, handler: (call: { params: unknown }) => Promise<unknown>): void;
-  call(method: string, params?: unknown, options?: Record<string, unknown>): Promise<unknown>;
-  close(options?: Record<string, unknown>): Promise<unknown>;
-  on(event: string, listener: (...args: any[]) => void): unknown;
-};
 
 export const OCPP_PATH = '/ocpp';
 export const PARKED_VEHICLE = { vendorId: 'evshare', messageId: 'ParkedVehicle' } as const;
@@ -63,10 +55,13 @@ interface PileSession {
   connectedAt: Date;
 }
 
+/** ocpp-rpc types createRPCError's result as a plain record; it is the RPCError subclass the type names. */
+const rpcError = (type: string, message: string) => createRPCError(type, message) as RPCError;
+
 /** A schema-valid value the central system cannot accept: PropertyConstraintViolation, nothing changed. */
 const requireRange = (value: number, min: number, max: number, field: string) => {
   if (!Number.isSafeInteger(value) || value < min || value > max)
-    throw createRPCError('PropertyConstraintViolation', `${field} must be an integer from ${min} to ${max}`);
+    throw rpcError('PropertyConstraintViolation', `${field} must be an integer from ${min} to ${max}`);
 };
 /** OCPP ids the central system hands out are PostgreSQL integers. */
 const INT_MAX = 2 ** 31 - 1;
@@ -175,7 +170,7 @@ export function createCentralSystem(options: CentralSystemOptions): CentralSyste
   /** A handler of one action, timed; ocpp-rpc validated its params against the action's schema. */
   type Handler<A extends Ocpp16Action> = (params: Ocpp16Calls[A]['request']) => Promise<Ocpp16Calls[A]['response']>;
   const handle = <A extends Ocpp16Action>(rpc: ServerClient, action: A, handler: Handler<A>) =>
-    rpc.handle(action, async ({ params }: { params: unknown }) => {
+    rpc.handle(action, async ({ params }) => {
       const end = histogram.startTimer({ action });
       try {
         return await handler(params as Ocpp16Calls[A]['request']);
@@ -514,7 +509,7 @@ export function createCentralSystem(options: CentralSystemOptions): CentralSyste
     connected: () => sockets.size,
     async call(pileId, method, params, timeoutMs) {
       const rpc = sockets.get(pileId);
-      if (!rpc) throw createRPCError('GenericError', `pile ${pileId} is not connected here`);
+      if (!rpc) throw rpcError('GenericError', `pile ${pileId} is not connected here`);
       return rpc.call(method, params, { callTimeoutMs: timeoutMs });
     },
     drop(pileId) {

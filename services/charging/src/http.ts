@@ -11,7 +11,7 @@ export interface ChargingApiContext {
   callPile(pileId: string, method: string, params: unknown): Promise<unknown>;
   planStation(stationId: string): Promise<unknown>;
   cancelAtPile(pileId: string, ocppId: number): Promise<string>;
-  onBookingChange(stationId: string): void;
+  onBookingChange: (stationId: string) => void;
   /** For drawing a station's plan: the tariff, the cap of a station without one, the horizon. */
   tariff: Tariff;
   defaultCapW: number;
@@ -87,9 +87,10 @@ export function chargingRoutes(app: Express, ctx: ChargingApiContext): void {
     app,
     [
       route(ops.piles, async ({ query }, req, res) => {
-        const { rows } = await db.query(`SELECT ${PILE_COLUMNS} ${PILE_FROM} WHERE ($1::uuid IS NULL OR p.station_id = $1) ORDER BY p.id`, [
-          query.stationId ?? null,
-        ]);
+        const { rows } = await db.query<Record<string, unknown>>(
+          `SELECT ${PILE_COLUMNS} ${PILE_FROM} WHERE ($1::uuid IS NULL OR p.station_id = $1) ORDER BY p.id`,
+          [query.stationId ?? null],
+        );
         // Which car stands where is for operators; members see the pile's availability.
         const items = isAdmin(req) ? rows : rows.map(({ vin: _vin, vehicleId: _vehicleId, plate: _plate, ...rest }) => rest);
         res.json({ items });

@@ -70,11 +70,11 @@ export async function startCharging(deps: ChargingDeps): Promise<RunningCharging
   const repo = createChargingRepository(db);
   await repo.releaseInstance(instanceId);
 
-  // Late-bound: the router needs the central system's sockets, and the central system the planner.
-  let smart: ReturnType<typeof createSmartCharging> | undefined;
+  // Late-bound: the router needs the central system's sockets, and the central system the planner
+  // (smart, made below; onChange runs on piles' messages, bookings and ticks, none before it is).
   const callPile = async (pileId: string, method: string, params: unknown) => router.call(pileId, await repo.holderOf(pileId), method, params);
   const onChange = (stationId: string, reason: string) => {
-    if (config.SMART_CHARGING_ENABLED) smart?.schedule(stationId, reason);
+    if (config.SMART_CHARGING_ENABLED) smart.schedule(stationId, reason);
   };
 
   const central = createCentralSystem({
@@ -102,7 +102,7 @@ export async function startCharging(deps: ChargingDeps): Promise<RunningCharging
     },
   });
   const router = createPileRouter({ bus, log, instanceId, local: central, timeoutMs: config.OCPP_CALL_TIMEOUT_MS });
-  smart = createSmartCharging({
+  const smart = createSmartCharging({
     db,
     log,
     metrics,
@@ -135,9 +135,9 @@ export async function startCharging(deps: ChargingDeps): Promise<RunningCharging
         log,
         retryMs: config.SMART_CHARGING_LISTEN_RETRY_MS,
         onNotification: (payload) => {
-          if (UUID.test(payload)) smart!.vehicleChanged(payload);
+          if (UUID.test(payload)) smart.vehicleChanged(payload);
         },
-        onReconnect: () => void smart!.planAll().catch((error: unknown) => log.error({ err: error }, 'planning after reconnect failed')),
+        onReconnect: () => void smart.planAll().catch((error: unknown) => log.error({ err: error }, 'planning after reconnect failed')),
       })
     : undefined;
   if (vehicleAccess) {
@@ -158,7 +158,7 @@ export async function startCharging(deps: ChargingDeps): Promise<RunningCharging
         db,
         sessions,
         callPile,
-        planStation: (stationId) => smart!.planStation(stationId),
+        planStation: (stationId) => smart.planStation(stationId),
         cancelAtPile: reservations.cancelAtPile,
         onBookingChange: (stationId) => onChange(stationId, 'booking'),
         tariff,
@@ -213,7 +213,7 @@ export async function startCharging(deps: ChargingDeps): Promise<RunningCharging
   // A feed is due once per AMBIENT_FEED_INTERVAL_MS; looking every tick reads a new feed promptly.
   const feedTimer = setInterval(pollFeeds, Math.min(config.CHARGING_TICK_MS, config.AMBIENT_FEED_INTERVAL_MS));
   const planner = setInterval(() => {
-    if (config.SMART_CHARGING_ENABLED) smart!.planAll().catch((error: unknown) => log.error({ err: error }, 'periodic planning failed'));
+    if (config.SMART_CHARGING_ENABLED) smart.planAll().catch((error: unknown) => log.error({ err: error }, 'periodic planning failed'));
   }, config.SMART_CHARGING_INTERVAL_MS);
 
   return {
@@ -222,7 +222,7 @@ export async function startCharging(deps: ChargingDeps): Promise<RunningCharging
     port: server.port,
     health,
     instanceId,
-    planStation: (stationId) => smart!.planStation(stationId),
+    planStation: (stationId) => smart.planStation(stationId),
     tick,
     connectedPiles: () => central.connected(),
     async stop() {
@@ -231,7 +231,7 @@ export async function startCharging(deps: ChargingDeps): Promise<RunningCharging
       clearInterval(planner);
       clearInterval(feedTimer);
       await vehicleAccess?.close();
-      await smart!.stop();
+      await smart.stop();
       router.stop();
       await central.close();
       await server.close();

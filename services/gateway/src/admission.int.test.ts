@@ -98,7 +98,8 @@ describe('admission when every instance is at its concurrency limit', () => {
 
   it('answers 503 when a queued request waits longer than QUEUE_TIMEOUT_MS', async () => {
     await setup({ QUEUE_TIMEOUT_MS: '200' });
-    await saturate();
+    // The four held requests end when afterEach releases them; this test does not wait for them.
+    void (await saturate());
     const started = Date.now();
     const reply = await get('10.7.0.1');
     expect(reply.status).toBe(503);
@@ -110,7 +111,8 @@ describe('admission when every instance is at its concurrency limit', () => {
 
   it('forgets a queued request whose client went away', async () => {
     await setup({ QUEUE_TIMEOUT_MS: '10000' });
-    await saturate();
+    // The four held requests end when afterEach releases them; this test does not wait for them.
+    void (await saturate());
     const request = http.request(`${gw.url}/api/v1/sync`, { headers: { 'X-Forwarded-For': '10.8.0.1' }, agent: false });
     request.on('error', () => {});
     request.end();

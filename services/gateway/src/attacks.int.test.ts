@@ -2,6 +2,7 @@ import net from 'node:net';
 import WebSocket, { WebSocketServer } from 'ws';
 import http from 'node:http';
 import { announce, call, sleep, startTestGateway, startUpstream, waitFor, type TestGateway, type TestUpstream } from './testing.fixture';
+import { messageText } from '../../../test/support/ws';
 
 /**
  * Regression tests named after the attacks on the gateway reported in issue 10, each against the
@@ -258,7 +259,7 @@ describe('attack: WebSocket idle', () => {
   it('a tunnel with no traffic is closed after WS_IDLE_TIMEOUT_MS; a busy one stays', async () => {
     const server = http.createServer((req, res) => res.writeHead(req.url === '/readyz' ? 200 : 404).end());
     const wss = new WebSocketServer({ server, path: '/push' });
-    wss.on('connection', (socket) => socket.on('message', (data) => socket.send(String(data))));
+    wss.on('connection', (socket) => socket.on('message', (data) => socket.send(messageText(data))));
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
     const gw = await startTestGateway({ PUSH_UPSTREAMS: `http://127.0.0.1:${(server.address() as net.AddressInfo).port}`, WS_IDLE_TIMEOUT_MS: '400' });
     const openWs = () =>

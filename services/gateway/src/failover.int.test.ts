@@ -33,7 +33,7 @@ describe('failover while 50 clients poll', () => {
           try {
             const reply = await call(gw.url, '/api/v1/sync', { headers: { 'X-Forwarded-For': `10.9.0.${client}` } });
             entry = { client, at: Date.now(), id: reply.status === 200 ? (reply.json().id as string) : '', status: reply.status };
-          } catch (error) {
+          } catch {
             entry = { client, at: Date.now(), id: '', status: -1 };
           }
           log.push(entry);

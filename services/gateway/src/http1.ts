@@ -55,7 +55,9 @@ export interface ResponseHead {
   keepAlive: boolean;
 }
 
+// eslint-disable-next-line no-control-regex -- RFC 9112's grammar excludes control bytes from the target and the reason
 const REQUEST_LINE = /^([!#$%&'*+\-.^_`|~0-9A-Za-z]+) ([^\s\x00-\x1f\x7f]+) HTTP\/1\.([01])$/;
+// eslint-disable-next-line no-control-regex -- as above
 const STATUS_LINE = /^HTTP\/1\.([01]) ([1-9]\d\d)(?: ([^\x00-\x08\x0a-\x1f\x7f]*))?$/;
 const DIGITS = /^\d{1,15}$/;
 

@@ -183,6 +183,7 @@ export interface Reply {
   status: number;
   headers: http.IncomingHttpHeaders;
   text: string;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- tests read answers as untyped JSON, as supertest's body
   json(): any;
 }
 

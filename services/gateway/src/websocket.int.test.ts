@@ -2,6 +2,7 @@ import http from 'node:http';
 import type net from 'node:net';
 import WebSocket, { WebSocketServer } from 'ws';
 import { startTestGateway, waitFor, type TestGateway } from './testing.fixture';
+import { messageText } from '../../../test/support/ws';
 
 interface PushServer {
   id: string;
@@ -22,7 +23,7 @@ async function startPushServer(id: string, path = '/push'): Promise<PushServer> 
     connections.push(req.headers);
     sockets.push(socket);
     socket.send(JSON.stringify({ hello: id }));
-    socket.on('message', (data) => socket.send(`${id}:${String(data)}`));
+    socket.on('message', (data) => socket.send(`${id}:${messageText(data)}`));
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
   const port = (server.address() as net.AddressInfo).port;
@@ -44,7 +45,7 @@ async function startPushServer(id: string, path = '/push'): Promise<PushServer> 
 function open(url: string, headers: Record<string, string> = {}): Promise<{ ws: WebSocket; hello: string }> {
   return new Promise((resolve, reject) => {
     const ws = new WebSocket(url, { headers });
-    ws.once('message', (data) => resolve({ ws, hello: JSON.parse(String(data)).hello }));
+    ws.once('message', (data) => resolve({ ws, hello: JSON.parse(messageText(data)).hello }));
     ws.once('error', reject);
   });
 }
@@ -65,7 +66,7 @@ describe('WebSocket upgrade passthrough on /push', () => {
   it('passes the handshake and frames both ways, with the forwarding headers', async () => {
     const { ws, hello } = await open(`${gw.url.replace('http', 'ws')}/push`, { 'X-Forwarded-For': '203.0.113.50' });
     try {
-      const reply = new Promise<string>((resolve) => ws.once('message', (data) => resolve(String(data))));
+      const reply = new Promise<string>((resolve) => ws.once('message', (data) => resolve(messageText(data))));
       ws.send('ping');
       expect(await reply).toBe(`${hello}:ping`);
       const server = push.find((p) => p.id === hello)!;
@@ -104,7 +105,7 @@ describe('WebSocket upgrade passthrough on /push', () => {
       const request = http.request(`${gw.url}/api/v1/sync`, { headers: { Connection: 'Upgrade', Upgrade: 'websocket' }, agent: false });
       request.on('response', (response) => {
         let body = '';
-        response.on('data', (chunk: Buffer) => (body += chunk));
+        response.on('data', (chunk: Buffer) => (body += chunk.toString()));
         response.on('end', () => resolve({ status: response.statusCode!, body, type: String(response.headers['content-type']) }));
       });
       request.on('upgrade', () => reject(new Error('upgraded')));
@@ -124,7 +125,7 @@ describe('WebSocket upgrade passthrough on /ocpp', () => {
     try {
       const ws = new WebSocket(`${gw.url.replace('http', 'ws')}/ocpp/CP-0001`, 'ocpp1.6');
       const hello = await new Promise<string>((resolve, reject) => {
-        ws.once('message', (data) => resolve(JSON.parse(String(data)).hello));
+        ws.once('message', (data) => resolve(JSON.parse(messageText(data)).hello));
         ws.once('error', reject);
       });
       expect(hello).toBe('charging-1');

@@ -54,7 +54,7 @@ export interface PushServerOptions {
 
 export interface PushServer {
   /** The HTTP server's `upgrade` listener. */
-  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void;
+  handleUpgrade: (req: IncomingMessage, socket: Duplex, head: Buffer) => void;
   /** Sends a notification to the member's connections on this instance; returns how many got it. */
   deliver(memberId: string, notification: PushNotification): number;
   /** Sends a notification to every open connection of members with this role (operators' alerts). */
@@ -421,7 +421,7 @@ export function createPushServer(options: PushServerOptions): PushServer {
   };
 }
 
-function toBuffer(data: RawData): Buffer {
+export function toBuffer(data: RawData): Buffer {
   if (Buffer.isBuffer(data)) return data;
   return Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data);
 }

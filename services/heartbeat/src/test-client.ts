@@ -1,4 +1,5 @@
 import WebSocket, { type ClientOptions } from 'ws';
+import { toBuffer } from './push-server';
 
 /** Test support (not built): a WebSocket client that records frames and the close, with bounded waits. */
 
@@ -16,7 +17,7 @@ export class Client {
 
   constructor(readonly ws: WebSocket) {
     ws.on('message', (data) => {
-      this.frames.push(JSON.parse(String(data)) as Record<string, unknown>);
+      this.frames.push(JSON.parse(toBuffer(data).toString()) as Record<string, unknown>);
       for (const wake of this.waiters.splice(0)) wake();
     });
     this.closed = new Promise((resolve) => ws.on('close', (code, reason) => resolve({ code, reason: reason.toString(), at: Date.now() })));

@@ -64,7 +64,7 @@ export async function runMain<S extends z.ZodObject<z.ZodRawShape>>(
   options: { database?: boolean; shutdownTimeoutMs?: number } = {},
 ): Promise<void> {
   const config = loadConfig(name, schema);
-  const log = createLogger(name, String((config as { LOG_LEVEL?: unknown }).LOG_LEVEL ?? 'info'));
+  const log = createLogger(name, (config as { LOG_LEVEL?: string }).LOG_LEVEL ?? 'info');
   await runProcess(
     name,
     log,

@@ -84,6 +84,7 @@ export function render(template: SmsTemplate, locale: SmsLocale, params: SmsPara
     } else {
       // Control characters could break the gateway's framing or forge extra lines.
       const text = String(value)
+        // eslint-disable-next-line no-control-regex -- removing control characters is the point
         .replace(/[\u0000-\u001f\u007f]+/g, ' ')
         .trim();
       if (text.length === 0 || text.length > MAX_PARAM_LENGTH)

@@ -80,7 +80,7 @@ export function createFaultDomains(log: Logger): FaultDomains {
           if (property === 'consume')
             return ((stream, durable, handler, options) => target.consume(stream, durable, AsyncResource.bind(handler), options)) satisfies Bus['consume'];
           const value: unknown = Reflect.get(target, property);
-          return typeof value === 'function' ? value.bind(target) : value;
+          return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
         },
       });
     },

@@ -345,7 +345,7 @@ async function assemble(
       await fixed.gateway.stop();
       await Promise.all([...apps.values()].map((app) => app.stop()));
       const { gateway: _, ...rest } = fixed;
-      await Promise.all(Object.values(rest).map((part) => part?.stop()));
+      await Promise.all(Object.values(rest).flatMap((part) => (part ? [part.stop()] : [])));
       await backends.close();
     },
   };

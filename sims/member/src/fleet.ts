@@ -122,7 +122,8 @@ export function startMemberFleet(options: MemberFleetOptions): MemberFleet {
     if (bind) client.from = memberAddress(index, block);
     agents.push(client.agent);
     // Its own generator, so its jitter repeats with the seed whatever order replies arrive in.
-    const random = seededRandom((seed ^ Math.imul(index + 1, 0x9e3779b1)) >>> 0).next;
+    const generator = seededRandom((seed ^ Math.imul(index + 1, 0x9e3779b1)) >>> 0);
+    const random = () => generator.next();
     let state: PollState = {};
     let round = 0;
     let failedLogins = 0;

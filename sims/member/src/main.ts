@@ -69,7 +69,7 @@ async function accounts(): Promise<MemberAccount[]> {
   if (values.register) {
     if (!values['admin-password']) throw new Error('--register needs --admin-password or ADMIN_PASSWORD');
     const list = simulatedAccounts(positive('register', values.register), password, values.prefix);
-    await registerMembers({ url: values.url!, admin: { account: values['admin-account']!, password: values['admin-password'] }, accounts: list });
+    await registerMembers({ url: values.url, admin: { account: values['admin-account'], password: values['admin-password'] }, accounts: list });
     process.stdout.write(`registered ${list.length} member(s)\n`);
     return list;
   }
@@ -80,7 +80,7 @@ async function accounts(): Promise<MemberAccount[]> {
 
 async function main() {
   const started = Date.now();
-  let fleet: MemberFleet | undefined;
+  let fleet: MemberFleet | undefined = undefined;
   // Up first, so a pod still creating its members is live and ready.
   const status = values['status-port']
     ? await serveStatus('sim-member', {
@@ -92,7 +92,7 @@ async function main() {
     : undefined;
   const list = await accounts();
   fleet = startMemberFleet({
-    url: values.url!,
+    url: values.url,
     accounts: list,
     ...(values.count ? { count: positive('count', values.count) } : {}),
     ...(values.interval ? { pollIntervalMs: positive('interval', values.interval) } : {}),

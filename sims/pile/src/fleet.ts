@@ -23,9 +23,9 @@ export interface FleetOptions {
   autoStart?: boolean;
   /** Connections opened at once while starting. */
   connectConcurrency?: number;
-  log?(line: string): void;
+  log?: (line: string) => void;
   /** Every call's round-trip time by action (the benchmark's measure). */
-  onLatency?(action: string, ms: number): void;
+  onLatency?: (action: string, ms: number) => void;
 }
 
 export interface FleetStats {
@@ -55,7 +55,8 @@ const percentile = (sorted: number[], p: number) => (sorted.length === 0 ? 0 : s
  * seed, so a run is reproducible.
  */
 export async function startPileFleet(options: FleetOptions): Promise<PileFleet> {
-  const random = seededRandom(options.seed ?? 1).next;
+  const generator = seededRandom(options.seed ?? 1);
+  const random = () => generator.next();
   const credentials = options.credentials.slice(0, options.count ?? options.credentials.length);
   const latencies: number[] = [];
   let errors = 0;

@@ -80,7 +80,7 @@ async function credentials(): Promise<FleetCredentials[]> {
 
 async function main() {
   const started = Date.now();
-  let fleet: PileFleet | undefined;
+  let fleet: PileFleet | undefined = undefined;
   // Up first, so a pod waiting for its first station is live and ready.
   const status = values['status-port']
     ? await serveStatus('sim-pile', {
@@ -91,7 +91,7 @@ async function main() {
       })
     : undefined;
   fleet = await startPileFleet({
-    url: values.url!,
+    url: values.url,
     credentials: await credentials(),
     ...(values.count ? { count: Number(values.count) } : {}),
     seed: Number(values.seed),

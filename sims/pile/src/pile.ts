@@ -1,5 +1,5 @@
 import { RPCClient } from 'ocpp-rpc';
-import { clearProfiles, deliveredPowerW, installProfile, profileLimitW, type InstalledProfile } from './limit';
+import { clearProfiles, deliveredPowerW, installProfile, profileLimitW, type ChargingProfile, type InstalledProfile } from './limit';
 
 export interface PileSpec {
   id: string;
@@ -32,6 +32,28 @@ export interface PileOptions {
 }
 
 type ConnectorStatus = 'Available' | 'Preparing' | 'Charging' | 'SuspendedEVSE' | 'SuspendedEV' | 'Finishing' | 'Reserved' | 'Unavailable' | 'Faulted';
+
+/**
+ * The params of the central system's calls the pile answers, typed after the OCPP 1.6 JSON
+ * schemas (the client runs in strict mode: ocpp-rpc validates every call before a handler runs).
+ */
+interface CentralSystemCalls {
+  RemoteStartTransaction: { connectorId?: number; idTag: string; chargingProfile?: ChargingProfile };
+  RemoteStopTransaction: { transactionId: number };
+  SetChargingProfile: { connectorId: number; csChargingProfiles: ChargingProfile };
+  ClearChargingProfile: { id?: number; connectorId?: number; chargingProfilePurpose?: ChargingProfile['chargingProfilePurpose']; stackLevel?: number };
+  ReserveNow: { connectorId: number; expiryDate: string; idTag: string; parentIdTag?: string; reservationId: number };
+  CancelReservation: { reservationId: number };
+  ChangeAvailability: { connectorId: number; type: 'Inoperative' | 'Operative' };
+  GetConfiguration: { key?: string[] };
+  ChangeConfiguration: { key: string; value: string };
+  TriggerMessage: {
+    requestedMessage: 'BootNotification' | 'DiagnosticsStatusNotification' | 'FirmwareStatusNotification' | 'Heartbeat' | 'MeterValues' | 'StatusNotification';
+    connectorId?: number;
+  };
+  UnlockConnector: { connectorId: number };
+  Reset: { type: 'Hard' | 'Soft' };
+}
 
 /**
  * One simulated OCPP 1.6J charge point with one connector: boots, heartbeats, reports status and
@@ -84,7 +106,7 @@ export class SimulatedPile {
     this.options.onEvent?.(this.spec.id, event, detail);
   }
 
-  async call<T = Record<string, any>>(action: string, params: Record<string, unknown>): Promise<T> {
+  async call<T = unknown>(action: string, params: Record<string, unknown>): Promise<T> {
     const started = performance.now();
     const result = (await this.client.call(action, params)) as T;
     this.options.onLatency?.(action, performance.now() - started);
@@ -222,57 +244,61 @@ export class SimulatedPile {
     });
   }
 
+  /** Answers one of the central system's actions; its params are as the action's schema says. */
+  private handle<A extends keyof CentralSystemCalls>(action: A, handler: (params: CentralSystemCalls[A]) => Promise<Record<string, unknown>>) {
+    this.client.handle(action, ({ params }) => handler(params as CentralSystemCalls[A]));
+  }
+
   private registerHandlers() {
-    const c = this.client;
-    c.handle('RemoteStartTransaction', async ({ params }) => {
-      if (this.transaction || !this.operative || (this.reservation && this.reservation.idTag !== params!.idTag)) return { status: 'Rejected' };
-      if (params!.chargingProfile) this.profiles = installProfile(this.profiles, { connectorId: params!.connectorId ?? 1, profile: params!.chargingProfile });
-      setImmediate(() => void this.startTransaction(params!.idTag, this.reservation?.id).catch(() => undefined));
+    this.handle('RemoteStartTransaction', async (params) => {
+      if (this.transaction || !this.operative || (this.reservation && this.reservation.idTag !== params.idTag)) return { status: 'Rejected' };
+      if (params.chargingProfile) this.profiles = installProfile(this.profiles, { connectorId: params.connectorId ?? 1, profile: params.chargingProfile });
+      setImmediate(() => void this.startTransaction(params.idTag, this.reservation?.id).catch(() => undefined));
       return { status: 'Accepted' };
     });
-    c.handle('RemoteStopTransaction', async ({ params }) => {
-      if (!this.transaction || this.transaction.id !== params!.transactionId) return { status: 'Rejected' };
+    this.handle('RemoteStopTransaction', async (params) => {
+      if (!this.transaction || this.transaction.id !== params.transactionId) return { status: 'Rejected' };
       setImmediate(() => void this.stopTransaction('Remote').catch(() => undefined));
       return { status: 'Accepted' };
     });
-    c.handle('SetChargingProfile', async ({ params }) => {
-      const profile = params!.csChargingProfiles;
-      if (params!.connectorId > 1) return { status: 'Rejected' };
+    this.handle('SetChargingProfile', async (params) => {
+      const profile = params.csChargingProfiles;
+      if (params.connectorId > 1) return { status: 'Rejected' };
       if (
         profile.chargingProfilePurpose === 'TxProfile' &&
         (!this.transaction || (profile.transactionId !== undefined && profile.transactionId !== this.transaction.id))
       )
         return { status: 'Rejected' };
       this.accumulate();
-      this.profiles = installProfile(this.profiles, { connectorId: params!.connectorId, profile });
+      this.profiles = installProfile(this.profiles, { connectorId: params.connectorId, profile });
       this.refreshPower();
       this.emit('profile', { purpose: profile.chargingProfilePurpose, limitW: this.limitW() });
       return { status: 'Accepted' };
     });
-    c.handle('ClearChargingProfile', async ({ params }) => {
+    this.handle('ClearChargingProfile', async (params) => {
       const { kept, removed } = clearProfiles(this.profiles, params ?? {});
       this.profiles = kept;
       return { status: removed > 0 ? 'Accepted' : 'Unknown' };
     });
-    c.handle('ReserveNow', async ({ params }) => {
+    this.handle('ReserveNow', async (params) => {
       if (!this.operative) return { status: 'Unavailable' };
       if (this.status === 'Faulted') return { status: 'Faulted' };
-      if (this.transaction || (this.reservation && this.reservation.id !== params!.reservationId)) return { status: 'Occupied' };
-      this.reservation = { id: params!.reservationId, idTag: params!.idTag, expiresAt: Date.parse(params!.expiryDate) };
+      if (this.transaction || (this.reservation && this.reservation.id !== params.reservationId)) return { status: 'Occupied' };
+      this.reservation = { id: params.reservationId, idTag: params.idTag, expiresAt: Date.parse(params.expiryDate) };
       clearTimeout(this.expiry);
       this.expiry = setTimeout(() => void this.endReservation().catch(() => undefined), Math.max(0, this.reservation.expiresAt - Date.now()));
       setImmediate(() => void this.sendStatus(1, 'Reserved').catch(() => undefined));
       this.emit('reserved', params);
       return { status: 'Accepted' };
     });
-    c.handle('CancelReservation', async ({ params }) => {
-      if (!this.reservation || this.reservation.id !== params!.reservationId) return { status: 'Rejected' };
+    this.handle('CancelReservation', async (params) => {
+      if (!this.reservation || this.reservation.id !== params.reservationId) return { status: 'Rejected' };
       setImmediate(() => void this.endReservation().catch(() => undefined));
       this.emit('reservation-cancelled', params);
       return { status: 'Accepted' };
     });
-    c.handle('ChangeAvailability', async ({ params }) => {
-      const operative = params!.type === 'Operative';
+    this.handle('ChangeAvailability', async (params) => {
+      const operative = params.type === 'Operative';
       this.emit('availability', params);
       if (this.transaction && !operative) {
         this.operative = false;
@@ -282,34 +308,34 @@ export class SimulatedPile {
       setImmediate(() => void this.sendStatus(1, operative ? (this.spec.vin ? 'Preparing' : 'Available') : 'Unavailable').catch(() => undefined));
       return { status: 'Accepted' };
     });
-    c.handle('GetConfiguration', async ({ params }) => {
+    this.handle('GetConfiguration', async (params) => {
       const keys: string[] | undefined = params?.key;
       const known = [...this.config]
         .filter(([key]) => !keys || keys.includes(key))
         .map(([key, value]) => ({ key, readonly: key !== 'HeartbeatInterval' && key !== 'MeterValueSampleInterval', value }));
       return { configurationKey: known, unknownKey: (keys ?? []).filter((k) => !this.config.has(k)) };
     });
-    c.handle('ChangeConfiguration', async ({ params }) => {
-      if (!this.config.has(params!.key)) return { status: 'NotSupported' };
-      if (params!.key !== 'HeartbeatInterval' && params!.key !== 'MeterValueSampleInterval') return { status: 'Rejected' };
-      if (!/^\d+$/.test(params!.value)) return { status: 'Rejected' };
-      this.config.set(params!.key, params!.value);
+    this.handle('ChangeConfiguration', async (params) => {
+      if (!this.config.has(params.key)) return { status: 'NotSupported' };
+      if (params.key !== 'HeartbeatInterval' && params.key !== 'MeterValueSampleInterval') return { status: 'Rejected' };
+      if (!/^\d+$/.test(params.value)) return { status: 'Rejected' };
+      this.config.set(params.key, params.value);
       return { status: 'Accepted' };
     });
-    c.handle('TriggerMessage', async ({ params }) => {
+    this.handle('TriggerMessage', async (params) => {
       const send: Record<string, () => Promise<unknown>> = {
         BootNotification: () => this.call('BootNotification', { chargePointVendor: 'evshare', chargePointModel: 'sim-pile' }),
         Heartbeat: () => this.call('Heartbeat', {}),
-        StatusNotification: () => this.sendStatus(params!.connectorId ?? 1, this.status),
+        StatusNotification: () => this.sendStatus(params.connectorId ?? 1, this.status),
         MeterValues: () => this.meter(),
       };
-      const action = send[params!.requestedMessage];
+      const action = send[params.requestedMessage];
       if (!action) return { status: 'NotImplemented' };
       setImmediate(() => void action().catch(() => undefined));
       return { status: 'Accepted' };
     });
-    c.handle('UnlockConnector', async () => ({ status: 'Unlocked' }));
-    c.handle('Reset', async () => ({ status: 'Accepted' }));
+    this.handle('UnlockConnector', async () => ({ status: 'Unlocked' }));
+    this.handle('Reset', async () => ({ status: 'Accepted' }));
   }
 
   private async endReservation() {

@@ -55,6 +55,14 @@ export function nearestStation<S extends { lat: number; lng: number }>(position:
   return best;
 }
 
+interface Pilot {
+  car: SimCar;
+  phase: PilotPhase;
+  headingRad: number;
+  outboundLeftM: number;
+  target: ParkingStation | undefined;
+}
+
 export interface RentalAutopilot {
   phase(vin: string): PilotPhase | undefined;
   stop(): void;
@@ -64,9 +72,7 @@ export function startRentalAutopilot(cars: readonly SimCar[], options: RentalAut
   const { stations, speedKmh = 40, outboundKm = 0.5, timeScale = 1, tickMs = 500 } = options;
   const log = options.log ?? (() => undefined);
   const random = seededRandom(options.seed ?? 1);
-  const pilots = new Map(
-    cars.map((car) => [car.vin, { car, phase: 'parked' as PilotPhase, headingRad: 0, outboundLeftM: 0, target: undefined as ParkingStation | undefined }]),
-  );
+  const pilots = new Map<string, Pilot>(cars.map((car) => [car.vin, { car, phase: 'parked', headingRad: 0, outboundLeftM: 0, target: undefined }]));
   const timer = setInterval(() => {
     for (const pilot of pilots.values()) {
       const { car } = pilot;

@@ -47,7 +47,7 @@ async function main(): Promise<void> {
     return n;
   };
   const count = number('count');
-  let running: Fleet | undefined;
+  let running: Fleet | undefined = undefined;
   // Up first, so a pod waiting for its first car is live and ready.
   const status = values['status-port']
     ? await serveStatus('sim-vehicle', {

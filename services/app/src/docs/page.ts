@@ -28,6 +28,8 @@ const anchor = (tag: string) => tag.replace(/[^a-z0-9]+/gi, '-');
 const escape = (text: string) => text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 /** `code` spans, the only markdown the descriptions use. */
 const prose = (text: string) => escape(text).replace(/`([^`]+)`/g, '<code>$1</code>');
+/** A schema keyword's value as text (`type` may be a list in OpenAPI 3.1). */
+const text = (value: unknown): string => (typeof value === 'string' ? value : Array.isArray(value) ? value.join(',') : JSON.stringify(value));
 
 /** One line for a schema: its type and every constraint a caller must meet. */
 function describe(schema: JsonSchema): string {
@@ -42,8 +44,8 @@ function describe(schema: JsonSchema): string {
       .join(', ')}}`;
   }
   if (schema.type === 'array' && schema.items) parts.push(`array of ${describe(schema.items as JsonSchema)}`);
-  else if (schema.type !== undefined) parts.push(String(schema.type));
-  if (schema.format) parts.push(`(${String(schema.format)})`);
+  else if (schema.type !== undefined) parts.push(text(schema.type));
+  if (schema.format) parts.push(`(${text(schema.format)})`);
   if (Array.isArray(schema.enum)) parts.push(`one of ${schema.enum.map((v) => JSON.stringify(v)).join(', ')}`);
   if (schema.const !== undefined) parts.push(`= ${JSON.stringify(schema.const)}`);
   const bounds: Array<[string, string]> = [
@@ -55,7 +57,7 @@ function describe(schema: JsonSchema): string {
     ['maxLength', 'length ≤'],
   ];
   for (const [key, sign] of bounds) if (typeof schema[key] === 'number' && schema[key] !== Number.MAX_SAFE_INTEGER) parts.push(`${sign} ${schema[key]}`);
-  if (schema.pattern) parts.push(`pattern ${String(schema.pattern)}`);
+  if (schema.pattern) parts.push(`pattern ${text(schema.pattern)}`);
   if (schema.default !== undefined) parts.push(`default ${JSON.stringify(schema.default)}`);
   return parts.join(' ') || 'any';
 }
@@ -139,10 +141,10 @@ export function renderPage(document: Record<string, unknown>): string {
         `<code>${escape(field)}</code>`,
         required.includes(field) ? 'yes' : 'no',
         escape(describe(property)),
-        prose(String(property.description ?? '')),
+        prose(text(property.description ?? '')),
       ]),
     );
-    return `<h3 id="schema-${anchor(name)}">${escape(name)}</h3>${schema.description ? `<p>${prose(String(schema.description))}</p>` : ''}<table><tr><th>field</th><th>always</th><th>schema</th><th></th></tr>${table}</table>`;
+    return `<h3 id="schema-${anchor(name)}">${escape(name)}</h3>${schema.description ? `<p>${prose(text(schema.description))}</p>` : ''}<table><tr><th>field</th><th>always</th><th>schema</th><th></th></tr>${table}</table>`;
   });
   const toc = doc.tags.map((tag) => `<a href="#${anchor(tag.name)}">${escape(tag.name)}</a>`).join(' · ');
   const intro = doc.info.description

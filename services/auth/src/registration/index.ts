@@ -32,10 +32,9 @@ export const registrationConfigShape = {
   /** Codes per minute for the whole platform. */
   REGISTRATION_CODES_GLOBAL_PER_MINUTE: env.positiveInt(120),
 };
-const registrationConfig = z.object(registrationConfigShape);
 
 export interface RegistrationDeps {
-  config: z.infer<typeof registrationConfig>;
+  config: z.infer<z.ZodObject<typeof registrationConfigShape>>;
   db: Pool;
   bus: Bus;
   sessions: SessionStore;

@@ -205,7 +205,7 @@ class SplitNetwork {
         granted[i]!,
         row.reduce((a, b) => a + b, 0),
       );
-      for (let s = 0; s < cars[i]!.windowSlots; s++) this.carSlot[i * slots + s] = this.network.addEdge(i, cars.length + s, cars[i]!.slotMaxWh, row[s]!);
+      for (let s = 0; s < cars[i]!.windowSlots; s++) this.carSlot[i * slots + s] = this.network.addEdge(i, cars.length + s, cars[i]!.slotMaxWh, row[s]);
     }
     for (let s = 0; s < slots; s++) {
       const used = energy.reduce((sum, row) => sum + row[s]!, 0);
@@ -257,7 +257,6 @@ function holdMinimumPower(model: Model, net: SplitNetwork, energy: number[][], c
   /** Energy fixed outside the network: slots reserved at a minimum. */
   const fixed = cars.map(() => new Array<number>(slots).fill(0));
   const reservedIn = new Array<number>(slots).fill(0);
-  const total = (i: number) => fixed[i]!.reduce((a, b) => a + b, 0) + (net.carEdge[i] === -1 ? 0 : network.flow(net.carEdge[i]!));
   /** Lowers an edge's flow and the flows on its car's and slot's edges. */
   const cancel = (i: number, s: number, wh: number) => {
     const id = edgeOf(i, s);
@@ -321,7 +320,7 @@ function holdMinimumPower(model: Model, net: SplitNetwork, energy: number[][], c
     reroute();
     if (short(i) > 0 || canonical.some((j, k) => short(j) > before[k]!)) {
       network.rollback();
-      reservedIn[s] = reservedIn[s]! - amount;
+      reservedIn[s] = reservedIn[s] - amount;
       return false;
     }
     network.commit();

@@ -1,6 +1,7 @@
 import {
   AckPolicy,
   DeliverPolicy,
+  Events,
   RetentionPolicy,
   StorageType,
   connect,
@@ -108,7 +109,7 @@ export async function createNatsBus(options: NatsBusOptions): Promise<Bus> {
   // say so, or a misconfigured deployment would only see requests time out.
   void (async () => {
     for await (const status of nc.status()) {
-      if (status.type === 'error' && status.data === 'PERMISSIONS_VIOLATION') {
+      if (status.type === Events.Error && status.data === 'PERMISSIONS_VIOLATION') {
         const context = status.permissionContext;
         process.emitWarning(
           `nats refused ${context ? `${context.operation} to ${context.subject}` : 'an operation'} for user ${options.user ?? '(none)'}`,

@@ -9,7 +9,7 @@ import { Problem, problems } from './problem';
 import { expressTrustProxy, type TrustProxy } from './trust-proxy';
 
 declare global {
-  // eslint-disable-next-line @typescript-eslint/no-namespace
+  // eslint-disable-next-line @typescript-eslint/no-namespace -- Express types its Request in the global namespace; augmenting it needs one
   namespace Express {
     interface Request {
       /** The request id (from X-Request-Id, or new); follows the request across services. */
@@ -19,7 +19,7 @@ declare global {
       /** When the answer stops being useful (epoch ms): X-Request-Deadline from a trusted hop, capped by REQUEST_DEADLINE_MS. */
       deadline: number;
       /** The client closed the connection before the answer: further work on it is wasted. */
-      gone(): boolean;
+      gone: () => boolean;
     }
   }
 }
@@ -127,7 +127,8 @@ export function createHttpApp(options: HttpAppOptions): Express {
       const ms = performance.now() - started;
       hooks?.end(ms);
       const status = res.writableFinished ? String(res.statusCode) : '499';
-      const route = req.route?.path ? `${req.baseUrl}${String(req.route.path)}` : res.statusCode === 404 ? 'unmatched' : req.baseUrl || 'unmatched';
+      const routePath = (req.route as { path?: string | RegExp } | undefined)?.path;
+      const route = routePath ? `${req.baseUrl}${String(routePath)}` : res.statusCode === 404 ? 'unmatched' : req.baseUrl || 'unmatched';
       metrics.httpRequests.labels(req.method, route, status).inc();
       metrics.httpDuration.labels(req.method, route, status).observe(ms / 1000);
       // A 503 is capacity shed on purpose (admission, draining), not a fault: a storm of them must not flood the error log.

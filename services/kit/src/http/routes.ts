@@ -38,7 +38,7 @@ export interface Route {
 
 /** One route: a declared operation and the handler that answers it (with `res`, as in express). */
 export function route<const Op extends Operation, P = undefined>(op: Op, handler: RouteHandler<Op, NoInfer<P>>, options: RouteOptions<P> = {}): Route {
-  return { op, handler: handler as unknown as RouteHandler<Operation, unknown>, options: options as RouteOptions<unknown> };
+  return { op, handler: handler as unknown as RouteHandler<Operation, unknown>, options: options };
 }
 
 export interface MountOptions {
@@ -149,14 +149,14 @@ function watchAnswer(op: Operation, allowedProblems: Map<number, string>, res: R
     if (extra.length > 0) throw contractBroken(op, `answered ${res.statusCode} with undeclared fields: ${extra.join(', ')}`);
     return json(body);
   };
-  const writeHead = res.writeHead;
-  res.writeHead = function (this: Response, status: number, ...rest: unknown[]) {
+  const writeHead = res.writeHead.bind(res) as (...args: unknown[]) => Response;
+  res.writeHead = function (status: number, ...rest: unknown[]) {
     const problem = String(res.getHeader('content-type') ?? '').startsWith('application/problem+json');
     // A GET's 304 is Express's own answer to a matching If-None-Match (its ETag, or `*`), for every route.
     const notModified = status === 304 && op.method === 'get';
     const declared = problem ? allowedProblems.has(status) || GENERIC_PROBLEM_STATUSES.has(status) || status === 500 : notModified || status in op.responses;
     if (!declared) throw contractBroken(op, `answered the undeclared status ${status}`);
-    return (writeHead as (...args: unknown[]) => Response).call(this, status, ...rest);
+    return writeHead(status, ...rest);
   } as typeof res.writeHead;
 }
 

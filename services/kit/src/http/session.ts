@@ -5,7 +5,7 @@ import { sessionKeyFrom } from '../session/credentials';
 import { problems } from './problem';
 
 declare global {
-  // eslint-disable-next-line @typescript-eslint/no-namespace
+  // eslint-disable-next-line @typescript-eslint/no-namespace -- Express types its Request in the global namespace; augmenting it needs one
   namespace Express {
     interface Request {
       /** The caller's session, set by requireSession (and by mountRoutes for member and operator routes). */
@@ -28,9 +28,9 @@ export interface SessionGuardOptions {
 /** How a service authenticates a request by its session key (bearer token or cookie). */
 export interface SessionGuard {
   /** The request's session, or a 401 problem; sets nothing and runs no `check` (for routes that overlap the lookup with other reads). */
-  resolve(req: Request): Promise<SessionRecord>;
+  resolve: (req: Request) => Promise<SessionRecord>;
   /** `resolve` and then the service's `check`. */
-  authenticate(req: Request): Promise<SessionRecord>;
+  authenticate: (req: Request) => Promise<SessionRecord>;
   options: SessionGuardOptions;
 }
 

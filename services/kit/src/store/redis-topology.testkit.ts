@@ -180,7 +180,7 @@ export class RedisTopology {
         lastError = error;
       }
       if (Date.now() > deadline) {
-        const cause = lastError === undefined ? '' : ` (last error: ${(lastError as Error).message ?? String(lastError)})`;
+        const cause = lastError === undefined ? '' : ` (last error: ${lastError instanceof Error ? lastError.message : JSON.stringify(lastError)})`;
         throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${cause}\n${this.logs()}`);
       }
       await new Promise((resolve) => setTimeout(resolve, 50));

@@ -27,19 +27,19 @@ export interface AppState {
   notifications: Notification[];
   /** The latest notification pushed, for the toast. */
   toast: Notification | undefined;
-  dismissToast(): void;
+  dismissToast: () => void;
   /** Grows at every change of the member's state (poll or push): pages reload their data on it. */
   version: number;
   /** Cars seen on station pages, to name the car of a reservation or rental. */
   vehicles: Map<string, AvailableVehicle>;
-  rememberVehicles(items: AvailableVehicle[]): void;
+  rememberVehicles: (items: AvailableVehicle[]) => void;
   /** Set after a login or registration. */
-  signedIn(session: Session): void;
-  signOut(): Promise<void>;
+  signedIn: (session: Session) => void;
+  signOut: () => Promise<void>;
   /** Why the member is on the login page (the session expired). */
   expired: boolean;
-  refresh(): void;
-  navigate(to: string): void;
+  refresh: () => void;
+  navigate: (to: string) => void;
   path: string;
 }
 
@@ -51,7 +51,7 @@ export function useApp(): AppState {
   return value;
 }
 
-export function AppProvider(props: { children: ReactNode; path: string; navigate(to: string): void }) {
+export function AppProvider(props: { children: ReactNode; path: string; navigate: (to: string) => void }) {
   const [session, setSession] = useState<Session | null | undefined>(undefined);
   const [sync, setSync] = useState<SyncState>();
   const [live, setLive] = useState<LiveStatus>('connecting');
@@ -59,7 +59,8 @@ export function AppProvider(props: { children: ReactNode; path: string; navigate
   const [toast, setToast] = useState<Notification>();
   const [version, setVersion] = useState(0);
   const [expired, setExpired] = useState(false);
-  const vehicles = useRef(new Map<string, AvailableVehicle>()).current;
+  // One map for the provider's life, filled in place as station pages list cars.
+  const [vehicles] = useState(() => new Map<string, AvailableVehicle>());
   const channel = useRef<LiveChannel | undefined>(undefined);
   const { navigate } = props;
 

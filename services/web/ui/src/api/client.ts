@@ -9,7 +9,6 @@ import type {
   ChargingReservation,
   ChargingTransaction,
   Pile,
-  PilePlan,
   StationPlan,
   StationCharging,
   AmbientSource,

@@ -12,6 +12,16 @@ export interface LiveListeners {
   unauthenticated(): void;
 }
 
+/**
+ * What the page reads of the push service's frames (`ServerFrame` in services/heartbeat): parsed
+ * JSON, not validated, so any field may be missing.
+ */
+interface PushFrame {
+  type?: string;
+  heartbeatIntervalMs?: number;
+  notification?: Notification;
+}
+
 const BACKOFF_START_MS = 500;
 const BACKOFF_MAX_MS = 30_000;
 /** With push connected the poll only catches what is never pushed (fleet counts), so it slows down. */
@@ -95,9 +105,9 @@ export class LiveChannel {
     }
     this.socket = socket;
     socket.onmessage = (event) => {
-      let frame: { type?: string; heartbeatIntervalMs?: number; notification?: Notification };
+      let frame: PushFrame;
       try {
-        frame = JSON.parse(String(event.data));
+        frame = JSON.parse(String(event.data)) as PushFrame;
       } catch {
         return;
       }

@@ -12,19 +12,23 @@ export function ledgerKindText(i18n: I18n, kind: string): string {
  * the member's language at the time it was sent).
  */
 export function notificationText(i18n: I18n, n: Notification): string {
-  const { t, money } = i18n;
+  const { t } = i18n;
   const body = n.body ?? {};
   const amount = typeof body.amountFen === 'number' ? body.amountFen : undefined;
   switch (n.kind) {
     case 'receipt':
       if (amount === undefined) return t('note.receipt');
       return amount < 0
-        ? t('note.charged', { amount: money(-amount), what: ledgerKindText(i18n, String(body.kind ?? '')), balance: money(Number(body.balanceFen ?? 0)) })
-        : t('note.refunded', { amount: money(amount), balance: money(Number(body.balanceFen ?? 0)) });
+        ? t('note.charged', {
+            amount: i18n.money(-amount),
+            what: ledgerKindText(i18n, typeof body.kind === 'string' ? body.kind : ''),
+            balance: i18n.money(Number(body.balanceFen ?? 0)),
+          })
+        : t('note.refunded', { amount: i18n.money(amount), balance: i18n.money(Number(body.balanceFen ?? 0)) });
     case 'rental.ended':
-      return t('note.rentalEnded', { amount: money(Number(body.totalFen ?? 0)) });
+      return t('note.rentalEnded', { amount: i18n.money(Number(body.totalFen ?? 0)) });
     case 'reservation.expired':
-      return t('note.reservationExpired', { amount: money(Number(body.feeFen ?? 0)) });
+      return t('note.reservationExpired', { amount: i18n.money(Number(body.feeFen ?? 0)) });
     case 'top-up':
       return t('note.topUp');
     case 'licence':

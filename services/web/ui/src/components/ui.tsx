@@ -86,9 +86,9 @@ export function ProblemBox(props: { error: unknown }) {
     <div className="alert alert-error" role="alert">
       <strong>
         {t(key, {
-          attempts: String(error.extra.attemptsLeft ?? ''),
-          state: t(stateKey(String(error.extra.state ?? 'offline'))),
-          seconds: String(error.extra.retryAfter ?? ''),
+          attempts: extraText(error.extra.attemptsLeft),
+          state: t(stateKey(extraText(error.extra.state) || 'offline')),
+          seconds: extraText(error.extra.retryAfter),
         })}
       </strong>
       {error.invalidParams.length > 0 && (
@@ -111,6 +111,9 @@ export function ProblemBox(props: { error: unknown }) {
   );
 }
 
+/** A problem's extension member as text: the API sends numbers and words there, nothing else is shown. */
+const extraText = (value: unknown): string => (typeof value === 'string' || typeof value === 'number' ? String(value) : '');
+
 export function stateKey(state: string): MessageKey {
   const known = ['available', 'reserved', 'in_use', 'charging', 'maintenance', 'offline'];
   return (known.includes(state) ? `vehicleState.${state}` : 'vehicleState.offline') as MessageKey;
@@ -132,7 +135,7 @@ export function refusalKey(reason: string): MessageKey {
 }
 
 /** Loads data, again whenever a dependency changes; keeps the last data while reloading. */
-export function useLoad<T>(load: () => Promise<T>, deps: unknown[]): { data: T | undefined; error: unknown; reload(): void } {
+export function useLoad<T>(load: () => Promise<T>, deps: unknown[]): { data: T | undefined; error: unknown; reload: () => void } {
   const [data, setData] = useState<T>();
   const [error, setError] = useState<unknown>();
   const [tick, setTick] = useState(0);
@@ -149,7 +152,7 @@ export function useLoad<T>(load: () => Promise<T>, deps: unknown[]): { data: T |
     return () => {
       live = false;
     };
-    // eslint-disable-next-line react-hooks/exhaustive-deps
+    // eslint-disable-next-line react-hooks/exhaustive-deps -- the caller passes the dependency list
   }, [...deps, tick]);
   return { data, error, reload: () => setTick((n) => n + 1) };
 }
@@ -175,7 +178,8 @@ export function useAction() {
 
 /** A charge level bar with the percentage. */
 export function Charge(props: { pct: number }) {
-  const { percent, t } = useI18n();
+  const i18n = useI18n();
+  const { t } = i18n;
   const pct = Math.max(0, Math.min(100, props.pct));
   const level = pct < 20 ? 'low' : pct < 50 ? 'mid' : 'high';
   return (
@@ -183,19 +187,25 @@ export function Charge(props: { pct: number }) {
       <span className="charge-bar">
         <span className={`charge-fill charge-${level}`} style={{ width: `${pct}%` }} />
       </span>
-      <span className="charge-text">{percent(pct)}</span>
+      <span className="charge-text">{i18n.percent(pct)}</span>
     </span>
   );
+}
+
+/** The time (Unix ms), read when the component mounts and again every `intervalMs`. */
+export function useNow(intervalMs: number): number {
+  const [now, setNow] = useState(() => Date.now());
+  useEffect(() => {
+    const timer = setInterval(() => setNow(Date.now()), intervalMs);
+    return () => clearInterval(timer);
+  }, [intervalMs]);
+  return now;
 }
 
 /** Time left until `until`, ticking every second. */
 export function Countdown(props: { until: string }) {
   const { t } = useI18n();
-  const [now, setNow] = useState(Date.now());
-  useEffect(() => {
-    const timer = setInterval(() => setNow(Date.now()), 1000);
-    return () => clearInterval(timer);
-  }, []);
+  const now = useNow(1000);
   const left = Math.max(0, Date.parse(props.until) - now);
   const m = Math.floor(left / 60_000);
   const s = Math.floor((left % 60_000) / 1000);

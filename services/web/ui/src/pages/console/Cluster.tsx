@@ -24,7 +24,8 @@ const SCALE_DOWN = '#8a5cc2';
  * here) with the scaling decisions marked, and the balancer's and the autoscaler's decisions.
  */
 export function ClusterPage() {
-  const { t, number, percent, time, dateTime } = useI18n();
+  const i18n = useI18n();
+  const { t } = i18n;
   const [status, setStatus] = useState<LbStatus>();
   const [decisions, setDecisions] = useState<ScalingDecision[]>();
   const [error, setError] = useState<unknown>();
@@ -58,10 +59,12 @@ export function ClusterPage() {
   const W = 600;
   const H = 160;
   const x = (i: number) => (i / (SAMPLES - 1)) * W;
-  // Decisions inside the sampled window, placed by their time between the samples'.
+  // Decisions inside the sampled window (up to the latest sample, taken as the decisions were read),
+  // placed by their time between the samples'.
   const first = samples[0];
+  const last = samples.at(-1);
   const xAt = (at: number) => x(SAMPLES - samples.length + (at - first!.at) / SAMPLE_MS);
-  const marks = first ? (decisions ?? []).filter((d) => Date.parse(d.at) >= first.at && Date.parse(d.at) <= Date.now()) : [];
+  const marks = first && last ? (decisions ?? []).filter((d) => Date.parse(d.at) >= first.at && Date.parse(d.at) <= last.at) : [];
   const line = (value: (s: Sample) => number, max: number) =>
     samples.map((s, i) => `${i ? 'L' : 'M'}${x(i + SAMPLES - samples.length).toFixed(1)} ${(H - (value(s) / max) * (H - 10)).toFixed(1)}`).join(' ');
 
@@ -74,23 +77,23 @@ export function ClusterPage() {
             <div className="stat">
               <span className="stat-label">{t('cluster.instances')}</span>
               <span className="stat-value" data-testid="replicas">
-                {number(status.totals.available)} / {number(status.totals.instances)}
+                {i18n.number(status.totals.available)} / {i18n.number(status.totals.instances)}
               </span>
             </div>
             <div className="stat">
               <span className="stat-label">{t('cluster.inflight')}</span>
-              <span className="stat-value">{number(status.totals.inflight)}</span>
+              <span className="stat-value">{i18n.number(status.totals.inflight)}</span>
             </div>
             <div className="stat">
               <span className="stat-label">{t('cluster.served')}</span>
-              <span className="stat-value">{number(status.totals.served)}</span>
+              <span className="stat-value">{i18n.number(status.totals.served)}</span>
             </div>
             <div className="stat">
               <span className="stat-label">{t('cluster.queue')}</span>
-              <span className="stat-value">{number(status.queue.length)}</span>
+              <span className="stat-value">{i18n.number(status.queue.length)}</span>
             </div>
           </div>
-          <p className="muted">{t('cluster.algorithm', { factor: number(status.balancer.balanceFactor, 2) })}</p>
+          <p className="muted">{t('cluster.algorithm', { factor: i18n.number(status.balancer.balanceFactor, 2) })}</p>
         </Section>
       )}
       <Section title={t('cluster.overTime')} id="chart-title">
@@ -115,7 +118,7 @@ export function ClusterPage() {
                 strokeWidth="2"
                 strokeDasharray="4 3"
               >
-                <title>{`${t(d.to > d.from ? 'cluster.scaleUp' : 'cluster.scaleDown')} ${d.from} → ${d.to} · ${time(d.at)}`}</title>
+                <title>{`${t(d.to > d.from ? 'cluster.scaleUp' : 'cluster.scaleDown')} ${d.from} → ${d.to} · ${i18n.time(d.at)}`}</title>
               </line>
             );
           })}
@@ -150,9 +153,9 @@ export function ClusterPage() {
           testId="scaling-decisions"
           rowKey={(d) => `${d.at}-${d.group ?? ''}-${d.to}`}
           columns={[
-            { key: 'at', header: t('cluster.col.time'), render: (d) => dateTime(d.at) },
+            { key: 'at', header: t('cluster.col.time'), render: (d) => i18n.dateTime(d.at) },
             { key: 'change', header: t('cluster.col.change'), render: (d) => t(d.to > d.from ? 'cluster.scaleUp' : 'cluster.scaleDown') },
-            { key: 'replicas', header: t('cluster.col.replicas'), className: 'num', render: (d) => `${number(d.from)} → ${number(d.to)}` },
+            { key: 'replicas', header: t('cluster.col.replicas'), className: 'num', render: (d) => `${i18n.number(d.from)} → ${i18n.number(d.to)}` },
             { key: 'reason', header: t('cluster.col.reason'), data: true, render: (d) => d.reason },
             { key: 'message', header: t('cluster.col.detail'), data: true, render: (d) => (d.group ? `${d.group}: ${d.message}` : d.message) },
           ]}
@@ -171,18 +174,18 @@ export function ClusterPage() {
                   <span className={`tag tag-${i.health}`}>{t(healthKey(i.health))}</span>
                 </div>
                 <Bar label={t('cluster.concurrency', { n: i.inflight + i.foreignLoad, max: i.maxConcurrency })} value={load} />
-                <Bar label={t('cluster.elu', { pct: percent(elu * 100) })} value={elu} />
+                <Bar label={t('cluster.elu', { pct: i18n.percent(elu * 100) })} value={elu} />
                 <dl className="facts small">
                   <dt>{t('cluster.rps')}</dt>
-                  <dd>{number(i.reported?.rps ?? 0)}</dd>
+                  <dd>{i18n.number(i.reported?.rps ?? 0)}</dd>
                   <dt>{t('cluster.p95')}</dt>
-                  <dd>{i.reported ? `${number(i.reported.p95LatencyMs, 1)} ms` : '—'}</dd>
+                  <dd>{i.reported ? `${i18n.number(i.reported.p95LatencyMs, 1)} ms` : '—'}</dd>
                   <dt>{t('cluster.members')}</dt>
-                  <dd>{number(i.reported?.activeMembers ?? 0)}</dd>
+                  <dd>{i18n.number(i.reported?.activeMembers ?? 0)}</dd>
                   <dt>{t('cluster.ringShare')}</dt>
-                  <dd>{percent(i.ringShare * 100)}</dd>
+                  <dd>{i18n.percent(i.ringShare * 100)}</dd>
                   <dt>{t('cluster.served')}</dt>
-                  <dd>{number(i.served)}</dd>
+                  <dd>{i18n.number(i.served)}</dd>
                 </dl>
                 <p className="muted small" translate="no">
                   {i.reason}
@@ -201,7 +204,7 @@ export function ClusterPage() {
           rowKey={(e) => `${e.at}-${e.instance}-${e.event}-${e.reason}`}
           rowData={(e) => ({ 'data-event': e.event })}
           columns={[
-            { key: 'at', header: t('cluster.col.time'), render: (e) => time(e.at) },
+            { key: 'at', header: t('cluster.col.time'), render: (e) => i18n.time(e.at) },
             { key: 'instance', header: t('cluster.col.instance'), data: true, render: (e) => e.instance },
             { key: 'event', header: t('cluster.col.event'), render: (e) => t(`cluster.event.${e.event}`) },
             { key: 'reason', header: t('cluster.col.reason'), data: true, render: (e) => e.reason },
@@ -215,7 +218,7 @@ export function ClusterPage() {
               members.map((m) => (
                 <li key={`${pool}-${m.id}`}>
                   <code translate="no">{pool}</code> <span translate="no">{m.url}</span> <span className={`tag tag-${m.health}`}>{t(healthKey(m.health))}</span>{' '}
-                  · {t('cluster.servedN', { n: number(m.served) })}
+                  · {t('cluster.servedN', { n: i18n.number(m.served) })}
                 </li>
               )),
             )}

@@ -3,7 +3,7 @@ import { api } from '../../api/client';
 import type { Vehicle, VehicleState } from '@evshare/api/schemas';
 import { StationPlan, VEHICLE_COLOURS } from '../../components/StationPlan';
 import { DataTable } from '../../components/DataTable';
-import { Charge, Empty, Field, ProblemBox, Section, stateKey, useAction, useFieldErrors, useLoad } from '../../components/ui';
+import { Charge, Empty, Field, ProblemBox, Section, stateKey, useAction, useFieldErrors, useLoad, useNow } from '../../components/ui';
 import { useI18n } from '../../i18n';
 
 // Every state the API knows, in the legend's order.
@@ -24,17 +24,18 @@ export function useTicker(ms: number): number {
 
 /** The fleet at a glance: cars by state, alerts, positions on the plan; cars in and out of service; a new car. */
 export function FleetPage() {
-  const { t, number, dateTime } = useI18n();
-  const tick = useTicker(REFRESH_MS);
-  const vehicles = useLoad(() => api.vehicles(), [tick]);
-  const stations = useLoad(() => api.stations(), [tick]);
+  const i18n = useI18n();
+  const { t } = i18n;
+  // The clock the alerts are judged by; each of its ticks also reloads the fleet.
+  const now = useNow(REFRESH_MS);
+  const vehicles = useLoad(() => api.vehicles(), [now]);
+  const stations = useLoad(() => api.stations(), [now]);
   const action = useAction();
   const cars = vehicles.data?.items ?? [];
   const stationList = stations.data?.items ?? [];
   const stationName = (id: string | null) => stationList.find((s) => s.id === id)?.name ?? '—';
   const counts = VEHICLE_STATES.map((state) => ({ state, n: cars.filter((c) => c.state === state).length }));
   const max = Math.max(1, ...counts.map((c) => c.n));
-  const now = Date.now();
   const alerts = cars.flatMap((c) => {
     const out: Array<{ car: Vehicle; kind: 'offline' | 'lowCharge' | 'silent' }> = [];
     if (c.state === 'offline') out.push({ car: c, kind: 'offline' });
@@ -62,12 +63,12 @@ export function FleetPage() {
               </text>
               <rect x="110" y="5" height="18" width={Math.max(2, (c.n / max) * 170)} fill={VEHICLE_COLOURS[c.state]} rx="3" />
               <text x={116 + (c.n / max) * 170} y="19" className="bar-value">
-                {number(c.n)}
+                {i18n.number(c.n)}
               </text>
             </g>
           ))}
         </svg>
-        <p className="muted">{t('fleet.total', { n: number(cars.length) })}</p>
+        <p className="muted">{t('fleet.total', { n: i18n.number(cars.length) })}</p>
       </Section>
       <Section title={t('fleet.alerts')} id="alerts-title">
         {alerts.length === 0 ? (
@@ -76,7 +77,8 @@ export function FleetPage() {
           <ul className="plain alerts">
             {alerts.map((a) => (
               <li key={`${a.car.id}-${a.kind}`} className={`alert-line alert-${a.kind}`}>
-                <strong translate="no">{a.car.plate}</strong> {t(`fleet.alert.${a.kind}`, { pct: Math.round(a.car.socPct), at: dateTime(a.car.reportedAt) })}
+                <strong translate="no">{a.car.plate}</strong>{' '}
+                {t(`fleet.alert.${a.kind}`, { pct: Math.round(a.car.socPct), at: i18n.dateTime(a.car.reportedAt) })}
               </li>
             ))}
           </ul>
@@ -116,7 +118,7 @@ export function FleetPage() {
             },
             { key: 'charge', header: t('col.charge'), render: (c) => <Charge pct={c.socPct} /> },
             { key: 'station', header: t('col.station'), data: true, render: (c) => stationName(c.stationId) },
-            { key: 'reported', header: t('col.reported'), render: (c) => dateTime(c.reportedAt) },
+            { key: 'reported', header: t('col.reported'), render: (c) => i18n.dateTime(c.reportedAt) },
             {
               key: 'actions',
               header: t('col.actions'),

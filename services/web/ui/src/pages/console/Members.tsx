@@ -9,7 +9,7 @@ import { licenceKey } from '../member/Account';
 /** Licence approvals, member search, suspension and each member's ledger and debt. */
 export function MembersPage() {
   const i18n = useI18n();
-  const { t, money, date, dateTime } = i18n;
+  const { t } = i18n;
   const pending = useLoad(() => api.adminMembers({ licence: 'pending' }), []);
   const debtors = useLoad(async () => (await api.adminMembers({ status: 'active' })).items.filter((m) => m.debtFen > 0), []);
   const [query, setQuery] = useState('');
@@ -52,8 +52,8 @@ export function MembersPage() {
               <div>
                 <strong translate="no">{m.displayName}</strong> <span translate="no">{m.phone ?? m.username}</span>
                 <div className="muted">
-                  <span translate="no">{m.licenceNumber}</span> · {t('account.expires', { date: date(m.licenceExpiresOn) })} ·{' '}
-                  {t('members.submitted', { at: dateTime(m.licenceSubmittedAt) })}
+                  <span translate="no">{m.licenceNumber}</span> · {t('account.expires', { date: i18n.date(m.licenceExpiresOn) })} ·{' '}
+                  {t('members.submitted', { at: i18n.dateTime(m.licenceSubmittedAt) })}
                 </div>
               </div>
               <div className="row">
@@ -107,11 +107,11 @@ export function MembersPage() {
             <dt>{t('account.licence')}</dt>
             <dd>{t(licenceKey(selected.licenceStatus))}</dd>
             <dt>{t('wallet.balance')}</dt>
-            <dd>{money(selected.balanceFen)}</dd>
+            <dd>{i18n.money(selected.balanceFen)}</dd>
             <dt>{t('wallet.deposit')}</dt>
-            <dd>{money(selected.depositFen)}</dd>
+            <dd>{i18n.money(selected.depositFen)}</dd>
             <dt>{t('wallet.debt')}</dt>
-            <dd>{money(selected.debtFen)}</dd>
+            <dd>{i18n.money(selected.debtFen)}</dd>
           </dl>
           {selected.status === 'active' && selected.role === 'member' && (
             <div className="form-row">
@@ -131,7 +131,8 @@ export function MembersPage() {
           <ul className="plain">
             {(ledger.data?.items ?? []).map((e) => (
               <li key={e.id}>
-                {dateTime(e.createdAt)} · {ledgerKindText(i18n, e.kind)} · <span className={e.amountFen < 0 ? 'neg' : 'pos'}>{money(e.amountFen)}</span>
+                {i18n.dateTime(e.createdAt)} · {ledgerKindText(i18n, e.kind)} ·{' '}
+                <span className={e.amountFen < 0 ? 'neg' : 'pos'}>{i18n.money(e.amountFen)}</span>
               </li>
             ))}
           </ul>
@@ -145,7 +146,7 @@ export function MembersPage() {
               <span translate="no">
                 {m.displayName} · {m.phone ?? m.username}
               </span>{' '}
-              <strong className="neg">{money(m.debtFen)}</strong>
+              <strong className="neg">{i18n.money(m.debtFen)}</strong>
             </li>
           ))}
         </ul>

@@ -1,4 +1,4 @@
-import { useEffect, useState, type FormEvent } from 'react';
+import { useState, type FormEvent } from 'react';
 import { api } from '../../api/client';
 import type { AmbientSource } from '@evshare/api/schemas';
 import { Field, ProblemBox, Section, useAction, useFieldErrors, useLoad } from '../../components/ui';
@@ -93,7 +93,8 @@ function PileForm(props: { stationOptions: Array<{ value: string; label: string 
 type AmbientKind = AmbientSource['source'];
 
 function StationChargingForm(props: { stationOptions: Array<{ value: string; label: string }> }) {
-  const { t, number, dateTime } = useI18n();
+  const i18n = useI18n();
+  const { t } = i18n;
   const [stationId, setStationId] = useState('');
   const station = stationId || props.stationOptions[0]?.value || '';
   const current = useLoad(async () => (station ? api.stationCharging(station) : undefined), [station]);
@@ -104,14 +105,18 @@ function StationChargingForm(props: { stationOptions: Array<{ value: string; lab
   const save = useAction();
   const errors = useFieldErrors(save.error);
   const [saved, setSaved] = useState(false);
-  useEffect(() => {
-    const c = current.data;
-    if (!c) return;
-    setCapKw(c.chargingCapW === null ? '' : String(c.chargingCapW / 1000));
-    setKind(c.ambientFeedUrl ? 'feed' : c.ambientC !== null ? 'value' : 'default');
-    setCelsius(c.ambientC === null ? '' : String(c.ambientC));
-    setUrl(c.ambientFeedUrl ?? '');
-  }, [current.data]);
+  // Each load of the station's settings (another station, or after a save) fills the form with them.
+  const [filledFrom, setFilledFrom] = useState(current.data);
+  if (current.data !== filledFrom) {
+    const loaded = current.data;
+    setFilledFrom(loaded);
+    if (loaded) {
+      setCapKw(loaded.chargingCapW === null ? '' : String(loaded.chargingCapW / 1000));
+      setKind(loaded.ambientFeedUrl ? 'feed' : loaded.ambientC !== null ? 'value' : 'default');
+      setCelsius(loaded.ambientC === null ? '' : String(loaded.ambientC));
+      setUrl(loaded.ambientFeedUrl ?? '');
+    }
+  }
   const submit = async (event: FormEvent) => {
     event.preventDefault();
     setSaved(false);
@@ -186,7 +191,7 @@ function StationChargingForm(props: { stationOptions: Array<{ value: string; lab
         <p className="hint" data-testid="station-charging-now">
           {c.ambientC === null
             ? t('onboarding.nowDefault')
-            : t('onboarding.nowAmbient', { celsius: number(c.ambientC, 1), at: c.ambientUpdatedAt ? dateTime(c.ambientUpdatedAt) : '—' })}
+            : t('onboarding.nowAmbient', { celsius: i18n.number(c.ambientC, 1), at: c.ambientUpdatedAt ? i18n.dateTime(c.ambientUpdatedAt) : '—' })}
         </p>
       )}
     </Section>

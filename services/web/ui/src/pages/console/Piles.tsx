@@ -16,7 +16,8 @@ const bandKey = (band: TariffBand): MessageKey => `tariff.${band}`;
 
 /** Piles with their state and car, switched on and off; each station's time-shared charging plan. */
 export function PilesPage() {
-  const { t, number, dateTime } = useI18n();
+  const i18n = useI18n();
+  const { t } = i18n;
   const tick = useTicker(5_000);
   const stations = useLoad(() => api.stations(), []);
   const piles = useLoad(() => api.piles(), [tick]);
@@ -44,7 +45,7 @@ export function PilesPage() {
             { key: 'station', header: t('col.station'), data: true, render: (p) => p.stationName },
             { key: 'state', header: t('col.state'), render: (p) => `${t(pileStateKey(p.state))}${p.enabled ? '' : ` · ${t('charging.disabled')}`}` },
             { key: 'car', header: t('charging.car'), data: true, render: (p) => p.plate ?? '—' },
-            { key: 'power', header: t('charging.power'), render: (p) => (p.powerW === null ? '—' : t('charging.kw', { kw: number(p.powerW / 1000, 1) })) },
+            { key: 'power', header: t('charging.power'), render: (p) => (p.powerW === null ? '—' : t('charging.kw', { kw: i18n.number(p.powerW / 1000, 1) })) },
             { key: 'charge', header: t('col.charge'), render: (p) => (p.socPct === null ? '—' : <Charge pct={p.socPct} />) },
             {
               key: 'actions',
@@ -77,12 +78,12 @@ export function PilesPage() {
         <ul className="plain">
           {(plans.data?.items ?? []).map((p) => (
             <li key={p.pileId}>
-              <code translate="no">{p.pileId}</code> · {t('charging.plannedAt', { at: dateTime(p.plannedAt) })} ·{' '}
+              <code translate="no">{p.pileId}</code> · {t('charging.plannedAt', { at: i18n.dateTime(p.plannedAt) })} ·{' '}
               {p.sent ? t('charging.sent') : t('charging.notSent')}
               {p.plan?.schedule && (
                 <>
                   {' '}
-                  · {t('charging.energy', { kwh: number(p.plan.schedule.energyWh / 1000, 1) })} ·{' '}
+                  · {t('charging.energy', { kwh: i18n.number(p.plan.schedule.energyWh / 1000, 1) })} ·{' '}
                   {p.plan.schedule.meetsDeadline ? t('charging.meets') : t('charging.misses')}
                 </>
               )}
@@ -121,7 +122,8 @@ function niceStep(max: number, count: number): number {
  * for screen readers and keyboard users.
  */
 function PlanChart(props: { plan: StationPlan }) {
-  const { t, number, money, clock, dateTime } = useI18n();
+  const i18n = useI18n();
+  const { t } = i18n;
   const titleId = useId();
   const descId = useId();
   const { tariff, capW } = props.plan;
@@ -134,7 +136,7 @@ function PlanChart(props: { plan: StationPlan }) {
   const byPile = schedules.map((s) => ({ pileId: s.pileId, power: powerAt(s.slots) }));
   const totals = slotStarts.map((at) => byPile.reduce((sum, p) => sum + (p.power.get(at) ?? 0), 0));
   const peakW = Math.max(0, ...totals);
-  const kw = (w: number) => number(w / 1000, 1);
+  const kw = (w: number) => i18n.number(w / 1000, 1);
 
   const { ref, width: W } = useWidth(640);
   const left = 44;
@@ -163,7 +165,7 @@ function PlanChart(props: { plan: StationPlan }) {
   };
 
   const columns: Array<Column<number>> = [
-    { key: 'slot', header: t('plan.slot'), render: (i) => clock(slotStarts[i]!) },
+    { key: 'slot', header: t('plan.slot'), render: (i) => i18n.clock(slotStarts[i]!) },
     { key: 'band', header: t('plan.band'), render: (i) => bandName(slotStarts[i]!) },
     ...byPile.map((p): Column<number> => ({
       key: p.pileId,
@@ -190,9 +192,9 @@ function PlanChart(props: { plan: StationPlan }) {
           <title id={titleId}>{t('plan.chartTitle')}</title>
           <desc id={descId}>
             {t('plan.chartDesc', {
-              piles: number(byPile.length),
-              from: dateTime(new Date(from).toISOString()),
-              to: dateTime(new Date(to).toISOString()),
+              piles: i18n.number(byPile.length),
+              from: i18n.dateTime(new Date(from).toISOString()),
+              to: i18n.dateTime(new Date(to).toISOString()),
               cap: kw(capW),
               peak: kw(peakW),
             })}
@@ -254,7 +256,7 @@ function PlanChart(props: { plan: StationPlan }) {
             <g key={at}>
               <line x1={x(at)} x2={x(at)} y1={bottom} y2={bottom + 4} className="chart-axis" />
               <text x={x(at)} y={bottom + 17} textAnchor="middle" className="chart-label">
-                {clock(at)}
+                {i18n.clock(at)}
               </text>
             </g>
           ))}
@@ -271,7 +273,7 @@ function PlanChart(props: { plan: StationPlan }) {
           {bands.map((band) => (
             <li key={band}>
               <span className="swatch swatch-outline" style={{ background: BAND_COLOURS[band] }} aria-hidden="true" />
-              {t('tariff.price', { band: t(bandKey(band)), price: money(priceOf(band)) })}
+              {t('tariff.price', { band: t(bandKey(band)), price: i18n.money(priceOf(band)) })}
             </li>
           ))}
           <li>

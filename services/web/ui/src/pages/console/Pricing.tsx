@@ -2,7 +2,7 @@ import { useState, type FormEvent } from 'react';
 import { api } from '../../api/client';
 import { yuanToFen } from '../member/Wallet';
 import { DataTable } from '../../components/DataTable';
-import { Field, ProblemBox, Section, useAction, useFieldErrors, useLoad } from '../../components/ui';
+import { Field, ProblemBox, Section, useAction, useFieldErrors, useLoad, useNow } from '../../components/ui';
 import { useI18n } from '../../i18n';
 
 const MONEY_FIELDS = ['perMinuteFen', 'perKmFen', 'dailyCapFen', 'minimumFen', 'reservationFeeFen', 'oneWayFeeFen', 'oneWayPerKmFen', 'depositFen'] as const;
@@ -10,8 +10,10 @@ type MoneyField = (typeof MONEY_FIELDS)[number];
 
 /** Publish pricing plans (prices never change once published) and end a plan's validity. */
 export function PricingPage() {
-  const { t, money, dateTime } = useI18n();
-  const plans = useLoad(() => api.plans(), []);
+  const i18n = useI18n();
+  const { t } = i18n;
+  const plans = useLoad(async () => ({ ...(await api.plans()), readAt: Date.now() }), []);
+  const clock = useNow(60_000);
   const [name, setName] = useState('');
   const [hold, setHold] = useState('15');
   const [prices, setPrices] = useState<Record<MoneyField, string>>({
@@ -59,7 +61,9 @@ export function PricingPage() {
   const end = async (id: string) => {
     if (await action.run(() => api.endPlan(id, new Date().toISOString()))) plans.reload();
   };
-  const now = Date.now();
+  // "In force" as of the later of when the plans were read (so a plan just ended reads as ended at
+  // once) and a clock ticking each minute (so validity ends show while the page stays open).
+  const now = Math.max(clock, plans.data?.readAt ?? 0);
   const inForce = (p: { validFrom: string; validTo: string | null }) => Date.parse(p.validFrom) <= now && (p.validTo === null || Date.parse(p.validTo) > now);
   return (
     <div className="grid">
@@ -99,15 +103,15 @@ export function PricingPage() {
           testId="plans"
           columns={[
             { key: 'name', header: t('field.name'), data: true, render: (p) => p.name },
-            { key: 'perMinute', header: t('field.perMinuteFen'), className: 'num', render: (p) => money(p.perMinuteFen) },
-            { key: 'perKm', header: t('field.perKmFen'), className: 'num', render: (p) => money(p.perKmFen) },
-            { key: 'deposit', header: t('field.depositFen'), className: 'num', render: (p) => money(p.depositFen) },
+            { key: 'perMinute', header: t('field.perMinuteFen'), className: 'num', render: (p) => i18n.money(p.perMinuteFen) },
+            { key: 'perKm', header: t('field.perKmFen'), className: 'num', render: (p) => i18n.money(p.perKmFen) },
+            { key: 'deposit', header: t('field.depositFen'), className: 'num', render: (p) => i18n.money(p.depositFen) },
             {
               key: 'validity',
               header: t('pricing.validity'),
               render: (p) => (
                 <>
-                  {dateTime(p.validFrom)} – {p.validTo ? dateTime(p.validTo) : t('pricing.open')}{' '}
+                  {i18n.dateTime(p.validFrom)} – {p.validTo ? i18n.dateTime(p.validTo) : t('pricing.open')}{' '}
                   {inForce(p) && <span className="tag tag-approved">{t('pricing.inForce')}</span>}
                 </>
               ),

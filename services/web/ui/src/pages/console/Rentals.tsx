@@ -8,7 +8,8 @@ import { useTicker } from './Fleet';
 
 /** Reservations and rentals across the fleet, filtered by status, refreshed live. */
 export function RentalsPage() {
-  const { t, money, dateTime } = useI18n();
+  const i18n = useI18n();
+  const { t } = i18n;
   const tick = useTicker(5_000);
   const [rentalStatus, setRentalStatus] = useState('');
   const [reservationStatus, setReservationStatus] = useState('');
@@ -37,7 +38,7 @@ export function RentalsPage() {
           rowKey={(r) => r.id}
           caption={t('rentals.rentals')}
           columns={[
-            { key: 'started', header: t('trip.startedAt'), render: (r) => dateTime(r.startedAt) },
+            { key: 'started', header: t('trip.startedAt'), render: (r) => i18n.dateTime(r.startedAt) },
             { key: 'plate', header: t('col.plate'), data: true, render: (r) => plate(r.vehicleId) },
             {
               key: 'route',
@@ -46,7 +47,7 @@ export function RentalsPage() {
               render: (r) => `${station(r.startStationId)} → ${r.endStationId ? station(r.endStationId) : '…'}`,
             },
             { key: 'status', header: t('col.status'), render: (r) => t(rentalStatusKey(r.status)) },
-            { key: 'amount', header: t('col.amount'), className: 'num', render: (r) => (r.totalFen === null ? '—' : money(r.totalFen)) },
+            { key: 'amount', header: t('col.amount'), className: 'num', render: (r) => (r.totalFen === null ? '—' : i18n.money(r.totalFen)) },
           ]}
         />
       </Section>
@@ -67,11 +68,11 @@ export function RentalsPage() {
           rowKey={(r) => r.id}
           caption={t('rentals.reservations')}
           columns={[
-            { key: 'time', header: t('col.time'), render: (r) => dateTime(r.createdAt) },
+            { key: 'time', header: t('col.time'), render: (r) => i18n.dateTime(r.createdAt) },
             { key: 'plate', header: t('col.plate'), data: true, render: (r) => plate(r.vehicleId) },
             { key: 'station', header: t('col.station'), data: true, render: (r) => station(r.stationId) },
             { key: 'status', header: t('col.status'), render: (r) => t(reservationStatusKey(r.status)) },
-            { key: 'expires', header: t('trip.expiresAt'), render: (r) => dateTime(r.expiresAt) },
+            { key: 'expires', header: t('trip.expiresAt'), render: (r) => i18n.dateTime(r.expiresAt) },
           ]}
         />
       </Section>

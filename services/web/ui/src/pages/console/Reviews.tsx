@@ -23,7 +23,8 @@ const reasonKey = (reason: string): MessageKey => (REASONS.includes(reason) ? `r
  * for a member not on it): none is billed until an operator approves, adjusts or waives it.
  */
 export function ReviewsPage() {
-  const { t, money, dateTime } = useI18n();
+  const i18n = useI18n();
+  const { t } = i18n;
   const [status, setStatus] = useState('pending');
   const [kind, setKind] = useState('');
   const list = useLoad(() => api.reviews({ status: status || undefined, kind: kind || undefined }), [status, kind]);
@@ -72,12 +73,12 @@ export function ReviewsPage() {
         caption={t('reviews.title')}
         testId="reviews"
         columns={[
-          { key: 'time', header: t('col.time'), render: (r) => dateTime(r.createdAt) },
+          { key: 'time', header: t('col.time'), render: (r) => i18n.dateTime(r.createdAt) },
           { key: 'kind', header: t('reviews.kind'), render: (r) => t(`reviewKind.${r.kind}` as MessageKey) },
           { key: 'device', header: t('reviews.device'), data: true, render: (r) => <code>{r.device}</code> },
           { key: 'reasons', header: t('reviews.reasons'), render: (r) => r.reasons.map((reason) => t(reasonKey(reason))).join('; ') },
-          { key: 'reported', header: t('reviews.reported'), render: (r) => money(r.reportedFen) },
-          { key: 'bounded', header: t('reviews.bounded'), render: (r) => money(r.boundedFen) },
+          { key: 'reported', header: t('reviews.reported'), render: (r) => i18n.money(r.reportedFen) },
+          { key: 'bounded', header: t('reviews.bounded'), render: (r) => i18n.money(r.boundedFen) },
           {
             key: 'decision',
             header: t('col.status'),
@@ -102,7 +103,7 @@ export function ReviewsPage() {
                   </button>
                 </div>
               ) : (
-                `${t(`reviewStatus.${r.status}` as MessageKey)} · ${money(r.decidedFen ?? 0)}`
+                `${t(`reviewStatus.${r.status}` as MessageKey)} · ${i18n.money(r.decidedFen ?? 0)}`
               ),
           },
         ]}

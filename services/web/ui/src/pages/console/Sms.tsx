@@ -9,7 +9,8 @@ const smsStatusKey = (s: string): MessageKey => (['pending', 'sent', 'dead', 'li
 
 /** The SMS log: in development, the outbox of the fake provider (registration codes are read here). */
 export function SmsPage() {
-  const { t, dateTime } = useI18n();
+  const i18n = useI18n();
+  const { t } = i18n;
   const tick = useTicker(5_000);
   const [phone, setPhone] = useState('');
   const [filter, setFilter] = useState('');
@@ -32,7 +33,7 @@ export function SmsPage() {
         caption={t('sms.title')}
         testId="sms"
         columns={[
-          { key: 'time', header: t('col.time'), render: (m) => dateTime(m.createdAt) },
+          { key: 'time', header: t('col.time'), render: (m) => i18n.dateTime(m.createdAt) },
           { key: 'phone', header: t('field.phone'), data: true, render: (m) => m.phone ?? '—' },
           { key: 'template', header: t('sms.template'), data: true, render: (m) => <code>{m.template}</code> },
           { key: 'body', header: t('sms.body'), data: true, render: (m) => m.body ?? '—' },

@@ -11,7 +11,8 @@ const EMPTY: Draft = { name: '', lat: '31.23', lng: '121.47', geofenceRadiusM: '
 
 /** Publish and edit stations. */
 export function ConsoleStationsPage() {
-  const { t, number } = useI18n();
+  const i18n = useI18n();
+  const { t } = i18n;
   const stations = useLoad(() => api.stations(), []);
   const [editing, setEditing] = useState<Station>();
   const [draft, setDraft] = useState<Draft>(EMPTY);
@@ -119,9 +120,9 @@ export function ConsoleStationsPage() {
           caption={t('consoleStations.list')}
           columns={[
             { key: 'name', header: t('field.name'), data: true, render: (s) => s.name },
-            { key: 'cars', header: t('col.cars'), className: 'num', render: (s) => number(s.availableCars) },
-            { key: 'free', header: t('col.free'), className: 'num', render: (s) => number(s.freeParking) },
-            { key: 'capacity', header: t('field.capacity'), className: 'num', render: (s) => number(s.capacity) },
+            { key: 'cars', header: t('col.cars'), className: 'num', render: (s) => i18n.number(s.availableCars) },
+            { key: 'free', header: t('col.free'), className: 'num', render: (s) => i18n.number(s.freeParking) },
+            { key: 'capacity', header: t('field.capacity'), className: 'num', render: (s) => i18n.number(s.capacity) },
             {
               key: 'policy',
               header: t('field.returnPolicy'),

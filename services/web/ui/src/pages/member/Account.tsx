@@ -1,4 +1,4 @@
-import { useEffect, useState, type FormEvent } from 'react';
+import { useState, type FormEvent } from 'react';
 import { api } from '../../api/client';
 import { Empty, Field, ProblemBox, Section, useAction, useFieldErrors, useLoad } from '../../components/ui';
 import { useI18n, type MessageKey } from '../../i18n';
@@ -21,14 +21,18 @@ export function AccountPage() {
 }
 
 function Profile() {
-  const { t, dateTime } = useI18n();
+  const i18n = useI18n();
+  const { t } = i18n;
   const app = useApp();
   const member = app.sync?.member;
-  const [name, setName] = useState('');
+  const [name, setName] = useState(member?.displayName ?? '');
   const [saved, setSaved] = useState(false);
-  useEffect(() => {
+  // Each new state of the member (a poll, a push, the save) puts the stored name back in the field.
+  const [nameOf, setNameOf] = useState(member);
+  if (member !== nameOf) {
+    setNameOf(member);
     if (member) setName(member.displayName);
-  }, [member]);
+  }
   const action = useAction();
   const errors = useFieldErrors(action.error);
   const submit = async (event: FormEvent) => {
@@ -48,7 +52,7 @@ function Profile() {
           <dt>{t('field.username')}</dt>
           <dd translate="no">{member.username ?? '—'}</dd>
           <dt>{t('account.since')}</dt>
-          <dd>{dateTime(member.createdAt)}</dd>
+          <dd>{i18n.dateTime(member.createdAt)}</dd>
         </dl>
       )}
       <form onSubmit={submit} className="form-row">
@@ -68,7 +72,8 @@ function Profile() {
 }
 
 function LicenceCard() {
-  const { t, date } = useI18n();
+  const i18n = useI18n();
+  const { t } = i18n;
   const app = useApp();
   const licence = useLoad(() => api.licence(), [app.version]);
   const [number, setNumber] = useState('');
@@ -94,7 +99,7 @@ function LicenceCard() {
           {l.number && (
             <>
               {' '}
-              <span translate="no">{l.number}</span> · {t('account.expires', { date: date(l.expiresOn) })}
+              <span translate="no">{l.number}</span> · {t('account.expires', { date: i18n.date(l.expiresOn) })}
             </>
           )}
         </p>
@@ -119,7 +124,8 @@ function LicenceCard() {
 }
 
 function Cards() {
-  const { t, dateTime } = useI18n();
+  const i18n = useI18n();
+  const { t } = i18n;
   const cards = useLoad(() => api.cards(), []);
   const [uid, setUid] = useState('');
   const action = useAction();
@@ -147,7 +153,7 @@ function Cards() {
         {(cards.data?.items ?? []).map((c) => (
           <li key={c.uid} className="row">
             <code translate="no">{c.uid}</code>
-            <span className="muted">{t('account.boundAt', { at: dateTime(c.boundAt) })}</span>
+            <span className="muted">{t('account.boundAt', { at: i18n.dateTime(c.boundAt) })}</span>
             <button type="button" className="link-button" onClick={() => void unbind(c.uid)}>
               {t('account.unbind')}
             </button>

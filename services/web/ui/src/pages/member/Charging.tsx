@@ -20,7 +20,8 @@ const toIso = (local: string) => (local ? new Date(local).toISOString() : '');
 
 /** Reserved charging: book a pile slot, see and cancel bookings, and past charging sessions. */
 export function ChargingPage() {
-  const { t, number, dateTime, money } = useI18n();
+  const i18n = useI18n();
+  const { t } = i18n;
   const piles = useLoad(() => api.piles(), []);
   const bookings = useLoad(() => api.chargingReservations(), []);
   const sessions = useLoad(() => api.chargingSessions(), []);
@@ -52,7 +53,7 @@ export function ChargingPage() {
               <code translate="no">{p.id}</code>
               <span translate="no">{p.stationName}</span>
               <span className={`tag tag-pile-${p.state}`}>{t(pileStateKey(p.state))}</span>
-              {p.maxPowerW !== null && <span className="muted">{t('charging.maxPower', { kw: number(p.maxPowerW / 1000, 1) })}</span>}
+              {p.maxPowerW !== null && <span className="muted">{t('charging.maxPower', { kw: i18n.number(p.maxPowerW / 1000, 1) })}</span>}
             </li>
           ))}
         </ul>
@@ -83,7 +84,7 @@ export function ChargingPage() {
             <li key={b.id} className="row">
               <code translate="no">{b.pileId}</code>
               <span>
-                {dateTime(b.slotStart)} – {dateTime(b.slotEnd)}
+                {i18n.dateTime(b.slotStart)} – {i18n.dateTime(b.slotEnd)}
               </span>
               <span className="tag">{t(chargingStatusKey(b.status))}</span>
               {(b.status === 'booked' || b.status === 'reserved') && (
@@ -100,8 +101,8 @@ export function ChargingPage() {
         <ul className="plain">
           {(sessions.data?.items ?? []).map((s) => (
             <li key={s.id}>
-              {dateTime(s.startedAt)} · <code translate="no">{s.pileId}</code> · {t('charging.energy', { kwh: number((s.energyWh ?? 0) / 1000, 2) })} ·{' '}
-              {s.amountFen === null ? '—' : money(s.amountFen)} · {t(chargingStatusKey(s.status))}
+              {i18n.dateTime(s.startedAt)} · <code translate="no">{s.pileId}</code> · {t('charging.energy', { kwh: i18n.number((s.energyWh ?? 0) / 1000, 2) })}{' '}
+              · {s.amountFen === null ? '—' : i18n.money(s.amountFen)} · {t(chargingStatusKey(s.status))}
             </li>
           ))}
         </ul>

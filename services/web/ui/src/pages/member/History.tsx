@@ -25,7 +25,8 @@ export function HistoryPage() {
 }
 
 function RentalHistory() {
-  const { t, money, dateTime, duration } = useI18n();
+  const i18n = useI18n();
+  const { t } = i18n;
   const app = useApp();
   const rentals = useLoad(() => api.rentals(), [app.version]);
   const stations = useLoad(() => api.stations(), []);
@@ -40,25 +41,25 @@ function RentalHistory() {
         {items.map((r) => (
           <li key={r.id} className="history-item" data-rental={r.id}>
             <button type="button" className="history-head" aria-expanded={open === r.id} onClick={() => setOpen(open === r.id ? undefined : r.id)}>
-              <span>{dateTime(r.startedAt)}</span>
+              <span>{i18n.dateTime(r.startedAt)}</span>
               <span translate="no">
                 {stationName(r.startStationId)} → {r.endStationId ? stationName(r.endStationId) : '…'}
               </span>
               <span className="tag">{t(rentalStatusKey(r.status))}</span>
-              <strong>{r.totalFen === null ? '—' : money(r.totalFen)}</strong>
+              <strong>{r.totalFen === null ? '—' : i18n.money(r.totalFen)}</strong>
             </button>
             {open === r.id && (
               <div className="receipt">
                 <h3>{t('history.receipt')}</h3>
                 <dl className="facts">
                   <dt>{t('trip.startedAt')}</dt>
-                  <dd>{dateTime(r.startedAt)}</dd>
+                  <dd>{i18n.dateTime(r.startedAt)}</dd>
                   <dt>{t('history.endedAt')}</dt>
-                  <dd>{dateTime(r.endedAt)}</dd>
+                  <dd>{i18n.dateTime(r.endedAt)}</dd>
                   {r.endedAt && (
                     <>
                       <dt>{t('trip.elapsed')}</dt>
-                      <dd>{duration(Date.parse(r.endedAt) - Date.parse(r.startedAt))}</dd>
+                      <dd>{i18n.duration(Date.parse(r.endedAt) - Date.parse(r.startedAt))}</dd>
                     </>
                   )}
                 </dl>
@@ -74,7 +75,8 @@ function RentalHistory() {
 
 /** Every reservation of mine, newest first; older pages on request (the API's `next` cursor). */
 function ReservationHistory() {
-  const { t, money, dateTime } = useI18n();
+  const i18n = useI18n();
+  const { t } = i18n;
   const app = useApp();
   const latest = useLoad(() => api.reservations(), [app.version]);
   const stations = useLoad(() => api.stations(), []);
@@ -99,11 +101,11 @@ function ReservationHistory() {
         testId="reservations"
         rowData={(r) => ({ 'data-status': r.status })}
         columns={[
-          { key: 'time', header: t('col.time'), render: (r) => dateTime(r.createdAt) },
+          { key: 'time', header: t('col.time'), render: (r) => i18n.dateTime(r.createdAt) },
           { key: 'station', header: t('col.station'), data: true, render: (r) => stationName(r.stationId) },
           { key: 'status', header: t('col.status'), render: (r) => t(reservationStatusKey(r.status)) },
-          { key: 'until', header: t('history.heldUntil'), render: (r) => dateTime(r.expiresAt) },
-          { key: 'fee', header: t('history.feeCharged'), className: 'num', render: (r) => (r.status === 'expired' ? money(r.feeFen) : '—') },
+          { key: 'until', header: t('history.heldUntil'), render: (r) => i18n.dateTime(r.expiresAt) },
+          { key: 'fee', header: t('history.feeCharged'), className: 'num', render: (r) => (r.status === 'expired' ? i18n.money(r.feeFen) : '—') },
         ]}
       />
       {next && (

@@ -7,7 +7,7 @@ import { useApp } from '../../state';
 /** Unread notifications, live (push) and from the poll; reading one removes it. */
 export function NotificationsPage() {
   const i18n = useI18n();
-  const { t, dateTime } = i18n;
+  const { t } = i18n;
   const app = useApp();
   const action = useAction();
   const read = async (id: string) => {
@@ -23,7 +23,7 @@ export function NotificationsPage() {
           <li key={n.id} className="note" data-kind={n.kind}>
             <div>
               <strong translate={isTranslated(n) ? undefined : 'no'}>{notificationText(i18n, n)}</strong>
-              <small className="muted"> {dateTime(n.at)}</small>
+              <small className="muted"> {i18n.dateTime(n.at)}</small>
             </div>
             <button type="button" className="link-button" onClick={() => void read(n.id)} disabled={action.busy}>
               {t('notes.markRead')}

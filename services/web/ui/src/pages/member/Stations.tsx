@@ -10,7 +10,7 @@ import { useApp } from '../../state';
 /** Stations on the plan with live counts; a station's cars, to reserve or rent. */
 export function StationsPage() {
   const i18n = useI18n();
-  const { t, money, number } = i18n;
+  const { t } = i18n;
   const app = useApp();
   const [tick, setTick] = useState(0);
   const interval = app.sync?.pollAfterMs ?? 5_000;
@@ -68,7 +68,7 @@ export function StationsPage() {
                 <span className="station-name" translate="no">
                   {s.name}
                 </span>
-                <span className="station-counts">{t('stations.counts', { cars: number(s.availableCars), free: number(s.freeParking) })}</span>
+                <span className="station-counts">{t('stations.counts', { cars: i18n.number(s.availableCars), free: i18n.number(s.freeParking) })}</span>
                 <span className="tag">{s.returnPolicy === 'open' ? t('stations.policyOpen') : t('stations.policyRoundTrip')}</span>
               </button>
             </li>
@@ -105,7 +105,7 @@ export function StationsPage() {
                   </span>
                   <div className="vehicle-meta">
                     <Charge pct={v.socPct} />
-                    <span>{t('vehicle.range', { km: number(v.estimatedRangeKm) })}</span>
+                    <span>{t('vehicle.range', { km: i18n.number(v.estimatedRangeKm) })}</span>
                   </div>
                 </div>
               </div>
@@ -125,17 +125,17 @@ export function StationsPage() {
         <Section title={t('plan.title')} id="plan-price-title">
           <dl className="facts">
             <dt>{t('plan.perMinute')}</dt>
-            <dd>{money(plan.data.perMinuteFen)}</dd>
+            <dd>{i18n.money(plan.data.perMinuteFen)}</dd>
             <dt>{t('plan.perKm')}</dt>
-            <dd>{money(plan.data.perKmFen)}</dd>
+            <dd>{i18n.money(plan.data.perKmFen)}</dd>
             <dt>{t('plan.dailyCap')}</dt>
-            <dd>{plan.data.dailyCapFen === null ? t('plan.none') : money(plan.data.dailyCapFen)}</dd>
+            <dd>{plan.data.dailyCapFen === null ? t('plan.none') : i18n.money(plan.data.dailyCapFen)}</dd>
             <dt>{t('plan.oneWay')}</dt>
-            <dd>{money(plan.data.oneWayFeeFen)}</dd>
+            <dd>{i18n.money(plan.data.oneWayFeeFen)}</dd>
             <dt>{t('plan.hold')}</dt>
-            <dd>{t('plan.holdValue', { m: plan.data.holdMinutes, fee: money(plan.data.reservationFeeFen) })}</dd>
+            <dd>{t('plan.holdValue', { m: plan.data.holdMinutes, fee: i18n.money(plan.data.reservationFeeFen) })}</dd>
             <dt>{t('plan.deposit')}</dt>
-            <dd>{money(plan.data.depositFen)}</dd>
+            <dd>{i18n.money(plan.data.depositFen)}</dd>
           </dl>
         </Section>
       )}

@@ -1,25 +1,26 @@
-import { useEffect, useState } from 'react';
+import { useState } from 'react';
 import { api, type CarAction } from '../../api/client';
 import type { FeeBreakdown, Rental } from '@evshare/api/schemas';
 import { Link } from '../../components/Link';
-import { Countdown, Empty, Field, ProblemBox, Section, refusalKey, useAction, useLoad } from '../../components/ui';
+import { Countdown, Empty, Field, ProblemBox, Section, refusalKey, useAction, useLoad, useNow } from '../../components/ui';
 import { useI18n } from '../../i18n';
 import { useApp } from '../../state';
 
 /** The bill's lines: time, distance, one-way fee, total. */
 export function Bill(props: { price: FeeBreakdown; totalLabel?: string }) {
-  const { t, money, number } = useI18n();
+  const i18n = useI18n();
+  const { t } = i18n;
   const p = props.price;
   return (
     <dl className="facts bill">
-      <dt>{t('bill.time', { m: number(p.minutes) })}</dt>
-      <dd>{money(p.timeFen)}</dd>
-      <dt>{t('bill.distance', { km: number(p.distanceM / 1000, 1) })}</dt>
-      <dd>{money(p.distanceFen)}</dd>
+      <dt>{t('bill.time', { m: i18n.number(p.minutes) })}</dt>
+      <dd>{i18n.money(p.timeFen)}</dd>
+      <dt>{t('bill.distance', { km: i18n.number(p.distanceM / 1000, 1) })}</dt>
+      <dd>{i18n.money(p.distanceFen)}</dd>
       {p.oneWayFen > 0 && (
         <>
           <dt>{t('bill.oneWay')}</dt>
-          <dd>{money(p.oneWayFen)}</dd>
+          <dd>{i18n.money(p.oneWayFen)}</dd>
         </>
       )}
       {p.capApplied && (
@@ -36,7 +37,7 @@ export function Bill(props: { price: FeeBreakdown; totalLabel?: string }) {
       )}
       <dt className="total">{props.totalLabel ?? t('bill.total')}</dt>
       <dd className="total" data-testid="bill-total">
-        {money(p.totalFen)}
+        {i18n.money(p.totalFen)}
       </dd>
     </dl>
   );
@@ -44,27 +45,23 @@ export function Bill(props: { price: FeeBreakdown; totalLabel?: string }) {
 
 /** The member's current reservation (hold countdown) or rental (return with the fee first). */
 export function TripPage() {
-  const { t, dateTime, duration, money } = useI18n();
+  const i18n = useI18n();
+  const { t } = i18n;
   const app = useApp();
   const reservation = app.sync?.reservation ?? null;
   const rental = app.sync?.rental ?? null;
   const stations = useLoad(() => api.stations(), [app.version]);
   const stationName = (id: string | null | undefined) => stations.data?.items.find((s) => s.id === id)?.name ?? '—';
   const [ended, setEnded] = useState<Rental>();
-  const [returnAt, setReturnAt] = useState('');
+  // The station the member picked to return to; until they pick one, the rental's start station.
+  const [pickedReturn, setReturnAt] = useState('');
+  const returnAt = pickedReturn || rental?.startStationId || '';
   const action = useAction();
   const control = useAction();
   const [controlled, setControlled] = useState<CarAction>();
   const carName = (id: string) => app.vehicles.get(id)?.plate ?? '';
 
-  useEffect(() => {
-    if (rental && !returnAt) setReturnAt(rental.startStationId);
-  }, [rental, returnAt]);
-  const [now, setNow] = useState(Date.now());
-  useEffect(() => {
-    const timer = setInterval(() => setNow(Date.now()), 5_000);
-    return () => clearInterval(timer);
-  }, []);
+  const now = useNow(5_000);
   // The car's reports change the quote (it parks, its doors close) without a change of the member's
   // own state, so the quote follows the clock and the car control as well.
   const quote = useLoad(async () => (rental && returnAt ? api.quote(rental.id, returnAt) : undefined), [rental?.id, returnAt, app.version, now, controlled]);
@@ -106,9 +103,9 @@ export function TripPage() {
             <dt>{t('trip.station')}</dt>
             <dd translate="no">{stationName(reservation.stationId)}</dd>
             <dt>{t('trip.expiresAt')}</dt>
-            <dd>{dateTime(reservation.expiresAt)}</dd>
+            <dd>{i18n.dateTime(reservation.expiresAt)}</dd>
           </dl>
-          <p className="hint">{t('trip.feeIfExpires', { fee: money(reservation.feeFen) })}</p>
+          <p className="hint">{t('trip.feeIfExpires', { fee: i18n.money(reservation.feeFen) })}</p>
           <div className="row">
             <button type="button" className="primary" onClick={() => void rentReserved()} disabled={action.busy}>
               {action.busy ? t('trip.unlocking') : t('trip.unlock')}
@@ -127,9 +124,9 @@ export function TripPage() {
             <dt>{t('trip.from')}</dt>
             <dd translate="no">{stationName(rental.startStationId)}</dd>
             <dt>{t('trip.startedAt')}</dt>
-            <dd>{dateTime(rental.startedAt)}</dd>
+            <dd>{i18n.dateTime(rental.startedAt)}</dd>
             <dt>{t('trip.elapsed')}</dt>
-            <dd>{duration(now - Date.parse(rental.startedAt))}</dd>
+            <dd>{i18n.duration(now - Date.parse(rental.startedAt))}</dd>
           </dl>
           <h3>{t('trip.carControl')}</h3>
           <div className="row" data-testid="car-control">

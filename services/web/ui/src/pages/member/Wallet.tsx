@@ -17,7 +17,7 @@ export function yuanToFen(text: string): number {
 /** Balance, deposit and debt; top-up through the payment provider; the ledger (bills). */
 export function WalletPage() {
   const i18n = useI18n();
-  const { t, money, dateTime } = i18n;
+  const { t } = i18n;
   const app = useApp();
   const wallet = useLoad(() => api.wallet(), [app.version]);
   const ledger = useLoad(() => api.ledger(), [app.version]);
@@ -41,7 +41,7 @@ export function WalletPage() {
       window.location.assign(payment.next.url);
       return;
     }
-    setMessage(payment.status === 'succeeded' ? t('wallet.topUpDone', { amount: money(payment.amountFen) }) : t('wallet.topUpFailed'));
+    setMessage(payment.status === 'succeeded' ? t('wallet.topUpDone', { amount: i18n.money(payment.amountFen) }) : t('wallet.topUpFailed'));
     app.refresh();
     wallet.reload();
     ledger.reload();
@@ -67,21 +67,21 @@ export function WalletPage() {
           <div className="stat">
             <span className="stat-label">{t('wallet.balance')}</span>
             <span className="stat-value" data-testid="balance">
-              {w ? money(w.balanceFen) : '—'}
+              {w ? i18n.money(w.balanceFen) : '—'}
             </span>
           </div>
           <div className="stat">
             <span className="stat-label">{t('wallet.deposit')}</span>
             <span className="stat-value" data-testid="deposit">
-              {w ? money(w.depositFen) : '—'}
+              {w ? i18n.money(w.depositFen) : '—'}
             </span>
           </div>
           <div className={`stat${w && w.debtFen > 0 ? ' stat-bad' : ''}`}>
             <span className="stat-label">{t('wallet.debt')}</span>
-            <span className="stat-value">{w ? money(w.debtFen) : '—'}</span>
+            <span className="stat-value">{w ? i18n.money(w.debtFen) : '—'}</span>
           </div>
         </div>
-        {needed > 0 && <p className="alert alert-info">{t('wallet.depositNeeded', { amount: money(needed) })}</p>}
+        {needed > 0 && <p className="alert alert-info">{t('wallet.depositNeeded', { amount: i18n.money(needed) })}</p>}
       </Section>
       <Section title={t('wallet.topUp')} id="topup-title">
         <form onSubmit={submitTopUp} className="form-row">
@@ -143,10 +143,10 @@ export function WalletPage() {
           testId="ledger"
           rowData={(e) => ({ 'data-kind': e.kind })}
           columns={[
-            { key: 'time', header: t('col.time'), render: (e) => dateTime(e.createdAt) },
+            { key: 'time', header: t('col.time'), render: (e) => i18n.dateTime(e.createdAt) },
             { key: 'kind', header: t('col.kind'), render: (e) => ledgerKindText(i18n, e.kind) },
-            { key: 'amount', header: t('col.amount'), className: (e) => `num ${e.amountFen < 0 ? 'neg' : 'pos'}`, render: (e) => money(e.amountFen) },
-            { key: 'balance', header: t('col.balanceAfter'), className: 'num', render: (e) => money(e.balanceAfterFen) },
+            { key: 'amount', header: t('col.amount'), className: (e) => `num ${e.amountFen < 0 ? 'neg' : 'pos'}`, render: (e) => i18n.money(e.amountFen) },
+            { key: 'balance', header: t('col.balanceAfter'), className: 'num', render: (e) => i18n.money(e.balanceAfterFen) },
           ]}
         />
       </Section>
