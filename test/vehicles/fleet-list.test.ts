@@ -1,4 +1,5 @@
-import { decideUnlock, provisionVehicleCredentials } from '@evshare/telematics';
+import { generateKeyPairSync, randomUUID } from 'node:crypto';
+import { decideUnlock, provisionVehicleCredentials, signAppKey } from '@evshare/telematics';
 import { startVehicleFleet, type Fleet } from '../../sims/vehicle/src';
 import { eventually } from '../support/http';
 import { startRentalBench, type RentalBench } from '../rental/support';
@@ -24,6 +25,15 @@ describe('the fleet list (every eligible member on every car)', () => {
   /** What the car itself decides for this card now (no side effects). */
   const carDecides = (vin: string, cardUid: string) => decideUnlock({ car: fleet.car(vin).whitelist, fleet: fleet.car(vin).fleet }, { cardUid }, Date.now());
   const card = (prefix: string) => `${prefix}${Date.now().toString(16).toUpperCase().slice(-8)}`;
+  /** The platform's app-key signing key; its public half is provisioned into the cars. */
+  const platformKey = generateKeyPairSync('ed25519');
+  const ledger = async (reference: string) =>
+    (await bench.db.query<{ amountFen: number }>('SELECT amount_fen AS "amountFen" FROM ledger WHERE reference = $1', [reference])).rows;
+  const carRow = async (vin: string) => (await bench.db.query<{ id: string; state: string }>('SELECT id, state FROM vehicles WHERE vin = $1', [vin])).rows[0]!;
+  const rentalsOf = async (key: string) =>
+    (await bench.api('GET', '/api/v1/rentals', key)).json<{
+      items: Array<{ id: string; status: string; vehicleId: string; reservationId: string | null; totalFen: number | null }>;
+    }>().items;
 
   beforeAll(async () => {
     bench = await startRentalBench({ appInstances: 1 });
@@ -39,6 +49,7 @@ describe('the fleet list (every eligible member on every car)', () => {
       seed: 12,
       topicRoot: tm.topicRoot,
       telemetryParkedMs: 300,
+      platformKey: platformKey.publicKey.export({ type: 'spki', format: 'pem' }).toString(),
     });
     await eventually(() => expect(vins.every((vin) => tm.service.isOnline(vin))).toBe(true));
   }, 120_000);
@@ -147,5 +158,104 @@ describe('the fleet list (every eligible member on every car)', () => {
     await eventually(async () => expect(await tm.metric('telematics_trips_total', { outcome: 'duplicate' })).toBe(1));
     expect(await ledger()).toHaveLength(1);
     expect(await tm.metric('telematics_trips_total', { outcome: 'review' })).toBe(0);
+  });
+
+  it('a listed member opens a car online by card: the rental starts at once (the car in use while driven), the trip ends it, billed once', async () => {
+    const [member] = await bench.createMembers(1);
+    const uid = card('AB1C00');
+    expect((await bench.api('POST', '/api/v1/cards', member!.key, { uid })).status).toBe(201);
+    await eventually(() => onEveryCar(member!.id, [uid]), 5_000);
+    const car = fleet.car(vins[0]!);
+    const { id: vehicleId } = await carRow(vins[0]!);
+    expect(car.localUnlock({ cardUid: uid })).toBe(true);
+    await eventually(async () => expect(await rentalsOf(member!.key)).toMatchObject([{ status: 'active', vehicleId, reservationId: null }]), 5_000);
+    const [started] = await rentalsOf(member!.key);
+    expect((await carRow(vins[0]!)).state).toBe('in_use');
+    // The same report again (a car resending on reconnect): still one rental.
+    const report = JSON.stringify({
+      type: 'local-unlock',
+      at: new Date().toISOString(),
+      granted: true,
+      via: 'card',
+      memberId: member!.id,
+      cardUid: uid,
+      tripId: car.trip!.tripId,
+    });
+    await car.publishRaw('events', report);
+    await eventually(async () => expect(await tm.metric('telematics_walk_ups_total', { outcome: 'duplicate' })).toBeGreaterThanOrEqual(1));
+    expect(await rentalsOf(member!.key)).toHaveLength(1);
+
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    car.driveDistance(30);
+    const trip = car.endTrip()!;
+    expect(trip.offline).toBe(false);
+    await eventually(async () => expect(await ledger(`trip:${trip.tripId}`)).toHaveLength(1), 10_000);
+    const after = await rentalsOf(member!.key);
+    expect(after).toEqual([expect.objectContaining({ id: started!.id, status: 'ended', totalFen: -(await ledger(`trip:${trip.tripId}`))[0]!.amountFen })]);
+    expect((await carRow(vins[0]!)).state).toBe('available');
+    // The car's report again, and its trip again: nothing more.
+    await car.reupload(trip);
+    await eventually(async () => expect(await tm.metric('telematics_trips_total', { outcome: 'duplicate' })).toBeGreaterThanOrEqual(1));
+    expect(await ledger(`trip:${trip.tripId}`)).toHaveLength(1);
+    expect(await rentalsOf(member!.key)).toHaveLength(1);
+    expect(await tm.metric('telematics_walk_ups_total', { outcome: 'started' })).toBeGreaterThanOrEqual(1);
+  });
+
+  it("the member's own reservation, then the card at the car: one rental, one bill, no expiry fee", async () => {
+    const [member] = await bench.createMembers(1);
+    const uid = card('AC1C00');
+    expect((await bench.api('POST', '/api/v1/cards', member!.key, { uid })).status).toBe(201);
+    const { id: vehicleId } = await carRow(vins[1]!);
+    const reserved = await bench.api('POST', '/api/v1/reservations', member!.key, { vehicleId });
+    expect(reserved.status).toBe(201);
+    const reservationId = reserved.json<{ id: string }>().id;
+    const car = fleet.car(vins[1]!);
+    await eventually(() => expect(car.whitelist.entries).toContainEqual({ memberId: member!.id, cardUids: [uid], role: 'renter' }), 5_000);
+    expect(car.localUnlock({ cardUid: uid })).toBe(true);
+    await eventually(async () => expect(await rentalsOf(member!.key)).toMatchObject([{ status: 'active', vehicleId, reservationId }]), 5_000);
+    expect((await bench.api('GET', `/api/v1/reservations/${reservationId}`, member!.key)).json()).toMatchObject({ status: 'converted' });
+    expect((await carRow(vins[1]!)).state).toBe('in_use');
+
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    car.driveDistance(25);
+    const trip = car.endTrip()!;
+    await eventually(async () => expect(await ledger(`trip:${trip.tripId}`)).toHaveLength(1), 10_000);
+    expect(await rentalsOf(member!.key)).toMatchObject([{ status: 'ended', reservationId }]);
+    expect(await ledger(`reservation:${reservationId}:fee`)).toEqual([]);
+    expect((await carRow(vins[1]!)).state).toBe('available');
+  });
+
+  it('an app key with the signal cut: the car decides offline, and the uploaded trip is one rental, billed once', async () => {
+    const [member] = await bench.createMembers(1);
+    await eventually(() => onEveryCar(member!.id, []), 5_000);
+    const car = fleet.car(vins[2]!);
+    car.goOffline();
+    await eventually(() => expect(tm.service.isOnline(vins[2]!)).toBe(false));
+    const appKey = signAppKey(platformKey.privateKey, {
+      vin: vins[2]!,
+      memberId: member!.id,
+      notBefore: new Date(Date.now() - 60_000),
+      validitySeconds: 900,
+    }).key;
+    expect(car.localUnlock({ appKey })).toBe(true);
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    car.driveDistance(20);
+    const trip = car.endTrip()!;
+    expect(trip).toMatchObject({ memberId: member!.id, offline: true });
+    await car.connect();
+    await eventually(async () => expect(await ledger(`trip:${trip.tripId}`)).toHaveLength(1), 10_000);
+    expect(await rentalsOf(member!.key)).toMatchObject([{ status: 'ended' }]);
+    expect((await carRow(vins[2]!)).state).toBe('available');
+  });
+
+  it("a car's word alone rents nothing to a member who is not on the fleet list", async () => {
+    const [unlisted] = await bench.createMembers(1, { licence: 'pending' });
+    const car = fleet.car(vins[0]!);
+    const before = await tm.metric('telematics_walk_ups_total', { outcome: 'not-listed' });
+    const report = { type: 'local-unlock', at: new Date().toISOString(), granted: true, via: 'app', memberId: unlisted!.id, tripId: randomUUID() };
+    await car.publishRaw('events', JSON.stringify(report));
+    await eventually(async () => expect(await tm.metric('telematics_walk_ups_total', { outcome: 'not-listed' })).toBe(before + 1));
+    expect(await rentalsOf(unlisted!.key)).toEqual([]);
+    expect((await carRow(vins[0]!)).state).toBe('available');
   });
 });

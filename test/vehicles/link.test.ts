@@ -132,6 +132,21 @@ describe('vehicle link (embedded broker)', () => {
       [trip.tripId],
     );
     expect(rows).toEqual([{ status: 'ended', totalFen: 500 }]);
+    // The reservation was the member's hold on this car: it became the rental (no expiry fee), and the car is free.
+    const { rows: held } = await bench.db.query<{ status: string; rentalReservation: string | null; id: string; carState: string }>(
+      `SELECT r.id, r.status, t.reservation_id AS "rentalReservation", v.state AS "carState"
+         FROM reservations r JOIN rentals t ON t.unlock_command_id = $2 JOIN vehicles v ON v.id = r.vehicle_id WHERE r.id = $1`,
+      [reserved.json<{ id: string }>().id, trip.tripId],
+    );
+    expect(held).toEqual([
+      {
+        id: reserved.json<{ id: string }>().id,
+        status: 'converted',
+        rentalReservation: reserved.json<{ id: string }>().id,
+        carState: 'available',
+      },
+    ]);
+    expect(await ledger(`reservation:${reserved.json<{ id: string }>().id}:fee`)).toEqual([]);
     expect(await tm.metric('telematics_trips_total', { outcome: 'billed' })).toBe(1);
   });
 
@@ -146,9 +161,7 @@ describe('vehicle link (embedded broker)', () => {
     expect(car.locked).toBe(false);
     await eventually(() => expect(listed(carB.vin)).toContain(member!.id));
 
-    // Car A is still reserved by the first test's member: hand it to `other` via an operator-free path.
-    await bench.db.query(`UPDATE reservations SET status = 'cancelled', ended_at = now() WHERE vehicle_id = $1 AND status = 'active'`, [carA.id]);
-    await bench.db.query(`UPDATE vehicles SET state = 'available' WHERE id = $1`, [carA.id]);
+    // Car A is free again: the earlier test's reservation became its card trip's rental.
     fleet.car(carA.vin).goOffline();
     await eventually(() => expect(tm.service.isOnline(carA.vin)).toBe(false));
     const started = Date.now();

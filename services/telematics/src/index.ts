@@ -2,7 +2,7 @@ export { telematicsConfigSchema, type TelematicsConfig } from './config';
 export { startTelematics, type TelematicsDeps, type TelematicsService } from './service';
 export { provisionVehicleCredentials, verifyVehicleSecret, type VehicleCredential } from '@evshare/kit';
 export { startEmbeddedBroker, type EmbeddedBroker } from './broker';
-export { recordTrip, tripReference, type TripOutcome } from './trips';
+export { recordTrip, recordWalkUp, tripReference, type TripOutcome, type WalkUpOutcome } from './trips';
 export { evaluateAlerts, type AlertKind } from './alerts';
 export * from './protocol';
 export * from './whitelist';

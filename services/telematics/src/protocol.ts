@@ -115,6 +115,8 @@ export const vehicleEventSchema = z.discriminatedUnion('type', [
     via: z.enum(['card', 'app']),
     memberId: uuid.optional(),
     cardUid: cardUidSchema.optional(),
+    /** The trip a granted unlock is part of (its record carries the same id when it ends). */
+    tripId: uuid.optional(),
   }),
   z.object({ type: z.literal('door-opened'), at: isoTime }),
   z.object({ type: z.literal('trip'), at: isoTime, trip: tripRecordSchema }),

@@ -40,7 +40,7 @@ import {
   type VehicleCommandMessage,
 } from './protocol';
 import { createFleetSync } from './fleet-sync';
-import { recordTrip } from './trips';
+import { recordTrip, recordWalkUp } from './trips';
 import { diffWhitelist, entriesFromRows, type AccessRow, type Whitelist, type WhitelistEntry } from './whitelist';
 
 export interface TelematicsDeps {
@@ -106,6 +106,12 @@ export async function startTelematics(deps: TelematicsDeps): Promise<TelematicsS
     registers,
   });
   const tripsTotal = new client.Counter({ name: 'telematics_trips_total', help: 'Trip records received, by outcome', labelNames: ['outcome'], registers });
+  const walkUpsTotal = new client.Counter({
+    name: 'telematics_walk_ups_total',
+    help: 'Unlocks the cars granted on their own (card or app key) reported online, by outcome',
+    labelNames: ['outcome'],
+    registers,
+  });
   const authFailures = new client.Counter({
     name: 'telematics_auth_failures_total',
     help: 'MQTT connections refused for a bad credential (embedded broker)',
@@ -414,6 +420,16 @@ export async function startTelematics(deps: TelematicsDeps): Promise<TelematicsS
     }
   }
 
+  /** A failure here loses nothing: the trip record bills the trip when the car uploads it. */
+  async function startWalkUp(vin: string, unlock: { memberId: string; tripId: string; at: string; cardUid?: string | undefined }): Promise<void> {
+    try {
+      walkUpsTotal.inc({ outcome: await recordWalkUp({ db, cache }, vin, unlock) });
+    } catch (error) {
+      walkUpsTotal.inc({ outcome: 'failed' });
+      log.warn({ err: error, vin, tripId: unlock.tripId }, 'walk-up rental not started; the trip record will bill the trip');
+    }
+  }
+
   // ---- Messages from the cars. Nothing a car sends can throw out of here.
   function onMessage(topic: string, payload: Buffer): void {
     const target = parseTopic(root, topic);
@@ -487,8 +503,11 @@ export async function startTelematics(deps: TelematicsDeps): Promise<TelematicsS
     if (!parsed.ok) return void rejected.inc({ reason: parsed.reason });
     received.inc({ channel });
     const event = parsed.value;
-    if (event.type === 'trip') void billTrip(vin, event.trip);
-    else bus.publish(SUBJECTS.vehicleEvent(vin), { vin, ...event } satisfies VehicleEventMessage);
+    if (event.type === 'trip') return void billTrip(vin, event.trip);
+    if (event.type === 'local-unlock' && event.granted && event.memberId && event.tripId) {
+      void startWalkUp(vin, { memberId: event.memberId, tripId: event.tripId, at: event.at, cardUid: event.cardUid });
+    }
+    bus.publish(SUBJECTS.vehicleEvent(vin), { vin, ...event } satisfies VehicleEventMessage);
   }
   mq.on('message', (topic, payload) => {
     try {

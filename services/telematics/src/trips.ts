@@ -37,10 +37,16 @@ export async function recordTrip(
   const limits = deps.limits ?? DEFAULT_TRIP_LIMITS;
   const result = await withTransaction(db, async (c) => {
     const { rows: cars } = await c.query<{ id: string; plate: string; stationId: string | null; homeStationId: string }>(
-      'SELECT id, plate, station_id AS "stationId", home_station_id AS "homeStationId" FROM vehicles WHERE vin = $1',
+      'SELECT id, plate, station_id AS "stationId", home_station_id AS "homeStationId" FROM vehicles WHERE vin = $1 FOR UPDATE',
       [vin],
     );
     const car = cars[0];
+    // The rental a walk-up start made of this trip when the car reported its unlock (recordWalkUp).
+    const { rows: walkUps } = await c.query<{ id: string; status: string; startStationId: string; reservationId: string | null }>(
+      `SELECT id, status, start_station_id AS "startStationId", reservation_id AS "reservationId" FROM rentals WHERE unlock_command_id = $1`,
+      [trip.tripId],
+    );
+    const walkUp = walkUps[0]?.status === 'active' || walkUps[0]?.status === 'ended' ? walkUps[0] : undefined;
     const { rows: members } = await c.query<{ staff: boolean }>(`SELECT role = 'admin' AND status = 'active' AS staff FROM members WHERE id = $1`, [
       trip.memberId,
     ]);
@@ -68,13 +74,14 @@ export async function recordTrip(
         trip.endedAt,
         trip.startOdometerM,
         trip.endOdometerM,
-        onlineRental?.id ?? null,
-        outcomeWithoutBill ?? (onlineRental ? 'online-rental' : 'billed'),
+        onlineRental?.id ?? walkUp?.id ?? null,
+        outcomeWithoutBill ?? (onlineRental || walkUp?.status === 'ended' ? 'online-rental' : 'billed'),
         JSON.stringify(trip),
       ],
     );
     if (inserted.rowCount === 0) return { outcome: 'duplicate' as const };
-    if (outcomeWithoutBill || onlineRental || !car) return { outcome: outcomeWithoutBill ?? ('online-rental' as const) };
+    // A walk-up rental the member already returned through the app was billed by that return.
+    if (outcomeWithoutBill || onlineRental || walkUp?.status === 'ended' || !car) return { outcome: outcomeWithoutBill ?? ('online-rental' as const) };
 
     const startedAt = new Date(trip.startedAt);
     const endedAt = new Date(trip.endedAt);
@@ -116,38 +123,19 @@ export async function recordTrip(
           boundedFen,
         ],
       );
+      if (walkUp) await endWalkUp(c, car.id, walkUp, trip, { price: null, totalFen: 0 });
       log.warn({ vin, tripId: trip.tripId, memberId: trip.memberId, anomalies }, 'trip held for review');
       return { outcome: 'review' as const };
     }
     if (!plan) {
       await c.query(`UPDATE vehicle_trips SET outcome = 'unbillable' WHERE trip_id = $1`, [trip.tripId]);
+      if (walkUp) await endWalkUp(c, car.id, walkUp, trip, { price: null, totalFen: 0 });
       return { outcome: 'unbillable' as const };
     }
-    // A trip recorded by the car starts and ends where the car is parked (its station).
-    const stationId = car.stationId ?? car.homeStationId;
     const price = computeFee(plan, { startedAt, endedAt, distanceM: Math.max(0, trip.endOdometerM - trip.startOdometerM), oneWay: null });
-    const { rows: rentals } = await c.query<{ id: string }>(
-      `INSERT INTO rentals (member_id, vehicle_id, card_uid, plan_id, start_station_id, end_station_id, started_at, ended_at,
-         start_odometer_m, end_odometer_m, start_soc_pct, end_soc_pct, unlock_command_id, price, total_fen, status)
-       VALUES ($1, $2, (SELECT uid FROM membership_cards WHERE uid = $3), $4, $5, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, 'ended') RETURNING id`,
-      [
-        trip.memberId,
-        car.id,
-        trip.cardUid ?? null,
-        plan.id,
-        stationId,
-        startedAt,
-        endedAt,
-        trip.startOdometerM,
-        trip.endOdometerM,
-        trip.startSocPct,
-        trip.endSocPct,
-        trip.tripId,
-        JSON.stringify(price),
-        price.totalFen,
-      ],
-    );
-    const rentalId = rentals[0]!.id;
+    const rentalId = walkUp
+      ? await endWalkUp(c, car.id, walkUp, trip, { price, totalFen: price.totalFen })
+      : await insertTripRental(c, car, trip, plan.id, price);
     await c.query('UPDATE vehicle_trips SET rental_id = $2 WHERE trip_id = $1', [trip.tripId, rentalId]);
     if (price.totalFen === 0) {
       await c.query(`UPDATE vehicle_trips SET outcome = 'free' WHERE trip_id = $1`, [trip.tripId]);
@@ -180,6 +168,145 @@ export async function recordTrip(
   }
   return result.outcome;
 }
+
+type Price = ReturnType<typeof computeFee>;
+type TripCar = { id: string; stationId: string | null; homeStationId: string };
+
+/**
+ * A trip the platform first hears of when it ends (the car was offline at its start) becomes an
+ * ended rental; the member's own reservation of the car, if it was holding it then, is that rental
+ * (converted: no expiry fee), and the car is free again.
+ */
+async function insertTripRental(c: PoolClient, car: TripCar, trip: TripRecord, planId: string, price: Price): Promise<string> {
+  // A trip recorded by the car starts and ends where the car is parked (its station).
+  const stationId = car.stationId ?? car.homeStationId;
+  const reservationId = await convertReservation(c, car.id, trip.memberId, trip.startedAt);
+  const { rows } = await c.query<{ id: string }>(
+    `INSERT INTO rentals (member_id, vehicle_id, reservation_id, card_uid, plan_id, start_station_id, end_station_id, started_at, ended_at,
+       start_odometer_m, end_odometer_m, start_soc_pct, end_soc_pct, unlock_command_id, price, total_fen, status)
+     VALUES ($1, $2, $3, (SELECT uid FROM membership_cards WHERE uid = $4), $5, $6, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, 'ended') RETURNING id`,
+    [
+      trip.memberId,
+      car.id,
+      reservationId,
+      trip.cardUid ?? null,
+      planId,
+      stationId,
+      trip.startedAt,
+      trip.endedAt,
+      trip.startOdometerM,
+      trip.endOdometerM,
+      trip.startSocPct,
+      trip.endSocPct,
+      trip.tripId,
+      JSON.stringify(price),
+      price.totalFen,
+    ],
+  );
+  if (reservationId) {
+    await c.query(`UPDATE vehicles SET state = 'available', version = version + 1, updated_at = now() WHERE id = $1 AND state = 'reserved'`, [car.id]);
+  }
+  return rows[0]!.id;
+}
+
+/** The member's active reservation of the car made by `at`, ended as converted into the rental; its id. */
+async function convertReservation(c: PoolClient, vehicleId: string, memberId: string, at: string): Promise<string | null> {
+  const { rows } = await c.query<{ id: string }>(
+    `UPDATE reservations SET status = 'converted', ended_at = now()
+      WHERE vehicle_id = $1 AND member_id = $2 AND status = 'active' AND created_at <= $3 RETURNING id`,
+    [vehicleId, memberId, at],
+  );
+  return rows[0]?.id ?? null;
+}
+
+/** Ends the walk-up rental with the trip's figures; the car stands at the station it left from. */
+async function endWalkUp(
+  c: PoolClient,
+  vehicleId: string,
+  walkUp: { id: string; startStationId: string },
+  trip: TripRecord,
+  bill: { price: Price | null; totalFen: number },
+): Promise<string> {
+  await c.query(
+    `UPDATE rentals SET status = 'ended', ended_at = $2, end_station_id = start_station_id, end_odometer_m = $3, end_soc_pct = $4, price = $5, total_fen = $6
+      WHERE id = $1 AND status = 'active'`,
+    [walkUp.id, trip.endedAt, trip.endOdometerM, trip.endSocPct, bill.price === null ? null : JSON.stringify(bill.price), bill.totalFen],
+  );
+  await c.query(`UPDATE vehicles SET state = 'available', station_id = $2, version = version + 1, updated_at = now() WHERE id = $1 AND state = 'in_use'`, [
+    vehicleId,
+    walkUp.startStationId,
+  ]);
+  return walkUp.id;
+}
+
+export type WalkUpOutcome = 'started' | 'duplicate' | 'in-rental' | 'staff' | 'not-listed' | 'unknown' | 'no-plan' | 'busy';
+
+/**
+ * A walk-up start the car decided on its own (card or app key) and reported online: the rental
+ * starts now, so the car is in use in the back end while it is driven, priced by the plan in force
+ * at the unlock and billed once when the car's trip record ends it (recordTrip). The member's own
+ * reservation of the car becomes this rental. The car's word is bounded: the member must be on the
+ * fleet list or hold the car; staff (operators on the car's list) open cars without renting them.
+ * Repeats of the report, or a trip already recorded, change nothing.
+ */
+export async function recordWalkUp(
+  deps: { db: Pool; cache?: KeyValueStore },
+  vin: string,
+  unlock: { memberId: string; tripId: string; at: string; cardUid?: string | undefined },
+): Promise<WalkUpOutcome> {
+  const startedAt = new Date(Math.min(Date.parse(unlock.at), Date.now()));
+  const outcome = await withTransaction(deps.db, async (c): Promise<WalkUpOutcome> => {
+    const { rows: cars } = await c.query<{ id: string; stationId: string | null; odometerM: string; socPct: string; state: string }>(
+      `SELECT id, station_id AS "stationId", odometer_m AS "odometerM", soc_pct AS "socPct", state FROM vehicles WHERE vin = $1 FOR UPDATE`,
+      [vin],
+    );
+    const car = cars[0];
+    const { rows: members } = await c.query<{ staff: boolean; listed: boolean; holds: boolean }>(
+      `SELECT m.role = 'admin' AS staff, EXISTS (SELECT 1 FROM fleet_whitelist f WHERE f.member_id = m.id) AS listed,
+              EXISTS (SELECT 1 FROM reservations r WHERE r.member_id = m.id AND r.vehicle_id = $2 AND r.status = 'active') AS holds
+         FROM members m WHERE m.id = $1`,
+      [unlock.memberId, car?.id ?? null],
+    );
+    const member = members[0];
+    if (!car || !member) return 'unknown';
+    if (member.staff) return 'staff';
+    const { rows: seen } = await c.query(`SELECT 1 FROM vehicle_trips WHERE trip_id = $1 UNION ALL SELECT 1 FROM rentals WHERE unlock_command_id = $1`, [
+      unlock.tripId,
+    ]);
+    if (seen.length > 0) return 'duplicate';
+    const { rows: renting } = await c.query(`SELECT 1 FROM rentals WHERE vehicle_id = $1 AND member_id = $2 AND status IN ('unlocking', 'active')`, [
+      car.id,
+      unlock.memberId,
+    ]);
+    if (renting.length > 0) return 'in-rental';
+    if (!member.listed && !member.holds) return 'not-listed';
+    // Parked, and not somebody else's: anything else is left to the trip record's checks.
+    if (!car.stationId || car.state === 'in_use') return 'busy';
+    const { rows: plans } = await c.query<PlanRow>(`SELECT ${PLAN_COLUMNS} FROM pricing_plans p WHERE p.valid_from <= $1`, [startedAt]);
+    const plan = planAt(plans, startedAt);
+    if (!plan) return 'no-plan';
+    const reservationId = await convertReservation(c, car.id, unlock.memberId, startedAt.toISOString());
+    const { rowCount } = await c.query(
+      `INSERT INTO rentals (member_id, vehicle_id, reservation_id, card_uid, plan_id, start_station_id, started_at, start_odometer_m, start_soc_pct,
+         unlock_command_id, status)
+       VALUES ($1, $2, $3, (SELECT uid FROM membership_cards WHERE uid = $4), $5, $6, $7, $8, $9, $10, 'active')
+       ON CONFLICT DO NOTHING`,
+      [unlock.memberId, car.id, reservationId, unlock.cardUid ?? null, plan.id, car.stationId, startedAt, car.odometerM, car.socPct, unlock.tripId],
+    );
+    // Another hold won the car or the member (one rental each): the trip record settles it.
+    if (rowCount === 0) throw new WalkUpRefused();
+    await c.query(`UPDATE vehicles SET state = 'in_use', station_id = NULL, version = version + 1, updated_at = now() WHERE id = $1`, [car.id]);
+    return 'started';
+  }).catch((error: unknown) => {
+    if (error instanceof WalkUpRefused) return 'busy' as const;
+    throw error;
+  });
+  if (outcome === 'started' && deps.cache) await bumpSyncVersion(deps.cache, unlock.memberId);
+  return outcome;
+}
+
+/** Rolls the walk-up's transaction back (the reservation conversion with it). */
+class WalkUpRefused extends Error {}
 
 /**
  * What the platform knows about a trip besides the car's word: whether the member held the car

@@ -324,14 +324,14 @@ export class SimCar {
       : undefined;
     const entry = decision?.granted ? { memberId: decision.memberId } : undefined;
     if (decision && !decision.granted) this.lastRefusal = decision.reason;
-    this.publishEvent({
-      type: 'local-unlock',
-      at: this.iso(),
-      granted: Boolean(entry),
-      via,
-      ...('cardUid' in credential ? { cardUid: credential.cardUid } : verified && 'memberId' in verified ? { memberId: verified.memberId } : {}),
-    });
     if (!entry) {
+      this.publishEvent({
+        type: 'local-unlock',
+        at: this.iso(),
+        granted: false,
+        via,
+        ...('cardUid' in credential ? { cardUid: credential.cardUid } : verified && 'memberId' in verified ? { memberId: verified.memberId } : {}),
+      });
       this.counters.unlocksRefused++;
       return false;
     }
@@ -349,6 +349,16 @@ export class SimCar {
         offline: !this.connected,
       };
     }
+    // Granted: who, and the trip it is part of, so the platform can start the rental at once.
+    this.publishEvent({
+      type: 'local-unlock',
+      at: this.iso(),
+      granted: true,
+      via,
+      memberId: entry.memberId,
+      ...('cardUid' in credential ? { cardUid: credential.cardUid } : {}),
+      tripId: this.trip.tripId,
+    });
     return true;
   }
 

@@ -74,6 +74,7 @@ export const vehicleEventMessageSchema = z.discriminatedUnion('type', [
     via: z.enum(['card', 'app']),
     memberId: z.string().uuid().optional(),
     cardUid: z.string().optional(),
+    tripId: z.string().uuid().optional(),
   }),
   z.object({ vin: z.string(), type: z.literal('door-opened'), at: z.string() }),
 ]);
