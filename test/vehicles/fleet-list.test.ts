@@ -36,7 +36,10 @@ describe('the fleet list (every eligible member on every car)', () => {
     }>().items;
 
   beforeAll(async () => {
-    bench = await startRentalBench({ appInstances: 1 });
+    bench = await startRentalBench({
+      appInstances: 1,
+      env: { APP_KEY_PRIVATE_KEY: platformKey.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString() },
+    });
     const station = await bench.createStation();
     await bench.createPlan();
     const cars = [await bench.createVehicle(station.id), await bench.createVehicle(station.id), await bench.createVehicle(station.id)];
@@ -225,18 +228,31 @@ describe('the fleet list (every eligible member on every car)', () => {
     expect((await carRow(vins[1]!)).state).toBe('available');
   });
 
-  it('an app key with the signal cut: the car decides offline, and the uploaded trip is one rental, billed once', async () => {
+  it('an app key issued by the platform, then the signal cut: the car decides offline, and the uploaded trip is one rental, billed once', async () => {
     const [member] = await bench.createMembers(1);
     await eventually(() => onEveryCar(member!.id, []), 5_000);
+    const { id: vehicleId } = await carRow(vins[2]!);
+    const issued = await bench.api('POST', `/api/v1/vehicles/${vehicleId}/app-key`, member!.key);
+    expect(issued.status).toBe(201);
+    const { key: appKey } = issued.json<{ key: string }>();
     const car = fleet.car(vins[2]!);
     car.goOffline();
     await eventually(() => expect(tm.service.isOnline(vins[2]!)).toBe(false));
-    const appKey = signAppKey(platformKey.privateKey, {
+    // The member id alone, a key for another car, a forged one: the car stays shut.
+    expect(car.localUnlock({ appKey: member!.id })).toBe(false);
+    const forOther = (await bench.api('POST', `/api/v1/vehicles/${(await carRow(vins[0]!)).id}/app-key`, member!.key)).json<{ key: string }>().key;
+    expect(car.localUnlock({ appKey: forOther })).toBe(false);
+    expect(car.lastRefusal).toBe('other-car');
+    const forged = signAppKey(generateKeyPairSync('ed25519').privateKey, {
       vin: vins[2]!,
       memberId: member!.id,
-      notBefore: new Date(Date.now() - 60_000),
-      validitySeconds: 900,
+      notBefore: new Date(),
+      validitySeconds: 600,
     }).key;
+    expect(car.localUnlock({ appKey: forged })).toBe(false);
+    expect(car.lastRefusal).toBe('signature');
+    expect(car.locked).toBe(true);
+
     expect(car.localUnlock({ appKey })).toBe(true);
     await new Promise((resolve) => setTimeout(resolve, 1_000));
     car.driveDistance(20);

@@ -41,6 +41,7 @@ export { touchSession, type SessionRecord } from './session/record';
 export { createSessionStore, type SessionStore, type SessionStoreOptions } from './session/store';
 export { hashPassword, verifyPassword, PASSWORD_RULES } from './auth/password';
 export { provisionVehicleCredentials, verifyVehicleSecret, type VehicleCredential } from './auth/vehicle-credentials';
+export * from './auth/app-key';
 export { sessionKeyFrom, sessionCredentialFrom, sessionCookie, SESSION_COOKIE, type CredentialSource } from './session/credentials';
 export { runMain, runProcess, serveStatus, serveWorker, type RunningService, type StartedProcess } from './service';
 export { syncVersionKey, ensureSyncVersion, bumpSyncVersion } from './member-sync';

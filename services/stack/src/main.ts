@@ -1,3 +1,4 @@
+import { generateKeyPairSync } from 'node:crypto';
 import { z } from 'zod';
 import { createLogger, env, loadConfig, runProcess, type Logger, type StartedProcess } from '@evshare/kit';
 import { DEFAULT_BEHAVIOR } from '@evshare/operator';
@@ -45,7 +46,14 @@ async function start(config: z.infer<typeof stackConfigSchema>, log: Logger): Pr
   const options = {
     // `make run` is the development platform (it seeds development accounts): development
     // shortcuts are on unless NODE_ENV says otherwise (the image's production refuses them).
-    env: { NODE_ENV: 'development', ...process.env, MQTT_PORT: String(config.MQTT_PORT) },
+    // The platform's app-key signing key: one for this run unless given (its public half goes into
+    // the simulated cars), so members' offline keys work in `make run`.
+    env: {
+      NODE_ENV: 'development',
+      ...process.env,
+      MQTT_PORT: String(config.MQTT_PORT),
+      APP_KEY_PRIVATE_KEY: process.env.APP_KEY_PRIVATE_KEY ?? generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
+    },
     log,
     appInstances: config.APP_INSTANCES,
     authInstances: config.AUTH_INSTANCES,

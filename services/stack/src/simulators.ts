@@ -28,6 +28,8 @@ export async function startSimulators(options: {
   log: Logger;
   seed?: number;
   autopilot?: boolean;
+  /** The platform's app-key public key (PEM), provisioned into every simulated terminal. */
+  platformKey?: string;
 }): Promise<Simulators> {
   const { db, log } = options;
   const seed = options.seed ?? 1;
@@ -52,6 +54,7 @@ export async function startSimulators(options: {
     seed,
     starts,
     ...(options.autopilot === false ? {} : { rentals: { stations, seed } }),
+    ...(options.platformKey === undefined ? {} : { platformKey: options.platformKey }),
     log: (line) => log.info({ sim: 'vehicle' }, line),
   });
   const credentials = [];

@@ -1,3 +1,4 @@
+import { createPublicKey } from 'node:crypto';
 import { appConfigSchema, startApp } from '@evshare/app';
 import { authConfigSchema, startAuth } from '@evshare/auth';
 import { billingConfigSchema, startBilling } from '@evshare/billing';
@@ -318,7 +319,16 @@ async function assemble(
   if (options.simulators && !mqttUrl) throw new Error('the simulators need the vehicle link (vehicleLink: false was given)');
   const simulators =
     options.simulators && mqttUrl
-      ? await startSimulators({ db, gatewayUrl: fixed.gateway.url, mqttUrl, log: options.log, autopilot: options.simulatorAutopilot ?? true })
+      ? await startSimulators({
+          db,
+          gatewayUrl: fixed.gateway.url,
+          mqttUrl,
+          log: options.log,
+          autopilot: options.simulatorAutopilot ?? true,
+          ...(options.env.APP_KEY_PRIVATE_KEY
+            ? { platformKey: createPublicKey(options.env.APP_KEY_PRIVATE_KEY).export({ type: 'spki', format: 'pem' }).toString() }
+            : {}),
+        })
       : undefined;
   return {
     mode,

@@ -8,4 +8,15 @@ export * from './protocol';
 export * from './whitelist';
 export * from './fleet-list';
 export * from './unlock';
-export * from './app-key';
+export {
+  APP_KEY_CLOCK_SKEW_S,
+  APP_KEY_MAX_VALIDITY_S,
+  APP_KEY_PREFIX,
+  appKeyPrivateKey,
+  appKeyPublicKey,
+  signAppKey,
+  verifyAppKey,
+  type AppKeyCheck,
+  type AppKeyClaims,
+  type AppKeyRefusal,
+} from '@evshare/kit';

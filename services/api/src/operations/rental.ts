@@ -2,6 +2,7 @@ import { op } from '../operation';
 import { listOf, timePageOf } from '../schemas/common';
 import {
   RENTAL_STATUSES,
+  appKey,
   RESERVATION_STATUSES,
   adminListQuery,
   availableVehicle,
@@ -212,6 +213,23 @@ export const rentalOperations = {
       404: 'No such rental among yours',
       409: '`rental-not-active`, `vehicle-busy` (another command to the car is still waiting for its answer), `vehicle-offline` (no connection; not sent), `vehicle-refused` (the car said no)',
       504: 'The car did not acknowledge in time (`vehicle-timeout`); the command expires unexecuted',
+    },
+  }),
+  appKey: op({
+    method: 'post',
+    path: '/api/v1/vehicles/{id}/app-key',
+    tags: ['rentals'],
+    summary: "The app's offline key for one car: signed by the platform, short-lived, checked by the car without a connection",
+    description:
+      'For the car the member rents (valid `APP_KEY_RENTAL_SECONDS`) or reserves (until the hold runs out), or, as a walk-up, for an available car when the member is eligible and holds nothing else (valid `APP_KEY_WALK_UP_SECONDS`). The key names the member and the car; the car still decides from its lists, so a member taken off them (suspended, in debt, licence expired) is refused with a valid key (docs/vehicles.md, "App keys").',
+    access: 'member',
+    params: vehicleParams,
+    responses: { 201: { description: 'Issued', schema: appKey } },
+    problems: {
+      403: NOT_ELIGIBLE,
+      404: 'No such car',
+      409: '`member-busy` (another car is held), `vehicle-unavailable` (with the car `state`), `no-pricing-plan`',
+      503: '`app-keys-not-configured`: this platform issues no app keys',
     },
   }),
   cards: op({

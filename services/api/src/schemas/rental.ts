@@ -260,6 +260,15 @@ export const card = z.object({ uid: z.string().describe('Upper-case hex'), membe
 export const currentReservation = z.object({ reservation: reservation.nullable() });
 export const memberCommandResult = z.object({ commandId: z.uuid(), rentalId: z.uuid(), action: z.enum(['unlock', 'lock', 'locate']), ok: z.literal(true) });
 export const vehicleCommandResult = z.object({ commandId: z.uuid(), vin: z.string(), action: z.enum(['lock', 'unlock', 'immobilise']), ok: z.literal(true) });
+/** A member's offline key for one car (docs/vehicles.md, "App keys"): the app presents `key` over the short-range link. */
+export const appKey = z.object({
+  key: z.string(),
+  vehicleId: z.uuid(),
+  vin: z.string(),
+  hold: z.enum(['rental', 'reservation', 'walk-up']),
+  validFrom: time,
+  validUntil: time,
+});
 export const vehicleAccess = z.object({ vehicleId: z.uuid(), vin: z.string(), memberId: z.uuid(), validUntil: time });
 /** A car terminal's MQTT credential as issued: the secret is in this answer only. */
 export const vehicleCredential = z.object({ vehicleId: z.uuid(), vin: z.string(), secret: z.string() });

@@ -1,5 +1,19 @@
+import { createPrivateKey } from 'node:crypto';
 import { z } from 'zod';
-import { env } from '@evshare/kit';
+import { APP_KEY_MAX_VALIDITY_S, env } from '@evshare/kit';
+
+/** An Ed25519 private key in PEM, checked at start (a wrong key fails the start, not a member's request). */
+const ed25519Pem = z.string().refine(
+  (pem) => {
+    try {
+      return createPrivateKey(pem).asymmetricKeyType === 'ed25519';
+    } catch {
+      return false;
+    }
+  },
+  { message: 'must be an Ed25519 private key in PEM' },
+);
+const keySeconds = (fallback: number) => z.coerce.number().int().min(60).max(APP_KEY_MAX_VALIDITY_S).default(fallback);
 
 /** The rental domain's settings, part of the APP service's configuration (defaults suit production). */
 export const rentalConfigSchema = z.object({
@@ -11,5 +25,14 @@ export const rentalConfigSchema = z.object({
   RETURN_REPORT_MAX_AGE_MS: env.positiveInt(30_000),
   /** How often each APP instance looks for expired reservations, stuck unlocks and unpublished fees. */
   RENTAL_SWEEP_INTERVAL_MS: env.positiveInt(1_000),
+  /**
+   * The platform's Ed25519 key that signs members' offline app keys (docs/vehicles.md, "App keys");
+   * its public half is provisioned into the cars' terminals. Unset: no app keys are issued.
+   */
+  APP_KEY_PRIVATE_KEY: ed25519Pem.optional(),
+  /** How long a key for a walk-up (no hold on the car yet) opens it: the walk to the car. */
+  APP_KEY_WALK_UP_SECONDS: keySeconds(600),
+  /** How long a key for the member's active rental opens the car (the app asks again for more). */
+  APP_KEY_RENTAL_SECONDS: keySeconds(4 * 3600),
 });
 export type RentalConfig = z.infer<typeof rentalConfigSchema>;

@@ -1,6 +1,7 @@
 import { problems, route, type Route } from '@evshare/kit';
 import { rentalOperations as ops } from '@evshare/api';
 import type { AppContext } from '../context';
+import { createAppKeyIssuer } from './app-keys';
 import { bindCard, listCards, unbindCard } from './cards';
 import { planInForce, publicVehicle, rentalSyncState } from './model';
 import * as queries from './queries';
@@ -9,6 +10,7 @@ import type { RentalService } from './service';
 /** The member API of the rental business. Another member's resources answer 404, as if absent. */
 export function memberRentalRoutes(ctx: AppContext, service: RentalService): Route[] {
   const { db } = ctx;
+  const issueAppKey = createAppKeyIssuer(db, ctx.config);
   return [
     route(ops.stations, async (_input, _req, res) => {
       res.json({ items: await queries.stations(db) });
@@ -71,6 +73,10 @@ export function memberRentalRoutes(ctx: AppContext, service: RentalService): Rou
     }),
     route(ops.rentalCommand, async ({ session, params, body }, _req, res) => {
       res.json(await service.commandRentedVehicle(session.memberId, params.id, body.action));
+    }),
+
+    route(ops.appKey, async ({ session, params }, _req, res) => {
+      res.status(201).json(await issueAppKey(session.memberId, params.id));
     }),
 
     route(ops.cards, async ({ session }, _req, res) => {
