@@ -274,4 +274,22 @@ describe('the fleet list (every eligible member on every car)', () => {
     expect(await rentalsOf(unlisted!.key)).toEqual([]);
     expect((await carRow(vins[0]!)).state).toBe('available');
   });
+
+  it("the car's unlock report and its trip record racing each other: one rental, one bill", async () => {
+    const members = await bench.createMembers(3);
+    const uids = members.map((_, i) => card(`AD${i}C00`));
+    for (const [i, member] of members.entries()) expect((await bench.api('POST', '/api/v1/cards', member.key, { uid: uids[i] })).status).toBe(201);
+    await eventually(() => members.forEach((member, i) => onEveryCar(member.id, [uids[i]!])), 5_000);
+    // Unlocked and locked at once on each car: the report and the record reach the service together.
+    const trips = members.map((_, i) => {
+      const car = fleet.car(vins[i]!);
+      expect(car.localUnlock({ cardUid: uids[i]! })).toBe(true);
+      return car.endTrip()!;
+    });
+    for (const [i, trip] of trips.entries()) {
+      await eventually(async () => expect(await ledger(`trip:${trip.tripId}`)).toHaveLength(1), 10_000);
+      expect(await rentalsOf(members[i]!.key)).toMatchObject([{ status: 'ended' }]);
+      expect((await carRow(vins[i]!)).state).toBe('available');
+    }
+  });
 });

@@ -36,8 +36,9 @@ export async function recordTrip(
   const { db, bus, log } = deps;
   const limits = deps.limits ?? DEFAULT_TRIP_LIMITS;
   const result = await withTransaction(db, async (c) => {
+    await lockTrip(c, trip.tripId);
     const { rows: cars } = await c.query<{ id: string; plate: string; stationId: string | null; homeStationId: string }>(
-      'SELECT id, plate, station_id AS "stationId", home_station_id AS "homeStationId" FROM vehicles WHERE vin = $1 FOR UPDATE',
+      'SELECT id, plate, station_id AS "stationId", home_station_id AS "homeStationId" FROM vehicles WHERE vin = $1',
       [vin],
     );
     const car = cars[0];
@@ -170,6 +171,15 @@ export async function recordTrip(
 }
 
 type Price = ReturnType<typeof computeFee>;
+
+/**
+ * A trip's record and its walk-up report are taken one after the other (whichever comes first
+ * decides), by a lock on the trip id rather than on the car's row: the APP locks a reservation
+ * before its car, and so does a walk-up here, so no order of locks can deadlock.
+ */
+async function lockTrip(c: PoolClient, tripId: string): Promise<void> {
+  await c.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [tripId]);
+}
 type TripCar = { id: string; stationId: string | null; homeStationId: string };
 
 /**
@@ -256,10 +266,8 @@ export async function recordWalkUp(
 ): Promise<WalkUpOutcome> {
   const startedAt = new Date(Math.min(Date.parse(unlock.at), Date.now()));
   const outcome = await withTransaction(deps.db, async (c): Promise<WalkUpOutcome> => {
-    const { rows: cars } = await c.query<{ id: string; stationId: string | null; odometerM: string; socPct: string; state: string }>(
-      `SELECT id, station_id AS "stationId", odometer_m AS "odometerM", soc_pct AS "socPct", state FROM vehicles WHERE vin = $1 FOR UPDATE`,
-      [vin],
-    );
+    await lockTrip(c, unlock.tripId);
+    const { rows: cars } = await c.query<{ id: string }>(`SELECT id FROM vehicles WHERE vin = $1`, [vin]);
     const car = cars[0];
     const { rows: members } = await c.query<{ staff: boolean; listed: boolean; holds: boolean }>(
       `SELECT m.role = 'admin' AS staff, EXISTS (SELECT 1 FROM fleet_whitelist f WHERE f.member_id = m.id) AS listed,
@@ -280,18 +288,23 @@ export async function recordWalkUp(
     ]);
     if (renting.length > 0) return 'in-rental';
     if (!member.listed && !member.holds) return 'not-listed';
-    // Parked, and not somebody else's: anything else is left to the trip record's checks.
-    if (!car.stationId || car.state === 'in_use') return 'busy';
     const { rows: plans } = await c.query<PlanRow>(`SELECT ${PLAN_COLUMNS} FROM pricing_plans p WHERE p.valid_from <= $1`, [startedAt]);
     const plan = planAt(plans, startedAt);
     if (!plan) return 'no-plan';
     const reservationId = await convertReservation(c, car.id, unlock.memberId, startedAt.toISOString());
+    const { rows: parked } = await c.query<{ stationId: string | null; odometerM: string; socPct: string; state: string }>(
+      `SELECT station_id AS "stationId", odometer_m AS "odometerM", soc_pct AS "socPct", state FROM vehicles WHERE id = $1 FOR UPDATE`,
+      [car.id],
+    );
+    const at = parked[0]!;
+    // Parked, and not somebody else's: anything else is left to the trip record's checks.
+    if (!at.stationId || at.state === 'in_use') throw new WalkUpRefused();
     const { rowCount } = await c.query(
       `INSERT INTO rentals (member_id, vehicle_id, reservation_id, card_uid, plan_id, start_station_id, started_at, start_odometer_m, start_soc_pct,
          unlock_command_id, status)
        VALUES ($1, $2, $3, (SELECT uid FROM membership_cards WHERE uid = $4), $5, $6, $7, $8, $9, $10, 'active')
        ON CONFLICT DO NOTHING`,
-      [unlock.memberId, car.id, reservationId, unlock.cardUid ?? null, plan.id, car.stationId, startedAt, car.odometerM, car.socPct, unlock.tripId],
+      [unlock.memberId, car.id, reservationId, unlock.cardUid ?? null, plan.id, at.stationId, startedAt, at.odometerM, at.socPct, unlock.tripId],
     );
     // Another hold won the car or the member (one rental each): the trip record settles it.
     if (rowCount === 0) throw new WalkUpRefused();
