@@ -2,12 +2,19 @@ import type { ApiError } from '../api/client';
 import { DICTIONARIES, type MessageKey } from '../i18n/messages';
 import type { Translate } from '../i18n';
 
-const has = (key: string): key is MessageKey => Object.hasOwn(DICTIONARIES.zh, key);
+/** Whether the dictionaries have a message for this key. */
+export const isMessageKey = (key: string): key is MessageKey => Object.hasOwn(DICTIONARIES.zh, key);
+
+/** A return refusal's message (`refusal.<reason>` when the dictionaries have it), else the general one. */
+export function refusalKey(reason: string): MessageKey {
+  const key = `refusal.${reason}`;
+  return isMessageKey(key) ? key : 'refusal.other';
+}
 
 /** The message for a problem: by its stable kind (`urn:evshare:problem:<kind>`), else by status. */
 export function problemKey(error: ApiError): MessageKey {
   const byKind = `problem.${error.kind}`;
-  if (has(byKind)) return byKind;
+  if (isMessageKey(byKind)) return byKind;
   if (error.status === 0) return 'problem.network';
   if (error.status >= 500) return 'problem.server';
   return 'problem.unknown';
@@ -17,7 +24,7 @@ export function problemKey(error: ApiError): MessageKey {
 export function fieldLabelKey(name: string): MessageKey {
   const last = name.split('.').at(-1) ?? name;
   const key = `field.${last}`;
-  return has(key) ? key : 'field.other';
+  return isMessageKey(key) ? key : 'field.other';
 }
 
 /**

@@ -1,7 +1,7 @@
 import { useEffect, useId, useState, type ReactNode } from 'react';
 import { ApiError } from '../api/client';
 import { useI18n, type MessageKey } from '../i18n';
-import { fieldLabelKey, problemKey, reasonText } from './problems';
+import { fieldLabelKey, isMessageKey, problemKey, reasonText, refusalKey } from './problems';
 
 /** A labelled input; `error` comes from the API's invalid-params for this field. */
 export function Field(props: {
@@ -114,24 +114,10 @@ export function ProblemBox(props: { error: unknown }) {
 /** A problem's extension member as text: the API sends numbers and words there, nothing else is shown. */
 const extraText = (value: unknown): string => (typeof value === 'string' || typeof value === 'number' ? String(value) : '');
 
+/** A car state's message (`vehicleState.<state>`), else offline's. */
 export function stateKey(state: string): MessageKey {
-  const known = ['available', 'reserved', 'in_use', 'charging', 'maintenance', 'offline'];
-  return (known.includes(state) ? `vehicleState.${state}` : 'vehicleState.offline') as MessageKey;
-}
-
-export function refusalKey(reason: string): MessageKey {
-  const known = [
-    'round-trip-station',
-    'station-full',
-    'vehicle-not-reporting',
-    'doors-open',
-    'doors-unlocked',
-    'ignition-on',
-    'plug-in-required',
-    'position-unknown',
-    'outside-geofence',
-  ];
-  return (known.includes(reason) ? `refusal.${reason}` : 'refusal.other') as MessageKey;
+  const key = `vehicleState.${state}`;
+  return isMessageKey(key) ? key : 'vehicleState.offline';
 }
 
 /** Loads data, again whenever a dependency changes; keeps the last data while reloading. */

@@ -2,7 +2,8 @@ import { useState } from 'react';
 import { api, type CarAction } from '../../api/client';
 import type { FeeBreakdown, Rental } from '@evshare/api/schemas';
 import { Link } from '../../components/Link';
-import { Countdown, Empty, Field, ProblemBox, Section, refusalKey, useAction, useLoad, useNow } from '../../components/ui';
+import { refusalKey } from '../../components/problems';
+import { Countdown, Empty, Field, ProblemBox, Section, useAction, useLoad, useNow } from '../../components/ui';
 import { useI18n } from '../../i18n';
 import { useApp } from '../../state';
 
