@@ -264,7 +264,7 @@ describe('the fleet list (every eligible member on every car)', () => {
     expect((await carRow(vins[2]!)).state).toBe('available');
   });
 
-  it("a car's word alone rents nothing to a member who is not on the fleet list", async () => {
+  it("a car's word alone rents nothing to a member who is not on the fleet list, nor from a stale report", async () => {
     const [unlisted] = await bench.createMembers(1, { licence: 'pending' });
     const car = fleet.car(vins[0]!);
     const before = await tm.metric('telematics_walk_ups_total', { outcome: 'not-listed' });
@@ -272,6 +272,16 @@ describe('the fleet list (every eligible member on every car)', () => {
     await car.publishRaw('events', JSON.stringify(report));
     await eventually(async () => expect(await tm.metric('telematics_walk_ups_total', { outcome: 'not-listed' })).toBe(before + 1));
     expect(await rentalsOf(unlisted!.key)).toEqual([]);
+    // A listed member, but a report of an unlock an hour ago: no rental starts from it.
+    const [listed] = await bench.createMembers(1);
+    await eventually(() => onEveryCar(listed!.id, []), 5_000);
+    const stale = await tm.metric('telematics_walk_ups_total', { outcome: 'stale' });
+    await car.publishRaw(
+      'events',
+      JSON.stringify({ ...report, memberId: listed!.id, tripId: randomUUID(), at: new Date(Date.now() - 3_600_000).toISOString() }),
+    );
+    await eventually(async () => expect(await tm.metric('telematics_walk_ups_total', { outcome: 'stale' })).toBe(stale + 1));
+    expect(await rentalsOf(listed!.key)).toEqual([]);
     expect((await carRow(vins[0]!)).state).toBe('available');
   });
 

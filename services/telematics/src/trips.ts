@@ -21,7 +21,8 @@ export const tripReference = (tripId: string) => `trip:${tripId}`;
 /**
  * Bills a trip a car recorded, exactly once however often it is uploaded. In one transaction: the
  * trip is inserted under its id (a repeat changes nothing and stops here); a trip the platform
- * made inside a rental of the member's on that car is billed by the rental's return; any other
+ * made inside a rental of the member's on that car is billed by the rental's return; the walk-up
+ * rental the car's unlock report started (recordWalkUp) is ended with it; any other
  * becomes an ended rental priced with the rental rules (@evshare/pricing) under the plan in force when it
  * started, and its fee goes into the deduction outbox. After the commit the fee is published on
  * DEDUCTIONS with the reference as message id (the APP's outbox sweep retries a failed publish).
@@ -43,11 +44,11 @@ export async function recordTrip(
     );
     const car = cars[0];
     // The rental a walk-up start made of this trip when the car reported its unlock (recordWalkUp).
-    const { rows: walkUps } = await c.query<{ id: string; status: string; startStationId: string; reservationId: string | null }>(
-      `SELECT id, status, start_station_id AS "startStationId", reservation_id AS "reservationId" FROM rentals WHERE unlock_command_id = $1`,
+    const { rows: walkUps } = await c.query<{ id: string; status: 'active' | 'ended'; startStationId: string }>(
+      `SELECT id, status, start_station_id AS "startStationId" FROM rentals WHERE unlock_command_id = $1`,
       [trip.tripId],
     );
-    const walkUp = walkUps[0]?.status === 'active' || walkUps[0]?.status === 'ended' ? walkUps[0] : undefined;
+    const walkUp = walkUps[0];
     const { rows: members } = await c.query<{ staff: boolean }>(`SELECT role = 'admin' AND status = 'active' AS staff FROM members WHERE id = $1`, [
       trip.memberId,
     ]);
@@ -180,6 +181,7 @@ type Price = ReturnType<typeof computeFee>;
 async function lockTrip(c: PoolClient, tripId: string): Promise<void> {
   await c.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [tripId]);
 }
+
 type TripCar = { id: string; stationId: string | null; homeStationId: string };
 
 /**
@@ -249,7 +251,10 @@ async function endWalkUp(
   return walkUp.id;
 }
 
-export type WalkUpOutcome = 'started' | 'duplicate' | 'in-rental' | 'staff' | 'not-listed' | 'unknown' | 'no-plan' | 'busy';
+export type WalkUpOutcome = 'started' | 'duplicate' | 'in-rental' | 'staff' | 'not-listed' | 'unknown' | 'no-plan' | 'busy' | 'stale';
+
+/** A car reports an unlock as it happens; an older report starts no rental (its trip record bills the trip). */
+export const WALK_UP_REPORT_MAX_AGE_MS = 10 * 60_000;
 
 /**
  * A walk-up start the car decided on its own (card or app key) and reported online: the rental
@@ -265,6 +270,7 @@ export async function recordWalkUp(
   unlock: { memberId: string; tripId: string; at: string; cardUid?: string | undefined },
 ): Promise<WalkUpOutcome> {
   const startedAt = new Date(Math.min(Date.parse(unlock.at), Date.now()));
+  if (Date.now() - startedAt.getTime() > WALK_UP_REPORT_MAX_AGE_MS) return 'stale';
   const outcome = await withTransaction(deps.db, async (c): Promise<WalkUpOutcome> => {
     await lockTrip(c, unlock.tripId);
     const { rows: cars } = await c.query<{ id: string }>(`SELECT id FROM vehicles WHERE vin = $1`, [vin]);
