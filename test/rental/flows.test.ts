@@ -1,7 +1,3 @@
-import { TEST_REDIS_URL, createLogger, createRedisStore, parseConfig } from '@evshare/kit';
-import { createMemberRepository } from '../../services/app/src/members';
-import { rentalConfigSchema } from '../../services/app/src/rental/config';
-import { createRentalService } from '../../services/app/src/rental/service';
 import { eventually } from '../support/http';
 import { expectProblem, startRentalBench, type RentalBench } from './support';
 
@@ -248,35 +244,6 @@ describe('reserve, rent and return', () => {
     expectProblem(await bench.api('DELETE', '/api/v1/cards/04A1B2C3D4E5F6', b!.key), 404);
     expect((await bench.api('DELETE', '/api/v1/cards/04a1b2c3d4e5f6', a!.key)).status).toBe(204);
     expect((await bench.api('POST', '/api/v1/cards', b!.key, { uid: '04A1B2C3D4E5F6' })).status).toBe(201);
-  });
-
-  it('rentByCard (for the car terminal, issue 4) rents as the card’s member, with the same checks', async () => {
-    const cache = createRedisStore({ url: TEST_REDIS_URL, keyPrefix: bench.platform.env.REDIS_KEY_PREFIX });
-    const service = createRentalService({
-      db: bench.db,
-      bus: bench.bus,
-      cache,
-      log: createLogger('rental-test', 'silent'),
-      members: createMemberRepository(bench.db, cache, 60_000),
-      config: parseConfig(rentalConfigSchema, FAST),
-      requestedBy: 'test',
-    });
-    try {
-      const [member, unlicensed] = await bench.createMembers(2);
-      const [pending] = await bench.createMembers(1, { licence: 'pending' });
-      const car = await bench.createVehicle(home.id);
-      const vin = (await bench.admin('GET', `/api/v1/admin/vehicles/${car.id}`)).json<{ vin: string }>().vin;
-      await bench.api('POST', '/api/v1/cards', member!.key, { uid: 'DEADBEEF' });
-      await bench.api('POST', '/api/v1/cards', pending!.key, { uid: 'CAFEBABE' });
-      await expect(service.rentByCard('0000AAAA', vin)).rejects.toMatchObject({ status: 404 });
-      await expect(service.rentByCard('CAFEBABE', vin)).rejects.toMatchObject({ status: 403, slug: 'licence-not-approved' });
-      const rental = await service.rentByCard('DEADBEEF', vin);
-      expect(rental).toMatchObject({ memberId: member!.id, vehicleId: car.id, cardUid: 'DEADBEEF', status: 'active' });
-      expect((await bench.api('GET', `/api/v1/rentals/${rental.id}`, member!.key)).json()).toMatchObject({ cardUid: 'DEADBEEF' });
-      expectProblem(await bench.api('POST', '/api/v1/rentals', unlicensed!.key, { vehicleId: car.id }), 409, 'vehicle-unavailable');
-    } finally {
-      await cache.close();
-    }
   });
 });
 

@@ -194,7 +194,7 @@ export function createRentalService(deps: RentalDeps) {
    * then the unlock command goes out and, without a positive acknowledgement in time, all of it
    * is rolled back. No database connection is held while waiting for the car.
    */
-  async function startRental(memberId: string, target: { vehicleId: string } | { reservationId: string }, via: { cardUid?: string } = {}): Promise<Rental> {
+  async function startRental(memberId: string, target: { vehicleId: string } | { reservationId: string }): Promise<Rental> {
     const { rental, vin } = await withTransaction(db, async (c) => {
       const { plan, hold } = await admit(c, memberId);
       let reservation: Reservation | undefined;
@@ -208,9 +208,9 @@ export function createRentalService(deps: RentalDeps) {
       await transition(c, vehicle, 'in_use', null);
       if (reservation) await c.query(`UPDATE reservations SET status = 'converted', ended_at = now() WHERE id = $1`, [reservation.id]);
       const { rows } = await c.query<Rental>(
-        `INSERT INTO rentals AS t (member_id, vehicle_id, reservation_id, card_uid, plan_id, start_station_id, start_odometer_m, start_soc_pct, unlock_command_id)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING ${RENTAL_COLUMNS}`,
-        [memberId, vehicle.id, reservation?.id ?? null, via.cardUid ?? null, plan.id, vehicle.stationId, vehicle.odometerM, vehicle.socPct, randomUUID()],
+        `INSERT INTO rentals AS t (member_id, vehicle_id, reservation_id, plan_id, start_station_id, start_odometer_m, start_soc_pct, unlock_command_id)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING ${RENTAL_COLUMNS}`,
+        [memberId, vehicle.id, reservation?.id ?? null, plan.id, vehicle.stationId, vehicle.odometerM, vehicle.socPct, randomUUID()],
       );
       return { rental: rows[0]!, vin: vehicle.vin };
     }).catch(fromUniqueViolation);
@@ -492,17 +492,6 @@ export function createRentalService(deps: RentalDeps) {
     await publishDeductions(rows.map((r) => r.message));
   }
 
-  async function rentByCard(cardUid: string, vin: string): Promise<Rental> {
-    const { rows } = await db.query<{ memberId: string | null; vehicleId: string | null }>(
-      `SELECT (SELECT member_id FROM membership_cards WHERE uid = $1) AS "memberId", (SELECT id FROM vehicles WHERE vin = $2) AS "vehicleId"`,
-      [cardUid, vin],
-    );
-    const { memberId, vehicleId } = rows[0]!;
-    if (!memberId) throw problems.notFound('This card is not bound to a member');
-    if (!vehicleId) throw problems.notFound('No such car');
-    return startRental(memberId, { vehicleId }, { cardUid });
-  }
-
   /**
    * An operator's remote command to a car (lock, unlock, immobilise) through the vehicle link; the
    * car's acknowledgement is the answer. Not allowed while a member holds the car (their rental
@@ -560,7 +549,6 @@ export function createRentalService(deps: RentalDeps) {
     reserve,
     cancelReservation,
     startRental,
-    rentByCard,
     quoteReturn,
     returnRental,
     expireReservations,

@@ -1,5 +1,6 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
 import type { Express } from 'express';
 import type { Logger } from '../logger';
 
@@ -17,10 +18,40 @@ export interface RunningServer {
  */
 export const LISTEN_BACKLOG = 4096;
 
+/**
+ * A request head a service accepts: the gateway's own limit (16 KiB of the client's head) plus
+ * room for the fields the gateway adds, so nothing the gateway let through is refused behind it.
+ */
+export const MAX_HEADER_BYTES = 32 * 1024;
+
+const CLIENT_ERRORS: Record<number, { slug: string; title: string; detail: string }> = {
+  400: { slug: 'bad-request', title: 'Bad request', detail: 'The request could not be parsed as HTTP/1.1' },
+  408: { slug: 'request-timeout', title: 'Request timeout', detail: 'The request did not arrive in time' },
+  431: { slug: 'headers-too-large', title: 'Request header fields too large', detail: `The request head exceeds ${MAX_HEADER_BYTES} bytes` },
+};
+
+/**
+ * A request Node cannot parse (or that is too large or too slow) is answered problem+json like
+ * every other refusal, not with Node's bare status line, and the connection is closed.
+ */
+export function answerClientError(error: Error & { code?: string }, socket: Duplex): void {
+  if (error.code === 'ECONNRESET' || !socket.writable) {
+    socket.destroy();
+    return;
+  }
+  const status = error.code === 'HPE_HEADER_OVERFLOW' ? 431 : error.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
+  const { slug, title, detail } = CLIENT_ERRORS[status]!;
+  const body = JSON.stringify({ type: `urn:evshare:problem:${slug}`, title, status, detail });
+  socket.end(
+    `HTTP/1.1 ${status} ${title}\r\nContent-Type: application/problem+json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+  );
+}
+
 /** Listens on host:port (port 0 = any free port) and resolves once listening. */
 export async function listen(handler: Express | http.RequestListener, port: number, host = '127.0.0.1'): Promise<RunningServer> {
   // Idle keep-alive outlives the usual 60 s balancer idle timeout, so the balancer closes first.
-  const server = http.createServer({ keepAliveTimeout: 65_000, headersTimeout: 20_000, requestTimeout: 60_000 }, handler);
+  const server = http.createServer({ keepAliveTimeout: 65_000, headersTimeout: 20_000, requestTimeout: 60_000, maxHeaderSize: MAX_HEADER_BYTES }, handler);
+  server.on('clientError', answerClientError);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen({ port, host, backlog: LISTEN_BACKLOG }, () => {
