@@ -263,6 +263,7 @@ SECTION=$(
         verdict=$(awk -v r="$ratio" -v d="$dp99" 'BEGIN { print (r >= 0.9 && d <= 1) ? "meets" : "is below" }')
         projected=$(awk -v r="$cost" 'BEGIN { print (r >= 0.9) ? "meets" : "is below" }')
         echo "- $label: gateway median throughput **$ratio** of HAProxy's and median p99 difference **$dp99 ms**, which $verdict the target (>= 0.90, <= +1 ms); median CPU per request $cpu µs. CPU-cost ratio **$cost** (all CPU per request with HAProxy / with the gateway: the throughput ratio to expect on a machine running nothing else), which $projected the 0.90 target." ;;
+      'gateway (baseline)') echo "- $label: $name (the gateway built in BENCH_BASELINE, same run) median throughput $ratio of HAProxy's, CPU-cost ratio $cost, p99 difference $dp99 ms, CPU per request $cpu µs." ;;
       *) echo "- $label: $name (the gateway's first transport) median throughput $ratio of HAProxy's, CPU-cost ratio $cost, p99 difference $dp99 ms, CPU per request $cpu µs." ;;
     esac
   done <"$WORK/summary.txt"
