@@ -29,6 +29,12 @@ const baseConfigSchema = z.object({
   SESSION_TTL_MS: env.durationMs(30 * 60_000),
   /** How often the web platform should poll /api/v1/sync. */
   SYNC_INTERVAL_MS: env.positiveInt(5000),
+  /**
+   * A shared dependency (PostgreSQL, Redis, NATS) failing its readiness check takes this instance
+   * out of the balancer only once it has failed this long without a break: a blip must not take
+   * every APP instance out at once. 0: at the first failure.
+   */
+  DEPENDENCY_OUTAGE_AFTER_MS: env.durationMs(10_000),
 });
 /** The APP service's variables, with those of its business domains. */
 export const appConfigSchema = baseConfigSchema

@@ -41,7 +41,7 @@ export interface AppDeps {
 /** The APP service (patent claims 1-2): the member API behind the balancer; any instance serves any member. */
 export async function startApp(deps: AppDeps): Promise<RunningService & { id: string; reportLoad(): AppLoad }> {
   const { config, log, db, bus, sessions, cache } = deps;
-  const health = createHealth();
+  const health = createHealth({ outageAfterMs: config.DEPENDENCY_OUTAGE_AFTER_MS });
   health.addCheck('database', async () => {
     await db.query('SELECT 1');
   });

@@ -4,7 +4,7 @@ export { createHttpApp, type AdmissionSettings, type HttpAppOptions } from './ht
 export { normalizeAddress, parseTrustProxy, type TrustProxy } from './http/trust-proxy';
 export { DEFAULT_RETRY, isIdempotent, retryAfterMs, retryDecision, withRetry, type Failure, type RetryOptions, type RetryPolicy } from './http/retry';
 export { Admission, DEADLINE_HEADER, Shed, requestDeadline, type AdmissionOptions, type ShedReason, type Ticket } from './http/admission';
-export { createHealth, type Health, type Check } from './http/health';
+export { createHealth, type Health, type HealthOptions, type Check } from './http/health';
 export { createMetrics, type Metrics, type Registry } from './http/metrics';
 export { Problem, problems, validate, invalidParamsFromZod, type InvalidParam } from './http/problem';
 export {

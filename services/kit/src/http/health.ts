@@ -12,8 +12,23 @@ export interface Health {
   readiness(): Promise<{ ready: boolean; checks: Record<string, string> }>;
 }
 
-export function createHealth(checkTimeoutMs = 1_000): Health {
+export interface HealthOptions {
+  /** How long a check may take before it counts as failed. */
+  checkTimeoutMs?: number;
+  /**
+   * A failing check turns readiness false only once it has failed without a break this long:
+   * a short blip of a dependency every instance shares (Redis, NATS, PostgreSQL) must not take
+   * every instance out of the balancer at once. Meanwhile the check reads `degraded …`. 0: at once.
+   */
+  outageAfterMs?: number;
+  now?: () => number;
+}
+
+export function createHealth(options: HealthOptions = {}): Health {
+  const { checkTimeoutMs = 1_000, outageAfterMs = 0, now = Date.now } = options;
   const checks = new Map<string, Check>();
+  /** When each failing check began failing (cleared by a pass). */
+  const failingSince = new Map<string, number>();
   let draining = false;
   return {
     get draining() {
@@ -27,6 +42,7 @@ export function createHealth(checkTimeoutMs = 1_000): Health {
     },
     async readiness() {
       const results: Record<string, string> = {};
+      let ready = !draining;
       if (draining) results.draining = 'shutting down';
       await Promise.all(
         [...checks].map(async ([name, check]) => {
@@ -39,14 +55,22 @@ export function createHealth(checkTimeoutMs = 1_000): Health {
               }),
             ]);
             results[name] = 'ok';
+            failingSince.delete(name);
           } catch (error) {
-            results[name] = (error as Error).message || 'failed';
+            const message = (error as Error).message || 'failed';
+            const since = failingSince.get(name) ?? now();
+            failingSince.set(name, since);
+            const failingMs = now() - since;
+            if (failingMs >= outageAfterMs) {
+              results[name] = message;
+              ready = false;
+            } else results[name] = `degraded for ${failingMs} ms: ${message}`;
           } finally {
             clearTimeout(timer);
           }
         }),
       );
-      return { ready: Object.values(results).every((r) => r === 'ok'), checks: results };
+      return { ready, checks: results };
     },
   };
 }

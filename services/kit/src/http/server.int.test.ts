@@ -1,3 +1,4 @@
+import type http from 'node:http';
 import net from 'node:net';
 import { listen, MAX_HEADER_BYTES, type RunningServer } from './server';
 
@@ -15,7 +16,7 @@ function exchange(port: number, bytes: string): Promise<string> {
 describe('kit listen: requests Node cannot take are answered problem+json', () => {
   let server: RunningServer;
   beforeAll(async () => {
-    server = await listen((_req, res) => res.end('ok'), 0);
+    server = await listen((_req: http.IncomingMessage, res: http.ServerResponse) => res.end('ok'), 0);
   });
   afterAll(() => server.close());
 
