@@ -64,7 +64,9 @@ describe('app keys issued by the platform', () => {
     expect(forReservation.hold).toBe('reservation');
     expect(Math.abs(Date.parse(forReservation.validUntil) - expiresAt)).toBeLessThan(1_000);
     expect(carChecks(forReservation)).toMatchObject({ ok: true });
-    expectProblem(await issue(other!.key, car.id), 409, 'vehicle-unavailable');
+    const taken = await issue(other!.key, car.id);
+    expectProblem(taken, 409, 'vehicle-unavailable');
+    expect(taken.json()).toMatchObject({ state: 'reserved' });
     // Holding this car, the member gets no walk-up key for another.
     const free = await bench.createVehicle(station.id);
     expectProblem(await issue(member!.key, free.id), 409, 'member-busy');

@@ -69,7 +69,7 @@ export function createAppKeyIssuer(db: Pool, config: RentalConfig) {
     else {
       if (car.holdsOther) throw problems.conflict('member-busy', 'You hold another car; return it or cancel that reservation first');
       if (car.state !== 'available' || !car.stationId)
-        throw problems.conflict('vehicle-unavailable', `The car is ${car.state.replace('_', ' ')}; pick an available one`);
+        throw new Problem(409, 'vehicle-unavailable', 'Conflict', `The car is ${car.state.replace('_', ' ')}; pick an available one`, { state: car.state });
       // The car would open only for a member on its fleet list: the same rule, asked now.
       const member = await lockEligibility(db, memberId);
       const plan = await planInForce(db);
