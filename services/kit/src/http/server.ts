@@ -86,9 +86,11 @@ export async function closeGracefully(server: http.Server, timeoutMs: number): P
 
 /**
  * For a service's main: SIGTERM or SIGINT runs `stop` once and exits 0 when it finishes, or 1
- * when it throws or exceeds `timeoutMs`; a second signal exits at once.
+ * when it throws or exceeds `timeoutMs`; a second signal exits at once. A process whose parent
+ * relays the terminal's Ctrl-C as SIGTERM (a gateway worker) listens to SIGTERM only, since the
+ * terminal's SIGINT reaches it too and would count as the second signal.
  */
-export function exitOnSignals(log: Logger, stop: () => Promise<void>, timeoutMs = 30_000): void {
+export function exitOnSignals(log: Logger, stop: () => Promise<void>, timeoutMs = 30_000, signals: NodeJS.Signals[] = ['SIGTERM', 'SIGINT']): void {
   let stopping = false;
   const onSignal = (signal: NodeJS.Signals) => {
     if (stopping) {
@@ -113,6 +115,7 @@ export function exitOnSignals(log: Logger, stop: () => Promise<void>, timeoutMs 
       },
     );
   };
-  process.on('SIGTERM', onSignal);
-  process.on('SIGINT', onSignal);
+  for (const signal of signals) process.on(signal, onSignal);
+  // An ignored SIGINT, not the default action (exit), when the parent relays it.
+  if (!signals.includes('SIGINT')) process.on('SIGINT', () => {});
 }
