@@ -54,6 +54,5 @@ if (cluster.isPrimary && workers > 1) {
       };
     },
     config.SHUTDOWN_TIMEOUT_MS + 5_000,
-    index > 0 ? ['SIGTERM'] : undefined,
   );
 }

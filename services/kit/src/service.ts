@@ -34,20 +34,13 @@ export interface StartedProcess {
  * would otherwise kill the process by the default action, leaving its children behind. A signal
  * during start stops what started once it is up.
  */
-export async function runProcess(
-  name: string,
-  log: Logger,
-  start: () => Promise<StartedProcess>,
-  shutdownTimeoutMs?: number,
-  signals?: NodeJS.Signals[],
-): Promise<void> {
+export async function runProcess(name: string, log: Logger, start: () => Promise<StartedProcess>, shutdownTimeoutMs?: number): Promise<void> {
   let starting: Promise<StartedProcess> | undefined;
   exitOnSignals(
     log,
     // A start that fails rejects here too, so the exit is 1 either way.
     async () => (await starting)?.stop(),
     shutdownTimeoutMs,
-    signals,
   );
   try {
     starting = start();

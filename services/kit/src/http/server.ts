@@ -86,18 +86,20 @@ export async function closeGracefully(server: http.Server, timeoutMs: number): P
 
 /**
  * For a service's main: SIGTERM or SIGINT runs `stop` once and exits 0 when it finishes, or 1
- * when it throws or exceeds `timeoutMs`; a second signal exits at once. A process whose parent
- * relays the terminal's Ctrl-C as SIGTERM (a gateway worker) listens to SIGTERM only, since the
- * terminal's SIGINT reaches it too and would count as the second signal.
+ * when it throws or exceeds `timeoutMs`; the same signal again (an impatient second Ctrl-C) exits
+ * at once. The other signal after the first is the same request relayed: a terminal's Ctrl-C
+ * reaches every process of its group, and a parent (the stack's processes mode, the gateway's
+ * primary) then sends its children SIGTERM as well.
  */
-export function exitOnSignals(log: Logger, stop: () => Promise<void>, timeoutMs = 30_000, signals: NodeJS.Signals[] = ['SIGTERM', 'SIGINT']): void {
-  let stopping = false;
+export function exitOnSignals(log: Logger, stop: () => Promise<void>, timeoutMs = 30_000): void {
+  let first: NodeJS.Signals | undefined;
   const onSignal = (signal: NodeJS.Signals) => {
-    if (stopping) {
+    if (first !== undefined) {
+      if (signal !== first) return;
       log.warn({ signal }, 'second signal, exiting now');
       process.exit(1);
     }
-    stopping = true;
+    first = signal;
     log.info({ signal }, 'shutting down');
     setTimeout(() => {
       log.error({ timeoutMs }, 'shutdown took too long');
@@ -115,7 +117,6 @@ export function exitOnSignals(log: Logger, stop: () => Promise<void>, timeoutMs 
       },
     );
   };
-  for (const signal of signals) process.on(signal, onSignal);
-  // An ignored SIGINT, not the default action (exit), when the parent relays it.
-  if (!signals.includes('SIGINT')) process.on('SIGINT', () => {});
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
 }
