@@ -24,9 +24,10 @@ export interface DevPanel {
  * The developer panel of `make run`: a page and a small JSON surface on 127.0.0.1 that act as a
  * person at a simulated car would: hold a member's card to it (the car decides from its own lists
  * and, granted, unlocks and starts a walk-up trip), cut and restore its signal, and drive it to a
- * station and park. Everything goes through the simulated terminal, never the platform's
- * database or bus: the platform sees only what a real car would send. Refused outside
- * development (dev-panel-rules.ts decides whether the stack mounts it at all).
+ * station and park. Every change goes through the simulated terminal, none through the
+ * platform's database or bus (read only for the stations and what the page shows): the platform
+ * sees only what a real car would send. Refused outside development (dev-panel-rules.ts decides
+ * whether the stack mounts it at all).
  */
 export async function startDevPanel(options: { fleet: Fleet; db: Pool; log: Logger; port: number; nodeEnv: string | undefined }): Promise<DevPanel> {
   const { fleet, db, log } = options;
@@ -46,11 +47,14 @@ export async function startDevPanel(options: { fleet: Fleet; db: Pool; log: Logg
     let last = Date.now();
     const timer = setInterval(() => {
       const now = Date.now();
-      const outcome = stepTowards(car, station, speedKmh, now - last);
+      // The rental autopilot took the car over (an unlock through the app): its trip, not this one.
+      const takenOver = driveRefusal(car, fleet.pilotPhase(car.vin)) === 'autopilot-driving';
+      const outcome = takenOver ? 'taken-over' : stepTowards(car, station, speedKmh, now - last);
       last = now;
       if (outcome === 'driving') return;
       clearInterval(timer);
       drives.delete(car.vin);
+      if (outcome === 'taken-over') return;
       const { tripEnded } = park(car);
       log.info({ vin: car.vin, station: station.name, outcome, tripEnded }, 'developer panel: car parked');
     }, DRIVE_TICK_MS);
