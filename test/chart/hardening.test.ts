@@ -6,6 +6,8 @@
  * test/chart/apiserver.test.ts admits the pods in a namespace enforcing the "restricted" profile.
  */
 import { createPrivateKey, createPublicKey, sign, verify } from 'node:crypto';
+import { appKeyPrivateKey, signAppKey, verifyAppKey } from '@evshare/kit';
+import { platformPublicKey } from '@evshare/sim-vehicle';
 import { PRODUCTION_VALUES, find, podSpecs, render, renderText, type K8sObject } from './helm';
 
 jest.setTimeout(30_000);
@@ -175,6 +177,20 @@ describe('app keys', () => {
     const publicKey = createPublicKey(publicPem);
     const message = Buffer.from('evk1.claims');
     expect(verify(null, message, publicKey, sign(null, message, privateKey))).toBe(true);
+  });
+
+  it('makes keys the APP signs open a terminal provisioned with the public half (the simulator reads it as the pod gets it)', () => {
+    const vin = 'LSJA24U69MS000001';
+    const now = Date.now();
+    const { key } = signAppKey(appKeyPrivateKey(secretKey('app-key-private-key')), {
+      vin,
+      memberId: '00000000-0000-4000-8000-00000000000a',
+      notBefore: new Date(now - 60_000),
+      validitySeconds: 600,
+    });
+    const terminal = platformPublicKey(secretKey('app-key-public-key'));
+    expect(verifyAppKey(terminal, key, { vin, nowMs: now })).toMatchObject({ ok: true });
+    expect(verifyAppKey(terminal, key, { vin: 'LSJA24U69MS000002', nowMs: now })).toEqual({ ok: false, reason: 'other-car' });
   });
 
   it('gives the private key to the APP alone and the public key to the simulated terminals alone', () => {
