@@ -13,7 +13,7 @@ import { load } from 'js-yaml';
 import { startControlPlane, type ControlPlane } from '../k8s/control-plane';
 import { CHART, PRODUCTION_VALUES, find, helm, podSpecs, render, type K8sObject } from './helm';
 import { Kube } from './kube';
-import { httpRouteCrd, prometheusOperatorCrds } from './vendor';
+import { backendTrafficPolicyCrd, httpRouteCrd, prometheusOperatorCrds } from './vendor';
 
 // helm runs a few hundred milliseconds per render; two shared cores under load need headroom.
 jest.setTimeout(30_000);
@@ -66,8 +66,10 @@ beforeAll(async () => {
   );
   expect(ns.status).toBe(201);
   // The AppServiceGroup CRD, the experimental-channel HTTPRoute (sessionPersistence; the standard
-  // channel is checked at the end), ServiceMonitor and PrometheusRule.
-  for (const crd of [load(await readFile(CRD_FILE, 'utf8')) as K8sObject, httpRouteCrd('experimental'), ...prometheusOperatorCrds()]) await installCrd(crd);
+  // channel is checked at the end), Envoy Gateway's BackendTrafficPolicy, ServiceMonitor and
+  // PrometheusRule.
+  for (const crd of [load(await readFile(CRD_FILE, 'utf8')) as K8sObject, httpRouteCrd('experimental'), backendTrafficPolicyCrd(), ...prometheusOperatorCrds()])
+    await installCrd(crd);
 }, 120_000);
 
 afterAll(async () => {
@@ -78,11 +80,20 @@ describe.each([
   ['development', {}],
   ['production', PRODUCTION_VALUES],
   ['development with the gateway and persistence', { entrypoint: 'gateway', development: { persistence: true } }],
-  ['production with Gateway API routes and monitoring', { ...PRODUCTION_VALUES, ...GATEWAY_API, ...MONITORING }],
+  [
+    "production with Gateway API routes, Envoy Gateway's policy and monitoring",
+    { ...PRODUCTION_VALUES, ...GATEWAY_API, gatewayAPI: { ...GATEWAY_API.gatewayAPI, envoyGateway: { backendTrafficPolicy: true } }, ...MONITORING },
+  ],
   [
     'development with routes beside the Ingress, header persistence and scheduling values',
     {
-      gatewayAPI: { ...GATEWAY_API.gatewayAPI, enabled: true, sessionPersistence: { type: 'Header', sessionName: 'X-Evshare-App' } },
+      gatewayAPI: {
+        ...GATEWAY_API.gatewayAPI,
+        enabled: true,
+        sessionPersistence: { type: 'Header', sessionName: 'X-Evshare-App' },
+        envoyGateway: { backendTrafficPolicy: true },
+      },
+      appServiceGroup: { affinity: { mode: 'cookie' } },
       priorityClassName: 'evshare',
       affinity: {
         podAntiAffinity: {

@@ -119,6 +119,27 @@ describe('Gateway API options', () => {
     expect(find(objects, 'HTTPRoute', 'evs-evshare-app').spec.rules[0]).not.toHaveProperty('sessionPersistence');
   });
 
+  it("pins by client address with Envoy Gateway's consistent hash (clientIP affinity), least request with cookie affinity", async () => {
+    const policy = async (mode: string) =>
+      find(
+        await render({
+          ...GATEWAY_API,
+          appServiceGroup: { affinity: { mode } },
+          gatewayAPI: { ...GATEWAY_API.gatewayAPI, envoyGateway: { backendTrafficPolicy: true } },
+        }),
+        'BackendTrafficPolicy',
+        'evs-evshare-app',
+      );
+    const byAddress = await policy('clientIP');
+    expect(byAddress.apiVersion).toBe('gateway.envoyproxy.io/v1alpha1');
+    expect(byAddress.spec).toEqual({
+      targetRefs: [{ group: 'gateway.networking.k8s.io', kind: 'HTTPRoute', name: 'evs-evshare-app' }],
+      loadBalancer: { type: 'ConsistentHash', consistentHash: { type: 'SourceIP' } },
+    });
+    expect((await policy('cookie')).spec.loadBalancer).toEqual({ type: 'LeastRequest' });
+    expect((await render(GATEWAY_API)).filter((o) => o.kind === 'BackendTrafficPolicy')).toEqual([]);
+  });
+
   it('omits hostnames when none are given (the listener decides) and carries annotations', async () => {
     const objects = await render({ entrypoint: 'gatewayAPI', gatewayAPI: { parentRefs: [{ name: 'eg' }], annotations: { team: 'fleet' } } });
     for (const route of routes(objects)) {

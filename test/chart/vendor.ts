@@ -1,7 +1,7 @@
 /**
  * The third-party CRDs vendored for the chart tests (test/chart/vendor/README.md says where from):
- * Gateway API's HTTPRoute in both channels, and the Prometheus Operator's ServiceMonitor and
- * PrometheusRule.
+ * Gateway API's HTTPRoute in both channels, Envoy Gateway's BackendTrafficPolicy, and the
+ * Prometheus Operator's ServiceMonitor and PrometheusRule.
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -12,6 +12,7 @@ const VENDOR = path.join(__dirname, 'vendor');
 
 export const GATEWAY_API_VERSION = 'v1.6.1';
 export const PROMETHEUS_OPERATOR_VERSION = 'v0.93.0';
+export const ENVOY_GATEWAY_VERSION = 'v1.9.0';
 
 const crd = (...parts: string[]) => load(readFileSync(path.join(VENDOR, ...parts), 'utf8')) as K8sObject;
 
@@ -20,3 +21,5 @@ export const httpRouteCrd = (channel: 'standard' | 'experimental') =>
 
 export const prometheusOperatorCrds = () =>
   ['servicemonitors', 'prometheusrules'].map((plural) => crd(`prometheus-operator-${PROMETHEUS_OPERATOR_VERSION}`, `monitoring.coreos.com_${plural}.yaml`));
+
+export const backendTrafficPolicyCrd = () => crd(`envoy-gateway-${ENVOY_GATEWAY_VERSION}`, 'gateway.envoyproxy.io_backendtrafficpolicies.yaml');
