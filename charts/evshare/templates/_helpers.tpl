@@ -240,8 +240,8 @@ Call with (dict "root" $ "name" "auth" "svc" $svc).
 
 {{/*
 Where a pod may run, from the values every pod of the release shares. Call with
-(dict "root" $ "component" "auth"): the default topology spread keeps a component's replicas on
-different nodes (and zones) when it can, without blocking scheduling when it cannot.
+(dict "root" $ "component" "auth"): each topology spread constraint is the component's own (its
+labelSelector added), so a service's replicas spread among themselves.
 */}}
 {{- define "evshare.podScheduling" -}}
 {{- $root := .root }}
