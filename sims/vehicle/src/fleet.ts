@@ -1,3 +1,4 @@
+import type { KeyObject } from 'node:crypto';
 import { DEFAULT_TOPIC_ROOT, type VehicleCredential } from '@evshare/telematics';
 import { startRentalAutopilot, type PilotPhase, type RentalAutopilotOptions } from './autopilot';
 import { SimCar, type CarCounters } from './car';
@@ -30,8 +31,8 @@ export interface FleetOptions {
   log?: (line: string) => void;
   /** Rented cars drive themselves once the member unlocked them (autopilot.ts); off unless given. */
   rentals?: Omit<RentalAutopilotOptions, 'log'>;
-  /** The platform's app-key public key (PEM), provisioned into every terminal. */
-  platformKey?: string;
+  /** The platform's app-key public key (PEM or key), provisioned into every terminal. */
+  platformKey?: string | KeyObject;
   /** Where each car starts, by VIN (the platform's record of it); otherwise near a Shanghai station. */
   starts?: Record<string, { lat: number; lng: number }>;
 }
