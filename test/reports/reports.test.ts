@@ -131,7 +131,7 @@ describe('damage and cleanliness reports', () => {
     expectProblem(await upload(member!.key, report.id, png(), 'image/jpeg'), 415, 'unsupported-media-type', 'header.content-type');
     expectProblem(await upload(member!.key, report.id, jpeg(), 'image/gif'), 415, 'unsupported-media-type');
     expectProblem(await upload(member!.key, report.id, pdf(), 'application/pdf'), 415, 'unsupported-media-type');
-    expectProblem(await upload(member!.key, report.id, Buffer.alloc(0), 'image/jpeg'), 415);
+    expectProblem(await upload(member!.key, report.id, Buffer.alloc(0), 'image/jpeg'), 400, 'validation', 'body');
     expectProblem(await upload(member!.key, report.id, jpeg(PHOTO_MAX_BYTES + 1), 'image/jpeg'), 413, 'body-too-large');
     expect(await counts()).toEqual(before);
 

@@ -12,7 +12,7 @@ export const reportConfigSchema = z.object({
   REPORT_PHOTO_MAX_BYTES: env.positiveInt(5 * 1024 * 1024),
   REPORT_MAX_PHOTOS: env.positiveInt(6),
   /** An S3-compatible store for photos (path-style URLs); unset: PostgreSQL keeps them. */
-  BLOB_S3_ENDPOINT: env.optionalUrl(),
+  BLOB_S3_ENDPOINT: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).optional(),
   BLOB_S3_BUCKET: optionalText,
   BLOB_S3_ACCESS_KEY_ID: optionalText,
   BLOB_S3_SECRET_ACCESS_KEY: optionalText,

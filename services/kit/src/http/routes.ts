@@ -129,11 +129,13 @@ export function mountRoutes(router: Router, routes: readonly Route[], options: M
 }
 
 /**
- * A raw body (a photo) in one Buffer: of a declared media type (415 naming `header.content-type`),
- * not empty (400 naming `body`), and within the route's limit (413 from the declared length,
+ * A raw body (a photo) in one Buffer: not empty (400 naming `body`), of a declared media type (415
+ * naming `header.content-type`), and within the route's limit (413 from the declared length,
  * before a byte is read, or once the bytes sent pass it).
  */
 async function readRawBody(req: Request, res: Response, spec: RawBodySpec): Promise<Buffer> {
+  const hasBody = Number(req.headers['content-length'] ?? 0) > 0 || req.headers['transfer-encoding'] !== undefined;
+  if (!hasBody) throw problems.validation([{ name: 'body', reason: 'must not be empty' }]);
   if (!req.rawBodyPending || !req.is(spec.mediaTypes as string[])) {
     throw new Problem(415, 'unsupported-media-type', 'Unsupported media type', `Send the body as ${spec.mediaTypes.join(', ')}`, {
       invalidParams: [{ name: 'header.content-type', reason: `must be ${spec.mediaTypes.join(', ')}` }],
