@@ -59,6 +59,10 @@ describe('damage reports in a browser', () => {
     await page.getByRole('button', { name: zh['report.open'] }).click({ timeout: UI_TIMEOUT });
     await page.getByLabel(zh['report.location']).selectOption('front');
     await page.getByLabel(zh['report.note']).fill('前保险杠有划痕');
+    // A file that only claims to be a photo is refused with its own message; the report is kept for the next photo.
+    await page.getByLabel(zh['report.photos']).setInputFiles({ name: 'bumper.jpg', mimeType: 'image/jpeg', buffer: Buffer.from('%PDF-1.7 not a photo') });
+    await page.getByRole('button', { name: zh['report.send'] }).click();
+    await page.getByTestId('report-damage').getByRole('alert').getByText(zh['problem.unsupported-media-type']).waitFor({ timeout: UI_TIMEOUT });
     await page.getByLabel(zh['report.photos']).setInputFiles({ name: 'bumper.png', mimeType: 'image/png', buffer: PNG });
     await page.getByRole('button', { name: zh['report.send'] }).click();
     const thumbnail = page.getByTestId('report-damage').getByRole('img', { name: zh['report.photoN'].replace('{n}', '1') });
@@ -66,6 +70,9 @@ describe('damage reports in a browser', () => {
     await eventually(async () => expect(await thumbnail.evaluate((img) => (img as unknown as { naturalWidth: number }).naturalWidth)).toBe(1), UI_TIMEOUT);
     await page.getByText(zh['reportPhase.start']).first().waitFor({ timeout: UI_TIMEOUT });
     await screenshots(page, 'report-damage-member');
+    expect((await bench.api('GET', '/api/v1/reports', member!.key)).json<{ items: Array<{ photos: unknown[] }> }>().items.map((r) => r.photos.length)).toEqual([
+      1,
+    ]);
 
     await giveBack(member!.key, rented.json<{ id: string }>().id);
 

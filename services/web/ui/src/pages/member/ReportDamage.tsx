@@ -41,15 +41,23 @@ export function ReportDamage(props: { rentalId: string }) {
   const action = useAction();
   const reports = useLoad(() => api.reports(props.rentalId), [props.rentalId, sent]);
 
+  // A report made whose photos did not all go: sending again adds the photos to it, not a second report.
+  const [draft, setDraft] = useState<DamageReport>();
+
   const submit = async () => {
     const done = await action.run(async () => {
-      const report = await api.report({ rentalId: props.rentalId, kind, note, ...(location ? { location } : {}) });
-      // One photo at a time: a refused photo (not an image, too large) names itself, the rest still go.
-      for (const photo of photos) await api.addReportPhoto(report.id, photo);
+      const report = draft ?? (await api.report({ rentalId: props.rentalId, kind, note, ...(location ? { location } : {}) }));
+      setDraft(report);
+      // One photo at a time: a refused photo (not an image, too large) names itself; those before it are kept.
+      for (const [i, photo] of photos.entries()) {
+        await api.addReportPhoto(report.id, photo);
+        setPhotos(photos.slice(i + 1));
+      }
       return report;
     });
     setSent((n) => n + 1);
     if (done) {
+      setDraft(undefined);
       setNote('');
       setPhotos([]);
       setOpen(false);
