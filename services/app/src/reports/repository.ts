@@ -148,7 +148,7 @@ export async function adminReports(
     `SELECT ${ADMIN_COLUMNS} FROM damage_reports r JOIN vehicles v ON v.id = r.vehicle_id
       WHERE ($1::text IS NULL OR coalesce(r.task_state, 'none') = $1) AND ($2::text IS NULL OR r.kind = $2)
         AND ($3::uuid IS NULL OR r.vehicle_id = $3) AND ($4::uuid IS NULL OR r.member_id = $4 OR r.responsible_member_id = $4)
-      ORDER BY (r.task_state = 'open') DESC NULLS LAST, r.created_at DESC LIMIT $5`,
+      ORDER BY coalesce(r.task_state = 'open', false) DESC, r.created_at DESC LIMIT $5`,
     [query.task ?? null, query.kind ?? null, query.vehicleId ?? null, query.memberId ?? null, query.limit],
   );
   return (await withPhotos(db, rows)).map(adminView);
