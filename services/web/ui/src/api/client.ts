@@ -177,7 +177,9 @@ export class Api {
   setVehicleState = (id: string, state: Extract<VehicleState, 'available' | 'maintenance' | 'offline'>) =>
     this.request<Vehicle>('POST', `/api/v1/admin/vehicles/${id}/state`, { body: { state } });
   plans = () => this.request<Page<PricingPlan>>('GET', '/api/v1/admin/pricing-plans');
-  publishPlan = (body: Omit<PricingPlan, 'id' | 'publishedBy' | 'createdAt'>) => this.request<PricingPlan>('POST', '/api/v1/admin/pricing-plans', { body });
+  /** Without `timeZone`, the platform's PRICING_TIME_ZONE. */
+  publishPlan = (body: Omit<PricingPlan, 'id' | 'publishedBy' | 'createdAt' | 'timeZone'> & { timeZone?: string }) =>
+    this.request<PricingPlan>('POST', '/api/v1/admin/pricing-plans', { body });
   endPlan = (id: string, validTo: string | null) => this.request<PricingPlan>('PATCH', `/api/v1/admin/pricing-plans/${id}`, { body: { validTo } });
   adminReservations = (status?: string) => this.request<Page<Reservation>>('GET', '/api/v1/admin/reservations', { query: { status, limit: 100 } });
   adminRentals = (status?: string) => this.request<Page<Rental>>('GET', '/api/v1/admin/rentals', { query: { status, limit: 100 } });

@@ -50,6 +50,9 @@ export function PricingPage() {
         depositFen: fen('depositFen'),
         validFrom: new Date().toISOString(),
         validTo: null,
+        vehicleModel: null,
+        stationId: null,
+        timeBands: [],
       }),
     );
     if (plan) {
