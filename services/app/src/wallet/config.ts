@@ -19,6 +19,8 @@ export const walletConfigSchema = z.object({
     ),
   /** Where the hosted provider's payment page is (the member is sent there with the payment id). */
   PAYMENT_HOSTED_URL: env.optionalUrl(),
+  /** The hosted provider's refund API (deposits are paid back there); unset: no refunds through it. */
+  PAYMENT_HOSTED_REFUND_URL: env.optionalUrl(),
   /** Shared key the hosted provider signs its callbacks with (HMAC-SHA256). */
   PAYMENT_HOSTED_SIGNING_KEY: z.string().min(16, 'must be at least 16 characters').optional(),
   /** Largest single top-up, in fen. */
