@@ -202,6 +202,7 @@ export const smsLogEntry = z
 export type Wallet = z.output<typeof wallet>;
 export type LedgerEntry = z.output<typeof ledgerEntry>;
 export type Payment = z.output<typeof payment>;
+export type DepositRefund = z.output<typeof depositRefund>;
 export type Licence = z.output<typeof licence>;
 export type MemberSummary = z.output<typeof memberSummary>;
 export type LicenceStatus = (typeof LICENCE_STATUSES)[number];
