@@ -32,7 +32,8 @@ import { startTestPlatform, type TestPlatform } from '../support/platform';
  * ids are those of a second member ("target", whose reservation, notification and payment the
  * actor must never reach), its own station and two cars without terminals, and random ones. The
  * canary member, station and car are made with ids the fuzzer never sees. The operator may publish
- * pricing plans only from the year 2100 on, so the plan in force (the canary's) stays in force.
+ * pricing plans only from the year 2100 on, so the plan in force (the canary's) stays in force,
+ * and set the fleet's minimums to rent only to zero.
  */
 
 const BATCH = 100;
@@ -592,6 +593,12 @@ function caseFor(op: Op, world: World, valid = false): fc.Arbitrary<Case> {
             if ('validTo' in plan) plan.validTo = null;
           }
           body = JSON.stringify(plan);
+        }
+        // The operator may lower the fleet's minimums to rent only to nothing: the canary can still rent.
+        if (op.path === '/api/v1/admin/rental-settings' && op.body && r.body.parsed !== undefined && conforms(op.body, r.body.parsed)) {
+          const settings = { ...(r.body.parsed as Record<string, unknown>) };
+          for (const field of ['minBalanceFen', 'minSocPct']) if (field in settings) settings[field] = 0;
+          body = JSON.stringify(settings);
         }
         return {
           op: `${op.method} ${op.path}`,

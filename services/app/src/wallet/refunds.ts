@@ -28,8 +28,8 @@ async function openRefund(
   provider: string,
   input: { memberId: string; idempotencyKey: string },
 ): Promise<{ refund: RefundView; created: boolean } | undefined> {
+  // A negative balance is owed even before billing moved it to the debt.
   const { rows: members } = await tx.query<{ depositFen: number; debtFen: number }>(
-    // A negative balance is owed even before billing moved it to the debt.
     'SELECT deposit_fen AS "depositFen", greatest(debt_fen, -wallet_balance_fen, 0) AS "debtFen" FROM members WHERE id = $1 FOR UPDATE',
     [input.memberId],
   );
