@@ -4,6 +4,7 @@ import { randomUUID } from 'node:crypto';
 import fc from 'fast-check';
 import { signCallback } from '../../services/app/src/wallet/providers';
 import { checkProperty } from '../support/fuzz';
+import { eventually } from '../support/http';
 import { expectProblem, startRentalBench, type RentalBench } from '../rental/support';
 
 const HOSTED_KEY = 'hosted-provider-key-0123456789';
@@ -79,6 +80,7 @@ describe('deposit refunds through the payment provider', () => {
         PAYMENT_HOSTED_URL: 'https://pay.example/checkout',
         PAYMENT_HOSTED_SIGNING_KEY: HOSTED_KEY,
         PAYMENT_HOSTED_REFUND_URL: provider.url,
+        REFUND_RETRY_INTERVAL_MS: '500',
       },
     });
     await bench.createPlan({ depositFen: 10_000 });
@@ -180,6 +182,21 @@ describe('deposit refunds through the payment provider', () => {
       1,
     );
   }, 60_000);
+
+  it('a refund left pending is settled by the retry, without the member asking again, and paid once', async () => {
+    const [member] = await bench.createMembers(1, { depositFen: 6_000 });
+    provider.set('down');
+    const pending = await refundWith(member!.key, { provider: 'hosted' }, randomUUID());
+    expect(pending).toMatchObject({ status: 201, json: { status: 'pending' } });
+    provider.set('pay');
+    await eventually(async () => {
+      const listed = (await bench.api('GET', '/api/v1/wallet/deposit-refunds', member!.key)).json<{ items: Refund[] }>().items;
+      expect(listed).toEqual([expect.objectContaining({ id: pending.json.id, status: 'succeeded' })]);
+    }, 10_000);
+    expect(provider.requests.filter((r) => r.refundId === pending.json.id).length).toBeGreaterThanOrEqual(2);
+    expect((await wallet(member!.key)).depositFen).toBe(0);
+    expect(await ledgerKinds(member!.key)).toEqual(['deposit-refund']);
+  }, 30_000);
 
   it('hostile input: a 400 naming the field, nothing refunded', async () => {
     const [member] = await bench.createMembers(1, { depositFen: 5_000 });

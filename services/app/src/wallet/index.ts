@@ -9,7 +9,7 @@ import { walletAdminRoutes } from './admin';
 import { licenceRoutes } from './licence';
 import { bookEntry, ledgerPage, walletOf, WALLET_COLUMNS, type WalletView } from './ledger';
 import { providersFromConfig } from './providers';
-import { memberRefunds, refunds, requestDepositRefund } from './refunds';
+import { memberRefunds, refunds, requestDepositRefund, retryPendingRefunds } from './refunds';
 import { completePayment, paymentOf, startTopUp } from './topups';
 
 const yuan = (fenAmount: number) => (fenAmount / 100).toFixed(2);
@@ -25,7 +25,23 @@ export function mountWallet(context: AppContext): DomainMount {
   const limits = apiLimits(config);
   const ops = walletOperations(limits);
 
+  const log = context.log.child({ domain: 'wallet' });
+  let retrying = false;
+  const refundRetry = setInterval(() => {
+    // A closing instance does nothing; one pass at a time.
+    if (retrying || db.ending) return;
+    retrying = true;
+    void retryPendingRefunds(db, providers, log, config.REFUND_RETRY_INTERVAL_MS / 1000)
+      .catch((error: unknown) => log.warn({ err: error }, 'deposit refund retry failed'))
+      .finally(() => {
+        retrying = false;
+      });
+  }, config.REFUND_RETRY_INTERVAL_MS);
+  // The retry alone must not keep a process alive.
+  refundRetry.unref();
+
   return {
+    stop: () => clearInterval(refundRetry),
     routes: [
       route(ops.wallet, async ({ session }, _req, res) => {
         const wallet = await walletOf(context, session.memberId);

@@ -113,14 +113,39 @@ export async function requestDepositRefund(
   const opened = await withTransaction(db, (tx) => openRefund(tx, provider.name, input));
   if (!opened) throw problems.notFound('No such member');
   if (opened.refund.status !== 'pending') return opened;
+  return { refund: await askProvider(db, refundWith, log, opened.refund), created: opened.created };
+}
+
+/** Asks the provider to pay a pending refund (again) under its id and records the answer; unreachable: still pending. */
+async function askProvider(db: Pool, refundWith: NonNullable<TopUpProvider['refund']>, log: Logger, refund: RefundView): Promise<RefundView> {
   let result: RefundResult;
   try {
-    result = await refundWith({ id: opened.refund.id, memberId: input.memberId, amountFen: opened.refund.amountFen });
+    result = await refundWith({ id: refund.id, memberId: refund.memberId, amountFen: refund.amountFen });
   } catch (error) {
-    log.warn({ err: error, refundId: opened.refund.id }, 'deposit refund not confirmed by the provider yet; it stays pending');
-    return opened;
+    log.warn({ err: error, refundId: refund.id }, 'deposit refund not confirmed by the provider yet; it stays pending');
+    return refund;
   }
-  return { refund: await settleRefund(db, opened.refund.id, result), created: opened.created };
+  return settleRefund(db, refund.id, result);
+}
+
+/**
+ * Asks the providers again for the refunds still pending after `afterS` seconds (a provider that
+ * was down when the member asked), so a refund settles without the member repeating the request.
+ * Safe on several instances at once: the provider answers a refund id once, and the settlement
+ * applies once under the row lock.
+ */
+export async function retryPendingRefunds(db: Pool, providers: ReadonlyMap<string, TopUpProvider>, log: Logger, afterS: number): Promise<number> {
+  const { rows } = await db.query<RefundView>(
+    `SELECT ${REFUND_COLUMNS} FROM deposit_refunds WHERE status = 'pending' AND created_at < now() - make_interval(secs => $1) ORDER BY created_at LIMIT 50`,
+    [afterS],
+  );
+  let settled = 0;
+  for (const refund of rows) {
+    const refundWith = providers.get(refund.provider)?.refund?.bind(providers.get(refund.provider));
+    if (!refundWith) continue;
+    if ((await askProvider(db, refundWith, log, refund)).status !== 'pending') settled += 1;
+  }
+  return settled;
 }
 
 export async function memberRefunds(db: Pool, memberId: string): Promise<RefundView[]> {
