@@ -1,3 +1,4 @@
+import { generateKeyPairSync } from 'node:crypto';
 import http from 'node:http';
 import querystring from 'node:querystring';
 import fc from 'fast-check';
@@ -793,7 +794,13 @@ describe('the HTTP API under generated hostile requests', () => {
   }
 
   beforeAll(async () => {
-    platform = await startTestPlatform({ mode: MODE, appInstances: 2, env: { UNLOCK_ACK_TIMEOUT_MS: '4000', DATABASE_POOL_SIZE: '10' } });
+    // App keys are issued (as in make run), so the app-key operation is fuzzed rather than answering 503.
+    const appKey = generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+    platform = await startTestPlatform({
+      mode: MODE,
+      appInstances: 2,
+      env: { UNLOCK_ACK_TIMEOUT_MS: '4000', DATABASE_POOL_SIZE: '10', APP_KEY_PRIVATE_KEY: appKey },
+    });
     gateway = platform.stack.gatewayUrl;
     db = new pg.Pool({ connectionString: platform.env.DATABASE_URL, max: 4 });
     store = createRedisStore({ url: TEST_REDIS_URL, keyPrefix: platform.env.REDIS_KEY_PREFIX });
