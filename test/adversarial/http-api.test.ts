@@ -1,3 +1,4 @@
+import { generateKeyPairSync } from 'node:crypto';
 import http from 'node:http';
 import querystring from 'node:querystring';
 import fc from 'fast-check';
@@ -32,7 +33,8 @@ import { startTestPlatform, type TestPlatform } from '../support/platform';
  * ids are those of a second member ("target", whose reservation, notification and payment the
  * actor must never reach), its own station and two cars without terminals, and random ones. The
  * canary member, station and car are made with ids the fuzzer never sees. The operator may publish
- * pricing plans only from the year 2100 on, so the plan in force (the canary's) stays in force.
+ * pricing plans only from the year 2100 on, so the plan in force (the canary's) stays in force,
+ * and set the fleet's minimums to rent only to zero.
  */
 
 const BATCH = 100;
@@ -594,6 +596,12 @@ function caseFor(op: Op, world: World, valid = false): fc.Arbitrary<Case> {
           }
           body = JSON.stringify(plan);
         }
+        // The operator may lower the fleet's minimums to rent only to nothing: the canary can still rent.
+        if (op.path === '/api/v1/admin/rental-settings' && op.body && r.body.parsed !== undefined && conforms(op.body, r.body.parsed)) {
+          const settings = { ...(r.body.parsed as Record<string, unknown>) };
+          for (const field of ['minBalanceFen', 'minSocPct']) if (field in settings) settings[field] = 0;
+          body = JSON.stringify(settings);
+        }
         return {
           op: `${op.method} ${op.path}`,
           method: r.method,
@@ -787,7 +795,13 @@ describe('the HTTP API under generated hostile requests', () => {
   }
 
   beforeAll(async () => {
-    platform = await startTestPlatform({ mode: MODE, appInstances: 2, env: { UNLOCK_ACK_TIMEOUT_MS: '4000', DATABASE_POOL_SIZE: '10' } });
+    // App keys are issued (as in make run), so the app-key operation is fuzzed rather than answering 503.
+    const appKey = generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+    platform = await startTestPlatform({
+      mode: MODE,
+      appInstances: 2,
+      env: { UNLOCK_ACK_TIMEOUT_MS: '4000', DATABASE_POOL_SIZE: '10', APP_KEY_PRIVATE_KEY: appKey },
+    });
     gateway = platform.stack.gatewayUrl;
     db = new pg.Pool({ connectionString: platform.env.DATABASE_URL, max: 4 });
     store = createRedisStore({ url: TEST_REDIS_URL, keyPrefix: platform.env.REDIS_KEY_PREFIX });

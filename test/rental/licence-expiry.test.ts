@@ -52,4 +52,27 @@ describe('rental: licence expiry at every start', () => {
     await bench.db.query('UPDATE members SET licence_expires_on = $2 WHERE id = $1', [member!.id, today]);
     expect((await bench.api('POST', '/api/v1/reservations', member!.key, { vehicleId: car.id })).status).toBe(201);
   });
+
+  it('refuses the rental start from a reservation made while the licence was valid, once it has expired; the hold stays', async () => {
+    const [member] = await bench.createMembers(1);
+    const held = await bench.createVehicle(station.id);
+    const today = new Date().toISOString().slice(0, 10);
+    await bench.db.query('UPDATE members SET licence_expires_on = $2 WHERE id = $1', [member!.id, today]);
+    const reserved = await bench.api('POST', '/api/v1/reservations', member!.key, { vehicleId: held.id });
+    expect(reserved.status).toBe(201);
+    const reservation = reserved.json<{ id: string }>();
+    // The night passes: the licence's last day is now yesterday.
+    const yesterday = new Date(Date.now() - 86_400_000).toISOString().slice(0, 10);
+    await bench.db.query('UPDATE members SET licence_expires_on = $2 WHERE id = $1', [member!.id, yesterday]);
+    for (const body of [{ reservationId: reservation.id }, { vehicleId: held.id }]) {
+      const refused = await bench.api('POST', '/api/v1/rentals', member!.key, body);
+      expect(refused.status).toBe(403);
+      expect(refused.json()).toMatchObject({ type: 'urn:evshare:problem:licence-expired', reason: 'licence-expired' });
+    }
+    expect((await bench.api('GET', '/api/v1/reservations/current', member!.key)).json()).toMatchObject({
+      reservation: { id: reservation.id, status: 'active' },
+    });
+    expect((await bench.api('GET', '/api/v1/rentals', member!.key)).json()).toEqual({ items: [] });
+    expect((await bench.admin('GET', `/api/v1/admin/vehicles/${held.id}`)).json()).toMatchObject({ state: 'reserved' });
+  });
 });

@@ -178,6 +178,24 @@ describe('the web platform in a browser', () => {
     await page.getByLabel(zh['field.oneWayFeeFen']).fill('12.5');
     await page.getByRole('button', { name: zh['pricing.publish'] }).click();
     await page.getByRole('status').filter({ hasText: zh['pricing.published'] }).waitFor({ timeout: UI_TIMEOUT });
+    // Which plan prices a car of the member's future model at the north station: the one just published, fleet-wide.
+    await page.getByLabel(zh['pricing.vehicleModel'], { exact: true }).nth(1).fill('BYD Dolphin');
+    await page.getByLabel(zh['field.stationId'], { exact: true }).nth(1).selectOption(stations.north.id);
+    await page.getByRole('button', { name: zh['pricing.lookup'] }).click();
+    await page
+      .locator('[data-testid="applicable-plan"]', { hasText: zh['pricing.scope.fleet'] })
+      .filter({ hasText: 'Web plan' })
+      .waitFor({ timeout: UI_TIMEOUT });
+    // The minimums: a wrong charge is named next to its field; a right one is saved.
+    await page.getByLabel(zh['pricing.minSoc']).fill('120');
+    await page.getByRole('button', { name: zh['pricing.saveMinimums'] }).click();
+    await page.getByRole('alert').filter({ hasText: zh['field.minSocPct'] }).waitFor({ timeout: UI_TIMEOUT });
+    await page.getByLabel(zh['pricing.minSoc']).fill('15');
+    await page.getByRole('button', { name: zh['pricing.saveMinimums'] }).click();
+    await eventually(async () => {
+      const settings = await request(`${gateway}/api/v1/admin/rental-settings`, { headers: bearer(adminKey) });
+      expect(settings.json()).toMatchObject({ minSocPct: 15 });
+    }, UI_TIMEOUT);
     await screenshots(page, 'console-pricing');
 
     await nav(page, 'nav.fleet');

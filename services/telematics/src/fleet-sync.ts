@@ -22,7 +22,7 @@ class StaleFleetList extends Error {}
 
 /**
  * Every member eligible to rent: active, not staff (operators are granted one car at a time),
- * licence approved and not past its expiry day (UTC), no debt, and the deposit the plan in force
+ * licence approved and not past its expiry day (UTC), no debt, and the deposit the fleet-wide plan in force
  * asks for. One query, for some members or all of them.
  */
 const ELIGIBLE = `
@@ -32,6 +32,7 @@ const ELIGIBLE = `
      AND (m.licence_expires_on IS NULL OR m.licence_expires_on >= (now() AT TIME ZONE 'UTC')::date)
      AND m.wallet_balance_fen >= 0 AND m.debt_fen = 0
      AND m.deposit_fen >= coalesce((SELECT p.deposit_fen FROM pricing_plans p WHERE p.valid_from <= now() AND (p.valid_to IS NULL OR p.valid_to > now())
+                                       AND p.vehicle_model IS NULL AND p.station_id IS NULL
                                      ORDER BY p.valid_from DESC LIMIT 1), 0)
      AND ($1::uuid[] IS NULL OR m.id = ANY($1::uuid[]))
    GROUP BY m.id`;

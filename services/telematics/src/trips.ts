@@ -1,4 +1,4 @@
-import { computeFee, PLAN_COLUMNS, planAt, type PlanRow } from '@evshare/pricing';
+import { computeFee, PLAN_COLUMNS, planFor, type PlanRow } from '@evshare/pricing';
 import {
   bumpSyncVersion,
   deductionSubject,
@@ -38,8 +38,8 @@ export async function recordTrip(
   const limits = deps.limits ?? DEFAULT_TRIP_LIMITS;
   const result = await withTransaction(db, async (c) => {
     await lockTrip(c, trip.tripId);
-    const { rows: cars } = await c.query<{ id: string; plate: string; stationId: string | null; homeStationId: string }>(
-      'SELECT id, plate, station_id AS "stationId", home_station_id AS "homeStationId" FROM vehicles WHERE vin = $1',
+    const { rows: cars } = await c.query<{ id: string; plate: string; model: string; stationId: string | null; homeStationId: string }>(
+      'SELECT id, plate, model, station_id AS "stationId", home_station_id AS "homeStationId" FROM vehicles WHERE vin = $1',
       [vin],
     );
     const car = cars[0];
@@ -89,7 +89,8 @@ export async function recordTrip(
     const endedAt = new Date(trip.endedAt);
     const anomalies = assessTrip(await tripReport(c, car.id, vin, members[0]!.staff, trip), limits);
     const { rows: plans } = await c.query<PlanRow>(`SELECT ${PLAN_COLUMNS} FROM pricing_plans p WHERE p.valid_from <= $1`, [startedAt]);
-    const plan = planAt(plans, startedAt);
+    // The plan for the car's model where the trip started (the walk-up's station, else where the car stands now).
+    const plan = planFor(plans, { at: startedAt, vehicleModel: car.model, stationId: walkUp?.startStationId ?? car.stationId ?? car.homeStationId });
     if (anomalies.length > 0) {
       const durationMs = endedAt.getTime() - startedAt.getTime();
       const reportedDistanceM = Math.max(0, trip.endOdometerM - trip.startOdometerM);
@@ -273,7 +274,10 @@ export async function recordWalkUp(
   if (Date.now() - startedAt.getTime() > WALK_UP_REPORT_MAX_AGE_MS) return 'stale';
   const outcome = await withTransaction(deps.db, async (c): Promise<WalkUpOutcome> => {
     await lockTrip(c, unlock.tripId);
-    const { rows: cars } = await c.query<{ id: string }>(`SELECT id FROM vehicles WHERE vin = $1`, [vin]);
+    const { rows: cars } = await c.query<{ id: string; model: string; stationId: string | null }>(
+      `SELECT id, model, station_id AS "stationId" FROM vehicles WHERE vin = $1`,
+      [vin],
+    );
     const car = cars[0];
     const { rows: members } = await c.query<{ staff: boolean; listed: boolean; holds: boolean }>(
       `SELECT m.role = 'admin' AS staff, EXISTS (SELECT 1 FROM fleet_whitelist f WHERE f.member_id = m.id) AS listed,
@@ -295,7 +299,7 @@ export async function recordWalkUp(
     if (renting.length > 0) return 'in-rental';
     if (!member.listed && !member.holds) return 'not-listed';
     const { rows: plans } = await c.query<PlanRow>(`SELECT ${PLAN_COLUMNS} FROM pricing_plans p WHERE p.valid_from <= $1`, [startedAt]);
-    const plan = planAt(plans, startedAt);
+    const plan = planFor(plans, { at: startedAt, vehicleModel: car.model, stationId: car.stationId });
     if (!plan) return 'no-plan';
     const reservationId = await convertReservation(c, car.id, unlock.memberId, startedAt.toISOString());
     const { rows: parked } = await c.query<{ stationId: string | null; odometerM: string; socPct: string; state: string }>(

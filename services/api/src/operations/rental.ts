@@ -5,6 +5,11 @@ import {
   appKey,
   RESERVATION_STATUSES,
   adminListQuery,
+  applicablePlan,
+  applicablePlanQuery,
+  currentPlanQuery,
+  rentalSettings,
+  rentalSettingsBody,
   availableVehicle,
   card,
   cardBody,
@@ -45,7 +50,7 @@ import {
 } from '../schemas/rental';
 
 const NOT_ELIGIBLE =
-  'Not eligible: `member-not-active`, `negative-balance`, `licence-not-approved`, `licence-expired`, `deposit-insufficient` (also in `reason`)';
+  'Not eligible: `member-not-active`, `negative-balance`, `balance-below-minimum` (top up to the fleet minimum), `licence-not-approved`, `licence-expired`, `deposit-insufficient` (also in `reason`)';
 
 /** The rental business for members: stations, prices, reservations, rentals, cards. */
 export const rentalOperations = {
@@ -81,10 +86,12 @@ export const rentalOperations = {
     method: 'get',
     path: '/api/v1/pricing-plans/current',
     tags: ['pricing'],
-    summary: 'The pricing plan in force',
+    summary: 'The pricing plan in force: the fleet-wide one, or the one for a car where it stands',
+    description: 'With `vehicleId`, the plan a rental of that car started now would be priced by (the most specific plan for its model and station).',
     access: 'member',
+    query: currentPlanQuery,
     responses: { 200: { description: 'The plan', schema: pricingPlan } },
-    problems: { 404: 'No plan is in force' },
+    problems: { 404: 'No plan is in force, or no such car' },
   }),
   reserve: op({
     method: 'post',
@@ -95,7 +102,11 @@ export const rentalOperations = {
     access: 'member',
     body: reservationBody,
     responses: { 201: { description: 'Reserved (Location: the reservation)', schema: reservation } },
-    problems: { 403: NOT_ELIGIBLE, 404: 'No such car', 409: '`vehicle-unavailable` (with the car `state`), `member-busy`, `no-pricing-plan`' },
+    problems: {
+      403: NOT_ELIGIBLE,
+      404: 'No such car',
+      409: '`vehicle-unavailable` (with the car `state`), `vehicle-low-charge` (with `socPct`, `minSocPct`), `member-busy`, `no-pricing-plan`',
+    },
   }),
   reservations: op({
     method: 'get',
@@ -147,7 +158,7 @@ export const rentalOperations = {
     problems: {
       403: NOT_ELIGIBLE,
       404: 'No such car or reservation',
-      409: '`vehicle-unavailable`, `member-busy`, `reservation-not-active`, `reservation-expired`, `no-pricing-plan`, `unlock-refused`, `vehicle-offline`',
+      409: '`vehicle-unavailable`, `vehicle-low-charge` (with `socPct`, `minSocPct`), `member-busy`, `reservation-not-active`, `reservation-expired`, `no-pricing-plan`, `unlock-refused`, `vehicle-offline`',
       504: 'The car did not confirm the unlock (`unlock-timeout`); nothing is charged',
     },
   }),
@@ -228,7 +239,7 @@ export const rentalOperations = {
     problems: {
       403: NOT_ELIGIBLE,
       404: 'No such car',
-      409: '`member-busy` (another car is held), `vehicle-unavailable` (with the car `state`), `no-pricing-plan`',
+      409: '`member-busy` (another car is held), `vehicle-unavailable` (with the car `state`), `vehicle-low-charge`, `no-pricing-plan`',
       503: '`app-keys-not-configured`: this platform issues no app keys',
     },
   }),
@@ -427,6 +438,35 @@ export const rentalAdminOperations = {
     body: planPatch,
     responses: { 200: { description: 'The plan', schema: pricingPlan } },
     problems: { 404: 'No such pricing plan' },
+  }),
+  applicablePlan: op({
+    method: 'get',
+    path: '/api/v1/admin/pricing-plans/applicable',
+    tags: ['admin: pricing'],
+    summary: 'Which plan prices a car of a model starting at a station at an instant',
+    description:
+      'The most specific plan in force at `at` (now when not given): for the model at the station, then for the model, then for the station, then fleet-wide.',
+    access: 'operator',
+    query: applicablePlanQuery,
+    responses: { 200: { description: 'The plan and its scope (both null when none is in force)', schema: applicablePlan } },
+  }),
+  rentalSettings: op({
+    method: 'get',
+    path: '/api/v1/admin/rental-settings',
+    tags: ['admin: pricing'],
+    summary: "The fleet's minimums to rent: wallet balance and the car's state of charge",
+    access: 'operator',
+    responses: { 200: { description: 'The settings', schema: rentalSettings } },
+  }),
+  updateRentalSettings: op({
+    method: 'patch',
+    path: '/api/v1/admin/rental-settings',
+    tags: ['admin: pricing'],
+    summary: "Change the fleet's minimums to rent",
+    description: 'Applies to the next reservation or rental start; a rental in progress is not affected.',
+    access: 'operator',
+    body: rentalSettingsBody,
+    responses: { 200: { description: 'The settings', schema: rentalSettings } },
   }),
   reservations: op({
     method: 'get',

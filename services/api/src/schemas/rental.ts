@@ -77,9 +77,54 @@ export const vehicleStateBody = z
   .object({ state: z.enum(['available', 'maintenance', 'offline'], 'must be "available", "maintenance" or "offline"') })
   .strict();
 
+/** Whether the runtime knows an IANA time zone. */
+const knownTimeZone = (zone: string) => {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: zone });
+    return true;
+  } catch {
+    return false;
+  }
+};
+export const timeZone = z
+  .string()
+  .min(1, 'is required')
+  .max(64, 'must be at most 64 characters')
+  .refine(knownTimeZone, 'must be an IANA time zone, e.g. Asia/Shanghai');
+const wholeHour = (max: number) => z.number('must be a number').int('must be a whole hour').min(0, `must be 0 to ${max}`).max(max, `must be 0 to ${max}`);
+/** A per-minute rate for the local hours [fromHour, toHour); toHour at or before fromHour wraps past midnight. */
+export const timeBand = z
+  .object({ fromHour: wholeHour(23), toHour: wholeHour(24), perMinuteFen: fen })
+  .strict()
+  .refine((b) => b.toHour % 24 !== b.fromHour, { message: 'must differ from fromHour', path: ['toHour'] })
+  .meta({ id: 'TimeBand' });
+const bandHours = (b: { fromHour: number; toHour: number }) => {
+  const end = b.toHour <= b.fromHour ? b.toHour + 24 : b.toHour;
+  return Array.from({ length: end - b.fromHour }, (_, i) => (b.fromHour + i) % 24);
+};
+export const timeBands = z
+  .array(timeBand)
+  .max(24, 'must have at most 24 bands')
+  .superRefine((bands, ctx) => {
+    const owner = new Map<number, number>();
+    bands.forEach((band, index) => {
+      const clash = bandHours(band).find((hour) => owner.has(hour));
+      if (clash !== undefined) ctx.addIssue({ code: 'custom', path: [index, 'fromHour'], message: `overlaps band ${owner.get(clash)} at ${clash}:00` });
+      for (const hour of bandHours(band)) owner.set(hour, index);
+    });
+  });
+const vehicleModel = z.string().trim().min(1, 'is required').max(100, 'must be at most 100 characters');
+
 export const planBody = z
   .object({
     name: z.string().trim().min(1, 'is required').max(100, 'must be at most 100 characters'),
+    /** Only cars of this model (null: every model). */
+    vehicleModel: vehicleModel.nullable().default(null),
+    /** Only rentals starting at this station (null: every station). */
+    stationId: uuid.nullable().default(null),
+    /** The local hours of the bands; the platform's PRICING_TIME_ZONE when not given. */
+    timeZone: timeZone.optional(),
+    timeBands: timeBands.default([]),
     perMinuteFen: fen,
     perKmFen: fen,
     dailyCapFen: fen.nullable().default(null),
@@ -95,6 +140,17 @@ export const planBody = z
   .strict()
   .refine((p) => p.validTo === null || Date.parse(p.validTo) > Date.parse(p.validFrom), { message: 'must be after validFrom', path: ['validTo'] });
 export const planPatch = z.object({ validTo: instant.nullable() }).strict();
+/** Which plan prices a car of `model` starting at `stationId` at `at` (now when not given). */
+export const applicablePlanQuery = z.object({ model: vehicleModel.optional(), stationId: uuid.optional(), at: instant.optional() }).strict();
+/** The plan for one car where it stands (member side). */
+export const currentPlanQuery = z.object({ vehicleId: uuid.optional() }).strict();
+export const rentalSettingsBody = z
+  .object({
+    minBalanceFen: fen.optional(),
+    minSocPct: z.number('must be a number').min(0, 'must be 0 to 100').max(100, 'must be 0 to 100').optional(),
+  })
+  .strict()
+  .refine(nonEmpty, { message: 'change at least one field' });
 
 export const adminListQuery = (statuses: readonly [string, ...string[]]) =>
   z
@@ -187,6 +243,10 @@ export const pricingPlan = z
     depositFen: money('Deposit a member must hold to rent'),
     validFrom: time,
     validTo: time.nullable(),
+    vehicleModel: z.string().nullable().describe('Only cars of this model; null for every model'),
+    stationId: z.uuid().nullable().describe('Only rentals starting at this station; null for every station'),
+    timeZone: z.string().describe('IANA zone of the time bands'),
+    timeBands: z.array(z.object({ fromHour: int, toHour: int, perMinuteFen: int })).describe('Per-minute rates by local hour; other hours pay perMinuteFen'),
     publishedBy: z.uuid().nullable(),
     createdAt: time,
   })
@@ -211,6 +271,10 @@ export const feeBreakdown = z
     minutes: int,
     periods: int.describe('24-hour periods the rental touched (each has its own cap)'),
     timeFen: money('Time fee'),
+    bands: z
+      .array(z.object({ perMinuteFen: int, minutes: int }))
+      .optional()
+      .describe('The minutes by rate in trip order, before the cap (absent on rentals priced before time bands)'),
     distanceM: int,
     distanceFen: money('Distance fee'),
     capApplied: z.boolean(),
@@ -256,6 +320,18 @@ export const returnRefusal = z.object({ reason: z.enum(RETURN_REFUSALS), detail:
 export const returnQuote = z
   .object({ rentalId: z.uuid(), stationId: z.uuid(), oneWay: z.boolean(), price: feeBreakdown, refusals: z.array(returnRefusal), canReturn: z.boolean() })
   .meta({ id: 'ReturnQuote' });
+export const PLAN_SCOPES = ['model-station', 'model', 'station', 'fleet'] as const;
+export const applicablePlan = z
+  .object({ plan: pricingPlan.nullable(), scope: z.enum(PLAN_SCOPES).nullable().describe('How specific the chosen plan is; null when none is in force') })
+  .meta({ id: 'ApplicablePlan' });
+export const rentalSettings = z
+  .object({
+    minBalanceFen: money('Balance a member must hold to reserve or rent'),
+    minSocPct: z.number().describe('Cars below this state of charge are not offered and cannot be taken'),
+    updatedBy: z.uuid().nullable(),
+    updatedAt: time,
+  })
+  .meta({ id: 'RentalSettings' });
 export const card = z.object({ uid: z.string().describe('Upper-case hex'), memberId: z.uuid().nullable(), boundAt: time.nullable() }).meta({ id: 'Card' });
 export const currentReservation = z.object({ reservation: reservation.nullable() });
 export const memberCommandResult = z.object({ commandId: z.uuid(), rentalId: z.uuid(), action: z.enum(['unlock', 'lock', 'locate']), ok: z.literal(true) });
@@ -285,3 +361,6 @@ export type Rental = z.output<typeof rental>;
 export type ReturnRefusal = z.output<typeof returnRefusal>;
 export type ReturnQuote = z.output<typeof returnQuote>;
 export type Card = z.output<typeof card>;
+export type TimeBand = z.output<typeof timeBand>;
+export type ApplicablePlan = z.output<typeof applicablePlan>;
+export type RentalSettings = z.output<typeof rentalSettings>;

@@ -18,6 +18,23 @@ export const topUpBody = (providers: readonly string[], maxFen: number) =>
       }),
     })
     .strict();
+/** The whole deposit is paid back, through the provider named. */
+export const depositRefundBody = (providers: readonly string[]) =>
+  z
+    .object({
+      provider: z.enum(providers as [string, ...string[]], {
+        error: providers.length ? `must be one of: ${providers.join(', ')}` : 'no payment provider is enabled (PAYMENT_PROVIDERS)',
+      }),
+    })
+    .strict();
+export const DEPOSIT_REFUND_STATUSES = ['pending', 'succeeded', 'failed'] as const;
+export const depositRefundQuery = z
+  .object({
+    status: z.enum(DEPOSIT_REFUND_STATUSES, 'must be pending, succeeded or failed').optional(),
+    memberId: uuid.optional(),
+    limit: z.coerce.number().int('must be a whole number').min(1, 'must be at least 1').max(500, 'must be at most 500').default(100),
+  })
+  .strict();
 export const depositBody = (maxFen: number) => z.object({ amountFen: amountFen(maxFen) }).strict();
 export const deductionBody = (maxFen: number) =>
   z
@@ -123,6 +140,18 @@ export const payment = z
     next: z.object({ url: z.url() }).optional().describe('Where the member pays, for a pending payment at a hosted provider'),
   })
   .meta({ id: 'Payment' });
+export const depositRefund = z
+  .object({
+    id: z.uuid(),
+    memberId: z.uuid(),
+    provider: z.string(),
+    amountFen: money('Deposit paid back'),
+    status: z.enum(DEPOSIT_REFUND_STATUSES).describe('pending: the provider has not answered yet (repeat the request to ask again)'),
+    failure: z.string().nullable().describe("The provider's reason, when it refused (the deposit is back in the account)"),
+    createdAt: time,
+    completedAt: time.nullable(),
+  })
+  .meta({ id: 'DepositRefund' });
 export const callbackReceived = z.object({ received: z.literal(true), paymentId: z.uuid(), status: z.enum(['pending', 'succeeded', 'failed']) });
 export const licence = z
   .object({
@@ -173,6 +202,7 @@ export const smsLogEntry = z
 export type Wallet = z.output<typeof wallet>;
 export type LedgerEntry = z.output<typeof ledgerEntry>;
 export type Payment = z.output<typeof payment>;
+export type DepositRefund = z.output<typeof depositRefund>;
 export type Licence = z.output<typeof licence>;
 export type MemberSummary = z.output<typeof memberSummary>;
 export type LicenceStatus = (typeof LICENCE_STATUSES)[number];

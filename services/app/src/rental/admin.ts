@@ -2,7 +2,7 @@ import { Problem, problems, provisionVehicleCredentials, route, withTransaction,
 import { rentalAdminOperations as ops } from '@evshare/api';
 import type { AppContext } from '../context';
 import type { RentalService } from './service';
-import { PLAN_COLUMNS, VEHICLE_COLUMNS, type Plan, type Vehicle } from './model';
+import { PLAN_COLUMNS, RENTAL_SETTINGS_COLUMNS, VEHICLE_COLUMNS, planInForce, rentalSettings, type Plan, type RentalSettings, type Vehicle } from './model';
 import * as queries from './queries';
 import { allowedTransitions, checkTransition } from './vehicle-state';
 
@@ -36,6 +36,7 @@ function fromConstraint(error: unknown): never {
   if (code === '23503' && constraint === 'vehicles_home_station_id_fkey')
     throw problems.validation([{ name: 'body.homeStationId', reason: 'no such station' }]);
   if (code === '23503' && constraint === 'vehicles_station_id_fkey') throw problems.validation([{ name: 'body.stationId', reason: 'no such station' }]);
+  if (code === '23503' && constraint === 'pricing_plans_station_id_fkey') throw problems.validation([{ name: 'body.stationId', reason: 'no such station' }]);
   throw error;
 }
 
@@ -173,27 +174,53 @@ export function adminRentalRoutes(ctx: AppContext, service: RentalService): Rout
       res.json({ items: await queries.plans(db) });
     }),
     route(ops.publishPlan, async ({ body: p, session }, _req, res) => {
-      const { rows } = await db.query<Plan>(
-        `INSERT INTO pricing_plans AS p (name, per_minute_fen, per_km_fen, daily_cap_fen, minimum_fen, reservation_fee_fen, hold_minutes,
-           one_way_fee_fen, one_way_per_km_fen, deposit_fen, valid_from, valid_to, published_by)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING ${PLAN_COLUMNS}`,
-        [
-          p.name,
-          p.perMinuteFen,
-          p.perKmFen,
-          p.dailyCapFen,
-          p.minimumFen,
-          p.reservationFeeFen,
-          p.holdMinutes,
-          p.oneWayFeeFen,
-          p.oneWayPerKmFen,
-          p.depositFen,
-          p.validFrom,
-          p.validTo,
-          session.memberId,
-        ],
-      );
+      const { rows } = await db
+        .query<Plan>(
+          `INSERT INTO pricing_plans AS p (name, per_minute_fen, per_km_fen, daily_cap_fen, minimum_fen, reservation_fee_fen, hold_minutes,
+           one_way_fee_fen, one_way_per_km_fen, deposit_fen, valid_from, valid_to, published_by, vehicle_model, station_id, time_zone, time_bands)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17) RETURNING ${PLAN_COLUMNS}`,
+          [
+            p.name,
+            p.perMinuteFen,
+            p.perKmFen,
+            p.dailyCapFen,
+            p.minimumFen,
+            p.reservationFeeFen,
+            p.holdMinutes,
+            p.oneWayFeeFen,
+            p.oneWayPerKmFen,
+            p.depositFen,
+            p.validFrom,
+            p.validTo,
+            session.memberId,
+            p.vehicleModel,
+            p.stationId,
+            p.timeZone ?? ctx.config.PRICING_TIME_ZONE,
+            JSON.stringify(p.timeBands),
+          ],
+        )
+        .catch(fromConstraint);
       res.status(201).json(rows[0]);
+    }),
+    route(ops.applicablePlan, async ({ query: { model, stationId, at } }, _req, res) => {
+      const found = await planInForce(db, { vehicleModel: model ?? null, stationId: stationId ?? null, ...(at ? { at: new Date(at) } : {}) });
+      if (!found) {
+        res.json({ plan: null, scope: null });
+        return;
+      }
+      const { scope, ...plan } = found;
+      res.json({ plan, scope });
+    }),
+    route(ops.rentalSettings, async (_input, _req, res) => {
+      res.json(await rentalSettings(db));
+    }),
+    route(ops.updateRentalSettings, async ({ body, session }, _req, res) => {
+      const { rows } = await db.query<RentalSettings>(
+        `UPDATE rental_settings SET min_balance_fen = coalesce($1, min_balance_fen), min_soc_pct = coalesce($2, min_soc_pct),
+           updated_by = $3, updated_at = now() RETURNING ${RENTAL_SETTINGS_COLUMNS}`,
+        [body.minBalanceFen ?? null, body.minSocPct ?? null, session.memberId],
+      );
+      res.json(rows[0]);
     }),
     // Prices are immutable (rentals keep the plan they started under); only the end of validity moves.
     route(ops.updatePlan, async ({ params: { id }, body: { validTo } }, _req, res) => {

@@ -1,7 +1,7 @@
 import { APP_KEY_MAX_VALIDITY_S, appKeyPrivateKey, Problem, problems, signAppKey, type Pool } from '@evshare/kit';
 import type { RentalConfig } from './config';
-import { eligibilityRefusal, lockEligibility } from './eligibility';
-import { planInForce } from './model';
+import { chargeRefusal, eligibilityRefusal, lockEligibility } from './eligibility';
+import { planInForce, rentalSettings } from './model';
 
 /** What the member holds on the car when asking for its key, which sets how long the key opens it. */
 export type KeyHold = { kind: 'rental' } | { kind: 'reservation'; expiresAt: Date } | { kind: 'walk-up' };
@@ -52,8 +52,18 @@ export function createAppKeyIssuer(db: Pool, config: RentalConfig) {
         'App keys are not issued here',
         'This platform issues no app keys (APP_KEY_PRIVATE_KEY is not set); rent through the app instead',
       );
-    const { rows } = await db.query<{ vin: string; state: string; stationId: string | null; rents: boolean; reservedUntil: Date | null; holdsOther: boolean }>(
-      `SELECT v.vin, v.state, v.station_id AS "stationId",
+    const { rows } = await db.query<{
+      vin: string;
+      plate: string;
+      model: string;
+      socPct: number;
+      state: string;
+      stationId: string | null;
+      rents: boolean;
+      reservedUntil: Date | null;
+      holdsOther: boolean;
+    }>(
+      `SELECT v.vin, v.plate, v.model, v.soc_pct::float8 AS "socPct", v.state, v.station_id AS "stationId",
               EXISTS (SELECT 1 FROM rentals t WHERE t.vehicle_id = v.id AND t.member_id = $2 AND t.status = 'active') AS rents,
               (SELECT r.expires_at FROM reservations r WHERE r.vehicle_id = v.id AND r.member_id = $2 AND r.status = 'active' AND r.expires_at > now()) AS "reservedUntil",
               EXISTS (SELECT 1 FROM rentals t WHERE t.member_id = $2 AND t.vehicle_id <> v.id AND t.status IN ('unlocking', 'active'))
@@ -72,11 +82,14 @@ export function createAppKeyIssuer(db: Pool, config: RentalConfig) {
         throw new Problem(409, 'vehicle-unavailable', 'Conflict', `The car is ${car.state.replace('_', ' ')}; pick an available one`, { state: car.state });
       // The car would open only for a member on its fleet list: the same rule, asked now.
       const member = await lockEligibility(db, memberId);
-      const plan = await planInForce(db);
+      const plan = await planInForce(db, { vehicleModel: car.model, stationId: car.stationId });
       if (!member) throw problems.unauthenticated('The account no longer exists');
       if (!plan) throw problems.conflict('no-pricing-plan', 'No pricing plan is in force, so nothing can be rented now');
-      const refusal = eligibilityRefusal(member, plan.depositFen, new Date().toISOString().slice(0, 10));
+      const settings = await rentalSettings(db);
+      const refusal = eligibilityRefusal(member, { depositFen: plan.depositFen, minBalanceFen: settings.minBalanceFen }, new Date().toISOString().slice(0, 10));
       if (refusal) throw new Problem(403, refusal.reason, 'Not allowed to rent', refusal.detail, { reason: refusal.reason });
+      const lowCharge = chargeRefusal(car, settings.minSocPct);
+      if (lowCharge) throw new Problem(409, lowCharge.reason, 'Conflict', lowCharge.detail, { socPct: car.socPct, minSocPct: settings.minSocPct });
       hold = { kind: 'walk-up' };
     }
     const window = keyWindow(hold, new Date(), config);

@@ -1,6 +1,7 @@
 import { createPrivateKey } from 'node:crypto';
 import { z } from 'zod';
 import { APP_KEY_MAX_VALIDITY_S, env } from '@evshare/kit';
+import { isTimeZone } from '@evshare/pricing';
 
 /** An Ed25519 private key in PEM, checked at start (a wrong key fails the start, not a member's request). */
 const ed25519Pem = z.string().refine(
@@ -23,6 +24,11 @@ export const rentalConfigSchema = z.object({
   UNLOCK_RESEND_MS: env.positiveInt(2_000),
   /** A return trusts the car's last report only this long; an older one is refreshed by asking the car. */
   RETURN_REPORT_MAX_AGE_MS: env.positiveInt(30_000),
+  /** The operator's time zone: the local hours of a plan's time bands when the plan names none (IANA, e.g. Asia/Shanghai). */
+  PRICING_TIME_ZONE: z
+    .string()
+    .default('Asia/Shanghai')
+    .refine((zone) => isTimeZone(zone), { message: 'must be an IANA time zone, e.g. Asia/Shanghai' }),
   /** How often each APP instance looks for expired reservations, stuck unlocks and unpublished fees. */
   RENTAL_SWEEP_INTERVAL_MS: env.positiveInt(1_000),
   /**

@@ -1,6 +1,6 @@
 import type { Pool, PoolClient } from '@evshare/kit';
 import type { RENTAL_STATUSES, RESERVATION_STATUSES } from '@evshare/api';
-import { PLAN_COLUMNS, planAt, type FeeBreakdown, type PlanRow as Plan } from '@evshare/pricing';
+import { PLAN_COLUMNS, planFor, planScope, type FeeBreakdown, type PlanRow as Plan, type PlanScope } from '@evshare/pricing';
 import type { VehicleState } from './vehicle-state';
 
 /** The statuses the schema allows (0002_rental.sql); the API's schemas list them. */
@@ -28,7 +28,8 @@ export interface Station {
 
 export const STATION_COLUMNS = `s.id, s.name, s.lat, s.lng, s.geofence_radius_m AS "geofenceRadiusM", s.capacity,
   s.return_policy AS "returnPolicy",
-  (SELECT count(*)::int FROM vehicles v WHERE v.station_id = s.id AND v.state = 'available') AS "availableCars",
+  (SELECT count(*)::int FROM vehicles v WHERE v.station_id = s.id AND v.state = 'available'
+      AND v.soc_pct >= (SELECT min_soc_pct FROM rental_settings)) AS "availableCars",
   greatest(0, s.capacity - (SELECT count(*)::int FROM vehicles v WHERE v.station_id = s.id)) AS "freeParking"`;
 
 export interface Vehicle {
@@ -78,15 +79,40 @@ export function publicVehicle(v: Vehicle) {
 
 export { PLAN_COLUMNS, type PlanRow as Plan } from '@evshare/pricing';
 
-/** The plan in force at the database's current time (the rule itself is `planAt`). */
-export async function planInForce(db: Queryable): Promise<Plan | undefined> {
+/**
+ * The plan that prices a rental of a car of `vehicleModel` starting at `stationId` at `at` (the
+ * database's current time when not given); both null: the fleet-wide plan. The rule itself is
+ * `planFor`: the most specific plan in force wins.
+ */
+export async function planInForce(
+  db: Queryable,
+  scope: { vehicleModel: string | null; stationId: string | null; at?: Date } = { vehicleModel: null, stationId: null },
+): Promise<(Plan & { scope: PlanScope }) | undefined> {
   const { rows } = await db.query<Plan & { now: Date }>(
-    `SELECT ${PLAN_COLUMNS}, now() AS now FROM pricing_plans p
-      WHERE p.valid_from <= now() AND (p.valid_to IS NULL OR p.valid_to > now())`,
+    `SELECT ${PLAN_COLUMNS}, coalesce($3::timestamptz, now()) AS now FROM pricing_plans p
+      WHERE p.valid_from <= coalesce($3::timestamptz, now()) AND (p.valid_to IS NULL OR p.valid_to > coalesce($3::timestamptz, now()))
+        AND (p.vehicle_model IS NULL OR p.vehicle_model = $1) AND (p.station_id IS NULL OR p.station_id = $2)`,
+    [scope.vehicleModel, scope.stationId, scope.at ?? null],
   );
   if (rows.length === 0) return undefined;
-  const { now: _now, ...plan } = planAt(rows, rows[0]!.now)!;
-  return plan;
+  const chosen = planFor(rows, { at: rows[0]!.now, vehicleModel: scope.vehicleModel, stationId: scope.stationId });
+  if (!chosen) return undefined;
+  const { now: _now, ...plan } = chosen;
+  return { ...plan, scope: planScope(plan) };
+}
+
+/** The fleet's minimums to reserve or rent (rental_settings, changed by operators). */
+export interface RentalSettings {
+  minBalanceFen: number;
+  minSocPct: number;
+  updatedBy: string | null;
+  updatedAt: Date;
+}
+
+export const RENTAL_SETTINGS_COLUMNS = `min_balance_fen AS "minBalanceFen", min_soc_pct::float8 AS "minSocPct", updated_by AS "updatedBy", updated_at AS "updatedAt"`;
+
+export async function rentalSettings(db: Queryable): Promise<RentalSettings> {
+  return (await db.query<RentalSettings>(`SELECT ${RENTAL_SETTINGS_COLUMNS} FROM rental_settings`)).rows[0]!;
 }
 
 export interface Reservation {

@@ -36,12 +36,16 @@ export async function station(db: Queryable, id: string): Promise<Station | unde
   return (await db.query<Station>(`SELECT ${STATION_COLUMNS} FROM stations s WHERE s.id = $1`, [id])).rows[0];
 }
 
-/** The cars a member may take at a station, fullest battery first; undefined when there is no such station. */
+/**
+ * The cars a member may take at a station, fullest battery first (a car below the fleet's minimum
+ * charge is not offered); undefined when there is no such station.
+ */
 export async function availableVehiclesAt(db: Queryable, stationId: string): Promise<Vehicle[] | undefined> {
   const { rows: found } = await db.query('SELECT 1 FROM stations WHERE id = $1', [stationId]);
   if (!found[0]) return undefined;
   const { rows } = await db.query<Vehicle>(
-    `SELECT ${VEHICLE_COLUMNS} FROM vehicles v WHERE v.station_id = $1 AND v.state = 'available' ORDER BY v.soc_pct DESC, v.plate`,
+    `SELECT ${VEHICLE_COLUMNS} FROM vehicles v WHERE v.station_id = $1 AND v.state = 'available'
+        AND v.soc_pct >= (SELECT min_soc_pct FROM rental_settings) ORDER BY v.soc_pct DESC, v.plate`,
     [stationId],
   );
   return rows;

@@ -25,9 +25,16 @@ export function memberRentalRoutes(ctx: AppContext, service: RentalService): Rou
       if (!vehicles) throw problems.notFound('No such station');
       res.json({ items: vehicles.map(publicVehicle) });
     }),
-    route(ops.currentPlan, async (_input, _req, res) => {
-      const plan = await planInForce(db);
-      if (!plan) throw problems.notFound('No pricing plan is in force');
+    route(ops.currentPlan, async ({ query: { vehicleId } }, _req, res) => {
+      let scope: { vehicleModel: string | null; stationId: string | null } = { vehicleModel: null, stationId: null };
+      if (vehicleId) {
+        const car = await queries.vehicle(db, vehicleId);
+        if (!car) throw problems.notFound('No such car');
+        scope = { vehicleModel: car.model, stationId: car.stationId };
+      }
+      const found = await planInForce(db, scope);
+      if (!found) throw problems.notFound('No pricing plan is in force');
+      const { scope: _scope, ...plan } = found;
       res.json(plan);
     }),
 

@@ -16,13 +16,14 @@ import type { MemberRepository } from '../members';
 import { notifyMember } from '../notifications';
 import { createVehicleCommander } from './commands';
 import type { RentalConfig } from './config';
-import { eligibilityRefusal, formatYuan, lockEligibility } from './eligibility';
+import { chargeRefusal, eligibilityRefusal, formatYuan, lockEligibility, type Eligibility } from './eligibility';
 import {
   PLAN_COLUMNS,
   RENTAL_COLUMNS,
   RESERVATION_COLUMNS,
   VEHICLE_COLUMNS,
   planInForce,
+  rentalSettings,
   type Plan,
   type Queryable,
   type Rental,
@@ -119,14 +120,12 @@ export function createRentalService(deps: RentalDeps) {
 
   /**
    * The checks common to reserving and renting, in a transaction: the member row is locked (one
-   * member's attempts are serialised), a plan must be in force, the member must hold nothing else
-   * (except the reservation being taken up) and be eligible.
+   * member's attempts are serialised) and the member must hold nothing else (except the
+   * reservation being taken up). The checks that depend on the car follow in admitCar.
    */
   async function admit(c: Queryable, memberId: string) {
     const member = await lockEligibility(c, memberId);
     if (!member) throw problems.unauthenticated('The account no longer exists');
-    const plan = await planInForce(c);
-    if (!plan) throw conflict('no-pricing-plan', 'No pricing plan is in force, so nothing can be rented now');
     const { rows } = await c.query<{ reservationId: string | null; reservedVehicleId: string | null; rentalId: string | null }>(
       `SELECT (SELECT id FROM reservations WHERE member_id = $1 AND status = 'active') AS "reservationId",
               (SELECT vehicle_id FROM reservations WHERE member_id = $1 AND status = 'active') AS "reservedVehicleId",
@@ -135,9 +134,23 @@ export function createRentalService(deps: RentalDeps) {
     );
     const hold = rows[0]!;
     if (hold.rentalId) throw busy('You already have a rental in progress; return the car first');
-    const refusal = eligibilityRefusal(member, plan.depositFen, new Date().toISOString().slice(0, 10));
+    return { member, hold };
+  }
+
+  /**
+   * The checks that depend on the car, at every reservation and rental start: the plan that
+   * prices it now (the most specific in force for its model and station), the member's
+   * eligibility under that plan and the fleet's minimum balance, and the car's charge.
+   */
+  async function admitCar(c: Queryable, member: Eligibility, vehicle: Vehicle): Promise<Plan> {
+    const plan = await planInForce(c, { vehicleModel: vehicle.model, stationId: vehicle.stationId });
+    if (!plan) throw conflict('no-pricing-plan', 'No pricing plan is in force, so nothing can be rented now');
+    const settings = await rentalSettings(c);
+    const refusal = eligibilityRefusal(member, { depositFen: plan.depositFen, minBalanceFen: settings.minBalanceFen }, new Date().toISOString().slice(0, 10));
     if (refusal) throw new Problem(403, refusal.reason, 'Not allowed to rent', refusal.detail, { reason: refusal.reason });
-    return { plan, hold };
+    const lowCharge = chargeRefusal(vehicle, settings.minSocPct);
+    if (lowCharge) throw conflict(lowCharge.reason, lowCharge.detail, { socPct: vehicle.socPct, minSocPct: settings.minSocPct });
+    return plan;
   }
 
   async function lockReservation(c: Queryable, reservationId: string, memberId: string): Promise<Reservation & { due: boolean }> {
@@ -157,10 +170,11 @@ export function createRentalService(deps: RentalDeps) {
 
   async function reserve(memberId: string, vehicleId: string): Promise<Reservation> {
     const reservation = await withTransaction(db, async (c) => {
-      const { plan, hold } = await admit(c, memberId);
+      const { member, hold } = await admit(c, memberId);
       if (hold.reservationId) throw busy('You already hold a reservation; cancel it or rent that car');
       const vehicle = await lockVehicle(c, vehicleId);
       if (vehicle.state !== 'available' || !vehicle.stationId) throw vehicleUnavailable(vehicle);
+      const plan = await admitCar(c, member, vehicle);
       await transition(c, vehicle, 'reserved', vehicle.stationId);
       const { rows } = await c.query<Reservation>(
         `INSERT INTO reservations AS r (member_id, vehicle_id, station_id, plan_id, expires_at, fee_fen)
@@ -196,7 +210,7 @@ export function createRentalService(deps: RentalDeps) {
    */
   async function startRental(memberId: string, target: { vehicleId: string } | { reservationId: string }): Promise<Rental> {
     const { rental, vin } = await withTransaction(db, async (c) => {
-      const { plan, hold } = await admit(c, memberId);
+      const { member, hold } = await admit(c, memberId);
       let reservation: Reservation | undefined;
       if ('reservationId' in target) reservation = await lockReservation(c, target.reservationId, memberId);
       else if (hold.reservationId) {
@@ -205,6 +219,8 @@ export function createRentalService(deps: RentalDeps) {
       }
       const vehicle = await lockVehicle(c, reservation?.vehicleId ?? (target as { vehicleId: string }).vehicleId);
       if (vehicle.state !== (reservation ? 'reserved' : 'available') || !vehicle.stationId) throw vehicleUnavailable(vehicle);
+      // Priced by the plan in force at the start, whichever priced the reservation.
+      const plan = await admitCar(c, member, vehicle);
       await transition(c, vehicle, 'in_use', null);
       if (reservation) await c.query(`UPDATE reservations SET status = 'converted', ended_at = now() WHERE id = $1`, [reservation.id]);
       const { rows } = await c.query<Rental>(

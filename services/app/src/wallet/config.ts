@@ -19,8 +19,12 @@ export const walletConfigSchema = z.object({
     ),
   /** Where the hosted provider's payment page is (the member is sent there with the payment id). */
   PAYMENT_HOSTED_URL: env.optionalUrl(),
+  /** The hosted provider's refund API (deposits are paid back there); unset: no refunds through it. */
+  PAYMENT_HOSTED_REFUND_URL: env.optionalUrl(),
   /** Shared key the hosted provider signs its callbacks with (HMAC-SHA256). */
   PAYMENT_HOSTED_SIGNING_KEY: z.string().min(16, 'must be at least 16 characters').optional(),
+  /** How often each APP instance asks the providers again for deposit refunds left pending (and how old they must be). */
+  REFUND_RETRY_INTERVAL_MS: env.positiveInt(60_000),
   /** Largest single top-up, in fen. */
   TOP_UP_MAX_FEN: env.positiveInt(1_000_000),
   /** Largest manual deduction or refund an operator may post, in fen. */

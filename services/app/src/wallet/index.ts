@@ -9,6 +9,7 @@ import { walletAdminRoutes } from './admin';
 import { licenceRoutes } from './licence';
 import { bookEntry, ledgerPage, walletOf, WALLET_COLUMNS, type WalletView } from './ledger';
 import { providersFromConfig } from './providers';
+import { memberRefunds, refunds, requestDepositRefund, retryPendingRefunds } from './refunds';
 import { completePayment, paymentOf, startTopUp } from './topups';
 
 const yuan = (fenAmount: number) => (fenAmount / 100).toFixed(2);
@@ -24,7 +25,23 @@ export function mountWallet(context: AppContext): DomainMount {
   const limits = apiLimits(config);
   const ops = walletOperations(limits);
 
+  const log = context.log.child({ domain: 'wallet' });
+  let retrying = false;
+  const refundRetry = setInterval(() => {
+    // A closing instance does nothing; one pass at a time.
+    if (retrying || db.ending) return;
+    retrying = true;
+    void retryPendingRefunds(db, providers, log, config.REFUND_RETRY_INTERVAL_MS / 1000)
+      .catch((error: unknown) => log.warn({ err: error }, 'deposit refund retry failed'))
+      .finally(() => {
+        retrying = false;
+      });
+  }, config.REFUND_RETRY_INTERVAL_MS);
+  // The retry alone must not keep a process alive.
+  refundRetry.unref();
+
   return {
+    stop: () => clearInterval(refundRetry),
     routes: [
       route(ops.wallet, async ({ session }, _req, res) => {
         const wallet = await walletOf(context, session.memberId);
@@ -102,6 +119,30 @@ export function mountWallet(context: AppContext): DomainMount {
         });
         if (moved.created) await context.members.changed(memberId);
         res.status(moved.created ? 201 : 200).json(moved.wallet);
+      }),
+      route(ops.refundDeposit, async ({ session, body, headers }, _req, res) => {
+        const memberId = session.memberId;
+        const { refund, created } = await requestDepositRefund(db, providers.get(body.provider)!, context.log, {
+          memberId,
+          idempotencyKey: headers['Idempotency-Key'],
+        });
+        if (created) await context.members.changed(memberId);
+        if (created && refund.status === 'succeeded')
+          await notifyMember(context, memberId, {
+            kind: 'deposit-refund',
+            title: `Deposit refunded ¥${yuan(refund.amountFen)}`,
+            body: { refundId: refund.id },
+          });
+        res
+          .status(created ? 201 : 200)
+          .location('/api/v1/wallet/deposit-refunds')
+          .json(refund);
+      }),
+      route(ops.depositRefunds, async ({ session }, _req, res) => {
+        res.json({ items: await memberRefunds(db, session.memberId) });
+      }),
+      route(ops.adminDepositRefunds, async ({ query }, _req, res) => {
+        res.json({ items: await refunds(db, query) });
       }),
       ...licenceRoutes(context, limits),
       ...walletAdminRoutes(context, limits),

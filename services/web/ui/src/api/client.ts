@@ -16,6 +16,9 @@ import type {
   StationPlan,
   StationCharging,
   AmbientSource,
+  ApplicablePlan,
+  DepositRefund,
+  RentalSettings,
   LbStatus,
   ScalingDecision,
   LedgerEntry,
@@ -149,6 +152,9 @@ export class Api {
     this.request<Page<LedgerEntry> & { nextBefore: number | null }>('GET', '/api/v1/wallet/ledger', { query: { limit: 50, before } });
   topUp = (amountFen: number, provider: string, idempotencyKey: string) =>
     this.request<Payment>('POST', '/api/v1/wallet/top-ups', { body: { amountFen, provider }, headers: { 'idempotency-key': idempotencyKey } });
+  refundDeposit = (provider: string, idempotencyKey: string) =>
+    this.request<DepositRefund>('POST', '/api/v1/wallet/deposit-refunds', { body: { provider }, headers: { 'idempotency-key': idempotencyKey } });
+  depositRefunds = () => this.request<Page<DepositRefund>>('GET', '/api/v1/wallet/deposit-refunds');
   moveToDeposit = (amountFen: number, idempotencyKey: string) =>
     this.request<Wallet>('POST', '/api/v1/wallet/deposit', { body: { amountFen }, headers: { 'idempotency-key': idempotencyKey } });
   licence = () => this.request<Licence>('GET', '/api/v1/me/licence');
@@ -191,7 +197,14 @@ export class Api {
   setVehicleState = (id: string, state: Extract<VehicleState, 'available' | 'maintenance' | 'offline'>) =>
     this.request<Vehicle>('POST', `/api/v1/admin/vehicles/${id}/state`, { body: { state } });
   plans = () => this.request<Page<PricingPlan>>('GET', '/api/v1/admin/pricing-plans');
-  publishPlan = (body: Omit<PricingPlan, 'id' | 'publishedBy' | 'createdAt'>) => this.request<PricingPlan>('POST', '/api/v1/admin/pricing-plans', { body });
+  /** Without `timeZone`, the platform's PRICING_TIME_ZONE. */
+  publishPlan = (body: Omit<PricingPlan, 'id' | 'publishedBy' | 'createdAt' | 'timeZone'> & { timeZone?: string }) =>
+    this.request<PricingPlan>('POST', '/api/v1/admin/pricing-plans', { body });
+  applicablePlan = (query: { model?: string; stationId?: string }) => this.request<ApplicablePlan>('GET', '/api/v1/admin/pricing-plans/applicable', { query });
+  rentalSettings = () => this.request<RentalSettings>('GET', '/api/v1/admin/rental-settings');
+  updateRentalSettings = (body: { minBalanceFen?: number; minSocPct?: number }) =>
+    this.request<RentalSettings>('PATCH', '/api/v1/admin/rental-settings', { body });
+  adminDepositRefunds = () => this.request<Page<DepositRefund>>('GET', '/api/v1/admin/deposit-refunds', { query: { limit: 100 } });
   endPlan = (id: string, validTo: string | null) => this.request<PricingPlan>('PATCH', `/api/v1/admin/pricing-plans/${id}`, { body: { validTo } });
   adminReservations = (status?: string) => this.request<Page<Reservation>>('GET', '/api/v1/admin/reservations', { query: { status, limit: 100 } });
   adminRentals = (status?: string) => this.request<Page<Rental>>('GET', '/api/v1/admin/rentals', { query: { status, limit: 100 } });

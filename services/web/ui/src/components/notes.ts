@@ -31,6 +31,8 @@ export function notificationText(i18n: I18n, n: Notification): string {
       return t('note.reservationExpired', { amount: i18n.money(Number(body.feeFen ?? 0)) });
     case 'top-up':
       return t('note.topUp');
+    case 'deposit-refund':
+      return t('note.depositRefunded', { amount: i18n.money(amount ?? 0) });
     case 'licence':
       return body.status === 'approved' ? t('note.licenceApproved') : t('note.licenceRejected');
     default:
@@ -39,6 +41,6 @@ export function notificationText(i18n: I18n, n: Notification): string {
   }
 }
 
-const KNOWN_KINDS = ['receipt', 'rental.ended', 'reservation.expired', 'top-up', 'licence'];
+const KNOWN_KINDS = ['receipt', 'rental.ended', 'reservation.expired', 'top-up', 'deposit-refund', 'licence'];
 /** Whether the text is the UI's (translated) or an operator's words (data, shown as written). */
 export const isTranslated = (n: Notification): boolean => KNOWN_KINDS.includes(n.kind);

@@ -89,6 +89,8 @@ export function ProblemBox(props: { error: unknown }) {
           attempts: extraText(error.extra.attemptsLeft),
           state: t(stateKey(extraText(error.extra.state) || 'offline')),
           seconds: extraText(error.extra.retryAfter),
+          socPct: extraText(error.extra.socPct),
+          minSocPct: extraText(error.extra.minSocPct),
         })}
       </strong>
       {error.invalidParams.length > 0 && (

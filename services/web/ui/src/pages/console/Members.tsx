@@ -20,6 +20,7 @@ export function MembersPage() {
   const [suspendReason, setSuspendReason] = useState('');
   const action = useAction();
   const ledger = useLoad(async () => (selected ? api.memberLedger(selected.id) : undefined), [selected?.id]);
+  const refunds = useLoad(() => api.adminDepositRefunds(), []);
 
   const decide = async (m: AdminMember, decision: 'approve' | 'reject') => {
     if (await action.run(() => api.decideLicence(m.id, decision, decision === 'reject' ? reasons[m.id] || undefined : undefined))) pending.reload();
@@ -147,6 +148,18 @@ export function MembersPage() {
                 {m.displayName} · {m.phone ?? m.username}
               </span>{' '}
               <strong className="neg">{i18n.money(m.debtFen)}</strong>
+            </li>
+          ))}
+        </ul>
+      </Section>
+      <Section title={t('members.refunds')} id="refunds-title">
+        <ProblemBox error={refunds.error} />
+        {refunds.data && refunds.data.items.length === 0 && <Empty>{t('wallet.noRefunds')}</Empty>}
+        <ul className="plain" data-testid="deposit-refunds">
+          {(refunds.data?.items ?? []).map((r) => (
+            <li key={r.id} data-status={r.status}>
+              {i18n.dateTime(r.createdAt)} · <span translate="no">{r.memberId}</span> · {i18n.money(r.amountFen)} · {t(`wallet.refund.${r.status}`)}
+              {r.failure && <span translate="no"> ({r.failure})</span>}
             </li>
           ))}
         </ul>

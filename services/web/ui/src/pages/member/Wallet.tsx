@@ -26,8 +26,11 @@ export function WalletPage() {
   const [provider, setProvider] = useState('dev');
   const [deposit, setDeposit] = useState('');
   const [message, setMessage] = useState('');
+  const refunds = useLoad(() => api.depositRefunds(), [app.version]);
+  const [refundProvider, setRefundProvider] = useState('dev');
   const topUp = useAction();
   const move = useAction();
+  const refund = useAction();
   const topUpErrors = useFieldErrors(topUp.error);
   const moveErrors = useFieldErrors(move.error);
 
@@ -54,6 +57,16 @@ export function WalletPage() {
       app.refresh();
       wallet.reload();
       ledger.reload();
+    }
+  };
+  const submitRefund = async (event: FormEvent) => {
+    event.preventDefault();
+    if (!window.confirm(t('wallet.refundConfirm'))) return;
+    if (await refund.run(() => api.refundDeposit(refundProvider, newKey()))) {
+      app.refresh();
+      wallet.reload();
+      ledger.reload();
+      refunds.reload();
     }
   };
   const w = wallet.data;
@@ -132,6 +145,38 @@ export function WalletPage() {
           </button>
         </form>
         <ProblemBox error={move.error} />
+      </Section>
+      <Section title={t('wallet.refundTitle')} id="refund-title">
+        <p className="hint">{t('wallet.refundNote')}</p>
+        <form onSubmit={submitRefund} className="form-row">
+          <Field
+            label={t('field.provider')}
+            name="refundProvider"
+            value={refundProvider}
+            onChange={setRefundProvider}
+            options={[
+              { value: 'dev', label: t('wallet.providerDev') },
+              { value: 'hosted', label: t('wallet.providerHosted') },
+            ]}
+          />
+          <button type="submit" disabled={refund.busy || !w || w.depositFen <= 0}>
+            {t('wallet.refundSubmit')}
+          </button>
+        </form>
+        <ProblemBox error={refund.error} />
+        <DataTable
+          rows={refunds.data?.items}
+          rowKey={(r) => r.id}
+          empty={t('wallet.noRefunds')}
+          caption={t('wallet.refundTitle')}
+          testId="refunds"
+          rowData={(r) => ({ 'data-status': r.status })}
+          columns={[
+            { key: 'time', header: t('col.time'), render: (r) => i18n.dateTime(r.createdAt) },
+            { key: 'amount', header: t('col.amount'), className: 'num', render: (r) => i18n.money(r.amountFen) },
+            { key: 'status', header: t('col.status'), render: (r) => t(`wallet.refund.${r.status}`) },
+          ]}
+        />
       </Section>
       <Section title={t('wallet.ledger')} id="ledger-title">
         <ProblemBox error={ledger.error} />
