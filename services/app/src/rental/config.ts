@@ -25,6 +25,8 @@ export const rentalConfigSchema = z.object({
   RETURN_REPORT_MAX_AGE_MS: env.positiveInt(30_000),
   /** How often each APP instance looks for expired reservations, stuck unlocks and unpublished fees. */
   RENTAL_SWEEP_INTERVAL_MS: env.positiveInt(1_000),
+  /** A reservation's holder is told this many minutes before it expires (docs/push.md). */
+  RESERVATION_EXPIRING_NOTICE_MINUTES: env.positiveInt(5),
   /**
    * The platform's Ed25519 key that signs members' offline app keys (docs/vehicles.md, "App keys");
    * its public half is provisioned into the cars' terminals. Unset: no app keys are issued.
