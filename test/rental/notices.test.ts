@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import fc from 'fast-check';
 import pg from 'pg';
 import {
@@ -15,7 +16,7 @@ import {
   type PushNotification,
   type SmsMessage,
 } from '@evshare/kit';
-import { noticeLowBattery } from '@evshare/telematics';
+import { noticeLowBattery, noticeWalkUpStarted, recordTrip, recordWalkUp } from '@evshare/telematics';
 import { createRentalNotices } from '../../services/app/src/rental/notices';
 import { checkProperty, fuzzTimeout } from '../support/fuzz';
 import { bearer, eventually, request } from '../support/http';
@@ -241,6 +242,61 @@ describe('low balance', () => {
     await quiet();
     expect(smsTo(id, 'low-balance').map((m) => m.params.balanceFen)).toEqual([1_500, 1_800]);
     expect(await notices(id, 'balance.low')).toHaveLength(2);
+  });
+});
+
+describe('walk-up rentals the car reports', () => {
+  it('the start is told when the car reports the unlock, the bill when its trip record ends the rental', async () => {
+    const [member] = await membersWithPhones(1);
+    await bench.api('PUT', '/api/v1/me/sms-preferences', member!.key, {
+      'rental-started': true,
+      'reservation-expiring': false,
+      'low-balance': true,
+      'low-battery': true,
+    });
+    const car = await bench.createVehicle(home.id, { odometerM: 5_000_000 });
+    // Holding the car entitles the member to open it at the car.
+    expect((await bench.api('POST', '/api/v1/reservations', member!.key, { vehicleId: car.id })).status).toBe(201);
+    const tripId = randomUUID();
+    const startedAt = new Date().toISOString();
+    const deps = { db: bench.db, bus: bench.bus, cache: createMemoryStore() };
+    expect(await recordWalkUp(deps, car.vin, { memberId: member!.id, tripId, at: startedAt })).toBe('started');
+    // What the telematics service does after a started walk-up (twice: a repeated report).
+    await noticeWalkUpStarted(deps, tripId);
+    await noticeWalkUpStarted(deps, tripId);
+    const { rows } = await bench.db.query<{ id: string }>('SELECT id FROM rentals WHERE unlock_command_id = $1', [tripId]);
+    const rentalId = rows[0]!.id;
+    await eventually(() => expect(smsTo(member!.id, 'rental-started')).toHaveLength(1));
+    expect(smsTo(member!.id, 'rental-started')[0]).toMatchObject({ reference: `rental-started:${rentalId}`, params: { plate: car.plate, station: 'Home' } });
+
+    // A short, slow trip (the trip bounds hold a physically impossible one for review).
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    const trip = {
+      tripId,
+      memberId: member!.id,
+      startedAt,
+      endedAt: new Date().toISOString(),
+      startOdometerM: 5_000_000,
+      endOdometerM: 5_000_010,
+      startSocPct: 80,
+      endSocPct: 75,
+      startLat: home.lat,
+      startLng: home.lng,
+      endLat: home.lat,
+      endLng: home.lng,
+      offline: false,
+    };
+    const log = createLogger('notices-test', 'warn');
+    expect(await recordTrip({ ...deps, log, requestedBy: 'notices-test' }, car.vin, trip)).toBe('billed');
+    expect(await recordTrip({ ...deps, log, requestedBy: 'notices-test' }, car.vin, trip)).toBe('duplicate');
+    const { rows: ended } = await bench.db.query<{ totalFen: string }>('SELECT total_fen AS "totalFen" FROM rentals WHERE id = $1', [rentalId]);
+    await eventually(() => expect(smsTo(member!.id, 'rental-ended')).toHaveLength(1));
+    await quiet();
+    expect(smsTo(member!.id, 'rental-ended')).toEqual([
+      expect.objectContaining({ reference: `rental-ended:${rentalId}`, params: { plate: car.plate, feeFen: Number(ended[0]!.totalFen) } }),
+    ]);
+    expect(await notices(member!.id, 'rental.started')).toHaveLength(1);
+    expect(await notices(member!.id, 'rental.ended')).toHaveLength(1);
   });
 });
 
