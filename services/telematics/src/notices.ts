@@ -86,12 +86,23 @@ export async function noticeLowBattery(
       params: {
         plate: rental.plate,
         socPct,
-        stations: nearby.length > 0 ? nearby.map((s) => `${s.name} ${(s.distanceM / 1000).toFixed(1)} km`).join(', ') : '-',
+        stations: stationsText(nearby),
       },
       body: { rentalId: rental.id, stations: nearby },
     });
   }
   return rows.length;
+}
+
+/** The SMS's list of stations: as many as fit the template's 300 characters, nearest first. */
+export function stationsText(stations: readonly NearbyStation[], maxLength = 300): string {
+  let text = '';
+  for (const station of stations) {
+    const next = `${text ? `${text}, ` : ''}${station.name} ${(Math.round(station.distanceM / 100) / 10).toFixed(1)} km`;
+    if (next.length > maxLength) break;
+    text = next;
+  }
+  return text || '-';
 }
 
 /**

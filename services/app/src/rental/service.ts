@@ -399,8 +399,9 @@ export function createRentalService(deps: RentalDeps) {
       await recordDeductions(c, messages);
       return { ended: rows[0]!, deductions: messages, plate: vehicle.plate };
     });
-    await publishDeductions(deductions);
+    // The bill before the fee's receipt (billing answers the deduction within milliseconds).
     await notices.rentalEnded(ended, plate);
+    await publishDeductions(deductions);
     await members.changed(memberId);
     return ended;
   }

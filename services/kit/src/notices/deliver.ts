@@ -63,6 +63,12 @@ export async function deliverNotice(deps: { db: Pool; cache?: KeyValueStore | un
     `INSERT INTO notifications (id, member_id, kind, title, body) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (id) DO NOTHING RETURNING created_at AS at`,
     [id, notice.memberId, kind, title, JSON.stringify(body)],
   );
+  // The push first: it is the live one, and a text message takes seconds anyway.
+  const at = inserted.rows[0]?.at;
+  if (at) {
+    if (deps.cache) await bumpSyncVersion(deps.cache, notice.memberId);
+    deps.bus.publish(SUBJECTS.pushMember(notice.memberId), { id, kind, title, body, at: at.toISOString() } satisfies PushNotification);
+  }
   const decision = smsDecision(notice.kind, smsPreferences(member.choices), member.phone);
   if (sendsSms(decision)) {
     const template = NOTICE_TEMPLATE[notice.kind];
@@ -76,11 +82,6 @@ export async function deliverNotice(deps: { db: Pool; cache?: KeyValueStore | un
       at: new Date().toISOString(),
     };
     await deps.bus.publishDurable(smsSubject(template), sms, sms.reference);
-  }
-  const at = inserted.rows[0]?.at;
-  if (at) {
-    if (deps.cache) await bumpSyncVersion(deps.cache, notice.memberId);
-    deps.bus.publish(SUBJECTS.pushMember(notice.memberId), { id, kind, title, body, at: at.toISOString() } satisfies PushNotification);
   }
   return { stored: at !== undefined, sms: decision };
 }

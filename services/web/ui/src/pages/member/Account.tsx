@@ -79,18 +79,22 @@ const OPTIONAL_SMS: Array<keyof SmsPreferences> = ['rental-started', 'reservatio
 function TextMessages() {
   const { t } = useI18n();
   const settings = useLoad(() => api.smsPreferences(), []);
+  // What the switches show: the member's latest click at once, the stored choices otherwise.
+  const [shown, setShown] = useState<SmsPreferences>();
   const [saved, setSaved] = useState(false);
   const action = useAction();
+  const choices = shown ?? settings.data?.choices;
   const toggle = async (kind: keyof SmsPreferences, on: boolean) => {
-    const choices = settings.data?.choices;
     if (!choices) return;
+    const next = { ...choices, [kind]: on };
+    setShown(next);
     setSaved(false);
-    if (await action.run(() => api.updateSmsPreferences({ ...choices, [kind]: on }))) {
-      setSaved(true);
-      settings.reload();
-    }
+    const stored = await action.run(() => api.updateSmsPreferences(next));
+    // A refused change shows the stored choices again.
+    setShown(stored?.choices);
+    if (stored) setSaved(true);
+    else settings.reload();
   };
-  const choices = settings.data?.choices;
   return (
     <Section title={t('account.sms')} id="sms-title">
       {choices && (
