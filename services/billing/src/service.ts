@@ -232,7 +232,7 @@ export async function startBilling(deps: BillingDeps): Promise<RunningService> {
     registers: [metrics.registry],
   });
 
-  /** After the commit: receipt event, debt SMS, low-balance notice, live push. Repeated for a duplicate, as they may not have happened. */
+  /** After the commit: receipt event, debt SMS, live push, low-balance notice. Repeated for a duplicate, as they may not have happened. */
   const announce = async (entry: LedgerEntry, contact: Contact, fresh: boolean) => {
     const receipt: ReceiptEvent = {
       reference: entry.reference,
@@ -258,14 +258,6 @@ export async function startBilling(deps: BillingDeps): Promise<RunningService> {
       };
       await bus.publishDurable(smsSubject('debt'), sms, sms.reference);
     }
-    const after = { balanceFen: entry.balanceAfterFen, debtFen: entry.debtAfterFen };
-    if (lowBalanceCrossed(stateBefore(entry), after, config.LOW_BALANCE_NOTICE_FEN)) {
-      // Named after the deduction that crossed, so a redelivery tells nothing twice.
-      await deliverNotice(
-        { db, cache, bus },
-        { memberId: entry.memberId, kind: 'low-balance', reference: `low-balance:${entry.reference}`, params: { balanceFen: entry.balanceAfterFen } },
-      );
-    }
     await bumpSyncVersion(cache, entry.memberId);
     if (fresh) {
       const notification: PushNotification = {
@@ -276,6 +268,15 @@ export async function startBilling(deps: BillingDeps): Promise<RunningService> {
         at: entry.createdAt.toISOString(),
       };
       pushToMember(bus, entry.memberId, notification);
+    }
+    // After the receipt, so the warning is the member's latest notice.
+    const after = { balanceFen: entry.balanceAfterFen, debtFen: entry.debtAfterFen };
+    if (lowBalanceCrossed(stateBefore(entry), after, config.LOW_BALANCE_NOTICE_FEN)) {
+      // Named after the deduction that crossed, so a redelivery tells nothing twice.
+      await deliverNotice(
+        { db, cache, bus },
+        { memberId: entry.memberId, kind: 'low-balance', reference: `low-balance:${entry.reference}`, params: { balanceFen: entry.balanceAfterFen } },
+      );
     }
   };
 
