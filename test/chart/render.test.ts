@@ -138,11 +138,11 @@ describe('development mode', () => {
     objects = await render({});
   });
 
-  it('runs NATS with JetStream, Redis and PostgreSQL from the chart at the requested images', () => {
+  it('runs NATS with JetStream, Redis and PostgreSQL from the chart at pinned releases', () => {
     const image = (name: string) => find(objects, 'StatefulSet', name).spec.template.spec.containers[0].image;
-    expect(image('evs-evshare-nats')).toBe('nats:2.10-alpine');
-    expect(image('evs-evshare-redis')).toBe('redis:7-alpine');
-    expect(image('evs-evshare-postgres')).toBe('postgres:16-alpine');
+    expect(image('evs-evshare-nats')).toBe('nats:2.12.15-alpine3.22');
+    expect(image('evs-evshare-redis')).toBe('redis:7.4.11-alpine3.21');
+    expect(image('evs-evshare-postgres')).toBe('postgres:16.15-alpine3.24');
     expect(find(objects, 'ConfigMap', 'evs-evshare-nats').data!['nats.conf']).toMatch(/jetstream \{\s*store_dir: \/data/);
   });
 
@@ -211,7 +211,7 @@ describe('production mode', () => {
     expect(byName.DATABASE_URL.valueFrom.secretKeyRef).toEqual({ name: 'evshare-db-app', key: 'uri' });
     expect(byName.PGPASSWORD).toBeUndefined();
     const secret = find(objects, 'Secret', 'evs-evshare-secrets');
-    expect(Object.keys(secret.data!)).toEqual(['admin-bootstrap-password', 'membership-signing-key']);
+    expect(Object.keys(secret.data!)).toEqual(['admin-bootstrap-password', 'membership-signing-key', 'app-key-private-key', 'app-key-public-key']);
   });
 
   it('sends the session cookie over TLS only (Secure), unlike development mode', async () => {
@@ -275,8 +275,16 @@ describe('secrets', () => {
     const [a, b] = await Promise.all([render({}), render({})]);
     const sa = find(a, 'Secret', 'evs-evshare-secrets').data!;
     const sb = find(b, 'Secret', 'evs-evshare-secrets').data!;
-    expect(Object.keys(sa).sort()).toEqual(['admin-bootstrap-password', 'membership-signing-key', 'postgres-password', 'redis-password']);
-    for (const key of Object.keys(sa)) {
+    expect(Object.keys(sa).sort()).toEqual([
+      'admin-bootstrap-password',
+      'app-key-private-key',
+      'app-key-public-key',
+      'membership-signing-key',
+      'postgres-password',
+      'redis-password',
+    ]);
+    // The app-key pair is checked in test/chart/hardening.test.ts.
+    for (const key of Object.keys(sa).filter((k) => !k.startsWith('app-key-'))) {
       const value = Buffer.from(sa[key]!, 'base64').toString();
       expect(value).toMatch(/^[A-Za-z0-9]{32}$/);
       expect(sb[key]).not.toBe(sa[key]);

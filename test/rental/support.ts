@@ -80,11 +80,15 @@ export function newVin(): string {
   return `LEVSHARE0${tail}`;
 }
 
-export async function startRentalBench(options: { appInstances?: number; env?: Record<string, string> } = {}): Promise<RentalBench> {
+/**
+ * `vehicleLink: true` runs the platform's own telematics service (stack.mqttUrl) for simulated
+ * terminals; set carBehaviour 'silent' for their cars, so the bench's stand-in does not answer too.
+ */
+export async function startRentalBench(options: { appInstances?: number; env?: Record<string, string>; vehicleLink?: boolean } = {}): Promise<RentalBench> {
   const platform = await startTestPlatform({
     appInstances: options.appInstances ?? 2,
     env: { DATABASE_POOL_SIZE: '20', QUEUE_TIMEOUT_MS: '30000', ...options.env },
-    vehicleLink: false,
+    vehicleLink: options.vehicleLink ?? false,
   });
   const gateway = platform.stack.gatewayUrl;
   const db = new pg.Pool({ connectionString: platform.env.DATABASE_URL, max: 5 });

@@ -32,6 +32,7 @@ describe('make run with the embedded default', () => {
     env.GATEWAY_ADMIN_PORT = String(await freePort());
     mqttPort = await freePort();
     env.MQTT_PORT = String(mqttPort);
+    env.DEV_PANEL_PORT = String(await freePort());
     // Its own process group, as `make run` in a terminal is: Ctrl-C signals the whole group.
     child = spawn(process.execPath, [STACK_MAIN], { env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
     output = [];
@@ -71,6 +72,18 @@ describe('make run with the embedded default', () => {
     expect(text).toMatch(new RegExp(`MQTT \\(cars\\):\\s+mqtt://127\\.0\\.0\\.1:${mqttPort}`));
     // The demo's simulated devices are connected: six cars on MQTT, two piles per station on OCPP.
     expect(text).toMatch(/simulators:\s+6\/6 cars on MQTT, 6\/6 piles on OCPP/);
+    expect(text).toContain(`developer panel:        http://127.0.0.1:${env.DEV_PANEL_PORT}/ (loopback only`);
+  });
+
+  it('serves the developer panel on loopback with the demo cars, stations and no card yet', async () => {
+    const state = (await request(`http://127.0.0.1:${env.DEV_PANEL_PORT}/api/state`)).json<{
+      cars: Array<{ vin: string; state: string; connected: boolean }>;
+      stations: unknown[];
+    }>();
+    expect(state.cars).toHaveLength(6);
+    expect(state.cars.every((car) => car.state === 'available' && car.connected)).toBe(true);
+    expect(state.stations).toHaveLength(3);
+    expect((await request(`http://127.0.0.1:${env.DEV_PANEL_PORT}/`)).body).toContain('/panel.js');
   });
 
   it('serves the web front end and the live devices through the gateway', async () => {

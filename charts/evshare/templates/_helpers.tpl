@@ -43,7 +43,17 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{- end }}
 
 {{- define "evshare.image" -}}
-{{- printf "%s:%s" .Values.image.repository (default .Chart.AppVersion .Values.image.tag) }}
+{{- include "evshare.imageRef" (dict "image" .Values.image "defaultTag" .Chart.AppVersion) }}
+{{- end }}
+
+{{/* An image reference: repository@digest when a digest is given (it wins: a tag can be moved,
+     a digest cannot), else repository:tag. Call with (dict "image" $image "defaultTag" "..."). */}}
+{{- define "evshare.imageRef" -}}
+{{- if .image.digest }}
+{{- printf "%s@%s" .image.repository .image.digest }}
+{{- else }}
+{{- printf "%s:%s" .image.repository (required (printf "a tag or a digest for the image %s" .image.repository) (default .defaultTag .image.tag)) }}
+{{- end }}
 {{- end }}
 
 {{- define "evshare.secretName" -}}
@@ -51,22 +61,30 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{- end }}
 
 {{/*
-Security contexts. Every container runs as a non-root user on a read-only root filesystem with no
-capabilities; writable paths are explicit emptyDir or PVC mounts. Call with the uid.
+Security contexts: every container runs as a non-root user on a read-only root filesystem with no
+capabilities, no privilege escalation and the RuntimeDefault seccomp profile (the "restricted" Pod
+Security Standard); writable paths are explicit emptyDir or PVC mounts. The user and group ids are
+the images' own (podSecurity.fixedIds); without them the platform assigns them (OpenShift's
+restricted-v2 SCC picks from the namespace's range) and runAsNonRoot still holds.
+Call with (dict "root" $ "uid" 10001).
 */}}
 {{- define "evshare.podSecurityContext" -}}
 runAsNonRoot: true
-runAsUser: {{ . }}
-runAsGroup: {{ . }}
-fsGroup: {{ . }}
+{{- if .root.Values.podSecurity.fixedIds }}
+runAsUser: {{ .uid }}
+runAsGroup: {{ .uid }}
+fsGroup: {{ .uid }}
+{{- end }}
 seccompProfile:
   type: RuntimeDefault
 {{- end }}
 
 {{- define "evshare.containerSecurityContext" -}}
 runAsNonRoot: true
-runAsUser: {{ . }}
-runAsGroup: {{ . }}
+{{- if .root.Values.podSecurity.fixedIds }}
+runAsUser: {{ .uid }}
+runAsGroup: {{ .uid }}
+{{- end }}
 allowPrivilegeEscalation: false
 readOnlyRootFilesystem: true
 privileged: false
@@ -220,16 +238,36 @@ Call with (dict "root" $ "name" "auth" "svc" $svc).
       fieldPath: metadata.namespace
 {{- end }}
 
+{{/*
+Where a pod may run, from the values every pod of the release shares. Call with
+(dict "root" $ "component" "auth"): each topology spread constraint is the component's own (its
+labelSelector added), so a service's replicas spread among themselves.
+*/}}
 {{- define "evshare.podScheduling" -}}
-{{- with .Values.nodeSelector }}
+{{- $root := .root }}
+{{- $selector := include "evshare.selectorLabels" (dict "root" $root "component" .component) | fromYaml }}
+{{- with $root.Values.priorityClassName }}
+priorityClassName: {{ . | quote }}
+{{- end }}
+{{- if $root.Values.topologySpreadConstraints }}
+topologySpreadConstraints:
+  {{- range $root.Values.topologySpreadConstraints }}
+  - {{ toYaml (merge (deepCopy .) (dict "labelSelector" (dict "matchLabels" $selector))) | nindent 4 | trim }}
+  {{- end }}
+{{- end }}
+{{- with $root.Values.affinity }}
+affinity:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- with $root.Values.nodeSelector }}
 nodeSelector:
   {{- toYaml . | nindent 2 }}
 {{- end }}
-{{- with .Values.tolerations }}
+{{- with $root.Values.tolerations }}
 tolerations:
   {{- toYaml . | nindent 2 }}
 {{- end }}
-{{- with .Values.imagePullSecrets }}
+{{- with $root.Values.imagePullSecrets }}
 imagePullSecrets:
   {{- toYaml . | nindent 2 }}
 {{- end }}
@@ -256,4 +294,20 @@ Production mode refuses the development providers: `dev` top-ups credit money no
 {{- fail "mode=production refuses services.sms.env.SMS_PROVIDER=dev (it keeps verification codes in an outbox); use http with SMS_HTTP_URL and SMS_HTTP_SIGNING_KEY" }}
 {{- end }}
 {{- end }}
+{{- end }}
+
+{{/* Does the release attach Gateway API routes? "true" or "" */}}
+{{- define "evshare.gatewayAPI" -}}
+{{- if or (eq .Values.entrypoint "gatewayAPI") .Values.gatewayAPI.enabled }}true{{ end }}
+{{- end }}
+
+{{/* Seconds as a Gateway API duration (10800 -> 3h, 5400 -> 1h30m); at most five digits a unit. */}}
+{{- define "evshare.gatewayDuration" -}}
+{{- $t := int . }}
+{{- $h := div $t 3600 }}
+{{- $m := div (mod $t 3600) 60 }}
+{{- $s := mod $t 60 }}
+{{- if $h }}{{ $h }}h{{ end }}
+{{- if $m }}{{ $m }}m{{ end }}
+{{- if or $s (eq $t 0) }}{{ $s }}s{{ end }}
 {{- end }}

@@ -51,16 +51,9 @@ spec:
       enableServiceLinks: false
       terminationGracePeriodSeconds: {{ $svc.terminationGracePeriodSeconds }}
       securityContext:
-        {{- include "evshare.podSecurityContext" 10001 | nindent 8 }}
-      topologySpreadConstraints:
-        - maxSkew: 1
-          topologyKey: kubernetes.io/hostname
-          whenUnsatisfiable: ScheduleAnyway
-          labelSelector:
-            matchLabels:
-              {{- include "evshare.selectorLabels" $ctx | nindent 14 }}
-      {{- with include "evshare.podScheduling" $root }}
-      {{- . | nindent 6 }}
+        {{- include "evshare.podSecurityContext" (dict "root" $root "uid" 10001) | nindent 8 }}
+      {{- with include "evshare.podScheduling" $ctx }}
+      {{- . | trim | nindent 6 }}
       {{- end }}
       containers:
         - name: {{ $name }}
@@ -119,6 +112,23 @@ spec:
                   name: {{ include "evshare.secretName" $root }}
                   key: membership-signing-key
             {{- end }}
+            {{- if $root.Values.appKeys.enabled }}
+            {{- if eq $name "app" }}
+            # Signs members' offline app keys; no other pod holds it.
+            - name: APP_KEY_PRIVATE_KEY
+              valueFrom:
+                secretKeyRef:
+                  name: {{ include "evshare.secretName" $root }}
+                  key: app-key-private-key
+            {{- else if eq ($svc.process | default $name) "vehicle" }}
+            # The simulated terminals verify app keys offline with the public half, as real ones do.
+            - name: APP_KEY_PUBLIC_KEY
+              valueFrom:
+                secretKeyRef:
+                  name: {{ include "evshare.secretName" $root }}
+                  key: app-key-public-key
+            {{- end }}
+            {{- end }}
             {{- range $key, $secretKey := $svc.secretEnv }}
             - name: {{ $key }}
               valueFrom:
@@ -151,7 +161,7 @@ spec:
           resources:
             {{- toYaml $svc.resources | nindent 12 }}
           securityContext:
-            {{- include "evshare.containerSecurityContext" 10001 | nindent 12 }}
+            {{- include "evshare.containerSecurityContext" (dict "root" $root "uid" 10001) | nindent 12 }}
           volumeMounts:
             - name: tmp
               mountPath: /tmp

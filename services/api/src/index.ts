@@ -1,4 +1,5 @@
 import type { Operation } from '@evshare/kit';
+import type { ReportLimits } from './schemas/reports';
 import type { WalletLimits } from './schemas/wallet';
 import { authOperations } from './operations/auth';
 import { chargingOperations } from './operations/charging';
@@ -6,6 +7,7 @@ import { clusterOperations } from './operations/cluster';
 import { docsOperations } from './operations/docs';
 import { membersOperations } from './operations/members';
 import { rentalAdminOperations, rentalOperations } from './operations/rental';
+import { reportOperations } from './operations/reports';
 import { reviewOperations } from './operations/reviews';
 import { walletAdminOperations, walletOperations } from './operations/wallet';
 
@@ -19,13 +21,14 @@ export {
   membersOperations,
   rentalAdminOperations,
   rentalOperations,
+  reportOperations,
   reviewOperations,
   walletAdminOperations,
   walletOperations,
 };
 
 /** What the APP's configuration changes in the operations (providers, money limits). */
-export type ApiLimits = WalletLimits;
+export type ApiLimits = WalletLimits & ReportLimits;
 
 /**
  * Every operation of the platform's API as the gateway exposes it, in the order the document
@@ -39,6 +42,7 @@ export function apiOperations(limits: ApiLimits): Operation[] {
     ...Object.values(walletOperations(limits)),
     ...Object.values(walletAdminOperations(limits)),
     ...Object.values(reviewOperations(limits)),
+    ...Object.values(reportOperations(limits)),
     ...Object.values(rentalAdminOperations),
     ...Object.values(clusterOperations),
     ...Object.values(chargingOperations),
@@ -75,7 +79,9 @@ export const API_TAGS: ReadonlyArray<{ name: string; description: string }> = [
   { name: 'admin: members', description: 'Operators: accounts, sessions, notices, licence review, suspension' },
   { name: 'admin: fleet', description: 'Operators: stations and cars' },
   { name: 'admin: pricing', description: 'Operators: publishing pricing plans' },
+  { name: 'reports', description: 'Damage and cleanliness reports with photos, at the start of a rental and at its return' },
   { name: 'admin: rentals', description: 'Operators: reservations and rentals' },
+  { name: 'admin: reports', description: 'Operators: damage and cleanliness reports, repair and cleaning tasks, charges' },
   { name: 'admin: wallet', description: "Operators: members' wallets, deductions and refunds, SMS" },
   { name: 'admin: cluster', description: 'Operators: scaling decisions of the APP cluster' },
   { name: 'charging', description: 'Charging piles: state, remote start and stop, bookings, sessions (served by the charging service)' },

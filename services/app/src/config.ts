@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { admissionEnv, env, membershipKeyEnv } from '@evshare/kit';
 import type { ApiLimits } from '@evshare/api';
+import { reportConfigSchema, requireCompleteBlobStore } from './reports/config';
 import { rentalConfigSchema } from './rental/config';
 import { refuseDevTopUpsInProduction, walletConfigSchema, walletDefaults } from './wallet/config';
 
@@ -40,7 +41,9 @@ const baseConfigSchema = z.object({
 export const appConfigSchema = baseConfigSchema
   .extend(rentalConfigSchema.shape)
   .extend(walletConfigSchema.shape)
+  .extend(reportConfigSchema.shape)
   .superRefine(refuseDevTopUpsInProduction)
+  .superRefine(requireCompleteBlobStore)
   .overwrite(walletDefaults);
 export type AppConfig = z.infer<typeof appConfigSchema>;
 
@@ -49,4 +52,5 @@ export const apiLimits = (config: AppConfig): ApiLimits => ({
   paymentProviders: config.PAYMENT_PROVIDERS,
   topUpMaxFen: config.TOP_UP_MAX_FEN,
   adminDeductionMaxFen: config.ADMIN_DEDUCTION_MAX_FEN,
+  photoMaxBytes: config.REPORT_PHOTO_MAX_BYTES,
 });

@@ -75,15 +75,10 @@ export async function startApp(deps: AppDeps): Promise<RunningService & { id: st
   const context: AppContext = { config, log, db, bus, cache, sessions, members, guard };
   const mounts: DomainMount[] = [];
 
-  const routes = (app: Express) => {
-    mounts.push({ routes: [pollRoute(context, { requireActive, seen: load.seen }), ...memberRoutes(context)] });
-    for (const mount of DOMAINS) mounts.push(mount(context));
-    mountRoutes(
-      app,
-      mounts.flatMap((mount) => mount.routes),
-      { session: guard },
-    );
-  };
+  mounts.push({ routes: [pollRoute(context, { requireActive, seen: load.seen }), ...memberRoutes(context)] });
+  for (const mount of DOMAINS) mounts.push(mount(context));
+  const appRoutes = mounts.flatMap((mount) => mount.routes);
+  const routes = (app: Express) => mountRoutes(app, appRoutes, { session: guard });
 
   const app = createHttpApp({
     log,
@@ -94,6 +89,8 @@ export async function startApp(deps: AppDeps): Promise<RunningService & { id: st
     responseHeaders: instanceHeader,
     admission: { tier: 'app', slots: config.MAX_CONCURRENCY, deadlineCapMs: config.REQUEST_DEADLINE_MS },
     hooks: { start: load.begin, end: load.end },
+    // The photo uploads' raw bodies; every other route takes JSON only.
+    rawBodyTypes: [...new Set(appRoutes.flatMap(({ op }) => op.rawBody?.mediaTypes ?? []))],
     routes,
   });
   const server = await listen(app, config.PORT, config.HOST);

@@ -10,6 +10,13 @@ export const gatewayConfigSchema = z.object({
   /** 127.0.0.1 keeps a development gateway off the network; set 0.0.0.0 to serve other machines. */
   HOST: z.string().min(1).default('127.0.0.1'),
   LOG_LEVEL: env.logLevel(),
+  /**
+   * Processes sharing the public port (node:cluster), 0 for one per core the process may use. With
+   * more than one, the first process is the primary: it serves the operators' listener (metrics
+   * summed, status merged) and restarts a worker that dies. Read by main.ts only; set it to the
+   * CPUs a container is given, since a container sees the node's cores.
+   */
+  GATEWAY_WORKERS: z.coerce.number().int().min(0).max(64).default(0),
   /** Used by main.ts only (startGateway receives a bus); without it the static lists are the only members. */
   NATS_URL: env.optionalUrl(),
   /** The gateway's NATS user (permissions: read announcements and load reports, ask for discovery). */

@@ -14,6 +14,7 @@ import {
   type Bus,
   type Logger,
 } from '@evshare/kit';
+import type { Registry } from 'prom-client';
 import { FairQueue } from './admission';
 import { LocalExchange, rawProblem, sendProblem } from './answers';
 import { ClientConnection } from './client';
@@ -39,13 +40,22 @@ export interface GatewayDeps {
   log: Logger;
   /** Membership comes from here (announcements, withdrawals, load reports); the caller owns it. */
   bus: Bus;
+  /**
+   * Set in a worker of several sharing the public port (workers.ts): it opens no operators'
+   * listener (the primary serves it for all) and names itself with its index.
+   */
+  worker?: { index: number };
 }
 
 export interface RunningGateway {
   url: string;
   port: number;
-  /** The operators' listener (/lb/status, /metrics, /healthz, /readyz). */
+  /** The operators' listener (/lb/status, /metrics, /healthz, /readyz); '' in a worker. */
   adminUrl: string;
+  /** Its Prometheus registry (a worker hands it to the primary's aggregation). */
+  registry: Registry;
+  /** What /readyz would answer. */
+  ready(): Promise<boolean>;
   /** Stops accepting, lets in-flight requests finish (up to SHUTDOWN_TIMEOUT_MS), closes everything it opened. */
   stop(): Promise<void>;
   status(): LbStatus;
@@ -68,6 +78,7 @@ class Gateway implements Placement {
   private readonly config: GatewayConfig;
   private readonly log: Logger;
   private readonly bus: Bus;
+  private readonly worker: { index: number } | undefined;
   private readonly cluster: AppCluster;
   private readonly pools: Record<Exclude<PoolName, 'app'>, StaticPool | undefined>;
   private readonly table: RouteTable;
@@ -100,6 +111,7 @@ class Gateway implements Placement {
     this.config = deps.config;
     this.log = deps.log;
     this.bus = deps.bus;
+    this.worker = deps.worker;
     const config = deps.config;
     const now = Date.now();
     this.queue = new FairQueue(config.QUEUE_MAX, config.QUEUE_PER_CLIENT);
@@ -194,12 +206,15 @@ class Gateway implements Placement {
       this.adminClients.add(client);
       if (this.stopping) client.drain();
     });
-    this.servers.push(server, admin);
+    this.servers.push(server);
     const port = await listen(server, config.PORT, config.HOST, config.LISTEN_BACKLOG);
-    const adminPort = await listen(admin, config.ADMIN_PORT, config.ADMIN_HOST, MAX_ADMIN_CONNECTIONS);
+    let adminUrl = '';
+    if (!this.worker) {
+      this.servers.push(admin);
+      adminUrl = shownUrl(config.ADMIN_HOST, await listen(admin, config.ADMIN_PORT, config.ADMIN_HOST, MAX_ADMIN_CONNECTIONS));
+    }
     const url = shownUrl(config.HOST, port);
-    const adminUrl = shownUrl(config.ADMIN_HOST, adminPort);
-    this.id = `${os.hostname()}:${port}`;
+    this.id = this.worker ? `${os.hostname()}:${port}/worker-${this.worker.index}` : `${os.hostname()}:${port}`;
     const parsed =
       (schema: { safeParse(data: unknown): { success: boolean; data?: unknown } }, what: string, apply: (data: never) => void) =>
       (data: unknown, subject: string) => {
@@ -248,6 +263,8 @@ class Gateway implements Placement {
       url,
       port,
       adminUrl,
+      registry: this.kitMetrics.registry,
+      ready: async () => (await this.health.readiness()).ready,
       status: () => this.status(),
       stop: () => (this.stopping ??= this.stop()),
     };

@@ -125,3 +125,94 @@ export function instanceStatus(member: Upstream, share: number, now: number): Lb
 export function upstreamStatus(up: Upstream): LbUpstreamStatus {
   return { id: up.id, url: up.url, health: up.health.state, reason: up.health.reason, inflight: up.inflight, served: up.served, errors: up.errors };
 }
+
+/** One worker of a gateway that runs several (workers.ts), in the primary's GET /lb/status. */
+export interface LbWorkerStatus {
+  index: number;
+  pid: number;
+  ready: boolean;
+  /** Requests it has sent to APP instances (its totals.served). */
+  served: number;
+  /** Since its last status reached the primary. */
+  reportAgeMs: number;
+}
+
+/** GET /lb/status of a gateway with several workers: their views summed. */
+export type LbMergedStatus = LbStatus & { workers: LbWorkerStatus[] };
+
+const sumBy = <T>(items: T[], pick: (item: T) => number) => items.reduce((sum, item) => sum + pick(item), 0);
+
+/**
+ * The workers' views as one gateway's: counts (in-flight, served, errors, retries, rejections,
+ * queue) are summed per instance and upstream; health, ring share and the instance's own reports
+ * are alike in every worker (the same NATS reports and probes) and are taken from the first that
+ * knows the instance. Each worker counts its siblings among the "other gateways" of an
+ * instance's foreign load; the merged figure removes them.
+ */
+export function mergeStatuses(statuses: LbStatus[]): LbStatus {
+  const [first] = statuses;
+  if (first === undefined) throw new Error('mergeStatuses needs at least one status');
+  const instances = new Map<string, LbInstanceStatus[]>();
+  for (const status of statuses)
+    for (const instance of status.instances) {
+      const seen = instances.get(instance.id);
+      if (seen) seen.push(instance);
+      else instances.set(instance.id, [instance]);
+    }
+  const merged = [...instances.values()].map((views): LbInstanceStatus => {
+    const inflight = sumBy(views, (v) => v.inflight);
+    const others = sumBy(views, (v) => Math.max(0, v.foreignLoad - (inflight - v.inflight))) / views.length;
+    return {
+      ...views[0]!,
+      inflight,
+      foreignLoad: Math.round(others),
+      served: sumBy(views, (v) => v.served),
+      errors: sumBy(views, (v) => v.errors),
+    };
+  });
+  const upstreams = (pick: (s: LbStatus) => LbUpstreamStatus[]): LbUpstreamStatus[] => {
+    const byId = new Map<string, LbUpstreamStatus>();
+    for (const status of statuses)
+      for (const up of pick(status)) {
+        const seen = byId.get(up.id);
+        byId.set(
+          up.id,
+          seen ? { ...seen, inflight: seen.inflight + up.inflight, served: seen.served + up.served, errors: seen.errors + up.errors } : { ...up },
+        );
+      }
+    return [...byId.values()];
+  };
+  // Every worker records the same membership decision; it is shown once.
+  const events = new Map<string, LbEvent>();
+  for (const event of statuses.flatMap((s) => s.events).sort((a, b) => (a.at < b.at ? 1 : a.at > b.at ? -1 : 0))) {
+    const key = `${event.instance}\u0000${event.event}\u0000${event.reason}\u0000${event.at.slice(0, 19)}`;
+    if (!events.has(key)) events.set(key, event);
+  }
+  return {
+    balancer: { ...first.balancer, panic: statuses.some((s) => s.balancer.panic) },
+    instances: merged,
+    totals: {
+      instances: merged.length,
+      available: merged.filter((i) => i.available).length,
+      inflight: sumBy(merged, (i) => i.inflight),
+      served: sumBy(merged, (i) => i.served),
+      retries: sumBy(statuses, (s) => s.totals.retries),
+      ejections: sumBy(statuses, (s) => s.totals.ejections),
+      rejected: sumBy(statuses, (s) => s.totals.rejected),
+    },
+    queue: {
+      length: sumBy(statuses, (s) => s.queue.length),
+      clients: sumBy(statuses, (s) => s.queue.clients),
+      max: sumBy(statuses, (s) => s.queue.max),
+      perClient: first.queue.perClient,
+      timeoutMs: first.queue.timeoutMs,
+    },
+    upstreams: {
+      auth: upstreams((s) => s.upstreams.auth),
+      push: upstreams((s) => s.upstreams.push),
+      charging: upstreams((s) => s.upstreams.charging),
+      web: upstreams((s) => s.upstreams.web),
+    },
+    events: [...events.values()].slice(0, LB_EVENTS_KEPT),
+  };
+}

@@ -194,6 +194,8 @@ export interface CallOptions {
   /** Bind the client socket to this local address (127.x.y.z all work on Linux loopback). */
   localAddress?: string;
   agent?: http.Agent | false;
+  /** Give up (reject) when no answer has come this long. */
+  timeoutMs?: number;
 }
 
 export function call(base: string, path: string, options: CallOptions = {}): Promise<Reply> {
@@ -212,6 +214,7 @@ export function call(base: string, path: string, options: CallOptions = {}): Pro
       },
     );
     request.on('error', reject);
+    if (options.timeoutMs !== undefined) request.setTimeout(options.timeoutMs, () => request.destroy(new Error(`no answer within ${options.timeoutMs} ms`)));
     request.end(options.body);
   });
 }

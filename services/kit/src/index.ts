@@ -14,6 +14,7 @@ export {
   type HeaderSpec,
   type Method,
   type Operation,
+  type RawBodySpec,
   type RequestOf,
   type ResponseSpec,
 } from './http/contract';

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { createLogger, env, loadConfig, runProcess, type Logger, type StartedProcess } from '@evshare/kit';
 import { DEFAULT_BEHAVIOR } from '@evshare/operator';
 import { relaunchInOwnProcessGroup } from './group';
-import { DEV_ACCOUNTS, startInProcessStack, startLocalAutoscaler, startProcessStack } from './index';
+import { DEV_ACCOUNTS, DEV_PANEL_SETTINGS, devPanelMounted, startInProcessStack, startLocalAutoscaler, startProcessStack } from './index';
 
 const stackConfigSchema = z.object({
   LOG_LEVEL: env.logLevel(),
@@ -36,13 +36,22 @@ const stackConfigSchema = z.object({
   SIMULATOR_AUTOPILOT: env.bool(true),
   /** The embedded MQTT broker's port (the vehicle simulator's default), unless MQTT_URL is set. */
   MQTT_PORT: env.port(1884),
+  /** The developer panel (cards, signal, driving the simulated cars): `auto` in development with the simulators; `on` outside development stops the start. */
+  DEV_PANEL: z.enum(DEV_PANEL_SETTINGS).default('auto'),
+  /** The developer panel's port on 127.0.0.1 (0: any free port). */
+  DEV_PANEL_PORT: env.port(8089),
 });
+
+/** `make run` is the development platform unless NODE_ENV says otherwise (see start). */
+const nodeEnvOf = (environment: NodeJS.ProcessEnv) => environment.NODE_ENV ?? 'development';
 
 /** `make run`: the whole platform on this machine, embedded backends unless the URLs are set. */
 async function start(config: z.infer<typeof stackConfigSchema>, log: Logger): Promise<StartedProcess> {
   const realBackends = Boolean(config.REDIS_URL && config.NATS_URL && config.DATABASE_URL);
   const mode = config.STACK_MODE === 'auto' ? (realBackends ? 'processes' : 'in-process') : config.STACK_MODE;
   if (mode === 'processes' && !realBackends) throw new Error('STACK_MODE=processes needs REDIS_URL, NATS_URL and DATABASE_URL');
+  // Decided before anything starts: DEV_PANEL=on where it is refused stops the start at once.
+  const devPanel = devPanelMounted({ setting: config.DEV_PANEL, nodeEnv: nodeEnvOf(process.env), simulators: config.SIMULATORS && config.VEHICLE_LINK });
   const options = {
     // `make run` is the development platform (it seeds development accounts): development
     // shortcuts are on unless NODE_ENV says otherwise (the image's production refuses them).
@@ -64,6 +73,7 @@ async function start(config: z.infer<typeof stackConfigSchema>, log: Logger): Pr
     simulators: config.SIMULATORS && config.VEHICLE_LINK,
     vehicleLink: config.VEHICLE_LINK,
     simulatorAutopilot: config.SIMULATOR_AUTOPILOT,
+    ...(devPanel ? { devPanel: { port: config.DEV_PANEL_PORT } } : {}),
     containFaults: true,
   };
   const stack = mode === 'processes' ? await startProcessStack(options) : await startInProcessStack(options);
@@ -87,6 +97,7 @@ async function start(config: z.infer<typeof stackConfigSchema>, log: Logger): Pr
     `  OCPP 1.6J (piles):      ${stack.gatewayUrl.replace('http', 'ws')}/ocpp/<chargePointId>`,
     `  MQTT (cars):            ${stack.mqttUrl ?? 'none'}`,
     `  simulators:             ${stack.simulators ? stack.simulators.describe() : 'off'}`,
+    `  developer panel:        ${stack.devPanelUrl ? `${stack.devPanelUrl}/ (loopback only; cards, signal, driving the cars)` : 'off'}`,
     ...Object.entries(stack.urls())
       .filter(([name]) => name !== 'gateway')
       .map(([name, url]) => `  ${`${name}:`.padEnd(24)}${url}`),

@@ -1,7 +1,7 @@
 import { provisionPiles } from '@evshare/charging';
 import type { Logger, Pool } from '@evshare/kit';
 import { startPileFleet } from '@evshare/sim-pile';
-import { startVehicleFleet } from '@evshare/sim-vehicle';
+import { startVehicleFleet, type Fleet } from '@evshare/sim-vehicle';
 import { provisionVehicleCredentials } from '@evshare/telematics';
 
 /** How long the simulated devices get to disconnect cleanly when the stack stops. */
@@ -10,6 +10,8 @@ const STOP_BOUND_MS = 3_000;
 export interface Simulators {
   /** One line for the start banner. */
   describe(): string;
+  /** The simulated cars (the developer panel acts on them). */
+  vehicles: Fleet;
   stop(): Promise<void>;
 }
 
@@ -68,6 +70,7 @@ export async function startSimulators(options: {
   });
   log.info({ cars: cars.length, piles: credentials.length }, 'simulators started');
   return {
+    vehicles,
     describe: () => `${vehicles.summary().connected}/${cars.length} cars on MQTT, ${piles.stats().connected}/${credentials.length} piles on OCPP`,
     async stop() {
       // A device that cannot say goodbye (its server already gone) does not hold up the stop.

@@ -11,6 +11,7 @@ import { smsConfigSchema, startSms } from '@evshare/sms';
 import { startTelematics, telematicsConfigSchema } from '@evshare/telematics';
 import { startWeb, webConfigSchema } from '@evshare/web';
 import { createFaultDomains, type Instance } from './containment';
+import { startDevPanel } from './dev-panel';
 import { freePort, spawnService as spawnProcess, type ServiceProcess } from './processes';
 import { seedDemoFleet, seedDevelopmentAccounts } from './seed';
 import { startSimulators, type Simulators } from './simulators';
@@ -25,6 +26,8 @@ export interface Stack {
   mqttUrl?: string;
   /** The demo's simulated cars and piles, when started (StackOptions.simulators). */
   simulators?: Simulators;
+  /** The developer panel on loopback (StackOptions.devPanel), when mounted. */
+  devPanelUrl?: string;
   /** The platform's bus, as the stack itself sees it (for the local autoscaler). */
   bus: Bus;
   /** Every service's own URL, by name (APP instances by id). */
@@ -58,6 +61,12 @@ export interface StackOptions {
   seed: 'none' | 'accounts' | 'demo';
   /** Simulated terminals for every car and two charge points per station (make run). */
   simulators?: boolean;
+  /**
+   * The developer panel on 127.0.0.1 at this port (0: any free one): hold cards to the simulated
+   * cars, cut their signal, drive them. Mounted only with the simulators, and refused unless
+   * env.NODE_ENV is development or test (dev-panel-rules.ts).
+   */
+  devPanel?: { port: number };
   /** The simulated cars drive themselves once rented and unlocked (default true with simulators). */
   simulatorAutopilot?: boolean;
   /**
@@ -330,12 +339,17 @@ async function assemble(
             : {}),
         })
       : undefined;
+  const devPanel =
+    simulators && options.devPanel
+      ? await startDevPanel({ fleet: simulators.vehicles, db, log: options.log, port: options.devPanel.port, nodeEnv: options.env.NODE_ENV })
+      : undefined;
   return {
     mode,
     gatewayUrl: fixed.gateway.url,
     gatewayAdminUrl,
     ...(mqttUrl ? { mqttUrl } : {}),
     ...(simulators ? { simulators } : {}),
+    ...(devPanel ? { devPanelUrl: devPanel.url } : {}),
     bus: backends.bus,
     urls: () => ({
       ...Object.fromEntries(Object.entries(fixed).map(([name, part]) => [name, (part as Part).url])),
@@ -351,6 +365,7 @@ async function assemble(
       await app.stop();
     },
     async stop() {
+      await devPanel?.stop();
       await simulators?.stop();
       await fixed.gateway.stop();
       await Promise.all([...apps.values()].map((app) => app.stop()));

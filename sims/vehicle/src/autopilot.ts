@@ -68,6 +68,51 @@ export interface RentalAutopilot {
   stop(): void;
 }
 
+/** Why a car cannot be driven to a station by hand now (the developer panel's drive). */
+export type DriveRefusal = 'locked' | 'immobilised' | 'autopilot-driving';
+
+/**
+ * Nobody drives a locked car (nobody is in it) or an immobilised one, and the rental autopilot's
+ * trip is not taken over halfway (it would head on to its own station).
+ */
+export function driveRefusal(car: { locked: boolean; immobilised: boolean }, phase: PilotPhase | undefined): DriveRefusal | undefined {
+  if (car.immobilised) return 'immobilised';
+  if (car.locked) return 'locked';
+  if (phase === 'boarding' || phase === 'outbound' || phase === 'inbound') return 'autopilot-driving';
+  return undefined;
+}
+
+export type StepOutcome = 'driving' | 'arrived' | 'stopped';
+
+/**
+ * One step of a drive straight to `target`: `dtMs` at `speedKmh` (its physics: odometer and charge
+ * change), never past the target. `stopped`: the car could not go on (an empty battery, locked or
+ * immobilised on the way).
+ */
+export function stepTowards(car: SimCar, target: { lat: number; lng: number }, speedKmh: number, dtMs: number): StepOutcome {
+  const { headingRad, metres } = bearing(car.physics, target);
+  if (metres <= ARRIVED_M) return 'arrived';
+  const stepM = (speedKmh / 3.6) * (dtMs / 1000);
+  car.step(Math.min(dtMs, ((metres - ARRIVED_M / 2) / stepM) * dtMs), speedKmh, headingRad);
+  if (bearing(car.physics, target).metres <= ARRIVED_M) return 'arrived';
+  return car.physics.speedKmh === 0 ? 'stopped' : 'driving';
+}
+
+/**
+ * Parks where the car stands: ignition off, doors closed, telemetry sent. A trip the car started
+ * itself (a card held to it: a walk-up) ends there: the member gets out, the car locks and
+ * uploads the trip, which ends the walk-up rental. A rental unlocked through the app waits for
+ * the member's lock, as after the autopilot's trip.
+ */
+export function park(car: SimCar): { tripEnded: boolean } {
+  car.physics = { ...car.physics, speedKmh: 0 };
+  car.ignition = false;
+  car.doorsOpen = false;
+  const tripEnded = car.trip !== undefined && car.endTrip() !== undefined;
+  car.sendTelemetry();
+  return { tripEnded };
+}
+
 export function startRentalAutopilot(cars: readonly SimCar[], options: RentalAutopilotOptions): RentalAutopilot {
   const { stations, speedKmh = 40, outboundKm = 0.5, timeScale = 1, tickMs = 500 } = options;
   const log = options.log ?? (() => undefined);
@@ -114,11 +159,8 @@ export function startRentalAutopilot(cars: readonly SimCar[], options: RentalAut
         case 'inbound': {
           pilot.target ??= nearestStation(car.physics, stations);
           const target = pilot.target;
-          const { headingRad, metres } = target ? bearing(car.physics, target) : { headingRad: 0, metres: 0 };
-          const stepM = (speedKmh / 3.6) * (dtMs / 1000);
-          if (metres > ARRIVED_M) car.step(Math.min(dtMs, ((metres - ARRIVED_M / 2) / stepM) * dtMs), speedKmh, headingRad);
           // Arrived (or the battery is empty, or the member locked it on the way): park.
-          if (metres <= ARRIVED_M || car.physics.speedKmh === 0) {
+          if (!target || stepTowards(car, target, speedKmh, dtMs) !== 'driving') {
             car.physics = { ...car.physics, speedKmh: 0 };
             car.ignition = false;
             car.doorsOpen = false;

@@ -1,5 +1,6 @@
+import type { KeyObject } from 'node:crypto';
 import { DEFAULT_TOPIC_ROOT, type VehicleCredential } from '@evshare/telematics';
-import { startRentalAutopilot, type RentalAutopilotOptions } from './autopilot';
+import { startRentalAutopilot, type PilotPhase, type RentalAutopilotOptions } from './autopilot';
 import { SimCar, type CarCounters } from './car';
 import { seededRandom, type Random } from '@evshare/kit';
 
@@ -30,8 +31,8 @@ export interface FleetOptions {
   log?: (line: string) => void;
   /** Rented cars drive themselves once the member unlocked them (autopilot.ts); off unless given. */
   rentals?: Omit<RentalAutopilotOptions, 'log'>;
-  /** The platform's app-key public key (PEM), provisioned into every terminal. */
-  platformKey?: string;
+  /** The platform's app-key public key (PEM or key), provisioned into every terminal. */
+  platformKey?: string | KeyObject;
   /** Where each car starts, by VIN (the platform's record of it); otherwise near a Shanghai station. */
   starts?: Record<string, { lat: number; lng: number }>;
 }
@@ -39,6 +40,8 @@ export interface FleetOptions {
 export interface Fleet {
   cars: SimCar[];
   car(vin: string): SimCar;
+  /** What the rental autopilot is doing with the car (undefined without the autopilot). */
+  pilotPhase(vin: string): PilotPhase | undefined;
   summary(): CarCounters & { cars: number; connected: number; tripsPending: number };
   stop(): Promise<void>;
 }
@@ -136,6 +139,7 @@ export async function startVehicleFleet(options: FleetOptions): Promise<Fleet> {
       if (!car) throw new Error(`no simulated car ${vin}`);
       return car;
     },
+    pilotPhase: (vin) => rentals?.phase(vin),
     summary() {
       const total = { cars: cars.length, connected: 0, tripsPending: 0 } as CarCounters & { cars: number; connected: number; tripsPending: number };
       for (const car of cars) {

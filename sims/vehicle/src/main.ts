@@ -3,14 +3,18 @@ import { parseArgs } from 'node:util';
 import { createLogger, createPool, serveStatus } from '@evshare/kit';
 import { DEFAULT_TOPIC_ROOT, provisionVehicleCredentials, type VehicleCredential } from '@evshare/telematics';
 import { startVehicleFleet, type Fleet } from './fleet';
+import { platformPublicKey } from './platform-key';
 
 const USAGE = `usage: node sims/vehicle/dist/main.js [--count N] [--seed S] [--broker mqtt://host:port | mqtts://host:port] [--ca ca.pem]
   [--credentials file.json | --provision] [--topic-root evshare/v1] [--duration seconds]
   [--trip-chance 0.002] [--offline-chance 0.001] [--telemetry-parked-ms 10000] [--telemetry-driving-ms 2000]
-  [--status-port P]
+  [--status-port P] [--platform-key key.pem]
 
   --ca           CA certificates (PEM) to trust for an mqtts:// broker (default: MQTT_TLS_CA; else the system's)
   --status-port  serve /healthz, /readyz, /metrics and /status (the summary) on P (default: PORT; as a pod)
+  --platform-key the platform's app-key public key (PEM: a public key or a certificate carrying it;
+                 default: the PEM in APP_KEY_PUBLIC_KEY): the terminals verify app keys with it;
+                 without it they refuse every app key
 
   --credentials  a JSON array of {vin, secret} (from provisionVehicleCredentials)
   --provision    issue credentials for the first N cars of the database at DATABASE_URL
@@ -34,6 +38,7 @@ async function main(): Promise<void> {
       'telemetry-parked-ms': { type: 'string', default: '10000' },
       'telemetry-driving-ms': { type: 'string', default: '2000' },
       'status-port': { type: 'string', default: process.env.PORT },
+      'platform-key': { type: 'string' },
       help: { type: 'boolean', default: false },
     },
   });
@@ -79,12 +84,15 @@ async function main(): Promise<void> {
     await db.end();
     console.log(`provisioned credentials for ${credentials.length} car(s)`);
   }
+  const platformPem = values['platform-key'] ? readFileSync(values['platform-key'], 'utf8') : process.env.APP_KEY_PUBLIC_KEY || undefined;
+  const platformKey = platformPem === undefined ? undefined : platformPublicKey(platformPem);
   const fleet = await startVehicleFleet({
     brokerUrl: values.broker,
     ...(values.ca ? { ca: readFileSync(values.ca) } : {}),
     seed: values.seed,
     count,
     ...(credentials ? { credentials } : {}),
+    ...(platformKey ? { platformKey } : {}),
     topicRoot: values['topic-root'],
     telemetryParkedMs: number('telemetry-parked-ms'),
     telemetryDrivingMs: number('telemetry-driving-ms'),

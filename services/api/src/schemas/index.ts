@@ -6,5 +6,6 @@ export * from './sync';
 export * from './rental';
 export * from './wallet';
 export * from './reviews';
+export * from './reports';
 export * from './cluster';
 export * from './charging';

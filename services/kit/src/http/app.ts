@@ -20,6 +20,8 @@ declare global {
       deadline: number;
       /** The client closed the connection before the answer: further work on it is wasted. */
       gone: () => boolean;
+      /** The body is of a raw media type (HttpAppOptions.rawBodyTypes), left unread for its route to take or refuse. */
+      rawBodyPending?: boolean;
     }
   }
 }
@@ -30,6 +32,11 @@ export interface HttpAppOptions {
   health: Health;
   /** Largest JSON body accepted, e.g. '64kb'. */
   bodyLimit?: string;
+  /**
+   * Media types of raw bodies (photos) that routes declaring `rawBody` take themselves, each with
+   * its own limit; mountRoutes refuses them 415 on every other route. None: JSON only.
+   */
+  rawBodyTypes?: readonly string[];
   /** Which hops may set X-Forwarded-For (the gateway, the ingress): TRUST_PROXY read by env.trustProxy. Nobody when absent. */
   trustProxy?: TrustProxy;
   /**
@@ -89,6 +96,7 @@ export function createHttpApp(options: HttpAppOptions): Express {
   const allowedOrigins = options.allowedOrigins ?? [];
   const bodyLimit = options.bodyLimit ?? '64kb';
   const jsonParser = express.json({ limit: bodyLimit, strict: true });
+  const rawBodyTypes = options.rawBodyTypes ?? [];
   const hooks = options.hooks;
   const admissionSettings = options.admission ?? DEFAULT_ADMISSION;
   const { tier } = admissionSettings;
@@ -174,6 +182,11 @@ export function createHttpApp(options: HttpAppOptions): Express {
     }
     // A body sent as anything but JSON is refused rather than silently ignored.
     const hasBody = Number(req.headers['content-length'] ?? 0) > 0 || req.headers['transfer-encoding'] !== undefined;
+    if (hasBody && rawBodyTypes.length > 0 && req.is(rawBodyTypes as string[])) {
+      req.rawBodyPending = true;
+      next(req.url.includes('%00') ? refuseNul(req.query, 'query') : undefined);
+      return;
+    }
     if (hasBody && !req.is('application/json') && !req.is('application/*+json')) {
       next(problems.unsupportedMediaType());
       return;

@@ -32,6 +32,13 @@ export interface HeaderSpec {
   schema: z.ZodType;
 }
 
+export interface RawBodySpec {
+  description: string;
+  /** As `req.is` takes them (`image/jpeg`, `image/*`). */
+  mediaTypes: readonly string[];
+  maxBytes: number;
+}
+
 export interface Operation {
   method: Method;
   /** The path as the gateway exposes it, parameters in OpenAPI form (`/api/v1/rentals/{id}`). */
@@ -50,6 +57,11 @@ export interface Operation {
   body?: z.ZodType;
   /** A missing body is read as `{}` (an action whose body only carries options). */
   bodyOptional?: boolean;
+  /**
+   * A body of raw bytes instead of JSON (a photo): the media types it may be sent as and the most
+   * bytes it may have (413 beyond). The handler gets it as a Buffer in `body`; `body` must be absent.
+   */
+  rawBody?: RawBodySpec;
   /** The successful (and 3xx) answers by status. */
   responses: Readonly<Record<number, ResponseSpec>>;
   /**
@@ -65,7 +77,7 @@ export const GENERIC_PROBLEM_STATUSES: ReadonlySet<number> = new Set([405, 413, 
 /** The problem statuses an operation may answer: implied by its access and inputs, or declared. */
 export function problemStatuses(op: Operation): Map<number, string> {
   const out = new Map<number, string>();
-  if (op.body || op.query || op.params || Object.values(op.headers ?? {}).some((h) => h.validated)) {
+  if (op.body || op.rawBody || op.query || op.params || Object.values(op.headers ?? {}).some((h) => h.validated)) {
     out.set(400, 'The request is invalid: `invalid-params` names each wrong field (`body.x`, `query.x`, `path.x`, `header.x`)');
   }
   if (op.access === 'member' || op.access === 'operator') out.set(401, 'No session, or the session is unknown or expired (`unauthenticated`)');
@@ -79,5 +91,5 @@ export function problemStatuses(op: Operation): Map<number, string> {
 export type RequestOf<Op extends Operation> = {
   params: Op['params'] extends z.ZodType ? z.output<Op['params']> : Record<string, never>;
   query: Op['query'] extends z.ZodType ? z.output<Op['query']> : Record<string, never>;
-  body: Op['body'] extends z.ZodType ? z.output<Op['body']> : undefined;
+  body: Op['body'] extends z.ZodType ? z.output<Op['body']> : Op['rawBody'] extends RawBodySpec ? Buffer : undefined;
 };

@@ -95,6 +95,7 @@ function responses(op: Operation, schemas: SchemaSet): Record<string, unknown> {
           }
         : {}),
       ...(response.schema ? { content: { [response.mediaType ?? 'application/json']: { schema: schemas.convert(response.schema, 'output') } } } : {}),
+      ...(!response.schema && response.mediaType ? { content: { [response.mediaType]: { schema: { type: 'string', format: 'binary' } } } } : {}),
     };
   }
   for (const [status, description] of problemStatuses(op)) out[String(status)] = problemResponse(description);
@@ -113,6 +114,15 @@ export function openApiOperation(op: Operation, schemas: SchemaSet): Record<stri
     ...(op.access === 'public' || op.access === 'internal' ? { security: [] } : {}),
     ...(params.length ? { parameters: params } : {}),
     ...(op.body ? { requestBody: { required: !op.bodyOptional, content: { 'application/json': { schema: schemas.convert(op.body, 'input') } } } } : {}),
+    ...(op.rawBody
+      ? {
+          requestBody: {
+            required: true,
+            description: `${op.rawBody.description} (at most ${op.rawBody.maxBytes} bytes)`,
+            content: Object.fromEntries(op.rawBody.mediaTypes.map((type) => [type, { schema: { type: 'string', format: 'binary' } }])),
+          },
+        }
+      : {}),
     responses: responses(op, schemas),
   };
 }

@@ -1,7 +1,7 @@
 import type { NextFunction, Request, Response, Router } from 'express';
 import type { z } from 'zod';
 import type { SessionRecord } from '../session/record';
-import { GENERIC_PROBLEM_STATUSES, problemStatuses, type Operation, type RequestOf } from './contract';
+import { GENERIC_PROBLEM_STATUSES, problemStatuses, type Operation, type RawBodySpec, type RequestOf } from './contract';
 import { Problem, invalidParamsFromZod, problems, type InvalidParam } from './problem';
 import type { SessionGuard } from './session';
 
@@ -102,10 +102,12 @@ export function mountRoutes(router: Router, routes: readonly Route[], options: M
         const value = req.headers[name.toLowerCase()];
         headers[name] = spec.validated && (value !== undefined || spec.required) ? read(spec.schema, value, `header.${name.toLowerCase()}`, value) : value;
       }
+      if (req.rawBodyPending && !op.rawBody) throw problems.unsupportedMediaType();
+      const raw = op.rawBody ? await readRawBody(req, res, op.rawBody) : undefined;
       const input = {
         params: read(op.params, req.params, 'path', {}),
         query: read(op.query, req.query, 'query', {}),
-        body: read(op.body, op.bodyOptional ? (req.body ?? {}) : req.body, 'body', undefined),
+        body: raw ?? read(op.body, op.bodyOptional ? (req.body ?? {}) : req.body, 'body', undefined),
         headers,
         session,
         prefetched,
@@ -124,6 +126,44 @@ export function mountRoutes(router: Router, routes: readonly Route[], options: M
       });
     });
   }
+}
+
+/**
+ * A raw body (a photo) in one Buffer: not empty (400 naming `body`), of a declared media type (415
+ * naming `header.content-type`), and within the route's limit (413 from the declared length,
+ * before a byte is read, or once the bytes sent pass it).
+ */
+async function readRawBody(req: Request, res: Response, spec: RawBodySpec): Promise<Buffer> {
+  const hasBody = Number(req.headers['content-length'] ?? 0) > 0 || req.headers['transfer-encoding'] !== undefined;
+  if (!hasBody) throw problems.validation([{ name: 'body', reason: 'must not be empty' }]);
+  if (!req.rawBodyPending || !req.is(spec.mediaTypes as string[])) {
+    throw new Problem(415, 'unsupported-media-type', 'Unsupported media type', `Send the body as ${spec.mediaTypes.join(', ')}`, {
+      invalidParams: [{ name: 'header.content-type', reason: `must be ${spec.mediaTypes.join(', ')}` }],
+    });
+  }
+  const tooLarge = () => new Problem(413, 'body-too-large', 'Body too large', `The body exceeds the limit of ${spec.maxBytes} bytes`);
+  // Refused from the declared length before a byte is read; Node discards the rest after the answer.
+  if (Number(req.headers['content-length'] ?? 0) > spec.maxBytes) throw tooLarge();
+  const data = await new Promise<Buffer>((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const onData = (chunk: Buffer) => {
+      size += chunk.length;
+      if (size <= spec.maxBytes) {
+        chunks.push(chunk);
+        return;
+      }
+      // A chunked body past the limit: stop keeping it, and end the connection after the answer.
+      req.off('data', onData);
+      res.setHeader('Connection', 'close');
+      reject(tooLarge());
+    };
+    req.on('data', onData);
+    req.once('end', () => resolve(Buffer.concat(chunks, size)));
+    req.once('error', reject);
+  });
+  if (data.length === 0) throw problems.validation([{ name: 'body', reason: 'must not be empty' }]);
+  return data;
 }
 
 function contractBroken(op: Operation, detail: string): Problem {

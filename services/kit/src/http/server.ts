@@ -86,16 +86,20 @@ export async function closeGracefully(server: http.Server, timeoutMs: number): P
 
 /**
  * For a service's main: SIGTERM or SIGINT runs `stop` once and exits 0 when it finishes, or 1
- * when it throws or exceeds `timeoutMs`; a second signal exits at once.
+ * when it throws or exceeds `timeoutMs`; the same signal again (an impatient second Ctrl-C) exits
+ * at once. The other signal after the first is the same request relayed: a terminal's Ctrl-C
+ * reaches every process of its group, and a parent (the stack's processes mode, the gateway's
+ * primary) then sends its children SIGTERM as well.
  */
 export function exitOnSignals(log: Logger, stop: () => Promise<void>, timeoutMs = 30_000): void {
-  let stopping = false;
+  let first: NodeJS.Signals | undefined;
   const onSignal = (signal: NodeJS.Signals) => {
-    if (stopping) {
+    if (first !== undefined) {
+      if (signal !== first) return;
       log.warn({ signal }, 'second signal, exiting now');
       process.exit(1);
     }
-    stopping = true;
+    first = signal;
     log.info({ signal }, 'shutting down');
     setTimeout(() => {
       log.error({ timeoutMs }, 'shutdown took too long');

@@ -21,6 +21,7 @@ import { SmsPage } from './pages/console/Sms';
 import { ClusterPage } from './pages/console/Cluster';
 import { PilesPage } from './pages/console/Piles';
 import { ReviewsPage } from './pages/console/Reviews';
+import { ReportsPage } from './pages/console/Reports';
 import { OnboardingPage } from './pages/console/Onboarding';
 
 interface Route {
@@ -48,6 +49,7 @@ const CONSOLE_ROUTES: Route[] = [
   { path: '/console/rentals', title: 'nav.rentals', page: () => <RentalsPage />, admin: true },
   { path: '/console/piles', title: 'nav.piles', page: () => <PilesPage />, admin: true },
   { path: '/console/reviews', title: 'nav.reviews', page: () => <ReviewsPage />, admin: true },
+  { path: '/console/reports', title: 'nav.reports', page: () => <ReportsPage />, admin: true },
   { path: '/console/onboarding', title: 'nav.onboarding', page: () => <OnboardingPage />, admin: true },
   { path: '/console/sms', title: 'nav.sms', page: () => <SmsPage />, admin: true },
   { path: '/console/cluster', title: 'nav.cluster', page: () => <ClusterPage />, admin: true },

@@ -3,6 +3,10 @@
 import { withRetry } from '../../../../kit/src/http/retry';
 import type {
   MemberSummary as AdminMember,
+  AdminDamageReport,
+  DamageReport,
+  ReportCharge,
+  ReportPhoto,
   AvailableVehicle,
   Card,
   DeviceChargeReview,
@@ -65,14 +69,16 @@ export class Api {
   /** Called when a request finds the session gone (expired, revoked, logged out elsewhere). */
   onUnauthenticated: () => void = () => undefined;
 
-  async request<T>(method: string, path: string, options: { body?: unknown; query?: Query; headers?: Record<string, string> } = {}): Promise<T> {
+  async request<T>(method: string, path: string, options: { body?: unknown; raw?: Blob; query?: Query; headers?: Record<string, string> } = {}): Promise<T> {
     const query = options.query ? Object.entries(options.query).filter(([, v]) => v !== undefined && v !== '') : [];
     const url = query.length ? `${path}?${new URLSearchParams(query.map(([k, v]) => [k, String(v)])).toString()}` : path;
     const headers: Record<string, string> = { accept: 'application/json', ...options.headers };
     if (options.body !== undefined) headers['content-type'] = 'application/json';
+    // A photo goes as its own bytes, typed as the browser read it (the server checks the bytes).
+    if (options.raw) headers['content-type'] = options.raw.type || 'application/octet-stream';
     let res: Response;
     try {
-      const body = options.body === undefined ? undefined : JSON.stringify(options.body);
+      const body = options.raw ?? (options.body === undefined ? undefined : JSON.stringify(options.body));
       res = await withRetry(() => fetch(url, { method, headers, credentials: 'same-origin', body }), { method, headers });
     } catch (error) {
       throw new ApiError(0, 'network', (error as Error).message);
@@ -135,6 +141,10 @@ export class Api {
   /** The renting member's own command to the car; answered with the car's acknowledgement. */
   commandRentedCar = (id: string, action: CarAction) =>
     this.request<{ commandId: string; action: CarAction; ok: true }>('POST', `/api/v1/rentals/${id}/commands`, { body: { action } });
+  reports = (rentalId: string) => this.request<Page<DamageReport>>('GET', '/api/v1/reports', { query: { rentalId } });
+  report = (body: { rentalId: string; kind: 'damage' | 'dirt'; note: string; location?: string }) =>
+    this.request<DamageReport>('POST', '/api/v1/reports', { body });
+  addReportPhoto = (id: string, photo: Blob) => this.request<ReportPhoto>('POST', `/api/v1/reports/${id}/photos`, { raw: photo });
   cards = () => this.request<Page<Card>>('GET', '/api/v1/cards');
   bindCard = (uid: string) => this.request<Card>('POST', '/api/v1/cards', { body: { uid } });
   unbindCard = (uid: string) => this.request<void>('DELETE', `/api/v1/cards/${encodeURIComponent(uid)}`);
@@ -159,6 +169,10 @@ export class Api {
     this.request<Page<DeviceChargeReview>>('GET', '/api/v1/admin/reviews', { query: { ...query, limit: 200 } });
   decideReview = (id: string, body: { decision: 'approve' | 'waive' } | { decision: 'adjust'; amountFen: number }) =>
     this.request<DeviceChargeReview>('POST', `/api/v1/admin/reviews/${id}/decision`, { body });
+  adminReports = (task?: string) => this.request<Page<AdminDamageReport>>('GET', '/api/v1/admin/reports', { query: { task, limit: 200 } });
+  reportTask = (id: string, body: { action: 'open'; kind: 'repair' | 'cleaning' } | { action: 'close' }) =>
+    this.request<AdminDamageReport>('POST', `/api/v1/admin/reports/${id}/task`, { body });
+  chargeReport = (id: string, body: { amountFen: number; note: string }) => this.request<ReportCharge>('POST', `/api/v1/admin/reports/${id}/charge`, { body });
   sms = (phone?: string) => this.request<Page<SmsLogEntry>>('GET', '/api/v1/admin/sms', { query: { phone, limit: 100 } });
   createStation = (body: Omit<Station, 'id' | 'availableCars' | 'freeParking'>) => this.request<Station>('POST', '/api/v1/admin/stations', { body });
   updateStation = (id: string, body: Partial<Omit<Station, 'id' | 'availableCars' | 'freeParking'>>) =>

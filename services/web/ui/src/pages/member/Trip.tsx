@@ -6,6 +6,7 @@ import { refusalKey } from '../../components/problems';
 import { Countdown, Empty, Field, ProblemBox, Section, useAction, useLoad, useNow } from '../../components/ui';
 import { useI18n } from '../../i18n';
 import { useApp } from '../../state';
+import { ReportDamage } from './ReportDamage';
 
 /** The bill's lines: time, distance, one-way fee, total. */
 export function Bill(props: { price: FeeBreakdown; totalLabel?: string }) {
@@ -144,6 +145,7 @@ export function TripPage() {
             </p>
           )}
           <ProblemBox error={control.error} />
+          <ReportDamage rentalId={rental.id} />
           <h3>{t('trip.returnTitle')}</h3>
           <p className="hint">{t('trip.returnLocksNote')}</p>
           <Field
@@ -183,6 +185,7 @@ export function TripPage() {
           </p>
           <Bill price={ended.price} />
           <p className="hint">{t('trip.receiptNote')}</p>
+          <ReportDamage rentalId={ended.id} />
         </Section>
       )}
       {!reservation && !rental && !ended && (
