@@ -174,6 +174,26 @@ describe('vehicle link (embedded broker)', () => {
     await eventually(() => expect(tm.service.isOnline(carA.vin)).toBe(true));
   });
 
+  it('the member driving a car that reports a low battery is told once, however many reports follow', async () => {
+    const { rows } = await bench.db.query<{ id: string; memberId: string }>(
+      `SELECT id, member_id AS "memberId" FROM rentals WHERE vehicle_id = $1 AND status = 'active'`,
+      [carB.id],
+    );
+    const rental = rows[0]!;
+    const told = async () =>
+      (await bench.db.query<{ body: { rentalId: string } }>(`SELECT body FROM notifications WHERE member_id = $1 AND kind = 'battery.low'`, [rental.memberId]))
+        .rows;
+    const car = fleet.car(carB.vin);
+    car.physics = { ...car.physics, socPct: 14 };
+    car.sendTelemetry();
+    await eventually(async () => expect(await told()).toHaveLength(1));
+    car.sendTelemetry();
+    car.physics = { ...car.physics, socPct: 11 };
+    car.sendTelemetry();
+    await new Promise((resolve) => setTimeout(resolve, 600));
+    expect((await told()).map((n) => n.body.rentalId)).toEqual([rental.id]);
+  });
+
   it('stolen terminal reveals operators: a car lists only its renters, and an operator only on the car granted, until validUntil', async () => {
     const card = `0DE7AB${Date.now().toString(16).toUpperCase().slice(-8)}`;
     expect((await bench.api('POST', '/api/v1/cards', bench.adminKey, { uid: card })).status).toBe(201);

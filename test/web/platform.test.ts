@@ -145,6 +145,17 @@ describe('the web platform in a browser', () => {
     await page.getByLabel(zh['field.expiresOn']).fill('2035-06-30');
     await page.getByRole('button', { name: zh['account.submitLicence'] }).click();
     await page.locator('[data-testid="licence-status"][data-status="pending"]').waitFor({ timeout: UI_TIMEOUT });
+    // Text messages: the defaults, one turned off; the bill and a debt are said to always go.
+    const lowBalance = page.getByLabel(zh['sms.pref.low-balance']);
+    await expect(lowBalance.isChecked()).resolves.toBe(true);
+    await expect(page.getByLabel(zh['sms.pref.rental-started']).isChecked()).resolves.toBe(false);
+    await page.getByText(zh['account.smsAlways']).waitFor({ timeout: UI_TIMEOUT });
+    await lowBalance.uncheck();
+    await page.getByRole('region', { name: zh['account.sms'] }).getByRole('status').filter({ hasText: zh['action.saved'] }).waitFor({ timeout: UI_TIMEOUT });
+    await nav(page, 'nav.wallet');
+    await nav(page, 'nav.account');
+    await page.locator('[data-testid="sms-preferences"]').waitFor({ timeout: UI_TIMEOUT });
+    await expect(page.getByLabel(zh['sms.pref.low-balance']).isChecked()).resolves.toBe(false);
     await screenshots(page, 'account');
   });
 

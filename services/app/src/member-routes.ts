@@ -2,6 +2,7 @@ import { hashPassword, problems, route, type Route } from '@evshare/kit';
 import { membersOperations as ops } from '@evshare/api';
 import type { AppContext } from './context';
 import { markRead, notifyMember, unreadNotifications } from './notifications';
+import { readSmsSettings, writeSmsPreferences } from './sms-preferences';
 
 /** The member's own profile and notifications, and the operators' member accounts. */
 export function memberRoutes(ctx: AppContext): Route[] {
@@ -14,6 +15,12 @@ export function memberRoutes(ctx: AppContext): Route[] {
     }),
     route(ops.updateMe, async ({ session, body }, _req, res) => {
       res.json(await members.updateProfile(session.memberId, body));
+    }),
+    route(ops.smsPreferences, async ({ session }, _req, res) => {
+      res.json(await readSmsSettings(db, session.memberId));
+    }),
+    route(ops.updateSmsPreferences, async ({ session, body }, _req, res) => {
+      res.json(await writeSmsPreferences(db, session.memberId, body));
     }),
     route(ops.notifications, async ({ session }, _req, res) => {
       res.json({ items: await unreadNotifications(db, session.memberId) });

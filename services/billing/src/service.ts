@@ -5,6 +5,9 @@ import {
   createHealth,
   createMetrics,
   deductionMessageSchema,
+  deliverNotice,
+  deterministicUuid,
+  lowBalanceCrossed,
   env,
   receiptSubject,
   smsSubject,
@@ -26,7 +29,7 @@ import {
 } from '@evshare/kit';
 import { planLedger, stateBefore, yuan, type PlannedEntry } from './apply';
 import { createDispatcher } from './dispatch';
-import { deterministicUuid, pushToMember } from './notify';
+import { pushToMember } from './notify';
 
 export const billingConfigSchema = z.object({
   ...serviceEnv('billing', 8084),
@@ -36,6 +39,8 @@ export const billingConfigSchema = z.object({
   BILLING_CONCURRENCY: env.positiveInt(4),
   /** Deductions applied in one transaction at most (one commit for all of them). */
   BILLING_BATCH_MAX: env.positiveInt(32),
+  /** A deduction taking the balance below this (fen) tells the member once per crossing (docs/push.md). */
+  LOW_BALANCE_NOTICE_FEN: env.positiveInt(2_000),
 });
 export type BillingConfig = z.infer<typeof billingConfigSchema>;
 
@@ -227,7 +232,7 @@ export async function startBilling(deps: BillingDeps): Promise<RunningService> {
     registers: [metrics.registry],
   });
 
-  /** After the commit: receipt event, debt SMS, live push. Repeated for a duplicate, as they may not have happened. */
+  /** After the commit: receipt event, debt SMS, live push, low-balance notice. Repeated for a duplicate, as they may not have happened. */
   const announce = async (entry: LedgerEntry, contact: Contact, fresh: boolean) => {
     const receipt: ReceiptEvent = {
       reference: entry.reference,
@@ -263,6 +268,15 @@ export async function startBilling(deps: BillingDeps): Promise<RunningService> {
         at: entry.createdAt.toISOString(),
       };
       pushToMember(bus, entry.memberId, notification);
+    }
+    // After the receipt, so the warning is the member's latest notice.
+    const after = { balanceFen: entry.balanceAfterFen, debtFen: entry.debtAfterFen };
+    if (lowBalanceCrossed(stateBefore(entry), after, config.LOW_BALANCE_NOTICE_FEN)) {
+      // Named after the deduction that crossed, so a redelivery tells nothing twice.
+      await deliverNotice(
+        { db, cache, bus },
+        { memberId: entry.memberId, kind: 'low-balance', reference: `low-balance:${entry.reference}`, params: { balanceFen: entry.balanceAfterFen } },
+      );
     }
   };
 

@@ -48,3 +48,5 @@ export { runMain, runProcess, serveStatus, serveWorker, type RunningService, typ
 export { syncVersionKey, ensureSyncVersion, bumpSyncVersion } from './member-sync';
 export { seededRandom, type Random } from './random';
 export { MEMBERSHIP_SIGNATURE_MAX_AGE_MS, membershipKeyEnv, signMembership, verifyMembership } from './bus/membership-signature';
+export * from './notices/policy';
+export { deliverNotice, deterministicUuid, type MemberNotice, type NoticeOutcome } from './notices/deliver';

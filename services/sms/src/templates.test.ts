@@ -10,6 +10,8 @@ const sample: Record<string, string | number> = {
   balanceFen: 905,
   debtFen: 12_000,
   text: 'Station closed for maintenance on Sunday',
+  socPct: 14,
+  stations: 'People’s Square 1.2 km, Jing’an Temple 2.5 km',
 };
 
 describe('render', () => {
@@ -29,6 +31,12 @@ describe('render', () => {
     ['debt', 'zh-CN', { debtFen: 5 }, '【evshare】您的账户已欠费 ¥0.05，请尽快充值；欠费期间无法用车。'],
     ['rental-ended', 'en', { plate: 'B1', feeFen: 100_000 }, '[evshare] Your rental of B1 has ended. Fee: ¥1000.00.'],
     ['operator-notice', 'en', { text: 'line one\nline two' }, '[evshare] line one line two'],
+    [
+      'low-battery',
+      'zh-CN',
+      { plate: '沪A1', socPct: 12, stations: '人民广场 1.2 km' },
+      '【evshare】您驾驶的车辆 沪A1 电量仅剩 12%，附近有空车位和空闲充电桩的站点：人民广场 1.2 km。',
+    ],
   ] as const)('%s %s', (template, locale, params, expected) => {
     expect(render(template, locale, params)).toBe(expected);
   });

@@ -52,6 +52,13 @@ const TEMPLATES: Record<SmsTemplate, TemplateDefinition> = {
       en: (p) => `[evshare] Your balance is down to ¥${p.balanceFen}. Please top up.`,
     },
   },
+  'low-battery': {
+    params: ['plate', 'socPct', 'stations'],
+    text: {
+      'zh-CN': (p) => `【evshare】您驾驶的车辆 ${p.plate} 电量仅剩 ${p.socPct}%，附近有空车位和空闲充电桩的站点：${p.stations}。`,
+      en: (p) => `[evshare] ${p.plate} is down to ${p.socPct}% charge. Nearby stations with free parking and a free charger: ${p.stations}.`,
+    },
+  },
   debt: {
     params: ['debtFen'],
     text: {

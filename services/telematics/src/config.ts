@@ -45,6 +45,10 @@ export const telematicsConfigSchema = z.object({
   TELEMATICS_COMMAND_TTL_MS: env.positiveInt(60_000),
   /** A car reporting less charge than this raises a low-charge alert. */
   TELEMATICS_LOW_SOC_PCT: env.number(20),
+  /** The member driving a car whose charge falls below this is told once per rental (docs/push.md). */
+  TELEMATICS_LOW_BATTERY_NOTICE_PCT: env.number(20),
+  /** How many nearby stations with a free space and a free charger that notice lists. */
+  TELEMATICS_LOW_BATTERY_STATIONS: env.positiveInt(3),
   /** Wait before listening for database notifications again after the connection broke. */
   TELEMATICS_LISTEN_RETRY_MS: env.positiveInt(2_000),
 });

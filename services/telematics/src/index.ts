@@ -4,6 +4,7 @@ export { provisionVehicleCredentials, verifyVehicleSecret, type VehicleCredentia
 export { startEmbeddedBroker, type EmbeddedBroker } from './broker';
 export { recordTrip, recordWalkUp, tripReference, type TripOutcome, type WalkUpOutcome } from './trips';
 export { evaluateAlerts, type AlertKind } from './alerts';
+export { nearestStations, noticeLowBattery, noticeTripBilled, noticeWalkUpStarted, type NearbyStation } from './notices';
 export * from './protocol';
 export * from './whitelist';
 export * from './fleet-list';

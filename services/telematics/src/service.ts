@@ -41,6 +41,7 @@ import {
 } from './protocol';
 import { createFleetSync } from './fleet-sync';
 import { recordTrip, recordWalkUp } from './trips';
+import { noticeLowBattery, noticeWalkUpStarted } from './notices';
 import { diffWhitelist, entriesFromRows, type AccessRow, type Whitelist, type WhitelistEntry } from './whitelist';
 
 export interface TelematicsDeps {
@@ -241,6 +242,16 @@ export async function startTelematics(deps: TelematicsDeps): Promise<TelematicsS
       c.alerts = memory;
       for (const kind of raised) raiseAlert(row.vin, kind, { socPct: row.soc });
     }
+    safely('low-battery notice', () =>
+      noticeLowBattery(
+        { db, bus, cache },
+        rows.map((row) => ({ vin: row.vin, state: row.state, socPct: row.soc })),
+        {
+          thresholdPct: config.TELEMATICS_LOW_BATTERY_NOTICE_PCT,
+          stations: config.TELEMATICS_LOW_BATTERY_STATIONS,
+        },
+      ),
+    );
   }
 
   // ---- Whitelists.
@@ -423,7 +434,9 @@ export async function startTelematics(deps: TelematicsDeps): Promise<TelematicsS
   /** A failure here loses nothing: the trip record bills the trip when the car uploads it. */
   async function startWalkUp(vin: string, unlock: { memberId: string; tripId: string; at: string; cardUid?: string | undefined }): Promise<void> {
     try {
-      walkUpsTotal.inc({ outcome: await recordWalkUp({ db, cache }, vin, unlock) });
+      const outcome = await recordWalkUp({ db, cache }, vin, unlock);
+      walkUpsTotal.inc({ outcome });
+      if (outcome === 'started') safely('rental-started notice', () => noticeWalkUpStarted({ db, bus, cache }, unlock.tripId));
     } catch (error) {
       walkUpsTotal.inc({ outcome: 'failed' });
       log.warn({ err: error, vin, tripId: unlock.tripId }, 'walk-up rental not started; the trip record will bill the trip');

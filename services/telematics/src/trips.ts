@@ -12,6 +12,7 @@ import {
 } from '@evshare/kit';
 import type { TripRecord } from './protocol';
 import { assessTrip, DEFAULT_TRIP_LIMITS, distanceBoundM, type TripLimits } from './trip-bounds';
+import { noticeTripBilled } from './notices';
 
 export type TripOutcome = 'billed' | 'online-rental' | 'free' | 'unbillable' | 'duplicate' | 'review';
 
@@ -158,7 +159,7 @@ export async function recordTrip(
       message.reference,
       JSON.stringify(message),
     ]);
-    return { outcome: 'billed' as const, message };
+    return { outcome: 'billed' as const, message, bill: { rentalId, memberId: trip.memberId, plate: car.plate, totalFen: price.totalFen } };
   });
   if (result.outcome === 'billed' && result.message) {
     try {
@@ -168,6 +169,9 @@ export async function recordTrip(
       log.warn({ err: error, reference: result.message.reference }, 'trip fee not published yet; the outbox sweep will retry');
     }
     if (deps.cache) await bumpSyncVersion(deps.cache, trip.memberId);
+    await noticeTripBilled({ db, bus, cache: deps.cache }, result.bill).catch((error: unknown) =>
+      log.warn({ err: error, rentalId: result.bill.rentalId }, 'rental-ended notice not sent'),
+    );
   }
   return result.outcome;
 }

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { op } from '../operation';
 import { idParams, listOf } from '../schemas/common';
-import { member, newMemberBody, notification, notificationBody, profilePatch, sessionRecord } from '../schemas/members';
+import { member, newMemberBody, notification, notificationBody, profilePatch, sessionRecord, smsPreferences, smsSettings } from '../schemas/members';
 import { syncState } from '../schemas/sync';
 
 export const membersOperations = {
@@ -35,6 +35,25 @@ export const membersOperations = {
     access: 'member',
     body: profilePatch,
     responses: { 200: { description: 'The profile', schema: member } },
+  }),
+  smsPreferences: op({
+    method: 'get',
+    path: '/api/v1/me/sms-preferences',
+    tags: ['members'],
+    summary: 'Which text messages I get',
+    description: 'The optional SMS with my choice (or the default where I never chose), and the SMS that always go.',
+    access: 'member',
+    responses: { 200: { description: 'The choices', schema: smsSettings } },
+  }),
+  updateSmsPreferences: op({
+    method: 'put',
+    path: '/api/v1/me/sms-preferences',
+    tags: ['members'],
+    summary: 'Choose which optional text messages I get',
+    description: 'Every optional SMS with true or false. The bill of a rental and a debt are sent by SMS whatever is chosen.',
+    access: 'member',
+    body: smsPreferences,
+    responses: { 200: { description: 'The choices now', schema: smsSettings } },
   }),
   notifications: op({
     method: 'get',

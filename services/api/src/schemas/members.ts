@@ -27,6 +27,27 @@ export const notificationBody = z
   })
   .strict();
 
+/**
+ * The SMS a member may turn off (the kit's notice policy, kit/src/notices/policy.ts, holds the
+ * same kinds; a type check in the APP's routes keeps them equal). Each a yes or no.
+ */
+const smsChoice = z.boolean({ error: 'must be true or false' });
+export const smsPreferences = z
+  .object({
+    'rental-started': smsChoice.meta({ description: 'A text when a rental starts (default off)' }),
+    'reservation-expiring': smsChoice.meta({ description: 'A text minutes before a reservation expires (default on)' }),
+    'low-balance': smsChoice.meta({ description: 'A text when a charge takes the balance below the threshold (default on)' }),
+    'low-battery': smsChoice.meta({ description: 'A text when the car in use runs low, with stations to charge at (default on)' }),
+  })
+  .strict()
+  .meta({ id: 'SmsPreferences' });
+export const smsSettings = z
+  .object({
+    choices: smsPreferences,
+    alwaysSent: z.array(z.enum(['rental-ended', 'debt'])).meta({ description: 'The SMS sent whatever the choices: the bill of each rental and a debt' }),
+  })
+  .meta({ id: 'SmsSettings' });
+
 export const member = z
   .object({
     id: z.uuid(),
@@ -54,6 +75,8 @@ export const sessionRecord = z
   })
   .meta({ id: 'SessionRecord' });
 
+export type SmsPreferences = z.output<typeof smsPreferences>;
+export type SmsSettings = z.output<typeof smsSettings>;
 export type Member = z.output<typeof member>;
 export type MemberStatus = z.output<typeof memberStatus>;
 export type Notification = z.output<typeof notification>;

@@ -31,6 +31,8 @@ export const rentalConfigSchema = z.object({
     .refine((zone) => isTimeZone(zone), { message: 'must be an IANA time zone, e.g. Asia/Shanghai' }),
   /** How often each APP instance looks for expired reservations, stuck unlocks and unpublished fees. */
   RENTAL_SWEEP_INTERVAL_MS: env.positiveInt(1_000),
+  /** A reservation's holder is told this many minutes before it expires (docs/push.md). */
+  RESERVATION_EXPIRING_NOTICE_MINUTES: env.positiveInt(5),
   /**
    * The platform's Ed25519 key that signs members' offline app keys (docs/vehicles.md, "App keys");
    * its public half is provisioned into the cars' terminals. Unset: no app keys are issued.

@@ -33,6 +33,7 @@ import {
 import { computeFee, type FeeBreakdown } from '@evshare/pricing';
 import { checkReturn, distanceM, type ReturnRefusal, type ReturnStation, type ReturningVehicle } from './return-rules';
 import { checkTransition, type VehicleState } from './vehicle-state';
+import { createRentalNotices } from './notices';
 
 export interface RentalDeps {
   db: Pool;
@@ -99,6 +100,7 @@ function fromUniqueViolation(error: unknown): never {
 
 export function createRentalService(deps: RentalDeps) {
   const { db, bus, cache, log, members, config, requestedBy } = deps;
+  const notices = createRentalNotices({ db, bus, cache, log });
   const commander = createVehicleCommander(bus, log, config.UNLOCK_RESEND_MS);
 
   async function lockVehicle(c: Queryable, vehicleId: string): Promise<Vehicle> {
@@ -238,7 +240,10 @@ export function createRentalService(deps: RentalDeps) {
         rental.id,
       ]);
       await members.changed(memberId);
-      if (rows[0]) return rows[0];
+      if (rows[0]) {
+        await notices.rentalStarted(rows[0]);
+        return rows[0];
+      }
     } else await rollbackUnlock(rental.id);
     // The vehicle link answers for a car with no connection at once (docs/vehicles.md).
     if (ack && !ack.ok && ack.reason === 'offline') {
@@ -377,7 +382,7 @@ export function createRentalService(deps: RentalDeps) {
   /** Ends the rental after the end-of-trip checks, then asks billing for the fee (and the one-way fee). */
   async function returnRental(memberId: string, rentalId: string, stationId: string): Promise<Rental> {
     const view = await endOfTrip(memberId, rentalId, stationId);
-    const { ended, deductions } = await withTransaction(db, async (c) => {
+    const { ended, deductions, plate } = await withTransaction(db, async (c) => {
       const { rental, station, vehicle, price, endedAt, refusals } = await prepareReturn(c, memberId, rentalId, stationId, true, view);
       const problem = refused(refusals);
       if (problem) throw problem;
@@ -408,14 +413,11 @@ export function createRentalService(deps: RentalDeps) {
           description: `One-way return of ${vehicle.plate} at ${station.name}`,
         });
       await recordDeductions(c, messages);
-      return { ended: rows[0]!, deductions: messages };
+      return { ended: rows[0]!, deductions: messages, plate: vehicle.plate };
     });
+    // The bill before the fee's receipt (billing answers the deduction within milliseconds).
+    await notices.rentalEnded(ended, plate);
     await publishDeductions(deductions);
-    await notifyMember({ db, cache, bus }, memberId, {
-      kind: 'rental.ended',
-      title: `Trip ended: ${formatYuan(ended.totalFen ?? 0)}`,
-      body: { rentalId: ended.id, totalFen: ended.totalFen, price: ended.price },
-    });
     await members.changed(memberId);
     return ended;
   }
@@ -568,6 +570,7 @@ export function createRentalService(deps: RentalDeps) {
     quoteReturn,
     returnRental,
     expireReservations,
+    noticeExpiringReservations: () => notices.reservationsExpiring(config.RESERVATION_EXPIRING_NOTICE_MINUTES),
     rollbackStuckUnlocks,
     republishOutbox,
     commandVehicle,

@@ -3,7 +3,7 @@ import type { RentalService } from './service';
 
 /**
  * The sweep every APP instance runs: expire due reservations (releasing the car and charging
- * the fee), roll back rentals stuck waiting for an unlock, republish unpublished fees. Each step
+ * the fee), tell the holders of reservations about to expire, roll back rentals stuck waiting for an unlock, republish unpublished fees. Each step
  * is safe with any number of instances at once. Returns a stop function.
  */
 export function startRentalSweep(service: RentalService, db: Pool, log: Logger, intervalMs: number): () => void {
@@ -13,7 +13,7 @@ export function startRentalSweep(service: RentalService, db: Pool, log: Logger, 
     if (running || db.ending) return;
     running = true;
     void (async () => {
-      for (const step of [service.expireReservations, service.rollbackStuckUnlocks, service.republishOutbox]) {
+      for (const step of [service.expireReservations, service.noticeExpiringReservations, service.rollbackStuckUnlocks, service.republishOutbox]) {
         if (db.ending) break;
         await step().catch((error: unknown) => log.warn({ err: error }, 'rental sweep step failed'));
       }

@@ -43,7 +43,10 @@ export const BUS_PERMISSIONS: Record<BusIdentity, BusGrant> = {
     publish: [SUBJECTS.appAnnounce, SUBJECTS.appWithdraw, SUBJECTS.appLoadAll, SUBJECTS.pushMemberAll, SUBJECTS.sessionRevoked, SUBJECTS.vehicleCommandAll],
     subscribe: [SUBJECTS.appDiscover, SUBJECTS.sessionRevoked, SUBJECTS.autoscaleDecision, SUBJECTS.gatewayStatus, SUBJECTS.vehicleAckAll],
     // Every fee and the operators' manual deductions and refunds; charging sessions are billed by charging.
-    publishDurable: [...deductionKinds.filter((kind) => kind !== 'charging').map(deductionSubject), smsSubject('operator-notice')],
+    publishDurable: [
+      ...deductionKinds.filter((kind) => kind !== 'charging').map(deductionSubject),
+      ...(['operator-notice', 'rental-started', 'rental-ended', 'reservation-expiring'] as const).map(smsSubject),
+    ],
   }),
   gateway: grant({
     publish: [SUBJECTS.appDiscover, SUBJECTS.gatewayStatus],
@@ -55,7 +58,7 @@ export const BUS_PERMISSIONS: Record<BusIdentity, BusGrant> = {
   }),
   billing: grant({
     publish: [SUBJECTS.pushMemberAll],
-    publishDurable: [receiptSubject, smsSubject('debt')],
+    publishDurable: [receiptSubject, smsSubject('debt'), smsSubject('low-balance')],
     consume: [{ stream: STREAMS.deductions, durable: DURABLES.billing }],
     owns: [STREAMS.deductions, STREAMS.events],
   }),
@@ -64,10 +67,12 @@ export const BUS_PERMISSIONS: Record<BusIdentity, BusGrant> = {
     owns: [STREAMS.sms],
   }),
   telematics: grant({
-    publish: [SUBJECTS.vehicleStatusAll, SUBJECTS.vehicleAlertAll, SUBJECTS.vehicleEventAll, SUBJECTS.vehicleAckAll],
+    publish: [SUBJECTS.vehicleStatusAll, SUBJECTS.vehicleAlertAll, SUBJECTS.vehicleEventAll, SUBJECTS.vehicleAckAll, SUBJECTS.pushMemberAll],
     subscribe: [SUBJECTS.vehicleCommandAll],
-    // A finished trip's fee; a device-facing pod may not refund or charge anything else.
-    publishDurable: [deductionSubject('rental')],
+    // A finished trip's fee; a device-facing pod may not refund or charge anything else. The
+    // notices of what it alone sees: a walk-up start, the bill of a trip the car's record ended,
+    // a low battery during a trip.
+    publishDurable: [deductionSubject('rental'), ...(['rental-started', 'rental-ended', 'low-battery'] as const).map(smsSubject)],
   }),
   charging: grant({
     publish: [SUBJECTS.pileCallAll, SUBJECTS.pileConnectedAll, SUBJECTS.chargingReplyAll],

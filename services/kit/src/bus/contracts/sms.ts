@@ -5,7 +5,16 @@ import { z } from 'zod';
  *
  *   sms.<template>   SmsMessage
  */
-export const smsTemplates = ['verification-code', 'reservation-expiring', 'rental-started', 'rental-ended', 'low-balance', 'debt', 'operator-notice'] as const;
+export const smsTemplates = [
+  'verification-code',
+  'reservation-expiring',
+  'rental-started',
+  'rental-ended',
+  'low-balance',
+  'low-battery',
+  'debt',
+  'operator-notice',
+] as const;
 
 export const smsMessageSchema = z.object({
   /** Unique per message; a redelivered message is sent once. */

@@ -33,6 +33,8 @@ import type {
   ReturnQuote,
   Session,
   SmsLogEntry,
+  SmsPreferences,
+  SmsSettings,
   Station,
   SyncState,
   Vehicle,
@@ -124,6 +126,8 @@ export class Api {
   // ---- member
   me = () => this.request<Member>('GET', '/api/v1/me');
   updateMe = (displayName: string) => this.request<Member>('PATCH', '/api/v1/me', { body: { displayName } });
+  smsPreferences = () => this.request<SmsSettings>('GET', '/api/v1/me/sms-preferences');
+  updateSmsPreferences = (choices: SmsPreferences) => this.request<SmsSettings>('PUT', '/api/v1/me/sms-preferences', { body: choices });
   notifications = () => this.request<Page<Notification>>('GET', '/api/v1/notifications');
   markRead = (id: string) => this.request<void>('POST', `/api/v1/notifications/${id}/read`);
   stations = () => this.request<Page<Station>>('GET', '/api/v1/stations');

@@ -7,6 +7,8 @@ export function ledgerKindText(i18n: I18n, kind: string): string {
   return i18n.t(Object.hasOwn(DICTIONARIES.zh, key) ? (key as MessageKey) : 'ledger.other');
 }
 
+const text = (value: unknown): string => (typeof value === 'string' ? value : '');
+
 /**
  * A notification in the reader's language, built from its kind and body (the stored title is in
  * the member's language at the time it was sent).
@@ -27,6 +29,20 @@ export function notificationText(i18n: I18n, n: Notification): string {
         : t('note.refunded', { amount: i18n.money(amount), balance: i18n.money(Number(body.balanceFen ?? 0)) });
     case 'rental.ended':
       return t('note.rentalEnded', { amount: i18n.money(Number(body.totalFen ?? 0)) });
+    case 'rental.started':
+      return t('note.rentalStarted', { plate: text(body.plate) });
+    case 'reservation.expiring':
+      return t('note.reservationExpiring', { plate: text(body.plate), minutes: Number(body.minutes ?? 0) });
+    case 'balance.low':
+      return t('note.balanceLow', { amount: i18n.money(Number(body.balanceFen ?? 0)) });
+    case 'battery.low':
+      return t('note.batteryLow', {
+        soc: Number(body.socPct ?? 0),
+        stations:
+          Array.isArray(body.stations) && body.stations.length > 0
+            ? body.stations.map((s: unknown) => text((s as { name?: unknown } | null)?.name)).join(', ')
+            : '—',
+      });
     case 'reservation.expired':
       return t('note.reservationExpired', { amount: i18n.money(Number(body.feeFen ?? 0)) });
     case 'top-up':
@@ -41,6 +57,17 @@ export function notificationText(i18n: I18n, n: Notification): string {
   }
 }
 
-const KNOWN_KINDS = ['receipt', 'rental.ended', 'reservation.expired', 'top-up', 'deposit-refund', 'licence'];
+const KNOWN_KINDS = [
+  'receipt',
+  'rental.ended',
+  'rental.started',
+  'reservation.expiring',
+  'reservation.expired',
+  'balance.low',
+  'battery.low',
+  'top-up',
+  'deposit-refund',
+  'licence',
+];
 /** Whether the text is the UI's (translated) or an operator's words (data, shown as written). */
 export const isTranslated = (n: Notification): boolean => KNOWN_KINDS.includes(n.kind);

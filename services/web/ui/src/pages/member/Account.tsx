@@ -3,15 +3,17 @@ import { api } from '../../api/client';
 import { Empty, Field, ProblemBox, Section, useAction, useFieldErrors, useLoad } from '../../components/ui';
 import { useI18n, type MessageKey } from '../../i18n';
 import { useApp } from '../../state';
+import type { SmsPreferences } from '@evshare/api/schemas';
 
 export const licenceKey = (status: string): MessageKey =>
   (['unverified', 'pending', 'approved', 'rejected'].includes(status) ? `licence.${status}` : 'licence.unverified') as MessageKey;
 
-/** Profile, driving licence, membership cards, password, and closing the account. */
+/** Profile, text messages, driving licence, membership cards, password, and closing the account. */
 export function AccountPage() {
   return (
     <div className="grid">
       <Profile />
+      <TextMessages />
       <LicenceCard />
       <Cards />
       <Password />
@@ -62,6 +64,53 @@ function Profile() {
         </button>
       </form>
       <ProblemBox error={action.error} />
+      {saved && (
+        <p className="alert alert-ok" role="status">
+          {t('action.saved')}
+        </p>
+      )}
+    </Section>
+  );
+}
+
+const OPTIONAL_SMS: Array<keyof SmsPreferences> = ['rental-started', 'reservation-expiring', 'low-balance', 'low-battery'];
+
+/** Which optional SMS the member gets; the bill and a debt always go, and the page says so. */
+function TextMessages() {
+  const { t } = useI18n();
+  const settings = useLoad(() => api.smsPreferences(), []);
+  // What the switches show: the member's latest click at once, the stored choices otherwise.
+  const [shown, setShown] = useState<SmsPreferences>();
+  const [saved, setSaved] = useState(false);
+  const action = useAction();
+  const choices = shown ?? settings.data?.choices;
+  const toggle = async (kind: keyof SmsPreferences, on: boolean) => {
+    if (!choices) return;
+    const next = { ...choices, [kind]: on };
+    setShown(next);
+    setSaved(false);
+    const stored = await action.run(() => api.updateSmsPreferences(next));
+    // A refused change shows the stored choices again.
+    setShown(stored?.choices);
+    if (stored) setSaved(true);
+    else settings.reload();
+  };
+  return (
+    <Section title={t('account.sms')} id="sms-title">
+      {choices && (
+        <ul className="plain" data-testid="sms-preferences">
+          {OPTIONAL_SMS.map((kind) => (
+            <li key={kind}>
+              <label>
+                <input type="checkbox" name={kind} checked={choices[kind]} disabled={action.busy} onChange={(e) => void toggle(kind, e.target.checked)} />{' '}
+                {t(`sms.pref.${kind}` as MessageKey)}
+              </label>
+            </li>
+          ))}
+        </ul>
+      )}
+      <p className="muted">{t('account.smsAlways')}</p>
+      <ProblemBox error={action.error ?? settings.error} />
       {saved && (
         <p className="alert alert-ok" role="status">
           {t('action.saved')}
