@@ -51,9 +51,12 @@ cd "$ROOT"
 npx tsc -b services/gateway
 LOAD_AT_START=$(bench_load)
 
-rss_kb() { awk '/VmRSS/ {print $2}' "/proc/$1/status"; }
+# A balancer is a process and, for the gateway with workers, its children: both are counted.
+family() { echo "$1" $(pgrep -P "$1" || true); }
 
-cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+rss_kb() { local pid sum=0; for pid in $(family "$1"); do sum=$((sum + $(awk '/VmRSS/ {print $2}' "/proc/$pid/status"))); done; echo "$sum"; }
+
+cpu_ticks() { local pid sum=0; for pid in $(family "$1"); do sum=$((sum + $(awk '{ print $14 + $15 }' "/proc/$pid/stat"))); done; echo "$sum"; }
 
 # wrk against url for duration s -> "rps p50_ms p99_ms non2xx balancer_cpu total_cpu": CPU in µs per
 # request (user + system time) of the balancer process pid, and of everything in the benchmark
@@ -139,13 +142,14 @@ EOF
   wait_http "http://127.0.0.1:$HP/readyz" 300
 }
 
-start_gateway() { # [tree] -> GP GW_PID
-  local tree=${1:-$ROOT}
+start_gateway() { # [tree] [workers] -> GP GW_PID
+  local tree=${1:-$ROOT} workers=${2:-0}
   GP=$(free_port)
   local prof=()
   [ "${BENCH_PROFILE:-0}" = 1 ] && prof=(--cpu-prof --cpu-prof-dir "${BENCH_PROFILE_DIR:-/tmp/evshare-gateway-profiles}")
   # ADMIN_PORT=0: the operators' listener on any free port (a gateway before it ignores the variable).
-  PORT=$GP ADMIN_PORT=0 APP_UPSTREAMS="http://127.0.0.1:$B1,http://127.0.0.1:$B2" LOG_LEVEL=error \
+  # GATEWAY_WORKERS=0: one worker per core (a gateway before workers ignores the variable).
+  GATEWAY_WORKERS=$workers PORT=$GP ADMIN_PORT=0 APP_UPSTREAMS="http://127.0.0.1:$B1,http://127.0.0.1:$B2" LOG_LEVEL=error \
     node "${prof[@]}" "$tree/services/gateway/dist/main.js" & GW_PID=$!
   PIDS+=("$GW_PID")
   wait_http "http://127.0.0.1:$GP/readyz" 300
@@ -169,12 +173,15 @@ compare() { # kind path label
   start_haproxy
   start_gateway
   local names=(HAProxy gateway) ports=("$HP" "$GP") pids=("$(cat "$WORK/haproxy.pid")" "$GW_PID")
+  local gw=$GW_PID gp=$GP
+  # The same gateway as one process, as before workers: the before/after of the change in one run.
+  start_gateway "$ROOT" 1
+  names+=("gateway (1 process)"); ports+=("$GP"); pids+=("$GW_PID")
   if [ -n "${BENCH_BASELINE:-}" ]; then
-    local gw=$GW_PID gp=$GP
     start_gateway "$BENCH_BASELINE"
     names+=("gateway (baseline)"); ports+=("$GP"); pids+=("$GW_PID")
-    GW_PID=$gw GP=$gp
   fi
+  GW_PID=$gw GP=$gp
   if [ "$kind" = bare ]; then
     local NP
     NP=$(free_port)
@@ -263,11 +270,13 @@ SECTION=$(
         verdict=$(awk -v r="$ratio" -v d="$dp99" 'BEGIN { print (r >= 0.9 && d <= 1) ? "meets" : "is below" }')
         projected=$(awk -v r="$cost" 'BEGIN { print (r >= 0.9) ? "meets" : "is below" }')
         echo "- $label: gateway median throughput **$ratio** of HAProxy's and median p99 difference **$dp99 ms**, which $verdict the target (>= 0.90, <= +1 ms); median CPU per request $cpu µs. CPU-cost ratio **$cost** (all CPU per request with HAProxy / with the gateway: the throughput ratio to expect on a machine running nothing else), which $projected the 0.90 target." ;;
+      'gateway (1 process)') echo "- $label: the gateway as one process (GATEWAY_WORKERS=1, same run) median throughput $ratio of HAProxy's, CPU-cost ratio $cost, p99 difference $dp99 ms, CPU per request $cpu µs." ;;
       'gateway (baseline)') echo "- $label: $name (the gateway built in BENCH_BASELINE, same run) median throughput $ratio of HAProxy's, CPU-cost ratio $cost, p99 difference $dp99 ms, CPU per request $cpu µs." ;;
       *) echo "- $label: $name (the gateway's first transport) median throughput $ratio of HAProxy's, CPU-cost ratio $cost, p99 difference $dp99 ms, CPU per request $cpu µs." ;;
     esac
   done <"$WORK/summary.txt"
   echo "- $APP_NOTE"
+  echo "- \`gateway\` is the gateway with its default of one worker per core ($(nproc) workers and the primary; CPU and memory are those of all its processes)."
   echo "- Memory: a freshly started gateway: RSS $((rss_before / 1024)) MiB, then $((rss_after / 1024)) MiB with $opened idle keep-alive client connections open (each served one request; $failed failed), i.e. about $(( (rss_after - rss_before) * 1024 / (opened > 0 ? opened : 1) )) bytes of process memory per connection (the kernel's socket buffers are not in RSS)."
 )
 echo
