@@ -167,12 +167,16 @@ function Shell(props: { lang: Lang; setLang(lang: Lang): void }) {
         <h1>{route ? t(route.title) : t('nav.notFound')}</h1>
         {route ? route.page() : <p>{t('app.notFound')}</p>}
       </main>
-      {app.toast && (
-        <div className="toast" role="status" aria-live="polite">
-          <span translate={isTranslated(app.toast) ? undefined : 'no'}>{notificationText(i18n, app.toast)}</span>
-          <button type="button" className="link-button" onClick={app.dismissToast} aria-label={t('app.dismiss')}>
-            ×
-          </button>
+      {app.toasts.length > 0 && (
+        <div className="toasts">
+          {app.toasts.map((toast) => (
+            <div key={toast.id} className="toast" role="status" aria-live="polite">
+              <span translate={isTranslated(toast) ? undefined : 'no'}>{notificationText(i18n, toast)}</span>
+              <button type="button" className="link-button" onClick={() => app.dismissToast(toast.id)} aria-label={t('app.dismiss')}>
+                ×
+              </button>
+            </div>
+          ))}
         </div>
       )}
     </div>

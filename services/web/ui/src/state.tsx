@@ -25,9 +25,12 @@ export interface AppState {
   live: LiveStatus;
   /** Unread notifications: the poll's list merged with what push delivered since. */
   notifications: Notification[];
-  /** The latest notification pushed, for the toast. */
-  toast: Notification | undefined;
-  dismissToast: () => void;
+  /**
+   * The notifications pushed in the last TOAST_MS, newest first (at most TOASTS_SHOWN): a bill and
+   * its receipt arrive within milliseconds, and neither may hide the other.
+   */
+  toasts: Notification[];
+  dismissToast(id: string): void;
   /** Grows at every change of the member's state (poll or push): pages reload their data on it. */
   version: number;
   /** Cars seen on station pages, to name the car of a reservation or rental. */
@@ -45,6 +48,9 @@ export interface AppState {
 
 const Context = createContext<AppState | undefined>(undefined);
 
+const TOAST_MS = 8_000;
+const TOASTS_SHOWN = 3;
+
 export function useApp(): AppState {
   const value = useContext(Context);
   if (!value) throw new Error('useApp outside AppProvider');
@@ -56,7 +62,7 @@ export function AppProvider(props: { children: ReactNode; path: string; navigate
   const [sync, setSync] = useState<SyncState>();
   const [live, setLive] = useState<LiveStatus>('connecting');
   const [pushed, setPushed] = useState<Notification[]>([]);
-  const [toast, setToast] = useState<Notification>();
+  const [toasts, setToasts] = useState<Notification[]>([]);
   const [version, setVersion] = useState(0);
   const [expired, setExpired] = useState(false);
   // One map for the provider's life, filled in place as station pages list cars.
@@ -98,7 +104,8 @@ export function AppProvider(props: { children: ReactNode; path: string; navigate
       },
       notification: (notification) => {
         setPushed((list) => (list.some((n) => n.id === notification.id) ? list : [notification, ...list]));
-        setToast(notification);
+        setToasts((list) => (list.some((n) => n.id === notification.id) ? list : [notification, ...list].slice(0, TOASTS_SHOWN)));
+        setTimeout(() => setToasts((list) => list.filter((n) => n.id !== notification.id)), TOAST_MS);
         setVersion((v) => v + 1);
       },
       status: setLive,
@@ -109,12 +116,6 @@ export function AppProvider(props: { children: ReactNode; path: string; navigate
     return () => live.stop();
   }, [session, endSession]);
 
-  useEffect(() => {
-    if (!toast) return;
-    const timer = setTimeout(() => setToast(undefined), 8_000);
-    return () => clearTimeout(timer);
-  }, [toast]);
-
   const synced = sync?.notifications ?? [];
   const notifications = [...pushed.filter((n) => !synced.some((s) => s.id === n.id)), ...synced];
 
@@ -123,8 +124,8 @@ export function AppProvider(props: { children: ReactNode; path: string; navigate
     sync,
     live,
     notifications,
-    toast,
-    dismissToast: () => setToast(undefined),
+    toasts,
+    dismissToast: (id) => setToasts((list) => list.filter((n) => n.id !== id)),
     version,
     vehicles,
     rememberVehicles: (items) => items.forEach((v) => vehicles.set(v.id, v)),
