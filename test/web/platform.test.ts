@@ -293,8 +293,10 @@ describe('the web platform in a browser', () => {
     const total = await page.locator('[data-testid="bill-total"]').innerText();
     expect(total).toMatch(/^¥\d+\.\d\d$/);
 
-    // The billing service's receipt is pushed: it arrives without a reload.
-    await page.getByRole('status').filter({ hasText: '扣款' }).waitFor({ timeout: UI_TIMEOUT });
+    // The billing service's receipts are pushed: they arrive without a reload, the trip's fee and
+    // the one-way fee each in its own toast, neither hiding the other.
+    for (const fee of ['租车费用', '异地还车费'])
+      await page.getByRole('status').filter({ hasText: '扣款' }).filter({ hasText: fee }).waitFor({ timeout: UI_TIMEOUT });
     await nav(page, 'nav.notifications');
     await page.locator('[data-testid="notifications"] [data-kind="receipt"]').first().waitFor({ timeout: UI_TIMEOUT });
     await page.locator('[data-testid="notifications"] [data-kind="rental.ended"]').waitFor({ timeout: UI_TIMEOUT });
