@@ -338,10 +338,13 @@ describe('low battery during a trip', () => {
     expect(await noticeLowBattery({ db: bench.db, bus: bench.bus }, [{ vin: car.vin, state: 'in_use', socPct: 40 }], settings)).toBe(0);
     expect(await noticeLowBattery({ db: bench.db, bus: bench.bus }, [{ vin: car.vin, state: 'available', socPct: 5 }], settings)).toBe(0);
 
-    // The next rental of the same car is a new trip: told again.
-    await bench.reportVehicle(car.id, { lat: near.lat, lng: near.lng, socPct: 12 });
+    // The next rental of the same car (charged meanwhile: below the fleet's minimum charge it
+    // could not be rented) is a new trip: told again when its battery runs low.
+    await bench.reportVehicle(car.id, { lat: near.lat, lng: near.lng, socPct: 60 });
     expect((await bench.api('POST', `/api/v1/rentals/${rental.id}/return`, member!.key, { stationId: near.id })).status).toBe(200);
-    const next = (await bench.api('POST', '/api/v1/rentals', member!.key, { vehicleId: car.id })).json<{ id: string }>();
+    const again = await bench.api('POST', '/api/v1/rentals', member!.key, { vehicleId: car.id });
+    expect(again.status).toBe(201);
+    const next = again.json<{ id: string }>();
     expect(await noticeLowBattery({ db: bench.db, bus: bench.bus }, report, settings)).toBe(1);
     await eventually(() => expect(smsTo(member!.id, 'low-battery').map((m) => m.reference)).toEqual([`low-battery:${rental.id}`, `low-battery:${next.id}`]));
   });

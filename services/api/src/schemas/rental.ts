@@ -98,7 +98,13 @@ export const timeBand = z
   .strict()
   .refine((b) => b.toHour % 24 !== b.fromHour, { message: 'must differ from fromHour', path: ['toHour'] })
   .meta({ id: 'TimeBand' });
-const bandHours = (b: { fromHour: number; toHour: number }) => {
+/**
+ * The hours a band covers. zod runs the array's refinement even when a band failed its own
+ * checks, so a band whose hours are not whole hours in range covers none (its own issue is reported).
+ */
+const bandHours = (b: { fromHour: number; toHour: number }): number[] => {
+  const hour = (h: unknown, max: number) => Number.isInteger(h) && (h as number) >= 0 && (h as number) <= max;
+  if (!hour(b.fromHour, 23) || !hour(b.toHour, 24)) return [];
   const end = b.toHour <= b.fromHour ? b.toHour + 24 : b.toHour;
   return Array.from({ length: end - b.fromHour }, (_, i) => (b.fromHour + i) % 24);
 };
