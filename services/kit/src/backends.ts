@@ -60,7 +60,29 @@ const backendEnv = z.object({
     .default(''),
 });
 
-export async function connectBackends(options: { service: string; log: Logger; env?: NodeJS.ProcessEnv; database?: boolean }): Promise<Backends> {
+/** How long the first NATS connection may take before the start is logged as waiting for it. */
+const FIRST_CONNECTION_GRACE_MS = 1_000;
+
+/** Server addresses without any credentials a URL may carry, for the log. */
+function natsHosts(url: string): string[] {
+  return url.split(',').map((server) => {
+    const trimmed = server.trim();
+    try {
+      return new URL(trimmed.includes('://') ? trimmed : `nats://${trimmed}`).host;
+    } catch {
+      return '(unparsable)';
+    }
+  });
+}
+
+export async function connectBackends(options: {
+  service: string;
+  log: Logger;
+  env?: NodeJS.ProcessEnv;
+  database?: boolean;
+  /** Told what the start waits for (the startup probes show it in /readyz). */
+  onWaiting?: (reason: string) => void;
+}): Promise<Backends> {
   const source = options.env ?? process.env;
   const config = parseConfig(backendEnv, source);
   const redisOptions = redisOptionsFromEnv(source);
@@ -77,15 +99,32 @@ export async function connectBackends(options: { service: string; log: Logger; e
   if (cache !== sessions) closers.push(() => cache.close());
 
   const prefix = config.NATS_SUBJECT_PREFIX || undefined;
-  const bus = config.NATS_URL
-    ? await createNatsBus({
-        url: config.NATS_URL,
-        name: options.service,
-        prefix,
-        ...(config.NATS_USER === undefined ? {} : { user: config.NATS_USER, password: config.NATS_PASSWORD }),
-        inboxPrefix: inboxPrefix(options.service, config.NATS_SUBJECT_PREFIX),
-      })
-    : createMemoryBus();
+  let bus: Bus;
+  if (config.NATS_URL) {
+    // A NATS that is not up yet (a fresh install, a broker restart) is waited for, not a failed
+    // start: the kubelet would only restart the pod into the same wait.
+    const connecting = createNatsBus({
+      url: config.NATS_URL,
+      name: options.service,
+      prefix,
+      ...(config.NATS_USER === undefined ? {} : { user: config.NATS_USER, password: config.NATS_PASSWORD }),
+      inboxPrefix: inboxPrefix(options.service, config.NATS_SUBJECT_PREFIX),
+      waitForFirstConnection: true,
+    });
+    const servers = natsHosts(config.NATS_URL);
+    let waited = false;
+    const waiting = setTimeout(() => {
+      waited = true;
+      options.log.warn({ nats: servers }, 'waiting for the first connection to NATS');
+      options.onWaiting?.(`waiting for the first connection to NATS (${servers.join(', ')})`);
+    }, FIRST_CONNECTION_GRACE_MS);
+    try {
+      bus = await connecting;
+    } finally {
+      clearTimeout(waiting);
+    }
+    if (waited) options.log.info({ nats: servers }, 'connected to NATS');
+  } else bus = createMemoryBus();
   closers.push(() => bus.close());
   // A service sets up the streams it owns and creates (never changes) those it only uses; the
   // one-process stack and tools set up all of them.
