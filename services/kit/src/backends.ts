@@ -5,7 +5,7 @@ import type { Logger } from './logger';
 import type { Bus } from './bus/types';
 import { ALL_STREAMS } from './bus/streams';
 import { createMemoryBus } from './bus/memory';
-import { createNatsBus } from './bus/nats';
+import { createNatsBus, type NatsBusOptions } from './bus/nats';
 import { inboxPrefix, isBusIdentity, streamsOf } from './bus/permissions';
 import type { KeyValueStore } from './store/types';
 import { createMemoryStore } from './store/memory';
@@ -75,6 +75,33 @@ function natsHosts(url: string): string[] {
   });
 }
 
+/**
+ * A process's bus on NATS, waiting for the first connection: a NATS that is not up yet (a fresh
+ * install, a broker restart) is waited for, not a failed start, which the kubelet would only
+ * restart into the same wait. Logged (and told to onWaiting) once it takes longer than a moment.
+ */
+export async function connectNatsBus(
+  busOptions: Omit<NatsBusOptions, 'waitForFirstConnection'>,
+  log: Logger,
+  onWaiting?: (reason: string) => void,
+): Promise<Bus> {
+  const connecting = createNatsBus({ ...busOptions, waitForFirstConnection: true });
+  const servers = natsHosts(busOptions.url);
+  let waited = false;
+  const waiting = setTimeout(() => {
+    waited = true;
+    log.warn({ nats: servers }, 'waiting for the first connection to NATS');
+    onWaiting?.(`waiting for the first connection to NATS (${servers.join(', ')})`);
+  }, FIRST_CONNECTION_GRACE_MS);
+  try {
+    const bus = await connecting;
+    if (waited) log.info({ nats: servers }, 'connected to NATS');
+    return bus;
+  } finally {
+    clearTimeout(waiting);
+  }
+}
+
 export async function connectBackends(options: {
   service: string;
   log: Logger;
@@ -99,32 +126,19 @@ export async function connectBackends(options: {
   if (cache !== sessions) closers.push(() => cache.close());
 
   const prefix = config.NATS_SUBJECT_PREFIX || undefined;
-  let bus: Bus;
-  if (config.NATS_URL) {
-    // A NATS that is not up yet (a fresh install, a broker restart) is waited for, not a failed
-    // start: the kubelet would only restart the pod into the same wait.
-    const connecting = createNatsBus({
-      url: config.NATS_URL,
-      name: options.service,
-      prefix,
-      ...(config.NATS_USER === undefined ? {} : { user: config.NATS_USER, password: config.NATS_PASSWORD }),
-      inboxPrefix: inboxPrefix(options.service, config.NATS_SUBJECT_PREFIX),
-      waitForFirstConnection: true,
-    });
-    const servers = natsHosts(config.NATS_URL);
-    let waited = false;
-    const waiting = setTimeout(() => {
-      waited = true;
-      options.log.warn({ nats: servers }, 'waiting for the first connection to NATS');
-      options.onWaiting?.(`waiting for the first connection to NATS (${servers.join(', ')})`);
-    }, FIRST_CONNECTION_GRACE_MS);
-    try {
-      bus = await connecting;
-    } finally {
-      clearTimeout(waiting);
-    }
-    if (waited) options.log.info({ nats: servers }, 'connected to NATS');
-  } else bus = createMemoryBus();
+  const bus = config.NATS_URL
+    ? await connectNatsBus(
+        {
+          url: config.NATS_URL,
+          name: options.service,
+          prefix,
+          ...(config.NATS_USER === undefined ? {} : { user: config.NATS_USER, password: config.NATS_PASSWORD }),
+          inboxPrefix: inboxPrefix(options.service, config.NATS_SUBJECT_PREFIX),
+        },
+        options.log,
+        options.onWaiting,
+      )
+    : createMemoryBus();
   closers.push(() => bus.close());
   // A service sets up the streams it owns and creates (never changes) those it only uses; the
   // one-process stack and tools set up all of them.
