@@ -1,5 +1,5 @@
 import { KubeConfig } from '@kubernetes/client-node';
-import { createLogger, createMetrics, createNatsBus, inboxPrefix, listen, loadConfig, runProcess } from '@evshare/kit';
+import { connectNatsBus, createLogger, createMetrics, inboxPrefix, listen, loadConfig, runProcess } from '@evshare/kit';
 import { leaseNamespace, operatorConfigSchema, requireSigningKeyInProduction } from './config';
 import { operatorHttpHandler } from './http';
 import { startOperator } from './operator';
@@ -24,13 +24,17 @@ void runProcess('operator', log, async () => {
   const kubeConfig = new KubeConfig();
   // KUBECONFIG, then ~/.kube/config, then the in-cluster service account.
   kubeConfig.loadFromDefault();
-  const bus = await createNatsBus({
-    url: config.NATS_URL,
-    prefix: config.NATS_PREFIX,
-    name: `evshare-operator/${config.POD_NAME}`,
-    ...(config.NATS_USER === undefined ? {} : { user: config.NATS_USER, password: config.NATS_PASSWORD }),
-    inboxPrefix: inboxPrefix('operator', config.NATS_PREFIX),
-  });
+  // Alive and not ready (its /readyz) while it waits for its first NATS connection.
+  const bus = await connectNatsBus(
+    {
+      url: config.NATS_URL,
+      prefix: config.NATS_PREFIX,
+      name: `evshare-operator/${config.POD_NAME}`,
+      ...(config.NATS_USER === undefined ? {} : { user: config.NATS_USER, password: config.NATS_PASSWORD }),
+      inboxPrefix: inboxPrefix('operator', config.NATS_PREFIX),
+    },
+    log,
+  );
   const operator = await startOperator({
     kubeConfig,
     bus,

@@ -5,7 +5,9 @@
  * the APP pods (they stay Pending: there is no node), and the test plays the APP pods by
  * publishing load reports under their names. The operator runs as the chart's own ServiceAccount
  * with the chart's Role (rendered by helm, token from the TokenRequest API), so a permission the
- * chart forgets fails here; the test itself uses the admin token.
+ * chart forgets fails here; the test itself uses the admin token. The apiserver enforces
+ * OwnerReferencesPermissionEnforcement, so the owner references with blockOwnerDeletion on what the
+ * operator creates need the chart's appservicegroups/finalizers rule.
  */
 import { KubeConfig } from '@kubernetes/client-node';
 import { autoscaleDecisionSchema, createLogger, createNatsBus, SUBJECTS, TEST_NATS_URL, uniqueName, type AppLoad, type Bus } from '@evshare/kit';
@@ -362,6 +364,43 @@ describe('operator', () => {
     // Someone deletes the Service: the operator puts it back.
     expect((await apiRequest(cp, 'DELETE', `/api/v1/namespaces/${ns}/services/app`)).status).toBe(200);
     await waitFor('the Service to come back', 10_000, async () => (await apiRequest(cp, 'GET', `/api/v1/namespaces/${ns}/services/app`)).status === 200);
+  });
+
+  it("the apiserver enforces owner-reference permissions: blockOwnerDeletion needs the chart's appservicegroups/finalizers rule", async () => {
+    const { ns } = await setupNamespace();
+    const group = await createGroup(ns, 'app', { deploymentName: 'app', maxReplicas: 2, target: { inflightPerPod: 8 } });
+    const asOperator = { ...cp, token: operatorTokens.get(ns)! };
+    const owned = (name: string) => ({
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: {
+        name,
+        ownerReferences: [
+          { apiVersion: 'evshare.io/v1alpha1', kind: 'AppServiceGroup', name: 'app', uid: group.metadata.uid, controller: true, blockOwnerDeletion: true },
+        ],
+      },
+      spec: { selector: { app: 'app' }, ports: [{ name: 'http', port: 80, targetPort: 'http' }] },
+    });
+    const role = JSON.parse(JSON.stringify(operatorRbac.find((o) => o.kind === 'Role')).replaceAll('"placeholder"', JSON.stringify(ns))) as K8sObject & {
+      rules: Array<{ resources: string[] }>;
+    };
+    const rolePath = `/apis/rbac.authorization.k8s.io/v1/namespaces/${ns}/roles/${OPERATOR_SA}`;
+    const withoutFinalizers = { ...role, rules: role.rules.filter((r) => !r.resources.includes('appservicegroups/finalizers')) };
+    expect(withoutFinalizers.rules.length).toBe(role.rules.length - 1);
+    expect((await apiRequest(cp, 'PUT', rolePath, withoutFinalizers)).status).toBe(200);
+    // RBAC changes reach the authorizer through its informer: wait for the refusal.
+    const refused = await waitFor('the refusal without the finalizers rule', 10_000, async () => {
+      const res = await apiRequest(asOperator, 'POST', `/api/v1/namespaces/${ns}/services`, owned('refused'));
+      return res.status === 403 && res.body;
+    });
+    expect(refused.message).toMatch(/cannot set blockOwnerDeletion/);
+
+    expect((await apiRequest(cp, 'PUT', rolePath, role)).status).toBe(200);
+    const allowed = await waitFor("the create with the chart's Role", 10_000, async () => {
+      const res = await apiRequest(asOperator, 'POST', `/api/v1/namespaces/${ns}/services`, owned('allowed'));
+      return res.status === 201 && res.body;
+    });
+    expect(allowed.metadata.ownerReferences[0].blockOwnerDeletion).toBe(true);
   });
 
   it('scales up within 3 s of a load step, down only after the window, removing the pods with the fewest members', async () => {

@@ -32,12 +32,14 @@ const NATS = ['NATS_URL', 'NATS_USER', 'NATS_PASSWORD'];
 describe.each([
   ['development', { entrypoint: 'gateway', services: { 'vehicle-sim': { enabled: true }, 'pile-sim': { enabled: true }, 'member-sim': { enabled: true } } }],
   ['production', { ...PRODUCTION_VALUES, entrypoint: 'gateway' }],
-])('credentials per workload in %s mode', (_mode, values) => {
+])('credentials per workload in %s mode', (mode, values) => {
   let objects: K8sObject[];
   beforeAll(async () => {
     objects = await render(values);
   });
   const deployment = (name: string) => envOf(objects, 'Deployment', `evs-evshare-${name}`);
+  // On the release's own NATS the service's name; on a shared one (an account per release) the release's too.
+  const natsUser = (name: string) => (mode === 'development' ? name : `evs-evshare-${name}`);
 
   it('gives web no NATS, Redis or database credential at all', () => {
     const web = deployment('web');
@@ -46,7 +48,7 @@ describe.each([
   });
 
   it('gives the simulators (development) the database to register devices, and no NATS or Redis', () => {
-    if (_mode !== 'development') return;
+    if (mode !== 'development') return;
     for (const name of ['vehicle-sim', 'pile-sim', 'member-sim']) {
       const { names } = deployment(name);
       expect([name, names.filter((n) => [...NATS, 'REDIS_URL', 'REDIS_PASSWORD'].includes(n))]).toEqual([name, []]);
@@ -62,7 +64,10 @@ describe.each([
       // Its NATS password, and the release Secret for the membership signing key only.
       expect(secrets.sort()).toEqual([`evs-evshare-nats-${name}`, 'evs-evshare-secrets']);
     }
-    expect(find(objects, 'Deployment', 'evs-evshare-gateway').spec.template.spec.containers[0].env).toContainEqual({ name: 'NATS_USER', value: 'gateway' });
+    expect(find(objects, 'Deployment', 'evs-evshare-gateway').spec.template.spec.containers[0].env).toContainEqual({
+      name: 'NATS_USER',
+      value: natsUser('gateway'),
+    });
   });
 
   it('gives heartbeat NATS and Redis, but no database', () => {
@@ -74,7 +79,7 @@ describe.each([
   it('gives each NATS service its own user and only its own password Secret', () => {
     for (const name of ['auth', 'app', 'heartbeat', 'billing', 'sms', 'telematics', 'charging']) {
       const container = find(objects, 'Deployment', `evs-evshare-${name}`).spec.template.spec.containers[0];
-      expect(container.env).toContainEqual({ name: 'NATS_USER', value: name });
+      expect(container.env).toContainEqual({ name: 'NATS_USER', value: natsUser(name) });
       expect(container.env).toContainEqual({ name: 'NATS_PASSWORD', valueFrom: { secretKeyRef: { name: `evs-evshare-nats-${name}`, key: 'password' } } });
       const natsSecrets = deployment(name).secrets.filter((s) => s.startsWith('evs-evshare-nats-'));
       expect([name, natsSecrets]).toEqual([name, [`evs-evshare-nats-${name}`]]);
@@ -89,7 +94,7 @@ describe.each([
   it("gives no pod another service's NATS password (only the development NATS server reads them all)", () => {
     const readers = podSpecs(objects).filter(({ spec }) => JSON.stringify(spec).includes('"evs-evshare-nats-billing"'));
     expect(readers.map((r) => r.owner).sort()).toEqual(
-      _mode === 'development' ? ['Deployment/evs-evshare-billing', 'StatefulSet/evs-evshare-nats'] : ['Deployment/evs-evshare-billing'],
+      mode === 'development' ? ['Deployment/evs-evshare-billing', 'StatefulSet/evs-evshare-nats'] : ['Deployment/evs-evshare-billing'],
     );
   });
 });

@@ -196,8 +196,11 @@ describe('production mode', () => {
 
   it('contains no in-chart NATS, Redis or PostgreSQL', () => {
     const names = objects.map((o) => `${o.kind}/${o.metadata.name}`);
-    // The services' own NATS passwords are the release's in both modes (test/chart/credentials.test.ts).
-    expect(names.filter((n) => /nats|redis|postgres/.test(n) && !n.startsWith('Secret/evs-evshare-nats-'))).toEqual([]);
+    // The services' own NATS passwords are the release's in both modes (test/chart/credentials.test.ts),
+    // and the release's NATS account is rendered for the shared NATS (test/chart/releases.test.ts).
+    expect(
+      names.filter((n) => /nats|redis|postgres/.test(n) && !n.startsWith('Secret/evs-evshare-nats-') && n !== 'ConfigMap/evs-evshare-nats-account'),
+    ).toEqual([]);
     const images = podSpecs(objects).flatMap(({ spec }) => spec.containers.map((c: { image: string }) => c.image));
     expect(images.filter((i) => !i.startsWith('ghcr.io/evshare/evshare:'))).toEqual([]);
   });

@@ -158,6 +158,9 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
       `--cert-dir=${path.join(dir, 'serving')}`,
       `--token-auth-file=${tokens}`,
       '--authorization-mode=Node,RBAC',
+      // As on clusters that enforce it (OpenShift): an owner reference with blockOwnerDeletion needs
+      // update on the owner's finalizers, so a chart Role without it fails the operator tests.
+      '--enable-admission-plugins=OwnerReferencesPermissionEnforcement',
       '--service-account-issuer=https://kubernetes.default.svc.cluster.local',
       `--service-account-key-file=${saPub}`,
       `--service-account-signing-key-file=${saKey}`,

@@ -19,14 +19,20 @@ export interface AuthNatsServer {
   stop(): Promise<void>;
 }
 
+/** Each service identity's password, as a server started later will have them. */
+export function natsPasswords(): Record<BusIdentity, string> {
+  return Object.fromEntries(BUS_IDENTITIES.map((id) => [id, randomBytes(12).toString('hex')])) as Record<BusIdentity, string>;
+}
+
 /**
- * A nats-server of the test's own, on a free port, configured with `natsServerConfig`: a user per
- * service identity with its permissions, and an admin user for set-up. Stopped by its pid.
+ * A nats-server of the test's own, on a free port (or the one given, for a client that dialled it
+ * before the server came up), configured with `natsServerConfig`: a user per service identity with
+ * its permissions, and an admin user for set-up. Stopped by its pid.
  */
-export async function startAuthNatsServer(): Promise<AuthNatsServer> {
+export async function startAuthNatsServer(options: { port?: number; passwords?: Record<BusIdentity, string> } = {}): Promise<AuthNatsServer> {
   const dir = await mkdtemp(path.join(tmpdir(), 'evshare-nats-auth-'));
-  const port = await freePort();
-  const passwords = Object.fromEntries(BUS_IDENTITIES.map((id) => [id, randomBytes(12).toString('hex')])) as Record<BusIdentity, string>;
+  const port = options.port ?? (await freePort());
+  const passwords = options.passwords ?? natsPasswords();
   const admin = { user: 'admin', password: randomBytes(12).toString('hex') };
   const file = path.join(dir, 'nats.conf');
   await writeFile(file, natsServerConfig({ passwords, admin, port, storeDir: path.join(dir, 'js') }));

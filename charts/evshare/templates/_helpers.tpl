@@ -112,6 +112,15 @@ seccompProfile:
 {{- .Files.Get "files/nats-permissions.json" }}
 {{- end }}
 
+{{/*
+A NATS identity's user name: (dict "root" $ "name" "app"). The service's name on the release's own
+NATS (development); on a shared NATS (production) the release's fullname first, as NATS wants user
+names unique across its accounts and every release has an account of its own (nats-account.yaml).
+*/}}
+{{- define "evshare.natsUser" -}}
+{{- if eq .root.Values.mode "development" }}{{ .name }}{{ else }}{{ printf "%s-%s" (include "evshare.fullname" .root) .name }}{{ end }}
+{{- end }}
+
 {{/* The Secret the chart generates for a NATS identity's password: (dict "root" $ "name" "app"). */}}
 {{- define "evshare.natsSecretName" -}}
 {{- printf "%s-nats-%s" (include "evshare.fullname" .root) .name }}
@@ -143,7 +152,7 @@ its own Secret: (dict "root" $ "name" "app"). Only services with a NATS identity
 {{ include "evshare.envFrom" (dict "name" "NATS_URL" "value" $nats.url "secret" $nats.urlSecret) }}
 {{- end }}
 - name: NATS_USER
-  value: {{ .name | quote }}
+  value: {{ include "evshare.natsUser" . | quote }}
 - name: NATS_PASSWORD
   valueFrom:
     secretKeyRef: {{ include "evshare.natsSecretRef" . }}

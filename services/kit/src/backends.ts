@@ -5,7 +5,7 @@ import type { Logger } from './logger';
 import type { Bus } from './bus/types';
 import { ALL_STREAMS } from './bus/streams';
 import { createMemoryBus } from './bus/memory';
-import { createNatsBus } from './bus/nats';
+import { createNatsBus, type NatsBusOptions } from './bus/nats';
 import { inboxPrefix, isBusIdentity, streamsOf } from './bus/permissions';
 import type { KeyValueStore } from './store/types';
 import { createMemoryStore } from './store/memory';
@@ -60,7 +60,56 @@ const backendEnv = z.object({
     .default(''),
 });
 
-export async function connectBackends(options: { service: string; log: Logger; env?: NodeJS.ProcessEnv; database?: boolean }): Promise<Backends> {
+/** How long the first NATS connection may take before the start is logged as waiting for it. */
+const FIRST_CONNECTION_GRACE_MS = 1_000;
+
+/** Server addresses without any credentials a URL may carry, for the log. */
+function natsHosts(url: string): string[] {
+  return url.split(',').map((server) => {
+    const trimmed = server.trim();
+    try {
+      return new URL(trimmed.includes('://') ? trimmed : `nats://${trimmed}`).host;
+    } catch {
+      return '(unparsable)';
+    }
+  });
+}
+
+/**
+ * A process's bus on NATS, waiting for the first connection: a NATS that is not up yet (a fresh
+ * install, a broker restart) is waited for, not a failed start, which the kubelet would only
+ * restart into the same wait. Logged (and told to onWaiting) once it takes longer than a moment.
+ */
+export async function connectNatsBus(
+  busOptions: Omit<NatsBusOptions, 'waitForFirstConnection'>,
+  log: Logger,
+  onWaiting?: (reason: string) => void,
+): Promise<Bus> {
+  const connecting = createNatsBus({ ...busOptions, waitForFirstConnection: true });
+  const servers = natsHosts(busOptions.url);
+  let waited = false;
+  const waiting = setTimeout(() => {
+    waited = true;
+    log.warn({ nats: servers }, 'waiting for the first connection to NATS');
+    onWaiting?.(`waiting for the first connection to NATS (${servers.join(', ')})`);
+  }, FIRST_CONNECTION_GRACE_MS);
+  try {
+    const bus = await connecting;
+    if (waited) log.info({ nats: servers }, 'connected to NATS');
+    return bus;
+  } finally {
+    clearTimeout(waiting);
+  }
+}
+
+export async function connectBackends(options: {
+  service: string;
+  log: Logger;
+  env?: NodeJS.ProcessEnv;
+  database?: boolean;
+  /** Told what the start waits for (the startup probes show it in /readyz). */
+  onWaiting?: (reason: string) => void;
+}): Promise<Backends> {
   const source = options.env ?? process.env;
   const config = parseConfig(backendEnv, source);
   const redisOptions = redisOptionsFromEnv(source);
@@ -78,13 +127,17 @@ export async function connectBackends(options: { service: string; log: Logger; e
 
   const prefix = config.NATS_SUBJECT_PREFIX || undefined;
   const bus = config.NATS_URL
-    ? await createNatsBus({
-        url: config.NATS_URL,
-        name: options.service,
-        prefix,
-        ...(config.NATS_USER === undefined ? {} : { user: config.NATS_USER, password: config.NATS_PASSWORD }),
-        inboxPrefix: inboxPrefix(options.service, config.NATS_SUBJECT_PREFIX),
-      })
+    ? await connectNatsBus(
+        {
+          url: config.NATS_URL,
+          name: options.service,
+          prefix,
+          ...(config.NATS_USER === undefined ? {} : { user: config.NATS_USER, password: config.NATS_PASSWORD }),
+          inboxPrefix: inboxPrefix(options.service, config.NATS_SUBJECT_PREFIX),
+        },
+        options.log,
+        options.onWaiting,
+      )
     : createMemoryBus();
   closers.push(() => bus.close());
   // A service sets up the streams it owns and creates (never changes) those it only uses; the

@@ -35,7 +35,7 @@ export * from './bus/contracts';
 export { createPool, migrate, readMigrations, withTransaction, type Pool, type PoolClient, type Migration } from './db/postgres';
 export { startEmbeddedPostgres, type EmbeddedPostgres } from './db/embedded';
 export { listenForNotifications, type NotificationListener, type NotificationListenerOptions } from './db/listen';
-export { connectBackends, natsCredentialsEnv, type Backends } from './backends';
+export { connectBackends, connectNatsBus, natsCredentialsEnv, type Backends } from './backends';
 export { uniqueName, TEST_REDIS_URL, TEST_NATS_URL, TEST_DATABASE_URL } from './testing';
 export { newSessionKey, hashSessionKey, isWellFormedSessionKey } from './session/key';
 export { touchSession, type SessionRecord } from './session/record';

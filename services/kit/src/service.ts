@@ -5,7 +5,8 @@ import { createLogger, type Logger } from './logger';
 import { createHealth, type Health } from './http/health';
 import { createHttpApp } from './http/app';
 import { createMetrics, type Metrics } from './http/metrics';
-import { exitOnSignals, listen } from './http/server';
+import { exitOnSignals, listen, type RunningServer as ListeningServer } from './http/server';
+import { serveStartupProbes } from './http/startup-probes';
 import type { Consumer } from './bus/types';
 
 /** What every service's start function returns, whether run alone or inside the one-process stack. */
@@ -69,7 +70,24 @@ export async function runMain<S extends z.ZodObject<z.ZodRawShape>>(
     name,
     log,
     async () => {
-      const backends = await connectBackends({ service: name, log, database: options.database });
+      // A start that waits for a backend answers the probes meanwhile: alive, not ready.
+      const { PORT: port, HOST: host } = config as { PORT?: number; HOST?: string };
+      let probes: Promise<ListeningServer | undefined> | undefined;
+      let reason = '';
+      const onWaiting = (why: string) => {
+        reason = why;
+        if (probes !== undefined || port === undefined) return;
+        probes = serveStartupProbes(port, host, () => reason).catch((error: unknown) => {
+          log.warn({ err: error }, 'startup probes not served');
+          return undefined;
+        });
+      };
+      let backends: Backends;
+      try {
+        backends = await connectBackends({ service: name, log, database: options.database, onWaiting });
+      } finally {
+        await (await probes)?.close(1_000);
+      }
       const service = await start({ config, log, backends });
       return {
         details: { url: service.url, embedded: backends.embedded },

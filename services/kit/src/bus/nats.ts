@@ -37,6 +37,12 @@ export interface NatsBusOptions {
    * `_INBOX.billing`: a user's subscribe permission covers its own inboxes only.
    */
   inboxPrefix?: string;
+  /**
+   * Keep dialling until the first connection succeeds instead of failing: a pod that starts
+   * before its NATS (a fresh install, a broker restart) waits, unready, rather than crash-looping.
+   * Without it an unreachable server fails the call, which tests and tools want.
+   */
+  waitForFirstConnection?: boolean;
 }
 
 const PING_TIMEOUT_MS = 1000;
@@ -101,6 +107,7 @@ export async function createNatsBus(options: NatsBusOptions): Promise<Bus> {
     ...(options.user === undefined ? {} : { user: options.user, pass: options.password ?? '' }),
     ...(options.inboxPrefix === undefined ? {} : { inboxPrefix: options.inboxPrefix }),
     // Survive broker restarts and rolling upgrades: never give up, retry quickly.
+    waitOnFirstConnect: options.waitForFirstConnection ?? false,
     maxReconnectAttempts: -1,
     reconnectTimeWait: 250,
     reconnectJitter: 100,
