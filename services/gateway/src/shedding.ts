@@ -11,7 +11,7 @@
 export const DRAIN_TIME_CONSTANT_MS = 1000;
 /** Below this many decayed completions the pool counts as idle and the next one starts afresh. */
 const IDLE_WEIGHT = 0.05;
-/** A rate is believed after observing this long (ms); before, it is unknown. */
+/** The measured rate is believed after observing this long (ms); before, a full pool's is taken. */
 const WARMUP_MS = DRAIN_TIME_CONSTANT_MS / 4;
 
 /** The weight of the newest service time in its moving average (as the kit's admission). */
