@@ -109,15 +109,39 @@ describe('admission when every instance is at its concurrency limit', () => {
     expect(gw.gateway.status().queue.length).toBe(0);
   });
 
-  it('forgets a queued request whose client went away', async () => {
+  /** Lets the four held requests end, then checks the instances never saw `path`. */
+  async function neverSent(first: Promise<Reply>[], path: string): Promise<void> {
+    for (const up of ups) {
+      up.hold = false;
+      up.release();
+    }
+    expect((await Promise.all(first)).map((r) => r.status)).toEqual([200, 200, 200, 200]);
+    // A request still queued would be placed now that the instances are free.
+    expect((await get('10.9.9.9', '/api/v1/after')).status).toBe(200);
+    expect(ups.flatMap((up) => up.seen).map((s) => s.url)).not.toContain(path);
+  }
+
+  it('forgets a queued request whose client went away, without sending it upstream', async () => {
     await setup({ QUEUE_TIMEOUT_MS: '10000' });
-    // The four held requests end when afterEach releases them; this test does not wait for them.
-    void (await saturate());
-    const request = http.request(`${gw.url}/api/v1/sync`, { headers: { 'X-Forwarded-For': '10.8.0.1' }, agent: false });
+    const first = await saturate();
+    const request = http.request(`${gw.url}/api/v1/gone`, { headers: { 'X-Forwarded-For': '10.8.0.1' }, agent: false });
     request.on('error', () => {});
     request.end();
     await waitFor(() => gw.gateway.status().queue.length === 1, 2000, 'queued');
     request.destroy();
     await waitFor(() => gw.gateway.status().queue.length === 0, 2000, 'the abandoned request to leave the queue');
+    await neverSent(first, '/api/v1/gone');
+  });
+
+  it('answers 503 at the deadline of a queued request, without sending it upstream', async () => {
+    await setup({ QUEUE_TIMEOUT_MS: '10000' });
+    const first = await saturate();
+    const started = Date.now();
+    const reply = await call(gw.url, '/api/v1/late', { headers: { 'X-Forwarded-For': '10.8.0.2', 'X-Request-Timeout': '300' } });
+    expect(reply.status).toBe(503);
+    expect(reply.headers['retry-after']).toMatch(/^[1-9]\d*$/);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(290);
+    expect(gw.gateway.status().queue.length).toBe(0);
+    await neverSent(first, '/api/v1/late');
   });
 });

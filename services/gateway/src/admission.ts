@@ -3,8 +3,9 @@ export type Admission = 'queued' | 'queue-full' | 'client-full';
 /**
  * The wait room used when every APP instance is at its concurrency limit: one FIFO per client
  * address, served round-robin, so one busy address (a script, a NAT with many members) cannot
- * starve the others. Both the total and the per-address length are capped, so memory is bounded
- * by `maxTotal` entries whatever the load; the caller answers 503 to what does not fit.
+ * starve the others. Who may wait is decided by queue time (shedding.ts); the total and the
+ * per-address length are hard caps besides, so memory is bounded by `maxTotal` entries whatever
+ * the load; the caller answers 503 to what does not fit.
  *
  * Pure: the caller owns timers and decides when a slot is free.
  */
@@ -26,6 +27,11 @@ export class FairQueue<T> {
   /** Addresses with at least one waiting request. */
   get clients(): number {
     return this.byClient.size;
+  }
+
+  /** Requests of `client` waiting. */
+  waitingOf(client: string): number {
+    return this.byClient.get(client)?.length ?? 0;
   }
 
   push(client: string, item: T): Admission {

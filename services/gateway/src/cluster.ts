@@ -80,6 +80,13 @@ export class AppCluster {
     this.options.onPanic?.(panic, healthy, live);
   }
 
+  /** Requests the available instances take at once (their limits summed). */
+  slots(): number {
+    let slots = 0;
+    for (const member of this.ring.members) if (member.available) slots += member.capacity;
+    return slots;
+  }
+
   /** Some available instance is below its concurrency limit (a queued request can go). */
   hasCapacity(): boolean {
     for (const member of this.ring.members) if (member.available && member.load < member.capacity) return true;

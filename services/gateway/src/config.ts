@@ -66,8 +66,13 @@ export const gatewayConfigSchema = z.object({
    * the deadline (X-Request-Deadline, epoch ms) sent to the services is at most this far ahead.
    */
   GATEWAY_REQUEST_BUDGET_MS: env.positiveInt(10_000),
-  /** Retry-After (seconds) sent with 503 answers. */
+  /**
+   * Retry-After (seconds) of the gateway's 503 answers other than the queue's (no instance,
+   * connection limits), and of the queue's while the APP pool's drain rate is not yet known.
+   */
   RETRY_AFTER_S: env.positiveInt(1),
+  /** The queue's Retry-After is its expected drain time, at least 1 s and at most this. */
+  RETRY_AFTER_MAX_S: env.positiveInt(30),
   /** No byte from the upstream for this long answers 504. */
   UPSTREAM_TIMEOUT_MS: env.positiveInt(30_000),
   /**

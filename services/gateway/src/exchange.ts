@@ -30,8 +30,8 @@ export interface Placement {
   wait(ex: Exchange): void;
   /** The client of a waiting exchange went away. */
   leave(ex: Exchange): void;
-  /** An attempt on `up` ended: room for a waiting request. */
-  released(up: Upstream): void;
+  /** An attempt on `up` ended after `heldMs`: room for a waiting request. */
+  released(up: Upstream, heldMs: number): void;
   /** Real traffic took `up` down. */
   ejected(up: Upstream): void;
   retried(): void;
@@ -118,10 +118,10 @@ export class Exchange implements ClientExchange, UpstreamExchange {
     }
   }
 
-  /** A 503 with Retry-After, counted as a rejection. */
-  reject(reason: string, detail: string): void {
+  /** A 503 with Retry-After (the queue's own, from its drain time, or the fixed one), counted as a rejection. */
+  reject(reason: string, detail: string, retryAfterS = this.env.retryAfterS): void {
     this.env.placement.rejected(reason);
-    this.reply(problems.unavailable(this.env.retryAfterS, detail));
+    this.reply(problems.unavailable(retryAfterS, detail));
   }
 
   reply(problem: Problem): void {
@@ -154,9 +154,10 @@ export class Exchange implements ClientExchange, UpstreamExchange {
     if (!up) return;
     this.upstream = undefined;
     up.inflight--;
-    up.record(status, (performance.now() - this.sentAt) / 1000);
+    const heldMs = performance.now() - this.sentAt;
+    up.record(status, heldMs / 1000);
     if (up.removed && up.inflight === 0) up.close();
-    this.env.placement.released(up);
+    this.env.placement.released(up, heldMs);
   }
 
   // ------------------------------------------------------------ the client's side

@@ -31,6 +31,7 @@ import { StaticPool } from './pool';
 import { Prober } from './prober';
 import { ALL_BUSY } from './ring';
 import { route, type RouteTable } from './route';
+import { DrainRate, expectedWaitMs, retryAfterSeconds, shedDecision } from './shedding';
 import { instanceStatus, LB_EVENTS_KEPT, upstreamStatus, type LbEvent, type LbEventKind, type LbStatus } from './status';
 import { Tunnels } from './tunnel';
 import { Upstream, type MemberSource, type PoolName } from './upstream';
@@ -83,6 +84,8 @@ class Gateway implements Placement {
   private readonly pools: Record<Exclude<PoolName, 'app'>, StaticPool | undefined>;
   private readonly table: RouteTable;
   private readonly queue: FairQueue<Exchange>;
+  /** The APP pool's completions per second: how fast the queue can drain. */
+  private readonly drain = new DrainRate();
   private readonly kitMetrics = createMetrics('gateway');
   private readonly metrics;
   private readonly health = createHealth();
@@ -147,6 +150,7 @@ class Gateway implements Placement {
     this.metrics = registerGatewayMetrics(this.kitMetrics.registry, {
       upstreams: () => this.allUpstreams(),
       queueLength: () => this.queue.length,
+      queueView: () => this.queueView(Date.now()),
     });
     this.health.addCheck('bus', () => this.bus.ping());
     this.env = { placement: this, log: this.log, upstreamTimeoutMs: config.UPSTREAM_TIMEOUT_MS, retryAfterS: config.RETRY_AFTER_S };
@@ -362,23 +366,62 @@ class Gateway implements Placement {
     return pool === 'app' ? this.cluster.pick(hash, exclude) : this.pools[pool]?.pick(hash, exclude);
   }
 
+  /**
+   * Every APP instance is at its limit: the request waits only if its expected wait fits in what
+   * it may wait (shedding.ts), and within the queue's hard caps; otherwise a prompt 503.
+   */
   wait(ex: Exchange): void {
-    const admission = this.queue.push(ex.facts.client, ex);
+    const now = Date.now();
+    const client = ex.facts.client;
+    const decision = shedDecision({
+      now,
+      deadline: ex.deadline,
+      queueTimeoutMs: this.config.QUEUE_TIMEOUT_MS,
+      queue: { length: this.queue.length, clients: this.queue.clients, own: this.queue.waitingOf(client) },
+      drainPerSecond: this.drain.perSecond(now, this.cluster.slots()),
+      marginMs: this.drain.serviceMs,
+    });
+    if (!decision.admit) {
+      const expected = Number.isFinite(decision.expectedWaitMs) ? `${Math.ceil(decision.expectedWaitMs)} ms` : 'unbounded: none has finished a request lately';
+      ex.reject(
+        'queue-wait',
+        `Every APP instance is at its limit and the expected wait (${expected}) is longer than this request may wait (${decision.mayWaitMs} ms)`,
+        this.queueRetryAfter(now),
+      );
+      return;
+    }
+    const admission = this.queue.push(client, ex);
     if (admission !== 'queued') {
       ex.reject(
         admission,
         admission === 'queue-full' ? 'Every APP instance is at its limit and the wait queue is full' : 'Too many of your requests are already waiting',
+        this.queueRetryAfter(now),
       );
       return;
     }
     ex.queued = true;
     // No longer than the request's deadline: an answer after it is one nobody reads.
-    const waitMs = Math.max(0, Math.min(this.config.QUEUE_TIMEOUT_MS, ex.deadline - Date.now()));
+    const waitMs = Math.max(0, Math.min(this.config.QUEUE_TIMEOUT_MS, ex.deadline - now));
     ex.queueTimer = setTimeout(() => {
-      this.queue.remove(ex.facts.client, ex);
+      this.queue.remove(client, ex);
       this.dequeued(ex);
-      ex.reject('queue-timeout', `No APP instance became free within ${waitMs} ms`);
+      ex.reject('queue-timeout', `No APP instance became free within ${waitMs} ms`, this.queueRetryAfter(Date.now()));
     }, waitMs);
+  }
+
+  /** The queue's Retry-After: its expected drain time, or RETRY_AFTER_S while the drain rate is unknown. */
+  private queueRetryAfter(now: number): number {
+    const perSecond = this.drain.perSecond(now, this.cluster.slots());
+    if (perSecond === undefined) return this.config.RETRY_AFTER_S;
+    return retryAfterSeconds(expectedWaitMs(this.queue.length, perSecond), Math.random(), this.config.RETRY_AFTER_MAX_S);
+  }
+
+  /** The estimator's view for /lb/status and /metrics: null while unknown (or, for the wait, unbounded). */
+  private queueView(now: number): { drainPerSecond: number | null; expectedWaitMs: number | null } {
+    const perSecond = this.drain.perSecond(now, this.cluster.slots());
+    if (perSecond === undefined) return { drainPerSecond: null, expectedWaitMs: null };
+    const wait = expectedWaitMs(this.queue.length, perSecond);
+    return { drainPerSecond: Math.round(perSecond * 10) / 10, expectedWaitMs: Number.isFinite(wait) ? Math.round(wait) : null };
   }
 
   leave(ex: Exchange): void {
@@ -386,7 +429,8 @@ class Gateway implements Placement {
     this.dequeued(ex);
   }
 
-  released(): void {
+  released(up: Upstream, heldMs: number): void {
+    if (up.pool === 'app') this.drain.observe(Date.now(), heldMs);
     if (this.queue.length > 0) this.drainQueue();
   }
 
@@ -413,13 +457,19 @@ class Gateway implements Placement {
     ex.queueTimer = undefined;
   }
 
-  /** Sends waiting requests to instances that have room, fairly across client addresses. */
+  /**
+   * Sends waiting requests to instances that have room, fairly across client addresses. One whose
+   * deadline passed is answered instead (its timer may not have run yet on a busy loop); one whose
+   * client went away already left the queue (Exchange.clientClosed).
+   */
   private drainQueue(): void {
+    const now = Date.now();
     // Bounded: a request whose only instance with room is the one it must skip goes back in line.
     for (let budget = this.queue.length; budget > 0 && this.queue.length > 0 && this.cluster.hasCapacity(); budget--) {
       const ex = this.queue.shift()!;
       this.dequeued(ex);
-      ex.place();
+      if (ex.deadline <= now) ex.reject('queue-timeout', 'The request waited past its deadline for an APP instance', this.queueRetryAfter(now));
+      else ex.place();
     }
   }
 
@@ -465,6 +515,7 @@ class Gateway implements Placement {
         max: config.QUEUE_MAX,
         perClient: config.QUEUE_PER_CLIENT,
         timeoutMs: config.QUEUE_TIMEOUT_MS,
+        ...this.queueView(now),
       },
       upstreams: {
         auth: this.pools.auth?.members.map(upstreamStatus) ?? [],

@@ -14,7 +14,14 @@ export interface GatewayMetrics {
  * label sets. The latency histogram is exposed the same way, through a minimal metric object
  * the registry formats like its own histograms.
  */
-export function registerGatewayMetrics(registry: Registry, source: { upstreams(): Upstream[]; queueLength(): number }): GatewayMetrics {
+export interface MetricSource {
+  upstreams(): Upstream[];
+  queueLength(): number;
+  /** The queue's drain estimator (shedding.ts): null while unknown, or for the wait, unbounded. */
+  queueView(): { drainPerSecond: number | null; expectedWaitMs: number | null };
+}
+
+export function registerGatewayMetrics(registry: Registry, source: MetricSource): GatewayMetrics {
   const registers = [registry];
   new client.Counter({
     name: 'gateway_requests_total',
@@ -56,6 +63,29 @@ export function registerGatewayMetrics(registry: Registry, source: { upstreams()
       this.set(source.queueLength());
     },
   });
+  new client.Gauge({
+    name: 'gateway_queue_drain_rate',
+    help: 'APP requests completed per second lately: how fast the admission queue drains (absent until known)',
+    registers,
+    collect() {
+      this.reset();
+      const { drainPerSecond } = source.queueView();
+      if (drainPerSecond !== null) this.set(drainPerSecond);
+    },
+  });
+  new client.Gauge({
+    name: 'gateway_queue_expected_wait_seconds',
+    help: 'Time the admission queue takes to drain at that rate (+Inf when nothing drains, absent until known)',
+    registers,
+    // The workers' waits are not added up: a request meets the longest.
+    aggregator: 'max',
+    collect() {
+      this.reset();
+      const { drainPerSecond, expectedWaitMs } = source.queueView();
+      if (drainPerSecond === null) return;
+      this.set(expectedWaitMs === null ? Infinity : expectedWaitMs / 1000);
+    },
+  });
   registry.registerMetric(latencyHistogram(source) as unknown as client.Metric);
   return {
     retries: new client.Counter({ name: 'gateway_retries_total', help: 'Idempotent requests retried on another upstream', registers }),
@@ -67,7 +97,7 @@ export function registerGatewayMetrics(registry: Registry, source: { upstreams()
     }),
     rejected: new client.Counter({
       name: 'gateway_rejected_total',
-      help: 'Requests the gateway answered itself with 503 (no instance, queue full, queue wait over)',
+      help: 'Requests the gateway answered itself with 503 (no instance, expected queue wait too long, queue full, queue wait over)',
       labelNames: ['reason'] as const,
       registers,
     }),

@@ -23,7 +23,7 @@ const status = (instances: LbInstanceStatus[], over: Partial<LbStatus> = {}): Lb
   balancer: { algorithm: 'consistent-hash-bounded-load', balanceFactor: 1.25, minLoad: 8, vnodes: 160, trustProxy: 'false', panic: false },
   instances,
   totals: { instances: instances.length, available: instances.length, inflight: 0, served: 0, retries: 1, ejections: 0, rejected: 2 },
-  queue: { length: 3, clients: 1, max: 1024, perClient: 16, timeoutMs: 5000 },
+  queue: { length: 3, clients: 1, max: 1024, perClient: 16, timeoutMs: 5000, drainPerSecond: 50, expectedWaitMs: 60 },
   upstreams: {
     auth: [{ id: 'auth-1', url: 'http://auth-1', health: 'up', reason: 'ok', inflight: 1, served: 10, errors: 0 }],
     push: [],
@@ -43,7 +43,7 @@ describe('mergeStatuses', () => {
     const a = merged.instances.find((i) => i.id === 'a')!;
     expect(a).toMatchObject({ inflight: 5, served: 17, errors: 1, health: 'up', available: true });
     expect(merged.totals).toEqual({ instances: 2, available: 2, inflight: 6, served: 23, retries: 2, ejections: 0, rejected: 4 });
-    expect(merged.queue).toEqual({ length: 6, clients: 2, max: 2048, perClient: 16, timeoutMs: 5000 });
+    expect(merged.queue).toEqual({ length: 6, clients: 2, max: 2048, perClient: 16, timeoutMs: 5000, drainPerSecond: 100, expectedWaitMs: 60 });
     expect(merged.upstreams.auth).toEqual([{ id: 'auth-1', url: 'http://auth-1', health: 'up', reason: 'ok', inflight: 2, served: 20, errors: 0 }]);
   });
 
@@ -58,6 +58,17 @@ describe('mergeStatuses', () => {
   ])('takes the workers themselves out of the foreign load: $views -> $others', ({ views, others }) => {
     const merged = mergeStatuses(views.map(([inflight, foreignLoad]) => status([instance('a', { inflight, foreignLoad })])));
     expect(merged.instances[0]!.foreignLoad).toBe(others);
+  });
+
+  const drain = (drainPerSecond: number | null, expectedWaitMs: number | null) =>
+    status([], { queue: { ...status([]).queue, drainPerSecond, expectedWaitMs } });
+  it.each([
+    { views: [drain(null, null), drain(null, null)], merged: { drainPerSecond: null, expectedWaitMs: null } },
+    { views: [drain(null, null), drain(40.5, 100)], merged: { drainPerSecond: 40.5, expectedWaitMs: 100 } },
+    { views: [drain(20, 300), drain(40, 100)], merged: { drainPerSecond: 60, expectedWaitMs: 300 } },
+    { views: [drain(0, null), drain(40, 100)], merged: { drainPerSecond: 40, expectedWaitMs: null } },
+  ])('adds the workers drain rates and keeps the longest wait: $merged', ({ views, merged }) => {
+    expect(mergeStatuses(views).queue).toMatchObject(merged);
   });
 
   it('shows an instance only one worker knows, and panic when any worker is in it', () => {

@@ -86,7 +86,17 @@ export interface LbStatus {
     /** Requests answered 503 by the gateway itself (no instance, queue full, waited too long). */
     rejected: number;
   };
-  queue: { length: number; clients: number; max: number; perClient: number; timeoutMs: number };
+  queue: {
+    length: number;
+    clients: number;
+    max: number;
+    perClient: number;
+    timeoutMs: number;
+    /** The APP pool's completions per second lately (how fast the queue drains); null until known. */
+    drainPerSecond: number | null;
+    /** How long the queue takes to drain at that rate; null while unknown or unbounded (nothing drains). */
+    expectedWaitMs: number | null;
+  };
   upstreams: { auth: LbUpstreamStatus[]; push: LbUpstreamStatus[]; charging: LbUpstreamStatus[]; web: LbUpstreamStatus[] };
   /** The last LB_EVENTS_KEPT APP membership and health decisions, newest first. */
   events: LbEvent[];
@@ -135,6 +145,21 @@ export interface LbWorkerStatus {
   served: number;
   /** Since its last status reached the primary. */
   reportAgeMs: number;
+}
+
+/**
+ * The workers drain their own queues from the same instances: the rates add up, and the longest
+ * of their waits is what a request may meet. Unknown where no worker knows; an unbounded wait
+ * (null beside a known rate) stays unbounded.
+ */
+function mergedDrain(statuses: LbStatus[]): { drainPerSecond: number | null; expectedWaitMs: number | null } {
+  const known = statuses.filter((s) => s.queue.drainPerSecond !== null);
+  if (known.length === 0) return { drainPerSecond: null, expectedWaitMs: null };
+  const unbounded = known.some((s) => s.queue.expectedWaitMs === null);
+  return {
+    drainPerSecond: Math.round(sumBy(known, (s) => s.queue.drainPerSecond!) * 10) / 10,
+    expectedWaitMs: unbounded ? null : Math.max(...known.map((s) => s.queue.expectedWaitMs!)),
+  };
 }
 
 /** GET /lb/status of a gateway with several workers: their views summed. */
@@ -206,6 +231,7 @@ export function mergeStatuses(statuses: LbStatus[]): LbStatus {
       max: sumBy(statuses, (s) => s.queue.max),
       perClient: first.queue.perClient,
       timeoutMs: first.queue.timeoutMs,
+      ...mergedDrain(statuses),
     },
     upstreams: {
       auth: upstreams((s) => s.upstreams.auth),

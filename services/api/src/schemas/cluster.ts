@@ -55,7 +55,16 @@ export const lbStatus = z
       }),
     ),
     totals: z.object({ instances: int, available: int, inflight: int, served: int, retries: int, ejections: int, rejected: int }),
-    queue: z.object({ length: int, clients: int, max: int, perClient: int, timeoutMs: int }),
+    queue: z.object({
+      length: int,
+      clients: int,
+      max: int,
+      perClient: int,
+      timeoutMs: int,
+      // Optional: a gateway from before admission by queue time does not send them.
+      drainPerSecond: z.number().nullable().optional().describe("The APP pool's completions per second lately (how fast the queue drains); null until known"),
+      expectedWaitMs: z.number().nullable().optional().describe('How long the queue takes to drain at that rate; null while unknown or unbounded'),
+    }),
     upstreams: z.object({ auth: z.array(lbUpstream), push: z.array(lbUpstream), charging: z.array(lbUpstream), web: z.array(lbUpstream) }),
     events: z.array(lbEvent).describe('The last 50 membership and health decisions, newest first'),
   })
