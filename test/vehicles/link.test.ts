@@ -17,7 +17,7 @@ describe('vehicle link (embedded broker)', () => {
   let tm: Awaited<ReturnType<typeof startTestTelematics>>;
   let fleet: Fleet;
   let credentials: VehicleCredential[];
-  let station: { id: string };
+  let station: { id: string; lat: number; lng: number };
   let carA: { id: string; vin: string };
   let carB: { id: string; vin: string };
   /** The platform's app-key signing key; its public half is provisioned into the cars. */
@@ -148,6 +148,36 @@ describe('vehicle link (embedded broker)', () => {
     ]);
     expect(await ledger(`reservation:${reserved.json<{ id: string }>().id}:fee`)).toEqual([]);
     expect(await tm.metric('telematics_trips_total', { outcome: 'billed' })).toBe(1);
+  });
+
+  it('a walk-up by card that ends at another station ends the rental there, with the one-way fee, and the car stands there', async () => {
+    const [member] = await bench.createMembers(1);
+    const card = `0A1BAD${Date.now().toString(16).toUpperCase().slice(-8)}`;
+    expect((await bench.api('POST', '/api/v1/cards', member!.key, { uid: card })).status).toBe(201);
+    // About 170 m north of the car's station: outside its 150 m geofence, at the centre of this one.
+    const there = await bench.createStation({ name: 'One way north', lat: station.lat + 0.0015, lng: station.lng });
+    const car = fleet.car(carA.vin);
+    car.physics = { ...car.physics, lat: station.lat, lng: station.lng };
+    // Held by the member (this platform lists only a car's own renters), then opened by card.
+    expect((await bench.api('POST', '/api/v1/reservations', member!.key, { vehicleId: carA.id })).status).toBe(201);
+    await eventually(() => expect(car.whitelist.entries.some((e) => e.memberId === member!.id)).toBe(true), 5_000);
+    expect(car.localUnlock({ cardUid: card })).toBe(true);
+    // Driven there at a speed the trip bounds accept (170 m in 3.5 s is about 175 km/h).
+    await new Promise((resolve) => setTimeout(resolve, 3_500));
+    car.driveDistance(170);
+    car.physics = { ...car.physics, lat: there.lat, lng: there.lng };
+    const trip = car.endTrip()!;
+    const reference = `trip:${trip.tripId}`;
+    await eventually(async () => expect(await ledger(reference)).toHaveLength(1), 10_000);
+    // The plan's minimum (500 fen) and its one-way fee (2,000 fen, nothing per km).
+    expect((await ledger(reference))[0]!.amountFen).toBe(-2_500);
+    const { rows } = await bench.db.query<{ status: string; start: string; end: string; oneWayFen: number; carStation: string; carState: string }>(
+      `SELECT r.status, r.start_station_id AS start, r.end_station_id AS end, (r.price->>'oneWayFen')::int AS "oneWayFen",
+              v.station_id AS "carStation", v.state AS "carState"
+         FROM rentals r JOIN vehicles v ON v.id = r.vehicle_id WHERE r.unlock_command_id = $1`,
+      [trip.tripId],
+    );
+    expect(rows).toEqual([{ status: 'ended', start: station.id, end: there.id, oneWayFen: 2_000, carStation: there.id, carState: 'available' }]);
   });
 
   it('a rental through the API unlocks the car over MQTT; a car without connection is reported offline at once', async () => {

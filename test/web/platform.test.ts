@@ -378,8 +378,16 @@ describe('the web platform in a browser', () => {
     // The same figures as a table, behind a disclosure: one row per slot, the slot's total in the last column.
     await operator.page.getByText(zh['plan.table'], { exact: true }).click();
     const rows = operator.page.getByTestId('plan-table').locator('tbody tr');
+    // Waited for, not read at once: until the north station's plans arrive, the page may still
+    // show the station chosen before (96 rows of nothing).
+    const firstTotal = valley(first) ? '18.4' : '11';
+    await rows
+      .first()
+      .locator('td')
+      .last()
+      .filter({ hasText: new RegExp(`^${firstTotal.replace('.', '\\.')}$`) })
+      .waitFor({ timeout: UI_TIMEOUT });
     await expect(rows.count()).resolves.toBe(96);
-    await expect(rows.first().locator('td').last().innerText()).resolves.toBe(valley(first) ? '18.4' : '11');
     await operator.page.getByText(zh['plan.table'], { exact: true }).click();
     await screenshots(operator.page, 'console-piles');
   });

@@ -47,6 +47,7 @@ export { sessionKeyFrom, sessionCredentialFrom, sessionCookie, SESSION_COOKIE, t
 export { runMain, runProcess, serveStatus, serveWorker, type RunningService, type StartedProcess } from './service';
 export { syncVersionKey, ensureSyncVersion, bumpSyncVersion } from './member-sync';
 export { seededRandom, type Random } from './random';
+export { distanceM, stationAt, type Point } from './geo';
 export { MEMBERSHIP_SIGNATURE_MAX_AGE_MS, membershipKeyEnv, signMembership, verifyMembership } from './bus/membership-signature';
 export * from './notices/policy';
 export { deliverNotice, deterministicUuid, type MemberNotice, type NoticeOutcome } from './notices/deliver';

@@ -2,6 +2,8 @@ import { computeFee, PLAN_COLUMNS, planFor, type PlanRow } from '@evshare/pricin
 import {
   bumpSyncVersion,
   deductionSubject,
+  distanceM,
+  stationAt,
   withTransaction,
   type Bus,
   type DeductionMessage,
@@ -88,10 +90,11 @@ export async function recordTrip(
 
     const startedAt = new Date(trip.startedAt);
     const endedAt = new Date(trip.endedAt);
+    const ends = await tripEnds(c, walkUp?.startStationId ?? car.stationId ?? car.homeStationId, trip);
     const anomalies = assessTrip(await tripReport(c, car.id, vin, members[0]!.staff, trip), limits);
     const { rows: plans } = await c.query<PlanRow>(`SELECT ${PLAN_COLUMNS} FROM pricing_plans p WHERE p.valid_from <= $1`, [startedAt]);
     // The plan for the car's model where the trip started (the walk-up's station, else where the car stands now).
-    const plan = planFor(plans, { at: startedAt, vehicleModel: car.model, stationId: walkUp?.startStationId ?? car.stationId ?? car.homeStationId });
+    const plan = planFor(plans, { at: startedAt, vehicleModel: car.model, stationId: ends.startStationId });
     if (anomalies.length > 0) {
       const durationMs = endedAt.getTime() - startedAt.getTime();
       const reportedDistanceM = Math.max(0, trip.endOdometerM - trip.startOdometerM);
@@ -127,19 +130,19 @@ export async function recordTrip(
           boundedFen,
         ],
       );
-      if (walkUp) await endWalkUp(c, car.id, walkUp, trip, { price: null, totalFen: 0 });
+      if (walkUp) await endWalkUp(c, car.id, walkUp, trip, { price: null, totalFen: 0 }, ends.endStationId);
       log.warn({ vin, tripId: trip.tripId, memberId: trip.memberId, anomalies }, 'trip held for review');
       return { outcome: 'review' as const };
     }
     if (!plan) {
       await c.query(`UPDATE vehicle_trips SET outcome = 'unbillable' WHERE trip_id = $1`, [trip.tripId]);
-      if (walkUp) await endWalkUp(c, car.id, walkUp, trip, { price: null, totalFen: 0 });
+      if (walkUp) await endWalkUp(c, car.id, walkUp, trip, { price: null, totalFen: 0 }, ends.endStationId);
       return { outcome: 'unbillable' as const };
     }
-    const price = computeFee(plan, { startedAt, endedAt, distanceM: Math.max(0, trip.endOdometerM - trip.startOdometerM), oneWay: null });
+    const price = computeFee(plan, { startedAt, endedAt, distanceM: Math.max(0, trip.endOdometerM - trip.startOdometerM), oneWay: ends.oneWay });
     const rentalId = walkUp
-      ? await endWalkUp(c, car.id, walkUp, trip, { price, totalFen: price.totalFen })
-      : await insertTripRental(c, car, trip, plan.id, price);
+      ? await endWalkUp(c, car.id, walkUp, trip, { price, totalFen: price.totalFen }, ends.endStationId)
+      : await insertTripRental(c, car, trip, plan.id, price, ends);
     await c.query('UPDATE vehicle_trips SET rental_id = $2 WHERE trip_id = $1', [trip.tripId, rentalId]);
     if (price.totalFen === 0) {
       await c.query(`UPDATE vehicle_trips SET outcome = 'free' WHERE trip_id = $1`, [trip.tripId]);
@@ -150,7 +153,7 @@ export async function recordTrip(
       memberId: trip.memberId,
       kind: 'rental',
       amountFen: price.totalFen,
-      description: `Trip in ${car.plate} (unlocked in the car), ${price.minutes} min, ${(price.distanceM / 1000).toFixed(1)} km`,
+      description: `Trip in ${car.plate} (unlocked in the car), ${price.minutes} min, ${(price.distanceM / 1000).toFixed(1)} km${ends.oneWay ? ', returned at another station' : ''}`,
       rentalId,
       requestedBy: deps.requestedBy,
       at: endedAt.toISOString(),
@@ -187,28 +190,48 @@ async function lockTrip(c: PoolClient, tripId: string): Promise<void> {
   await c.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [tripId]);
 }
 
-type TripCar = { id: string; stationId: string | null; homeStationId: string };
+interface TripEnds {
+  startStationId: string;
+  /** Where the car stands when the trip ends: the station whose geofence holds its last position, else its start. */
+  endStationId: string;
+  oneWay: { stationDistanceM: number } | null;
+}
+
+/**
+ * Where a trip the car recorded began and ended. The car is parked where the member locked it:
+ * at the station whose geofence holds the trip's last position (a one-way trip when it is not the
+ * start's), or, outside every station, counted at its start as before.
+ */
+async function tripEnds(c: PoolClient, startStationId: string, trip: TripRecord): Promise<TripEnds> {
+  const { rows: stations } = await c.query<{ id: string; lat: number; lng: number; geofenceRadiusM: number }>(
+    'SELECT id, lat, lng, geofence_radius_m AS "geofenceRadiusM" FROM stations',
+  );
+  const start = stations.find((s) => s.id === startStationId);
+  const end = stationAt(stations, { lat: trip.endLat, lng: trip.endLng });
+  if (!start || !end || end.id === start.id) return { startStationId, endStationId: startStationId, oneWay: null };
+  return { startStationId, endStationId: end.id, oneWay: { stationDistanceM: Math.round(distanceM(start, end)) } };
+}
+
+type TripCar = { id: string };
 
 /**
  * A trip the platform first hears of when it ends (the car was offline at its start) becomes an
  * ended rental; the member's own reservation of the car, if it was holding it then, is that rental
  * (converted: no expiry fee), and the car is free again.
  */
-async function insertTripRental(c: PoolClient, car: TripCar, trip: TripRecord, planId: string, price: Price): Promise<string> {
-  // A trip recorded by the car starts and ends where the car is parked (its station).
-  const stationId = car.stationId ?? car.homeStationId;
+async function insertTripRental(c: PoolClient, car: TripCar, trip: TripRecord, planId: string, price: Price, ends: TripEnds): Promise<string> {
   const reservationId = await convertReservation(c, car.id, trip.memberId, trip.startedAt);
   const { rows } = await c.query<{ id: string }>(
     `INSERT INTO rentals (member_id, vehicle_id, reservation_id, card_uid, plan_id, start_station_id, end_station_id, started_at, ended_at,
        start_odometer_m, end_odometer_m, start_soc_pct, end_soc_pct, unlock_command_id, price, total_fen, status)
-     VALUES ($1, $2, $3, (SELECT uid FROM membership_cards WHERE uid = $4), $5, $6, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, 'ended') RETURNING id`,
+     VALUES ($1, $2, $3, (SELECT uid FROM membership_cards WHERE uid = $4), $5, $6, $16, $7, $8, $9, $10, $11, $12, $13, $14, $15, 'ended') RETURNING id`,
     [
       trip.memberId,
       car.id,
       reservationId,
       trip.cardUid ?? null,
       planId,
-      stationId,
+      ends.startStationId,
       trip.startedAt,
       trip.endedAt,
       trip.startOdometerM,
@@ -218,11 +241,17 @@ async function insertTripRental(c: PoolClient, car: TripCar, trip: TripRecord, p
       trip.tripId,
       JSON.stringify(price),
       price.totalFen,
+      ends.endStationId,
     ],
   );
   if (reservationId) {
     await c.query(`UPDATE vehicles SET state = 'available', version = version + 1, updated_at = now() WHERE id = $1 AND state = 'reserved'`, [car.id]);
   }
+  // A free car stands where the trip left it (a car rented since is the new rental's).
+  await c.query(
+    `UPDATE vehicles SET station_id = $2, version = version + 1, updated_at = now() WHERE id = $1 AND state = 'available' AND station_id IS DISTINCT FROM $2`,
+    [car.id, ends.endStationId],
+  );
   return rows[0]!.id;
 }
 
@@ -236,22 +265,23 @@ async function convertReservation(c: PoolClient, vehicleId: string, memberId: st
   return rows[0]?.id ?? null;
 }
 
-/** Ends the walk-up rental with the trip's figures; the car stands at the station it left from. */
+/** Ends the walk-up rental with the trip's figures; the car stands at the station the trip ended at. */
 async function endWalkUp(
   c: PoolClient,
   vehicleId: string,
-  walkUp: { id: string; startStationId: string },
+  walkUp: { id: string },
   trip: TripRecord,
   bill: { price: Price | null; totalFen: number },
+  endStationId: string,
 ): Promise<string> {
   await c.query(
-    `UPDATE rentals SET status = 'ended', ended_at = $2, end_station_id = start_station_id, end_odometer_m = $3, end_soc_pct = $4, price = $5, total_fen = $6
+    `UPDATE rentals SET status = 'ended', ended_at = $2, end_station_id = $7, end_odometer_m = $3, end_soc_pct = $4, price = $5, total_fen = $6
       WHERE id = $1 AND status = 'active'`,
-    [walkUp.id, trip.endedAt, trip.endOdometerM, trip.endSocPct, bill.price === null ? null : JSON.stringify(bill.price), bill.totalFen],
+    [walkUp.id, trip.endedAt, trip.endOdometerM, trip.endSocPct, bill.price === null ? null : JSON.stringify(bill.price), bill.totalFen, endStationId],
   );
   await c.query(`UPDATE vehicles SET state = 'available', station_id = $2, version = version + 1, updated_at = now() WHERE id = $1 AND state = 'in_use'`, [
     vehicleId,
-    walkUp.startStationId,
+    endStationId,
   ]);
   return walkUp.id;
 }

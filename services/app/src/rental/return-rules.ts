@@ -1,4 +1,7 @@
+import { distanceM } from '@evshare/kit';
 import type { Station } from './model';
+
+export { distanceM };
 
 /**
  * End-of-trip checks: may this car be returned at this station now? Pure: the caller reads the
@@ -42,17 +45,6 @@ export const PLUG_IN_BELOW_PCT = 20;
 export interface ReturnRefusal {
   reason: ReturnRefusalReason;
   detail: string;
-}
-
-const EARTH_RADIUS_M = 6_371_008.8;
-
-/** Great-circle distance in metres (haversine; plenty for geofences of tens to thousands of metres). */
-export function distanceM(a: { lat: number; lng: number }, b: { lat: number; lng: number }): number {
-  const rad = Math.PI / 180;
-  const dLat = (b.lat - a.lat) * rad;
-  const dLng = (b.lng - a.lng) * rad;
-  const h = Math.sin(dLat / 2) ** 2 + Math.cos(a.lat * rad) * Math.cos(b.lat * rad) * Math.sin(dLng / 2) ** 2;
-  return 2 * EARTH_RADIUS_M * Math.asin(Math.min(1, Math.sqrt(h)));
 }
 
 /** Every reason the return is refused, most fundamental first; empty when it may proceed. */
