@@ -10,7 +10,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { connect, type NatsConnection } from 'nats';
-import { BUS_IDENTITIES, SUBJECTS } from '@evshare/kit';
+import { BUS_IDENTITIES, deductionSubject, STREAMS, SUBJECTS } from '@evshare/kit';
 import { freePort } from '@evshare/stack';
 import { eventually } from '../support/http';
 import { find, render, PRODUCTION_VALUES, type K8sObject } from './helm';
@@ -169,10 +169,11 @@ describe('the production NATS accounts of two releases in one nats-server', () =
     const [blueBilling, greenBilling] = await Promise.all([login('blue', 'billing'), login('green', 'billing')]);
     for (const billing of [blueBilling, greenBilling]) {
       const jsm = await billing.jetstreamManager({ checkAPI: false });
-      await jsm.streams.add({ name: 'DEDUCTIONS', subjects: ['deduction.>'] });
+      await jsm.streams.add({ name: STREAMS.deductions.name, subjects: STREAMS.deductions.subjects });
     }
-    await blueApp!.jetstream().publish('deduction.rental', '{}');
-    const count = async (billing: NatsConnection) => (await (await billing.jetstreamManager({ checkAPI: false })).streams.info('DEDUCTIONS')).state.messages;
+    await blueApp!.jetstream().publish(deductionSubject('rental'), '{}');
+    const count = async (billing: NatsConnection) =>
+      (await (await billing.jetstreamManager({ checkAPI: false })).streams.info(STREAMS.deductions.name)).state.messages;
     expect([await count(blueBilling), await count(greenBilling)]).toEqual([1, 0]);
   });
 });
