@@ -3,15 +3,14 @@
  * pod gets only the credentials of the backends it uses, and the development NATS server the
  * chart configures is a real nats-server that enforces the services' permissions.
  */
-import { spawn } from 'node:child_process';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { connect } from 'nats';
 import { BUS_IDENTITIES, SUBJECTS } from '@evshare/kit';
 import { freePort } from '@evshare/stack';
 import { natsPermissionsJson } from '../../services/kit/src/bus/write-permissions';
 import { eventually } from '../support/http';
+import { runNatsServer, type RunningNatsServer } from '../support/nats-server';
 import { CHART, find, podSpecs, render, PRODUCTION_VALUES, type K8sObject } from './helm';
 
 jest.setTimeout(30_000);
@@ -122,31 +121,14 @@ it('lets only the workloads that use an in-chart backend reach it (development n
 });
 
 describe('the development NATS server the chart configures', () => {
-  let child: ReturnType<typeof spawn> | undefined;
-  let dir: string;
+  let server: RunningNatsServer | undefined;
   afterAll(async () => {
-    if (child?.pid !== undefined && child.exitCode === null) {
-      const exited = new Promise((resolve) => child!.once('exit', resolve));
-      process.kill(child.pid, 'SIGTERM');
-      await exited;
-    }
-    if (dir) await rm(dir, { recursive: true, force: true });
+    await server?.stop();
   });
 
   it("runs in nats-server and enforces each service's permissions", async () => {
     const objects = await render({ entrypoint: 'gateway' });
     const conf = find(objects, 'ConfigMap', 'evs-evshare-nats').data?.['nats.conf'] ?? '';
-    dir = await mkdtemp(path.join(tmpdir(), 'evshare-chart-nats-'));
-    const port = await freePort();
-    const httpPort = await freePort();
-    const file = path.join(dir, 'nats.conf');
-    await writeFile(
-      file,
-      conf
-        .replace('port: 4222', `port: ${port}\nhost: 127.0.0.1`)
-        .replace('http_port: 8222', `http_port: ${httpPort}`)
-        .replace('store_dir: /data', `store_dir: ${JSON.stringify(path.join(dir, 'js'))}`),
-    );
     // The passwords the chart generates (a letter, then letters and digits), read from its Secrets.
     const passwords = Object.fromEntries(
       BUS_IDENTITIES.map((id) => [
@@ -158,24 +140,18 @@ describe('the development NATS server the chart configures', () => {
     // The variables the StatefulSet sets from the Secrets, by the same names.
     const natsEnv: Array<{ name: string }> = find(objects, 'StatefulSet', 'evs-evshare-nats').spec.template.spec.containers[0].env;
     expect(natsEnv.map((e) => e.name).sort()).toEqual(Object.keys(passwords).sort());
-    let log = '';
-    child = spawn(process.env.NATS_SERVER_BIN ?? '/usr/sbin/nats-server', ['-c', file], {
-      env: { PATH: process.env.PATH, ...passwords },
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
-    child.stderr!.on('data', (chunk: Buffer) => (log += chunk.toString()));
-    const url = `nats://127.0.0.1:${port}`;
-    let app: Awaited<ReturnType<typeof connect>> | undefined;
-    await eventually(
-      async () => {
-        expect(child!.exitCode).toBeNull();
-        app = await connect({ servers: url, user: 'app', pass: passwords.NATS_PASSWORD_APP!, reconnect: false });
-      },
-      10_000,
-      100,
-    ).catch((error: unknown) => {
-      throw new Error(`${String(error)}\nnats-server: ${log}`);
-    });
+    // The chart's configuration on a port and directory of the test's own.
+    const httpPort = await freePort();
+    server = await runNatsServer(
+      ({ port, dir }) =>
+        conf
+          .replace('port: 4222', `port: ${port}\nhost: 127.0.0.1`)
+          .replace('http_port: 8222', `http_port: ${httpPort}`)
+          .replace('store_dir: /data', `store_dir: ${JSON.stringify(path.join(dir, 'js'))}`),
+      { env: passwords },
+    );
+    const url = server.url;
+    const app = await connect({ servers: url, user: 'app', pass: passwords.NATS_PASSWORD_APP!, reconnect: false });
     const heartbeat = await connect({ servers: url, user: 'heartbeat', pass: passwords.NATS_PASSWORD_HEARTBEAT!, inboxPrefix: '_INBOX.heartbeat' });
     const refusals: string[] = [];
     void (async () => {
@@ -184,12 +160,12 @@ describe('the development NATS server the chart configures', () => {
     const got: string[] = [];
     heartbeat.subscribe(SUBJECTS.pushMemberAll, { callback: (_e, m) => got.push(m.subject) });
     await heartbeat.flush();
-    app!.publish(SUBJECTS.pushMember('m1'), '{}');
+    app.publish(SUBJECTS.pushMember('m1'), '{}');
     heartbeat.publish(SUBJECTS.appAnnounce, '{}');
     await eventually(() => expect(got).toEqual([SUBJECTS.pushMember('m1')]));
     await eventually(() => expect(refusals).toEqual([`publish ${SUBJECTS.appAnnounce}`]));
     await expect(connect({ servers: url, reconnect: false })).rejects.toMatchObject({ code: 'AUTHORIZATION_VIOLATION' });
-    await app!.close();
+    await app.close();
     await heartbeat.close();
   });
 });

@@ -4,15 +4,12 @@
  * own, in production mode (one shared NATS) an account of its own with users named after it, which
  * a real nats-server keeps apart.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { connect, type NatsConnection } from 'nats';
 import { BUS_IDENTITIES, deductionSubject, STREAMS, SUBJECTS } from '@evshare/kit';
-import { freePort } from '@evshare/stack';
 import { eventually } from '../support/http';
+import { runNatsServer, type RunningNatsServer } from '../support/nats-server';
 import { find, render, PRODUCTION_VALUES, type K8sObject } from './helm';
 
 jest.setTimeout(30_000);
@@ -91,17 +88,11 @@ describe.each([
 });
 
 describe('the production NATS accounts of two releases in one nats-server', () => {
-  let child: ChildProcess | undefined;
-  let dir: string | undefined;
+  let server: RunningNatsServer | undefined;
   const connections: NatsConnection[] = [];
   afterAll(async () => {
     await Promise.all(connections.map((c) => c.close()));
-    if (child?.pid !== undefined && child.exitCode === null) {
-      const exited = new Promise((resolve) => child!.once('exit', resolve));
-      process.kill(child.pid, 'SIGTERM');
-      await exited;
-    }
-    if (dir) await rm(dir, { recursive: true, force: true });
+    await server?.stop();
   });
 
   it("keep each release's subjects and streams to itself", async () => {
@@ -117,20 +108,12 @@ describe('the production NATS accounts of two releases in one nats-server', () =
     }
     for (const variable of Object.keys(passwords)) expect(accounts.join('\n')).toContain(`$${variable}`);
 
-    dir = await mkdtemp(path.join(tmpdir(), 'evshare-chart-accounts-'));
-    const port = await freePort();
-    const file = path.join(dir, 'nats.conf');
-    await writeFile(
-      file,
-      [`port: ${port}`, 'host: 127.0.0.1', `jetstream { store_dir: ${JSON.stringify(path.join(dir, 'js'))} }`, 'accounts {', ...accounts, '}', ''].join('\n'),
+    server = await runNatsServer(
+      ({ port, dir }) =>
+        [`port: ${port}`, 'host: 127.0.0.1', `jetstream { store_dir: ${JSON.stringify(path.join(dir, 'js'))} }`, 'accounts {', ...accounts, '}', ''].join('\n'),
+      { env: passwords },
     );
-    let log = '';
-    child = spawn(process.env.NATS_SERVER_BIN ?? '/usr/sbin/nats-server', ['-c', file], {
-      env: { PATH: process.env.PATH, ...passwords },
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
-    child.stderr!.on('data', (chunk: Buffer) => (log += chunk.toString()));
-    const url = `nats://127.0.0.1:${port}`;
+    const url = server.url;
     const login = async (release: string, id: string) => {
       const nc = await connect({
         servers: url,
@@ -142,23 +125,14 @@ describe('the production NATS accounts of two releases in one nats-server', () =
       connections.push(nc);
       return nc;
     };
-    let blueApp: NatsConnection | undefined;
-    await eventually(
-      async () => {
-        blueApp = await login('blue', 'app');
-      },
-      10_000,
-      100,
-    ).catch((error: unknown) => {
-      throw new Error(`${String(error)}\nnats-server: ${log}`);
-    });
+    const blueApp = await login('blue', 'app');
     const [blueGateway, greenGateway] = await Promise.all([login('blue', 'gateway'), login('green', 'gateway')]);
     const heard = { blue: 0, green: 0 };
     blueGateway.subscribe(SUBJECTS.appAnnounce, { callback: () => heard.blue++ });
     greenGateway.subscribe(SUBJECTS.appAnnounce, { callback: () => heard.green++ });
     await Promise.all([blueGateway.flush(), greenGateway.flush()]);
-    blueApp!.publish(SUBJECTS.appAnnounce, '{}');
-    await blueApp!.flush();
+    blueApp.publish(SUBJECTS.appAnnounce, '{}');
+    await blueApp.flush();
     await eventually(() => expect(heard.blue).toBe(1));
     // A round trip on green's connection after blue's message was delivered: nothing for green.
     await greenGateway.flush();
@@ -171,7 +145,7 @@ describe('the production NATS accounts of two releases in one nats-server', () =
       const jsm = await billing.jetstreamManager({ checkAPI: false });
       await jsm.streams.add({ name: STREAMS.deductions.name, subjects: STREAMS.deductions.subjects });
     }
-    await blueApp!.jetstream().publish(deductionSubject('rental'), '{}');
+    await blueApp.jetstream().publish(deductionSubject('rental'), '{}');
     const count = async (billing: NatsConnection) =>
       (await (await billing.jetstreamManager({ checkAPI: false })).streams.info(STREAMS.deductions.name)).state.messages;
     expect([await count(blueBilling), await count(greenBilling)]).toEqual([1, 0]);

@@ -24,19 +24,34 @@ export function natsPasswords(): Record<BusIdentity, string> {
   return Object.fromEntries(BUS_IDENTITIES.map((id) => [id, randomBytes(12).toString('hex')])) as Record<BusIdentity, string>;
 }
 
+export interface RunningNatsServer {
+  url: string;
+  port: number;
+  /** Its own directory (configuration, JetStream store), removed by stop(). */
+  dir: string;
+  /** The tail of what it wrote on stderr. */
+  log(): string;
+  stop(): Promise<void>;
+}
+
 /**
  * A nats-server of the test's own, on a free port (or the one given, for a client that dialled it
- * before the server came up), configured with `natsServerConfig`: a user per service identity with
- * its permissions, and an admin user for set-up. Stopped by its pid.
+ * before the server came up), with the configuration `config` writes for that port and directory,
+ * returned once it listens. `env`: the only variables it sees besides PATH (those its
+ * configuration names); without it, the test's own. Stopped by its pid.
  */
-export async function startAuthNatsServer(options: { port?: number; passwords?: Record<BusIdentity, string> } = {}): Promise<AuthNatsServer> {
-  const dir = await mkdtemp(path.join(tmpdir(), 'evshare-nats-auth-'));
+export async function runNatsServer(
+  config: (where: { port: number; dir: string }) => string | Promise<string>,
+  options: { port?: number; env?: Record<string, string> } = {},
+): Promise<RunningNatsServer> {
+  const dir = await mkdtemp(path.join(tmpdir(), 'evshare-nats-'));
   const port = options.port ?? (await freePort());
-  const passwords = options.passwords ?? natsPasswords();
-  const admin = { user: 'admin', password: randomBytes(12).toString('hex') };
   const file = path.join(dir, 'nats.conf');
-  await writeFile(file, natsServerConfig({ passwords, admin, port, storeDir: path.join(dir, 'js') }));
-  const child = spawn(NATS_SERVER, ['-c', file], { stdio: ['ignore', 'ignore', 'pipe'] });
+  await writeFile(file, await config({ port, dir }));
+  const child = spawn(NATS_SERVER, ['-c', file], {
+    env: options.env ? { PATH: process.env.PATH, ...options.env } : process.env,
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   let log = '';
   child.stderr.on('data', (chunk: Buffer) => (log = (log + chunk.toString()).slice(-4000)));
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
@@ -57,7 +72,28 @@ export async function startAuthNatsServer(options: { port?: number; passwords?: 
     }
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
-  const url = `nats://127.0.0.1:${port}`;
+  return {
+    url: `nats://127.0.0.1:${port}`,
+    port,
+    dir,
+    log: () => log,
+    async stop() {
+      if (child.pid !== undefined && child.exitCode === null) process.kill(child.pid, 'SIGTERM');
+      await exited;
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/**
+ * A nats-server of the test's own (runNatsServer) configured with `natsServerConfig`: a user per
+ * service identity with its permissions, and an admin user for set-up.
+ */
+export async function startAuthNatsServer(options: { port?: number; passwords?: Record<BusIdentity, string> } = {}): Promise<AuthNatsServer> {
+  const passwords = options.passwords ?? natsPasswords();
+  const admin = { user: 'admin', password: randomBytes(12).toString('hex') };
+  const server = await runNatsServer(({ port, dir }) => natsServerConfig({ passwords, admin, port, storeDir: path.join(dir, 'js') }), { port: options.port });
+  const url = server.url;
   return {
     url,
     passwords,
@@ -69,10 +105,6 @@ export async function startAuthNatsServer(options: { port?: number; passwords?: 
       NATS_PASSWORD: admin.password,
       ...Object.fromEntries(BUS_IDENTITIES.map((id) => [`NATS_PASSWORD_${id.toUpperCase()}`, passwords[id]])),
     }),
-    async stop() {
-      if (child.pid !== undefined && child.exitCode === null) process.kill(child.pid, 'SIGTERM');
-      await exited;
-      await rm(dir, { recursive: true, force: true });
-    },
+    stop: () => server.stop(),
   };
 }
