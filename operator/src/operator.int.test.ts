@@ -366,6 +366,67 @@ describe('operator', () => {
     await waitFor('the Service to come back', 10_000, async () => (await apiRequest(cp, 'GET', `/api/v1/namespaces/${ns}/services/app`)).status === 200);
   });
 
+  it('renders the HAProxy backend and headless Service for spec.haproxy, puts back an edited backend, and removes both when the field goes', async () => {
+    const { ns, prefix } = await setupNamespace();
+    await createDeployment(ns, 'app', 1);
+    await operator(ns, prefix, 'op-a');
+    const refused = await apiRequest(cp, 'POST', `/apis/evshare.io/v1alpha1/namespaces/${ns}/appservicegroups`, {
+      apiVersion: 'evshare.io/v1alpha1',
+      kind: 'AppServiceGroup',
+      metadata: { name: 'bad' },
+      spec: { deploymentName: 'app', maxReplicas: 3, target: { inflightPerPod: 8 }, haproxy: { hashBalanceFactor: 90, checkPath: '/readyz#x' } },
+    });
+    expect(refused.status).toBe(422);
+    expect(refused.body.message).toContain('spec.haproxy.hashBalanceFactor');
+    expect(refused.body.message).toContain('spec.haproxy.checkPath');
+    const group = await createGroup(ns, 'app', { deploymentName: 'app', maxReplicas: 5, target: { inflightPerPod: 8 }, haproxy: {} });
+    expect(group.spec.haproxy).toEqual({
+      hashBalanceFactor: 150,
+      agentPort: 8092,
+      checkPath: '/readyz',
+      queueTimeoutSeconds: 5,
+      clusterDomain: 'cluster.local',
+    });
+    const configPath = `/api/v1/namespaces/${ns}/configmaps/app-haproxy`;
+    const config = await waitFor('the HAProxy backend', 10_000, async () => {
+      const res = await apiRequest(cp, 'GET', configPath);
+      return res.status === 200 && res.body;
+    });
+    expect(config.metadata.ownerReferences).toMatchObject([{ kind: 'AppServiceGroup', name: 'app', uid: group.metadata.uid, controller: true }]);
+    expect(config.data['backend.cfg']).toContain(`server-template app 1-5 _http._tcp.app-pods.${ns}.svc.cluster.local`);
+    const pods = (await apiRequest(cp, 'GET', `/api/v1/namespaces/${ns}/services/app-pods`)).body;
+    expect(pods.spec).toMatchObject({ clusterIP: 'None', selector: { app: 'app' } });
+    // Stored as absent when false: only ready pods get DNS records.
+    expect(pods.spec.publishNotReadyAddresses ?? false).toBe(false);
+
+    // A hand edit of the backend is undone.
+    const edited = await apiRequest(
+      cp,
+      'PATCH',
+      configPath,
+      { data: { 'backend.cfg': 'backend app\n  balance roundrobin\n' } },
+      'application/merge-patch+json',
+    );
+    expect(edited.status).toBe(200);
+    await waitFor('the backend to be rendered again', 10_000, async () =>
+      ((await apiRequest(cp, 'GET', configPath)).body.data?.['backend.cfg'] ?? '').includes('hash-type consistent'),
+    );
+
+    const dropped = await apiRequest(
+      cp,
+      'PATCH',
+      `/apis/evshare.io/v1alpha1/namespaces/${ns}/appservicegroups/app`,
+      [{ op: 'remove', path: '/spec/haproxy' }],
+      'application/json-patch+json',
+    );
+    expect(dropped.status).toBe(200);
+    await waitFor('the HAProxy objects to go', 10_000, async () => {
+      const [c, s] = await Promise.all([apiRequest(cp, 'GET', configPath), apiRequest(cp, 'GET', `/api/v1/namespaces/${ns}/services/app-pods`)]);
+      return c.status === 404 && s.status === 404;
+    });
+    expect((await apiRequest(cp, 'GET', `/api/v1/namespaces/${ns}/services/app`)).status).toBe(200);
+  });
+
   it("the apiserver enforces owner-reference permissions: blockOwnerDeletion needs the chart's appservicegroups/finalizers rule", async () => {
     const { ns } = await setupNamespace();
     const group = await createGroup(ns, 'app', { deploymentName: 'app', maxReplicas: 2, target: { inflightPerPod: 8 } });

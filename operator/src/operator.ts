@@ -1,7 +1,7 @@
 import type { KubeConfig } from '@kubernetes/client-node';
 import { SUBJECTS, type Bus, type Logger, type Registry } from '@evshare/kit';
 import { MANAGED_BY } from './affinity/manifests';
-import { reconcileGroup, type GroupState, type ReconcileContext } from './controller/group';
+import { ownedKey, reconcileGroup, type GroupState, type ReconcileContext } from './controller/group';
 import type { Autoscaler } from './controller/conflicts';
 import { createOperatorMetrics, registerInformerMetrics } from './controller/metrics';
 import { createWorkQueue, type WorkQueue } from './controller/workqueue';
@@ -15,8 +15,8 @@ import { startLeaderElection } from './leader/election';
 import { acceptLoadReport, createLoadStore, isSignificantChange } from './scaling/load';
 
 /**
- * The operator: informers on AppServiceGroups, Deployments, Pods and the Services and Ingresses
- * it manages; the APP pods' load reports from the bus; a work queue that reconciles one group
+ * The operator: informers on AppServiceGroups, Deployments, Pods and the Services, Ingresses and
+ * ConfigMaps it manages; the APP pods' load reports from the bus; a work queue that reconciles one group
  * at a time per key. Every instance keeps its caches and the load reports warm, but only the
  * holder of the Lease runs the queue, so a standby takes over with everything in hand.
  * Groups are evaluated every `evaluationIntervalMs` and at once when a pod's load moves by
@@ -97,6 +97,12 @@ export async function startOperator(options: OperatorOptions): Promise<Operator>
     labelSelector: managed,
     onEvent: (e) => ownedObjectChanged('Ingress', e),
   });
+  const configMaps = createInformer<KubeObject>({
+    ...common,
+    resource: RESOURCES.configMaps,
+    labelSelector: managed,
+    onEvent: (e) => ownedObjectChanged('ConfigMap', e),
+  });
   // Another autoscaler on a group's Deployment stops the operator from scaling it.
   const autoscalerChanged = (e: InformerEvent<Autoscaler>) => {
     const name = e.object.spec?.scaleTargetRef?.name;
@@ -104,7 +110,7 @@ export async function startOperator(options: OperatorOptions): Promise<Operator>
   };
   const hpas = createInformer<Autoscaler>({ ...common, resource: RESOURCES.horizontalPodAutoscalers, onEvent: autoscalerChanged });
   const scaledObjects = createInformer<Autoscaler>({ ...common, resource: RESOURCES.scaledObjects, optional: true, onEvent: autoscalerChanged });
-  const informers = { appServiceGroups: groups, deployments, pods, services, ingresses, horizontalPodAutoscalers: hpas, scaledObjects };
+  const informers = { appServiceGroups: groups, deployments, pods, services, ingresses, configMaps, horizontalPodAutoscalers: hpas, scaledObjects };
   const informerStats = () => Object.fromEntries(Object.entries(informers).map(([name, informer]) => [name, { ...informer.stats }]));
   if (options.registry) registerInformerMetrics(options.registry, informerStats);
 
@@ -127,13 +133,13 @@ export async function startOperator(options: OperatorOptions): Promise<Operator>
   }
 
   /** Someone else changed or deleted what we applied: apply again. Our own writes are ignored. */
-  function ownedObjectChanged(kind: 'Service' | 'Ingress', event: InformerEvent<KubeObject>): void {
+  function ownedObjectChanged(kind: 'Service' | 'Ingress' | 'ConfigMap', event: InformerEvent<KubeObject>): void {
     const owner = event.object.metadata.ownerReferences?.find((o) => o.controller && o.kind === KIND);
     if (!owner) return;
     const key = `${event.object.metadata.namespace}/${owner.name}`;
     const state = states.get(key);
     if (!state) return;
-    if (event.type === 'deleted' || event.object.metadata.resourceVersion !== state.appliedVersions[kind]) {
+    if (event.type === 'deleted' || event.object.metadata.resourceVersion !== state.appliedVersions[ownedKey(kind, event.object.metadata.name)]) {
       state.appliedHash = undefined;
       enqueue(key);
     }
@@ -172,6 +178,8 @@ export async function startOperator(options: OperatorOptions): Promise<Operator>
     deployments,
     pods,
     ingresses,
+    services,
+    configMaps,
     autoscalers: { hpas, scaledObjects },
     loads,
     states,

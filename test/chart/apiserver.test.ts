@@ -265,6 +265,7 @@ describe('helm install, then helm upgrade, on the real API server', () => {
       ...['list', 'watch', 'create', 'patch', 'delete'].flatMap((verb) => [
         { group: '', resource: 'services', verb },
         { group: 'networking.k8s.io', resource: 'ingresses', verb },
+        { group: '', resource: 'configmaps', verb },
       ]),
       { group: 'events.k8s.io', resource: 'events', verb: 'create' },
       ...['get', 'create', 'update'].map((verb) => ({ group: 'coordination.k8s.io', resource: 'leases', verb })),

@@ -37,13 +37,25 @@ export interface Manifest {
   spec: Record<string, unknown>;
 }
 
+/** A ConfigMap has data, not a spec. */
+export interface ConfigMapManifest {
+  apiVersion: 'v1';
+  kind: 'ConfigMap';
+  metadata: Manifest['metadata'];
+  data: Record<string, string>;
+}
+
+/** Everything the operator applies for a group. */
+export type OwnedManifest = Manifest | ConfigMapManifest;
+
 export function ownerReference(group: GroupRef): OwnerReference {
   return { apiVersion: GROUP_API_VERSION, kind: KIND, name: group.name, uid: group.uid, controller: true, blockOwnerDeletion: true };
 }
 
-function metadata(group: GroupRef, annotations: Record<string, string>): Manifest['metadata'] {
+/** An owned object's metadata: named like the group unless `name` says otherwise. */
+export function metadata(group: GroupRef, annotations: Record<string, string>, name = group.name): Manifest['metadata'] {
   return {
-    name: group.name,
+    name,
     namespace: group.namespace,
     labels: { 'app.kubernetes.io/managed-by': MANAGED_BY, 'app.kubernetes.io/part-of': 'evshare', [GROUP_LABEL]: group.name },
     ...(Object.keys(annotations).length > 0 ? { annotations } : {}),

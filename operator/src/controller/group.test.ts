@@ -1,5 +1,5 @@
 import { autoscaleDecisionSchema, createLogger, SUBJECTS, type AppLoad } from '@evshare/kit';
-import type { Manifest } from '../affinity/manifests';
+import type { ConfigMapManifest, Manifest, OwnedManifest } from '../affinity/manifests';
 import type { AppServiceGroup, AppServiceGroupSpec, AppServiceGroupStatus } from '../crd/types';
 import type { GroupEvent, KubeApi } from '../kube/api';
 import type { Deployment, KubeObject, Pod } from '../kube/resources';
@@ -11,7 +11,7 @@ const NOW = Date.parse('2026-05-01T10:00:00Z');
 
 function fakeApi() {
   const calls: string[] = [];
-  const applied: Manifest[] = [];
+  const applied: OwnedManifest[] = [];
   const statuses: AppServiceGroupStatus[] = [];
   const events: GroupEvent[] = [];
   let failApply = false;
@@ -106,7 +106,16 @@ function report(podName: string, inflight: number, activeMembers = 1): AppLoad {
   };
 }
 
-function setup(options: { group?: AppServiceGroup; deployment?: Deployment | null; pods?: Pod[]; ingresses?: KubeObject[] } = {}) {
+function setup(
+  options: {
+    group?: AppServiceGroup;
+    deployment?: Deployment | null;
+    pods?: Pod[];
+    ingresses?: KubeObject[];
+    services?: KubeObject[];
+    configMaps?: KubeObject[];
+  } = {},
+) {
   const fake = fakeApi();
   const loads = createLoadStore();
   const states = new Map<string, GroupState>();
@@ -118,6 +127,8 @@ function setup(options: { group?: AppServiceGroup; deployment?: Deployment | nul
     deployments: lookup(options.deployment === null ? [] : [options.deployment ?? deployment(2)]),
     pods: lookup(options.pods ?? [pod('app-a'), pod('app-b')]),
     ingresses: lookup(options.ingresses ?? []),
+    services: lookup(options.services ?? []),
+    configMaps: lookup(options.configMaps ?? []),
     loads,
     states,
     log: createLogger('group-test', 'silent'),
@@ -146,7 +157,7 @@ describe('reconcileGroup', () => {
     await reconcileGroup(ctx, `${NS}/app`);
     await reconcileGroup(ctx, `${NS}/app`);
     expect(applied.map((m) => m.kind)).toEqual(['Service', 'Ingress']);
-    expect(applied[0]!.spec.selector).toEqual({ app: 'evshare-app' });
+    expect((applied[0] as Manifest).spec.selector).toEqual({ app: 'evshare-app' });
     groups[0] = group({ affinity: { mode: 'cookie' } });
     await reconcileGroup(ctx, `${NS}/app`);
     expect(applied.map((m) => m.kind)).toEqual(['Service', 'Ingress', 'Service', 'Ingress']);
@@ -161,6 +172,28 @@ describe('reconcileGroup', () => {
     await reconcileGroup(ctx, `${NS}/app`);
     expect(calls).toContain('delete Ingress app');
     expect(calls).not.toContain('apply Ingress');
+  });
+
+  it('applies the HAProxy backend and the headless Service with spec.haproxy, and deletes them when it goes', async () => {
+    const { ctx, applied, calls, groups } = setup({ group: group({ haproxy: {} }) });
+    await reconcileGroup(ctx, `${NS}/app`);
+    expect(applied.map((m) => `${m.kind} ${m.metadata.name}`)).toEqual(['Service app', 'Ingress app', 'Service app-pods', 'ConfigMap app-haproxy']);
+    expect((applied[3] as ConfigMapManifest).data['backend.cfg']).toContain('server-template app 1-10 _http._tcp.app-pods.evshare.svc.cluster.local');
+    const owner = [{ apiVersion: 'evshare.io/v1alpha1', kind: 'AppServiceGroup', name: 'app', uid: 'g-uid' }];
+    const dropped = setup({
+      group: group({ haproxy: undefined }),
+      services: [{ metadata: { name: 'app-pods', namespace: NS, ownerReferences: owner } }],
+      configMaps: [
+        { metadata: { name: 'app-haproxy', namespace: NS, ownerReferences: owner } },
+        // Someone else's object of the same name is left alone.
+        { metadata: { name: 'other-haproxy', namespace: NS } },
+      ],
+    });
+    await reconcileGroup(dropped.ctx, `${NS}/app`);
+    expect(dropped.calls.filter((c) => c.startsWith('delete'))).toEqual(['delete Service app-pods', 'delete ConfigMap app-haproxy']);
+    groups[0] = group({ haproxy: { hashBalanceFactor: 100 } });
+    await expect(reconcileGroup(ctx, `${NS}/app`)).rejects.toThrow(/hashBalanceFactor must be 0 or above 100/);
+    expect(calls.filter((c) => c.startsWith('apply'))).toHaveLength(4);
   });
 
   it('scales up on load, records the decision as an Event and in status, and does not scale twice on a stale cache', async () => {
@@ -329,7 +362,7 @@ describe('reconcileGroup', () => {
     failApplies(true);
     loads.record(report('app-a', 30), NOW);
     loads.record(report('app-b', 30), NOW);
-    await expect(reconcileGroup(ctx, `${NS}/app`)).rejects.toThrow(/applying the Service\/Ingress failed: forbidden/);
+    await expect(reconcileGroup(ctx, `${NS}/app`)).rejects.toThrow(/applying the owned objects failed: forbidden/);
     expect(calls).toContain('scale app 6');
     expect(calls).toContain('event Warning ApplyFailed');
     const byType = Object.fromEntries(statuses.at(-1)!.conditions!.map((c) => [c.type, c]));

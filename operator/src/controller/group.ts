@@ -1,6 +1,7 @@
 import { isDeepStrictEqual } from 'node:util';
 import { SUBJECTS, type AutoscaleDecision, type Bus, type Logger } from '@evshare/kit';
-import { ingressFor, serviceFor, type Manifest } from '../affinity/manifests';
+import { haproxyConfigMapFor, haproxyConfigMapName, podsServiceFor, podsServiceName } from '../affinity/haproxy';
+import { ingressFor, serviceFor, type OwnedManifest } from '../affinity/manifests';
 import { resolveSpec } from '../crd/defaults';
 import type { AppServiceGroup, AppServiceGroupStatus } from '../crd/types';
 import type { GroupEvent, KubeApi } from '../kube/api';
@@ -17,8 +18,9 @@ import type { OperatorMetrics } from './metrics';
 /**
  * Reconciles one AppServiceGroup from the informer caches (level-based: it looks at what is,
  * never at which event arrived, so running it twice changes nothing the second time):
- * 1. server-side-applies the Service and the Ingress (only when what they should be changed,
- *    or someone else touched them), and deletes an Ingress the spec no longer asks for;
+ * 1. server-side-applies the Service, the Ingress and HAProxy's headless Service and backend
+ *    ConfigMap (only when what they should be changed, or someone else touched them), and
+ *    deletes those the spec no longer asks for;
  * 2. decides the replicas from the pods' fresh load reports (unless the group carries the pause
  *    annotation); before a scale-down it sets each pod's deletion cost and waits until the pod
  *    cache shows them (the ReplicaSet controller reads the same pods, and would otherwise pick
@@ -40,8 +42,8 @@ export interface GroupState {
   pendingCosts?: { costs: Record<string, string>; until: number };
   /** What the owned objects were last applied as; undefined forces an apply. */
   appliedHash?: string;
-  /** resourceVersion our last apply stored, per kind: a watch event carrying it is our own echo. */
-  appliedVersions: Partial<Record<'Service' | 'Ingress', string>>;
+  /** resourceVersion our last apply stored, per `kind/name` (ownedKey): a watch event carrying it is our own echo. */
+  appliedVersions: Record<string, string>;
   /** Replicas we set that the Deployment cache may not show yet (as controller "expectations"). */
   expected?: { replicas: number; until: number };
   lastStatusAt: number;
@@ -60,6 +62,9 @@ export interface ReconcileContext {
   deployments: Lookup<Deployment>;
   pods: { list(): Pod[] };
   ingresses: Lookup<KubeObject>;
+  /** The managed Services and ConfigMaps, to find HAProxy objects a spec no longer asks for. */
+  services?: Lookup<KubeObject>;
+  configMaps?: Lookup<KubeObject>;
   /** HPAs and KEDA ScaledObjects in the watched namespaces. */
   autoscalers?: { hpas: { list(): Autoscaler[] }; scaledObjects: { list(): Autoscaler[] } };
   loads: LoadStore;
@@ -88,6 +93,9 @@ const LIMIT_REASONS: Record<ScalingLimit, string> = {
   scaleUpPolicy: 'ScaleUpPolicyLimit',
   scaleDownPolicy: 'ScaleDownPolicyLimit',
 };
+
+/** How an owned object is known in GroupState.appliedVersions. */
+export const ownedKey = (kind: string, name: string) => `${kind}/${name}`;
 
 export function newGroupState(): GroupState {
   return { history: [], events: [], appliedVersions: {}, lastStatusAt: 0, pods: [] };
@@ -133,7 +141,7 @@ export async function reconcileGroup(ctx: ReconcileContext, key: string): Promis
     return;
   }
 
-  // 1. The Service and Ingress.
+  // 1. The owned objects.
   const selector = deployment.spec.selector;
   const ref = { name, namespace, uid: group.metadata.uid ?? '' };
   if (selector.matchExpressions?.length) {
@@ -142,20 +150,29 @@ export async function reconcileGroup(ctx: ReconcileContext, key: string): Promis
       message: `Deployment ${spec.deploymentName} selects pods with matchExpressions, which a Service cannot express; no Service was applied`,
     });
   } else {
-    const manifests = [serviceFor(ref, spec, selector.matchLabels ?? {}), ingressFor(ref, spec)].filter((m): m is Manifest => m !== null);
-    const hash = JSON.stringify(manifests);
     try {
+      const manifests = [
+        serviceFor(ref, spec, selector.matchLabels ?? {}),
+        ingressFor(ref, spec),
+        podsServiceFor(ref, spec, selector.matchLabels ?? {}),
+        haproxyConfigMapFor(ref, spec),
+      ].filter((m): m is OwnedManifest => m !== null);
+      const hash = JSON.stringify(manifests);
       if (state.appliedHash !== hash) {
-        for (const manifest of manifests) state.appliedVersions[manifest.kind as 'Service' | 'Ingress'] = await ctx.api.apply(manifest);
+        for (const manifest of manifests) state.appliedVersions[ownedKey(manifest.kind, manifest.metadata.name)] = await ctx.api.apply(manifest);
         state.appliedHash = hash;
       }
-      const staleIngress = ctx.ingresses.get(namespace, name);
-      if (!spec.ingress && staleIngress && staleIngress.metadata.ownerReferences?.some((o) => o.uid === ref.uid)) {
-        await ctx.api.delete('Ingress', namespace, name);
-        delete state.appliedVersions.Ingress;
+      const stale: Array<[kind: 'Service' | 'Ingress' | 'ConfigMap', name: string, cache: Lookup<KubeObject> | undefined]> = [];
+      if (!spec.ingress) stale.push(['Ingress', name, ctx.ingresses]);
+      if (!spec.haproxy) stale.push(['Service', podsServiceName(name), ctx.services], ['ConfigMap', haproxyConfigMapName(name), ctx.configMaps]);
+      for (const [kind, objectName, cache] of stale) {
+        const object = cache?.get(namespace, objectName);
+        if (!object?.metadata.ownerReferences?.some((o) => o.uid === ref.uid)) continue;
+        await ctx.api.delete(kind, namespace, objectName);
+        delete state.appliedVersions[ownedKey(kind, objectName)];
       }
     } catch (error) {
-      problems.push({ reason: 'ApplyFailed', message: `applying the Service/Ingress failed: ${(error as Error).message}` });
+      problems.push({ reason: 'ApplyFailed', message: `applying the owned objects failed: ${(error as Error).message}` });
     }
   }
 
@@ -238,7 +255,7 @@ export async function reconcileGroup(ctx: ReconcileContext, key: string): Promis
 
   // 3. Status.
   const inflight = decision.metrics.find((m) => m.metric === 'inflight');
-  const owned = spec.ingress ? `Service and Ingress ${name}` : `Service ${name}`;
+  const owned = [spec.ingress ? `Service and Ingress ${name}` : `Service ${name}`, ...(spec.haproxy ? [`HAProxy backend ${name}`] : [])].join(' and ');
   const ownedFailed = problems.find((p) => p.reason === 'ApplyFailed' || p.reason === 'SelectorUnsupported');
   const degraded =
     problems[0] ??

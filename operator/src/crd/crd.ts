@@ -1,5 +1,13 @@
 import yaml from 'js-yaml';
-import { DEFAULT_AFFINITY, DEFAULT_BEHAVIOR, DEFAULT_FALLBACK_AFTER_SECONDS, DEFAULT_INGRESS_PATH, DEFAULT_MIN_REPLICAS, DEFAULT_SERVICE } from './defaults';
+import {
+  DEFAULT_AFFINITY,
+  DEFAULT_BEHAVIOR,
+  DEFAULT_FALLBACK_AFTER_SECONDS,
+  DEFAULT_HAPROXY,
+  DEFAULT_INGRESS_PATH,
+  DEFAULT_MIN_REPLICAS,
+  DEFAULT_SERVICE,
+} from './defaults';
 import { API_GROUP, API_VERSION, KIND, PLURAL, SHORT_NAMES, SINGULAR, type ScalingRules } from './types';
 
 /**
@@ -14,6 +22,8 @@ type Schema = Record<string, unknown>;
 /** The group names its Service, and Service names must be DNS-1035 labels. */
 const DNS_1035_LABEL = '^[a-z]([-a-z0-9]*[a-z0-9])?$';
 const DNS_SUBDOMAIN = '^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$';
+/** A path HAProxy's configuration can hold unquoted (no spaces, quotes or `#`). */
+export const HAPROXY_PATH = '^/[A-Za-z0-9._~/-]*$';
 const HOSTNAME = '^(\\*\\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$';
 /** RFC 6265 cookie-name token characters. */
 const COOKIE_NAME = "^[!#$%&'*+.^_`|~0-9A-Za-z-]+$";
@@ -84,6 +94,11 @@ const spec: Schema = {
       rule: "!has(self.ingress) || self.ingress.controller != 'traefik' || self.affinity.mode == 'cookie'",
       message: 'Traefik cannot pin clients by address through an Ingress: with ingress.controller traefik, set affinity.mode to cookie',
       fieldPath: '.affinity.mode',
+    },
+    {
+      rule: "!has(self.haproxy) || self.affinity.mode != 'cookie' || self.affinity.cookieName.matches('^[A-Za-z0-9_.-]+$')",
+      message: 'HAProxy configuration holds the cookie name unquoted: with haproxy, use letters, digits, ".", "_" and "-"',
+      fieldPath: '.affinity.cookieName',
     },
   ],
   properties: {
@@ -180,6 +195,46 @@ const spec: Schema = {
         host: { type: 'string', maxLength: 253, pattern: HOSTNAME },
         tlsSecretName: { type: 'string', maxLength: 253, pattern: DNS_SUBDOMAIN, description: 'TLS certificate Secret; TLS is off when absent.' },
         path: { type: 'string', pattern: '^/', default: DEFAULT_INGRESS_PATH, description: 'Path prefix routed to the group.' },
+      },
+    },
+    haproxy: {
+      type: 'object',
+      description:
+        "HAProxy as the group's data plane: the operator renders the backend into ConfigMap <name>-haproxy (key backend.cfg) and the headless Service <name>-pods whose DNS records list the ready pods; none when absent.",
+      properties: {
+        hashBalanceFactor: {
+          type: 'integer',
+          format: 'int32',
+          minimum: 0,
+          maximum: 1000,
+          default: DEFAULT_HAPROXY.hashBalanceFactor,
+          description: 'Bounded load: no pod gets more than this percentage of the average concurrent requests; 0 turns the bound off.',
+          'x-kubernetes-validations': [{ rule: 'self == 0 || self > 100', message: 'hashBalanceFactor is 0 (off) or a percentage above 100' }],
+        },
+        agentPort: {
+          type: 'integer',
+          format: 'int32',
+          minimum: 1,
+          maximum: 65535,
+          default: DEFAULT_HAPROXY.agentPort,
+          description: "The APP pods' agent-check port (LOAD_AGENT_PORT): weight, maxconn and drain from each pod's own load.",
+        },
+        checkPath: { type: 'string', pattern: HAPROXY_PATH, maxLength: 256, default: DEFAULT_HAPROXY.checkPath, description: 'HTTP health check path.' },
+        queueTimeoutSeconds: {
+          type: 'integer',
+          format: 'int32',
+          minimum: 1,
+          maximum: 120,
+          default: DEFAULT_HAPROXY.queueTimeoutSeconds,
+          description: 'Longest wait in the queue for a free pod before a 503 with Retry-After.',
+        },
+        clusterDomain: {
+          type: 'string',
+          maxLength: 253,
+          pattern: DNS_SUBDOMAIN,
+          default: DEFAULT_HAPROXY.clusterDomain,
+          description: "The cluster's DNS domain.",
+        },
       },
     },
   },

@@ -1,4 +1,4 @@
-import type { AffinitySpec, AppServiceGroupSpec, ResolvedSpec, ScalingBehavior, ServicePortSpec } from './types';
+import type { AffinitySpec, AppServiceGroupSpec, HaproxySpec, ResolvedSpec, ScalingBehavior, ServicePortSpec } from './types';
 
 /**
  * The defaults, in one place: the CRD schema publishes them (so `kubectl get -o yaml` shows the
@@ -37,6 +37,15 @@ export const DEFAULT_SERVICE: ServicePortSpec = { port: 80, targetPort: 'http' }
 
 export const DEFAULT_INGRESS_PATH = '/';
 
+/** 150: HAProxy's documentation calls 125-200 reasonable; the gateway bounds load at 1.5x too. */
+export const DEFAULT_HAPROXY: HaproxySpec = {
+  hashBalanceFactor: 150,
+  agentPort: 8092,
+  checkPath: '/readyz',
+  queueTimeoutSeconds: 5,
+  clusterDomain: 'cluster.local',
+};
+
 export function resolveSpec(spec: AppServiceGroupSpec): ResolvedSpec {
   return {
     deploymentName: spec.deploymentName,
@@ -51,5 +60,6 @@ export function resolveSpec(spec: AppServiceGroupSpec): ResolvedSpec {
     affinity: { ...DEFAULT_AFFINITY, ...spec.affinity },
     service: { ...DEFAULT_SERVICE, ...spec.service },
     ingress: spec.ingress ? { path: DEFAULT_INGRESS_PATH, ...spec.ingress } : null,
+    haproxy: spec.haproxy ? { ...DEFAULT_HAPROXY, ...spec.haproxy } : null,
   };
 }

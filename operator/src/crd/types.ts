@@ -69,6 +69,24 @@ export interface IngressSpec {
   path: string;
 }
 
+/**
+ * HAProxy as the group's data plane: the operator renders its backend (consistent hash on the
+ * member address with bounded load, health and agent checks, servers found through a headless
+ * Service's DNS records) into a ConfigMap that HAProxy pods load and reload.
+ */
+export interface HaproxySpec {
+  /** `hash-balance-factor`: no pod gets more than this percentage of the average concurrent requests (0: unbounded). */
+  hashBalanceFactor: number;
+  /** Where each APP pod answers HAProxy's agent check (LOAD_AGENT_PORT): weight, maxconn, drain. */
+  agentPort: number;
+  /** HTTP health check of each pod. */
+  checkPath: string;
+  /** A request waits at most this long in HAProxy's queue for a free pod, then gets a 503 with Retry-After. */
+  queueTimeoutSeconds: number;
+  /** The cluster's DNS domain, for the headless Service's SRV records. */
+  clusterDomain: string;
+}
+
 /** The spec as written by users; the API server fills the schema defaults in. */
 export interface AppServiceGroupSpec {
   deploymentName: string;
@@ -80,6 +98,7 @@ export interface AppServiceGroupSpec {
   affinity?: Partial<AffinitySpec>;
   service?: Partial<ServicePortSpec>;
   ingress?: Partial<IngressSpec> & { controller: IngressControllerFlavour };
+  haproxy?: Partial<HaproxySpec>;
 }
 
 /** The spec with every default applied. */
@@ -93,6 +112,7 @@ export interface ResolvedSpec {
   affinity: AffinitySpec;
   service: ServicePortSpec;
   ingress: IngressSpec | null;
+  haproxy: HaproxySpec | null;
 }
 
 export type ConditionType = 'Ready' | 'ScalingActive' | 'ScalingLimited' | 'Degraded';

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { Manifest } from '../affinity/manifests';
+import type { OwnedManifest } from '../affinity/manifests';
 import { GROUP_API_VERSION, KIND, type AppServiceGroup, type AppServiceGroupStatus } from '../crd/types';
 import { isNotFound, PATCH_TYPES, type KubeClient } from './client';
 import { RESOURCES, resourcePath, type Resource } from './resources';
@@ -21,8 +21,8 @@ export interface GroupEvent {
 
 export interface KubeApi {
   /** Server-side apply with the operator's field manager; returns the stored resourceVersion. */
-  apply(manifest: Manifest): Promise<string>;
-  delete(kind: 'Service' | 'Ingress', namespace: string, name: string): Promise<void>;
+  apply(manifest: OwnedManifest): Promise<string>;
+  delete(kind: 'Service' | 'Ingress' | 'ConfigMap', namespace: string, name: string): Promise<void>;
   /** Sets spec.replicas through the Deployment's scale subresource. */
   scaleDeployment(namespace: string, name: string, replicas: number): Promise<void>;
   annotatePod(namespace: string, name: string, annotations: Record<string, string>): Promise<void>;
@@ -46,7 +46,7 @@ const STATUS_FIELDS: ReadonlyArray<keyof AppServiceGroupStatus> = [
   'conditions',
 ];
 
-const KINDS: Record<string, Resource> = { Service: RESOURCES.services, Ingress: RESOURCES.ingresses };
+const KINDS: Record<string, Resource> = { Service: RESOURCES.services, Ingress: RESOURCES.ingresses, ConfigMap: RESOURCES.configMaps };
 
 /**
  * `budgetMs` bounds every request (the leader's remaining renew deadline, so nothing it sends

@@ -13,6 +13,7 @@ export const RESOURCES = {
   deployments: { group: 'apps', version: 'v1', plural: 'deployments' },
   pods: { group: '', version: 'v1', plural: 'pods' },
   services: { group: '', version: 'v1', plural: 'services' },
+  configMaps: { group: '', version: 'v1', plural: 'configmaps' },
   ingresses: { group: 'networking.k8s.io', version: 'v1', plural: 'ingresses' },
   leases: { group: 'coordination.k8s.io', version: 'v1', plural: 'leases' },
   events: { group: 'events.k8s.io', version: 'v1', plural: 'events' },

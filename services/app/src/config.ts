@@ -23,6 +23,8 @@ const baseConfigSchema = z.object({
   MAX_CONCURRENCY: env.positiveInt(64),
   REQUEST_DEADLINE_MS: admissionEnv.REQUEST_DEADLINE_MS,
   LOAD_REPORT_INTERVAL_MS: env.positiveInt(1000),
+  /** HAProxy's agent check reads this instance's weight, maxconn and drain state here; unset: no agent. */
+  LOAD_AGENT_PORT: env.optionalPort(),
   /** After withdrawing, keep serving this long so balancers and endpoints catch up. */
   DRAIN_DELAY_MS: env.durationMs(0),
   MEMBER_CACHE_TTL_MS: env.durationMs(5 * 60_000),

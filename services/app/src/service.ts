@@ -23,6 +23,7 @@ import {
 import type { AppConfig } from './config';
 import type { AppContext, DomainMount } from './context';
 import { DOMAINS } from './domains';
+import { startLoadAgent, type LoadAgent } from './agent';
 import { createLoadTracker } from './load';
 import { createMemberRepository, type MemberProfile } from './members';
 import { memberRoutes } from './member-routes';
@@ -122,9 +123,24 @@ export async function startApp(deps: AppDeps): Promise<RunningService & { id: st
   const stopDiscovery = bus.subscribe(SUBJECTS.appDiscover, () => {
     if (!health.draining) publishMembership(SUBJECTS.appAnnounce, announcement());
   });
-  const reporter = setInterval(() => publishMembership(SUBJECTS.appLoad(id), reportLoad()), config.LOAD_REPORT_INTERVAL_MS);
+  // The agent reads the last report's event-loop utilization; a report summarizes (and resets) an interval.
+  let lastEventLoopUtilization = 0;
+  const reporter = setInterval(() => {
+    const report = reportLoad();
+    lastEventLoopUtilization = report.eventLoopUtilization;
+    publishMembership(SUBJECTS.appLoad(id), report);
+  }, config.LOAD_REPORT_INTERVAL_MS);
   reporter.unref();
-  log.info({ id, url }, 'APP instance announced');
+  const agent: LoadAgent | undefined =
+    config.LOAD_AGENT_PORT === undefined
+      ? undefined
+      : await startLoadAgent(config.LOAD_AGENT_PORT, config.HOST, () => ({
+          draining: health.draining,
+          inflight: load.inflight,
+          maxConcurrency: config.MAX_CONCURRENCY,
+          eventLoopUtilization: lastEventLoopUtilization,
+        }));
+  log.info({ id, url, ...(agent ? { agentPort: agent.port } : {}) }, 'APP instance announced');
 
   return {
     name: 'app',
@@ -143,7 +159,7 @@ export async function startApp(deps: AppDeps): Promise<RunningService & { id: st
       if (config.DRAIN_DELAY_MS > 0) await new Promise((resolve) => setTimeout(resolve, config.DRAIN_DELAY_MS));
       clearInterval(reporter);
       for (const mount of mounts) mount.stop?.();
-      await server.close();
+      await Promise.all([server.close(), agent?.close()]);
       load.stop();
     },
   };

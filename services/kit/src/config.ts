@@ -83,6 +83,8 @@ export function isDevelopment(nodeEnv: string | undefined): boolean {
 /** Reusable variable schemas. */
 export const env = {
   port: (fallback: number) => z.coerce.number().int().min(0).max(65535).default(fallback),
+  /** A port that is off unless set (0 picks a free one). */
+  optionalPort: () => z.coerce.number().int().min(0).max(65535).optional(),
   /** NODE_ENV, read by the services that have development-only shortcuts. */
   nodeEnv: () => z.string().optional(),
   logLevel: () => z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
