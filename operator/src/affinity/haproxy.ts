@@ -1,4 +1,4 @@
-import { HAPROXY_PATH } from '../crd/crd';
+import { DNS_SUBDOMAIN, HAPROXY_PATH, HAPROXY_TOKEN } from '../crd/crd';
 import type { HaproxySpec, ResolvedSpec } from '../crd/types';
 import { metadata, type ConfigMapManifest, type GroupRef, type Manifest } from './manifests';
 
@@ -50,9 +50,10 @@ export function haproxyConfigMapFor(group: GroupRef, spec: ResolvedSpec): Config
   };
 }
 
-const SAFE_TOKEN = /^[A-Za-z0-9_.-]+$/;
+const SAFE_TOKEN = new RegExp(HAPROXY_TOKEN);
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
-const DNS_NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+const DNS_NAME = new RegExp(DNS_SUBDOMAIN);
+const PATH = new RegExp(HAPROXY_PATH);
 
 function checked(what: string, value: string, pattern: RegExp): string {
   if (!pattern.test(value)) throw new Error(`${what} ${JSON.stringify(value)} cannot be written into HAProxy's configuration`);
@@ -70,7 +71,7 @@ export function haproxyConfigFor(group: GroupRef, spec: ResolvedSpec, haproxy: H
   checked('the Service name', podsServiceName(name), DNS_LABEL);
   const namespace = checked('the namespace', group.namespace, DNS_LABEL);
   const domain = checked('clusterDomain', haproxy.clusterDomain, DNS_NAME);
-  const checkPath = checked('checkPath', haproxy.checkPath, new RegExp(HAPROXY_PATH));
+  const checkPath = checked('checkPath', haproxy.checkPath, PATH);
   const factor = integer('hashBalanceFactor', haproxy.hashBalanceFactor, 0, 1000);
   if (factor !== 0 && factor <= 100) throw new Error(`hashBalanceFactor must be 0 or above 100, not ${factor}`);
   const agentPort = integer('agentPort', haproxy.agentPort, 1, 65535);

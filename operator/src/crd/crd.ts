@@ -21,9 +21,11 @@ type Schema = Record<string, unknown>;
 
 /** The group names its Service, and Service names must be DNS-1035 labels. */
 const DNS_1035_LABEL = '^[a-z]([-a-z0-9]*[a-z0-9])?$';
-const DNS_SUBDOMAIN = '^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$';
+export const DNS_SUBDOMAIN = '^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$';
 /** A path HAProxy's configuration can hold unquoted (no spaces, quotes or `#`). */
 export const HAPROXY_PATH = '^/[A-Za-z0-9._~/-]*$';
+/** A word HAProxy's configuration can hold unquoted (the cookie name with spec.haproxy). */
+export const HAPROXY_TOKEN = '^[A-Za-z0-9_.-]+$';
 const HOSTNAME = '^(\\*\\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$';
 /** RFC 6265 cookie-name token characters. */
 const COOKIE_NAME = "^[!#$%&'*+.^_`|~0-9A-Za-z-]+$";
@@ -96,7 +98,7 @@ const spec: Schema = {
       fieldPath: '.affinity.mode',
     },
     {
-      rule: "!has(self.haproxy) || self.affinity.mode != 'cookie' || self.affinity.cookieName.matches('^[A-Za-z0-9_.-]+$')",
+      rule: `!has(self.haproxy) || self.affinity.mode != 'cookie' || self.affinity.cookieName.matches('${HAPROXY_TOKEN}')`,
       message: 'HAProxy configuration holds the cookie name unquoted: with haproxy, use letters, digits, ".", "_" and "-"',
       fieldPath: '.affinity.cookieName',
     },
