@@ -150,7 +150,7 @@ describe('Gateway API options', () => {
   });
 
   it('beside the Ingress (moving over): both entries, and the policies admit both', async () => {
-    const objects = await render({ gatewayAPI: { enabled: true, parentRefs: [PARENT] } });
+    const objects = await render({ entrypoint: 'ingress', gatewayAPI: { enabled: true, parentRefs: [PARENT] } });
     expect(routes(objects).map((r) => r.metadata.name)).toEqual(['evs-evshare', 'evs-evshare-app']);
     find(objects, 'Ingress', 'evs-evshare');
     expect(find(objects, 'AppServiceGroup', 'evs-evshare-app').spec.ingress).toMatchObject({ controller: 'ingress-nginx', path: '/api' });

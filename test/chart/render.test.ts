@@ -202,7 +202,8 @@ describe('production mode', () => {
       names.filter((n) => /nats|redis|postgres/.test(n) && !n.startsWith('Secret/evs-evshare-nats-') && n !== 'ConfigMap/evs-evshare-nats-account'),
     ).toEqual([]);
     const images = podSpecs(objects).flatMap(({ spec }) => spec.containers.map((c: { image: string }) => c.image));
-    expect(images.filter((i) => !i.startsWith('ghcr.io/evshare/evshare:'))).toEqual([]);
+    // HAProxy, the default entry, is the one image of another project.
+    expect(images.filter((i) => !i.startsWith('ghcr.io/evshare/evshare:'))).toEqual(['haproxy:3.2.8-alpine']);
   });
 
   it('wires the external backends, secrets by reference', () => {
@@ -313,7 +314,11 @@ describe('secrets', () => {
 describe('the APP group', () => {
   let objects: K8sObject[];
   beforeAll(async () => {
-    objects = await render({ appServiceGroup: { minReplicas: 3, maxReplicas: 12 }, ingress: { host: 'evshare.example.com', tlsSecretName: 'evshare-tls' } });
+    objects = await render({
+      entrypoint: 'ingress',
+      appServiceGroup: { minReplicas: 3, maxReplicas: 12 },
+      ingress: { host: 'evshare.example.com', tlsSecretName: 'evshare-tls' },
+    });
   });
 
   it('leaves replicas to the operator (no replicas field to undo its scaling on upgrade)', () => {
@@ -362,8 +367,8 @@ describe('the APP group', () => {
 
 describe('entrypoints', () => {
   it('ingress: routes auth, charging, push and web on the same host as the operator-owned APP Ingress, no gateway', async () => {
-    const objects = await render({ ingress: { host: 'evshare.example.com' } });
-    expect(objects.filter((o) => o.metadata.name.endsWith('-gateway'))).toEqual([]);
+    const objects = await render({ entrypoint: 'ingress', ingress: { host: 'evshare.example.com' } });
+    expect(objects.filter((o) => o.metadata.name.endsWith('-gateway') || o.metadata.name.endsWith('-haproxy'))).toEqual([]);
     const ingress = find(objects, 'Ingress', 'evs-evshare');
     expect(ingress.spec.ingressClassName).toBe('nginx');
     expect(ingress.spec.rules).toEqual([
@@ -447,7 +452,10 @@ describe('entrypoints', () => {
     expect(find(objects, 'Service', 'evs-evshare-billing').spec.ports).toEqual([{ name: 'http', port: 8084, targetPort: 'http', protocol: 'TCP' }]);
     find(objects, 'PodDisruptionBudget', 'evs-evshare-billing');
     expect(find(objects, 'NetworkPolicy', 'evs-evshare-billing').spec.ingress).toHaveLength(2);
-    expect(find(objects, 'Ingress', 'evs-evshare').spec.rules[0].http.paths.map((p: { path: string }) => p.path)).toContain('/api/v1/billing');
+    // Routed by the default entry, HAProxy.
+    const haproxy = find(objects, 'ConfigMap', 'evs-evshare-haproxy').data!['haproxy.cfg']!;
+    expect(haproxy).toContain('use_backend evs-evshare-billing if { path /api/v1/billing } || { path_beg /api/v1/billing/ }');
+    expect(haproxy).toMatch(/^backend evs-evshare-billing\n.*\n {2}server billing evs-evshare-billing\.evshare\.svc\.cluster\.local:8084 /m);
     expect(find(objects, 'NetworkPolicy', 'evs-evshare-operator').spec.ingress[0].ports).toEqual([{ port: 8090, protocol: 'TCP' }]);
   });
 });
@@ -502,7 +510,7 @@ describe('devices and simulators', () => {
 
   it('points the simulators at the release (templated), lets the pile simulator reach charging', async () => {
     const on = { 'vehicle-sim': { enabled: true }, 'pile-sim': { enabled: true }, 'member-sim': { enabled: true } };
-    const objects = await render({ services: on, ingress: { host: 'evshare.example.com' } });
+    const objects = await render({ entrypoint: 'ingress', services: on, ingress: { host: 'evshare.example.com' } });
     const args = (name: string) => find(objects, 'Deployment', name).spec.template.spec.containers[0].args;
     expect(args('evs-evshare-vehicle-sim')).toEqual(['vehicle', '--provision', '--count', '50', '--seed', '1', '--trip-chance', '0']);
     expect(args('evs-evshare-pile-sim')[0]).toBe('pile');

@@ -107,9 +107,17 @@ seccompProfile:
 {{- end }}
 {{- end }}
 
-{{/* The services' NATS identities and their permissions, generated from services/kit/src/bus/permissions.ts. */}}
+{{/*
+The release's NATS identities and their permissions, generated from services/kit/src/bus/permissions.ts:
+the gateway's only with entrypoint gateway, the one that deploys it. An identity listed here without
+its Secret would leave the development NATS pod waiting for that Secret (CreateContainerConfigError).
+*/}}
 {{- define "evshare.natsPermissions" -}}
-{{- .Files.Get "files/nats-permissions.json" }}
+{{- $identities := .Files.Get "files/nats-permissions.json" | fromJson }}
+{{- if ne .Values.entrypoint "gateway" }}
+{{- $_ := unset $identities "gateway" }}
+{{- end }}
+{{- toJson $identities }}
 {{- end }}
 
 {{/*

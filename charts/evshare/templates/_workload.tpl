@@ -69,6 +69,12 @@ spec:
               containerPort: {{ .port }}
               protocol: TCP
             {{- end }}
+            {{- if and $scaledByOperator (eq $root.Values.entrypoint "haproxy") }}
+            # HAProxy's agent check: the pod's own weight, maxconn and drain state.
+            - name: agent
+              containerPort: {{ $root.Values.appServiceGroup.haproxy.agentPort }}
+              protocol: TCP
+            {{- end }}
             {{- with $svc.adminPort }}
             # Operators only: not in the Service, reachable as the NetworkPolicy allows.
             - name: admin
@@ -135,6 +141,10 @@ spec:
                 secretKeyRef:
                   name: {{ include "evshare.secretName" $root }}
                   key: {{ $secretKey }}
+            {{- end }}
+            {{- if and $scaledByOperator (eq $root.Values.entrypoint "haproxy") }}
+            - name: LOAD_AGENT_PORT
+              value: {{ $root.Values.appServiceGroup.haproxy.agentPort | quote }}
             {{- end }}
             {{- with .extraEnv }}
             {{- toYaml . | nindent 12 }}

@@ -6,7 +6,7 @@
  * container with its probes, preStop hooks and PodDisruptionBudget.
  *
  *   const release = await installOnNode();
- *   release.url                 // the gateway Service's ClusterIP, reached from this machine
+ *   release.url                 // the HAProxy Service's ClusterIP, reached from this machine
  *   release.adminPassword       // from the release's Secret
  *   await release.upgrade({ image: { tag } })   // helm upgrade --reuse-values, waits for the rollout
  *   await release.stop()        // the whole node goes
@@ -54,11 +54,14 @@ export function nodeValues(images: TestImages): object {
   const services = Object.fromEntries(['app', 'auth', 'heartbeat', 'billing', 'sms', 'telematics', 'charging', 'web'].map((name) => [name, small]));
   return {
     mode: 'development',
-    entrypoint: 'gateway',
+    // The default entry, as CI tests it: HAProxy with the APP backend the operator renders.
+    entrypoint: 'haproxy',
     image: { repository, tag, pullPolicy: 'Never' },
     development: { nats: local(images.refs.nats), redis: local(images.refs.redis), postgres: local(images.refs.postgres) },
     services,
-    gateway: small,
+    // The node's containerd runs under this machine's open-file limit, which HAProxy's descriptors
+    // (about two per connection) must fit.
+    haproxy: { ...local(images.refs.haproxy), ...small, maxConnections: 4000 },
     operator: small,
     appServiceGroup: { minReplicas: 2, maxReplicas: MAX_APP_REPLICAS, behavior: { scaleDown: { stabilizationWindowSeconds: SCALE_DOWN_WINDOW_SECONDS } } },
   };
@@ -106,14 +109,15 @@ export async function installOnNode(): Promise<NodeRelease> {
       helm(['install', RELEASE, CHART, '--namespace', NAMESPACE, '--create-namespace', '-f', file, '--wait', '--timeout', '15m'], 16 * 60_000),
     );
     await waitForApps();
-    const { body: service } = await apiRequest(node, 'GET', `/api/v1/namespaces/${NAMESPACE}/services/${RELEASE}-gateway`);
+    const { body: service } = await apiRequest(node, 'GET', `/api/v1/namespaces/${NAMESPACE}/services/${RELEASE}-haproxy`);
     const port = service.spec.ports.find((p: { name: string }) => p.name === 'http')?.port ?? service.spec.ports[0].port;
     const url = `http://${service.spec.clusterIP}:${port}`;
     const { body: secret } = await apiRequest(node, 'GET', `/api/v1/namespaces/${NAMESPACE}/secrets/${RELEASE}-secrets`);
     const adminPassword = Buffer.from(secret.data['admin-bootstrap-password'], 'base64').toString('utf8');
-    // The gateway learns APP pods from their announcements: wait until a poll reaches one.
+    // HAProxy finds APP pods through the headless Service's DNS records and its health checks:
+    // wait until a poll reaches one.
     await waitForValue(
-      'the gateway to route to the APP group',
+      'HAProxy to route to the APP group',
       120_000,
       async () => (await fetch(`${url}/api/v1/sync`, { signal: AbortSignal.timeout(3_000) })).status === 401,
       500,
