@@ -116,6 +116,20 @@ describe('entrypoint haproxy (the default)', () => {
   });
 });
 
+describe('the evshare gateway beside HAProxy (gateway.enabled)', () => {
+  it('deploys both entries in front of the same pods, with the gateway NATS user and both admitted to APP', async () => {
+    const objects = await render({ gateway: { enabled: true } });
+    for (const name of ['haproxy', 'gateway']) find(objects, 'Deployment', `${FULLNAME}-${name}`);
+    find(objects, 'Secret', `${FULLNAME}-nats-gateway`);
+    const peers = find(objects, 'NetworkPolicy', `${FULLNAME}-app`).spec.ingress[0].from;
+    expect(peers.map((p: { podSelector: { matchLabels: Record<string, string> } }) => p.podSelector.matchLabels['app.kubernetes.io/component'])).toEqual([
+      'gateway',
+      'haproxy',
+    ]);
+    expect(find(objects, 'AppServiceGroup', `${FULLNAME}-app`).spec.haproxy).toBeDefined();
+  });
+});
+
 const freePort = () =>
   new Promise<number>((resolve) => {
     const server = net.createServer().listen(0, '127.0.0.1', () => {

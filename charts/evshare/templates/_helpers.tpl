@@ -109,12 +109,12 @@ seccompProfile:
 
 {{/*
 The release's NATS identities and their permissions, generated from services/kit/src/bus/permissions.ts:
-the gateway's only with entrypoint gateway, the one that deploys it. An identity listed here without
-its Secret would leave the development NATS pod waiting for that Secret (CreateContainerConfigError).
+the gateway's only where the release deploys it. An identity listed here without its Secret would
+leave the development NATS pod waiting for that Secret (CreateContainerConfigError).
 */}}
 {{- define "evshare.natsPermissions" -}}
 {{- $identities := .Files.Get "files/nats-permissions.json" | fromJson }}
-{{- if ne .Values.entrypoint "gateway" }}
+{{- if not (include "evshare.gatewayDeployed" .) }}
 {{- $_ := unset $identities "gateway" }}
 {{- end }}
 {{- toJson $identities }}
@@ -314,6 +314,11 @@ Production mode refuses the development providers: `dev` top-ups credit money no
 {{- end }}
 
 {{/* Does the release attach Gateway API routes? "true" or "" */}}
+{{/* Is the evshare gateway deployed: the entry (entrypoint gateway) or beside another one (gateway.enabled)? */}}
+{{- define "evshare.gatewayDeployed" -}}
+{{- if or (eq .Values.entrypoint "gateway") .Values.gateway.enabled }}true{{ end }}
+{{- end }}
+
 {{- define "evshare.gatewayAPI" -}}
 {{- if or (eq .Values.entrypoint "gatewayAPI") .Values.gatewayAPI.enabled }}true{{ end }}
 {{- end }}
