@@ -4,11 +4,13 @@
 #
 #   1. create the kind cluster (test/e2e/kind/cluster.yaml), or reuse one of the same name
 #   2. build the image and load it into the nodes
-#   3. install an ingress controller: ingress-nginx (INGRESS=nginx, default) from its official
-#      kind manifest, or HAProxy Ingress (INGRESS=haproxy) from its official chart
+#   3. with the chart's default entry (INGRESS=none, default) nothing: the release's HAProxy,
+#      driven by the operator, is reached on a NodePort; the legacy ingress entry installs an
+#      ingress controller: ingress-nginx (INGRESS=nginx) from its official kind manifest, or
+#      HAProxy Ingress (INGRESS=haproxy) from its official chart
 #   4. helm install evshare in development mode with the vehicle and pile simulators, and wait
 #      for the rollout and the operator
-#   5. run the e2e suite (test/e2e) against the ingress; its scaling test drives the load with the
+#   5. run the e2e suite (test/e2e) against the entry; its scaling test drives the load with the
 #      simulated member apps (sims/member), members created through the admin API
 #   6. delete the cluster if this run created it, unless KEEP_CLUSTER=1 (a cluster that was there
 #      before is never deleted)
@@ -19,13 +21,15 @@ CLUSTER="${KIND_CLUSTER:-evshare-e2e}"
 CONTEXT="kind-$CLUSTER"
 IMAGE_REPOSITORY="${EVSHARE_IMAGE_REPOSITORY:-evshare}"
 IMAGE_TAG="${EVSHARE_IMAGE_TAG:-e2e}"
-INGRESS="${INGRESS:-nginx}"
+INGRESS="${INGRESS:-none}"
 INGRESS_NGINX_VERSION="${INGRESS_NGINX_VERSION:-controller-v1.12.1}"
 HAPROXY_INGRESS_CHART_VERSION="${HAPROXY_INGRESS_CHART_VERSION:-0.14.12}"
 NAMESPACE=evshare
 RELEASE=evshare
-# The host port cluster.yaml maps to the ingress controller's port 80.
-URL="http://127.0.0.1:8480"
+# The host ports cluster.yaml maps: 8480 to the ingress controller's port 80, 8481 to HAProxy's
+# NodePort (HAPROXY_NODE_PORT).
+HAPROXY_NODE_PORT=30480
+if [ "$INGRESS" = none ]; then URL="http://127.0.0.1:8481"; else URL="http://127.0.0.1:8480"; fi
 WAIT="${E2E_WAIT:-300s}"
 # The suite waits 120 s for the scale-down after its load: the window must be well inside that
 # (the chart's default is 120 s).
@@ -41,9 +45,10 @@ for tool in docker kind kubectl helm node npx curl; do
 done
 docker info >/dev/null 2>&1 || fail "no Docker engine is reachable (kind runs its nodes as containers)"
 case "$INGRESS" in
+  none) ;;
   nginx) INGRESS_NAMESPACE=ingress-nginx; CLASS=nginx; CONTROLLER=ingress-nginx ;;
   haproxy) INGRESS_NAMESPACE=haproxy-ingress; CLASS=haproxy; CONTROLLER=haproxy ;;
-  *) fail "INGRESS must be nginx or haproxy, not $INGRESS" ;;
+  *) fail "INGRESS must be none, nginx or haproxy, not $INGRESS" ;;
 esac
 
 diagnose() {
@@ -86,7 +91,14 @@ docker build -t "$IMAGE_REPOSITORY:$IMAGE_TAG" .
 docker tag "$IMAGE_REPOSITORY:$IMAGE_TAG" "$IMAGE_REPOSITORY:$IMAGE_TAG-next"
 kind load docker-image "$IMAGE_REPOSITORY:$IMAGE_TAG" "$IMAGE_REPOSITORY:$IMAGE_TAG-next" --name "$CLUSTER"
 
-say "installing the ingress controller ($INGRESS)"
+# Cluster: the mapped node (the control plane) runs no HAProxy pod and forwards to the workers'.
+ENTRY_VALUES=(--set entrypoint=haproxy --set haproxy.service.type=NodePort --set haproxy.service.nodePort="$HAPROXY_NODE_PORT"
+  --set haproxy.service.externalTrafficPolicy=Cluster)
+if [ "$INGRESS" != none ]; then
+  say "installing the ingress controller ($INGRESS)"
+  ENTRY_VALUES=(--set entrypoint=ingress --set ingress.className="$CLASS" --set ingress.controller="$CONTROLLER"
+    --set-json "networkPolicy.ingressControllerPeers=[{\"namespaceSelector\":{\"matchLabels\":{\"kubernetes.io/metadata.name\":\"$INGRESS_NAMESPACE\"}}}]")
+fi
 if [ "$INGRESS" = nginx ]; then
   k apply -f "https://raw.githubusercontent.com/kubernetes/ingress-nginx/$INGRESS_NGINX_VERSION/deploy/static/provider/kind/deploy.yaml"
   k -n ingress-nginx rollout status deployment/ingress-nginx-controller --timeout="$WAIT"
@@ -97,7 +109,7 @@ if [ "$INGRESS" = nginx ]; then
     sleep 2
   done
   [ -n "$ca" ] || fail "the ingress-nginx admission webhook has no CA after 120 s"
-else
+elif [ "$INGRESS" = haproxy ]; then
   helm --kube-context "$CONTEXT" upgrade --install haproxy-ingress haproxy-ingress \
     --repo https://haproxy-ingress.github.io/charts --version "$HAPROXY_INGRESS_CHART_VERSION" \
     --namespace haproxy-ingress --create-namespace \
@@ -116,14 +128,13 @@ helm --kube-context "$CONTEXT" upgrade --install "$RELEASE" charts/evshare \
   --namespace "$NAMESPACE" --create-namespace \
   --set mode=development \
   --set image.repository="$IMAGE_REPOSITORY" --set image.tag="$IMAGE_TAG" --set image.pullPolicy=Never \
-  --set ingress.className="$CLASS" --set ingress.controller="$CONTROLLER" \
-  --set-json "networkPolicy.ingressControllerPeers=[{\"namespaceSelector\":{\"matchLabels\":{\"kubernetes.io/metadata.name\":\"$INGRESS_NAMESPACE\"}}}]" \
+  "${ENTRY_VALUES[@]}" \
   --set services.vehicle-sim.enabled=true --set services.pile-sim.enabled=true \
   --set appServiceGroup.maxReplicas="$MAX_APP_REPLICAS" \
   --set appServiceGroup.behavior.scaleDown.stabilizationWindowSeconds="$SCALE_DOWN_WINDOW" \
   --wait --timeout 10m
 
-say "waiting for the operator to scale the APP group and publish its Ingress"
+say "waiting for the operator to scale the APP group and publish its routes"
 k -n "$NAMESPACE" wait appservicegroup/"$RELEASE"-app --for=condition=Ready --timeout="$WAIT"
 k -n "$NAMESPACE" rollout status deployment/"$RELEASE"-app --timeout="$WAIT"
 k -n "$NAMESPACE" get appservicegroups -o wide

@@ -42,7 +42,7 @@ export interface NodeRelease {
 }
 
 /** Values for the one-node run: the local images, never pulled, and requests that fit 2 cores. */
-export function nodeValues(images: TestImages): object {
+export function nodeValues(images: TestImages, options: InstallOptions = {}): object {
   const [repository, tag] = splitRef(images.refs.app);
   const local = (ref: string) => {
     const [repo, t] = splitRef(ref);
@@ -62,12 +62,18 @@ export function nodeValues(images: TestImages): object {
     // The node's containerd runs under this machine's open-file limit, which HAProxy's descriptors
     // (about two per connection) must fit.
     haproxy: { ...local(images.refs.haproxy), ...small, maxConnections: 4000 },
+    gateway: { ...small, enabled: options.gatewayBeside ?? false },
     operator: small,
     appServiceGroup: { minReplicas: 2, maxReplicas: MAX_APP_REPLICAS, behavior: { scaleDown: { stabilizationWindowSeconds: SCALE_DOWN_WINDOW_SECONDS } } },
   };
 }
 
-export async function installOnNode(): Promise<NodeRelease> {
+export interface InstallOptions {
+  /** The evshare gateway too, beside HAProxy, in front of the same pods (bench/cluster). */
+  gatewayBeside?: boolean;
+}
+
+export async function installOnNode(options: InstallOptions = {}): Promise<NodeRelease> {
   const images = await testImages();
   const node = await startNode({ images: Object.values(images.archives) });
   const dir = await mkdtemp(path.join(os.tmpdir(), 'evshare-e2e-node-'));
@@ -105,7 +111,7 @@ export async function installOnNode(): Promise<NodeRelease> {
   };
 
   try {
-    await withValues(nodeValues(images), (file) =>
+    await withValues(nodeValues(images, options), (file) =>
       helm(['install', RELEASE, CHART, '--namespace', NAMESPACE, '--create-namespace', '-f', file, '--wait', '--timeout', '15m'], 16 * 60_000),
     );
     await waitForApps();
