@@ -6,8 +6,9 @@ import { startTarget, type E2eTarget } from './target';
 
 /**
  * The cluster side of the e2e suite (a cluster run only: `make e2e-node`, `make e2e`): what an
- * operator sees with kubectl, and `helm upgrade` to a new image rolling every Deployment while
- * members poll, with no failed request.
+ * operator sees with kubectl, the operator scaling APP under the member simulator pod's load and
+ * back down by the pods' deletion costs, and `helm upgrade` to a new image rolling every
+ * Deployment while members poll, with no failed request.
  */
 const run = promisify(execFile);
 const namespace = process.env.EVSHARE_E2E_NAMESPACE ?? 'evshare';
@@ -67,6 +68,74 @@ describe('evshare on a cluster', () => {
       1_000,
     );
   }, 120_000);
+
+  it('scales APP up under load from the member simulator pod, and down after it removing the pods with the fewest members', async () => {
+    const podsJson = async () =>
+      JSON.parse(await kubectl('get', 'pods', '-l', `app.kubernetes.io/instance=${release},app.kubernetes.io/component=app`, '-o', 'json')).items as Array<{
+        metadata: { name: string; deletionTimestamp?: string; annotations?: Record<string, string> };
+        status: { conditions?: Array<{ type: string; status: string }> };
+      }>;
+    const serving = (pods: Awaited<ReturnType<typeof podsJson>>) =>
+      pods.filter((p) => !p.metadata.deletionTimestamp && p.status.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'));
+    const helmUpgrade = (...sets: string[]) =>
+      run(
+        process.env.EVSHARE_E2E_HELM ?? 'helm',
+        [...access(), 'upgrade', release, chart, '-n', namespace, '--reuse-values', ...sets, '--wait', '--timeout', '5m'],
+        {
+          maxBuffer: 16 << 20,
+          timeout: 6 * 60_000,
+        },
+      );
+    // Settled first: the earlier tests' load may still hold the group above its minimum.
+    const maxReplicas = Number(process.env.EVSHARE_E2E_MAX_APP_REPLICAS ?? 4);
+    await eventually(async () => expect(serving(await podsJson()).length).toBeLessThan(maxReplicas), 180_000, 1_000);
+    const before = serving(await podsJson()).length;
+
+    // The simulator pod: members provisioned in the database, polling through the release's entry.
+    await helmUpgrade(
+      '--set',
+      'services.member-sim.enabled=true',
+      '--set-json',
+      'services.member-sim.args=["--provision","40","--interval","20","--burst","4","--ramp","5","--seed","7","--report","5"]',
+    );
+    let peak = before;
+    try {
+      await eventually(
+        async () => {
+          peak = Math.max(peak, serving(await podsJson()).length);
+          expect(peak).toBeGreaterThan(before);
+        },
+        180_000,
+        1_000,
+      );
+    } finally {
+      await helmUpgrade('--set', 'services.member-sim.enabled=false');
+    }
+
+    // The ReplicaSet removes the pods with the lowest pod-deletion-cost, which the operator sets
+    // from each pod's active members (and waits to see set before it scales down): every pod it
+    // removes cost no more than any pod it keeps, as the annotations stood just before.
+    let last = serving(await podsJson());
+    let removed: string[] = [];
+    await eventually(
+      async () => {
+        const pods = await podsJson();
+        // Deleted, or going: a pod only unready for a moment is neither.
+        const staying = new Set(pods.filter((p) => !p.metadata.deletionTimestamp).map((p) => p.metadata.name));
+        removed = last.filter((p) => !staying.has(p.metadata.name)).map((p) => p.metadata.name);
+        if (removed.length === 0) last = serving(pods);
+        expect(removed.length).toBeGreaterThan(0);
+      },
+      240_000,
+      250,
+    );
+    const cost = (name: string) =>
+      Number(last.find((p) => p.metadata.name === name)!.metadata.annotations?.['controller.kubernetes.io/pod-deletion-cost'] ?? 0);
+    const kept = last.map((p) => p.metadata.name).filter((name) => !removed.includes(name));
+    expect(kept.length).toBeGreaterThan(0);
+    const costs = { removed: removed.map(cost), kept: kept.map(cost) };
+    expect([costs, Math.max(...costs.removed) <= Math.min(...costs.kept)]).toEqual([costs, true]);
+  }, 900_000);
 
   it('rolls every Deployment to a new image tag with helm upgrade, with no failed poll', async () => {
     const nextTag = process.env.EVSHARE_E2E_NEXT_IMAGE_TAG;
