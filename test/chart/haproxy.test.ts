@@ -8,11 +8,13 @@
  * a new one does not parse, and stops on SIGTERM.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
+import https from 'node:https';
 import net, { type AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import type { TLSSocket } from 'node:tls';
 import { haproxyConfigFor } from '../../operator/src/affinity/haproxy';
 import { resolveSpec } from '../../operator/src/crd/defaults';
 import { eventually } from '../support/http';
@@ -150,79 +152,177 @@ function get(url: string): Promise<{ status: number; body: string }> {
   });
 }
 
-describe("the chart's run.sh with a real HAProxy", () => {
-  let dir: string;
-  let runner: ChildProcess;
+/** An APP stand-in answering with its name; /api/slow answers after 3 s. */
+async function app(servers: http.Server[], name: string): Promise<number> {
+  const server = http.createServer((req, res) => {
+    if (req.url === '/api/slow') setTimeout(() => res.end(name), 3_000);
+    else res.end(name);
+  });
+  servers.push(server);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return (server.address() as AddressInfo).port;
+}
+
+const backendFor = (port: number) => [`backend ${FULLNAME}-app`, `  server a 127.0.0.1:${port}`, ''].join('\n');
+
+/** Writes a file as the kubelet updates a ConfigMap or Secret volume: a new file renamed into place. */
+function replaceFile(file: string, text: string | Buffer) {
+  writeFileSync(`${file}.new`, text);
+  renameSync(`${file}.new`, file);
+}
+
+/**
+ * The chart's haproxy.cfg and run.sh rendered with `values`, run from a temporary directory
+ * (HAPROXY_CONFIG_DIR) with the listeners on loopback and the admin socket beside the files.
+ */
+async function startRunSh(values: { haproxy: object }) {
+  const objects = await render(values);
+  const files = find(objects, 'ConfigMap', `${FULLNAME}-haproxy`).data!;
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'evshare-run-sh-'));
+  mkdirSync(path.join(dir, 'app'));
+  mkdirSync(path.join(dir, 'tls'));
+  writeFileSync(
+    path.join(dir, 'haproxy.cfg'),
+    files['haproxy.cfg']!.replace('/tmp/haproxy.sock', path.join(dir, 'admin.sock'))
+      .replace('/usr/local/etc/haproxy/tls/', `${dir}/tls/`)
+      .replace(/^\s*bind :/gm, '  bind 127.0.0.1:'),
+  );
+  writeFileSync(path.join(dir, 'run.sh'), files['run.sh']!);
   let output = '';
+  let runner: ChildProcess | undefined;
+  return {
+    dir,
+    output: () => output,
+    start() {
+      runner = spawn('sh', [path.join(dir, 'run.sh')], { env: { ...process.env, HAPROXY_CONFIG_DIR: dir }, stdio: ['ignore', 'pipe', 'pipe'] });
+      runner.stdout!.on('data', (chunk) => (output += chunk));
+      runner.stderr!.on('data', (chunk) => (output += chunk));
+    },
+    /** SIGTERM, as the kubelet sends it; resolves with the exit code. */
+    terminate() {
+      const exited = new Promise<number | null>((resolve) => runner!.once('exit', resolve));
+      runner!.kill('SIGTERM');
+      return exited;
+    },
+    stop() {
+      if (runner && runner.exitCode === null) runner.kill('SIGKILL');
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+async function closeAll(servers: http.Server[]) {
+  for (const server of servers) server.closeAllConnections();
+  await Promise.all(servers.map((server) => new Promise((resolve) => server.close(resolve))));
+}
+
+describe("the chart's run.sh with a real HAProxy", () => {
+  let harness: Awaited<ReturnType<typeof startRunSh>>;
   let entry: string;
   const servers: http.Server[] = [];
-
-  /** An APP stand-in answering with its name; /api/slow answers after 3 s. */
-  async function app(name: string): Promise<number> {
-    const server = http.createServer((req, res) => {
-      if (req.url === '/api/slow') setTimeout(() => res.end(name), 3_000);
-      else res.end(name);
-    });
-    servers.push(server);
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    return (server.address() as AddressInfo).port;
-  }
-
-  /** Writes the APP backend as the kubelet updates a ConfigMap volume: a new file renamed into place. */
-  function writeBackend(text: string) {
-    const file = path.join(dir, 'app', 'backend.cfg');
-    writeFileSync(`${file}.new`, text);
-    renameSync(`${file}.new`, file);
-  }
-  const backendFor = (port: number) => [`backend ${FULLNAME}-app`, `  server a 127.0.0.1:${port}`, ''].join('\n');
 
   beforeAll(async () => {
     const [port, statsPort] = [await freePort(), await freePort()];
     entry = `http://127.0.0.1:${port}`;
     // Within this machine's open-file limit (HAProxy sizes its descriptors by maxconn).
-    const objects = await render({ haproxy: { port, statsPort, maxConnections: 2000 } });
-    const files = find(objects, 'ConfigMap', `${FULLNAME}-haproxy`).data!;
-    dir = mkdtempSync(path.join(os.tmpdir(), 'evshare-run-sh-'));
-    mkdirSync(path.join(dir, 'app'));
-    // The admin socket goes beside the files, not to the pod's /tmp.
-    writeFileSync(
-      path.join(dir, 'haproxy.cfg'),
-      files['haproxy.cfg']!.replace('/tmp/haproxy.sock', path.join(dir, 'admin.sock')).replace(/^\s*bind :/gm, '  bind 127.0.0.1:'),
-    );
-    writeFileSync(path.join(dir, 'run.sh'), files['run.sh']!);
-    runner = spawn('sh', [path.join(dir, 'run.sh')], { env: { ...process.env, HAPROXY_CONFIG_DIR: dir }, stdio: ['ignore', 'pipe', 'pipe'] });
-    runner.stdout!.on('data', (chunk) => (output += chunk));
-    runner.stderr!.on('data', (chunk) => (output += chunk));
+    harness = await startRunSh({ haproxy: { port, statsPort, maxConnections: 2000 } });
+    harness.start();
   });
 
   afterAll(async () => {
-    if (runner && runner.exitCode === null) runner.kill('SIGKILL');
-    for (const server of servers) server.closeAllConnections();
-    await Promise.all(servers.map((server) => new Promise((resolve) => server.close(resolve))));
-    rmSync(dir, { recursive: true, force: true });
+    harness?.stop();
+    await closeAll(servers);
   });
 
   it('waits for the backend, reloads it without dropping a request in flight, keeps it when a new one is broken, stops on SIGTERM', async () => {
-    await eventually(async () => expect(output).toMatch(/waiting for the operator's backend/), 10_000, 100);
+    const backend = path.join(harness.dir, 'app', 'backend.cfg');
+    await eventually(async () => expect(harness.output()).toMatch(/waiting for the operator's backend/), 10_000, 100);
     await expect(get(`${entry}/api/v1/sync`)).rejects.toThrow();
 
-    writeBackend(backendFor(await app('first')));
+    replaceFile(backend, backendFor(await app(servers, 'first')));
     await eventually(async () => expect(await get(`${entry}/api/v1/sync`)).toEqual({ status: 200, body: 'first' }), 15_000, 100);
 
     const inFlight = get(`${entry}/api/slow`);
     await new Promise((resolve) => setTimeout(resolve, 300));
-    writeBackend(backendFor(await app('second')));
+    replaceFile(backend, backendFor(await app(servers, 'second')));
     await eventually(async () => expect((await get(`${entry}/api/v1/sync`)).body).toBe('second'), 15_000, 100);
-    expect(output).toMatch(/the APP backend changed; reloading/);
+    expect(harness.output()).toMatch(/the APP backend or the certificate changed; reloading/);
     // Served by the old worker, which finished it before leaving.
     expect(await inFlight).toEqual({ status: 200, body: 'first' });
 
-    writeBackend('backend broken\n  server x\n');
-    await eventually(async () => expect(output).toMatch(/does not parse; keeping the running one/), 15_000, 100);
+    replaceFile(backend, 'backend broken\n  server x\n');
+    await eventually(async () => expect(harness.output()).toMatch(/does not load; keeping the running ones/), 15_000, 100);
     expect(await get(`${entry}/api/v1/sync`)).toEqual({ status: 200, body: 'second' });
 
-    const exited = new Promise<number | null>((resolve) => runner.once('exit', resolve));
-    runner.kill('SIGTERM');
-    expect(await exited).toBe(0);
+    expect(await harness.terminate()).toBe(0);
+  });
+});
+
+/** A self-signed certificate for `name` (openssl): [certificate PEM, key PEM]. */
+function selfSigned(dir: string, name: string): [Buffer, Buffer] {
+  const [cert, key] = [path.join(dir, `${name}.crt`), path.join(dir, `${name}.key`)];
+  execFileSync(
+    'openssl',
+    ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '1', '-subj', `/CN=${name}`, '-keyout', key, '-out', cert],
+    {
+      stdio: 'pipe',
+    },
+  );
+  return [readFileSync(cert), readFileSync(key)];
+}
+
+/** The TLS handshake's peer certificate subject and the answer to GET path. */
+function getTls(port: number, pathname: string): Promise<{ subject: string; status: number; hsts: string | undefined; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = https.get({ host: '127.0.0.1', port, path: pathname, rejectUnauthorized: false, agent: false }, (res) => {
+      const subject = String((res.socket as TLSSocket).getPeerCertificate().subject?.CN ?? '');
+      let body = '';
+      res.on('data', (chunk) => (body += chunk));
+      res.on('end', () => resolve({ subject, status: res.statusCode ?? 0, hsts: res.headers['strict-transport-security'], body }));
+    });
+    req.on('error', reject);
+  });
+}
+
+describe("the chart's HAProxy with TLS (haproxy.tls.secretName)", () => {
+  let harness: Awaited<ReturnType<typeof startRunSh>>;
+  let ports: { http: number; https: number };
+  const servers: http.Server[] = [];
+
+  beforeAll(async () => {
+    ports = { http: await freePort(), https: await freePort() };
+    harness = await startRunSh({
+      haproxy: { port: ports.http, statsPort: await freePort(), maxConnections: 2000, tls: { secretName: 'evshare-tls', port: ports.https } },
+    });
+    const [cert, key] = selfSigned(harness.dir, 'first.example');
+    writeFileSync(path.join(harness.dir, 'tls', 'tls.pem'), cert);
+    writeFileSync(path.join(harness.dir, 'tls', 'tls.pem.key'), key);
+    writeFileSync(path.join(harness.dir, 'app', 'backend.cfg'), backendFor(await app(servers, 'app')));
+    harness.start();
+  });
+
+  afterAll(async () => {
+    harness?.stop();
+    await closeAll(servers);
+  });
+
+  it('serves HTTPS with HSTS, redirects plain HTTP, and loads a renewed certificate without a restart', async () => {
+    await eventually(
+      async () => expect(await getTls(ports.https, '/api/v1/sync')).toEqual({ subject: 'first.example', status: 200, hsts: 'max-age=15552000', body: 'app' }),
+      15_000,
+      100,
+    );
+    const plain = await new Promise<http.IncomingMessage>((resolve, reject) =>
+      http.get(`http://127.0.0.1:${ports.http}/api/v1/sync?x=1`, { agent: false }, resolve).on('error', reject),
+    );
+    plain.resume();
+    expect([plain.statusCode, plain.headers.location]).toEqual([308, `https://127.0.0.1:${ports.http}/api/v1/sync?x=1`]);
+
+    // cert-manager renews: the Secret volume's files change in place.
+    const [cert, key] = selfSigned(harness.dir, 'renewed.example');
+    replaceFile(path.join(harness.dir, 'tls', 'tls.pem.key'), key);
+    replaceFile(path.join(harness.dir, 'tls', 'tls.pem'), cert);
+    await eventually(async () => expect((await getTls(ports.https, '/api/v1/sync')).subject).toBe('renewed.example'), 15_000, 200);
+    expect(await harness.terminate()).toBe(0);
   });
 });
