@@ -60,7 +60,7 @@ describe('evshare end to end', () => {
         try {
           const reply = await request(`${target.url}/api/v1/sync`, { headers: bearer(key), from });
           const instance = String(reply.headers['x-app-instance']);
-          if (reply.status !== 200) failures.push(`${reply.status}`);
+          if (reply.status !== 200) failures.push(`${reply.status} ${instance} ${reply.body.slice(0, 160)}`);
           else if (victim === undefined) served.set(instance, (served.get(instance) ?? 0) + 1);
           else after.add(instance);
         } catch (error) {

@@ -95,12 +95,31 @@ export async function installOnNode(options: InstallOptions = {}): Promise<NodeR
     await node.kubectl(['-n', NAMESPACE, 'wait', `appservicegroup/${RELEASE}-app`, '--for=condition=Ready', '--timeout=300s'], { timeoutMs: 310_000 });
     await node.kubectl(['-n', NAMESPACE, 'rollout', 'status', `deployment/${RELEASE}-app`, '--timeout=300s'], { timeoutMs: 310_000 });
   };
+  /** Each HAProxy pod's view of the APP servers (its stats page, reached on the pod address). */
+  const haproxyStats = async () => {
+    const { body: pods } = await apiRequest(node, 'GET', `/api/v1/namespaces/${NAMESPACE}/pods?labelSelector=app.kubernetes.io/component%3Dhaproxy`);
+    const views = await Promise.all(
+      pods.items.map(async (pod: { metadata: { name: string }; status: { podIP?: string } }) => {
+        const csv = await (await fetch(`http://${pod.status.podIP}:8404/stats;csv`, { signal: AbortSignal.timeout(3_000) })).text();
+        const [header, ...rows] = csv.replace(/^# /, '').trim().split('\n');
+        const columns = header!.split(',');
+        const pick = ['svname', 'status', 'weight', 'scur', 'qcur', 'econ', 'eresp', 'wretr', 'wredis', 'check_status', 'agent_status', 'addr'];
+        const lines = rows
+          .map((row) => row.split(','))
+          .filter((row) => row[0] === `${RELEASE}-app` && row[1] !== 'FRONTEND' && !row[columns.indexOf('status')]!.startsWith('MAINT'))
+          .map((row) => pick.map((name) => row[columns.indexOf(name)]).join(' '));
+        return [`HAProxy ${pod.metadata.name}: ${pick.join(' ')}`, ...lines].join('\n');
+      }),
+    );
+    return views.join('\n');
+  };
   const diagnose = async () => {
     const parts = await Promise.all(
       [
         node.kubectl(['get', 'pods', '-A', '-o', 'wide']),
         node.kubectl(['-n', NAMESPACE, 'get', 'appservicegroups,deployments,statefulsets,services,pdb']),
         node.kubectl(['-n', NAMESPACE, 'get', 'events', '--sort-by=.lastTimestamp']).then((events) => events.split('\n').slice(-60).join('\n')),
+        haproxyStats(),
       ].map((p) => p.catch((error: Error) => error.message)),
     );
     return parts.join('\n');
