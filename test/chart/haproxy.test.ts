@@ -87,7 +87,10 @@ describe('entrypoint haproxy (the default)', () => {
     expect(haproxy.readinessProbe.httpGet).toEqual({ path: '/healthz', port: 'stats' });
     expect(haproxy.lifecycle.preStop.exec.command).toEqual(['sleep', '5']);
     expect(find(objects, 'PodDisruptionBudget', `${FULLNAME}-haproxy`).spec.maxUnavailable).toBe(1);
-    expect(find(objects, 'Service', `${FULLNAME}-haproxy`).spec.ports).toEqual([{ name: 'http', port: 80, targetPort: 'http', protocol: 'TCP' }]);
+    const service = find(objects, 'Service', `${FULLNAME}-haproxy`).spec;
+    expect(service.ports).toEqual([{ name: 'http', port: 80, targetPort: 'http', protocol: 'TCP' }]);
+    // One client, one HAProxy pod: the pods' slot orders (and so their hash rings) may differ.
+    expect([service.sessionAffinity, service.sessionAffinityConfig]).toEqual(['ClientIP', { clientIP: { timeoutSeconds: 10800 } }]);
   });
 
   it('references only Secrets the release creates (no gateway NATS user without the gateway, so NATS starts)', () => {

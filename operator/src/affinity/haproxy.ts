@@ -83,10 +83,16 @@ export function haproxyConfigFor(group: GroupRef, spec: ResolvedSpec, haproxy: H
     `resolvers ${name}`,
     '  parse-resolv-conf',
     '  accepted_payload_size 8192',
-    // Resolve every second and drop a pod as soon as its record is gone (it is terminating).
+    // Resolve every second and drop a pod as soon as a valid answer no longer lists it (it is
+    // terminating). A failed or late answer (a busy DNS server) keeps the last valid one for 10 s:
+    // with a shorter hold every server goes to maintenance at once and members get 503s.
     '  timeout resolve 1s',
     '  timeout retry 1s',
-    '  hold valid 1s',
+    '  resolve_retries 3',
+    '  hold valid 10s',
+    '  hold timeout 10s',
+    '  hold refused 10s',
+    '  hold other 10s',
     '  hold obsolete 0s',
     '',
     `backend ${name}`,
@@ -111,7 +117,9 @@ export function haproxyConfigFor(group: GroupRef, spec: ResolvedSpec, haproxy: H
     '  retry-on conn-failure empty-response',
     '  http-request disable-l7-retry unless { method GET HEAD OPTIONS }',
     `  timeout queue ${queueSeconds}s`,
-    `  default-server check inter 1s fall 2 rise 1 agent-check agent-port ${agentPort} agent-inter 2s resolvers ${name} init-addr none`,
+    // The agent's percentages apply to this weight: with HAProxy's default of 1, 50 % and 25 %
+    // would round back to 1 and the pods' load would change nothing.
+    `  default-server check inter 1s fall 2 rise 1 weight 100 agent-check agent-port ${agentPort} agent-inter 2s resolvers ${name} init-addr none`,
     `  server-template app 1-${slots} _http._tcp.${podsServiceName(name)}.${namespace}.svc.${domain}`,
     '',
   ];

@@ -108,7 +108,9 @@ export async function installOnNode(options: InstallOptions = {}): Promise<NodeR
           .map((row) => row.split(','))
           .filter((row) => row[0] === `${RELEASE}-app` && row[1] !== 'FRONTEND' && !row[columns.indexOf('status')]!.startsWith('MAINT'))
           .map((row) => pick.map((name) => row[columns.indexOf(name)]).join(' '));
-        return [`HAProxy ${pod.metadata.name}: ${pick.join(' ')}`, ...lines].join('\n');
+        // Requests are logged only when they failed, with HAProxy's termination state.
+        const log = await node.kubectl(['-n', NAMESPACE, 'logs', pod.metadata.name, '--tail=15']).catch((error: Error) => error.message);
+        return [`HAProxy ${pod.metadata.name}: ${pick.join(' ')}`, ...lines, log].join('\n');
       }),
     );
     return views.join('\n');
