@@ -11,20 +11,19 @@ export interface AgentState {
   draining: boolean;
   inflight: number;
   maxConcurrency: number;
-  /** From the last load report, 0..1. */
-  eventLoopUtilization: number;
 }
 
 /**
  * Pure: the agent's line. The weight moves in three coarse steps, not continuously: with
- * consistent hashing every weight change moves members between pods, so only real pressure
- * (busy slots or a busy event loop) may move them; bounded load (`hash-balance-factor`) already
- * evens out concurrency. `maxconn` makes HAProxy queue, by time, what this instance would
- * queue itself.
+ * consistent hashing every weight change moves members between pods, so only real pressure, the
+ * pod's request slots filling up, may move them; bounded load (`hash-balance-factor`) already
+ * evens out concurrency. Not the event loop's utilization: it rises with CPU contention from
+ * neighbours and while a new pod warms up, and on the real cluster it moved members of idle pods.
+ * `maxconn` makes HAProxy queue, by time, what this instance would queue itself.
  */
 export function agentReply(state: AgentState): string {
   if (state.draining) return 'drain\n';
-  const pressure = Math.max(state.maxConcurrency > 0 ? state.inflight / state.maxConcurrency : 0, state.eventLoopUtilization);
+  const pressure = state.maxConcurrency > 0 ? state.inflight / state.maxConcurrency : 0;
   const weight = pressure < 0.75 ? 100 : pressure < 0.9 ? 50 : 25;
   return `up ready ${weight}% maxconn:${state.maxConcurrency}\n`;
 }

@@ -124,12 +124,7 @@ export async function startApp(deps: AppDeps): Promise<RunningService & { id: st
     if (!health.draining) publishMembership(SUBJECTS.appAnnounce, announcement());
   });
   // The agent reads the last report's event-loop utilization; a report summarizes (and resets) an interval.
-  let lastEventLoopUtilization = 0;
-  const reporter = setInterval(() => {
-    const report = reportLoad();
-    lastEventLoopUtilization = report.eventLoopUtilization;
-    publishMembership(SUBJECTS.appLoad(id), report);
-  }, config.LOAD_REPORT_INTERVAL_MS);
+  const reporter = setInterval(() => publishMembership(SUBJECTS.appLoad(id), reportLoad()), config.LOAD_REPORT_INTERVAL_MS);
   reporter.unref();
   const agent: LoadAgent | undefined =
     config.LOAD_AGENT_PORT === undefined
@@ -138,7 +133,6 @@ export async function startApp(deps: AppDeps): Promise<RunningService & { id: st
           draining: health.draining,
           inflight: load.inflight,
           maxConcurrency: config.MAX_CONCURRENCY,
-          eventLoopUtilization: lastEventLoopUtilization,
         }));
   log.info({ id, url, ...(agent ? { agentPort: agent.port } : {}) }, 'APP instance announced');
 
