@@ -4,12 +4,13 @@
  * entry, the APP backend rendered by the operator) and the evshare gateway beside it
  * (gateway.enabled), both in front of the same APP pods; members' polls (GET /api/v1/sync with a
  * session) from this machine through each entry's Service, the entries alternating round by
- * round. CPU per request is each entry's pods' CPU (the kubelet's summary API) over the requests
+ * round. CPU per request is each entry's processes' CPU (/proc: the node is this machine) over the requests
  * it served: the steadier comparison on a machine whose cores the load generator, the node and
  * every pod share. Writes the "Entry points on the cluster" section of docs/BENCHMARKS.md
  * (BENCH_WRITE=0: print only). A measurement, not a test: it asserts only that the load was served.
  */
 import http from 'node:http';
+import { readdir, readFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { apiRequest } from '../../k8s/kubeconfig';
@@ -37,21 +38,27 @@ interface Round {
   instances: number;
 }
 
-/** Cumulative CPU seconds of the release's pods by component, from the kubelet's summary API. */
-async function cpuByComponent(release: NodeRelease): Promise<Map<string, number>> {
-  const { body: nodes } = await apiRequest(release.node, 'GET', '/api/v1/nodes');
-  const { body: pods } = await apiRequest(release.node, 'GET', `/api/v1/namespaces/${NAMESPACE}/pods`);
-  const componentOf = new Map<string, string>(
-    pods.items.map((p: { metadata: { name: string; labels: Record<string, string> } }) => [p.metadata.name, p.metadata.labels['app.kubernetes.io/component']]),
-  );
-  const totals = new Map<string, number>();
-  for (const node of nodes.items) {
-    const { body: summary } = await apiRequest(release.node, 'GET', `/api/v1/nodes/${node.metadata.name}/proxy/stats/summary`);
-    for (const pod of summary.pods ?? []) {
-      const component = componentOf.get(pod.podRef.name);
-      if (pod.podRef.namespace !== NAMESPACE || !component) continue;
-      totals.set(component, (totals.get(component) ?? 0) + (pod.cpu?.usageCoreNanoSeconds ?? 0) / 1e9);
-    }
+/**
+ * Cumulative CPU seconds (user + system) of the entries' and the APP's processes, read from /proc:
+ * the node is this machine, so the pods' processes are ours to see (the kubelet's summary API has
+ * no CPU figures on this node: its cgroups are not per pod). The test HAProxy is told apart by
+ * its configuration path, the evshare processes by their entry script.
+ */
+async function cpuByComponent(): Promise<Map<string, number>> {
+  const patterns: Array<[string, string]> = [
+    ['haproxy', '/usr/local/etc/haproxy/haproxy.cfg'],
+    ['gateway', 'services/gateway/dist/main.js'],
+    ['app', 'services/app/dist/main.js'],
+  ];
+  const ticks = 100; // USER_HZ on Linux
+  const totals = new Map<string, number>(patterns.map(([name]) => [name, 0]));
+  for (const pid of (await readdir('/proc')).filter((name) => /^\d+$/.test(name))) {
+    const [cmdline, stat] = await Promise.all([readFile(`/proc/${pid}/cmdline`, 'utf8'), readFile(`/proc/${pid}/stat`, 'utf8')]).catch(() => ['', '']);
+    const match = patterns.find(([, needle]) => cmdline.includes(needle));
+    if (!match || !stat) continue;
+    // Fields after the command name in parentheses: utime and stime are the 14th and 15th.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    totals.set(match[0], totals.get(match[0])! + (Number(fields[11]) + Number(fields[12])) / ticks);
   }
   return totals;
 }
@@ -131,11 +138,11 @@ describe('entry points on the one-node cluster', () => {
       const rounds: Round[] = [];
       for (let round = 1; round <= ROUNDS; round++) {
         for (const [entry, { url, component }] of Object.entries(entries)) {
-          const before = await cpuByComponent(release);
+          const before = await cpuByComponent();
           const started = Date.now();
           const result = await poll(url, keys, SECONDS);
           const elapsed = (Date.now() - started) / 1000;
-          const after = await cpuByComponent(release);
+          const after = await cpuByComponent();
           const cpu = (name: string) => ((after.get(name) ?? 0) - (before.get(name) ?? 0)) * 1e6;
           rounds.push({
             entry,
@@ -161,7 +168,7 @@ describe('entry points on the one-node cluster', () => {
         `Run: \`bash bench/cluster/run.sh\` (BENCH_DURATION=${SECONDS}, BENCH_ROUNDS=${ROUNDS}, BENCH_CONNECTIONS=${CONNECTIONS}), ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC.`,
         `Machine: ${cpus.length} cores (${cpus[0]?.model.trim()}), ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}; the chart on the one-node cluster of \`make e2e-node\` (kubelet, containerd, kube-proxy in iptables mode), the images built here (HAProxy: Debian's 2.6 package), all sharing the machine's cores with the load generator.`,
         '',
-        `Load: ${CONNECTIONS} keep-alive connections from this machine, each sending \`GET /api/v1/sync\` with one of ${MEMBERS} members' sessions as soon as the last answer came, through the entry's ClusterIP Service; the entries alternate round by round against the same APP pods (the operator's group, scaling by their load as in production). Entry CPU: the entry pods' CPU (kubelet summary API) over the round, per request served; APP CPU likewise for the APP pods.`,
+        `Load: ${CONNECTIONS} keep-alive connections from this machine, each sending \`GET /api/v1/sync\` with one of ${MEMBERS} members' sessions as soon as the last answer came, through the entry's ClusterIP Service; the entries alternate round by round against the same APP pods (the operator's group, scaling by their load as in production). Entry CPU: the entry pods' processes' user + system CPU (/proc, the node being this machine) over the round, per request served; APP CPU likewise for the APP pods' processes.`,
         '',
         '| round | entry | req/s | p50 / p99 ms | failed | entry CPU µs/req | APP CPU µs/req | APP pods answering |',
         '| --- | --- | --- | --- | --- | --- | --- | --- |',
