@@ -313,12 +313,12 @@ Production mode refuses the development providers: `dev` top-ups credit money no
 {{- end }}
 {{- end }}
 
-{{/* Does the release attach Gateway API routes? "true" or "" */}}
 {{/* Is the evshare gateway deployed: the entry (entrypoint gateway) or beside another one (gateway.enabled)? */}}
 {{- define "evshare.gatewayDeployed" -}}
 {{- if or (eq .Values.entrypoint "gateway") .Values.gateway.enabled }}true{{ end }}
 {{- end }}
 
+{{/* Does the release attach Gateway API routes? "true" or "" */}}
 {{- define "evshare.gatewayAPI" -}}
 {{- if or (eq .Values.entrypoint "gatewayAPI") .Values.gatewayAPI.enabled }}true{{ end }}
 {{- end }}
