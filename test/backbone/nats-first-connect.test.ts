@@ -131,3 +131,39 @@ it('a service started before its NATS is alive and unready while it waits, then 
   await eventually(async () => (reports.length > 0 ? true : undefined));
   expect(reports[0]?.instance).toEqual(expect.stringMatching(/^heartbeat-/));
 }, 60_000);
+
+it('the gateway started before its NATS waits for it instead of exiting, then serves', async () => {
+  const natsPort = await freePort();
+  const passwords = natsPasswords();
+  const lines: string[] = [];
+  // spawnService resolves once /healthz answers and rejects if the process exits first.
+  const starting = spawnService(
+    'gateway',
+    {
+      NATS_URL: `nats://127.0.0.1:${natsPort}`,
+      NATS_USER: 'gateway',
+      NATS_PASSWORD: passwords.gateway,
+      NATS_SUBJECT_PREFIX: '',
+      HOST: '127.0.0.1',
+      LOG_LEVEL: 'info',
+      GATEWAY_WORKERS: '1',
+      ADMIN_PORT: String(await freePort()),
+      ADMIN_HOST: '127.0.0.1',
+    },
+    { onLine: (line) => lines.push(line), startTimeoutMs: 30_000 },
+  );
+  let settled = false;
+  void starting.then(
+    () => (settled = true),
+    () => (settled = true),
+  );
+  await eventually(async () => (lines.some((line) => line.includes('waiting for the first connection to NATS')) ? true : undefined));
+  await new Promise((resolve) => setTimeout(resolve, SERVER_DELAY_MS));
+  expect(settled).toBe(false);
+
+  server = await startAuthNatsServer({ port: natsPort, passwords });
+  service = await starting;
+  expect(service.child.exitCode).toBeNull();
+  expect(lines.some((line) => line.includes('connected to NATS'))).toBe(true);
+  expect(lines.join('\n')).not.toContain(passwords.gateway);
+}, 60_000);

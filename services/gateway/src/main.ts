@@ -1,5 +1,5 @@
 import cluster from 'node:cluster';
-import { createLogger, createMemoryBus, createNatsBus, inboxPrefix, loadConfig, runProcess } from '@evshare/kit';
+import { connectNatsBus, createLogger, createMemoryBus, inboxPrefix, loadConfig, runProcess } from '@evshare/kit';
 import { gatewayConfigSchema } from './config';
 import { startGateway } from './gateway';
 import { reportToPrimary, startPrimary, workerCount } from './workers';
@@ -33,14 +33,18 @@ if (cluster.isPrimary && workers > 1) {
     'gateway',
     log,
     async () => {
+      // A NATS not up yet (a fresh install, a broker restart) is waited for, not a failed start.
       const bus = config.NATS_URL
-        ? await createNatsBus({
-            url: config.NATS_URL,
-            name: index > 0 ? `gateway-${index}` : 'gateway',
-            prefix: config.NATS_SUBJECT_PREFIX || undefined,
-            ...(config.NATS_USER === undefined ? {} : { user: config.NATS_USER, password: config.NATS_PASSWORD }),
-            inboxPrefix: inboxPrefix('gateway', config.NATS_SUBJECT_PREFIX),
-          })
+        ? await connectNatsBus(
+            {
+              url: config.NATS_URL,
+              name: index > 0 ? `gateway-${index}` : 'gateway',
+              prefix: config.NATS_SUBJECT_PREFIX || undefined,
+              ...(config.NATS_USER === undefined ? {} : { user: config.NATS_USER, password: config.NATS_PASSWORD }),
+              inboxPrefix: inboxPrefix('gateway', config.NATS_SUBJECT_PREFIX),
+            },
+            log,
+          )
         : createMemoryBus();
       if (!config.NATS_URL) log.warn('NATS_URL is not set: no APP instance can announce itself, only APP_UPSTREAMS are used');
       const gateway = await startGateway({ config, log, bus, ...(index > 0 ? { worker: { index } } : {}) });
