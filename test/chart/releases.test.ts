@@ -96,7 +96,8 @@ describe('the production NATS accounts of two releases in one nats-server', () =
   });
 
   it("keep each release's subjects and streams to itself", async () => {
-    const rendered = await renderBoth(PRODUCTION_VALUES);
+    // With the gateway, so every identity has its user.
+    const rendered = await renderBoth({ ...PRODUCTION_VALUES, entrypoint: 'gateway' });
     const accounts = RELEASES.map((r) => find(rendered[r], 'ConfigMap', `${r}-evshare-nats-account`).data?.['account.conf'] as string);
     expect(accounts[0]).toContain('"blue-evshare": {');
     expect(accounts[1]).toContain('"green-evshare": {');
