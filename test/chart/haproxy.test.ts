@@ -11,12 +11,13 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
-import net, { type AddressInfo } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import type { TLSSocket } from 'node:tls';
 import { haproxyConfigFor } from '../../operator/src/affinity/haproxy';
 import { resolveSpec } from '../../operator/src/crd/defaults';
+import { freePort } from '@evshare/stack';
 import { eventually } from '../support/http';
 import { find, render, type K8sObject } from './helm';
 
@@ -134,14 +135,6 @@ describe('the evshare gateway beside HAProxy (gateway.enabled)', () => {
     expect(find(objects, 'AppServiceGroup', `${FULLNAME}-app`).spec.haproxy).toBeDefined();
   });
 });
-
-const freePort = () =>
-  new Promise<number>((resolve) => {
-    const server = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
 
 function get(url: string): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
